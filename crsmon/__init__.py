@@ -1,0 +1,1 @@
+"""The `crsmon` command: the one place that wires monitor/, streams/ and alerting/ together."""

@@ -1,0 +1,42 @@
+"""The wire contract as code: every shape that crosses a process boundary."""
+
+from monitor.wire.codec import (
+    InputEvent,
+    decode_acknowledgement,
+    decode_as,
+    decode_input,
+    describe_validation_error,
+    encode,
+    validate_input,
+)
+from monitor.wire.errors import InvalidMessage
+from monitor.wire.events import (
+    CLINICAL_EVENT_TYPES,
+    ClinicalEvent,
+    DischargeEvent,
+    MedicationEvent,
+    OxygenEvent,
+    Spo2TargetEvent,
+    TherapyEvent,
+    VasopressorEvent,
+)
+from monitor.wire.outputs import (
+    SEVERITY_RANK,
+    Acknowledgement,
+    Alert,
+    CrsAssessment,
+    DeadLetter,
+    News2,
+    PatientStatus,
+)
+from monitor.wire.timestamps import Timestamp, format_timestamp, parse_timestamp
+from monitor.wire.vitals import HARD_BOUNDS, MEASUREMENTS, VitalSigns
+
+__all__ = [
+    "Acknowledgement", "Alert", "CLINICAL_EVENT_TYPES", "ClinicalEvent", "CrsAssessment",
+    "DeadLetter", "DischargeEvent", "HARD_BOUNDS", "InputEvent", "InvalidMessage",
+    "MEASUREMENTS", "MedicationEvent", "News2", "OxygenEvent", "PatientStatus", "SEVERITY_RANK",
+    "Spo2TargetEvent", "TherapyEvent", "Timestamp", "VasopressorEvent", "VitalSigns",
+    "decode_acknowledgement", "decode_as", "decode_input", "describe_validation_error", "encode",
+    "format_timestamp", "parse_timestamp", "validate_input",
+]

@@ -1,0 +1,100 @@
+"""What the processor publishes: PatientStatus, Alert and DeadLetter; and Acknowledgement,
+which people publish back about alerts."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from monitor.wire.timestamps import Timestamp
+from monitor.wire.vitals import PatientId
+
+News2Band = Literal["low", "low_medium", "medium", "high"]
+Severity = Literal["critical", "high", "medium", "low"]
+AlertStatus = Literal["firing", "updated", "resolved"]
+
+SEVERITY_RANK: dict[str, int] = {"low": 1, "medium": 2, "high": 3, "critical": 4}
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class News2(_Wire):
+    score: int
+    band: News2Band
+    complete: bool
+    components: dict[str, int]
+
+
+class CrsAssessment(_Wire):
+    grade: int
+    fever: bool
+    hypotension: bool
+    hypoxia: bool
+    risk_period: bool
+
+
+class PatientStatus(_Wire):
+    """Emitted when an assessment changes, and at least once a minute while vitals flow."""
+
+    record: Literal["status"] = "status"
+    patient_id: PatientId
+    ward: str | None = None
+    bed: str | None = None
+    ts: Timestamp
+    news2: News2
+    shock_index: float | None = None
+    qsofa: int | None = None
+    crs: CrsAssessment
+    latest: dict[str, float]
+
+
+class Alert(_Wire):
+    """One state change of one deterioration episode.
+
+    `emitted_at` is None inside the engine, which is a pure function of event time; the
+    publishing shell stamps it with `stamped()` at the moment it publishes.
+    """
+
+    record: Literal["alert"] = "alert"
+    alert_id: str
+    episode_id: str
+    patient_id: PatientId
+    ward: str | None = None
+    bed: str | None = None
+    status: AlertStatus
+    severity: Severity
+    rule: str
+    crs_grade: int | None = None
+    news2_score: int | None = None
+    reasons: list[str]
+    observed_at: Timestamp
+    emitted_at: Timestamp | None = None
+
+    def stamped(self, now: datetime) -> "Alert":
+        """This alert as published at `now`."""
+        return self.model_copy(update={"emitted_at": now})
+
+
+class Acknowledgement(_Wire):
+    """A person has seen an episode: stops re-notification until its severity changes."""
+
+    record: Literal["ack"] = "ack"
+    episode_id: str
+    patient_id: PatientId
+    ts: Timestamp
+    by: str
+    source: str | None = None
+
+
+class DeadLetter(_Wire):
+    """Input that broke the contract, kept with its reason so nothing is silently dropped."""
+
+    record: Literal["dead_letter"] = "dead_letter"
+    topic: str
+    partition: int | None = None
+    offset: int | None = None
+    reason: str
+    payload: str
+    received_at: Timestamp

@@ -1,0 +1,74 @@
+"""VitalSigns: one observation set from one patient at one moment."""
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from monitor.wire.timestamps import Timestamp
+
+PATIENT_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+
+PatientId = Annotated[str, Field(strict=True, pattern=PATIENT_ID_PATTERN)]
+
+#: Hard physical bounds from the wire contract; outside them a value is a device or gateway
+#: error, not a patient state, and the whole message is dead-lettered.
+HARD_BOUNDS: dict[str, tuple[float, float, str]] = {
+    "heart_rate": (0, 350, "/min"),
+    "systolic_bp": (0, 300, "mmHg"),
+    "diastolic_bp": (0, 300, "mmHg"),
+    "mean_arterial_pressure": (0, 300, "mmHg"),
+    "temperature": (20, 45, "°C"),
+    "spo2": (0, 100, "%"),
+    "respiratory_rate": (0, 120, "/min"),
+}
+
+MEASUREMENTS: tuple[str, ...] = tuple(HARD_BOUNDS)
+
+
+def _within(name: str):
+    low, high, unit = HARD_BOUNDS[name]
+
+    def check(value: float | None) -> float | None:
+        if value is not None and not (low <= value <= high):
+            raise ValueError(f"{name} {value} outside {low:g}–{high:g} {unit}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _measurement(name: str):
+    return Annotated[float | None, Field(strict=True, default=None), _within(name)]
+
+
+class VitalSigns(BaseModel):
+    """A measurement of 0 is kept as 0: it means a probe is off, and the engine treats it as a
+    gap in the signal rather than a reading."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True)
+
+    patient_id: PatientId
+    ts: Timestamp
+    ward: str | None = None
+    bed: str | None = None
+    source: str | None = None
+    heart_rate: _measurement("heart_rate")
+    systolic_bp: _measurement("systolic_bp")
+    diastolic_bp: _measurement("diastolic_bp")
+    mean_arterial_pressure: _measurement("mean_arterial_pressure")
+    temperature: _measurement("temperature")
+    spo2: _measurement("spo2")
+    respiratory_rate: _measurement("respiratory_rate")
+    on_oxygen: Annotated[bool | None, Field(strict=True)] = None
+    consciousness: Literal["A", "C", "V", "P", "U"] | None = None
+
+    @model_validator(mode="after")
+    def _has_a_measurement(self) -> "VitalSigns":
+        if all(getattr(self, name) is None for name in MEASUREMENTS):
+            raise ValueError(
+                "no measurement: at least one of " + ", ".join(MEASUREMENTS) + " is required"
+            )
+        return self
+
+    def measurements(self) -> dict[str, float]:
+        """The measurements present in this set, by name."""
+        return {name: value for name in MEASUREMENTS if (value := getattr(self, name)) is not None}

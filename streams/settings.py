@@ -1,0 +1,41 @@
+"""Worker settings, read from the environment so that a container needs no config file."""
+
+import os
+from dataclasses import dataclass, field
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"CRSMON_{name}", default)
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Topic names; each is configurable because hospitals have naming rules of their own."""
+
+    vitals: str = field(default_factory=lambda: _env("TOPIC_VITALS", "vitals"))
+    clinical_events: str = field(default_factory=lambda: _env("TOPIC_CLINICAL_EVENTS", "clinical-events"))
+    patient_status: str = field(default_factory=lambda: _env("TOPIC_PATIENT_STATUS", "patient-status"))
+    alerts: str = field(default_factory=lambda: _env("TOPIC_ALERTS", "alerts"))
+    alert_acks: str = field(default_factory=lambda: _env("TOPIC_ALERT_ACKS", "alert-acks"))
+    dead_letters: str = field(default_factory=lambda: _env("TOPIC_DEAD_LETTERS", "dead-letters"))
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """Everything `crsmon worker` needs besides the clinical configuration."""
+
+    broker: str = field(default_factory=lambda: _env("BROKER", "127.0.0.1:9092"))
+    app_id: str = field(default_factory=lambda: _env("APP_ID", "crsmon"))
+    partitions: int = field(default_factory=lambda: int(_env("PARTITIONS", "4")))
+    web_host: str = field(default_factory=lambda: _env("WEB_HOST", "127.0.0.1"))
+    web_port: int = field(default_factory=lambda: int(_env("WEB_PORT", "6066")))
+    data_dir: str = field(default_factory=lambda: _env("DATA_DIR", "var/worker"))
+    clinical_config: str | None = field(default_factory=lambda: os.environ.get("CRSMON_CLINICAL_CONFIG"))
+    log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "info"))
+    topics: Topics = field(default_factory=Topics)
+
+    @property
+    def broker_url(self) -> str:
+        return ",".join(
+            server if "://" in server else f"kafka://{server}" for server in self.broker.split(",")
+        )

@@ -1,0 +1,51 @@
+"""Shared fixtures: the real Kafka broker, started once per test session on loopback."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from crsmon.local_kafka import LocalKafka
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "tests" / "samples"
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator[LocalKafka]:
+    """One broker for the whole session; tests isolate themselves by unique topic names."""
+    broker = LocalKafka()
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.remove()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix for topic names and consumer groups, so tests never share state."""
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def worker_env(kafka: LocalKafka, unique: str, tmp_path: Path) -> dict[str, str]:
+    """Environment for a `crsmon worker` subprocess with its own topics, group and data dir."""
+    env = dict(os.environ)
+    env.update({
+        "CRSMON_BROKER": kafka.bootstrap,
+        "CRSMON_APP_ID": f"crsmon-test-{unique}",
+        "CRSMON_DATA_DIR": str(tmp_path / "worker"),
+        "CRSMON_WEB_PORT": "0",
+        "CRSMON_TOPIC_VITALS": f"vitals-{unique}",
+        "CRSMON_TOPIC_CLINICAL_EVENTS": f"clinical-events-{unique}",
+        "CRSMON_TOPIC_PATIENT_STATUS": f"patient-status-{unique}",
+        "CRSMON_TOPIC_ALERTS": f"alerts-{unique}",
+        "CRSMON_TOPIC_ALERT_ACKS": f"alert-acks-{unique}",
+        "CRSMON_TOPIC_DEAD_LETTERS": f"dead-letters-{unique}",
+    })
+    return env
