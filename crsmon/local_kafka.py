@@ -178,15 +178,32 @@ class LocalKafka:
         settings.update(self.extra_properties)
         return "".join(f"{key}={value}\n" for key, value in settings.items())
 
-    def start(self, timeout: float = 90.0) -> "LocalKafka":
-        """Format storage (first start only), launch the JVM and wait until it serves clients."""
+    def start(self, timeout: float = 90.0, attempts: int = 3) -> "LocalKafka":
+        """Format storage (first start only), launch the JVM and wait until it serves clients.
+
+        Ports are picked free just before the JVM binds them, so another process can take one
+        in between; then the broker is started again on new ports.
+        """
+        fixed_ports = bool(self.port)
+        for attempt in range(1, attempts + 1):
+            try:
+                self._start_once(timeout)
+                return self
+            except BrokerError as error:
+                if fixed_ports or attempt == attempts or "Address already in use" not in str(error):
+                    raise
+                self.port = self.controller_port = 0
+        return self
+
+    def _start_once(self, timeout: float) -> None:
         lib = fetch_jars()
         if self.data_dir is None:
             self.data_dir = Path(tempfile.mkdtemp(prefix="crsmon-kafka-"))
             self._owns_dir = True
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
-        self.controller_port = self.controller_port or free_port()
+        while not self.controller_port or self.controller_port == self.port:
+            self.controller_port = free_port()
         properties = self.data_dir / "server.properties"
         properties.write_text(self._properties())
         log_config = self.data_dir / "log4j2.properties"
@@ -203,6 +220,8 @@ class LocalKafka:
             )
             if formatted.returncode != 0:
                 raise BrokerError(f"formatting Kafka storage failed:\n{formatted.stdout}{formatted.stderr}")
+        if self.log_file.exists():
+            self.log_file.rename(self.log_file.with_suffix(f".{int(time.time() * 1000)}.log"))
         stdout = open(self.data_dir / "broker.stdout", "ab")
         self.process = subprocess.Popen(
             java + ["kafka.Kafka", str(properties)], stdout=stdout, stderr=subprocess.STDOUT,
@@ -210,20 +229,26 @@ class LocalKafka:
         )
         stdout.close()
         self._wait_until_serving(timeout)
-        return self
 
     def _wait_until_serving(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise BrokerError(
-                    f"the Kafka JVM exited with {self.process.returncode}; see {self.log_file}"
+                    f"the Kafka JVM exited with {self.process.returncode}; the end of "
+                    f"{self.log_file}:\n{self._log_tail()}"
                 )
             if self._log_says_started():
                 return
             time.sleep(0.1)
         self.stop()
         raise BrokerError(f"Kafka did not start within {timeout:.0f} s; see {self.log_file}")
+
+    def _log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
 
     def _log_says_started(self) -> bool:
         try:

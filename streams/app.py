@@ -8,6 +8,7 @@ from monitor.engine import Engine
 from streams import metrics
 from streams.pipeline import Pipeline
 from streams.settings import WorkerSettings
+from streams.topic_setup import ensure_topics
 
 
 def build_app(settings: WorkerSettings) -> faust.App:
@@ -66,6 +67,8 @@ def build_app(settings: WorkerSettings) -> faust.App:
 
 def run_worker(settings: WorkerSettings) -> None:
     """Start the worker in the foreground until SIGINT/SIGTERM."""
+    if settings.create_topics:
+        ensure_topics(settings)
     app = build_app(settings)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
     worker.execute_from_commandline()

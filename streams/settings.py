@@ -27,12 +27,18 @@ class WorkerSettings:
     broker: str = field(default_factory=lambda: _env("BROKER", "127.0.0.1:9092"))
     app_id: str = field(default_factory=lambda: _env("APP_ID", "crsmon"))
     partitions: int = field(default_factory=lambda: int(_env("PARTITIONS", "4")))
+    replication_factor: int = field(default_factory=lambda: int(_env("REPLICATION_FACTOR", "1")))
+    create_topics: bool = field(default_factory=lambda: _env("CREATE_TOPICS", "true") == "true")
     web_host: str = field(default_factory=lambda: _env("WEB_HOST", "127.0.0.1"))
     web_port: int = field(default_factory=lambda: int(_env("WEB_PORT", "6066")))
     data_dir: str = field(default_factory=lambda: _env("DATA_DIR", "var/worker"))
     clinical_config: str | None = field(default_factory=lambda: os.environ.get("CRSMON_CLINICAL_CONFIG"))
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "info"))
     topics: Topics = field(default_factory=Topics)
+
+    def kafka_client_options(self) -> dict:
+        """Security options for plain Kafka clients (TLS and SASL arrive with their issue)."""
+        return {}
 
     @property
     def broker_url(self) -> str:

@@ -9,7 +9,7 @@ from typing import Iterator
 
 import pytest
 
-from crsmon.local_kafka import LocalKafka
+from crsmon.local_kafka import LocalKafka, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "tests" / "samples"
@@ -40,7 +40,7 @@ def worker_env(kafka: LocalKafka, unique: str, tmp_path: Path) -> dict[str, str]
         "CRSMON_BROKER": kafka.bootstrap,
         "CRSMON_APP_ID": f"crsmon-test-{unique}",
         "CRSMON_DATA_DIR": str(tmp_path / "worker"),
-        "CRSMON_WEB_PORT": "0",
+        "CRSMON_WEB_PORT": str(free_port()),
         "CRSMON_TOPIC_VITALS": f"vitals-{unique}",
         "CRSMON_TOPIC_CLINICAL_EVENTS": f"clinical-events-{unique}",
         "CRSMON_TOPIC_PATIENT_STATUS": f"patient-status-{unique}",
