@@ -1,0 +1,1 @@
+"""What takes alerts to people: the pager dispatcher and the ward dashboard."""
