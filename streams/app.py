@@ -21,6 +21,7 @@ def build_app(settings: WorkerSettings) -> faust.App:
     app = faust.App(
         settings.app_id,
         broker=settings.broker_url,
+        broker_credentials=settings.faust_credentials(),
         key_serializer="raw",
         value_serializer="raw",
         topic_partitions=settings.partitions,

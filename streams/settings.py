@@ -37,8 +37,12 @@ class WorkerSettings:
     topics: Topics = field(default_factory=Topics)
 
     def kafka_client_options(self) -> dict:
-        """Security options for plain Kafka clients (TLS and SASL arrive with their issue)."""
+        """Security options for kafka-python/aiokafka clients (TLS and SASL arrive with their issue)."""
         return {}
+
+    def faust_credentials(self) -> object | None:
+        """Faust's `broker_credentials` for TLS/SASL, or None for PLAINTEXT."""
+        return None
 
     @property
     def broker_url(self) -> str:
