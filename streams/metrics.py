@@ -1,7 +1,7 @@
 """Prometheus metrics of the worker. Labels are topics, reasons, rules and severities: never a
 patient identifier, which would both leak patient data and explode the series count."""
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -16,6 +16,37 @@ MESSAGES_REJECTED = Counter(
 ALERTS_EMITTED = Counter(
     "crsmon_alerts_emitted_total", "Alert state changes published.",
     ["rule", "severity", "status"], registry=REGISTRY,
+)
+STATUSES_EMITTED = Counter(
+    "crsmon_patient_status_emitted_total", "PatientStatus messages published.", registry=REGISTRY,
+)
+PROCESSING_LATENCY = Histogram(
+    "crsmon_processing_latency_seconds",
+    "From an observation's event time to the publication of what it caused.",
+    ["output"], registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+CONSUMER_LAG = Gauge(
+    "crsmon_consumer_lag_messages", "Messages not yet processed, per input topic partition.",
+    ["topic", "partition"], registry=REGISTRY,
+)
+OPEN_EPISODES = Gauge(
+    "crsmon_open_episodes", "Alert episodes open on this worker, by rule.", ["rule"],
+    registry=REGISTRY,
+)
+PATIENTS_TRACKED = Gauge(
+    "crsmon_patients_tracked", "Patients whose state this worker holds.", registry=REGISTRY,
+)
+STATE_WRITES = Counter(
+    "crsmon_state_writes_total", "Patient state written to the table, by cause.", ["cause"],
+    registry=REGISTRY,
+)
+STATE_RESTORES = Counter(
+    "crsmon_state_restores_total", "Patient states loaded from the table.", registry=REGISTRY,
+)
+STATE_RESTORE_FAILURES = Counter(
+    "crsmon_state_restore_failures_total", "Stored patient states that could not be read.",
+    registry=REGISTRY,
 )
 
 

@@ -4,7 +4,7 @@ Kept apart from Faust so that the worker's per-message logic is testable without
 so that the Faust agent stays a thin loop.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from monitor.engine import Engine, Outputs
@@ -21,18 +21,37 @@ class Publish:
     value: bytes
 
 
+@dataclass(slots=True)
+class Handled:
+    """The result of one message: what to publish, whose state changed, and how urgently.
+
+    Alerts are kept apart from the rest because they must be on their topic before the state
+    that remembers them is written (see streams/patient_states.py).
+    """
+
+    patient_id: str | None = None
+    event_time: datetime | None = None
+    alerts: list[Publish] = field(default_factory=list)
+    others: list[Publish] = field(default_factory=list)
+    durable: bool = False
+
+
 class Pipeline:
     """Routes each message of an input topic to the engine, or to dead-letters with a reason."""
 
     def __init__(self, engine: Engine, topics: Topics) -> None:
         self.engine = engine
         self.topics = topics
+        self._consumed = {}
 
     def handle(
         self, topic: str, partition: int | None, offset: int | None, key: bytes | None,
         value: bytes | None,
-    ) -> list[Publish]:
-        metrics.MESSAGES_CONSUMED.labels(topic).inc()
+    ) -> Handled:
+        counter = self._consumed.get(topic)
+        if counter is None:
+            counter = self._consumed[topic] = metrics.MESSAGES_CONSUMED.labels(topic)
+        counter.inc()
         try:
             if value is None:
                 raise InvalidMessage("empty message (no value)", "not_json")
@@ -42,20 +61,30 @@ class Pipeline:
                 event = decode_input(value)
         except InvalidMessage as error:
             metrics.MESSAGES_REJECTED.labels(topic, error.kind).inc()
-            return [Publish(self.topics.dead_letters, key,
-                            dead_letter(topic, partition, offset, error.reason, value))]
-        return self.publications(self.engine.observe(event))
+            return Handled(others=[Publish(
+                self.topics.dead_letters, key, dead_letter(topic, partition, offset, error.reason, value)
+            )])
+        handled = self.publications(self.engine.observe(event))
+        handled.patient_id = event.patient_id
+        handled.event_time = event.ts
+        return handled
 
-    def publications(self, outputs: Outputs) -> list[Publish]:
+    def publications(self, outputs: Outputs) -> Handled:
         """The outputs of one engine step as messages, alerts stamped with the publish time."""
-        published = [
-            Publish(self.topics.patient_status, status.patient_id.encode(), encode(status))
-            for status in outputs.statuses
-        ]
-        if outputs.alerts:
-            now = datetime.now(timezone.utc)
-            for alert in outputs.alerts:
-                metrics.ALERTS_EMITTED.labels(alert.rule, alert.severity, alert.status).inc()
-                published.append(Publish(self.topics.alerts, alert.patient_id.encode(),
-                                         encode(alert.stamped(now))))
-        return published
+        handled = Handled(durable=outputs.durable)
+        if not outputs.statuses and not outputs.alerts:
+            return handled
+        now = datetime.now(timezone.utc)
+        for status in outputs.statuses:
+            metrics.STATUSES_EMITTED.inc()
+            metrics.PROCESSING_LATENCY.labels("status").observe((now - status.ts).total_seconds())
+            handled.others.append(
+                Publish(self.topics.patient_status, status.patient_id.encode(), encode(status))
+            )
+        for alert in outputs.alerts:
+            metrics.ALERTS_EMITTED.labels(alert.rule, alert.severity, alert.status).inc()
+            metrics.PROCESSING_LATENCY.labels("alert").observe((now - alert.observed_at).total_seconds())
+            handled.alerts.append(
+                Publish(self.topics.alerts, alert.patient_id.encode(), encode(alert.stamped(now)))
+            )
+        return handled
