@@ -64,6 +64,19 @@ def _config(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("dashboard")
+def _dashboard(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from alerting.dashboard.run import run_dashboard
+    from alerting.dashboard.settings import DashboardSettings
+
+    overrides = {name: value for name in ("broker", "host", "port", "token")
+                 if (value := getattr(args, name)) is not None}
+    run_dashboard(dataclasses.replace(DashboardSettings(), **overrides))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="crsmon", description="Early warning of cytokine release syndrome from streaming vital signs."
@@ -78,6 +91,11 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("--config", help="clinical configuration JSON")
     config = sub.add_parser("config", help="print every clinical setting with its source")
     config.add_argument("--config", help="clinical configuration JSON")
+    dashboard = sub.add_parser("dashboard", help="serve the live ward dashboard (a web page) from Kafka")
+    dashboard.add_argument("--broker", help="bootstrap servers, host:port[,host:port] (env CRSMON_BROKER)")
+    dashboard.add_argument("--host", help="address to listen on (env CRSMON_DASHBOARD_HOST; default 127.0.0.1)")
+    dashboard.add_argument("--port", type=int, help="port to listen on, 0 for any free one (env CRSMON_DASHBOARD_PORT; default 8080)")
+    dashboard.add_argument("--token", help="access token (env CRSMON_DASHBOARD_TOKEN; default: a new one, printed in the URL)")
     return top
 
 

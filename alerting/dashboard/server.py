@@ -1,0 +1,122 @@
+"""The dashboard's HTTP side: the page, its event stream, acknowledgements, health and metrics.
+
+Server-Sent Events rather than WebSockets: the page only listens, the browser's EventSource
+reconnects by itself after a network blip or a server restart, the stream is plain HTTP that
+carries the access cookie like any request, and the one thing the page says back (an
+acknowledgement) is an ordinary POST. aiohttp serves it because it is already installed
+with Faust: no new dependency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from aiohttp import web
+
+from alerting.dashboard import metrics
+from alerting.dashboard.access import token_guard
+from alerting.dashboard.acknowledge import Acknowledger, AcknowledgementRefused
+from alerting.dashboard.broadcast import Broadcaster
+
+STATIC = Path(__file__).parent / "static"
+
+#: The page loads nothing from elsewhere (the ward's network is closed, and a dashboard of
+#: patient data should not be able to send it anywhere); the token must not leak in a Referer.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; base-uri 'none'; "
+                               "form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+BROADCASTER = web.AppKey("broadcaster", Broadcaster)
+ACKNOWLEDGER = web.AppKey("acknowledger", Acknowledger)
+
+
+@web.middleware
+async def _security_headers(request: web.Request, handler) -> web.StreamResponse:
+    response = await handler(request)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+async def _page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "index.html")
+
+
+async def _events(request: web.Request) -> web.StreamResponse:
+    broadcaster = request.app[BROADCASTER]
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+        "X-Accel-Buffering": "no",  # a reverse proxy must not hold the stream back
+    })
+    await response.prepare(request)
+    browser = broadcaster.connect()
+    try:
+        while True:
+            frame = await browser.queue.get()
+            if frame is None:
+                break
+            await response.write(frame)
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        broadcaster.disconnect(browser)
+    return response
+
+
+async def _acknowledge(request: web.Request) -> web.Response:
+    if request.content_type != "application/json":
+        # A JSON body also forces a CORS preflight, which no other site's page can pass.
+        return web.json_response({"error": "bad_request", "message":
+                                  "send Content-Type: application/json with {episode_id, by}"},
+                                 status=415)
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        metrics.ACKNOWLEDGEMENTS.labels("rejected").inc()
+        return web.json_response({"error": "bad_request", "message":
+                                  "the body must be a JSON object {\"episode_id\": …, \"by\": …}"},
+                                 status=400)
+    try:
+        ack = await request.app[ACKNOWLEDGER].acknowledge(body.get("episode_id"), body.get("by"))
+    except AcknowledgementRefused as refused:
+        metrics.ACKNOWLEDGEMENTS.labels("failed" if refused.status >= 500 else "rejected").inc()
+        return web.json_response({"error": "not_acknowledged", "message": refused.message},
+                                 status=refused.status)
+    metrics.ACKNOWLEDGEMENTS.labels("published").inc()
+    return web.json_response(ack.model_dump(mode="json"), status=202)
+
+
+async def _session(request: web.Request) -> web.Response:
+    """204 when the request carries the token: how a page tells a refusal from an outage."""
+    return web.Response(status=204)
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok", **request.app[BROADCASTER].feed.describe()})
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    return web.Response(body=metrics.exposition(), content_type="text/plain",
+                        headers={"X-Content-Type-Options": "nosniff"})
+
+
+def build_app(broadcaster: Broadcaster, acknowledger: Acknowledger, token: str, port: int) -> web.Application:
+    """The web application; `port` only names the access cookie."""
+    app = web.Application(middlewares=[_security_headers, token_guard(token, port)])
+    app[BROADCASTER] = broadcaster
+    app[ACKNOWLEDGER] = acknowledger
+    app.router.add_get("/", _page)
+    app.router.add_get("/events", _events)
+    app.router.add_post("/api/acknowledgements", _acknowledge)
+    app.router.add_get("/api/session", _session)
+    app.router.add_get("/healthz", _health)
+    app.router.add_get("/metrics", _metrics)
+    app.router.add_static("/static/", STATIC, append_version=False)
+    return app
