@@ -2,7 +2,7 @@
 # Installs the Debian packages the test suite needs, when they are missing: Java and Maven for
 # the local Kafka broker. Later additions (e.g. Chromium) go into PACKAGES.
 set -euo pipefail
-PACKAGES=(openjdk-17-jre-headless maven)
+PACKAGES=(openjdk-17-jre-headless maven chromium)
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
