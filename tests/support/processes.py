@@ -15,11 +15,11 @@ CRSMON = str(Path(sys.executable).parent / "crsmon")
 class Service:
     """A `crsmon` subprocess whose output goes to a log file shown when a test fails."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], log: Path, program: str = CRSMON) -> None:
         self.log = log
         self._log_file = open(log, "ab")
         self.process = subprocess.Popen(
-            [CRSMON, *args], env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
+            [program, *args], env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
 
