@@ -77,6 +77,20 @@ def _dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("dispatch")
+def _dispatch(args: argparse.Namespace) -> int:
+    from alerting.dispatch.command import dispatch_command
+
+    return dispatch_command(args.config, broker=args.broker, state=args.state, port=args.port)
+
+
+@command("webhook-sink")
+def _webhook_sink(args: argparse.Namespace) -> int:
+    from alerting.webhook_sink import run_sink
+
+    return run_sink(args.host, args.port, args.secret)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="crsmon", description="Early warning of cytokine release syndrome from streaming vital signs."
@@ -96,6 +110,15 @@ def parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--host", help="address to listen on (env CRSMON_DASHBOARD_HOST; default 127.0.0.1)")
     dashboard.add_argument("--port", type=int, help="port to listen on, 0 for any free one (env CRSMON_DASHBOARD_PORT; default 8080)")
     dashboard.add_argument("--token", help="access token (env CRSMON_DASHBOARD_TOKEN; default: a new one, printed in the URL)")
+    dispatch = sub.add_parser("dispatch", help="send pages for alerts: routing, escalation, signed webhooks")
+    dispatch.add_argument("--config", required=True, help="dispatch configuration YAML (see docs/dispatch.md)")
+    dispatch.add_argument("--broker", help="bootstrap servers, host:port[,host:port] (overrides kafka.bootstrap)")
+    dispatch.add_argument("--state", help="ledger file (overrides state_path)")
+    dispatch.add_argument("--port", type=int, help="ack endpoint and /metrics port (overrides http.port)")
+    sink = sub.add_parser("webhook-sink", help="print every webhook received (the demo's pager)")
+    sink.add_argument("--port", type=int, default=9099, help="port to listen on (default 9099)")
+    sink.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sink.add_argument("--secret", action="append", default=[], help="whsec_ secret to verify signatures with (repeatable)")
     return top
 
 

@@ -1,0 +1,172 @@
+"""The dispatcher's books, in SQLite: every page and its outcome, every episode's track, the
+acknowledgements, the messages already applied and the endpoints disabled by a 410.
+
+Why a local database: the Kafka offset of an alert may only be committed once each of its
+pages has an outcome that survives a crash, and the escalation of an unacknowledged episode
+must survive a restart too. SQLite in WAL mode with `synchronous=NORMAL` keeps every committed
+transaction through a killed process (SIGKILL); `synchronous=FULL` (setting `durability: full`)
+also through a power cut, at the price of an fsync per commit.
+
+Writes accumulate in one open transaction and `commit()` makes them durable; the service
+commits before it commits Kafka offsets, never after.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import orjson
+
+from alerting.dispatch.episodes import PageOrder, Track
+from monitor.wire import Acknowledgement, Alert, decode_as, encode
+
+PENDING = "pending"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pages (
+    receiver TEXT NOT NULL, page_id TEXT NOT NULL, notification_id TEXT NOT NULL,
+    state TEXT NOT NULL, route TEXT NOT NULL, kind TEXT NOT NULL, level INTEGER NOT NULL,
+    alert TEXT NOT NULL, ack TEXT, attempts TEXT NOT NULL DEFAULT '[]',
+    created_at REAL NOT NULL, finished_at REAL,
+    PRIMARY KEY (receiver, page_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS pages_pending ON pages (state) WHERE state = 'pending';
+CREATE TABLE IF NOT EXISTS tracks (
+    episode_id TEXT NOT NULL, route TEXT NOT NULL, state BLOB NOT NULL,
+    PRIMARY KEY (episode_id, route)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS acks (episode_id TEXT PRIMARY KEY, ack TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS applied (message_id TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS disabled (
+    receiver TEXT NOT NULL, url TEXT NOT NULL, reason TEXT NOT NULL, at REAL NOT NULL,
+    PRIMARY KEY (receiver, url)
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPage:
+    """A page without an outcome when the last dispatcher stopped: resumed at start."""
+
+    receiver: str
+    notification_id: str
+    order: PageOrder
+    attempts: list[dict]
+    created_at: float
+
+
+class Ledger:
+    def __init__(self, path: str | Path, durability: str = "normal") -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level="DEFERRED", check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
+        self._db.executescript(_SCHEMA)
+        self._db.commit()
+
+    def commit(self) -> None:
+        """Make every write so far durable."""
+        self._db.commit()
+
+    def close(self) -> None:
+        self._db.commit()
+        self._db.close()
+
+    # -- pages ---------------------------------------------------------------------------
+    def page_state(self, receiver: str, page_id: str) -> str | None:
+        row = self._db.execute(
+            "SELECT state FROM pages WHERE receiver = ? AND page_id = ?", (receiver, page_id)
+        ).fetchone()
+        return row[0] if row else None
+
+    def add_pending(self, receiver: str, notification_id: str, orders: Iterable[PageOrder], now: float) -> None:
+        self._db.executemany(
+            "INSERT OR IGNORE INTO pages (receiver, page_id, notification_id, state, route, kind,"
+            " level, alert, ack, created_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+            [(receiver, order.page_id, notification_id, order.route, order.kind, order.level,
+              encode(order.alert).decode(), encode(order.ack).decode() if order.ack else None, now)
+             for order in orders],
+        )
+
+    def record_attempts(self, receiver: str, page_ids: Iterable[str], attempts: list[dict]) -> None:
+        history = orjson.dumps(attempts).decode()
+        self._db.executemany(
+            "UPDATE pages SET attempts = ? WHERE receiver = ? AND page_id = ?",
+            [(history, receiver, page_id) for page_id in page_ids],
+        )
+
+    def finish(self, receiver: str, page_ids: Iterable[str], state: str, attempts: list[dict], now: float) -> None:
+        """Record a page's outcome: `delivered` or `dead_lettered`."""
+        history = orjson.dumps(attempts).decode()
+        self._db.executemany(
+            "UPDATE pages SET state = ?, attempts = ?, finished_at = ? WHERE receiver = ? AND page_id = ?",
+            [(state, history, now, receiver, page_id) for page_id in page_ids],
+        )
+
+    def pending(self) -> Iterator[PendingPage]:
+        rows = self._db.execute(
+            "SELECT receiver, notification_id, route, kind, level, page_id, alert, ack, attempts,"
+            " created_at FROM pages WHERE state = 'pending' ORDER BY created_at"
+        ).fetchall()
+        for receiver, notification, route, kind, level, page_id, alert, ack, attempts, created in rows:
+            order = PageOrder(
+                route, (receiver,), kind, page_id, decode_as(Alert, alert), level,
+                decode_as(Acknowledgement, ack) if ack else None,
+            )
+            yield PendingPage(receiver, notification, order, orjson.loads(attempts), created)
+
+    def outcomes(self, receiver: str | None = None) -> dict[str, int]:
+        """How many pages are in each state (for tests and the operator)."""
+        query = "SELECT state, count(*) FROM pages"
+        rows = (self._db.execute(query + " WHERE receiver = ? GROUP BY state", (receiver,))
+                if receiver else self._db.execute(query + " GROUP BY state"))
+        return dict(rows.fetchall())
+
+    # -- episodes, acknowledgements, applied messages --------------------------------------
+    def save_tracks(self, tracks: Iterable[Track]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO tracks (episode_id, route, state) VALUES (?, ?, ?)",
+            [(track.episode_id, track.route, track.to_json()) for track in tracks],
+        )
+
+    def delete_tracks(self, keys: Iterable[tuple[str, str]]) -> None:
+        self._db.executemany("DELETE FROM tracks WHERE episode_id = ? AND route = ?", list(keys))
+
+    def tracks(self) -> list[Track]:
+        return [Track.from_json(state) for (state,) in self._db.execute("SELECT state FROM tracks")]
+
+    def save_acks(self, acks: Iterable[Acknowledgement], now: float) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO acks (episode_id, ack, at) VALUES (?, ?, ?)",
+            [(ack.episode_id, encode(ack).decode(), now) for ack in acks],
+        )
+
+    def acks(self) -> list[Acknowledgement]:
+        return [decode_as(Acknowledgement, ack) for (ack,) in self._db.execute("SELECT ack FROM acks")]
+
+    def was_applied(self, message_id: str) -> bool:
+        return self._db.execute("SELECT 1 FROM applied WHERE message_id = ?", (message_id,)).fetchone() is not None
+
+    def mark_applied(self, message_id: str, now: float) -> None:
+        self._db.execute("INSERT OR IGNORE INTO applied (message_id, at) VALUES (?, ?)", (message_id, now))
+
+    # -- endpoints disabled by 410 ---------------------------------------------------------
+    def disable(self, receiver: str, url: str, reason: str, now: float) -> None:
+        self._db.execute("INSERT OR REPLACE INTO disabled VALUES (?, ?, ?, ?)", (receiver, url, reason, now))
+
+    def disabled(self) -> dict[tuple[str, str], str]:
+        return {(receiver, url): reason for receiver, url, reason in
+                self._db.execute("SELECT receiver, url, reason FROM disabled")}
+
+    # -- housekeeping ----------------------------------------------------------------------
+    def prune(self, before: float) -> None:
+        """Forget finished pages, applied ids and acknowledgements older than the retention:
+        de-duplication looks back that far, no further."""
+        self._db.execute("DELETE FROM pages WHERE state != 'pending' AND finished_at < ?", (before,))
+        self._db.execute("DELETE FROM applied WHERE at < ?", (before,))
+        self._db.execute("DELETE FROM acks WHERE at < ?", (before,))
+        self._db.commit()
