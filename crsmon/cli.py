@@ -54,6 +54,13 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("simulate")
+def _simulate(args: argparse.Namespace) -> int:
+    from monitor.simulator.command import simulate_command
+
+    return simulate_command(args)
+
+
 @command("config")
 def _config(args: argparse.Namespace) -> int:
     from monitor.config import describe_settings, load_config
@@ -103,6 +110,20 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("file", nargs="?", help="JSON Lines of VitalSigns and ClinicalEvents; - or none for stdin")
     replay.add_argument("--status", action="store_true", help="print every PatientStatus too")
     replay.add_argument("--config", help="clinical configuration JSON")
+    simulate = sub.add_parser("simulate", help="write a simulated ward (vitals and clinical events) as JSON Lines")
+    simulate.add_argument("--patients", type=int, help="cohort size (default 20)")
+    simulate.add_argument("--days", type=float, help="length of the window in days (default 3)")
+    simulate.add_argument("--seed", type=int, help="the same seed gives the same ward (default 1)")
+    simulate.add_argument("--start", help="RFC 3339 start of the window (default 2026-11-23T00:00:00Z)")
+    simulate.add_argument("--numerics-interval", dest="numerics_interval_s", type=int, metavar="SECONDS", help="continuous numerics cadence, 1 s or more (default 60)")
+    simulate.add_argument("--nibp-interval", dest="nibp_intervals_min", type=int, nargs="+", metavar="MINUTES", help="routine NIBP cycles to choose from per patient (default 30 60)")
+    simulate.add_argument("--temperature-interval", dest="temperature_interval_min", type=int, metavar="MINUTES", help="nurse rounds with temperature (default 60)")
+    simulate.add_argument("--crs-share", type=float, help="share of patients with a CRS course (default 0.3)")
+    simulate.add_argument("--deterioration-share", type=float, help="share with non-CRS deterioration (default 0.1)")
+    simulate.add_argument("--artifacts", type=float, metavar="FACTOR", help="scale every artifact rate; 0 for clean data (default 1)")
+    simulate.add_argument("--settings", help="JSON file of simulation settings (docs/simulator.md)")
+    simulate.add_argument("--out", default="-", help="JSON Lines output file, - for stdout (default)")
+    simulate.add_argument("--truth", help="write the ground truth per patient to this JSON file")
     config = sub.add_parser("config", help="print every clinical setting with its source")
     config.add_argument("--config", help="clinical configuration JSON")
     dashboard = sub.add_parser("dashboard", help="serve the live ward dashboard (a web page) from Kafka")
