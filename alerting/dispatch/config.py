@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import socket
 from datetime import datetime
 from typing import Annotated, Any, Literal, Union
 
@@ -216,6 +217,10 @@ class KafkaSettings(_Strict):
     bootstrap: str = "127.0.0.1:9092"
     group_id: str = "crsmon-dispatch"
     start_from: Literal["earliest", "latest"] = "earliest"
+    #: Kafka static membership: a restarted dispatcher takes its partitions back at once
+    #: instead of waiting out the dead process's session. One id per running dispatcher.
+    instance_id: str = Field(default_factory=lambda: f"dispatch-{socket.gethostname()}")
+    session_timeout: Duration = 10.0
     topics: Topics = Field(default_factory=Topics)
 
 

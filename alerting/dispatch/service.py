@@ -78,7 +78,8 @@ class Dispatcher:
                 self.topics.alerts, self.topics.alert_acks,
                 bootstrap_servers=self.config.kafka.bootstrap, group_id=self.config.kafka.group_id,
                 enable_auto_commit=False, auto_offset_reset=self.config.kafka.start_from,
-                max_poll_records=1000,
+                max_poll_records=1000, group_instance_id=self.config.kafka.instance_id,
+                session_timeout_ms=int(self.config.kafka.session_timeout * 1000),
             )
             self._consumer.subscribe([self.topics.alerts, self.topics.alert_acks],
                                      listener=_Rebalance(self))
