@@ -28,7 +28,6 @@ from pydantic import ValidationError
 from monitor.ingest.readings import Decoded, Problems, Reading, Skip, merge
 from monitor.ingest.vocabulary import CONTRACT_UNITS, Meaning, converter_for, meaning_of
 from monitor.wire import InvalidMessage
-from monitor.wire.codec import describe_validation_error
 from monitor.wire.vitals import PATIENT_ID_PATTERN
 
 USED_STATUSES = ("final", "amended", "corrected")
@@ -59,8 +58,8 @@ def decode_fhir(raw: bytes | str, accept: Iterable[str] = ("Observation", "Bundl
     try:
         resource = RESOURCE_MODELS[resource_type].model_validate(document)
     except ValidationError as error:
-        raise InvalidMessage(f"not a valid FHIR R4 {resource_type}: "
-                             f"{describe_validation_error(error)[:600]}", "not_fhir") from None
+        raise InvalidMessage(f"not a valid FHIR R4 {resource_type}: {_validation_errors(error)}",
+                             "not_fhir") from None
     except (KeyError, TypeError, ValueError, AttributeError):
         # fhir.resources looks contained resources up by resourceType and raises KeyError (or
         # worse) for a type it does not know rather than a ValidationError.
@@ -84,6 +83,18 @@ def decode_fhir(raw: bytes | str, accept: Iterable[str] = ("Observation", "Bundl
         raise InvalidMessage("the Bundle holds no Observation", "no_vital_signs")
     return merge(readings, skipped, "no Observation holds a vital sign crsmon uses (see "
                                     "docs/ingest.md for the LOINC and MDC codes it reads)")
+
+
+def _validation_errors(error: ValidationError, limit: int = 5) -> str:
+    """fhir.resources' errors with where each one is (its messages do not say). The offending
+    values are left out: they may be names or identifiers, and reasons end up in logs."""
+    items = error.errors(include_url=False)
+    shown = []
+    for item in items[:limit]:
+        where = ".".join(str(part) for part in item["loc"]) or "resource"
+        shown.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
+    more = f"; and {len(items) - limit} more" if len(items) > limit else ""
+    return "; ".join(shown) + more
 
 
 def _load(raw: bytes | str) -> dict[str, Any]:
