@@ -14,7 +14,7 @@ import socket
 from datetime import datetime
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from monitor.wire import Timestamp
 from monitor.wire.outputs import Severity
@@ -56,6 +56,14 @@ def decode_secret(secret: str) -> bytes:
     return key
 
 
+def _valid_secret(secret: str) -> str:
+    decode_secret(secret)
+    return secret
+
+
+Secret = Annotated[str, AfterValidator(_valid_secret)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -83,16 +91,10 @@ class DeliveryOverrides(_Strict):
 
 class _Receiver(_Strict):
     url: str = Field(pattern=r"^https?://\S+$")
-    secrets: list[str] = Field(default_factory=list)
+    secrets: list[Secret] = Field(default_factory=list)
     secrets_env: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     delivery: DeliveryOverrides = Field(default_factory=DeliveryOverrides)
-
-    @model_validator(mode="after")
-    def _secrets_decode(self) -> "_Receiver":
-        for secret in self.secrets:
-            decode_secret(secret)
-        return self
 
     def signing_keys(self) -> list[bytes]:
         """Every secret in force; all of them sign, so a receiver can rotate without a gap."""
