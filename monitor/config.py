@@ -3,13 +3,24 @@
 A hospital may change a default (its alarm policy is its own, NPSG.06.01.01 asks that it be
 explicit); it may not lose the record of where the default came from. So each setting carries
 its source in the schema, and `crsmon config` prints them side by side.
+
+Sources marked "judgement" are choices this project made where the literature is silent; each
+is explained in docs/clinical-reference.md.
 """
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from monitor.wire.vitals import MEASUREMENTS
+
+Severity = Literal["critical", "high", "medium", "low"]
+
+ASTCT = "ASTCT 2019 (Lee et al.)"
+RCP = "NEWS2 (RCP 2017)"
+JUDGEMENT = "judgement, see docs/clinical-reference.md"
 
 
 def setting(default: Any, source: str, unit: str = "") -> Any:
@@ -22,13 +33,170 @@ class EngineConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    fever_celsius: float = setting(38.0, "ASTCT 2019 (Lee et al.): fever is temperature ≥ 38.0 °C", "°C")
+    # -- ASTCT grading -------------------------------------------------------------------
+    fever_celsius: float = setting(38.0, f"{ASTCT}: fever is temperature ≥ 38.0 °C", "°C")
+    hypotension_systolic_mmhg: float = setting(
+        90.0, f"{ASTCT}, provisional grading: hypotension is systolic BP < 90 mmHg", "mmHg"
+    )
+    hypotension_map_mmhg: float = setting(
+        65.0, f"{ASTCT}, provisional grading: or mean arterial pressure < 65 mmHg", "mmHg"
+    )
+    hypoxia_spo2_percent: float = setting(
+        93.0, f"{ASTCT}, provisional grading: hypoxia is SpO2 ≤ 93 % on air", "%"
+    )
+    low_flow_max_l_min: float = setting(
+        6.0, f"{ASTCT}, grade 2: low-flow nasal cannula ≤ 6 L/min; above is grade 3", "L/min"
+    )
     risk_period_days: float = setting(
         14.0, "Registry data: new CRS after day 14 is rare (0 of 475 patients)", "days"
+    )
+    antipyretic_lifts_fever_h: float = setting(
+        6.0, f"{ASTCT}: antipyretics lift the fever requirement; duration is a {JUDGEMENT}", "h"
+    )
+    anticytokine_lifts_fever_h: float = setting(
+        336.0,
+        f"{ASTCT}: tocilizumab, siltuximab, corticosteroids lift the fever requirement; "
+        f"for the rest of a 14-day risk period is a {JUDGEMENT}", "h",
+    )
+
+    # -- NEWS2 response thresholds (the chart itself is fixed: monitor/scores/news2.py) -----
+    news2_key_threshold: int = setting(5, f"{RCP}: 5–6 is the key threshold, urgent clinical review")
+    news2_emergency_threshold: int = setting(7, f"{RCP}: ≥ 7 calls an emergency response")
+    news2_single_parameter_red: int = setting(3, f"{RCP}: a single parameter scoring 3, urgent ward review")
+
+    # -- other scores ----------------------------------------------------------------------
+    shock_index_abnormal: float = setting(
+        1.0, "Shock index ≥ 1.0 is abnormal and predictive of mortality (CLINICAL reference)"
+    )
+    qsofa_respiratory_rate: float = setting(22.0, "qSOFA (Sepsis-3): respiratory rate ≥ 22/min", "/min")
+    qsofa_systolic_mmhg: float = setting(100.0, "qSOFA (Sepsis-3): systolic BP ≤ 100 mmHg", "mmHg")
+
+    # -- severity policy (IEC 60601-1-8 priorities) ---------------------------------------
+    crs_grade_1_severity: Severity = setting("medium", "issue 3 policy: CRS grade 1 → medium")
+    crs_grade_2_severity: Severity = setting("high", "issue 3 policy: CRS grade 2 → high")
+    crs_grade_3_4_severity: Severity = setting("critical", "issue 3 policy: CRS grade 3–4 → critical")
+    early_warning_severity: Severity = setting(
+        "high", "issue 3 policy: an early warning in a febrile risk-period patient → high"
+    )
+    news2_within_crs_episode: bool = setting(
+        True, f"{JUDGEMENT}: while a CRS episode is open, NEWS2 speaks through it, so one "
+        "deterioration is one episode and a CRS patient is never rated below what NEWS2 says"
+    )
+    news2_single_parameter_severity: Severity = setting(
+        "medium", f"issue 3 policy after {RCP}: a single parameter 3 → medium"
+    )
+    news2_key_threshold_severity: Severity = setting(
+        "high", f"issue 3 policy after {RCP}: NEWS2 5–6 → high"
+    )
+    news2_emergency_severity: Severity = setting(
+        "critical", f"issue 3 policy after {RCP}: NEWS2 ≥ 7 → critical"
+    )
+    signal_loss_severity: Severity = setting(
+        "low", "IEC 60601-1-8: technical conditions such as signal loss are low priority"
+    )
+
+    # -- the window ------------------------------------------------------------------------
+    window_hours: int = setting(24, "issue 3: per-minute aggregates for at least 24 hours", "h")
+    lateness_s: float = setting(
+        300.0, "issue 3: events up to 5 minutes late are placed; older ones are counted and ignored", "s"
+    )
+    raw_rows_max: int = setting(
+        1024, f"memory bound (≤ 64 KB a patient, issue 3); {JUDGEMENT}", "observation sets"
+    )
+    carry_forward_min: float = setting(
+        240.0,
+        f"{JUDGEMENT}: one ward observation round (RCP 2017: at least 4-hourly for NEWS2 1–4)",
+        "min",
     )
     status_interval_s: float = setting(
         60.0, "Wire contract: PatientStatus at least once a minute while vitals flow", "s"
     )
+
+    # -- artifacts -------------------------------------------------------------------------
+    implausible_jump: dict[str, float] = setting(
+        {"heart_rate": 40.0, "systolic_bp": 40.0, "diastolic_bp": 30.0,
+         "mean_arterial_pressure": 30.0, "temperature": 2.0, "spo2": 10.0,
+         "respiratory_rate": 15.0},
+        f"Alarm safety: artifact rejection of motion spikes (Drew 2014); sizes are a {JUDGEMENT}",
+        "unit of each measurement",
+    )
+    artifact_hold_max_min: float = setting(
+        60.0, f"{JUDGEMENT}: an unconfirmed jump is believed after this long", "min"
+    )
+
+    # -- signal loss -----------------------------------------------------------------------
+    continuous_interval_max_s: float = setting(
+        120.0, f"{JUDGEMENT}: gateways export numerics every 1–60 s; up to 120 s apart is a stream", "s"
+    )
+    continuous_min_samples: int = setting(
+        3, f"{JUDGEMENT}: samples in a row that make a parameter a continuous source", "samples"
+    )
+    signal_loss_after_s: float = setting(
+        300.0, f"IEC 60601-1-8 technical condition; 5 minutes of silence or zeros is a {JUDGEMENT}", "s"
+    )
+    signal_loss_resolve_after_s: float = setting(
+        60.0, f"{JUDGEMENT}: the stream must be back this long before signal loss resolves", "s"
+    )
+
+    # -- episodes: persistence and hysteresis ----------------------------------------------
+    crs_persistence_s: float = setting(
+        0.0,
+        f"issue 3: fever counts at once; other CRS criteria are confirmed by artifact rejection, "
+        f"so no further delay ({JUDGEMENT})", "s",
+    )
+    crs_downgrade_after_min: float = setting(
+        60.0, f"{JUDGEMENT}: a lower grade must hold this long before the episode is downgraded", "min"
+    )
+    crs_resolve_after_h: float = setting(
+        12.0, f"{JUDGEMENT}: one CRS course is one episode; fever gone for 12 h ends it", "h"
+    )
+    news2_persistence_s: float = setting(
+        300.0, "Alarm safety: persistence delays cut false alarms (a 15 s SpO2 delay: −60 %); "
+        f"5 minutes for a ward score is a {JUDGEMENT}", "s",
+    )
+    news2_downgrade_after_min: float = setting(
+        60.0, f"{JUDGEMENT}: a lower NEWS2 response level must hold this long", "min"
+    )
+    news2_resolve_after_min: float = setting(
+        60.0, f"{JUDGEMENT}: NEWS2 back in the low band for an hour ends the episode", "min"
+    )
+
+    # -- trends and the early warning --------------------------------------------------------
+    trend_window_min: float = setting(
+        180.0, f"{JUDGEMENT}: CRS worsens over hours; three hours of per-minute values", "min"
+    )
+    trend_bucket_min: float = setting(
+        5.0, f"{JUDGEMENT}: per-minute medians pooled into 5-minute medians before fitting", "min"
+    )
+    trend_min_points: int = setting(3, f"{JUDGEMENT}: fewer pooled points give no trend", "points")
+    trend_interval_s: float = setting(
+        300.0, f"{JUDGEMENT}: how often a febrile patient's trends are recomputed", "s"
+    )
+    baseline_hours: float = setting(
+        24.0, f"{JUDGEMENT}: the baseline is the median of the day before the fever", "h"
+    )
+    baseline_min_minutes: int = setting(
+        30, f"{JUDGEMENT}: minutes of data a baseline needs", "min"
+    )
+    heart_rate_rise_per_h: float = setting(10.0, f"{JUDGEMENT}: heart rate rising", "/min per h")
+    heart_rate_above_baseline: float = setting(20.0, f"{JUDGEMENT}: and this far above baseline", "/min")
+    systolic_fall_per_h: float = setting(8.0, f"{JUDGEMENT}: systolic BP falling", "mmHg per h")
+    systolic_below_baseline: float = setting(15.0, f"{JUDGEMENT}: and this far below baseline", "mmHg")
+    spo2_fall_per_h: float = setting(1.0, f"{JUDGEMENT}: SpO2 falling", "% per h")
+    spo2_below_baseline: float = setting(2.0, f"{JUDGEMENT}: and this far below baseline", "%")
+    temperature_rise_per_h: float = setting(0.3, f"{JUDGEMENT}: temperature rising", "°C per h")
+
+    @field_validator("implausible_jump")
+    @classmethod
+    def _a_jump_for_every_measurement(cls, value: dict[str, float]) -> dict[str, float]:
+        """A partial override keeps the defaults of the measurements it does not name."""
+        unknown = sorted(set(value) - set(MEASUREMENTS))
+        if unknown:
+            raise ValueError(f"unknown measurements {unknown}; known: {list(MEASUREMENTS)}")
+        if any(size <= 0 for size in value.values()):
+            raise ValueError("every implausible jump must be greater than 0")
+        default = cls.model_fields["implausible_jump"].default
+        return {name: float(value.get(name, default[name])) for name in MEASUREMENTS}
 
 
 def load_config(path: str | Path | None) -> EngineConfig:

@@ -4,37 +4,55 @@ The worker and `crsmon replay` both drive this class, so a behaviour proven in r
 behaviour in production. It is deterministic in event time: it never reads the clock, and the
 publishing shell stamps `emitted_at`.
 
-This is the foundation's minimal engine: fever ≥ 38.0 °C in a patient inside the CRS risk
-period fires a `crs` episode, which resolves when a temperature below the threshold is
-measured or the patient is discharged. Scores, trends and grading come with the full engine.
+Each step of a patient runs in the same order: let time catch up (values carried too long
+expire, held samples are believed, silent sources are lost), assess (NEWS2, shock index,
+qSOFA, ASTCT grade, trends), let each rule's episode follow its finding, and report. What
+would change with time alone has a deadline (`_next_due`); `advance_to` honours deadlines for
+patients who send nothing, and every event first honours those that fell before it, so that
+the same events give the same alerts whether a timer ran in between or not.
 """
 
 from __future__ import annotations
 
-import uuid
+import heapq
+import itertools
+import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Iterable
 
-import orjson
-
+from monitor import trends
+from monitor.artifacts import expire, fever_never_held, take_sample
+from monitor.assessment import Assessment, assess, in_risk_period
 from monitor.config import EngineConfig
+from monitor.episodes import Change, Timing
+from monitor.parameters import COUNT, TEMPERATURE
+from monitor.patient_state import Patient
+from monitor.reports import alert_id_for, alert_of, moment, status_of
+from monitor.rules import crs_level, news2_level, signal_loss_level
+from monitor.signals import check_losses, note_signal
+from monitor.window import ABSENT, DUPLICATE, TOO_LATE, WindowLimits
 from monitor.wire import (
     Acknowledgement,
     Alert,
-    CrsAssessment,
     DischargeEvent,
     InputEvent,
-    News2,
+    MedicationEvent,
+    OxygenEvent,
     PatientStatus,
+    Spo2TargetEvent,
     TherapyEvent,
+    VasopressorEvent,
     VitalSigns,
-    format_timestamp,
-    parse_timestamp,
 )
+from monitor.wire.vitals import MEASUREMENTS
 
-STATE_FORMAT_VERSION = 1
-_ALERT_ID_NAMESPACE = uuid.UUID("5b0c7f8e-3f0e-4d53-9f1e-6b1d2f7c9a10")
+__all__ = ["Engine", "Outputs", "alert_id_for"]
+
+_CONSCIOUSNESS_CODE = {None: 0, "A": 1, "C": 2, "V": 3, "P": 4, "U": 5}
+_OXYGEN_CODE = {None: 0, False: 8, True: 16}
+_ANTI_CYTOKINE = frozenset({"tocilizumab", "siltuximab", "corticosteroid"})
+_MAX_STEPS_PER_CALL = 64
 
 
 @dataclass(slots=True)
@@ -42,8 +60,8 @@ class Outputs:
     """What one step of the engine produced.
 
     `durable` is True when the patient's state changed in a way that must survive a crash
-    (an episode opened, changed or closed): the worker persists state then, and otherwise only
-    on a cadence.
+    (an episode opened, changed or closed, an acknowledgement or a clinical event): the worker
+    persists state then, and otherwise only on a cadence.
     """
 
     statuses: list[PatientStatus] = field(default_factory=list)
@@ -56,61 +74,26 @@ class Outputs:
         self.durable = self.durable or other.durable
 
 
-def alert_id_for(episode_id: str, change: int) -> str:
-    """Derived from the episode and its change number, so reprocessing repeats the same id."""
-    return str(uuid.uuid5(_ALERT_ID_NAMESPACE, f"{episode_id}#{change}"))
-
-
-@dataclass(slots=True)
-class _Episode:
-    episode_id: str
-    severity: str
-    changes: int = 0
-    acknowledged_by: str | None = None
-
-
-@dataclass(slots=True)
-class _Patient:
-    patient_id: str
-    ward: str | None = None
-    bed: str | None = None
-    therapy_at: datetime | None = None
-    latest: dict[str, float] = field(default_factory=dict)
-    last_status_at: datetime | None = None
-    last_assessment: tuple | None = None
-    crs_episode: _Episode | None = None
-
-    def to_bytes(self) -> bytes:
-        episode = self.crs_episode
-        body = {
-            "patient_id": self.patient_id, "ward": self.ward, "bed": self.bed,
-            "therapy_at": format_timestamp(self.therapy_at) if self.therapy_at else None,
-            "latest": self.latest,
-            "episode": None if episode is None else [
-                episode.episode_id, episode.severity, episode.changes, episode.acknowledged_by
-            ],
-        }
-        return bytes([STATE_FORMAT_VERSION]) + orjson.dumps(body)
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> "_Patient":
-        if not data or data[0] != STATE_FORMAT_VERSION:
-            raise ValueError(f"unknown patient state format {data[:1]!r}")
-        body = orjson.loads(data[1:])
-        patient = cls(body["patient_id"], body["ward"], body["bed"])
-        patient.therapy_at = parse_timestamp(body["therapy_at"]) if body["therapy_at"] else None
-        patient.latest = body["latest"]
-        if body["episode"]:
-            patient.crs_episode = _Episode(*body["episode"])
-        return patient
-
-
 class Engine:
     """Per-patient state plus the rules that turn events into status and alerts."""
 
     def __init__(self, config: EngineConfig | None = None) -> None:
-        self.config = config or EngineConfig()
-        self._patients: dict[str, _Patient] = {}
+        self.config = config = config or EngineConfig()
+        self._limits = WindowLimits(
+            minutes=int(config.window_hours * 60), lateness_s=config.lateness_s,
+            raw_rows_max=config.raw_rows_max,
+        )
+        self._jumps = tuple(config.implausible_jump[name] for name in MEASUREMENTS)
+        self._timings = {
+            "crs": Timing(config.crs_persistence_s, config.crs_downgrade_after_min * 60,
+                          config.crs_resolve_after_h * 3600),
+            "news2": Timing(config.news2_persistence_s, config.news2_downgrade_after_min * 60,
+                            config.news2_resolve_after_min * 60),
+            "signal_loss": Timing(0.0, 0.0, config.signal_loss_resolve_after_s),
+        }
+        self._patients: dict[str, Patient] = {}
+        self._timer: list[tuple[float, int, str]] = []
+        self._sequence = itertools.count()
 
     # -- state ---------------------------------------------------------------------------
     def patients(self) -> Iterable[str]:
@@ -122,110 +105,294 @@ class Engine:
         return None if patient is None else patient.to_bytes()
 
     def restore(self, patient_id: str, data: bytes) -> None:
-        """Adopt state written by `snapshot`, e.g. after a rebalance or restart."""
-        self._patients[patient_id] = _Patient.from_bytes(data)
+        """Adopt state written by `snapshot`, e.g. after a rebalance or restart.
+
+        Raises ValueError for bytes this version cannot read."""
+        patient = Patient.from_bytes(data, self._limits)
+        if patient.patient_id != patient_id:
+            raise ValueError(f"state belongs to another patient than {patient_id!r}")
+        expire(patient, patient.clock if patient.clock is not None else -math.inf, self.config)
+        check_losses(patient, patient.clock if patient.clock is not None else -math.inf,
+                     self.config)
+        patient.scheduled = math.inf
+        self._patients[patient_id] = patient
+        self._schedule(patient)
 
     def forget(self, patient_id: str) -> None:
         self._patients.pop(patient_id, None)
 
+    def counters(self, patient_id: str) -> dict[str, int] | None:
+        """Input the window ignored and samples the engine did not believe, for one patient."""
+        patient = self._patients.get(patient_id)
+        if patient is None:
+            return None
+        return {"too_late": patient.window.too_late, "duplicates": patient.window.duplicates,
+                "artifacts": patient.artifacts, "gaps": patient.gaps}
+
+    def episode(self, patient_id: str, rule: str):
+        """The episode state of one rule for one patient (open or not), or None."""
+        patient = self._patients.get(patient_id)
+        return None if patient is None else patient.episodes.get(rule)
+
     # -- events --------------------------------------------------------------------------
     def observe(self, event: InputEvent | Acknowledgement) -> Outputs:
         """Apply one contract-valid event in event time."""
+        if type(event) is VitalSigns:
+            return self._observe_vitals(event)
         if isinstance(event, Acknowledgement):
             return self._acknowledge(event)
+        return self._observe_clinical(event)
+
+    def advance_to(self, now: datetime) -> Outputs:
+        """Let event time pass to `now` without events: honour every deadline up to it."""
+        until = now.timestamp()
+        outputs = Outputs()
+        timer = self._timer
+        while timer and timer[0][0] <= until:
+            due, _, patient_id = heapq.heappop(timer)
+            patient = self._patients.get(patient_id)
+            if patient is None or patient.scheduled != due:
+                continue  # forgotten, or rescheduled earlier since
+            patient.scheduled = math.inf
+            self._catch_up(patient, until, outputs, inclusive=True)
+            self._schedule(patient)
+        return outputs
+
+    # -- vital signs ---------------------------------------------------------------------
+    def _observe_vitals(self, vitals: VitalSigns) -> Outputs:
+        patient = self._patients.get(vitals.patient_id)
+        if patient is None:
+            patient = self._admit(vitals.patient_id)
+        at = vitals.ts.timestamp()
+        outputs = Outputs()
+        if patient.scheduled < at:
+            self._catch_up(patient, at, outputs, inclusive=False)
+        values = (vitals.heart_rate, vitals.systolic_bp, vitals.diastolic_bp,
+                  vitals.mean_arterial_pressure, vitals.temperature, vitals.spo2,
+                  vitals.respiratory_rate)
+        consciousness, monitor_oxygen = vitals.consciousness, vitals.on_oxygen
+        row = tuple(ABSENT if value is None else value for value in values) + (
+            _CONSCIOUSNESS_CODE[consciousness] + _OXYGEN_CODE[monitor_oxygen],)
+        placed = patient.window.add(at, row)
+        if placed == TOO_LATE or placed == DUPLICATE:
+            return outputs
+        if vitals.ward is not None:
+            patient.ward = vitals.ward
+        if vitals.bed is not None:
+            patient.bed = vitals.bed
+        config = self.config
+        risk = in_risk_period(patient, at, config)
+        newest = patient.newest_at
+        for position in range(COUNT):
+            value = values[position]
+            if value is None:
+                continue
+            if value == 0:
+                patient.gaps += 1  # a probe off or a lost signal: a gap, never a reading
+                continue
+            if newest[position] is not None and at <= newest[position]:
+                continue  # an older sample of this measurement: the window has it, that is all
+            newest[position] = at
+            note_signal(patient, position, at, config)
+            never_hold = fever_never_held(position, value, risk, config)
+            if never_hold and patient.fever_at is None:
+                patient.fever_at = at
+            take_sample(patient, position, value, at, config, self._jumps, never_hold)
+        if consciousness is not None and (patient.consciousness_at is None
+                                          or at >= patient.consciousness_at):
+            patient.consciousness, patient.consciousness_at = consciousness, at
+            patient.expiry_due = min(patient.expiry_due, at + config.carry_forward_min * 60)
+        if monitor_oxygen is not None and (patient.monitor_oxygen_at is None
+                                           or at >= patient.monitor_oxygen_at):
+            patient.monitor_oxygen, patient.monitor_oxygen_at = monitor_oxygen, at
+            patient.expiry_due = min(patient.expiry_due, at + config.carry_forward_min * 60)
+        clock = patient.clock
+        self._step(patient, at if clock is None or at > clock else clock, outputs,
+                   vitals.ts if clock is None or at >= clock else None, vitals=True)
+        self._schedule(patient)
+        return outputs
+
+    # -- clinical events -----------------------------------------------------------------
+    def _observe_clinical(self, event) -> Outputs:
         patient = self._patients.get(event.patient_id)
         if patient is None:
             if isinstance(event, DischargeEvent):
                 return Outputs()
-            patient = self._patients[event.patient_id] = _Patient(event.patient_id)
-        if isinstance(event, VitalSigns):
-            return self._observe_vitals(patient, event)
-        if isinstance(event, TherapyEvent):
-            patient.therapy_at = event.ts
-            return Outputs(durable=True)
+            patient = self._admit(event.patient_id)
+        at = event.ts.timestamp()
+        outputs = Outputs(durable=True)
+        if patient.scheduled < at:
+            self._catch_up(patient, at, outputs, inclusive=False)
+        clock = patient.clock
+        now = at if clock is None or at > clock else clock
+        stamp = event.ts if clock is None or at >= clock else None
         if isinstance(event, DischargeEvent):
-            outputs = Outputs(durable=True)
-            if patient.crs_episode is not None:
-                outputs.alerts.append(self._change(patient, "resolved", event.ts, ["discharged"]))
-            self.forget(patient.patient_id)
+            self._discharge(patient, now, stamp, outputs)
             return outputs
-        return Outputs()
-
-    def advance_to(self, now: datetime) -> Outputs:
-        """Let event time pass without events. The minimal engine has no timed rules yet."""
-        return Outputs()
-
-    # -- rules ---------------------------------------------------------------------------
-    def _observe_vitals(self, patient: _Patient, vitals: VitalSigns) -> Outputs:
-        patient.ward = vitals.ward or patient.ward
-        patient.bed = vitals.bed or patient.bed
-        for name, value in vitals.measurements().items():
-            if value != 0:  # a 0 is a probe off, not a reading
-                patient.latest[name] = value
-        outputs = Outputs()
-        in_risk_period = self._in_risk_period(patient, vitals.ts)
-        temperature = vitals.temperature or None
-        fever = temperature is not None and temperature >= self.config.fever_celsius
-        if fever and in_risk_period and patient.crs_episode is None:
-            patient.crs_episode = _Episode(
-                f"{patient.patient_id}:crs:{format_timestamp(vitals.ts)}", "medium"
-            )
-            outputs.alerts.append(self._change(
-                patient, "firing", vitals.ts,
-                [f"temperature {temperature:.1f} °C >= {self.config.fever_celsius:.1f}"],
-            ))
-        elif temperature is not None and not fever and patient.crs_episode is not None:
-            outputs.alerts.append(self._change(
-                patient, "resolved", vitals.ts,
-                [f"temperature {temperature:.1f} °C < {self.config.fever_celsius:.1f}"],
-            ))
-            patient.crs_episode = None
-        outputs.durable = bool(outputs.alerts)
-        status = self._status(patient, vitals.ts, fever, in_risk_period)
-        if status is not None:
-            outputs.statuses.append(status)
+        self._apply(patient, event, at)
+        self._step(patient, now, outputs, stamp, vitals=False)
+        self._schedule(patient)
         return outputs
 
-    def _in_risk_period(self, patient: _Patient, at: datetime) -> bool:
-        if patient.therapy_at is None:
-            return False
-        return timedelta(0) <= at - patient.therapy_at <= timedelta(days=self.config.risk_period_days)
+    def _apply(self, patient: Patient, event, at: float) -> None:
+        """Put a clinical event in force; the latest event of each kind, by event time, wins."""
+        config = self.config
+        if isinstance(event, TherapyEvent):
+            if not in_risk_period(patient, at, config):
+                patient.fever_at = patient.fever_lift_until = patient.fever_lifted_by = None
+            if patient.therapy_at is None or at > patient.therapy_at:
+                patient.therapy_at = at
+        elif isinstance(event, OxygenEvent):
+            if patient.device_at is None or at >= patient.device_at:
+                patient.device, patient.flow_l_min, patient.device_at = (
+                    event.device, event.flow_l_min, at)
+        elif isinstance(event, VasopressorEvent):
+            if patient.vasopressor_at is None or at >= patient.vasopressor_at:
+                patient.vasopressors, patient.vasopressin, patient.vasopressor_at = (
+                    event.count, event.vasopressin, at)
+        elif isinstance(event, Spo2TargetEvent):
+            if patient.scale_at is None or at >= patient.scale_at:
+                patient.scale, patient.scale_at = event.scale, at
+        elif isinstance(event, MedicationEvent):
+            # "Patients who have CRS and then receive" them: a premedication before any fever
+            # lifts nothing.
+            if patient.fever_at is not None and patient.fever_at <= at and in_risk_period(
+                    patient, at, config):
+                hours = (config.anticytokine_lifts_fever_h if event.drug in _ANTI_CYTOKINE
+                         else config.antipyretic_lifts_fever_h)
+                until = at + hours * 3600
+                if patient.fever_lift_until is None or until > patient.fever_lift_until:
+                    patient.fever_lift_until, patient.fever_lifted_by = until, event.drug
 
-    def _change(self, patient: _Patient, status: str, at: datetime, reasons: list[str]) -> Alert:
-        episode = patient.crs_episode
-        assert episode is not None
-        episode.changes += 1
-        return Alert(
-            alert_id=alert_id_for(episode.episode_id, episode.changes),
-            episode_id=episode.episode_id, patient_id=patient.patient_id,
-            ward=patient.ward, bed=patient.bed, status=status, severity=episode.severity,
-            rule="crs", crs_grade=1, news2_score=None, reasons=reasons, observed_at=at,
-        )
+    def _discharge(self, patient: Patient, at: float, stamp: datetime | None,
+                   outputs: Outputs) -> None:
+        """Monitoring ends: every open episode resolves and the state is dropped."""
+        observed = stamp or moment(at)
+        a = assess(patient, at, self.config)
+        for rule, episode in patient.episodes.items():
+            if episode.open:
+                change = episode.resolve(at, ("patient discharged",))
+                outputs.alerts.append(alert_of(patient, rule, change, a, observed))
+        self.forget(patient.patient_id)
 
-    def _status(self, patient: _Patient, at: datetime, fever: bool, risk: bool) -> PatientStatus | None:
-        assessment = (fever, risk)
-        due = (
-            patient.last_status_at is None
-            or assessment != patient.last_assessment
-            or (at - patient.last_status_at).total_seconds() >= self.config.status_interval_s
-        )
-        if not due:
-            return None
-        patient.last_status_at = at
-        patient.last_assessment = assessment
-        return PatientStatus(
-            patient_id=patient.patient_id, ward=patient.ward, bed=patient.bed, ts=at,
-            news2=News2(score=0, band="low", complete=False, components={}),
-            crs=CrsAssessment(
-                grade=1 if fever and risk else 0, fever=fever, hypotension=False,
-                hypoxia=False, risk_period=risk,
-            ),
-            latest=dict(patient.latest),
-        )
-
+    # -- acknowledgements ----------------------------------------------------------------
     def _acknowledge(self, ack: Acknowledgement) -> Outputs:
         patient = self._patients.get(ack.patient_id)
-        if patient and patient.crs_episode and patient.crs_episode.episode_id == ack.episode_id:
-            patient.crs_episode.acknowledged_by = ack.by
-            return Outputs(durable=True)
+        if patient is not None:
+            for episode in patient.episodes.values():
+                if episode.open and episode.episode_id == ack.episode_id:
+                    episode.acknowledge(ack.by, ack.ts.timestamp())
+                    return Outputs(durable=True)
         return Outputs()
+
+    # -- the step ------------------------------------------------------------------------
+    def _admit(self, patient_id: str) -> Patient:
+        from monitor.window import Window
+
+        patient = self._patients[patient_id] = Patient(patient_id, Window(self._limits))
+        return patient
+
+    def _step(self, patient: Patient, at: float, outputs: Outputs, stamp: datetime | None,
+              vitals: bool) -> None:
+        """Evaluate the patient at time `at` and let every rule's episode follow."""
+        config = self.config
+        patient.clock = at
+        if at >= patient.expiry_due:
+            expire(patient, at, config)
+        if at >= patient.loss_due:
+            check_losses(patient, at, config)
+        a = assess(patient, at, config)
+        crs = patient.episodes["crs"]
+        if a.grade > 0 or crs.open:
+            if vitals:
+                self._follow_trends(patient, a, at)
+            if patient.early_warning and a.grade > 0:
+                a = a._replace(early_warning=True)
+        elif patient.baseline is not None or patient.early_warning:
+            patient.baseline, patient.trend_at, patient.early_warning = None, None, trends.NONE
+
+        changes: list[tuple[str, Change]] = []
+        change = crs.step(at, crs_level(patient, a, patient.early_warning, config, crs.open),
+                          self._timings["crs"], patient.patient_id, "crs")
+        if change is not None:
+            changes.append(("crs", change))
+        news = patient.episodes["news2"]
+        if crs.open and config.news2_within_crs_episode:
+            if news.open:  # handed over: the CRS episode now speaks for NEWS2 too
+                changes.append(("news2", news.resolve(at, (f"continued as {crs.episode_id}",))))
+            else:
+                news.above_since = None
+        else:
+            change = news.step(at, news2_level(patient, a, config), self._timings["news2"],
+                               patient.patient_id, "news2")
+            if change is not None:
+                changes.append(("news2", change))
+        change = patient.episodes["signal_loss"].step(
+            at, signal_loss_level(patient, config), self._timings["signal_loss"],
+            patient.patient_id, "signal_loss")
+        if change is not None:
+            changes.append(("signal_loss", change))
+
+        observed = None
+        if changes:
+            observed = stamp or moment(at)
+            for rule, change in changes:
+                outputs.alerts.append(alert_of(patient, rule, change, a, observed))
+            outputs.durable = True
+        key = a.status_key()
+        if changes or key != patient.last_status_key or (vitals and (
+                patient.last_status_at is None
+                or at >= patient.last_status_at + config.status_interval_s)):
+            patient.last_status_key = key
+            patient.last_status_at = at
+            outputs.statuses.append(status_of(patient, a, observed or stamp or moment(at)))
+
+    def _follow_trends(self, patient: Patient, a: Assessment, at: float) -> None:
+        """Recompute baseline and trends of a febrile risk-period patient every interval."""
+        config = self.config
+        if patient.trend_at is not None and at < patient.trend_at + config.trend_interval_s:
+            return
+        window = patient.window
+        if patient.baseline is None:
+            patient.baseline = trends.baseline(window, at, config)
+        patient.trend_at = at
+        patient.early_warning = trends.early_warning(
+            patient.value, trends.slopes(window, at, config), patient.baseline, a.shock_index,
+            config,
+        )
+
+    # -- time ----------------------------------------------------------------------------
+    def _next_due(self, patient: Patient) -> float:
+        """The earliest time the patient's state could change without an event."""
+        due = min(patient.expiry_due, patient.loss_due)
+        clock = patient.clock if patient.clock is not None else -math.inf
+        if patient.therapy_at is not None:
+            end = patient.therapy_at + self.config.risk_period_days * 86400
+            if end > clock:
+                due = min(due, end)
+        if patient.fever_lift_until is not None and patient.fever_lift_until > clock:
+            due = min(due, patient.fever_lift_until)
+        timings = self._timings
+        for rule, episode in patient.episodes.items():
+            if episode.above_since is not None or episode.below_since is not None or (
+                    episode.absent_since is not None):
+                due = min(due, episode.next_due(timings[rule]))
+        return due
+
+    def _catch_up(self, patient: Patient, until: float, outputs: Outputs, inclusive: bool) -> None:
+        """Step the patient through each deadline before `until` (or at it, if inclusive)."""
+        for _ in range(_MAX_STEPS_PER_CALL):
+            due = self._next_due(patient)
+            if due > until or (due == until and not inclusive):
+                return
+            clock = patient.clock
+            at = due if clock is None or due > clock else clock
+            self._step(patient, at, outputs, None, vitals=False)
+            if self._next_due(patient) <= at:
+                return  # nothing more can happen at this moment
+
+    def _schedule(self, patient: Patient) -> None:
+        due = self._next_due(patient)
+        if due < patient.scheduled:
+            patient.scheduled = due
+            heapq.heappush(self._timer, (due, next(self._sequence), patient.patient_id))

@@ -19,8 +19,13 @@ def replay(
 
     An invalid line is reported and skipped, never fatal: a clinician replaying a day of a
     ward must not lose the rest of it to one bad record.
+
+    Event time advances with the newest event read, for every patient, so that a patient
+    whose monitor falls silent in the file gets the same signal-loss and resolved alerts the
+    worker's timer would give it.
     """
     invalid = 0
+    horizon: datetime | None = None
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -30,7 +35,12 @@ def replay(
             invalid += 1
             err.write(f"line {number}: {error.reason}\n")
             continue
-        outputs = engine.observe(event)
+        if horizon is None or event.ts > horizon:
+            horizon = event.ts  # time passes for every patient, as the worker's timer lets it
+            outputs = engine.advance_to(horizon)
+            outputs.extend(engine.observe(event))
+        else:
+            outputs = engine.observe(event)
         now = datetime.now(timezone.utc)
         if with_status:
             for status in outputs.statuses:

@@ -48,6 +48,9 @@ class PatientStatus(_Wire):
     qsofa: int | None = None
     crs: CrsAssessment
     latest: dict[str, float]
+    #: Added in issue 3 (optional): trends say a febrile patient in the CRS risk period is
+    #: heading for grade 2 (docs/clinical-reference.md, "Early warning").
+    early_warning: bool | None = None
 
 
 class Alert(_Wire):

@@ -1,0 +1,92 @@
+"""Artifacts and gaps: which samples the engine believes, and for how long.
+
+- A 0 from a monitor is a probe off or a lost signal, never a measurement: it is counted as a
+  gap and otherwise ignored (the contract says so).
+- A sample that jumps further from the believed value than a physiological change between two
+  readings (`implausible_jump`: heart rate 80 → 190, systolic 125 → 68, SpO2 97 → 74) is held,
+  not believed, until the next sample of the same measurement decides: closer to the held
+  value confirms it, closer to the old value refutes it and it is discarded as an artifact —
+  the nurse's "repeat the reading". A held sample nobody confirms or refutes is believed after
+  `artifact_hold_max_min`.
+- A fever in the CRS risk period is never held: ASTCT counts a measured fever at once.
+- A believed value is carried forward for `carry_forward_min`, then it is missing.
+"""
+
+from __future__ import annotations
+
+import math
+
+from monitor.config import EngineConfig
+from monitor.parameters import COUNT, TEMPERATURE
+from monitor.patient_state import Patient
+
+
+def take_sample(patient: Patient, position: int, value: float, at: float, config: EngineConfig,
+                jumps: tuple[float, ...], never_hold: bool) -> None:
+    """Offer the newest sample of one measurement (non-zero) to the patient's believed values."""
+    held = patient.held[position]
+    believed = patient.value[position]
+    if held is not None:
+        patient.held[position] = None
+        if believed is None or abs(value - held) < abs(value - believed):
+            _believe(patient, position, value, at, config)  # confirmed: believe the newer one
+            return
+        patient.artifacts += 1
+        patient.window.discard(position, patient.held_at[position], held)
+    if believed is not None and not never_hold and abs(value - believed) > jumps[position]:
+        patient.held[position] = value
+        patient.held_at[position] = at
+        patient.expiry_due = min(patient.expiry_due, at + config.artifact_hold_max_min * 60)
+        return
+    _believe(patient, position, value, at, config)
+
+
+def _believe(patient: Patient, position: int, value: float, at: float, config: EngineConfig) -> None:
+    patient.value[position] = value
+    patient.value_at[position] = at
+    patient.expiry_due = min(patient.expiry_due, at + config.carry_forward_min * 60)
+
+
+def fever_never_held(position: int, value: float, in_risk_period: bool, config: EngineConfig) -> bool:
+    return position == TEMPERATURE and in_risk_period and value >= config.fever_celsius
+
+
+def expire(patient: Patient, at: float, config: EngineConfig) -> bool:
+    """Believe held samples whose time is up and drop values carried too long; True if any
+    value changed. Leaves `expiry_due` exact."""
+    carry = config.carry_forward_min * 60
+    hold = config.artifact_hold_max_min * 60
+    changed = False
+    due = math.inf
+    for position in range(COUNT):
+        held_at = patient.held_at[position]
+        if patient.held[position] is not None:
+            if at >= held_at + hold or (
+                    patient.value[position] is not None and at >= patient.value_at[position] + carry):
+                patient.value[position] = patient.held[position]
+                patient.value_at[position] = held_at
+                patient.held[position] = None
+                changed = True
+            else:
+                due = min(due, held_at + hold)
+        value_at = patient.value_at[position]
+        if patient.value[position] is not None:
+            if at >= value_at + carry:
+                patient.value[position] = None
+                changed = True
+            else:
+                due = min(due, value_at + carry)
+    if patient.consciousness is not None:
+        if at >= patient.consciousness_at + carry:
+            patient.consciousness = None
+            changed = True
+        else:
+            due = min(due, patient.consciousness_at + carry)
+    if patient.monitor_oxygen is not None:
+        if at >= patient.monitor_oxygen_at + carry:
+            patient.monitor_oxygen = None
+            changed = True
+        else:
+            due = min(due, patient.monitor_oxygen_at + carry)
+    patient.expiry_due = due
+    return changed

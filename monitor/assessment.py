@@ -1,0 +1,104 @@
+"""One patient's assessment at one moment: NEWS2, shock index, qSOFA and the ASTCT grade,
+from the values believed then and the clinical events in force."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from monitor.config import EngineConfig
+from monitor.grading.astct import grade, hypotension_level, hypoxia_level
+from monitor.parameters import (
+    HEART_RATE, MEAN_ARTERIAL, RESPIRATORY_RATE, SPO2, SYSTOLIC, TEMPERATURE,
+)
+from monitor.patient_state import Patient
+from monitor.scores import news2
+from monitor.scores.shock import qsofa, shock_index
+
+
+class Assessment(NamedTuple):
+    news2_score: int
+    news2_band: str
+    news2_complete: bool
+    news2_components: tuple[int, ...]
+    shock_index: float | None
+    qsofa: int | None
+    grade: int
+    fever: bool
+    fever_not_required: bool
+    hypotension: int
+    hypoxia: int
+    risk_period: bool
+    on_oxygen: bool
+    early_warning: bool = False
+
+    def status_key(self) -> tuple:
+        """What makes a new PatientStatus worth sending before the minute is up: the NEWS2 band
+        (not the score, which flickers with every beat of a 1 Hz heart rate near a band edge),
+        the CRS assessment and a positive qSOFA."""
+        return (self.news2_band, self.news2_complete, self.grade, self.fever, self.hypotension > 0,
+                self.hypoxia > 0, self.risk_period, self.early_warning,
+                self.qsofa is not None and self.qsofa >= 2)
+
+
+def in_risk_period(patient: Patient, at: float, config: EngineConfig) -> bool:
+    """Within `risk_period_days` of the latest therapy (CAR-T, bispecific, other, infection)."""
+    started = patient.therapy_at
+    return started is not None and started <= at < started + config.risk_period_days * 86400
+
+
+def oxygen_in_force(patient: Patient) -> tuple[bool, str | None]:
+    """Whether the patient is on oxygen, and the device to grade by.
+
+    The newer of the oxygen event and the monitor's own `on_oxygen` flag decides; neither
+    means air. A monitor saying "on oxygen" after a device was named keeps that device; one
+    saying "off" after it overrides it.
+    """
+    device = None if patient.device in (None, "room_air") else patient.device
+    flag = patient.monitor_oxygen
+    if flag is None or (patient.device is not None and patient.device_at >= patient.monitor_oxygen_at):
+        return device is not None, device
+    return flag, device if flag else None
+
+
+def assess(patient: Patient, at: float, config: EngineConfig) -> Assessment:
+    value = patient.value
+    oxygen, device = oxygen_in_force(patient)
+    rate, spo2, systolic = value[RESPIRATORY_RATE], value[SPO2], value[SYSTOLIC]
+    pulse, temperature = value[HEART_RATE], value[TEMPERATURE]
+    consciousness = patient.consciousness
+    components = (
+        0 if rate is None else news2.respiration_points(rate),
+        0 if spo2 is None else news2.spo2_points(spo2, scale=patient.scale, on_oxygen=oxygen),
+        2 if oxygen else 0,
+        0 if systolic is None else news2.systolic_points(systolic),
+        0 if pulse is None else news2.pulse_points(pulse),
+        0 if consciousness is None else news2.consciousness_points(consciousness),
+        0 if temperature is None else news2.temperature_points(temperature),
+    )
+    score = sum(components)
+    complete = not (rate is None or spo2 is None or systolic is None or pulse is None
+                    or consciousness is None or temperature is None)
+    band = news2.band_of(score, components, key=config.news2_key_threshold,
+                         emergency=config.news2_emergency_threshold,
+                         red=config.news2_single_parameter_red)
+
+    risk = in_risk_period(patient, at, config)
+    fever = temperature is not None and temperature >= config.fever_celsius
+    lifted = patient.fever_lift_until is not None and at < patient.fever_lift_until
+    hypotension = hypotension_level(
+        systolic_bp=systolic, mean_arterial_pressure=value[MEAN_ARTERIAL],
+        vasopressors=patient.vasopressors, vasopressin=patient.vasopressin,
+        systolic_below=config.hypotension_systolic_mmhg, map_below=config.hypotension_map_mmhg,
+    )
+    hypoxia = hypoxia_level(
+        device=device, flow_l_min=patient.flow_l_min, on_oxygen=oxygen, spo2=spo2,
+        spo2_at_most=config.hypoxia_spo2_percent, low_flow_max=config.low_flow_max_l_min,
+    )
+    crs_grade = grade(fever=fever, fever_not_required=lifted, hypotension=hypotension,
+                      hypoxia=hypoxia) if risk else 0
+    return Assessment(
+        score, band, complete, components, shock_index(pulse, systolic),
+        qsofa(rate, systolic, consciousness, rate_threshold=config.qsofa_respiratory_rate,
+              systolic_threshold=config.qsofa_systolic_mmhg),
+        crs_grade, fever, lifted, hypotension, hypoxia, risk, oxygen,
+    )

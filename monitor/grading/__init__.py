@@ -1,0 +1,1 @@
+"""Grading systems: the ASTCT consensus grade of cytokine release syndrome."""

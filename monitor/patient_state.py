@@ -1,0 +1,155 @@
+"""Everything the engine remembers about one patient, and its byte form for the worker's table.
+
+Format 2: one version byte, a 4-byte length, a JSON header of the small fields, then the
+window's buffers. Times are float seconds since the epoch, None when absent (JSON has no
+infinity). Format 1 (the foundation's minimal engine) is still read, so a table written by an
+earlier worker restores after an upgrade; anything else is refused with a ValueError, which
+the worker answers by starting the patient afresh.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass, field
+
+import orjson
+
+from monitor.episodes import Episode
+from monitor.parameters import COUNT
+from monitor.trends import NONE, EarlyWarning
+from monitor.window import Window, WindowLimits
+from monitor.wire import parse_timestamp
+
+FORMAT_VERSION = 2
+RULES = ("crs", "news2", "signal_loss")
+_LENGTH = struct.Struct("<I")
+
+
+def _nones() -> list:
+    return [None] * COUNT
+
+
+@dataclass(slots=True, eq=False)
+class Patient:
+    """One patient's state. Per-measurement lists are indexed by monitor.parameters positions."""
+
+    patient_id: str
+    window: Window
+    ward: str | None = None
+    bed: str | None = None
+    clock: float | None = None  # the latest time the patient was evaluated at
+
+    # accepted values, carried forward, and the sample that is waiting for confirmation
+    value: list = field(default_factory=_nones)
+    value_at: list = field(default_factory=_nones)
+    newest_at: list = field(default_factory=_nones)  # newest sample per measurement, held or not
+    held: list = field(default_factory=_nones)
+    held_at: list = field(default_factory=_nones)
+    consciousness: str | None = None
+    consciousness_at: float | None = None
+    monitor_oxygen: bool | None = None  # the vital sign's own on_oxygen flag
+    monitor_oxygen_at: float | None = None
+
+    # signal continuity, for signal loss
+    signal_at: list = field(default_factory=_nones)  # newest non-zero sample per measurement
+    streak: list = field(default_factory=lambda: [0] * COUNT)
+    continuous: list = field(default_factory=lambda: [False] * COUNT)
+    lost: list = field(default_factory=lambda: [False] * COUNT)
+
+    # clinical events in force
+    device: str | None = None
+    flow_l_min: float | None = None
+    device_at: float | None = None
+    vasopressors: int = 0
+    vasopressin: bool = False
+    vasopressor_at: float | None = None
+    scale: int = 1
+    scale_at: float | None = None
+    therapy_at: float | None = None
+    fever_at: float | None = None  # first fever of the current risk period
+    fever_lift_until: float | None = None
+    fever_lifted_by: str | None = None
+
+    # trend and baseline of the current CRS episode
+    baseline: list | None = None
+    trend_at: float | None = None
+    early_warning: EarlyWarning = NONE
+
+    episodes: dict[str, Episode] = field(default_factory=lambda: {rule: Episode() for rule in RULES})
+    last_status_at: float | None = None
+    last_status_key: tuple | None = None
+    artifacts: int = 0
+    gaps: int = 0
+
+    # derived, never stored (recomputed on restore): lower bounds of the next time a value
+    # expires or a held sample is believed, of the next signal loss, and the timer's entry
+    expiry_due: float = -math.inf
+    loss_due: float = -math.inf
+    scheduled: float = math.inf
+
+    # -- bytes ---------------------------------------------------------------------------
+    _STORED = (
+        "patient_id", "ward", "bed", "clock", "value", "value_at", "newest_at", "held", "held_at",
+        "consciousness", "consciousness_at", "monitor_oxygen", "monitor_oxygen_at", "signal_at",
+        "streak", "continuous", "lost", "device", "flow_l_min", "device_at", "vasopressors",
+        "vasopressin", "vasopressor_at", "scale", "scale_at", "therapy_at", "fever_at",
+        "fever_lift_until", "fever_lifted_by", "baseline", "trend_at", "last_status_at", "artifacts", "gaps",
+    )
+
+    def to_bytes(self) -> bytes:
+        header = {name: getattr(self, name) for name in self._STORED}
+        header["early_warning"] = list(self.early_warning.reasons)
+        header["last_status_key"] = self.last_status_key
+        header["episodes"] = {rule: episode.as_list() for rule, episode in self.episodes.items()}
+        body = orjson.dumps(header)
+        return bytes([FORMAT_VERSION]) + _LENGTH.pack(len(body)) + body + self.window.to_bytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, limits: WindowLimits) -> "Patient":
+        if not data:
+            raise ValueError("empty patient state")
+        version = data[0]
+        if version == 1:
+            return cls._from_format_1(data, limits)
+        if version != FORMAT_VERSION:
+            raise ValueError(f"unknown patient state format {version} (this version reads 1 and 2)")
+        try:
+            (length,) = _LENGTH.unpack_from(data, 1)
+            header = orjson.loads(data[5:5 + length])
+            window = Window.from_bytes(memoryview(data)[5 + length:], limits)
+            patient = cls(header["patient_id"], window)
+            for name in cls._STORED:
+                setattr(patient, name, header[name])
+            patient.early_warning = EarlyWarning(tuple(header["early_warning"])) \
+                if header["early_warning"] else NONE
+            key = header["last_status_key"]
+            patient.last_status_key = None if key is None else _freeze(key)
+            patient.episodes = {rule: Episode.from_list(items)
+                                for rule, items in header["episodes"].items()}
+            for rule in RULES:
+                patient.episodes.setdefault(rule, Episode())
+        except (struct.error, orjson.JSONDecodeError, KeyError, TypeError) as error:
+            raise ValueError(f"patient state is damaged: {error}") from None
+        return patient
+
+    @classmethod
+    def _from_format_1(cls, data: bytes, limits: WindowLimits) -> "Patient":
+        """The minimal engine's state: identity, therapy and its CRS episode. Its latest values
+        carried no times, so they are left for the next vital signs to bring."""
+        try:
+            body = orjson.loads(data[1:])
+            patient = cls(body["patient_id"], Window(limits), body["ward"], body["bed"])
+            if body["therapy_at"]:
+                patient.therapy_at = parse_timestamp(body["therapy_at"]).timestamp()
+            if body["episode"]:
+                episode_id, severity, changes, acknowledged_by = body["episode"]
+                patient.episodes["crs"] = Episode(episode_id, severity, 1, changes, acknowledged_by)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"patient state (format 1) is damaged: {error}") from None
+        return patient
+
+
+def _freeze(item):
+    """JSON gives lists back; the status key compares as the tuple it was."""
+    return tuple(_freeze(part) for part in item) if isinstance(item, list) else item

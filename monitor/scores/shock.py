@@ -1,0 +1,28 @@
+"""Shock index and qSOFA: two more ways the same vital signs say "circulation failing"."""
+
+from __future__ import annotations
+
+
+def shock_index(heart_rate: float | None, systolic_bp: float | None) -> float | None:
+    """Heart rate over systolic BP, to two decimals; None unless both are known."""
+    if heart_rate is None or not systolic_bp:
+        return None
+    return round(heart_rate / systolic_bp, 2)
+
+
+def qsofa(
+    respiratory_rate: float | None, systolic_bp: float | None, consciousness: str | None, *,
+    rate_threshold: float = 22.0, systolic_threshold: float = 100.0,
+) -> int | None:
+    """qSOFA 0–3, or None without a respiratory rate and a systolic BP.
+
+    Mentation is scored from ACVPU when it is known and counts 0 when it is not, as NEWS2
+    counts a missing parameter: the score can only be an underestimate, never an invention.
+    """
+    if respiratory_rate is None or systolic_bp is None:
+        return None
+    return (
+        (respiratory_rate >= rate_threshold)
+        + (systolic_bp <= systolic_threshold)
+        + (consciousness is not None and consciousness != "A")
+    )
