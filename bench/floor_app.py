@@ -1,0 +1,58 @@
+"""The floor: a Faust app that does nothing with each message, configured like `crsmon worker`.
+
+Run as `python bench/floor_app.py` with the CRSMON_* environment of a worker. The settings are
+read through streams.settings, so broker, app id, topics, partitions, serializers and web port
+are the worker's own; the agent reads the same three input topics with `stream.events()` as
+the worker's agent does, and only counts. Whatever the worker does beyond this is its job.
+
+The count is served on /metrics under the worker's counter name, so the benchmark measures
+floor and worker with one yardstick. It is a plain integer, not a Prometheus counter, to keep
+the floor as low as a Faust agent can go.
+"""
+
+import faust
+from faust.web import Request, Response, View
+
+from streams.settings import WorkerSettings
+
+
+def build_floor_app(settings: WorkerSettings) -> faust.App:
+    app = faust.App(
+        settings.app_id,
+        broker=settings.broker_url,
+        broker_credentials=settings.faust_credentials(),
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        datadir=settings.data_dir,
+        web_host=settings.web_host,
+        web_bind=settings.web_host,
+        web_port=settings.web_port,
+        web_tables_enabled=False,
+        web_stats_enabled=False,
+        consumer_auto_offset_reset="earliest",
+    )
+    topics = settings.topics
+    consumed = [0]
+
+    @app.agent(app.topic(topics.vitals, topics.clinical_events, topics.alert_acks), name="observe")
+    async def observe(stream: faust.Stream) -> None:
+        async for _event in stream.events():
+            consumed[0] += 1
+
+    @app.page("/metrics")
+    class Metrics(View):
+        async def get(self, request: Request) -> Response:
+            text = (
+                "# TYPE crsmon_messages_consumed_total counter\n"
+                f'crsmon_messages_consumed_total{{topic="all"}} {consumed[0]}\n'
+            )
+            return self.bytes(text.encode(), content_type="text/plain; version=0.0.4")
+
+    return app
+
+
+if __name__ == "__main__":
+    settings = WorkerSettings()
+    faust.Worker(build_floor_app(settings), loglevel=settings.log_level, quiet=True).execute_from_commandline()

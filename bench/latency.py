@@ -1,0 +1,132 @@
+"""Produce → alert latency on a ward that runs at a steady rate, in real time.
+
+Each patient sends one observation set a second, stamped with the wall clock, so the engine
+sees live data, not a backlog. Patients in their CRS risk period who are prone to fever turn
+febrile and afebrile again in spells of 5–20 s; every turn is an alert (firing or resolved)
+whose `observed_at` names the set that caused it. Latency is the time the alert was read from
+the alerts topic minus the time that set was handed to the producer, both on this process's
+clock: everything a hospital would see (producer, broker, worker, broker, consumer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+import orjson
+from bench.load import Ward, new_producer, timestamp
+from bench.outputs import parse_moment, reading_from_now
+
+TICK = 0.01  # s between bursts of the steady producer
+FEVER_SPELL_SECONDS = (5.0, 20.0)
+
+
+@dataclass
+class Latencies:
+    rate_wanted: float
+    patients: int
+    produced: int = 0
+    produce_seconds: float = 0.0
+    expected_alerts: int = 0  # fever turns in the sets produced after the warm-up
+    unmatched: int = 0  # alerts whose cause was not found among the sets sent
+    samples_ms: list[float] = field(default_factory=list)
+
+    @property
+    def rate_achieved(self) -> float:
+        return self.produced / self.produce_seconds if self.produce_seconds else 0.0
+
+    def percentile(self, q: float) -> float | None:
+        return float(np.percentile(self.samples_ms, q)) if self.samples_ms else None
+
+
+class FeverSpells:
+    """Who is febrile when: fever-prone patients in their risk period alternate in spells."""
+
+    def __init__(self, ward: Ward, seed: int = 7) -> None:
+        rng = np.random.default_rng(seed)
+        self.prone = ward.turns_febrile.tolist()
+        self.spell = rng.uniform(*FEVER_SPELL_SECONDS, ward.patients).tolist()
+        self.phase = rng.uniform(0, 2 * FEVER_SPELL_SECONDS[1], ward.patients).tolist()
+
+    def febrile(self, i: int, elapsed: float) -> bool:
+        return self.prone[i] and int((elapsed + self.phase[i]) / self.spell[i]) % 2 == 1
+
+
+async def measure_latency(
+    bootstrap: str, vitals_topic: str, alerts_topic: str, ward: Ward, rate: float, seconds: float,
+    warmup: float, drain: float = 10.0,
+) -> Latencies:
+    """Send `rate` sets/s from `ward.patients` patients for `seconds`; match the alerts.
+
+    Alerts caused by sets sent in the first `warmup` seconds are not counted (the worker's
+    code paths and the producer's connections are still warming up). After the last set,
+    alerts are read until every expected one arrived, or none came for `drain` seconds.
+    """
+    result = Latencies(rate_wanted=rate, patients=ward.patients)
+    spells = FeverSpells(ward)
+    sent: dict[tuple[str, datetime], float] = {}
+    counted_from: list[float] = []  # wall time after which causes count (set when known)
+    consumer = await reading_from_now(bootstrap, [alerts_topic])
+    stop_reading = asyncio.Event()
+
+    async def read_alerts() -> None:
+        quiet_since = None
+        while True:
+            batches = await consumer.getmany(timeout_ms=100)
+            received = time.time()
+            for records in batches.values():
+                for record in records:
+                    alert = orjson.loads(record.value)
+                    cause = sent.get((alert["patient_id"], parse_moment(alert["observed_at"])))
+                    if cause is None:
+                        result.unmatched += 1
+                    elif cause >= counted_from[0]:
+                        result.samples_ms.append((received - cause) * 1000.0)
+            if stop_reading.is_set():
+                if len(result.samples_ms) >= result.expected_alerts:
+                    return
+                if batches:
+                    quiet_since = None
+                elif quiet_since is None:
+                    quiet_since = time.monotonic()
+                elif time.monotonic() - quiet_since > drain:
+                    return
+
+    producer = new_producer(bootstrap, linger_ms=0, max_batch_size=16384)
+    await producer.start()
+    reader = asyncio.create_task(read_alerts())
+    try:
+        was_febrile = [False] * ward.patients
+        began_wall, began = time.time(), time.monotonic()
+        counted_from.append(began_wall + warmup)
+        pending = []
+        while (elapsed := time.monotonic() - began) < seconds:
+            due = int(rate * elapsed)
+            if due > result.produced:
+                while result.produced < due:
+                    i = result.produced % ward.patients
+                    febrile = spells.febrile(i, elapsed)
+                    if febrile != was_febrile[i]:
+                        was_febrile[i] = febrile
+                        result.expected_alerts += elapsed >= warmup
+                    moment = datetime.now(timezone.utc)
+                    ts = timestamp(moment)
+                    sent[(ward.ids[i], parse_moment(ts))] = time.time()
+                    pending.append(await producer.send(vitals_topic, ward.observation(i, ts, febrile), key=ward.keys[i]))
+                    result.produced += 1
+                if len(pending) > 5000:
+                    await asyncio.gather(*pending)
+                    pending.clear()
+            await asyncio.sleep(TICK)
+        await asyncio.gather(*pending)
+        result.produce_seconds = time.monotonic() - began
+        stop_reading.set()
+        await asyncio.wait([reader], timeout=max(60.0, seconds))  # then whatever arrived counts
+    finally:
+        reader.cancel()
+        await producer.stop()
+        await consumer.stop()
+    return result
