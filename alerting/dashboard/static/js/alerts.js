@@ -122,7 +122,8 @@ export class AlertList {
       // Shown as acknowledged when the acknowledgement comes back from Kafka with the next delta.
       button.textContent = 'Sent…';
     } catch (failure) {
-      error.textContent = `Not acknowledged: ${failure.message}`;
+      const why = failure instanceof TypeError ? 'the dashboard server cannot be reached' : failure.message;
+      error.textContent = `Not acknowledged: ${why}. Try again.`;
       button.disabled = false;
       button.textContent = 'Acknowledge';
     } finally {
