@@ -29,13 +29,14 @@ def take_sample(patient: Patient, position: int, value: float, at: float, config
     if held is not None:
         patient.held[position] = None
         if believed is None or abs(value - held) < abs(value - believed):
+            patient.window.reinstate(position, patient.held_at[position], held)
             _believe(patient, position, value, at, config)  # confirmed: believe the newer one
             return
-        patient.artifacts += 1
-        patient.window.discard(position, patient.held_at[position], held)
+        patient.artifacts += 1  # refuted: it stays out of the window
     if believed is not None and not never_hold and abs(value - believed) > jumps[position]:
         patient.held[position] = value
         patient.held_at[position] = at
+        patient.window.discard(position, at, value)  # trends see only what is believed
         patient.expiry_due = min(patient.expiry_due, at + config.artifact_hold_max_min * 60)
         return
     _believe(patient, position, value, at, config)
@@ -63,6 +64,7 @@ def expire(patient: Patient, at: float, config: EngineConfig) -> bool:
         if patient.held[position] is not None:
             if at >= held_at + hold or (
                     patient.value[position] is not None and at >= patient.value_at[position] + carry):
+                patient.window.reinstate(position, held_at, patient.held[position])
                 patient.value[position] = patient.held[position]
                 patient.value_at[position] = held_at
                 patient.held[position] = None

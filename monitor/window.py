@@ -26,6 +26,7 @@ from monitor.parameters import COUNT
 #: two sets differing only there are not mistaken for duplicates.
 WIDTH = COUNT + 1
 ABSENT = -1.0  # every contract measurement is ≥ 0; 0 itself is a gap, kept to tell duplicates apart
+_SET_ASIDE = -2.0  # a sample held as implausible until it is confirmed or refuted
 _SCALE = 100.0
 _MAX_CODE = 65535
 
@@ -178,26 +179,45 @@ class Window:
 
     # -- correcting ----------------------------------------------------------------------
     def discard(self, column: int, at: float, value: float) -> None:
-        """Forget one measurement found to be an artifact, so that trends do not see it.
+        """Take out one measurement the engine does not believe (yet), so trends do not see it.
 
         A raw set is corrected in place. Once its minute is sealed, the minute's median is
         cleared only if it is that very value (a sparse measurement such as NIBP has one reading
         a minute); a median of many readings already ignores one outlier.
         """
         if at >= self.sealed_until:
-            index = bisect_left(self.times, at)
-            while index < len(self.times) and self.times[index] == at:
-                cell = index * WIDTH + column
-                if abs(self.rows[cell] - value) < 1e-3:
-                    self.rows[cell] = ABSENT
-                    return
-                index += 1
+            index = self._find(column, at, value)
+            if index is not None:
+                self.rows[index * WIDTH + column] = _SET_ASIDE
             return
+        cell = self._sealed_cell(column, at)
+        if cell is not None and self.ring[cell] == _encode(value):
+            self.ring[cell] = 0
+
+    def reinstate(self, column: int, at: float, value: float) -> None:
+        """Put back a measurement taken out by `discard`, once it is believed after all."""
+        if at >= self.sealed_until:
+            index = self._find(column, at, _SET_ASIDE)
+            if index is not None:
+                self.rows[index * WIDTH + column] = value
+            return
+        cell = self._sealed_cell(column, at)
+        if cell is not None and self.ring[cell] == 0:
+            self.ring[cell] = _encode(value)
+
+    def _find(self, column: int, at: float, value: float) -> int | None:
+        index = bisect_left(self.times, at)
+        while index < len(self.times) and self.times[index] == at:
+            if abs(self.rows[index * WIDTH + column] - value) < 1e-3:
+                return index
+            index += 1
+        return None
+
+    def _sealed_cell(self, column: int, at: float) -> int | None:
         minute = math.floor(at / 60)
         if self.last_minute - self.limits.minutes < minute <= self.last_minute:
-            cell = (minute % self.limits.minutes) * COUNT + column
-            if self.ring[cell] == _encode(value):
-                self.ring[cell] = 0
+            return (minute % self.limits.minutes) * COUNT + column
+        return None
 
     # -- reading -------------------------------------------------------------------------
     def minutes_until(self, end_minute: int, count: int) -> np.ndarray:

@@ -1,0 +1,182 @@
+"""The per-patient window: event-time placement, lateness, duplicates, bytes, memory."""
+
+import math
+
+import numpy as np
+import pytest
+
+from monitor.engine import Engine
+from monitor.parameters import COUNT, HEART_RATE, SPO2
+from monitor.patient_state import FORMAT_VERSION
+from monitor.window import ABSENT, DUPLICATE, LATE, NEWEST, TOO_LATE, Window, WindowLimits
+from tests.support.clinical import Bedside
+
+T0 = 1_795_420_800.0  # 2026-11-23T00:00:00Z, a minute boundary
+
+
+def row(heart_rate: float = ABSENT, spo2: float = ABSENT) -> tuple[float, ...]:
+    values = [ABSENT] * (COUNT + 1)
+    values[HEART_RATE], values[SPO2], values[COUNT] = heart_rate, spo2, 0.0
+    return tuple(values)
+
+
+def minute_of(window: Window, at: float) -> np.ndarray:
+    minute = int(at // 60)
+    return window.minutes_until(minute, 1)[0]
+
+
+def test_a_set_up_to_five_minutes_late_is_placed_in_its_minute():
+    window = Window(WindowLimits())
+    for second in range(0, 400, 10):
+        if second not in (100, 110, 120):
+            assert window.add(T0 + second, row(80)) == NEWEST
+    assert window.add(T0 + 100, row(200)) == LATE  # 290 s late
+    assert list(window.times) == sorted(window.times)
+    assert minute_of(window, T0 + 100)[HEART_RATE] == 80  # 80 ×4, 200: the median is 80
+    assert window.add(T0 + 110, row(200)) == LATE
+    assert window.add(T0 + 120, row(200)) == LATE  # 280 s late, the next minute
+    assert minute_of(window, T0 + 100)[HEART_RATE] == 80  # 80 ×4, 200 ×2
+    assert minute_of(window, T0 + 120)[HEART_RATE] == 80
+    for second in range(400, 800, 10):
+        window.add(T0 + second, row(80))
+    assert window.last_minute >= int((T0 + 120) // 60)  # sealed with the late samples in
+    assert minute_of(window, T0 + 100)[HEART_RATE] == 80
+
+
+def test_a_late_sample_changes_the_median_of_its_own_minute():
+    window = Window(WindowLimits())
+    for second in (0, 30, 60, 70, 90, 350):
+        window.add(T0 + second, row(80 if second < 60 else 100))
+    assert minute_of(window, T0 + 80)[HEART_RATE] == 100
+    assert window.add(T0 + 80, row(60)) == LATE
+    assert window.add(T0 + 85, row(60)) == LATE
+    assert window.add(T0 + 88, row(60)) == LATE
+    assert minute_of(window, T0 + 80)[HEART_RATE] == 80  # 100 ×3, 60 ×3: between the middle two
+    assert minute_of(window, T0)[HEART_RATE] == 80
+
+
+def test_sets_more_than_five_minutes_late_are_counted_and_ignored():
+    window = Window(WindowLimits())
+    window.add(T0 + 1000, row(80))
+    assert window.add(T0 + 1000 - 301, row(150)) == TOO_LATE
+    assert window.add(T0 + 1000 - 300, row(150)) == LATE  # exactly 5 minutes is still in time
+    assert window.too_late == 1
+    kept = [window.rows[i * (COUNT + 1) + HEART_RATE] for i in range(len(window.times))]
+    assert kept == [150, 80]
+
+
+def test_exact_duplicates_are_counted_and_ignored_late_or_not():
+    window = Window(WindowLimits())
+    window.add(T0, row(80, 97))
+    window.add(T0 + 10, row(82, 96))
+    assert window.add(T0 + 10, row(82, 96)) == DUPLICATE
+    assert window.add(T0, row(80, 97)) == DUPLICATE  # a late duplicate
+    assert window.add(T0 + 10, row(82)) == NEWEST  # same moment, other values: a second device
+    assert window.duplicates == 2
+    assert len(window.times) == 3
+
+
+def test_the_engine_counts_duplicates_and_too_late_sets_and_ignores_them():
+    bed = Bedside()
+    bed.vitals(bed.at(10), heart_rate=80)
+    statuses = len(bed.statuses)
+    bed.vitals(bed.at(10), heart_rate=80)
+    bed.vitals(bed.at(0), heart_rate=190)  # ten minutes late
+    assert len(bed.statuses) == statuses
+    assert bed.engine.counters(bed.patient_id) == {
+        "too_late": 1, "duplicates": 1, "artifacts": 0, "gaps": 0}
+    assert bed.status().latest["heart_rate"] == 80
+
+
+def test_per_minute_medians_last_a_day_and_ignore_a_single_spike():
+    window = Window(WindowLimits())
+    for second in range(0, 26 * 3600, 5):
+        heart_rate = 190.0 if second == 7200 + 25 else 70.0 + (second // 3600)
+        window.add(T0 + second, row(heart_rate))
+    end = int((T0 + 26 * 3600) // 60)
+    minutes = window.minutes_until(end, 24 * 60)
+    assert np.count_nonzero(~np.isnan(minutes[:, HEART_RATE])) >= 24 * 60 - 7  # all but the open minutes
+    assert minutes[0, HEART_RATE] == 72  # the oldest minute kept: hour 2
+    assert not np.any(minutes[:, HEART_RATE] == 190)
+
+
+def test_a_gap_clears_the_minutes_it_spans():
+    window = Window(WindowLimits(minutes=60))
+    for second in range(0, 3600, 30):
+        window.add(T0 + second, row(80))
+    for second in range(3 * 3600, 3 * 3600 + 1200, 30):
+        window.add(T0 + second, row(90))
+    minutes = window.minutes_until(int((T0 + 3 * 3600 + 1200) // 60), 60)
+    present = minutes[~np.isnan(minutes[:, HEART_RATE]), HEART_RATE]
+    assert set(present) == {90}
+
+
+def test_window_bytes_round_trip():
+    window = Window(WindowLimits())
+    for second in range(0, 7200, 7):
+        window.add(T0 + second, row(70 + second % 13, 95 + second % 3))
+    window.add(T0, row(1))  # too late, counted
+    copy = Window.from_bytes(window.to_bytes(), WindowLimits())
+    assert copy.to_bytes() == window.to_bytes()
+    end = int((T0 + 7200) // 60)
+    assert np.array_equal(copy.minutes_until(end, 120), window.minutes_until(end, 120),
+                          equal_nan=True)
+    assert (copy.too_late, copy.duplicates) == (window.too_late, window.duplicates)
+
+
+def test_patient_state_has_a_version_byte_and_refuses_unknown_versions():
+    bed = Bedside()
+    bed.therapy(bed.at(0))
+    bed.vitals(bed.at(5), heart_rate=80, temperature=38.5)
+    data = bed.engine.snapshot(bed.patient_id)
+    assert data[0] == FORMAT_VERSION
+    other = Engine()
+    other.restore(bed.patient_id, data)
+    assert other.snapshot(bed.patient_id) == data
+    with pytest.raises(ValueError, match="unknown patient state format 99"):
+        other.restore(bed.patient_id, bytes([99]) + data[1:])
+    with pytest.raises(ValueError):
+        other.restore(bed.patient_id, data[:40])
+    with pytest.raises(ValueError):
+        other.restore("MRN-someone-else", data)
+
+
+def test_state_of_the_foundations_engine_format_1_is_still_read():
+    legacy = bytes([1]) + (
+        b'{"patient_id":"MRN-7","ward":"5-West","bed":"3","therapy_at":"2026-11-23T08:00:00Z",'
+        b'"latest":{"temperature":38.6},"episode":["MRN-7:crs:2026-11-23T10:00:00Z","medium",1,null]}')
+    engine = Engine()
+    engine.restore("MRN-7", legacy)
+    bed = Bedside(engine, "MRN-7")
+    bed.vitals(bed.at(130), temperature=38.9)
+    assert bed.firing() == []  # the episode carried over is still the open one
+    bed.discharge(bed.at(140))
+    assert [(a.status, a.episode_id) for a in bed.alerts] == [
+        ("resolved", "MRN-7:crs:2026-11-23T10:00:00Z")]
+
+
+def test_a_day_at_1_hz_stays_far_below_64_kb():
+    window = Window(WindowLimits())
+    for second in range(0, 86_400):
+        window.add(T0 + second, (70.0 + second % 5, 120.0, 80.0, 93.0, 37.0, 97.0, 16.0, 0.0))
+    assert window.size() < 40_000
+    assert len(window.to_bytes()) < 40_000
+
+
+def test_a_flood_at_one_moment_is_bounded_by_the_raw_row_limit():
+    limits = WindowLimits(raw_rows_max=200)
+    window = Window(limits)
+    for n in range(5000):
+        window.add(T0 + n * 0.001, row(60 + n % 90))
+    assert len(window.times) <= limits.raw_rows_max + 1
+    assert window.size() < 30_000
+    assert window.too_late + len(window.times) + 1 >= 5000 - 60 * 200
+
+
+def test_minutes_until_reports_nan_for_the_future_and_the_forgotten():
+    window = Window(WindowLimits(minutes=30))
+    window.add(T0, row(80))
+    window.add(T0 + 3600, row(80))
+    minutes = window.minutes_until(int(T0 // 60) + 120, 10)
+    assert np.all(np.isnan(minutes))
+    assert math.isinf(Window(WindowLimits()).watermark)
