@@ -91,6 +91,18 @@ def _dispatch(args: argparse.Namespace) -> int:
     return dispatch_command(args.config, broker=args.broker, state=args.state, port=args.port)
 
 
+@command("ingest")
+def _ingest(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from streams.ingest.service import run_ingest
+    from streams.ingest.settings import IngestSettings
+
+    overrides = {name: value for name in ("broker", "host", "mllp_port", "http_port", "timezone")
+                 if (value := getattr(args, name)) is not None}
+    return run_ingest(dataclasses.replace(IngestSettings(), **overrides))
+
+
 @command("webhook-sink")
 def _webhook_sink(args: argparse.Namespace) -> int:
     from alerting.webhook_sink import run_sink
@@ -136,6 +148,12 @@ def parser() -> argparse.ArgumentParser:
     dispatch.add_argument("--broker", help="bootstrap servers, host:port[,host:port] (overrides kafka.bootstrap)")
     dispatch.add_argument("--state", help="ledger file (overrides state_path)")
     dispatch.add_argument("--port", type=int, help="ack endpoint and /metrics port (overrides http.port)")
+    ingest = sub.add_parser("ingest", help="receive HL7 v2 (MLLP) and FHIR R4 (HTTP) vital signs from hospital feeds")
+    ingest.add_argument("--broker", help="bootstrap servers, host:port[,host:port] (env CRSMON_BROKER)")
+    ingest.add_argument("--host", help="address to listen on (env CRSMON_INGEST_HOST; default 127.0.0.1)")
+    ingest.add_argument("--mllp-port", type=int, help="HL7 v2 MLLP port, 0 for any free one (env CRSMON_INGEST_MLLP_PORT; default 2575)")
+    ingest.add_argument("--http-port", type=int, help="FHIR and /metrics port, 0 for any free one (env CRSMON_INGEST_HTTP_PORT; default 8090)")
+    ingest.add_argument("--timezone", help="IANA zone of HL7 times sent without a UTC offset (env CRSMON_INGEST_TIMEZONE; default UTC)")
     sink = sub.add_parser("webhook-sink", help="print every webhook received (the demo's pager)")
     sink.add_argument("--port", type=int, default=9099, help="port to listen on (default 9099)")
     sink.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
