@@ -31,6 +31,12 @@ def edited(name: str, old: bytes, new: bytes) -> bytes:
     return raw.replace(old, new)
 
 
+def rejection(raw: bytes) -> InvalidMessage:
+    with pytest.raises(InvalidMessage) as caught:
+        decode_oru(raw)
+    return caught.value
+
+
 def only(raw: bytes, **kwargs):
     decoded = decode_oru(raw, **kwargs)
     assert len(decoded.vitals) == 1, decoded.vitals
@@ -139,17 +145,15 @@ def test_the_configured_zone_is_applied_with_its_daylight_saving_offset() -> Non
 
 
 def test_the_deliberately_invalid_obx_is_rejected_with_a_reason() -> None:
-    with pytest.raises(InvalidMessage) as rejected:
-        decode_oru(sample("sll_t5_invalid_obx_missing_fields.hl7"))
-    assert rejected.value.kind == "missing_field"
-    assert "OBX-3" in rejected.value.reason and "OBX #1" in rejected.value.reason
+    rejected = rejection(sample("sll_t5_invalid_obx_missing_fields.hl7"))
+    assert rejected.kind == "missing_field"
+    assert "OBX-3" in rejected.reason and "OBX #1" in rejected.reason
 
 
 def test_the_v23_message_with_an_empty_pid_is_rejected_with_a_reason() -> None:
-    with pytest.raises(InvalidMessage) as rejected:
-        decode_oru(sample("sll_t5_monitor_v23_empty_pid_nonstd_code.hl7"))
-    assert rejected.value.kind == "no_patient"
-    assert "PID-3" in rejected.value.reason and "empty" in rejected.value.reason
+    rejected = rejection(sample("sll_t5_monitor_v23_empty_pid_nonstd_code.hl7"))
+    assert rejected.kind == "no_patient"
+    assert "PID-3" in rejected.reason and "empty" in rejected.reason
 
 
 def test_the_v23_message_reads_its_reference_id_coded_heart_rate_once_it_names_a_patient() -> None:
@@ -180,17 +184,15 @@ def test_every_sample_either_decodes_or_is_rejected_with_a_reason(path) -> None:
 
 def test_a_fahrenheit_reading_outside_the_contract_bounds_is_rejected_naming_the_obx() -> None:
     raw = edited("ipf_continua_wan_thermometer_fahrenheit.hl7", b"|98.6|", b"|134.0|")
-    with pytest.raises(InvalidMessage) as rejected:
-        decode_oru(raw)
-    assert rejected.value.kind == "out_of_bounds"
-    assert "OBX #2" in rejected.value.reason and "temperature 56.67 outside 20–45 °C" in rejected.value.reason
+    rejected = rejection(raw)
+    assert rejected.kind == "out_of_bounds"
+    assert "OBX #2" in rejected.reason and "temperature 56.67 outside 20–45 °C" in rejected.reason
 
 
 def test_a_unit_that_does_not_fit_the_measurement_is_rejected() -> None:
     raw = edited("sll_t5_nist_pulseox_loinc_mdc.hl7", b"{beats}/min^beats per minute^UCUM", b"mm[Hg]^mm[Hg]^UCUM")
-    with pytest.raises(InvalidMessage) as rejected:
-        decode_oru(raw)
-    assert rejected.value.kind == "unit" and "mm[Hg]" in rejected.value.reason and "OBX-6" in rejected.value.reason
+    rejected = rejection(raw)
+    assert rejected.kind == "unit" and "mm[Hg]" in rejected.reason and "OBX-6" in rejected.reason
 
 
 def test_a_missing_unit_is_rejected() -> None:
@@ -207,32 +209,28 @@ def test_a_value_that_is_not_a_number_is_rejected() -> None:
 
 def test_a_time_to_the_day_only_is_rejected() -> None:
     raw = edited("ipf_continua_wan_thermometer_fahrenheit.hl7", b"|R|||20090715070707+0000", b"|R|||20090715")
-    with pytest.raises(InvalidMessage) as rejected:
-        decode_oru(raw)
-    assert rejected.value.kind == "timestamp" and "to the minute" in rejected.value.reason
+    rejected = rejection(raw)
+    assert rejected.kind == "timestamp" and "to the minute" in rejected.reason
 
 
 def test_a_message_other_than_oru_r01_is_rejected_and_answered_ar() -> None:
     raw = edited("sll_t5_nist_pulseox_loinc_mdc.hl7", b"ORU^R01^ORU_R01", b"ADT^A01^ADT_A01")
-    with pytest.raises(InvalidMessage) as rejected:
-        decode_oru(raw)
-    assert rejected.value.kind == "unsupported_message" and "ADT^A01" in rejected.value.reason
-    assert b"\rMSA|AR|9879790003|" in acknowledge(raw, rejected.value)
+    rejected = rejection(raw)
+    assert rejected.kind == "unsupported_message" and "ADT^A01" in rejected.reason
+    assert b"\rMSA|AR|9879790003|" in acknowledge(raw, rejected)
 
 
 def test_text_that_is_not_hl7_is_rejected_and_answered_ar_without_a_control_id() -> None:
-    with pytest.raises(InvalidMessage) as rejected:
-        decode_oru(b'{"patient_id": "MRN-1"}')
-    assert rejected.value.kind == "not_hl7"
-    ack = acknowledge(b'{"patient_id": "MRN-1"}', rejected.value)
+    rejected = rejection(b'{"patient_id": "MRN-1"}')
+    assert rejected.kind == "not_hl7"
+    ack = acknowledge(b'{"patient_id": "MRN-1"}', rejected)
     assert ack.startswith(b"MSH|^~\\&|crsmon|") and b"\rMSA|AR||" in ack
 
 
 def test_a_device_no_reading_value_is_skipped_not_taken_as_a_measurement() -> None:
     raw = edited("ipf_continua_wan_pulse_oximeter.hl7", b"|80.5|", b"|8388607|")
-    with pytest.raises(InvalidMessage) as rejected:
-        decode_oru(raw)
-    assert rejected.value.kind == "no_vital_signs" and "no reading" in rejected.value.reason
+    rejected = rejection(raw)
+    assert rejected.kind == "no_vital_signs" and "no reading" in rejected.reason
 
 
 def test_line_feeds_between_segments_are_accepted() -> None:
@@ -267,9 +265,8 @@ def test_an_accepted_message_is_answered_aa_with_its_control_id() -> None:
 
 def test_a_rejection_is_answered_ae_with_the_reason_in_msa3_and_err() -> None:
     raw = sample("sll_t5_invalid_obx_missing_fields.hl7")
-    with pytest.raises(InvalidMessage) as rejected:
-        decode_oru(raw)
-    segments = acknowledge(raw, rejected.value).decode().rstrip("\r").split("\r")
+    rejected = rejection(raw)
+    segments = acknowledge(raw, rejected).decode().rstrip("\r").split("\r")
     msa, err = segments[1].split("|"), segments[2].split("|")
     assert msa[:3] == ["MSA", "AE", "9879790003"] and msa[3].startswith("OBX #1")
     assert err[3] == "101^Required field missing^HL70357" and err[4] == "E"

@@ -246,6 +246,27 @@ def test_the_wrong_endpoint_or_media_type_is_answered_with_what_to_do(ingest) ->
     assert status == 415 and "application/fhir+json" in outcome["issue"][0]["diagnostics"]
 
 
+def test_messages_larger_than_the_limit_are_refused_with_a_reason(kafka, unique) -> None:
+    running = RunningIngest(IngestSettings(broker=kafka.bootstrap, mllp_port=0, http_port=0,
+                                           max_message_bytes=4096, topics=topics_for(unique)))
+    try:
+        status, _, outcome = post(running.http_port, "/fhir",
+                                  sample("hl7_phd_bundle-example-1_pulseox_transaction.json"))
+        gateway = Gateway(running.mllp_port)
+        try:
+            ack = gateway.send(b"MSH|^~\\&|" + b"x" * 5000)
+            assert gateway.socket.recv(1) == b"", "the connection should be closed after an oversized frame"
+        finally:
+            gateway.close()
+    finally:
+        running.stop()
+    assert status == 413 and "larger than the 4096 bytes" in outcome["issue"][0]["diagnostics"]
+    assert msa(ack)[1] == "AR" and "larger than the 4096 bytes" in msa(ack)[3] + "".join(ack)
+    letters = read_until(kafka.bootstrap, topics_for(unique).dead_letters,
+                         lambda records: len(records) >= 2, timeout=TIMEOUT_S)
+    assert sorted(letter["topic"] for letter in letters) == ["ingest:fhir", "ingest:hl7v2"]
+
+
 def test_metrics_count_outcomes_by_protocol_and_never_name_a_patient(ingest) -> None:
     gateway = Gateway(ingest.mllp_port)
     try:

@@ -20,7 +20,6 @@ import re
 from datetime import date, datetime
 from typing import Any, Iterable
 
-import orjson
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.observation import Observation
 from pydantic import ValidationError
@@ -28,6 +27,7 @@ from pydantic import ValidationError
 from monitor.ingest.readings import Decoded, Problems, Reading, Skip, merge
 from monitor.ingest.vocabulary import CONTRACT_UNITS, Meaning, converter_for, meaning_of
 from monitor.wire import InvalidMessage
+from monitor.wire.codec import _load_object
 from monitor.wire.vitals import PATIENT_ID_PATTERN
 
 USED_STATUSES = ("final", "amended", "corrected")
@@ -47,7 +47,7 @@ def decode_fhir(raw: bytes | str, accept: Iterable[str] = ("Observation", "Bundl
     `accept` narrows the resource types (an HTTP endpoint for Observations only). Raises
     InvalidMessage naming every problem found.
     """
-    document = _load(raw)
+    document = _load_object(raw)
     accepted = tuple(accept)
     resource_type = document.get("resourceType")
     if resource_type not in accepted:
@@ -95,17 +95,6 @@ def _validation_errors(error: ValidationError, limit: int = 5) -> str:
         shown.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
     more = f"; and {len(items) - limit} more" if len(items) > limit else ""
     return "; ".join(shown) + more
-
-
-def _load(raw: bytes | str) -> dict[str, Any]:
-    try:
-        document = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise InvalidMessage(f"not valid JSON: {error}", "not_json") from None
-    if not isinstance(document, dict):
-        raise InvalidMessage(f"expected a FHIR resource (a JSON object), got a JSON "
-                             f"{type(document).__name__}", "not_object")
-    return document
 
 
 def _named(observation: Observation, prefix: str = "") -> str:
