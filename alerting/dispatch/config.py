@@ -12,6 +12,7 @@ import os
 import re
 import socket
 from datetime import datetime
+from functools import cached_property
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -168,9 +169,19 @@ class Route(_Strict):
     group_wait: Duration = 0.0
     repeat_interval: Duration | None = 1800.0
 
+    @cached_property
     def levels(self) -> list[list[str]]:
         """Receivers by escalation level; level 0 is the route's own `receivers`."""
         return [self.receivers] + [level.receivers for level in self.escalate]
+
+    @cached_property
+    def reached(self) -> list[tuple[str, ...]]:
+        """By level: everyone paged once an episode has escalated that far, each once."""
+        reached, seen = [], {}
+        for receivers in self.levels:
+            seen.update(dict.fromkeys(receivers))
+            reached.append(tuple(seen))
+        return reached
 
 
 class SilenceMatch(_Strict):

@@ -105,7 +105,7 @@ class ReceiverChannel:
             await self._session.close()
 
     def submit(self, notification: Notification) -> None:
-        self.metrics.in_flight.labels(self.name).inc()
+        self.metrics.labelled(self.metrics.in_flight, self.name).inc()
         key = notification.order_key
         if key is not None:
             if key in self._chains:
@@ -148,7 +148,7 @@ class ReceiverChannel:
             error = f"{type(problem).__name__}: {problem}"
         attempt = Attempt(started_at, round(time.monotonic() - started, 4), status, error)
         notification.attempts.append(attempt.as_dict())
-        self.metrics.attempts.labels(self.name, _result_label(status, error)).inc()
+        self.metrics.labelled(self.metrics.attempts, self.name, _result_label(status, error)).inc()
         verdict = judge(status)
         if verdict == "delivered":
             await self._done(notification, DELIVERED, None)
@@ -192,7 +192,7 @@ class ReceiverChannel:
 
     async def _done(self, notification: Notification, outcome: str, reason: str | None) -> None:
         await self._finish(notification, outcome, reason)
-        self.metrics.in_flight.labels(self.name).dec()
+        self.metrics.labelled(self.metrics.in_flight, self.name).dec()
         key = notification.order_key
         if key is not None and key in self._chains:
             waiting = self._chains[key]

@@ -9,7 +9,7 @@ pages and the ledger can tell that they were already sent.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 
@@ -56,8 +56,8 @@ class Track:
         return (self.episode_id, self.route)
 
     def to_json(self) -> bytes:
-        body = {name: value for name, value in asdict(self).items() if name not in ("alert", "origins")}
-        body["alert"] = encode(self.alert).decode()
+        body = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("alert", "origins")}
+        body["alert"] = alert_json(self.alert).decode()
         body["severity_since"] = self.severity_since.isoformat()
         return orjson.dumps(body)
 
@@ -67,6 +67,20 @@ class Track:
         body["alert"] = decode_as(Alert, body["alert"])
         body["severity_since"] = datetime.fromisoformat(body["severity_since"])
         return cls(**body)
+
+
+_ENCODED: dict[str, bytes] = {}
+
+
+def alert_json(alert: Alert) -> bytes:
+    """The wire form of an alert, encoded once for its body, its ledger row and its track
+    (an alert_id names one state change, so the id is a sound key)."""
+    encoded = _ENCODED.get(alert.alert_id)
+    if encoded is None:
+        if len(_ENCODED) >= 8192:
+            _ENCODED.clear()
+        encoded = _ENCODED[alert.alert_id] = encode(alert)
+    return encoded
 
 
 def alert_time(alert: Alert) -> datetime:
@@ -94,10 +108,7 @@ def is_acknowledged(track: Track, ack: Acknowledgement | None) -> bool:
 
 def receivers_up_to(route: Route, level: int) -> tuple[str, ...]:
     """Everyone paged so far for an episode at `level`, each once, in level order."""
-    seen: dict[str, None] = {}
-    for receivers in route.levels()[: level + 1]:
-        seen.update(dict.fromkeys(receivers))
-    return tuple(seen)
+    return route.reached[level]
 
 
 def evaluate(track: Track, route: Route, *, acknowledged: bool, quiet: bool, now: float) -> list[PageOrder]:
@@ -123,7 +134,7 @@ def evaluate(track: Track, route: Route, *, acknowledged: bool, quiet: bool, now
         return [PageOrder(track.route, everyone, "new", alert.alert_id, alert, track.level)]
     if acknowledged:
         return []
-    levels = route.levels()
+    levels = route.levels
     if track.level + 1 < len(levels) and now >= track.level_since + route.escalate[track.level].after:
         track.level += 1
         track.level_since = track.last_page_at = now
@@ -153,7 +164,7 @@ def next_due(track: Track, route: Route, *, acknowledged: bool, quiet: bool, now
     if quiet:
         return now + quiet_recheck
     candidates = []
-    if track.level + 1 < len(route.levels()):
+    if track.level + 1 < len(route.levels):
         candidates.append(track.level_since + route.escalate[track.level].after)
     if route.repeat_interval:
         candidates.append(track.last_page_at + route.repeat_interval)

@@ -7,8 +7,9 @@ must survive a restart too. SQLite in WAL mode with `synchronous=NORMAL` keeps e
 transaction through a killed process (SIGKILL); `synchronous=FULL` (setting `durability: full`)
 also through a power cut, at the price of an fsync per commit.
 
-Writes accumulate in one open transaction and `commit()` makes them durable; the service
-commits before it commits Kafka offsets, never after.
+Page writes are buffered in memory and written in one batch by `commit()`, which makes
+everything durable; the service commits before it commits Kafka offsets, never after. Reads
+see the buffer, so the books always answer as if every write had gone to disk at once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Iterable, Iterator
 
 import orjson
 
-from alerting.dispatch.episodes import PageOrder, Track
+from alerting.dispatch.episodes import PageOrder, Track, alert_json
 from monitor.wire import Acknowledgement, Alert, decode_as, encode
 
 PENDING = "pending"
@@ -67,45 +68,61 @@ class Ledger:
         self._db.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
         self._db.executescript(_SCHEMA)
         self._db.commit()
+        self._inserts: list[tuple] = []
+        self._updates: dict[tuple[str, str], tuple[str, str, float | None]] = {}
+        self._applied: dict[str, float] = {}
 
     def commit(self) -> None:
         """Make every write so far durable."""
+        if self._inserts:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO pages (receiver, page_id, notification_id, state, route, kind,"
+                " level, alert, ack, created_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+                self._inserts,
+            )
+        if self._updates:
+            self._db.executemany(
+                "UPDATE pages SET state = ?, attempts = ?, finished_at = ? WHERE receiver = ? AND page_id = ?",
+                [(*outcome, *key) for key, outcome in self._updates.items()],
+            )
+        if self._applied:
+            self._db.executemany("INSERT OR IGNORE INTO applied (message_id, at) VALUES (?, ?)",
+                                 list(self._applied.items()))
         self._db.commit()
+        self._inserts, self._updates, self._applied = [], {}, {}
 
     def close(self) -> None:
-        self._db.commit()
+        self.commit()
         self._db.close()
 
     # -- pages ---------------------------------------------------------------------------
     def page_state(self, receiver: str, page_id: str) -> str | None:
+        buffered = self._updates.get((receiver, page_id))
+        if buffered is not None:
+            return buffered[0]
         row = self._db.execute(
             "SELECT state FROM pages WHERE receiver = ? AND page_id = ?", (receiver, page_id)
         ).fetchone()
         return row[0] if row else None
 
     def add_pending(self, receiver: str, notification_id: str, orders: Iterable[PageOrder], now: float) -> None:
-        self._db.executemany(
-            "INSERT OR IGNORE INTO pages (receiver, page_id, notification_id, state, route, kind,"
-            " level, alert, ack, created_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
-            [(receiver, order.page_id, notification_id, order.route, order.kind, order.level,
-              encode(order.alert).decode(), encode(order.ack).decode() if order.ack else None, now)
-             for order in orders],
+        self._inserts.extend(
+            (receiver, order.page_id, notification_id, order.route, order.kind, order.level,
+             alert_json(order.alert).decode(), encode(order.ack).decode() if order.ack else None, now)
+            for order in orders
         )
 
     def record_attempts(self, receiver: str, page_ids: Iterable[str], attempts: list[dict]) -> None:
+        """Keep the history of a page still being retried, so a restart continues it."""
         history = orjson.dumps(attempts).decode()
-        self._db.executemany(
-            "UPDATE pages SET attempts = ? WHERE receiver = ? AND page_id = ?",
-            [(history, receiver, page_id) for page_id in page_ids],
-        )
+        for page_id in page_ids:
+            self._updates[(receiver, page_id)] = (PENDING, history, None)
 
     def finish(self, receiver: str, page_ids: Iterable[str], state: str, attempts: list[dict], now: float) -> None:
         """Record a page's outcome: `delivered` or `dead_lettered`."""
         history = orjson.dumps(attempts).decode()
-        self._db.executemany(
-            "UPDATE pages SET state = ?, attempts = ?, finished_at = ? WHERE receiver = ? AND page_id = ?",
-            [(state, history, now, receiver, page_id) for page_id in page_ids],
-        )
+        for page_id in page_ids:
+            self._updates[(receiver, page_id)] = (state, history, now)
 
     def pending(self) -> Iterator[PendingPage]:
         rows = self._db.execute(
@@ -121,6 +138,7 @@ class Ledger:
 
     def outcomes(self, receiver: str | None = None) -> dict[str, int]:
         """How many pages are in each state (for tests and the operator)."""
+        self.commit()
         query = "SELECT state, count(*) FROM pages"
         rows = (self._db.execute(query + " WHERE receiver = ? GROUP BY state", (receiver,))
                 if receiver else self._db.execute(query + " GROUP BY state"))
@@ -149,10 +167,12 @@ class Ledger:
         return [decode_as(Acknowledgement, ack) for (ack,) in self._db.execute("SELECT ack FROM acks")]
 
     def was_applied(self, message_id: str) -> bool:
+        if message_id in self._applied:
+            return True
         return self._db.execute("SELECT 1 FROM applied WHERE message_id = ?", (message_id,)).fetchone() is not None
 
     def mark_applied(self, message_id: str, now: float) -> None:
-        self._db.execute("INSERT OR IGNORE INTO applied (message_id, at) VALUES (?, ?)", (message_id, now))
+        self._applied[message_id] = now
 
     # -- endpoints disabled by 410 ---------------------------------------------------------
     def disable(self, receiver: str, url: str, reason: str, now: float) -> None:
@@ -166,6 +186,7 @@ class Ledger:
     def prune(self, before: float) -> None:
         """Forget finished pages, applied ids and acknowledgements older than the retention:
         de-duplication looks back that far, no further."""
+        self.commit()
         self._db.execute("DELETE FROM pages WHERE state != 'pending' AND finished_at < ?", (before,))
         self._db.execute("DELETE FROM applied WHERE at < ?", (before,))
         self._db.execute("DELETE FROM acks WHERE at < ?", (before,))

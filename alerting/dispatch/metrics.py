@@ -4,6 +4,8 @@ and grow a series per admission."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
@@ -14,6 +16,7 @@ class DispatchMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._children: dict[tuple, Any] = {}
         registry = self.registry
         self.notifications = Counter(
             "crsmon_dispatch_notifications_total",
@@ -56,6 +59,14 @@ class DispatchMetrics:
             "crsmon_dispatch_messages_consumed_total", "Messages read, by topic.", ["topic"],
             registry=registry,
         )
+
+    def labelled(self, metric: Any, *values: str) -> Any:
+        """`metric.labels(*values)`, remembered: labels() costs more than the increment."""
+        key = (id(metric), values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -13,7 +13,7 @@ import uuid
 import orjson
 
 from alerting.dispatch.config import PagerDutyReceiver, SlackReceiver, WebhookReceiver
-from alerting.dispatch.episodes import PageOrder
+from alerting.dispatch.episodes import PageOrder, alert_json
 from monitor.wire import encode, format_timestamp
 
 PAGERDUTY_SEVERITY = {"critical": "critical", "high": "error", "medium": "warning", "low": "info"}
@@ -32,7 +32,7 @@ def notification_id(orders: list[PageOrder]) -> str:
 
 def webhook_body(orders: list[PageOrder]) -> tuple[bytes, dict[str, str]]:
     (order,) = orders
-    body = encode(order.ack) if order.ack is not None else encode(order.alert)
+    body = encode(order.ack) if order.ack is not None else alert_json(order.alert)
     return body, {**_JSON, "crsmon-page-kind": order.kind, "crsmon-escalation-level": str(order.level)}
 
 

@@ -9,7 +9,7 @@ asked to be forgotten (Standard Webhooks): the endpoint is disabled, loudly.
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
@@ -30,7 +30,7 @@ class Attempt:
     error: str | None = None
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {"at": self.at, "seconds": self.seconds, "status": self.status, "error": self.error}
 
 
 def judge(status: int | None) -> Verdict:

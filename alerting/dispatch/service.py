@@ -196,7 +196,7 @@ class Dispatcher:
 
     async def _handle(self, record: Any, hold: Hold) -> None:
         assert self.ledger is not None
-        self.metrics.consumed.labels(record.topic).inc()
+        self.metrics.labelled(self.metrics.consumed, record.topic).inc()
         now = time.time()
         try:
             if record.value is None:
@@ -221,7 +221,7 @@ class Dispatcher:
             orders = self._held_by(self.pager.on_ack(message, now), hold)
             since = now
         self.ledger.mark_applied(message_id, now)
-        self._deliver(orders, since)
+        self._deliver(orders, since, first_time=True)
 
     def _wait_for_pages_of(self, message_id: str, hold: Hold) -> None:
         """A message applied before a restart: its offset waits for its pages still in flight."""
@@ -238,8 +238,11 @@ class Dispatcher:
         return [replace(order, origins=(hold,)) for order in orders]
 
     # -- paging --------------------------------------------------------------------------
-    def _deliver(self, orders: list[PageOrder], since: float) -> None:
-        """Turn page orders into notifications, skipping pages already sent or in flight."""
+    def _deliver(self, orders: list[PageOrder], since: float, first_time: bool = False) -> None:
+        """Turn page orders into notifications, skipping pages already sent or in flight.
+
+        `first_time`: the orders come from a message applied just now, so none of their pages
+        can be on the books yet and the lookup is skipped (it is the hot path)."""
         self._note_pager_events()
         if not orders:
             return
@@ -252,7 +255,7 @@ class Dispatcher:
                     for origin in order.origins:
                         origin.acquire()
                         known.holds.append(origin)
-                elif self.ledger.page_state(receiver, order.page_id) not in (None, PENDING):
+                elif not first_time and self.ledger.page_state(receiver, order.page_id) not in (None, PENDING):
                     self.metrics.notifications.labels(receiver, "duplicate").inc()
                 else:
                     fresh.append(order)
@@ -303,9 +306,9 @@ class Dispatcher:
                 undelivered_page(notification, reason or "", self.topics.alerts),
             )
         elif outcome == DELIVERED:
-            self.metrics.latency.labels(notification.receiver).observe(max(now - notification.since, 0.0))
+            self.metrics.labelled(self.metrics.latency, notification.receiver).observe(max(now - notification.since, 0.0))
         self.ledger.finish(notification.receiver, notification.page_ids, outcome, notification.attempts, now)
-        self.metrics.notifications.labels(notification.receiver, outcome).inc(len(notification.orders))
+        self.metrics.labelled(self.metrics.notifications, notification.receiver, outcome).inc(len(notification.orders))
         for page_id in notification.page_ids:
             self.in_flight.pop((notification.receiver, page_id), None)
         holds, notification.holds = notification.holds, []
