@@ -8,6 +8,7 @@ go to test-artifacts/dashboard/.
 from __future__ import annotations
 
 import time
+import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
@@ -237,3 +238,28 @@ def colour(locator, prop: str) -> tuple[int, int, int]:
     text = locator.evaluate(f"element => getComputedStyle(element).{prop}")
     red, green, blue = (int(part) for part in text[text.index("(") + 1:text.index(")")].split(",")[:3])
     return red, green, blue
+
+
+def test_topics_that_appear_later_are_followed_and_bad_messages_only_counted(browser, kafka, unique,
+                                                                             tmp_path: Path) -> None:
+    env = dashboard_env(kafka.bootstrap, unique)  # none of its topics exists yet
+    with started_dashboard(env, tmp_path / "dashboard.log") as dashboard:
+        dashboard.wait_until_live()
+        page = open_page(browser, dashboard)
+        admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+        try:
+            assert env["CRSMON_TOPIC_PATIENT_STATUS"] not in admin.list_topics()  # it created none
+        finally:
+            admin.close()
+        produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [
+            ("MRN-1", b"{this is not json"),
+            ("MRN-1", {"record": "status", "patient_id": "MRN-1", "ts": at(0)}),  # no news2, no crs
+            ("MRN-1", status_message("MRN-1", at(0), bed="1", heart_rate=77)),
+        ])
+        expect(tile(page, "MRN-1").locator('[data-sign="heart_rate"] .value')).to_have_text("77", timeout=15_000)
+        with urllib.request.urlopen(f"{dashboard.url}metrics", timeout=5) as response:
+            exposition = response.read().decode()
+        topic = env["CRSMON_TOPIC_PATIENT_STATUS"]
+        assert f'crsmon_dashboard_messages_invalid_total{{kind="not_json",topic="{topic}"}} 1.0' in exposition
+        assert f'crsmon_dashboard_messages_invalid_total{{kind="missing_field",topic="{topic}"}} 1.0' in exposition
+        assert dashboard.alive()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -103,7 +104,10 @@ class TopicFollower:
             fetch_max_wait_ms=100,
             metadata_max_age_ms=5000,  # notice topics and partitions created after we started
         )
-        consumer.subscribe(list(self._apply))
+        # A pattern, not a list of names: naming a topic in a metadata request makes a broker
+        # with auto-creation on create it, with its default partitions, before the worker
+        # creates it as configured. A pattern only watches for the topics to appear.
+        consumer.subscribe(pattern="^(" + "|".join(re.escape(topic) for topic in self._apply) + ")$")
         return consumer
 
     async def _follow(self, consumer: AIOKafkaConsumer) -> None:
