@@ -60,6 +60,25 @@ class BrokerError(RuntimeError):
     """The local broker could not be fetched or started; the message says what to do."""
 
 
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+_TLS_PROTOCOLS = {"SSL", "SASL_SSL"}
+_SASL_PROTOCOLS = {"SASL_PLAINTEXT", "SASL_SSL"}
+
+
+@dataclass(frozen=True)
+class BrokerTls:
+    """The broker's TLS material as PEM files, for its SSL and SASL_SSL listeners.
+
+    Kafka reads PEM directly (`ssl.keystore.type=PEM`), so tests need no Java keystore tools;
+    Kafka insists that the private key be PKCS#8 ("BEGIN PRIVATE KEY"), unencrypted here.
+    `trusted_certificates` is the CA bundle that mutual-TLS listeners check clients against.
+    """
+
+    certificate_chain: Path
+    private_key: Path
+    trusted_certificates: Path
+
+
 def cache_dir() -> Path:
     """Where the jars live: $CRSMON_CACHE, else ~/.cache/crsmon (outside the repository)."""
     root = os.environ.get("CRSMON_CACHE") or os.path.join(
@@ -132,12 +151,22 @@ class LocalKafka:
     extra_properties: dict[str, str] = field(default_factory=dict)
     extra_listeners: dict[str, tuple[int, str]] = field(default_factory=dict)
     log_level: str = "INFO"
+    tls: BrokerTls | None = None
+    client_certificate_required: tuple[str, ...] = ()
+    sasl_users: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
     _owns_dir: bool = False
+    _listener_ports: dict[str, int] = field(default_factory=dict)
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def listener(self, name: str) -> str:
+        """The bootstrap address of an extra listener (its port is chosen at start when 0)."""
+        if name not in self._listener_ports:
+            raise BrokerError(f"no started listener {name!r}; extra listeners: {sorted(self.extra_listeners)}")
+        return f"127.0.0.1:{self._listener_ports[name]}"
 
     @property
     def log_file(self) -> Path:
@@ -149,7 +178,8 @@ class LocalKafka:
         listeners = [f"PLAINTEXT://127.0.0.1:{self.port}", f"CONTROLLER://127.0.0.1:{self.controller_port}"]
         advertised = [f"PLAINTEXT://127.0.0.1:{self.port}"]
         protocols = ["CONTROLLER:PLAINTEXT", "PLAINTEXT:PLAINTEXT"]
-        for name, (port, protocol) in self.extra_listeners.items():
+        for name, (_, protocol) in self.extra_listeners.items():
+            port = self._listener_ports[name]
             listeners.append(f"{name}://127.0.0.1:{port}")
             advertised.append(f"{name}://127.0.0.1:{port}")
             protocols.append(f"{name}:{protocol}")
@@ -175,8 +205,72 @@ class LocalKafka:
             "group.initial.rebalance.delay.ms": "0",
             "log.flush.interval.messages": "9223372036854775807",
         }
+        settings.update(self._security_properties())
         settings.update(self.extra_properties)
         return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+    def _check_listeners(self) -> None:
+        """Refuse a listener set the broker would reject, with what to change, before Java starts."""
+        for name, (_, protocol) in self.extra_listeners.items():
+            if name.upper() in ("PLAINTEXT", "CONTROLLER"):
+                raise BrokerError(f"extra listener {name!r}: PLAINTEXT and CONTROLLER are taken; name it e.g. SSL or SASL_SSL")
+            if protocol in _TLS_PROTOCOLS and self.tls is None:
+                raise BrokerError(f"listener {name} uses {protocol}: pass tls=BrokerTls(...) with the broker's PEM files")
+            if protocol in _SASL_PROTOCOLS and not self.sasl_users:
+                raise BrokerError(f"listener {name} uses {protocol}: pass sasl_users={{user: password}}")
+        for name in self.client_certificate_required:
+            if self.extra_listeners.get(name, (0, ""))[1] not in _TLS_PROTOCOLS:
+                raise BrokerError(f"client_certificate_required names {name!r}, which is not an SSL or SASL_SSL listener")
+        for user, password in self.sasl_users.items():
+            if any(char in user + password for char in '"\\,=[] '):
+                raise BrokerError(f"SASL user {user!r}: keep test user names and passwords to letters, digits, - and _")
+
+    def _security_properties(self) -> dict[str, str]:
+        """TLS from PEM files, and PLAIN plus SCRAM on every SASL listener.
+
+        SCRAM credentials live in the cluster metadata; they are written when storage is
+        formatted (`--add-scram`), so they exist before the first client connects.
+        """
+        settings: dict[str, str] = {}
+        if self.tls is not None:
+            assert self.data_dir is not None
+            keystore = self.data_dir / "broker-keystore.pem"
+            keystore.write_text(Path(self.tls.private_key).read_text() + Path(self.tls.certificate_chain).read_text())
+            keystore.chmod(0o600)
+            settings.update({
+                "ssl.keystore.type": "PEM",
+                "ssl.keystore.location": str(keystore),
+                "ssl.truststore.type": "PEM",
+                "ssl.truststore.location": str(self.tls.trusted_certificates),
+            })
+        users = "".join(f' user_{user}="{password}"' for user, password in self.sasl_users.items())
+        for name, (_, protocol) in self.extra_listeners.items():
+            prefix = f"listener.name.{name.lower()}."
+            if name in self.client_certificate_required:
+                settings[prefix + "ssl.client.auth"] = "required"
+            if protocol in _SASL_PROTOCOLS:
+                settings[prefix + "sasl.enabled.mechanisms"] = ",".join(SASL_MECHANISMS)
+                settings[prefix + "plain.sasl.jaas.config"] = (
+                    f"org.apache.kafka.common.security.plain.PlainLoginModule required{users};")
+                for mechanism in SASL_MECHANISMS[1:]:
+                    settings[prefix + f"{mechanism.lower()}.sasl.jaas.config"] = (
+                        "org.apache.kafka.common.security.scram.ScramLoginModule required;")
+        return settings
+
+    def _scram_format_arguments(self) -> list[str]:
+        if not any(protocol in _SASL_PROTOCOLS for _, protocol in self.extra_listeners.values()):
+            return []
+        return [argument for user, password in self.sasl_users.items() for mechanism in SASL_MECHANISMS[1:]
+                for argument in ("--add-scram", f'{mechanism}=[name="{user}",password="{password}"]')]
+
+    def _choose_listener_ports(self) -> None:
+        taken = {self.port, self.controller_port}
+        for name, (port, _) in self.extra_listeners.items():
+            chosen = port or self._listener_ports.get(name, 0)
+            while not chosen or chosen in taken:
+                chosen = free_port()
+            self._listener_ports[name] = chosen
+            taken.add(chosen)
 
     def start(self, timeout: float = 90.0, attempts: int = 3) -> "LocalKafka":
         """Format storage (first start only), launch the JVM and wait until it serves clients.
@@ -193,9 +287,11 @@ class LocalKafka:
                 if fixed_ports or attempt == attempts or "Address already in use" not in str(error):
                     raise
                 self.port = self.controller_port = 0
+                self._listener_ports.clear()
         return self
 
     def _start_once(self, timeout: float) -> None:
+        self._check_listeners()
         lib = fetch_jars()
         if self.data_dir is None:
             self.data_dir = Path(tempfile.mkdtemp(prefix="crsmon-kafka-"))
@@ -204,6 +300,7 @@ class LocalKafka:
         self.port = self.port or free_port()
         while not self.controller_port or self.controller_port == self.port:
             self.controller_port = free_port()
+        self._choose_listener_ports()
         properties = self.data_dir / "server.properties"
         properties.write_text(self._properties())
         log_config = self.data_dir / "log4j2.properties"
@@ -215,7 +312,7 @@ class LocalKafka:
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             formatted = subprocess.run(
                 java + ["kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
-                        "-c", str(properties)],
+                        "-c", str(properties), *self._scram_format_arguments()],
                 capture_output=True, text=True,
             )
             if formatted.returncode != 0:
