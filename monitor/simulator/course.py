@@ -91,7 +91,7 @@ def daily_life(course: Course, rng: np.random.Generator, begin: float, end: floa
                 at = local_midnight + rng.uniform(0, 6) * HOUR
                 if not begin <= at < end:
                     continue
-                length, depth = rng.uniform(10, 30) * 60, rng.uniform(1.0, 2.0)
+                length, depth = rng.uniform(10, 30) * 60, rng.uniform(1.0, 1.5)
                 course.spo2.ramp(at, at + 180, -depth).ramp(at + length, at + length + 180, depth)
 
 

@@ -85,10 +85,14 @@ class _Plan:
         self.pressors = 0
         self.device_boost = 0.0
 
+    def _fall(self, at: float) -> float:
+        """A decline of 3–6 h that starts no earlier than an hour after the fever: fever first."""
+        return min(self.rng.uniform(3.0, 6.0) * HOUR, at - self.onset - HOUR)
+
     def hypotension(self, at: float, lowest: float) -> None:
         """Systolic falls over 3–6 h to `lowest` by `at`; a fluid bolus buys a few hours."""
         rng, course = self.rng, self.course
-        fall = rng.uniform(3.0, 6.0) * HOUR
+        fall = self._fall(at)
         course.systolic.ramp(at - fall, at + 0.5 * HOUR, lowest - self.baseline.systolic)
         bolus, gain = at + rng.uniform(0.25, 0.75) * HOUR, rng.uniform(6.0, 10.0)
         course.systolic.ramp(bolus, bolus + 0.5 * HOUR, gain).ramp(bolus + HOUR, bolus + 3 * HOUR, -0.7 * gain)
@@ -96,7 +100,7 @@ class _Plan:
     def hypoxia(self, at: float, lowest: float) -> None:
         """SpO2 falls over 3–6 h to `lowest` by `at`; the nurse starts a nasal cannula."""
         rng, course = self.rng, self.course
-        fall = rng.uniform(3.0, 6.0) * HOUR
+        fall = self._fall(at)
         course.spo2.ramp(at - fall, at + 0.5 * HOUR, lowest - self.baseline.spo2)
         device, flows = LOW_FLOW
         self.oxygen(at + rng.uniform(0.25, 0.75) * HOUR, device, flows, rng.uniform(3.0, 5.0))

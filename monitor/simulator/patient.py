@@ -135,7 +135,9 @@ class SimulatedPatient:
         times = self._schedule(self._nurse_phase, lambda at: every)
         jitter = np.clip(rng.integers(-300, 301, len(times)), -(every // 3), every // 3)
         times = np.clip(times + jitter, self.begin, self.end - 1)
-        temperature = read(rng, "temperature", self.physiology.temperature(times.astype(float)), 1)
+        seconds = times.astype(float)
+        temperature = self.physiology.cap_afebrile(
+            seconds, read(rng, "temperature", self.physiology.temperature(seconds), 1))
         under = rng.random(len(times)) < self.settings.artifacts.temperature_under_read
         temperature[under] = np.round(temperature[under] - rng.uniform(0.5, 1.2, int(under.sum())), 1)
         return Spot(times, {"temperature": temperature}, under)

@@ -60,7 +60,7 @@ class Baseline:
 
     @property
     def sleep_dips(self) -> bool:
-        return self.spo2_scale == 1 and self.spo2 >= 97.0
+        return self.spo2_scale == 1 and self.spo2 >= 97.5
 
 
 def draw_baseline(rng: np.random.Generator, *, scale2: bool = False) -> Baseline:
@@ -107,8 +107,12 @@ class Physiology:
     def temperature(self, times: np.ndarray) -> np.ndarray:
         fever = self.fever(times)
         value = self._own("temperature", times) + fever + self.course.temperature(times)
-        value = np.where(fever > 0, value, np.minimum(value, NON_FEBRILE_MAX_CELSIUS))
         return np.clip(value, *PLAUSIBLE["temperature"])
+
+    def cap_afebrile(self, times: np.ndarray, readings: np.ndarray) -> np.ndarray:
+        """Readings of a patient without fever stay below 38.0 °C: in a risk-period patient a
+        single 38.0 is CRS grade 1 by definition, so noise must not invent one."""
+        return np.where(self.fever(times) > 0, readings, np.minimum(readings, NON_FEBRILE_MAX_CELSIUS))
 
     def systolic(self, times: np.ndarray) -> np.ndarray:
         fever = self.fever(times)

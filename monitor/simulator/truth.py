@@ -126,8 +126,8 @@ def ground_truth(patient: SimulatedPatient, start: datetime, limits: TruthThresh
     grade = np.where(context.risk & (febrile | context.fever_lifted) & (organ >= 2), organ,
                      np.where(context.risk & febrile, 1, 0))
 
-    def when(seconds: float | None) -> datetime | None:
-        return None if seconds is None else start + timedelta(seconds=float(seconds))
+    def when(seconds: float | None) -> datetime | None:  # whole seconds, as the messages are
+        return None if seconds is None else start + timedelta(seconds=int(round(seconds)))
 
     fever_index = np.flatnonzero(temperature >= limits.fever_celsius)
     first_fever = float(t_times[fever_index[0]]) if len(fever_index) else None
