@@ -25,6 +25,8 @@ def _worker(args: argparse.Namespace) -> int:
     import os
 
     from streams.app import run_worker
+    from streams.broker_login import check_login_at_start
+    from streams.security import KafkaSecurityError
     from streams.settings import WorkerSettings
 
     if args.broker:
@@ -32,7 +34,13 @@ def _worker(args: argparse.Namespace) -> int:
     if args.config:
         os.environ["CRSMON_CLINICAL_CONFIG"] = args.config
     sys.argv = [sys.argv[0], "worker"]  # Faust's worker reads argv; give it only what it knows
-    run_worker(WorkerSettings())
+    try:
+        settings = WorkerSettings()
+        check_login_at_start(settings.broker, settings.security)
+    except KafkaSecurityError as error:
+        print(f"crsmon worker: {error}", file=sys.stderr)
+        return 2
+    run_worker(settings)
     return 0
 
 

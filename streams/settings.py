@@ -3,6 +3,8 @@
 import os
 from dataclasses import dataclass, field
 
+from streams.security import KafkaSecurity
+
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"CRSMON_{name}", default)
@@ -38,14 +40,15 @@ class WorkerSettings:
     clinical_config: str | None = field(default_factory=lambda: os.environ.get("CRSMON_CLINICAL_CONFIG"))
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "info"))
     topics: Topics = field(default_factory=Topics)
+    security: KafkaSecurity = field(default_factory=KafkaSecurity.from_env)  # CRSMON_KAFKA_*; checked here
 
     def kafka_client_options(self) -> dict:
-        """Security options for kafka-python/aiokafka clients (TLS and SASL arrive with their issue)."""
-        return {}
+        """Security options for kafka-python/aiokafka clients (see streams/security.py)."""
+        return self.security.client_options()
 
     def faust_credentials(self) -> object | None:
         """Faust's `broker_credentials` for TLS/SASL, or None for PLAINTEXT."""
-        return None
+        return self.security.faust_credentials()
 
     @property
     def broker_url(self) -> str:
