@@ -35,9 +35,14 @@ def unique() -> str:
 @pytest.fixture
 def worker_env(kafka: LocalKafka, unique: str, tmp_path: Path) -> dict[str, str]:
     """Environment for a `crsmon worker` subprocess with its own topics, group and data dir."""
+    return worker_environment(kafka.bootstrap, unique, tmp_path)
+
+
+def worker_environment(bootstrap: str, unique: str, tmp_path: Path) -> dict[str, str]:
+    """The `worker_env` for any broker address (tests that start brokers of their own)."""
     env = dict(os.environ)
     env.update({
-        "CRSMON_BROKER": kafka.bootstrap,
+        "CRSMON_BROKER": bootstrap,
         "CRSMON_APP_ID": f"crsmon-test-{unique}",
         "CRSMON_DATA_DIR": str(tmp_path / "worker"),
         "CRSMON_WEB_PORT": str(free_port()),

@@ -9,9 +9,13 @@ from typing import Any, Callable, Iterable
 from kafka import KafkaConsumer, KafkaProducer
 
 
-def produce(bootstrap: str, topic: str, messages: Iterable[tuple[str | None, bytes | dict]]) -> None:
-    """Send (key, value) pairs in order and wait until the broker has them all."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
+def produce(bootstrap: str, topic: str, messages: Iterable[tuple[str | None, bytes | dict]],
+            **client_options: Any) -> None:
+    """Send (key, value) pairs in order and wait until the broker has them all.
+
+    `client_options` are TLS/SASL keyword arguments, e.g. from kafka_client_options_from_env().
+    """
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0, **client_options)
     try:
         for key, value in messages:
             payload = value if isinstance(value, bytes) else json.dumps(value).encode()
@@ -26,6 +30,7 @@ def read_until(
     topic: str,
     done: Callable[[list[dict[str, Any]]], bool],
     timeout: float = 60.0,
+    **client_options: Any,
 ) -> list[dict[str, Any]]:
     """Read a topic from the beginning until `done(records)` holds; fail loudly on timeout.
 
@@ -33,7 +38,7 @@ def read_until(
     """
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
-        group_id=None, consumer_timeout_ms=500,
+        group_id=None, consumer_timeout_ms=500, **client_options,
     )
     consumer.subscribe([topic])
     records: list[dict[str, Any]] = []
