@@ -287,7 +287,6 @@ def test_metrics_count_outcomes_by_protocol_and_never_name_a_patient(ingest) -> 
 # --- when Kafka cannot take a message -------------------------------------------------------------
 
 
-@pytest.mark.kafka
 def test_when_kafka_is_unreachable_senders_are_told_to_send_again() -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))

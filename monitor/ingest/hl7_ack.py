@@ -51,7 +51,8 @@ def acknowledge(raw: bytes | str, rejection: InvalidMessage | None = None,
     """
     code = "AA" if rejection is None else ack_code_for(rejection.kind)
     try:
-        message = parse_message(text_of(raw))
+        # Only MSH is needed to answer, and parsing a whole message costs as much as decoding it.
+        message = parse_message(text_of(raw).split("\r", 1)[0])
     except InvalidMessage:
         message = None
     try:

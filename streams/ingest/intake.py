@@ -96,8 +96,12 @@ class Intake:
 
     async def _send_all(self, messages: list[tuple[str, bytes | None, bytes]]) -> None:
         producer = await self._ready_producer()
-        sends = [await producer.send(topic, value, key=key) for topic, key, value in messages]
-        await asyncio.wait_for(asyncio.gather(*sends), self.send_timeout_s)
+
+        async def send_and_wait_for_all() -> None:
+            sends = [await producer.send(topic, value, key=key) for topic, key, value in messages]
+            await asyncio.gather(*sends)
+
+        await asyncio.wait_for(send_and_wait_for_all(), self.send_timeout_s)
 
     async def _ready_producer(self) -> AIOKafkaProducer:
         """The producer, started on first use: ingest listens even while Kafka is still down,
