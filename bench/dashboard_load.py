@@ -45,6 +45,8 @@ from monitor.wire import format_timestamp  # noqa: E402
 from tests.support.dashboard import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 WARDS = ("4-East", "5-West", "6-North", "7-South", "ICU")
+PLAUSIBLE = {"heart_rate": (45, 150), "systolic_bp": (75, 180), "temperature": (35.5, 40.5),
+             "spo2": (85, 100), "respiratory_rate": (8, 35)}
 
 # Installed before the page's own scripts: everything the page does is observed, nothing in the
 # page is changed for the benchmark.
@@ -79,41 +81,76 @@ new MutationObserver((mutations) => {
 
 
 class Patient:
-    """A random walk around a baseline, so tiles and sparklines really change every second."""
+    """Signs that wander around a baseline, so tiles and sparklines really change every second.
+
+    The scores are rough stand-ins computed here (the dashboard only shows what it is sent);
+    they only need to look like a ward, not to be NEWS2 or ASTCT.
+    """
 
     def __init__(self, index: int, rng: random.Random) -> None:
-        self.id = f"BENCH-{index:04d}"
+        self.id = f"MRN-{100200 + index:06d}"
         self.ward = WARDS[index % len(WARDS)]
         self.bed = str(index // len(WARDS) + 1)
-        self.signs = {"heart_rate": rng.uniform(60, 110), "systolic_bp": rng.uniform(95, 140),
-                      "temperature": rng.uniform(36.4, 38.6), "spo2": rng.uniform(92, 99),
-                      "respiratory_rate": rng.uniform(12, 24)}
+        self.baseline = {"heart_rate": rng.uniform(60, 100), "systolic_bp": rng.uniform(100, 140),
+                         "temperature": rng.uniform(36.4, 37.6), "spo2": rng.uniform(94, 99),
+                         "respiratory_rate": rng.uniform(12, 20)}
+        self.signs = dict(self.baseline)
         self.rng = rng
 
+    def fall_ill(self, **signs: float) -> None:
+        self.baseline.update(signs)
+        self.signs.update(signs)
+
     def status(self, ts: str) -> bytes:
-        for name, step in (("heart_rate", 1.5), ("systolic_bp", 1.5), ("temperature", 0.02),
-                           ("spo2", 0.3), ("respiratory_rate", 0.3)):
-            self.signs[name] += self.rng.uniform(-step, step)
-        latest = {name: round(value, 1) for name, value in self.signs.items()}
-        score = int(self.signs["heart_rate"] > 100) + int(self.signs["temperature"] > 38) * 2 + \
-            int(self.signs["spo2"] < 94) * 2
+        for name, step in (("heart_rate", 2.0), ("systolic_bp", 2.0), ("temperature", 0.05),
+                           ("spo2", 0.5), ("respiratory_rate", 0.5)):
+            low, high = PLAUSIBLE[name]
+            pulled = self.signs[name] + 0.05 * (self.baseline[name] - self.signs[name])
+            self.signs[name] = min(high, max(low, pulled + self.rng.uniform(-step, step)))
+        signs = self.signs
+        latest = {name: round(value, 1) for name, value in signs.items()}
+        fever, hypotension, hypoxia = signs["temperature"] >= 38, signs["systolic_bp"] < 90, signs["spo2"] < 92
+        score = (int(signs["heart_rate"] > 110) * 2 + int(signs["heart_rate"] > 90)
+                 + int(signs["temperature"] > 38) + int(signs["temperature"] > 39)
+                 + int(signs["systolic_bp"] < 100) + int(signs["systolic_bp"] < 90) * 2
+                 + int(signs["spo2"] < 96) + int(signs["spo2"] < 94) + int(signs["spo2"] < 92)
+                 + int(signs["respiratory_rate"] > 20) * 2)
         band = "low" if score <= 4 else "medium" if score <= 6 else "high"
+        grade = 0 if not fever else 1 + int(hypotension or hypoxia) + int(hypotension and hypoxia)
         return json.dumps({
             "record": "status", "patient_id": self.id, "ward": self.ward, "bed": self.bed, "ts": ts,
             "news2": {"score": score, "band": band, "complete": True, "components": {}},
-            "shock_index": round(self.signs["heart_rate"] / self.signs["systolic_bp"], 2),
-            "crs": {"grade": 1 if self.signs["temperature"] >= 38 else 0,
-                    "fever": self.signs["temperature"] >= 38, "hypotension": False,
-                    "hypoxia": False, "risk_period": True},
+            "shock_index": round(signs["heart_rate"] / signs["systolic_bp"], 2),
+            "crs": {"grade": grade, "fever": fever, "hypotension": hypotension, "hypoxia": hypoxia,
+                    "risk_period": True},
             "latest": latest,
         }).encode()
 
 
-def alert(patient: Patient, severity: str, ts: str) -> bytes:
+#: Alerts shaped as the worker's, one of each severity and then again, so the alert list is as
+#: busy as a bad night's.
+ALERTS = [
+    ("critical", "crs", 3, 11, ["temperature 39.6 °C >= 38.0", "systolic BP 80 mmHg < 90 for 10 min",
+                                "SpO2 89 % < 92 % on oxygen"]),
+    ("high", "crs", 2, 7, ["temperature 38.9 °C >= 38.0", "systolic BP 86 mmHg < 90 for 10 min"]),
+    ("medium", "news2", None, 5, ["NEWS2 5: respiratory rate 23/min, heart rate 104/min"]),
+    ("low", "signal_loss", None, None, ["no SpO2 for 5 min (probe off?)"]),
+]
+#: What each alerted patient's signs settle around, so tile and alert tell the same story.
+ILL = [
+    {"temperature": 39.6, "heart_rate": 126, "systolic_bp": 80, "spo2": 89, "respiratory_rate": 26},
+    {"temperature": 38.9, "heart_rate": 112, "systolic_bp": 86, "spo2": 95, "respiratory_rate": 20},
+    {"temperature": 37.6, "heart_rate": 104, "systolic_bp": 108, "spo2": 95, "respiratory_rate": 23},
+    {},
+]
+
+
+def alert(patient: Patient, number: int, ts: str) -> bytes:
+    severity, rule, grade, news2, reasons = ALERTS[number % len(ALERTS)]
     return json.dumps({
-        "record": "alert", "alert_id": f"{patient.id}-a", "episode_id": f"{patient.id}:bench:{ts}",
+        "record": "alert", "alert_id": f"{patient.id}-{number}", "episode_id": f"{patient.id}:{rule}:{ts}",
         "patient_id": patient.id, "ward": patient.ward, "bed": patient.bed, "status": "firing",
-        "severity": severity, "rule": "bench", "reasons": ["a benchmark alert"],
+        "severity": severity, "rule": rule, "crs_grade": grade, "news2_score": news2, "reasons": reasons,
         "observed_at": ts, "emitted_at": ts,
     }).encode()
 
@@ -244,6 +281,9 @@ async def run(args: argparse.Namespace) -> None:
 
     rng = random.Random(7)
     patients = [Patient(index, rng) for index in range(args.patients)]
+    alerted = patients[len(WARDS)::5 * len(WARDS)][:6]  # in the first ward, so they show on screen
+    for number, patient in enumerate(alerted):
+        patient.fall_ill(**ILL[number % len(ILL)])
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2, acks=1)
     await producer.start()
     started = time.monotonic()
@@ -251,8 +291,8 @@ async def run(args: argparse.Namespace) -> None:
     print(f"history: {filled} statuses ({args.patients} patients × {args.history_minutes} min) "
           f"produced in {time.monotonic() - started:.1f} s")
     now = format_timestamp(datetime.now(timezone.utc))
-    for patient, severity in zip(patients[:: max(1, args.patients // 8)], ["critical", "high", "medium", "low"] * 2):
-        await producer.send(topics["CRSMON_TOPIC_ALERTS"], alert(patient, severity, now), key=patient.id.encode())
+    for number, patient in enumerate(alerted):
+        await producer.send(topics["CRSMON_TOPIC_ALERTS"], alert(patient, number, now), key=patient.id.encode())
     await producer.flush()
 
     token = "bench-token"
