@@ -85,6 +85,8 @@ class ReceiverChannel:
         self._timers: set[asyncio.TimerHandle] = set()
         self._workers: list[asyncio.Task] = []
         self._session: aiohttp.ClientSession | None = None
+        self._closing = False
+        self._busy = 0
         metrics.disabled.labels(name).set(1 if disabled_reason else 0)
         metrics.retry_queue.labels(name).set(0)
 
@@ -94,10 +96,16 @@ class ReceiverChannel:
         self._workers = [asyncio.create_task(self._work(), name=f"deliver-{self.name}-{index}")
                          for index in range(self.settings.concurrency)]
 
-    async def stop(self) -> None:
-        """Stop sending; what has no outcome stays pending in the ledger for the next start."""
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop sending: requests under way get `grace` seconds to be answered (so that a
+        clean stop sends nothing twice); what has no outcome then stays pending in the ledger
+        for the next start."""
+        self._closing = True
         for timer in self._timers:
             timer.cancel()
+        deadline = time.monotonic() + grace
+        while self._busy and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
         for worker in self._workers:
             worker.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
@@ -117,6 +125,9 @@ class ReceiverChannel:
     async def _work(self) -> None:
         while True:
             notification = await self._queue.get()
+            if self._closing:
+                continue  # stays pending in the ledger
+            self._busy += 1
             try:
                 await self._attempt(notification)
             except asyncio.CancelledError:
@@ -124,6 +135,8 @@ class ReceiverChannel:
             except Exception:  # a bug must not kill the worker and strand the queue
                 log.exception("receiver %s: unexpected error delivering %s", self.name, notification.notification_id)
                 await self._done(notification, DEAD_LETTERED, "internal error while delivering; see the dispatcher log")
+            finally:
+                self._busy -= 1
 
     async def _attempt(self, notification: Notification) -> None:
         if self.disabled_reason is not None:

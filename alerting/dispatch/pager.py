@@ -117,9 +117,10 @@ class Pager:
                 track.origins.append(origin)
             self._changed.add(track.key)
             orders += self._evaluate(track, now)
-        for key in list(self._by_patient.get(alert.patient_id, ())):
-            if key[0] != alert.episode_id:  # an inhibiting episode may have opened or closed
-                self._schedule(self.tracks[key], now, at=now)
+        if self.config.inhibit:  # an inhibiting episode may have opened or closed: look again
+            for key in list(self._by_patient.get(alert.patient_id, ())):
+                if key[0] != alert.episode_id:
+                    self._schedule(self.tracks[key], now, at=now)
         return orders
 
     def on_ack(self, ack: Acknowledgement, now: float) -> list[PageOrder]:

@@ -100,8 +100,8 @@ class Dispatcher:
             await self._shutdown(runner)
 
     async def _shutdown(self, runner: Any) -> None:
-        for channel in self.channels.values():
-            await channel.stop()
+        grace = min(5.0, self.config.delivery.timeout)
+        await asyncio.gather(*(channel.stop(grace) for channel in self.channels.values()))
         if self._consumer is not None:
             with contextlib.suppress(Exception):
                 await self._commit()
