@@ -88,8 +88,7 @@ def _dashboard(args: argparse.Namespace) -> int:
 
     overrides = {name: value for name in ("broker", "host", "port", "token")
                  if (value := getattr(args, name)) is not None}
-    run_dashboard(dataclasses.replace(DashboardSettings(), **overrides))
-    return 0
+    return run_dashboard(dataclasses.replace(DashboardSettings(), **overrides))
 
 
 @command("dispatch")

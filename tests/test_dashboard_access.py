@@ -127,3 +127,12 @@ def test_without_a_configured_token_one_is_made_up_and_printed_in_the_link(uniqu
         started.token = token
         status, _, _ = request(started, "GET", "/api/session", {"Authorization": f"Bearer {token}"})
         assert status == 204
+
+
+def test_wrong_kafka_security_settings_stop_it_at_start_with_the_fix(unique: str, tmp_path: Path) -> None:
+    env = dashboard_env(f"127.0.0.1:{free_port()}", unique)
+    env.update(CRSMON_KAFKA_SECURITY_PROTOCOL="SSL", CRSMON_KAFKA_SSL_CAFILE=str(tmp_path / "nowhere.pem"))
+    with started_dashboard(env, tmp_path / "dashboard.log") as started:
+        assert started.process.wait(30) == 2
+        assert "CRSMON_KAFKA_SSL_CAFILE" in started.output() and "point it at" in started.output()
+        assert "the ward is at" not in started.output()

@@ -37,8 +37,9 @@ class AcknowledgementRefused(Exception):
 class Acknowledger:
     """Builds and publishes acknowledgements; one producer, started on the first one."""
 
-    def __init__(self, broker: str, topic: str, view: WardView) -> None:
+    def __init__(self, broker: str, topic: str, view: WardView, kafka_options: dict | None = None) -> None:
         self.broker = broker
+        self.kafka_options = kafka_options or {}
         self.topic = topic
         self.view = view
         self._producer: AIOKafkaProducer | None = None
@@ -76,7 +77,8 @@ class Acknowledger:
         async with self._starting:
             if self._producer is None:
                 producer = AIOKafkaProducer(bootstrap_servers=self.broker, acks="all",
-                                            client_id="crsmon-dashboard", linger_ms=0)
+                                            client_id="crsmon-dashboard", linger_ms=0,
+                                            **self.kafka_options)
                 try:
                     await asyncio.wait_for(producer.start(), SEND_TIMEOUT_S)
                 except BaseException:

@@ -58,8 +58,10 @@ class TopicFollower:
     """Applies every message of the three topics to a WardView, in each partition's order."""
 
     def __init__(self, settings: DashboardSettings, view: WardView,
-                 on_state: Callable[[FeedState], None] = lambda state: None) -> None:
+                 on_state: Callable[[FeedState], None] = lambda state: None,
+                 kafka_options: dict | None = None) -> None:
         self.settings = settings
+        self.kafka_options = kafka_options or {}
         self.view = view
         self.state = FeedState(unreachable_since=datetime.now(timezone.utc))
         self._on_state = on_state
@@ -103,6 +105,7 @@ class TopicFollower:
             client_id="crsmon-dashboard",
             fetch_max_wait_ms=100,
             metadata_max_age_ms=5000,  # notice topics and partitions created after we started
+            **self.kafka_options,
         )
         # A pattern, not a list of names: naming a topic in a metadata request makes a broker
         # with auto-creation on create it, with its default partitions, before the worker

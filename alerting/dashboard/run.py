@@ -11,6 +11,8 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from streams.security import KafkaSecurityError, kafka_client_options_from_env
+
 from alerting.dashboard.access import make_token
 from alerting.dashboard.acknowledge import Acknowledger
 from alerting.dashboard.broadcast import Broadcaster
@@ -44,16 +46,17 @@ def _url(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
-async def serve(settings: DashboardSettings) -> None:
-    """Run until SIGINT or SIGTERM."""
+async def serve(settings: DashboardSettings, kafka_options: dict) -> None:
+    """Run until SIGINT or SIGTERM. `kafka_options` are the TLS/SASL keyword arguments of both
+    Kafka clients (CRSMON_KAFKA_*)."""
     token = settings.token or make_token()
     sock = _bind(settings.host, settings.port)
     port = sock.getsockname()[1]
     view = WardView(timedelta(hours=settings.history_hours))
     broadcaster = Broadcaster(view, settings.flush_interval_s)
-    follower = TopicFollower(settings, view, on_state=broadcaster.feed_changed)
+    follower = TopicFollower(settings, view, on_state=broadcaster.feed_changed, kafka_options=kafka_options)
     broadcaster.feed = follower.state
-    acknowledger = Acknowledger(settings.broker, settings.topics.alert_acks, view)
+    acknowledger = Acknowledger(settings.broker, settings.topics.alert_acks, view, kafka_options)
     runner = web.AppRunner(build_app(broadcaster, acknowledger, token, port),
                            handle_signals=False, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
@@ -90,8 +93,15 @@ async def serve(settings: DashboardSettings) -> None:
         print("crsmon dashboard: stopped", flush=True)
 
 
-def run_dashboard(settings: DashboardSettings) -> None:
+def run_dashboard(settings: DashboardSettings) -> int:
+    """The exit status: 0 after a signal, 2 when the Kafka security settings are wrong."""
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.ERROR)  # its retries are reported by ours
-    asyncio.run(serve(settings))
+    try:
+        kafka_options = kafka_client_options_from_env()
+    except KafkaSecurityError as error:
+        print(f"crsmon dashboard: {error}", file=sys.stderr)
+        return 2
+    asyncio.run(serve(settings, kafka_options))
+    return 0
