@@ -213,10 +213,24 @@ async def produce_live(producer: AIOKafkaProducer, topic: str, patients: list[Pa
     return sent
 
 
-async def page_phase(page, cdp, seconds: float, during=None) -> dict:
+async def chromium_cpu(browser_cdp) -> dict[str, float]:
+    """CPU seconds used so far by Chromium's processes, by type (renderer, gpu, browser…).
+
+    CPU time, unlike frame timing, does not grow when other programs take the cores: on a
+    shared 2-core machine it is the figure to compare between runs.
+    """
+    info = await browser_cdp.send("SystemInfo.getProcessInfo")
+    used: dict[str, float] = {}
+    for process in info["processInfo"]:
+        used[process["type"]] = used.get(process["type"], 0.0) + process["cpuTime"]
+    return used
+
+
+async def page_phase(page, cdp, browser_cdp, seconds: float, during=None) -> dict:
     """Record frames, long tasks, latencies and main-thread time for `seconds` (or `during`)."""
     await page.evaluate("window.__bench.frames = []; window.__bench.longTasks = []; "
                         "window.__bench.latencies = []; window.__bench.recording = true")
+    cpu_before = await chromium_cpu(browser_cdp)
     before = {m["name"]: m["value"] for m in (await cdp.send("Performance.getMetrics"))["metrics"]}
     started = time.monotonic()
     if during is not None:
@@ -226,13 +240,15 @@ async def page_phase(page, cdp, seconds: float, during=None) -> dict:
     await asyncio.sleep(1.0)  # let the last statuses reach the page
     elapsed = time.monotonic() - started
     after = {m["name"]: m["value"] for m in (await cdp.send("Performance.getMetrics"))["metrics"]}
+    cpu_after = await chromium_cpu(browser_cdp)
+    cpu = {kind: (cpu_after[kind] - cpu_before.get(kind, 0.0)) / elapsed * 100 for kind in cpu_after}
     recorded = await page.evaluate("window.__bench.recording = false; window.__bench")
     frames = recorded["frames"]
     intervals = [b - a for a, b in zip(frames, frames[1:])]
     main_thread = {name: (after.get(name, 0) - before.get(name, 0)) / elapsed * 100
                    for name in ("ScriptDuration", "RecalcStyleDuration", "LayoutDuration", "TaskDuration")}
     return {"elapsed": elapsed, "intervals": intervals, "long_tasks": recorded["longTasks"],
-            "latencies": recorded["latencies"], "main_thread": main_thread}
+            "latencies": recorded["latencies"], "main_thread": main_thread, "cpu": cpu}
 
 
 def print_hot_functions(profile: dict, top: int = 15) -> None:
@@ -261,6 +277,9 @@ def describe_page(name: str, phase: dict) -> list[str]:
         f"longest {max(long_tasks, default=0):.0f} ms); main thread busy {main['TaskDuration']:.1f} % "
         f"(script {main['ScriptDuration']:.1f} %, style {main['RecalcStyleDuration']:.1f} %, "
         f"layout {main['LayoutDuration']:.1f} %)",
+        f"  {name}: Chromium CPU " + ", ".join(f"{kind} {share:.1f} %" for kind, share in
+                                              sorted(phase["cpu"].items(), key=lambda item: -item[1]))
+        + " of a core",
     ]
 
 
@@ -326,6 +345,7 @@ async def run(args: argparse.Namespace) -> None:
             page = await context.new_page()
             await page.add_init_script(INSTRUMENT)
             cdp = await page.context.new_cdp_session(page)
+            browser_cdp = await browser.new_browser_cdp_session()
             await cdp.send("Performance.enable")
             started = time.monotonic()
             await page.goto(f"{url}?token={token}")
@@ -337,7 +357,7 @@ async def run(args: argparse.Namespace) -> None:
             await asyncio.sleep(2)
 
             cpu_before = cpu_seconds(server.pid)
-            idle = await page_phase(page, cdp, args.seconds)
+            idle = await page_phase(page, cdp, browser_cdp, args.seconds)
             idle_cpu = (cpu_seconds(server.pid) - cpu_before) / idle["elapsed"] * 100
 
             floor: list[float] = []
@@ -349,7 +369,7 @@ async def run(args: argparse.Namespace) -> None:
                 await cdp.send("Profiler.enable")
                 await cdp.send("Profiler.start")
             live = asyncio.create_task(produce_live(producer, status_topic, patients, args.seconds))
-            loaded = await page_phase(page, cdp, args.seconds, during=live)
+            loaded = await page_phase(page, cdp, browser_cdp, args.seconds, during=live)
             load_cpu = (cpu_seconds(server.pid) - cpu_before) / loaded["elapsed"] * 100
             stop.set()
             await floor_task

@@ -17,6 +17,7 @@ import pytest
 from kafka.admin import KafkaAdminClient, NewTopic
 from playwright.sync_api import Page, expect, sync_playwright
 
+from crsmon.local_kafka import free_port
 from monitor.wire import format_timestamp, parse_timestamp
 from tests.support.dashboard import (
     Dashboard, alert_message, dashboard_env, launch_chromium, screenshot, started_dashboard,
@@ -262,4 +263,15 @@ def test_topics_that_appear_later_are_followed_and_bad_messages_only_counted(bro
         topic = env["CRSMON_TOPIC_PATIENT_STATUS"]
         assert f'crsmon_dashboard_messages_invalid_total{{kind="not_json",topic="{topic}"}} 1.0' in exposition
         assert f'crsmon_dashboard_messages_invalid_total{{kind="missing_field",topic="{topic}"}} 1.0' in exposition
+        assert dashboard.alive()
+
+
+def test_the_page_says_when_the_dashboard_cannot_reach_kafka(browser, unique: str, tmp_path: Path) -> None:
+    env = dashboard_env(f"127.0.0.1:{free_port()}", unique)  # no broker there
+    with started_dashboard(env, tmp_path / "dashboard.log") as dashboard:
+        dashboard.wait_for_output("the ward is at")
+        page = browser.new_context().new_page()
+        page.goto(dashboard.link)
+        expect(page.locator("#feed-warning")).to_contain_text("cannot reach Kafka since", timeout=10_000)
+        expect(page.locator("#feed-warning")).to_contain_text("may be out of date")
         assert dashboard.alive()

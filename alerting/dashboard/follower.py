@@ -27,7 +27,7 @@ from typing import Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from monitor.wire import Acknowledgement, Alert, InvalidMessage, PatientStatus, decode_as
+from monitor.wire import Acknowledgement, Alert, InvalidMessage, PatientStatus, decode_as, format_timestamp
 
 from alerting.dashboard import metrics
 from alerting.dashboard.settings import DashboardSettings
@@ -51,7 +51,7 @@ class FeedState:
     def describe(self) -> dict:
         since = self.unreachable_since
         return {"kafka_reachable": self.kafka_reachable, "caught_up": self.caught_up,
-                "unreachable_since": since.isoformat() if since else None}
+                "unreachable_since": format_timestamp(since) if since else None}
 
 
 class TopicFollower:
@@ -86,10 +86,13 @@ class TopicFollower:
                 self._set_reachable(True)
                 attempt = 0
                 await self._follow(consumer)
-            except KafkaError as error:
+            except Exception as error:  # noqa: BLE001 - a ward screen must not go dark on a bug
                 delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
-                log.warning("cannot read from Kafka at %s (%s); retrying in %d s",
-                            self.settings.broker, error, delay)
+                if isinstance(error, KafkaError):
+                    log.warning("cannot read from Kafka at %s (%s); retrying in %d s",
+                                self.settings.broker, error, delay)
+                else:
+                    log.exception("the Kafka consumer failed; starting a new one in %d s", delay)
                 self._set_reachable(False)
                 attempt += 1
                 await asyncio.sleep(delay)
