@@ -9,6 +9,7 @@ import {
   NEWS2_BAND_LABEL, OTHER_SIGNS, PRIORITY_OF_SEVERITY, TRENDED, formatSign, formatTime,
 } from './format.js';
 
+const SPARKLINE_REFRESH_MS = 10000;
 const tileTemplate = document.getElementById('tile-template');
 const vitalTemplate = document.getElementById('vital-template');
 
@@ -48,6 +49,8 @@ export class Tile {
     }
     this.visible = false;
     this.sparklinesStale = true;
+    this.drawnMinute = undefined;
+    this.drawnAt = -Infinity;
   }
 
   // `patient` is {status, points}; `alert` the patient's most severe open alert or null.
@@ -84,7 +87,17 @@ export class Tile {
 
     this.renderAlert(alert);
     this.sparklinesStale = true;
-    if (this.visible) this.renderSparklines(patient, windowMinutes);
+    if (this.visible && this.sparklinesDue(patient)) this.renderSparklines(patient, windowMinutes);
+  }
+
+  // A sparkline has one point per minute; within a minute only its last point moves, by a
+  // pixel or two. Redrawing it at every status (once a second, for every tile on a wall
+  // display) costs more than the rest of the page; so a new minute redraws at once, a moving
+  // last point at most every SPARKLINE_REFRESH_MS. The numbers beside it are always live.
+  sparklinesDue(patient) {
+    const points = patient.points;
+    const newestMinute = points.length ? points[points.length - 1][0] : null;
+    return newestMinute !== this.drawnMinute || performance.now() - this.drawnAt >= SPARKLINE_REFRESH_MS;
   }
 
   renderAlert(alert) {
@@ -109,6 +122,8 @@ export class Tile {
       setAttribute(this.signs[sign.key].path, 'd', d || null);
     });
     this.sparklinesStale = false;
+    this.drawnMinute = points.length ? lastMinute : null;
+    this.drawnAt = performance.now();
   }
 }
 
