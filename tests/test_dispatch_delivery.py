@@ -370,3 +370,39 @@ def test_invalid_messages_go_to_dead_letters_with_a_reason(kafka, unique, tmp_pa
     assert any("not valid JSON" in letter["reason"] for letter in letters)
     assert any("alert_id is required" in letter["reason"] for letter in letters)
     assert running.metric("crsmon_dispatch_messages_rejected_total", topic=f"alerts-{unique}", reason="not_json") == 1
+
+
+def committed_offsets(bootstrap: str, group: str) -> dict[int, int]:
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        return {tp.partition: meta.offset for tp, meta in admin.list_group_offsets(group)[group].items()
+                if tp.topic.startswith("alerts-")}
+    finally:
+        admin.close()
+
+
+def test_the_offset_is_committed_only_once_the_page_has_an_outcome(kafka, unique, tmp_path, receivers, dispatchers):
+    down = receivers()
+    down.go_down()
+    config = dispatch_config(kafka.bootstrap, unique, tmp_path,
+                             webhook("down", down.url, extra=", delivery: {max_attempts: 50}"),
+                             "default_route: {receivers: [down]}")
+    running = dispatchers(config)
+    page = alert("MRN-10")
+    send(kafka, unique, page)
+    deadline = time.monotonic() + 10
+    while running.metric("crsmon_dispatch_attempts_total", receiver="down", result="connection_error") < 3:
+        assert time.monotonic() < deadline, "no attempts against the receiver that is down"
+        time.sleep(0.05)
+    # The page is being retried: its message's offset is not committed (nothing past 0).
+    assert sum(committed_offsets(kafka.bootstrap, f"dispatch-{unique}").values()) == 0
+    down.come_up()
+    down.wait_until(lambda r: len(r.accepted()) == 1, what="the page once the receiver is back")
+    deadline = time.monotonic() + 10
+    while sum(committed_offsets(kafka.bootstrap, f"dispatch-{unique}").values()) != 1:
+        assert time.monotonic() < deadline, "the offset was not committed after delivery"
+        time.sleep(0.1)
+    # Delivered: the offset moved past the message, once.
+    assert down.accepted_ids() == {page["alert_id"]: 1}
