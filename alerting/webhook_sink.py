@@ -21,7 +21,7 @@ from alerting.dispatch.signing import verify
 
 
 def build_sink(keys: list[bytes], out: TextIO) -> web.Application:
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()  # (path, webhook-id): each path stands for one receiver
 
     async def receive(request: web.Request) -> web.Response:
         body = await request.read()
@@ -31,8 +31,8 @@ def build_sink(keys: list[bytes], out: TextIO) -> web.Application:
             check = "signature ok" if problem is None else f"SIGNATURE REJECTED ({problem})"
         else:
             problem, check = None, "unsigned check skipped"
-        repeat = " (repeat of an id already received)" if message_id in seen else ""
-        seen.add(message_id)
+        repeat = " (repeat of an id already received here)" if (request.path, message_id) in seen else ""
+        seen.add((request.path, message_id))
         try:
             shown = orjson.dumps(orjson.loads(body)).decode()
         except orjson.JSONDecodeError:
