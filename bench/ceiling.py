@@ -29,13 +29,13 @@ async def plain_consumer(bootstrap: str, topics: list[str], total: int, max_seco
         while count < total:
             batches = await consumer.getmany(timeout_ms=1000, max_records=20000)
             if batches:
-                progress.add(count)  # the decoding of a batch is part of the measured time
+                progress.add(count, cpu=time.process_time())  # decoding a batch is part of the time
             for records in batches.values():
                 for record in records:
                     orjson.loads(record.value)
                 count += len(records)
             now = time.monotonic()
-            progress.add(count, now)
+            progress.add(count, now, time.process_time())
             if count and began is None:
                 began = now
             if began is not None and now - began > max_seconds:

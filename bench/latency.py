@@ -2,10 +2,11 @@
 
 Each patient sends one observation set a second, stamped with the wall clock, so the engine
 sees live data, not a backlog. Patients in their CRS risk period who are prone to fever turn
-febrile and afebrile again in spells of 5–20 s; every turn is an alert (firing or resolved)
-whose `observed_at` names the set that caused it. Latency is the time the alert was read from
-the alerts topic minus the time that set was handed to the producer, both on this process's
-clock: everything a hospital would see (producer, broker, worker, broker, consumer).
+febrile once, at a moment drawn over the run, and stay febrile: each of them opens a CRS
+episode (ASTCT counts a fever in the risk period at once), and the alert's `observed_at` names
+the set that caused it. Latency is the time the alert was read from the alerts topic minus the
+time that set was handed to the producer, both on this process's clock: everything a hospital
+would see (producer, broker, worker, broker, consumer).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from bench.load import Ward, new_producer, timestamp
 from bench.outputs import parse_moment, reading_from_now
 
 TICK = 0.01  # s between bursts of the steady producer
-FEVER_SPELL_SECONDS = (5.0, 20.0)
 
 
 @dataclass
@@ -30,7 +30,8 @@ class Latencies:
     patients: int
     produced: int = 0
     produce_seconds: float = 0.0
-    expected_alerts: int = 0  # fever turns in the sets produced after the warm-up
+    alerts_read: int = 0  # every alert read, warm-up included
+    alerts_emitted: float | None = None  # what the worker says it published (its /metrics)
     unmatched: int = 0  # alerts whose cause was not found among the sets sent
     samples_ms: list[float] = field(default_factory=list)
 
@@ -42,31 +43,32 @@ class Latencies:
         return float(np.percentile(self.samples_ms, q)) if self.samples_ms else None
 
 
-class FeverSpells:
-    """Who is febrile when: fever-prone patients in their risk period alternate in spells."""
+class FeverOnsets:
+    """Who turns febrile when: some patients in their risk period, once, spread over the run
+    after the warm-up, so that episodes open at a steady pace while the latency is counted."""
 
-    def __init__(self, ward: Ward, seed: int = 7) -> None:
+    def __init__(self, ward: Ward, share: float, begin: float, end: float, seed: int = 7) -> None:
         rng = np.random.default_rng(seed)
-        self.prone = ward.turns_febrile.tolist()
-        self.spell = rng.uniform(*FEVER_SPELL_SECONDS, ward.patients).tolist()
-        self.phase = rng.uniform(0, 2 * FEVER_SPELL_SECONDS[1], ward.patients).tolist()
+        prone = ward.had_therapy & (rng.random(ward.patients) < share)
+        onset = rng.uniform(begin, max(begin, end), ward.patients)
+        self.onset = np.where(prone, onset, np.inf).tolist()
 
     def febrile(self, i: int, elapsed: float) -> bool:
-        return self.prone[i] and int((elapsed + self.phase[i]) / self.spell[i]) % 2 == 1
+        return elapsed >= self.onset[i]
 
 
 async def measure_latency(
-    bootstrap: str, vitals_topic: str, alerts_topic: str, ward: Ward, rate: float, seconds: float,
-    warmup: float, drain: float = 10.0,
+    bootstrap: str, vitals_topic: str, alerts_topic: str, ward: Ward, febrile_share: float,
+    rate: float, seconds: float, warmup: float, drain: float = 10.0,
 ) -> Latencies:
     """Send `rate` sets/s from `ward.patients` patients for `seconds`; match the alerts.
 
     Alerts caused by sets sent in the first `warmup` seconds are not counted (the worker's
     code paths and the producer's connections are still warming up). After the last set,
-    alerts are read until every expected one arrived, or none came for `drain` seconds.
+    alerts are read until none came for `drain` seconds.
     """
     result = Latencies(rate_wanted=rate, patients=ward.patients)
-    spells = FeverSpells(ward)
+    onsets = FeverOnsets(ward, febrile_share, warmup, seconds - 1.0)
     sent: dict[tuple[str, datetime], float] = {}
     counted_from: list[float] = []  # wall time after which causes count (set when known)
     consumer = await reading_from_now(bootstrap, [alerts_topic])
@@ -78,6 +80,7 @@ async def measure_latency(
             batches = await consumer.getmany(timeout_ms=100)
             received = time.time()
             for records in batches.values():
+                result.alerts_read += len(records)
                 for record in records:
                     alert = orjson.loads(record.value)
                     cause = sent.get((alert["patient_id"], parse_moment(alert["observed_at"])))
@@ -86,8 +89,6 @@ async def measure_latency(
                     elif cause >= counted_from[0]:
                         result.samples_ms.append((received - cause) * 1000.0)
             if stop_reading.is_set():
-                if len(result.samples_ms) >= result.expected_alerts:
-                    return
                 if batches:
                     quiet_since = None
                 elif quiet_since is None:
@@ -99,7 +100,6 @@ async def measure_latency(
     await producer.start()
     reader = asyncio.create_task(read_alerts())
     try:
-        was_febrile = [False] * ward.patients
         began_wall, began = time.time(), time.monotonic()
         counted_from.append(began_wall + warmup)
         pending = []
@@ -108,10 +108,7 @@ async def measure_latency(
             if due > result.produced:
                 while result.produced < due:
                     i = result.produced % ward.patients
-                    febrile = spells.febrile(i, elapsed)
-                    if febrile != was_febrile[i]:
-                        was_febrile[i] = febrile
-                        result.expected_alerts += elapsed >= warmup
+                    febrile = onsets.febrile(i, elapsed)
                     moment = datetime.now(timezone.utc)
                     ts = timestamp(moment)
                     sent[(ward.ids[i], parse_moment(ts))] = time.time()

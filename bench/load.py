@@ -61,10 +61,6 @@ class Ward:
     def in_risk_period(self) -> list[int]:
         return [int(i) for i in np.flatnonzero(self.had_therapy)]
 
-    @property
-    def afebrile_in_risk_period(self) -> list[int]:
-        return [int(i) for i in np.flatnonzero(self.had_therapy & ~self.turns_febrile)]
-
     def therapy_events(self, window_start: datetime = WINDOW_START) -> Iterator[Message]:
         """One `therapy` ClinicalEvent per treated patient, two days before the window starts."""
         at = timestamp(window_start - THERAPY_BEFORE_WINDOW)

@@ -48,21 +48,40 @@ class Rate:
     messages: float
     seconds: float
     complete: bool  # every message was processed (not stopped by the time limit)
+    cpu_seconds: float | None = None  # CPU time the measured processes used meanwhile
 
     @property
     def per_second(self) -> float:
         return self.messages / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def cpu_per_message(self) -> float | None:
+        """Seconds of CPU per message: what a message costs, however busy the machine was."""
+        return self.cpu_seconds / self.messages if self.cpu_seconds is not None and self.messages else None
+
+
+def _interpolate(x: float, points: list[tuple[float, float]]) -> float | None:
+    """y at x on the polyline through `points` (x ascending); None beyond the last point."""
+    previous = None
+    for px, py in points:
+        if px >= x:
+            if previous is None or px == previous[0]:
+                return py
+            share = (x - previous[0]) / (px - previous[0])
+            return previous[1] + share * (py - previous[1])
+        previous = (px, py)
+    return None
+
 
 @dataclass
 class Progress:
-    """Samples of (monotonic time, messages done) for a run over `total` messages."""
+    """Samples of (monotonic time, messages done, CPU seconds used) over `total` messages."""
 
     total: int
-    samples: list[tuple[float, float]] = field(default_factory=list)
+    samples: list[tuple[float, float, float | None]] = field(default_factory=list)
 
-    def add(self, count: float, at: float | None = None) -> None:
-        self.samples.append((time.monotonic() if at is None else at, count))
+    def add(self, count: float, at: float | None = None, cpu: float | None = None) -> None:
+        self.samples.append((time.monotonic() if at is None else at, count, cpu))
 
     @property
     def done(self) -> float:
@@ -70,15 +89,11 @@ class Progress:
 
     def time_of(self, count: float) -> float | None:
         """When `count` messages were done, interpolated between samples; None if not yet."""
-        previous = None
-        for at, value in self.samples:
-            if value >= count:
-                if previous is None or value == previous[1]:
-                    return at
-                share = (count - previous[1]) / (value - previous[1])
-                return previous[0] + share * (at - previous[0])
-            previous = (at, value)
-        return None
+        return _interpolate(count, [(value, at) for at, value, _ in self.samples])
+
+    def cpu_at(self, at: float) -> float | None:
+        points = [(t, cpu) for t, _, cpu in self.samples if cpu is not None]
+        return _interpolate(at, points) if points else None
 
     def steady_rate(self, low: float = 0.05, high: float = 0.95) -> Rate:
         """Messages per second between `low` and `high` of the total (or the last sample)."""
@@ -87,17 +102,20 @@ class Progress:
             raise BenchmarkError(f"fewer than {low:.0%} of {self.total} messages were processed")
         end = self.time_of(high * self.total)
         if end is None:
-            end, reached = self.samples[-1]
+            end, reached, _ = self.samples[-1]
         else:
             reached = high * self.total
-        return Rate(reached - low * self.total, end - start, complete=self.done >= self.total)
+        cpu_start, cpu_end = self.cpu_at(start), self.cpu_at(end)
+        cpu = cpu_end - cpu_start if cpu_start is not None and cpu_end is not None else None
+        return Rate(reached - low * self.total, end - start, self.done >= self.total, cpu)
 
 
 def follow(
     read: Callable[[], float | None], total: int, *, max_seconds: float, start_timeout: float = 120.0,
     stall_seconds: float = 60.0, poll: float = 0.2, alive: Callable[[], bool] = lambda: True,
+    cpu: Callable[[], float | None] = lambda: None,
 ) -> Progress:
-    """Sample `read()` until `total` is reached, or `max_seconds` after 5 % was reached.
+    """Sample `read()` (and `cpu()`) until `total` is reached, or `max_seconds` after 5 %.
 
     Fails fast when nothing starts within `start_timeout`, when counting stalls for
     `stall_seconds`, or when `alive()` says the process being measured has died.
@@ -108,7 +126,7 @@ def follow(
     while True:
         value = read()
         now = time.monotonic()
-        progress.add(value or 0.0, now)
+        progress.add(value or 0.0, now, cpu())
         if progress.done >= total:
             return progress
         if progress.done != last_change[1]:

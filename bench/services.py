@@ -18,7 +18,8 @@ from streams.settings import Topics, WorkerSettings
 from tests.support.processes import Service
 
 FLOOR_APP = Path(__file__).resolve().parent / "floor_app.py"
-READY = "[^Worker]: Ready"  # Faust's worker says so once the app's services have started
+READY = "[^Worker]: Ready"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # Faust's worker says so once the app's services have started
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,15 @@ class Process(Service):
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) * 1024
         raise RuntimeError(f"no VmRSS for process {self.process.pid}")
+
+    def cpu_seconds(self) -> float | None:
+        """User and system CPU time of all its threads so far; None once it has exited."""
+        try:
+            with open(f"/proc/{self.process.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
 
     def wait_until_ready(self, timeout: float = 120.0) -> None:
         self.wait_for_output(READY, timeout)

@@ -3,11 +3,14 @@
 One worker (A) starts idle on topics of its own; its resident memory is read, it is given
 `patients` patients and read again: the difference over the patients is the memory per patient
 (engine state, the table's store, whatever the worker keeps per key). Then A is killed with
-SIGKILL, a fresh worker (B) with an empty data directory joins the same consumer group, and new
-observation sets arrive: a febrile set for every patient in the CRS risk period who had no fever
-yet. B can alert on them only if it restored their therapy from A's table changelog, so the
-clock stops when B has published such an alert on every partition: state restored and
-processing resumed. Time runs from the SIGKILL, because that is when the ward lost its worker.
+SIGKILL, a fresh worker (B) with an empty data directory joins the same consumer group, and a
+new observation set arrives for every patient, two minutes of event time after their last one,
+so that each is due a PatientStatus (the contract: at least one a minute while vitals flow).
+B can say `crs.risk_period: true` in the status of a patient who had a therapy only if it
+restored that patient's state from A's table changelog: the therapy event itself was consumed
+and committed by A long before. So the clock stops when B has published such a status on every
+partition: state restored and processing resumed. Time runs from the SIGKILL, because that is
+when the ward lost its worker.
 """
 
 from __future__ import annotations
@@ -29,18 +32,23 @@ from bench.services import READY, Process, Inputs, run_topics, settings_for, sta
 from streams.topic_setup import ensure_topics
 
 
+MARKER_GAP_SECONDS = 120  # event time after each patient's last set: a status is due
+
+
 @dataclass
 class Takeover:
     patients: int
     idle_rss: int = 0
     loaded_rss: int = 0
     changelog_messages: int = 0
-    markers: int = 0
+    markers: int = 0  # patients given a new set after the kill
+    witnesses: int = 0  # of them, patients in their risk period (whose status shows a restore)
     partitions_with_markers: int = 0
     to_ready: float | None = None  # SIGKILL → B's Faust worker says Ready
-    to_output: float | None = None  # SIGKILL → B published output for new input on every partition
-    to_restored: float | None = None  # SIGKILL → an alert that needs restored state, every partition
-    to_all_markers: float | None = None  # SIGKILL → an alert for every marker patient
+    to_output: float | None = None  # SIGKILL → B published a status for new input on every partition
+    to_restored: float | None = None  # SIGKILL → a status showing restored state on every partition
+    to_all_markers: float | None = None  # SIGKILL → a status for every patient
+    risk_period_lost: int = 0  # witnesses whose status said risk_period false: state not restored
     restored_patients: float | None = None  # B's crsmon_state_restores_total
 
     @property
@@ -77,50 +85,48 @@ def wait_for_changelog(bootstrap: str, app_id: str, patients: int, timeout: floa
 
 async def _kill_and_take_over(
     bootstrap: str, a: Process, env_b: dict[str, str], log_b: Path, ward: Ward, inputs: Inputs,
-    outputs: tuple[str, str], marker_second: int, timeout: float, result: Takeover,
+    status_topic: str, last_second: int, timeout: float, result: Takeover,
 ) -> Process:
-    status_topic, alerts_topic = outputs
-    consumer = await reading_from_now(bootstrap, [status_topic, alerts_topic])
+    consumer = await reading_from_now(bootstrap, [status_topic])
     producer = new_producer(bootstrap, linger_ms=5)
     await producer.start()
-    ts = timestamp(WINDOW_START + timedelta(seconds=marker_second))
+    ts = timestamp(WINDOW_START + timedelta(seconds=last_second + MARKER_GAP_SECONDS))
     at = parse_moment(ts)
+    witnesses = set(ward.ids[i] for i in ward.in_risk_period)
     try:
         a.kill()
         killed = time.monotonic()
         b = start_worker(env_b, log_b)
-        markers = {}
-        pending = [(ward.ids[i], await producer.send(inputs.vitals, ward.observation(i, ts, True), key=ward.keys[i]))
-                   for i in ward.afebrile_in_risk_period]
-        for patient_id, delivery in pending:
-            markers[patient_id] = (await delivery).partition
-        result.markers = len(markers)
+        pending = [(ward.ids[i], await producer.send(inputs.vitals, ward.observation(i, ts, False), key=ward.keys[i]))
+                   for i in range(ward.patients)]
+        markers = {patient_id: (await delivery).partition for patient_id, delivery in pending}
         partitions = set(markers.values())
-        result.partitions_with_markers = len(partitions)
-        output_on, restored_on, alerted = set(), set(), set()
+        result.markers, result.witnesses, result.partitions_with_markers = len(markers), len(witnesses), len(partitions)
+        output_on, restored_on, seen = set(), set(), set()
         while time.monotonic() - killed < timeout:
             batches = await consumer.getmany(timeout_ms=100)
             now = time.monotonic()
-            for tp, records in batches.items():
+            for records in batches.values():
                 for record in records:
-                    body = orjson.loads(record.value)
-                    partition = markers.get(body.get("patient_id"))
-                    if partition is None:
+                    status = orjson.loads(record.value)
+                    patient_id = status.get("patient_id")
+                    partition = markers.get(patient_id)
+                    if partition is None or parse_moment(status["ts"]) != at or patient_id in seen:
                         continue
-                    caused_at = body.get("observed_at") if tp.topic == alerts_topic else body.get("ts")
-                    if caused_at is None or parse_moment(caused_at) != at:
-                        continue
+                    seen.add(patient_id)
                     output_on.add(partition)
-                    if tp.topic == alerts_topic and body.get("status") == "firing":
-                        restored_on.add(partition)
-                        alerted.add(body["patient_id"])
+                    if patient_id in witnesses:
+                        if status["crs"]["risk_period"]:
+                            restored_on.add(partition)
+                        else:
+                            result.risk_period_lost += 1
             if result.to_ready is None and READY in b.output():
                 result.to_ready = now - killed
             if result.to_output is None and output_on >= partitions:
                 result.to_output = now - killed
             if result.to_restored is None and restored_on >= partitions:
                 result.to_restored = now - killed
-            if len(alerted) == len(markers):
+            if len(seen) == len(markers):
                 result.to_all_markers = now - killed
                 break
             if not b.alive():
@@ -157,8 +163,8 @@ def measure_takeover(
         result.changelog_messages = wait_for_changelog(bootstrap, app_id, ward.patients, state_wait)
         env_b = worker_environment(bootstrap, app_id, topics, partitions, workdir / f"{run}-b", extra_env)
         b = asyncio.run(_kill_and_take_over(
-            bootstrap, a, env_b, workdir / f"{run}-b.log", ward, inputs,
-            (topics.patient_status, topics.alerts), sets_per_patient, timeout, result,
+            bootstrap, a, env_b, workdir / f"{run}-b.log", ward, inputs, topics.patient_status,
+            sets_per_patient - 1, timeout, result,
         ))
         result.restored_patients = metric_total(b.port, "crsmon_state_restores")
     finally:

@@ -60,7 +60,7 @@ from bench.takeover import Takeover, measure_takeover  # noqa: E402
 from crsmon.local_kafka import LocalKafka, free_port  # noqa: E402
 from streams.topic_setup import ensure_topics  # noqa: E402
 
-QUICK = dict(patients=400, seconds_of_data=10, max_seconds=20.0, latency_seconds=6.0, latency_warmup=1.0,
+QUICK = dict(patients=400, seconds_of_data=10, max_seconds=20.0, latency_seconds=4.0, latency_warmup=1.0,
              takeover_patients=400, takeover_sets=2, state_wait=5.0, takeover_timeout=35.0)
 
 
@@ -85,6 +85,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency-seconds", type=float, default=30.0, help="how long to produce at the steady rate")
     parser.add_argument("--latency-warmup", type=float, default=5.0, help="alerts caused in the first seconds are not counted")
     parser.add_argument("--latency-rate", type=float, help="sets/s for the latency run (default: half the measured rate)")
+    parser.add_argument("--latency-febrile-share", type=float, default=0.5,
+                        help="share of the latency run's risk-period patients who turn febrile during it")
     parser.add_argument("--takeover-patients", type=int, default=10_000, help="patients the killed worker owned")
     parser.add_argument("--takeover-sets", type=int, default=3, help="observation sets per patient before the kill")
     parser.add_argument("--state-wait", type=float, default=40.0,
@@ -157,7 +159,10 @@ def measure_processes(run: Run, name: str, starters: list[Callable[[dict, Path],
             counts = [metric_total(p.port) or 0.0 for p in processes]
             shares.append(counts)
             return sum(counts)
-        progress = follow(read, run.total, max_seconds=run.args.max_seconds,
+        def cpu() -> float | None:
+            used = [p.cpu_seconds() for p in processes]
+            return None if None in used else sum(used)
+        progress = follow(read, run.total, max_seconds=run.args.max_seconds, cpu=cpu,
                           alive=lambda: all(p.alive() for p in processes))
         rate = steady_rate_once_all_work(progress, shares)
         if rate.complete:
@@ -175,7 +180,7 @@ def steady_rate_once_all_work(progress: Progress, shares: list[list[float]]) -> 
     (the group's first rebalance is start-up, not throughput)."""
     low = 0.05
     if shares and len(shares[0]) > 1:
-        for (at, count), counts in zip(progress.samples, shares):
+        for (_, count, _), counts in zip(progress.samples, shares):
             if all(c > 0 for c in counts):
                 low = max(low, count / progress.total)
                 break
@@ -202,10 +207,12 @@ def measure_latency_run(run: Run, rate: float) -> Latencies:
         follow(lambda: metric_total(worker.port), therapy, max_seconds=float("inf"), alive=worker.alive)
         say(f"latency: {patients:,} patients, {therapy:,} in their risk period; producing {rate:,.0f} sets/s "
             f"for {args.latency_seconds:.0f} s")
-        return asyncio.run(measure_latency(
-            run.kafka.bootstrap, inputs.vitals, run_topics(inputs, "latency").alerts, ward, rate,
-            args.latency_seconds, args.latency_warmup,
+        result = asyncio.run(measure_latency(
+            run.kafka.bootstrap, inputs.vitals, run_topics(inputs, "latency").alerts, ward,
+            args.latency_febrile_share, rate, args.latency_seconds, args.latency_warmup,
         ))
+        result.alerts_emitted = metric_total(worker.port, "crsmon_alerts_emitted")
+        return result
     finally:
         worker.stop()
 

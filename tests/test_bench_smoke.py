@@ -1,0 +1,29 @@
+"""The worker benchmark still runs end to end. Its figures are not checked: performance is
+measured by running bench/worker.py and reading what it prints, never by a timed test."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.report import FIGURES
+
+pytestmark = pytest.mark.kafka
+
+BENCHMARK = Path(__file__).resolve().parent.parent / "bench" / "worker.py"
+
+
+def test_quick_benchmark_completes_and_prints_every_figure(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--quick", "--patients", "200", "--takeover-patients", "200",
+         "--workdir", str(tmp_path)],
+        capture_output=True, text=True, timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    table = result.stdout
+    missing = [figure for figure in FIGURES if figure not in table]
+    assert not missing, f"figures not printed: {missing}\n{table}"
+    rows = {line.split("  ")[0].strip(): line for line in table.splitlines()}
+    broken = [rows[figure] for figure in FIGURES if "failed:" in rows[figure] or "not measured" in rows[figure]]
+    assert not broken, "\n".join(broken) + "\n" + result.stderr[-4000:]
