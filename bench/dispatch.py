@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -220,6 +221,8 @@ def main() -> int:
     if args.receiver:
         serve_receiver(args.receiver)
         return 0
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # fresh topics: leader elections
     port = free_port()
     receiver = subprocess.Popen([sys.executable, __file__, "--receiver", str(port)], start_new_session=True)
     try:
