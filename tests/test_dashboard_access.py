@@ -136,3 +136,15 @@ def test_wrong_kafka_security_settings_stop_it_at_start_with_the_fix(unique: str
         assert started.process.wait(30) == 2
         assert "CRSMON_KAFKA_SSL_CAFILE" in started.output() and "point it at" in started.output()
         assert "the ward is at" not in started.output()
+
+
+@pytest.mark.parametrize(("variable", "value", "says"), [
+    ("CRSMON_DASHBOARD_PORT", "eighty", "is not a number"),
+    ("CRSMON_DASHBOARD_FLUSH_MS", "0", "must be at least 10"),
+])
+def test_a_setting_that_is_not_a_usable_number_stops_it_with_what_to_change(unique, tmp_path, variable, value,
+                                                                              says) -> None:
+    env = dict(dashboard_env(f"127.0.0.1:{free_port()}", unique), **{variable: value})
+    with started_dashboard(env, tmp_path / "dashboard.log") as started:
+        assert started.process.wait(30) != 0
+        assert f"{variable}={value!r}" in started.output() and says in started.output()

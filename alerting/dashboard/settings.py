@@ -1,7 +1,8 @@
 """Dashboard settings, read from the environment so that a container needs no config file.
 
-The topic variables are the worker's (`CRSMON_TOPIC_*`): one environment configures every
-process of a deployment, so the dashboard follows whatever topics the worker writes.
+The topics are the worker's own `Topics` (`CRSMON_TOPIC_*`): one environment configures every
+process of a deployment, so the dashboard follows whatever topics the worker writes. It reads
+`patient_status`, `alerts` and `alert_acks`, and writes `alert_acks`.
 """
 
 from __future__ import annotations
@@ -9,18 +10,24 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from streams.settings import Topics
+
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"CRSMON_{name}", default)
 
 
-@dataclass(frozen=True)
-class DashboardTopics:
-    """The three topics the dashboard reads, and the one of them it writes (`alert_acks`)."""
-
-    patient_status: str = field(default_factory=lambda: _env("TOPIC_PATIENT_STATUS", "patient-status"))
-    alerts: str = field(default_factory=lambda: _env("TOPIC_ALERTS", "alerts"))
-    alert_acks: str = field(default_factory=lambda: _env("TOPIC_ALERT_ACKS", "alert-acks"))
+def _number(name: str, default: str, kind: type = float, minimum: float = 0) -> float:
+    """A numeric setting; a value that is not one stops the dashboard with what to change."""
+    value = _env(name, default)
+    try:
+        number = kind(value)
+    except ValueError:
+        raise SystemExit(f"crsmon dashboard: CRSMON_{name}={value!r} is not a number; "
+                         f"set it to one (default {default})") from None
+    if number < minimum:
+        raise SystemExit(f"crsmon dashboard: CRSMON_{name}={value!r} must be at least {minimum:g}")
+    return number
 
 
 @dataclass(frozen=True)
@@ -33,9 +40,9 @@ class DashboardSettings:
 
     broker: str = field(default_factory=lambda: _env("BROKER", "127.0.0.1:9092"))
     host: str = field(default_factory=lambda: _env("DASHBOARD_HOST", "127.0.0.1"))
-    port: int = field(default_factory=lambda: int(_env("DASHBOARD_PORT", "8080")))
+    port: int = field(default_factory=lambda: int(_number("DASHBOARD_PORT", "8080", int)))
     token: str | None = field(default_factory=lambda: os.environ.get("CRSMON_DASHBOARD_TOKEN") or None)
-    history_hours: float = field(default_factory=lambda: float(_env("DASHBOARD_HISTORY_HOURS", "6")))
-    flush_interval_s: float = field(default_factory=lambda: float(_env("DASHBOARD_FLUSH_MS", "250")) / 1000)
+    history_hours: float = field(default_factory=lambda: _number("DASHBOARD_HISTORY_HOURS", "6", minimum=0.1))
+    flush_interval_s: float = field(default_factory=lambda: _number("DASHBOARD_FLUSH_MS", "250", minimum=10) / 1000)
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "info"))
-    topics: DashboardTopics = field(default_factory=DashboardTopics)
+    topics: Topics = field(default_factory=Topics)
