@@ -35,6 +35,12 @@ class PageOrder:
     origins: tuple[Any, ...] = field(default=(), compare=False)  # Kafka holds released by the outcome
 
 
+def with_origins(order: PageOrder, origins: tuple[Any, ...]) -> PageOrder:
+    """The order carrying Kafka holds (dataclasses.replace is ten times slower)."""
+    return PageOrder(order.route, order.receivers, order.kind, order.page_id, order.alert,
+                     order.level, order.ack, origins)
+
+
 @dataclass(slots=True)
 class Track:
     episode_id: str
@@ -77,8 +83,8 @@ def alert_json(alert: Alert) -> bytes:
     (an alert_id names one state change, so the id is a sound key)."""
     encoded = _ENCODED.get(alert.alert_id)
     if encoded is None:
-        if len(_ENCODED) >= 8192:
-            _ENCODED.clear()
+        if len(_ENCODED) >= 16384:
+            del _ENCODED[next(iter(_ENCODED))]  # the oldest
         encoded = _ENCODED[alert.alert_id] = encode(alert)
     return encoded
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import heapq
 import uuid
-from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
@@ -23,6 +22,7 @@ from alerting.dispatch.episodes import (
     is_acknowledged,
     next_due,
     receivers_up_to,
+    with_origins,
 )
 from alerting.dispatch.grouping import Batches
 from alerting.dispatch.quiet import inhibited_by, silenced_by
@@ -179,7 +179,7 @@ class Pager:
         if (track.paged_alert_id, track.level, track.repeats, track.closed, track.hold_until) != before:
             self._changed.add(track.key)
         if orders and track.origins:
-            orders = [replace(order, origins=tuple(track.origins)) for order in orders]
+            orders = [with_origins(order, tuple(track.origins)) for order in orders]
             track.origins.clear()
         elif track.hold_until is None and track.origins:
             for origin in track.origins:

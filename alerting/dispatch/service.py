@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import replace
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
@@ -25,7 +24,7 @@ from alerting.dispatch import payloads
 from alerting.dispatch.config import DispatchConfig
 from alerting.dispatch.dead_letters import rejected_message, undelivered_page
 from alerting.dispatch.delivery import DEAD_LETTERED, DELIVERED, Notification, ReceiverChannel
-from alerting.dispatch.episodes import PageOrder
+from alerting.dispatch.episodes import PageOrder, with_origins
 from alerting.dispatch.grouping import combine
 from alerting.dispatch.http_api import build_app, serve
 from alerting.dispatch.ledger import PENDING, Ledger
@@ -235,7 +234,7 @@ class Dispatcher:
     def _held_by(orders: list[PageOrder], hold: Hold) -> list[PageOrder]:
         for _ in orders:
             hold.acquire()
-        return [replace(order, origins=(hold,)) for order in orders]
+        return [with_origins(order, (hold,)) for order in orders]
 
     # -- paging --------------------------------------------------------------------------
     def _deliver(self, orders: list[PageOrder], since: float, first_time: bool = False) -> None:
