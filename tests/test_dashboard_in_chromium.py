@@ -147,6 +147,7 @@ def test_an_alert_shows_within_a_second_and_its_acknowledgement_reaches_alert_ac
     expect(item.locator(".ack-state")).to_contain_text("Acknowledged by rn-4411", timeout=5_000)
     expect(item.locator("button.ack")).to_be_hidden()
     assert item.evaluate("element => getComputedStyle(element).animationName") == "none"
+    screenshot(page, "acknowledged")
 
     produce(kafka.bootstrap, env["CRSMON_TOPIC_ALERTS"], [
         ("MRN-7", alert_message("MRN-7", episode, status="resolved", severity="critical", bed="7",
