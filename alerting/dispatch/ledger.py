@@ -75,10 +75,15 @@ class Ledger:
     def commit(self) -> None:
         """Make every write so far durable."""
         if self._inserts:
+            # A page that got its outcome within this batch is written once, already final.
+            rows = []
+            for row in self._inserts:
+                outcome = self._updates.pop((row[0], row[1]), None) or (PENDING, "[]", None)
+                rows.append(row + outcome)
             self._db.executemany(
-                "INSERT OR IGNORE INTO pages (receiver, page_id, notification_id, state, route, kind,"
-                " level, alert, ack, created_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
-                self._inserts,
+                "INSERT OR IGNORE INTO pages (receiver, page_id, notification_id, route, kind, level,"
+                " alert, ack, created_at, state, attempts, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
             )
         if self._updates:
             self._db.executemany(
