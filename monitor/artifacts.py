@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 from monitor.config import EngineConfig
-from monitor.parameters import COUNT, TEMPERATURE
+from monitor.parameters import COUNT
 from monitor.patient_state import Patient
 
 
@@ -30,26 +30,24 @@ def take_sample(patient: Patient, position: int, value: float, at: float, config
         patient.held[position] = None
         if believed is None or abs(value - held) < abs(value - believed):
             patient.window.reinstate(position, patient.held_at[position], held)
-            _believe(patient, position, value, at, config)  # confirmed: believe the newer one
-            return
-        patient.artifacts += 1  # refuted: it stays out of the window
+            believed = None  # confirmed: believe the newer one, below
+        else:
+            patient.artifacts += 1  # refuted: it stays out of the window
     if believed is not None and not never_hold and abs(value - believed) > jumps[position]:
         patient.held[position] = value
         patient.held_at[position] = at
         patient.window.discard(position, at, value)  # trends see only what is believed
         patient.expiry_due = min(patient.expiry_due, at + config.artifact_hold_max_min * 60)
         return
-    _believe(patient, position, value, at, config)
-
-
-def _believe(patient: Patient, position: int, value: float, at: float, config: EngineConfig) -> None:
     patient.value[position] = value
     patient.value_at[position] = at
-    patient.expiry_due = min(patient.expiry_due, at + config.carry_forward_min * 60)
+    expires = at + config.carry_forward_min * 60
+    if expires < patient.expiry_due:
+        patient.expiry_due = expires
 
 
-def fever_never_held(position: int, value: float, in_risk_period: bool, config: EngineConfig) -> bool:
-    return position == TEMPERATURE and in_risk_period and value >= config.fever_celsius
+def fever_never_held(temperature: float, in_risk_period: bool, config: EngineConfig) -> bool:
+    return in_risk_period and temperature >= config.fever_celsius
 
 
 def expire(patient: Patient, at: float, config: EngineConfig) -> bool:

@@ -6,16 +6,19 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from monitor.config import EngineConfig
-from monitor.grading.astct import grade, hypotension_level, hypoxia_level
+from monitor.grading.astct import grade, hypotension, hypoxia
 from monitor.parameters import (
     HEART_RATE, MEAN_ARTERIAL, RESPIRATORY_RATE, SPO2, SYSTOLIC, TEMPERATURE,
 )
 from monitor.patient_state import Patient
-from monitor.scores import news2
+from monitor.scores.news2 import (
+    band_of, consciousness_points, pulse_points, respiration_points, spo2_points, systolic_points, temperature_points,
+)
 from monitor.scores.shock import qsofa, shock_index
 
 
 class Assessment(NamedTuple):
+
     news2_score: int
     news2_band: str
     news2_complete: bool
@@ -62,43 +65,43 @@ def oxygen_in_force(patient: Patient) -> tuple[bool, str | None]:
 
 def assess(patient: Patient, at: float, config: EngineConfig) -> Assessment:
     value = patient.value
-    oxygen, device = oxygen_in_force(patient)
+    if patient.device is None and patient.monitor_oxygen is None:
+        oxygen, device = False, None
+    else:
+        oxygen, device = oxygen_in_force(patient)
     rate, spo2, systolic = value[RESPIRATORY_RATE], value[SPO2], value[SYSTOLIC]
     pulse, temperature = value[HEART_RATE], value[TEMPERATURE]
     consciousness = patient.consciousness
     components = (
-        0 if rate is None else news2.respiration_points(rate),
-        0 if spo2 is None else news2.spo2_points(spo2, scale=patient.scale, on_oxygen=oxygen),
+        0 if rate is None else respiration_points(rate),
+        0 if spo2 is None else spo2_points(spo2, scale=patient.scale, on_oxygen=oxygen),
         2 if oxygen else 0,
-        0 if systolic is None else news2.systolic_points(systolic),
-        0 if pulse is None else news2.pulse_points(pulse),
-        0 if consciousness is None else news2.consciousness_points(consciousness),
-        0 if temperature is None else news2.temperature_points(temperature),
+        0 if systolic is None else systolic_points(systolic),
+        0 if pulse is None else pulse_points(pulse),
+        0 if consciousness is None else consciousness_points(consciousness),
+        0 if temperature is None else temperature_points(temperature),
     )
     score = sum(components)
     complete = not (rate is None or spo2 is None or systolic is None or pulse is None
                     or consciousness is None or temperature is None)
-    band = news2.band_of(score, components, key=config.news2_key_threshold,
-                         emergency=config.news2_emergency_threshold,
-                         red=config.news2_single_parameter_red)
+    band = band_of(score, components, key=config.news2_key_threshold,
+                   emergency=config.news2_emergency_threshold,
+                   red=config.news2_single_parameter_red)
 
     risk = in_risk_period(patient, at, config)
     fever = temperature is not None and temperature >= config.fever_celsius
     lifted = patient.fever_lift_until is not None and at < patient.fever_lift_until
-    hypotension = hypotension_level(
-        systolic_bp=systolic, mean_arterial_pressure=value[MEAN_ARTERIAL],
-        vasopressors=patient.vasopressors, vasopressin=patient.vasopressin,
-        systolic_below=config.hypotension_systolic_mmhg, map_below=config.hypotension_map_mmhg,
-    )
-    hypoxia = hypoxia_level(
-        device=device, flow_l_min=patient.flow_l_min, on_oxygen=oxygen, spo2=spo2,
-        spo2_at_most=config.hypoxia_spo2_percent, low_flow_max=config.low_flow_max_l_min,
-    )
-    crs_grade = grade(fever=fever, fever_not_required=lifted, hypotension=hypotension,
-                      hypoxia=hypoxia) if risk else 0
+    pressure = hypotension(systolic, value[MEAN_ARTERIAL], patient.vasopressors,
+                           patient.vasopressin, config.hypotension_systolic_mmhg,
+                           config.hypotension_map_mmhg)
+    oxygen_need = hypoxia(device, patient.flow_l_min, oxygen, spo2, config.hypoxia_spo2_percent,
+                          config.low_flow_max_l_min)
+    crs_grade = grade(fever=fever, fever_not_required=lifted, hypotension=pressure,
+                      hypoxia=oxygen_need) if risk else 0
     return Assessment(
-        score, band, complete, components, shock_index(pulse, systolic),
+        score, band, complete, components,
+        shock_index(pulse, systolic),
         qsofa(rate, systolic, consciousness, rate_threshold=config.qsofa_respiratory_rate,
               systolic_threshold=config.qsofa_systolic_mmhg),
-        crs_grade, fever, lifted, hypotension, hypoxia, risk, oxygen,
+        crs_grade, fever, lifted, pressure, oxygen_need, risk, oxygen,
     )

@@ -101,7 +101,7 @@ class EngineConfig(BaseModel):
         300.0, "issue 3: events up to 5 minutes late are placed; older ones are counted and ignored", "s"
     )
     raw_rows_max: int = setting(
-        1024, f"memory bound (≤ 64 KB a patient, issue 3); {JUDGEMENT}", "observation sets"
+        512, f"memory bound (≤ 64 KB a patient, issue 3); {JUDGEMENT}", "observation sets"
     )
     carry_forward_min: float = setting(
         240.0,
@@ -170,7 +170,7 @@ class EngineConfig(BaseModel):
     )
     trend_min_points: int = setting(3, f"{JUDGEMENT}: fewer pooled points give no trend", "points")
     trend_interval_s: float = setting(
-        300.0, f"{JUDGEMENT}: how often a febrile patient's trends are recomputed", "s"
+        600.0, f"{JUDGEMENT}: how often a febrile patient's trends are recomputed", "s"
     )
     baseline_hours: float = setting(
         24.0, f"{JUDGEMENT}: the baseline is the median of the day before the fever", "h"

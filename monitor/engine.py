@@ -166,13 +166,20 @@ class Engine:
         at = vitals.ts.timestamp()
         outputs = Outputs()
         if patient.scheduled < at:
+            patient.scheduled = math.inf  # the timer's entry is honoured here, not by advance_to
             self._catch_up(patient, at, outputs, inclusive=False)
-        values = (vitals.heart_rate, vitals.systolic_bp, vitals.diastolic_bp,
-                  vitals.mean_arterial_pressure, vitals.temperature, vitals.spo2,
-                  vitals.respiratory_rate)
+        values = (heart_rate, systolic, diastolic, mean, temperature, spo2, rate) = (
+            vitals.heart_rate, vitals.systolic_bp, vitals.diastolic_bp,
+            vitals.mean_arterial_pressure, vitals.temperature, vitals.spo2,
+            vitals.respiratory_rate)
         consciousness, monitor_oxygen = vitals.consciousness, vitals.on_oxygen
-        row = tuple(ABSENT if value is None else value for value in values) + (
-            _CONSCIOUSNESS_CODE[consciousness] + _OXYGEN_CODE[monitor_oxygen],)
+        row = (  # spelled out: a generator here costs more than the rest of the window
+            ABSENT if heart_rate is None else heart_rate, ABSENT if systolic is None else systolic,
+            ABSENT if diastolic is None else diastolic, ABSENT if mean is None else mean,
+            ABSENT if temperature is None else temperature, ABSENT if spo2 is None else spo2,
+            ABSENT if rate is None else rate,
+            _CONSCIOUSNESS_CODE[consciousness] + _OXYGEN_CODE[monitor_oxygen],
+        )
         placed = patient.window.add(at, row)
         if placed == TOO_LATE or placed == DUPLICATE:
             return outputs
@@ -194,7 +201,7 @@ class Engine:
                 continue  # an older sample of this measurement: the window has it, that is all
             newest[position] = at
             note_signal(patient, position, at, config)
-            never_hold = fever_never_held(position, value, risk, config)
+            never_hold = position == TEMPERATURE and fever_never_held(value, risk, config)
             if never_hold and patient.fever_at is None:
                 patient.fever_at = at
             take_sample(patient, position, value, at, config, self._jumps, never_hold)
@@ -222,6 +229,7 @@ class Engine:
         at = event.ts.timestamp()
         outputs = Outputs(durable=True)
         if patient.scheduled < at:
+            patient.scheduled = math.inf
             self._catch_up(patient, at, outputs, inclusive=False)
         clock = patient.clock
         now = at if clock is None or at > clock else clock
@@ -303,7 +311,8 @@ class Engine:
             check_losses(patient, at, config)
         a = assess(patient, at, config)
         crs = patient.episodes["crs"]
-        if a.grade > 0 or crs.open:
+        crs_open = crs.episode_id is not None
+        if a.grade > 0 or crs_open:
             if vitals:
                 self._follow_trends(patient, a, at)
             if patient.early_warning and a.grade > 0:
@@ -312,13 +321,13 @@ class Engine:
             patient.baseline, patient.trend_at, patient.early_warning = None, None, trends.NONE
 
         changes: list[tuple[str, Change]] = []
-        change = crs.step(at, crs_level(patient, a, patient.early_warning, config, crs.open),
+        change = crs.step(at, crs_level(patient, a, patient.early_warning, config, crs_open),
                           self._timings["crs"], patient.patient_id, "crs")
         if change is not None:
             changes.append(("crs", change))
         news = patient.episodes["news2"]
-        if crs.open and config.news2_within_crs_episode:
-            if news.open:  # handed over: the CRS episode now speaks for NEWS2 too
+        if crs.episode_id is not None and config.news2_within_crs_episode:
+            if news.episode_id is not None:  # handed over: the CRS episode now speaks for NEWS2 too
                 changes.append(("news2", news.resolve(at, (f"continued as {crs.episode_id}",))))
             else:
                 news.above_since = None
@@ -395,4 +404,16 @@ class Engine:
         due = self._next_due(patient)
         if due < patient.scheduled:
             patient.scheduled = due
-            heapq.heappush(self._timer, (due, next(self._sequence), patient.patient_id))
+            timer = self._timer
+            heapq.heappush(timer, (due, next(self._sequence), patient.patient_id))
+            if len(timer) > 4 * len(self._patients) + 64:
+                self._compact_timer()
+
+    def _compact_timer(self) -> None:
+        """Drop entries superseded or of forgotten patients, which pile up when events honour
+        deadlines before `advance_to` does: the timer stays as small as the ward."""
+        patients = self._patients
+        self._timer = [entry for entry in self._timer
+                       if (patient := patients.get(entry[2])) is not None
+                       and patient.scheduled == entry[0]]
+        heapq.heapify(self._timer)

@@ -88,7 +88,7 @@ class Episode:
     def step(self, at: float, level: Level | None, timing: Timing, patient_id: str,
              rule: str) -> Change | None:
         """Advance to time `at` given the rule's finding then; at most one change results."""
-        if not self.open:
+        if self.episode_id is None:
             if level is None:
                 self.above_since = None
                 return None

@@ -99,7 +99,7 @@ class Patient:
 
     def to_bytes(self) -> bytes:
         header = {name: getattr(self, name) for name in self._STORED}
-        header["early_warning"] = list(self.early_warning.reasons)
+        header["early_warning"] = list(self.early_warning)
         header["last_status_key"] = self.last_status_key
         header["episodes"] = {rule: episode.as_list() for rule, episode in self.episodes.items()}
         body = orjson.dumps(header)
@@ -121,8 +121,7 @@ class Patient:
             patient = cls(header["patient_id"], window)
             for name in cls._STORED:
                 setattr(patient, name, header[name])
-            patient.early_warning = EarlyWarning(tuple(header["early_warning"])) \
-                if header["early_warning"] else NONE
+            patient.early_warning = tuple(header["early_warning"])
             key = header["last_status_key"]
             patient.last_status_key = None if key is None else _freeze(key)
             patient.episodes = {rule: Episode.from_list(items)

@@ -62,7 +62,7 @@ def crs_reasons(patient: Patient, a: Assessment, early: EarlyWarning,
         reasons.append("on oxygen (monitor), device not recorded")
     elif a.hypoxia and value[SPO2] is not None:
         reasons.append(f"{describe(SPO2, value[SPO2])} <= {config.hypoxia_spo2_percent:g} on air")
-    reasons.extend(f"early warning: {reason}" for reason in early.reasons)
+    reasons.extend(f"early warning: {reason}" for reason in early)
     if config.news2_within_crs_episode and news2_severity(a.news2_band, config):
         reasons.extend(news2_reasons(patient, a, config))
     return tuple(reasons)

@@ -9,15 +9,16 @@ day before the fever, so "rising" means rising for this patient.
 
 from __future__ import annotations
 
-import warnings
 from functools import lru_cache
-from typing import NamedTuple
-
 import numpy as np
 
 from monitor.config import EngineConfig
 from monitor.parameters import COUNT, HEART_RATE, SPO2, SYSTOLIC, TEMPERATURE
+from monitor.robust import nanmedian
 from monitor.window import Window
+
+#: The measurements the early warning looks at; the others are never fitted.
+WATCHED = (HEART_RATE, SYSTOLIC, SPO2, TEMPERATURE)
 
 
 @lru_cache(maxsize=64)
@@ -25,59 +26,47 @@ def _pairs(count: int) -> tuple[np.ndarray, np.ndarray]:
     return np.triu_indices(count, 1)
 
 
-def theil_sen(times: np.ndarray, values: np.ndarray) -> float | None:
-    """The median of pairwise slopes of the points that have a value; None for fewer than 2."""
-    present = ~np.isnan(values)
-    times, values = times[present], values[present]
-    if len(values) < 2:
-        return None
-    first, second = _pairs(len(values))
-    return float(np.median((values[second] - values[first]) / (times[second] - times[first])))
-
-
-def _quiet_nanmedian(block: np.ndarray, axis: int) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN slice is just "no data"
-        return np.nanmedian(block, axis=axis)
+def theil_sen(times: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per column of `values` (points × columns), the median of all pairwise slopes between
+    points that have a value; NaN for a column with fewer than two."""
+    first, second = _pairs(len(times))
+    pairwise = (values[second] - values[first]) / (times[second] - times[first])[:, None]
+    return nanmedian(pairwise, axis=0)
 
 
 def baseline(window: Window, before: float, config: EngineConfig) -> list[float | None]:
-    """Each measurement's median over `baseline_hours` before time `before`, or None where
-    fewer than `baseline_min_minutes` minutes hold data."""
+    """Each watched measurement's median over `baseline_hours` before time `before`, or None
+    where fewer than `baseline_min_minutes` minutes hold data."""
     count = int(config.baseline_hours * 60)
-    minutes = window.minutes_until(int(before // 60) - 1, count)
+    minutes = window.minutes_until(int(before // 60) - 1, count)[:, WATCHED]
     enough = np.count_nonzero(~np.isnan(minutes), axis=0) >= config.baseline_min_minutes
-    medians = _quiet_nanmedian(minutes, axis=0)
-    return [float(medians[column]) if enough[column] else None for column in range(COUNT)]
-
-
-def slopes(window: Window, now: float, config: EngineConfig) -> list[float | None]:
-    """Each measurement's Theil–Sen slope per hour over the trend window ending at `now`."""
-    bucket = max(1, int(config.trend_bucket_min))
-    buckets = max(1, int(config.trend_window_min // bucket))
-    minutes = window.minutes_until(int(now // 60), buckets * bucket)
-    pooled = _quiet_nanmedian(minutes.reshape(buckets, bucket, COUNT), axis=1)
-    hours = (np.arange(buckets) * bucket + bucket / 2) / 60.0
-    result: list[float | None] = []
-    for column in range(COUNT):
-        series = pooled[:, column]
-        if np.count_nonzero(~np.isnan(series)) < config.trend_min_points:
-            result.append(None)
-        else:
-            result.append(theil_sen(hours, series))
+    medians = nanmedian(minutes)
+    result: list[float | None] = [None] * COUNT
+    for index, column in enumerate(WATCHED):
+        if enough[index]:
+            result[column] = float(medians[index])
     return result
 
 
-class EarlyWarning(NamedTuple):
-    """The trend findings behind an early warning; empty `reasons` means none."""
+def slopes(window: Window, now: float, config: EngineConfig) -> list[float | None]:
+    """Each watched measurement's Theil–Sen slope per hour over the trend window to `now`."""
+    bucket = max(1, int(config.trend_bucket_min))
+    buckets = max(2, int(config.trend_window_min // bucket))
+    minutes = window.minutes_until(int(now // 60), buckets * bucket)[:, WATCHED]
+    pooled = nanmedian(minutes.reshape(buckets, bucket, len(WATCHED)), axis=1)
+    hours = (np.arange(buckets) * bucket + bucket / 2) / 60.0
+    fitted = theil_sen(hours, pooled)
+    enough = np.count_nonzero(~np.isnan(pooled), axis=0) >= max(2, config.trend_min_points)
+    result: list[float | None] = [None] * COUNT
+    for index, column in enumerate(WATCHED):
+        if enough[index]:
+            result[column] = float(fitted[index])
+    return result
 
-    reasons: tuple[str, ...]
 
-    def __bool__(self) -> bool:
-        return bool(self.reasons)
-
-
-NONE = EarlyWarning(())
+#: The trend findings behind an early warning, one reason each; empty means none.
+EarlyWarning = tuple[str, ...]
+NONE: EarlyWarning = ()
 
 
 def early_warning(
@@ -118,7 +107,7 @@ def early_warning(
             and beyond(HEART_RATE, config.heart_rate_above_baseline, upward=True)):
         reasons.append(_trend("heart rate", "rising", heart, "/min", base[HEART_RATE]))
         reasons.append(f"temperature rising {heat:.1f} °C/h")
-    return EarlyWarning(tuple(reasons)) if reasons else NONE
+    return tuple(reasons)
 
 
 def _trend(label: str, direction: str, rate: float, unit: str, reference: float | None) -> str:

@@ -1,13 +1,15 @@
 """One patient's recent history in event time: raw observation sets, then per-minute medians.
 
 Two resolutions keep a day of 1 Hz monitoring inside a few tens of kilobytes. Raw sets are kept
-only while they can still change: until they are older than the lateness allowance, a late
-set may land among them. Then each minute is sealed into one median per measurement, stored as
-hundredths in a ring of unsigned 16-bit numbers (the largest contract value, 350, fits; 0 means
-no data). A median rather than a mean, so that a single spike in a minute does not move it.
+while they can still change: until they are older than the lateness allowance, a late set may
+land among them. Then their minutes are sealed, each into one median per measurement, stored
+as hundredths in a ring of unsigned 16-bit numbers (the largest contract value, 350, fits; 0
+means no data). A median rather than a mean, so that a single spike in a minute does not move it.
 
-Raw sets live in `array` buffers rather than Python objects (a float object costs 24 bytes,
-an array slot 4), and appending to them is cheap enough to do for every vital sign.
+Raw sets live in `array` buffers rather than Python objects (a float object costs 24 bytes, an
+array slot 4 or 8), because appending to them is cheap enough to do for every vital sign.
+Minutes are sealed in batches with numpy (`seal_delay_s` after they could be), because one
+Python-level seal per set would cost more than everything else a sparse set costs.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.parameters import COUNT
+from monitor.robust import nanmedian
 
 #: Columns of a raw row: the measurements, then a code for on_oxygen and consciousness, so that
 #: two sets differing only there are not mistaken for duplicates.
@@ -41,17 +44,20 @@ class WindowLimits:
 
     minutes: int = 1440
     lateness_s: float = 300.0
-    raw_rows_max: int = 1024
-
-
-def _median(values: list[float]) -> float:
-    values.sort()
-    middle = len(values) // 2
-    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+    raw_rows_max: int = 512
+    seal_delay_s: float = 1800.0
 
 
 def _encode(value: float) -> int:
-    return min(_MAX_CODE, max(1, int(value * _SCALE + 0.5)))
+    """Hundredths, rounded half up, of a value as the raw buffer stores it (float32)."""
+    stored = array("f", (value,))[0]
+    return min(_MAX_CODE, max(1, int(stored * _SCALE + 0.5)))
+
+
+def _codes(medians: np.ndarray) -> np.ndarray:
+    """`_encode` for a whole block; NaN (no data) becomes 0."""
+    scaled = np.floor(np.nan_to_num(medians, nan=0.0) * _SCALE + 0.5)
+    return np.where(np.isnan(medians), 0, np.clip(scaled, 1, _MAX_CODE)).astype(np.uint16)
 
 
 class Window:
@@ -64,8 +70,8 @@ class Window:
         self.limits = limits
         self.times = array("d")
         self.rows = array("f")
-        self.ring = array("H", bytes(2 * COUNT * limits.minutes))
-        self.first_minute = -1  # the first minute ever sealed; -1 before any
+        self.ring = np.zeros((limits.minutes, COUNT), dtype=np.uint16)
+        self.first_minute = -1  # the oldest minute the ring may hold; -1 before any
         self.last_minute = -1  # the latest minute sealed into the ring
         self.watermark = -math.inf  # the newest set's time
         self.sealed_until = -math.inf  # sets before this time can no longer be placed
@@ -126,56 +132,58 @@ class Window:
         if not self.times:
             self._next_seal = math.inf
             return
-        first_minute_end = (math.floor(self.times[0] / 60) + 1) * 60
-        self._next_seal = first_minute_end + self.limits.lateness_s
+        first_minute_end = (self.times[0] // 60 + 1) * 60
+        self._next_seal = first_minute_end + self.limits.lateness_s + self.limits.seal_delay_s
 
     def _seal_due(self) -> None:
-        """Seal every minute no late set can reach, and more while the raw buffer is too big."""
+        """Seal every minute no late set can reach; more while the raw buffer is too big."""
         limit = self.watermark - self.limits.lateness_s
-        while self.times:
-            minute = math.floor(self.times[0] / 60)
-            if (minute + 1) * 60 > limit and len(self.times) <= self.limits.raw_rows_max:
-                break
-            self._seal(minute)
+        end = (limit // 60) * 60  # sets before the minute that holds `limit` can be sealed
+        times = self.times
+        if len(times) > self.limits.raw_rows_max:
+            oldest_minute_end = (times[0] // 60 + 1) * 60
+            end = max(end, oldest_minute_end)  # memory first: that minute takes no late sets now
+        count = bisect_left(times, end)
+        if count:
+            minutes, medians = self._minute_medians(0, count)
+            self._write_minutes(minutes, medians)
+            del times[:count]
+            del self.rows[:count * WIDTH]
+            self.sealed_until = max(self.sealed_until, end)
         self._schedule_seal()
 
-    def _seal(self, minute: int) -> None:
-        end_time = (minute + 1) * 60
-        count = bisect_left(self.times, end_time)
-        self._write_minute(minute, self._medians(0, count))
-        del self.times[:count]
-        del self.rows[:count * WIDTH]
-        self.sealed_until = max(self.sealed_until, float(end_time))
+    def _minute_medians(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """The minutes of raw rows [start, stop) and each one's medians, (minutes, COUNT)."""
+        count = stop - start
+        times = np.frombuffer(self.times[start:stop], dtype=np.float64)
+        block = np.frombuffer(self.rows[start * WIDTH:stop * WIDTH], dtype=np.float32)
+        block = block.reshape(count, WIDTH)[:, :COUNT].astype(np.float64)
+        block[block <= 0] = np.nan  # absent, a gap (0), or held as implausible
+        minute_of_row = (times // 60).astype(np.int64)
+        firsts = np.flatnonzero(np.concatenate(([True], minute_of_row[1:] != minute_of_row[:-1])))
+        minutes = minute_of_row[firsts]
+        if len(firsts) == count:  # one set a minute: the medians are the sets
+            return minutes, block
+        group = np.cumsum(np.concatenate(([False], minute_of_row[1:] != minute_of_row[:-1])))
+        position = np.arange(count) - firsts[group]
+        padded = np.full((len(firsts), int(position.max()) + 1, COUNT), np.nan)
+        padded[group, position] = block
+        return minutes, nanmedian(padded, axis=1)
 
-    def _medians(self, start: int, stop: int) -> list[float | None]:
-        rows = self.rows
-        medians: list[float | None] = []
-        for column in range(COUNT):
-            values = [value for index in range(start, stop)
-                      if (value := rows[index * WIDTH + column]) > 0]
-            medians.append(_median(values) if values else None)
-        return medians
-
-    def _write_minute(self, minute: int, medians: list[float | None]) -> None:
-        minutes = self.limits.minutes
-        if self.last_minute >= 0 and minute - self.last_minute > 1:
-            self._clear_minutes(self.last_minute + 1, minute - 1)
-        self.first_minute = max(self.first_minute if self.first_minute >= 0 else minute,
-                                minute - minutes + 1)
-        slot = (minute % minutes) * COUNT
-        self.ring[slot:slot + COUNT] = array(
-            "H", [0 if value is None else _encode(value) for value in medians]
-        )
-        self.last_minute = max(self.last_minute, minute)
-
-    def _clear_minutes(self, first: int, last: int) -> None:
-        minutes = self.limits.minutes
-        if last - first + 1 >= minutes:
-            self.ring = array("H", bytes(2 * COUNT * minutes))
-            return
-        for minute in range(first, last + 1):
-            slot = (minute % minutes) * COUNT
-            self.ring[slot:slot + COUNT] = array("H", bytes(2 * COUNT))
+    def _write_minutes(self, minutes: np.ndarray, medians: np.ndarray) -> None:
+        size = self.limits.minutes
+        newest = int(minutes[-1])
+        start = self.last_minute + 1 if self.last_minute >= 0 else int(minutes[0])
+        if newest - start + 1 >= size:
+            self.ring[:] = 0
+        elif newest >= start:
+            self.ring[np.arange(start, newest + 1) % size] = 0  # minutes without data are empty
+        keep = minutes > newest - size
+        self.ring[minutes[keep] % size] = _codes(medians[keep])
+        if self.first_minute < 0:
+            self.first_minute = int(minutes[0])
+        self.last_minute = max(self.last_minute, newest)
+        self.first_minute = max(self.first_minute, self.last_minute - size + 1)
 
     # -- correcting ----------------------------------------------------------------------
     def discard(self, column: int, at: float, value: float) -> None:
@@ -190,9 +198,9 @@ class Window:
             if index is not None:
                 self.rows[index * WIDTH + column] = _SET_ASIDE
             return
-        cell = self._sealed_cell(column, at)
-        if cell is not None and self.ring[cell] == _encode(value):
-            self.ring[cell] = 0
+        slot = self._sealed_slot(at)
+        if slot is not None and self.ring[slot, column] == _encode(value):
+            self.ring[slot, column] = 0
 
     def reinstate(self, column: int, at: float, value: float) -> None:
         """Put back a measurement taken out by `discard`, once it is believed after all."""
@@ -201,9 +209,9 @@ class Window:
             if index is not None:
                 self.rows[index * WIDTH + column] = value
             return
-        cell = self._sealed_cell(column, at)
-        if cell is not None and self.ring[cell] == 0:
-            self.ring[cell] = _encode(value)
+        slot = self._sealed_slot(at)
+        if slot is not None and self.ring[slot, column] == 0:
+            self.ring[slot, column] = _encode(value)
 
     def _find(self, column: int, at: float, value: float) -> int | None:
         index = bisect_left(self.times, at)
@@ -213,10 +221,10 @@ class Window:
             index += 1
         return None
 
-    def _sealed_cell(self, column: int, at: float) -> int | None:
-        minute = math.floor(at / 60)
+    def _sealed_slot(self, at: float) -> int | None:
+        minute = int(at // 60)
         if self.last_minute - self.limits.minutes < minute <= self.last_minute:
-            return (minute % self.limits.minutes) * COUNT + column
+            return minute % self.limits.minutes
         return None
 
     # -- reading -------------------------------------------------------------------------
@@ -229,66 +237,58 @@ class Window:
         low = max(first, self.last_minute - self.limits.minutes + 1)
         high = min(end_minute, self.last_minute)
         if high >= low:
-            ring = np.frombuffer(self.ring, dtype=np.uint16).reshape(self.limits.minutes, COUNT)
-            slots = np.arange(low, high + 1) % self.limits.minutes
-            block = ring[slots].astype(float)
+            block = self.ring[np.arange(low, high + 1) % self.limits.minutes].astype(np.float64)
             block[block == 0] = np.nan
             result[low - first:high - first + 1] = block / _SCALE
-        start = 0
-        times = self.times
-        while start < len(times):
-            minute = math.floor(times[start] / 60)
-            stop = bisect_left(times, (minute + 1) * 60, start)
-            if first <= minute <= end_minute:
-                medians = self._medians(start, stop)
-                result[minute - first] = [np.nan if v is None else v for v in medians]
-            start = stop
+        start = bisect_left(self.times, first * 60)
+        stop = bisect_left(self.times, (end_minute + 1) * 60)
+        if stop > start:
+            minutes, medians = self._minute_medians(start, stop)
+            result[minutes - first] = medians
         return result
 
     # -- bytes ---------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
-        """The window as bytes; only the ring's minutes that hold data are written."""
-        minutes = self.limits.minutes
+        """The window as bytes; only the ring's minutes that may hold data are written."""
         if self.last_minute < 0:
+            ring = b""
             ring_minutes = 0
         else:
-            ring_minutes = min(minutes, self.last_minute - self.first_minute + 1)
-        ring = array("H")
-        for minute in range(self.last_minute - ring_minutes + 1, self.last_minute + 1):
-            slot = (minute % minutes) * COUNT
-            ring.extend(self.ring[slot:slot + COUNT])
+            ring_minutes = self.last_minute - self.first_minute + 1
+            slots = np.arange(self.first_minute, self.last_minute + 1) % self.limits.minutes
+            ring = self.ring[slots].tobytes()
         header = _HEADER.pack(
             self.watermark, self.sealed_until, self.first_minute, self.last_minute,
             self.too_late, self.duplicates, len(self.times), ring_minutes,
         )
-        return header + self.times.tobytes() + self.rows.tobytes() + ring.tobytes()
+        return header + self.times.tobytes() + self.rows.tobytes() + ring
 
     @classmethod
     def from_bytes(cls, data: bytes | memoryview, limits: WindowLimits) -> "Window":
         window = cls(limits)
-        (window.watermark, window.sealed_until, window.first_minute, window.last_minute,
-         window.too_late, window.duplicates, rows, ring_minutes) = _HEADER.unpack_from(data)
+        try:
+            (window.watermark, window.sealed_until, first_minute, last_minute, window.too_late,
+             window.duplicates, rows, ring_minutes) = _HEADER.unpack_from(data)
+        except struct.error:
+            raise ValueError("patient state is truncated (window header)") from None
         offset = _HEADER.size
         window.times.frombytes(bytes(data[offset:offset + 8 * rows]))
         offset += 8 * rows
         window.rows.frombytes(bytes(data[offset:offset + 4 * WIDTH * rows]))
         offset += 4 * WIDTH * rows
-        ring = array("H")
-        ring.frombytes(bytes(data[offset:offset + 2 * COUNT * ring_minutes]))
-        if len(window.times) != rows or len(ring) != COUNT * ring_minutes:
-            raise ValueError("patient state is truncated (window)")
-        ring_minutes = min(ring_minutes, limits.minutes)  # a shorter configured window keeps the newest
-        ring = ring[len(ring) - COUNT * ring_minutes:]
-        for index, minute in enumerate(range(window.last_minute - ring_minutes + 1,
-                                             window.last_minute + 1)):
-            slot = (minute % limits.minutes) * COUNT
-            window.ring[slot:slot + COUNT] = ring[index * COUNT:(index + 1) * COUNT]
-        if window.last_minute >= 0:
-            window.first_minute = max(window.first_minute, window.last_minute - ring_minutes + 1)
+        ring = np.frombuffer(bytes(data[offset:offset + 2 * COUNT * ring_minutes]), dtype=np.uint16)
+        if len(window.times) != rows or len(ring) != COUNT * ring_minutes or len(data) != (
+                offset + 2 * COUNT * ring_minutes):
+            raise ValueError("patient state is truncated or too long (window)")
+        if ring_minutes:
+            kept = min(ring_minutes, limits.minutes)  # a shorter configured window keeps the newest
+            minutes = np.arange(last_minute - kept + 1, last_minute + 1)
+            window.ring[minutes % limits.minutes] = ring.reshape(ring_minutes, COUNT)[-kept:]
+            window.first_minute, window.last_minute = int(minutes[0]), last_minute
         window._schedule_seal()
         return window
 
     def size(self) -> int:
         """Bytes held by the buffers, for the memory benchmark."""
-        return (self.times.buffer_info()[1] * 8 + self.rows.buffer_info()[1] * 4
-                + self.ring.buffer_info()[1] * 2)
+        return (self.times.buffer_info()[1] * self.times.itemsize
+                + self.rows.buffer_info()[1] * self.rows.itemsize + self.ring.nbytes)

@@ -43,6 +43,14 @@ def hypotension_level(
     Vasopressin alone is one vasopressor (grade 3): the consensus only excludes it from the
     count that makes grade 4.
     """
+    return hypotension(systolic_bp, mean_arterial_pressure, vasopressors, vasopressin,
+                       systolic_below, map_below)
+
+
+def hypotension(systolic_bp: float | None, mean_arterial_pressure: float | None,
+                vasopressors: int, vasopressin: bool, systolic_below: float,
+                map_below: float) -> int:
+    """`hypotension_level` with positional arguments, for the engine's once-a-vital-sign call."""
     if vasopressors >= 2:
         return 4
     if vasopressors == 1 or vasopressin:
@@ -63,6 +71,14 @@ def hypoxia_level(
     `device` is the oxygen event in force (None without one); `on_oxygen` is the monitor's own
     flag, which names no device and so counts as low-flow oxygen.
     """
+    return hypoxia(device, flow_l_min, on_oxygen, spo2, spo2_at_most, low_flow_max)
+
+
+def hypoxia(device: str | None, flow_l_min: float | None, on_oxygen: bool, spo2: float | None,
+            spo2_at_most: float, low_flow_max: float) -> int:
+    """`hypoxia_level` with positional arguments, for the engine's once-a-vital-sign call."""
+    if device is None and not on_oxygen:
+        return 2 if spo2 is not None and spo2 <= spo2_at_most else 0
     if device in POSITIVE_PRESSURE:
         return 4
     if device in HIGH_FLOW_OR_MASK:
