@@ -148,6 +148,8 @@ def test_an_alert_shows_within_a_second_and_its_acknowledgement_reaches_alert_ac
     expect(item.locator("button.ack")).to_be_hidden()
     assert item.evaluate("element => getComputedStyle(element).animationName") == "none"
     screenshot(page, "acknowledged")
+    page.reload()
+    expect(page.locator("#who")).to_have_value("rn-4411")  # remembered by this browser
 
     produce(kafka.bootstrap, env["CRSMON_TOPIC_ALERTS"], [
         ("MRN-7", alert_message("MRN-7", episode, status="resolved", severity="critical", bed="7",
