@@ -3,6 +3,7 @@
 // Colours follow the alarm priorities of IEC 60601-1-8 (high red, medium yellow, low cyan), and
 // every alert also says its severity in words, so nothing depends on telling colours apart.
 
+import { setHidden, setText } from './dom.js';
 import { PRIORITY_OF_SEVERITY, SEVERITY_RANK, formatTime } from './format.js';
 
 const template = document.getElementById('alert-template');
@@ -49,10 +50,9 @@ export class AlertList {
       this.fill(item, alert);
       if (this.list.children[index] !== item) this.list.insertBefore(item, this.list.children[index] || null);
     });
-    this.emptyNote.hidden = ordered.length > 0;
+    setHidden(this.emptyNote, ordered.length > 0);
     const waiting = ordered.filter((alert) => !alert.acknowledged).length;
-    this.count.textContent = ordered.length
-      ? `(${ordered.length}, ${waiting} not acknowledged)` : '';
+    setText(this.count, ordered.length ? `(${ordered.length}, ${waiting} not acknowledged)` : '');
   }
 
   create(episodeId) {
@@ -67,7 +67,7 @@ export class AlertList {
     item.dataset.priority = PRIORITY_OF_SEVERITY[alert.severity];
     item.dataset.patientId = alert.patient_id;
     if (alert.acknowledged) item.dataset.acknowledged = 'true'; else delete item.dataset.acknowledged;
-    item.querySelector('.alert-priority').textContent = alert.severity.toUpperCase();
+    setText(item.querySelector('.alert-priority'), alert.severity.toUpperCase());
     item.querySelector('.alert-priority').title =
       `${PRIORITY_OF_SEVERITY[alert.severity]} priority alarm (IEC 60601-1-8)`;
     const where = [alert.ward, alert.bed ? `bed ${alert.bed}` : null].filter(Boolean).join(' · ');
@@ -75,23 +75,23 @@ export class AlertList {
       alert.crs_grade !== null && alert.crs_grade !== undefined ? `CRS grade ${alert.crs_grade}` : null,
       alert.news2_score !== null && alert.news2_score !== undefined ? `NEWS2 ${alert.news2_score}` : null,
     ].filter(Boolean).join(', ');
-    item.querySelector('.alert-title').textContent =
-      `${where || 'ward not given'} — ${alert.patient_id} — ${alert.rule}${scores ? ` (${scores})` : ''}`;
-    item.querySelector('.alert-reasons').textContent = alert.reasons.join('; ');
-    item.querySelector('.alert-times').textContent =
-      `Open since ${formatTime(alert.opened_at)} · last change ${formatTime(alert.observed_at)} (${alert.status})`;
+    setText(item.querySelector('.alert-title'),
+      `${where || 'ward not given'} — ${alert.patient_id} — ${alert.rule}${scores ? ` (${scores})` : ''}`);
+    setText(item.querySelector('.alert-reasons'), alert.reasons.join('; '));
+    setText(item.querySelector('.alert-times'),
+      `Open since ${formatTime(alert.opened_at)} · last change ${formatTime(alert.observed_at)} (${alert.status})`);
     const button = item.querySelector('.ack');
     const state = item.querySelector('.ack-state');
     if (alert.acknowledged) {
-      state.textContent = `Acknowledged by ${alert.acknowledged.by} at ${formatTime(alert.acknowledged.ts)}`;
-      button.hidden = true;
-      item.querySelector('.ack-error').textContent = '';
+      setText(state, `Acknowledged by ${alert.acknowledged.by} at ${formatTime(alert.acknowledged.ts)}`);
+      setHidden(button, true);
+      setText(item.querySelector('.ack-error'), '');
     } else {
-      state.textContent = 'Not acknowledged';
-      button.hidden = false;
+      setText(state, 'Not acknowledged');
+      setHidden(button, false);
       if (button.dataset.sending !== 'true') {
         button.disabled = false;
-        button.textContent = 'Acknowledge';
+        setText(button, 'Acknowledge');
       }
     }
   }

@@ -5,6 +5,7 @@ import { rememberIdentity } from './identity.js';
 import { AlertList } from './alerts.js';
 import { WardBoard, mostSevereByPatient } from './ward.js';
 import { formatTime } from './format.js';
+import { setHidden, setText } from './dom.js';
 
 const byId = (id) => document.getElementById(id);
 const whoInput = byId('who');
@@ -20,14 +21,14 @@ let feed = { kafka_reachable: true, caught_up: true, unreachable_since: null };
 let serverId = null;
 
 function showStatus(message) {
-  document.body.dataset.connection = connection;
+  if (document.body.dataset.connection !== connection) document.body.dataset.connection = connection;
   const texts = {
     connecting: 'Connecting…',
     open: feed.caught_up ? 'Live' : 'Loading recent history…',
     reconnecting: 'Connection lost — reconnecting…',
     unauthorized: 'Access refused',
   };
-  connectionText.textContent = texts[connection] || connection;
+  setText(connectionText, texts[connection] || connection);
   let warning = '';
   if (connection === 'unauthorized') {
     warning = message || 'This dashboard needs its access token: open the link it printed when it started.';
@@ -37,12 +38,12 @@ function showStatus(message) {
     const since = feed.unreachable_since ? ` since ${formatTime(feed.unreachable_since)}` : '';
     warning = `The dashboard server cannot reach Kafka${since}: what you see may be out of date.`;
   }
-  feedWarning.textContent = warning;
-  feedWarning.hidden = !warning;
+  setText(feedWarning, warning);
+  setHidden(feedWarning, !warning);
 }
 
 function showCounts() {
-  counts.textContent = `${ward.patients.size} patients`;
+  setText(counts, `${ward.patients.size} patients`);
 }
 
 followEvents('/events', {

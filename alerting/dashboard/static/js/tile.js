@@ -4,6 +4,7 @@
 // tile is on screen: with 200 patients updating every second, most of the page is off screen
 // and most fields do not change from one second to the next.
 
+import { setAttribute, setHidden, setText } from './dom.js';
 import { sparklinePath } from './sparkline.js';
 import {
   NEWS2_BAND_LABEL, OTHER_SIGNS, PRIORITY_OF_SEVERITY, TRENDED, formatSign, formatTime,
@@ -12,18 +13,6 @@ import {
 const SPARKLINE_REFRESH_MS = 10000;
 const tileTemplate = document.getElementById('tile-template');
 const vitalTemplate = document.getElementById('vital-template');
-
-function setText(element, text) {
-  if (element.textContent !== text) element.textContent = text;
-}
-
-function setAttribute(element, name, value) {
-  if (value === null || value === undefined) {
-    if (element.hasAttribute(name)) element.removeAttribute(name);
-  } else if (element.getAttribute(name) !== value) {
-    element.setAttribute(name, value);
-  }
-}
 
 export class Tile {
   constructor(patientId) {
@@ -105,10 +94,8 @@ export class Tile {
     if (alert) {
       const acknowledged = alert.acknowledged ? ' · acknowledged' : '';
       setText(parts.alert, `${alert.severity.toUpperCase()} · ${alert.rule}${acknowledged}`);
-      parts.alert.hidden = false;
-    } else if (!parts.alert.hidden) {
-      parts.alert.hidden = true;
     }
+    setHidden(parts.alert, !alert);
     setAttribute(this.element, 'data-priority', alert ? PRIORITY_OF_SEVERITY[alert.severity] : null);
     setAttribute(this.element, 'data-severity', alert ? alert.severity : null);
     setAttribute(this.element, 'data-acknowledged', alert && alert.acknowledged ? 'true' : null);

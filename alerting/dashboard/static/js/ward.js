@@ -3,6 +3,7 @@
 // Changes are applied to the data at once but drawn on the next animation frame, once, however
 // many deltas arrived in between; only tiles whose patient changed are touched.
 
+import { setHidden } from './dom.js';
 import { Tile } from './tile.js';
 import { SEVERITY_RANK, naturalOrder } from './format.js';
 
@@ -112,7 +113,7 @@ export class WardBoard {
         this.sections.delete(ward);
       }
     }
-    this.emptyNote.hidden = this.patients.size > 0;
+    setHidden(this.emptyNote, this.patients.size > 0);
   }
 
   // Insert a tile in its ward's section, in bed order; sections in ward-name order.
