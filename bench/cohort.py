@@ -32,6 +32,8 @@ CRS courses (kind `crs`):
   criteria (`grade2_cycle_s`: NIBP cycle in force, numerics interval, or the nurse round)
   (target 100 %). Lag = that alert's time − `grade2_at` (negative is early);
 - early warning = `grade2_at` − first high alert, in hours (also for the first counting alert);
+- the cost of early warning: the share of courses that never meet the grade-2 criteria in the
+  data and yet are escalated to high (their warning was not followed by grade 2);
 - firings per course = `firing` alerts of severity medium or above inside the window, all rules
   together (what a nurse's pager sees; target ≤ 1), and of the `crs` rule alone.
 
@@ -266,6 +268,10 @@ def _crs_figures(figures: Figures, courses: list[PatientAlerts]) -> None:
     figures.say(f"  lag of the first high alert after grade 2 (minutes): {describe(lags, 'min')}")
     figures.say(f"  early warning before grade 2, first high alert: {describe(early_high, 'h')}")
     figures.say(f"  early warning before grade 2, first medium+ alert: {describe(early_any, 'h')}")
+    mild = [p for p in courses if p.truth.grade2_at is None]
+    raised = [p for p in mild if p.first_true(HIGH) is not None]
+    figures.say(f"  the cost: courses that never met grade 2 yet were escalated to high: "
+                f"{share(len(raised), len(mild))}")
     _firings(figures, courses, "crs")
 
 
