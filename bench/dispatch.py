@@ -1,11 +1,11 @@
 """Benchmark of `crsmon dispatch`: notifications per second to a healthy local receiver, and the
 p99 from an alert on the topic to its webhook being received (group_wait 0).
 
-Baseline in the same run: a bare forwarder (an aiokafka consumer that POSTs each message with
-the same concurrency, and does nothing else: no ledger, no signature, no retries) against the
-same receiver. The ratio is what the dispatcher's guarantees cost on this machine.
+Baseline in the same run: a bare forwarder (an aiokafka consumer in a process of its own that
+POSTs each message with the same concurrency and does nothing else: no ledger, no signature,
+no retries) against the same receiver, alternating with the dispatcher. The ratio is what the dispatcher's guarantees cost on this machine.
 
-    .venv/bin/python bench/dispatch.py [--count 20000] [--rate 200] [--seconds 10]
+    .venv/bin/python bench/dispatch.py [--count 20000] [--rate 200] [--seconds 10] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from statistics import median
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -163,52 +164,58 @@ def p99_ms(on_topic: dict[str, float], got: dict[str, float]) -> tuple[float, fl
     return latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99) - 1]
 
 
-async def measure_bare(bootstrap: str, receiver: int, count: int, rate: float, seconds: float) -> tuple:
-    topic = "bench-bare"
-    url = f"http://127.0.0.1:{receiver}/pages"
-    await produce_backlog(bootstrap, topic, count, "bare")
+def run_bare_forwarder(bootstrap: str, topic: str, url: str) -> None:
+    """The baseline in a process of its own, as the dispatcher is; SIGTERM stops it."""
+    async def main() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await bare_forwarder(bootstrap, topic, url, stop)
+
+    asyncio.run(main())
+
+
+def measure(command: list[str], bootstrap: str, receiver: int, topic: str, count: int, rate: float,
+            seconds: float, log: Path) -> tuple:
+    """Notifications/s draining a backlog of `count`, then latency at a steady `rate`."""
+    asyncio.run(produce_backlog(bootstrap, topic, count, "backlog"))
     reset(receiver)
-    stop = asyncio.Event()
-    forwarder = asyncio.create_task(bare_forwarder(bootstrap, topic, url, stop))
-    while len(await asyncio.to_thread(arrivals, receiver)) < count:
-        await asyncio.sleep(0.25)
-    rate_found = throughput(await asyncio.to_thread(arrivals, receiver))
-    on_topic = await produce_steadily(bootstrap, topic, rate, seconds, "bare-timed")
-    await asyncio.sleep(1.0)
-    got = await asyncio.to_thread(arrivals, receiver)
-    stop.set()
-    await forwarder
-    return rate_found, p99_ms(on_topic, got)
+    with open(log, "wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            got = wait_for(receiver, count, timeout=max(120.0, count / 100))
+            rate_found = throughput(got)
+            on_topic = asyncio.run(produce_steadily(bootstrap, topic, rate, seconds, "timed"))
+            time.sleep(1.0)
+            latency = p99_ms(on_topic, arrivals(receiver))
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(30)
+    return rate_found, latency
 
 
-def measure_dispatcher(bootstrap: str, receiver: int, count: int, rate: float, seconds: float, work: Path) -> tuple:
-    config = work / "dispatch.yaml"
+def measure_bare(bootstrap: str, receiver: int, count: int, rate: float, seconds: float, work: Path,
+                 round_: int) -> tuple:
+    topic = f"bench-bare-{round_}"
+    command = [sys.executable, __file__, "--bare", bootstrap, topic, f"http://127.0.0.1:{receiver}/pages"]
+    return measure(command, bootstrap, receiver, topic, count, rate, seconds, work / f"bare-{round_}.log")
+
+
+def measure_dispatcher(bootstrap: str, receiver: int, count: int, rate: float, seconds: float, work: Path,
+                       round_: int) -> tuple:
+    config = work / f"dispatch-{round_}.yaml"
+    topic = f"bench-alerts-{round_}"
     config.write_text(f"""
 receivers:
   ward: {{type: webhook, url: "http://127.0.0.1:{receiver}/pages", secrets: [{SECRET}]}}
 default_route: {{receivers: [ward], group_wait: 0s, repeat_interval: null}}
 delivery: {{concurrency: {CONCURRENCY}}}
-kafka: {{bootstrap: "{bootstrap}", group_id: bench-dispatch,
-        topics: {{alerts: bench-alerts, alert_acks: bench-acks, dead_letters: bench-dead-letters}}}}
+kafka: {{bootstrap: "{bootstrap}", group_id: bench-dispatch-{round_},
+        topics: {{alerts: {topic}, alert_acks: bench-acks, dead_letters: bench-dead-letters}}}}
 http: {{port: 0}}
-state_path: {work}/ledger.sqlite3
+state_path: {work}/ledger-{round_}.sqlite3
 """)
-    asyncio.run(produce_backlog(bootstrap, "bench-alerts", count, "backlog"))
-    reset(receiver)
-    log = open(work / "dispatch.log", "wb")
-    dispatcher = subprocess.Popen([str(REPO / ".venv" / "bin" / "crsmon"), "dispatch", "--config", str(config)],
-                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        got = wait_for(receiver, count, timeout=max(120.0, count / 100))
-        rate_found = throughput(got)
-        on_topic = asyncio.run(produce_steadily(bootstrap, "bench-alerts", rate, seconds, "timed"))
-        time.sleep(1.0)
-        latency = p99_ms(on_topic, arrivals(receiver))
-    finally:
-        os.killpg(dispatcher.pid, signal.SIGTERM)
-        dispatcher.wait(30)
-        log.close()
-    return rate_found, latency
+    command = [str(REPO / ".venv" / "bin" / "crsmon"), "dispatch", "--config", str(config)]
+    return measure(command, bootstrap, receiver, topic, count, rate, seconds, work / f"dispatch-{round_}.log")
 
 
 def main() -> int:
@@ -216,10 +223,16 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=20000, help="backlog size for notifications/s")
     parser.add_argument("--rate", type=float, default=200, help="alerts/s in the latency phase")
     parser.add_argument("--seconds", type=float, default=10, help="length of the latency phase")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="alternate baseline and dispatcher this many times (the machine is shared)")
     parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--bare", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.receiver:
         serve_receiver(args.receiver)
+        return 0
+    if args.bare:
+        run_bare_forwarder(*args.bare)
         return 0
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # fresh topics: leader elections
@@ -238,14 +251,22 @@ def main() -> int:
                     time.sleep(0.1)
             print(f"machine: {os.cpu_count()} cores; backlog {args.count} alerts; latency phase "
                   f"{args.rate:g} alerts/s for {args.seconds:g} s; receiver concurrency {CONCURRENCY}")
-            bare_rate, (bare_p50, bare_p99) = asyncio.run(
-                measure_bare(kafka.bootstrap, port, args.count, args.rate, args.seconds))
-            rate, (p50, p99) = measure_dispatcher(kafka.bootstrap, port, args.count, args.rate, args.seconds,
-                                                  Path(work))
-            print(f"bare forwarder (baseline): {bare_rate:8.0f} notifications/s   "
-                  f"alert on topic -> received p50 {bare_p50:6.1f} ms  p99 {bare_p99:6.1f} ms")
-            print(f"crsmon dispatch:           {rate:8.0f} notifications/s   "
-                  f"alert on topic -> received p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
+            bare, dispatch = [], []
+            for round_ in range(args.rounds):
+                bare_rate, (bare_p50, bare_p99) = measure_bare(
+                    kafka.bootstrap, port, args.count, args.rate, args.seconds, Path(work), round_)
+                rate, (p50, p99) = measure_dispatcher(kafka.bootstrap, port, args.count, args.rate,
+                                                      args.seconds, Path(work), round_)
+                bare.append((bare_rate, bare_p99))
+                dispatch.append((rate, p99))
+                print(f"round {round_ + 1} bare forwarder (baseline): {bare_rate:6.0f} notifications/s   "
+                      f"alert on topic -> received p50 {bare_p50:6.1f} ms  p99 {bare_p99:6.1f} ms")
+                print(f"round {round_ + 1} crsmon dispatch:           {rate:6.0f} notifications/s   "
+                      f"alert on topic -> received p50 {p50:6.1f} ms  p99 {p99:6.1f} ms", flush=True)
+            rate, p99 = median([r for r, _ in dispatch]), median([p for _, p in dispatch])
+            bare_rate, bare_p99 = median([r for r, _ in bare]), median([p for _, p in bare])
+            print(f"median of {args.rounds}: crsmon dispatch {rate:.0f} notifications/s, p99 {p99:.1f} ms; "
+                  f"baseline {bare_rate:.0f} notifications/s, p99 {bare_p99:.1f} ms")
             print(f"dispatch / baseline: throughput {rate / bare_rate:.2f}x, p99 {p99 / bare_p99:.2f}x")
             print(f"targets: >= 2000 notifications/s: {'met' if rate >= 2000 else 'NOT met'}; "
                   f"p99 <= 200 ms: {'met' if p99 <= 200 else 'NOT met'}")

@@ -60,6 +60,20 @@ class Rate:
         return self.cpu_seconds / self.messages if self.cpu_seconds is not None and self.messages else None
 
 
+@dataclass
+class Throughput:
+    """One run of one or more processes in a consumer group over the pre-loaded input."""
+
+    rate: Rate
+    consumed_each: list[float]  # messages each process consumed
+    kernel_share: float | None = None  # of the processes' CPU time, the part in the kernel
+    written: dict[str, int] = field(default_factory=dict)  # messages written, by kind of topic
+
+    @property
+    def consumed(self) -> float:
+        return sum(self.consumed_each)
+
+
 def _interpolate(x: float, points: list[tuple[float, float]]) -> float | None:
     """y at x on the polyline through `points` (x ascending); None beyond the last point."""
     previous = None

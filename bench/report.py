@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 from bench.latency import Latencies
-from bench.progress import Rate
+from bench.progress import Rate, Throughput
 from bench.takeover import Takeover
 
 CEILING = "ceiling: plain aiokafka consumer + JSON decode"
@@ -21,6 +21,7 @@ FULL_OVER_FLOOR = "full / floor"
 FULL_OVER_FLOOR_CPU = "full / floor by CPU time per message"
 FULL_OVER_CEILING = "full / ceiling"
 SETS_PER_SECOND = "full worker, observation sets/s"
+WRITTEN = "full worker: messages written per 1,000 consumed"
 TWO = "two crsmon workers, one consumer group"
 TWO_OVER_ONE = "two workers / one worker"
 LATENCY_LOAD = "latency run: sets/s produced (patients)"
@@ -41,20 +42,23 @@ TARGET_SETS_PER_SECOND = 10_000  # one observation set per patient per second fo
 TARGET_P99_MS = 100.0
 TARGET_TAKEOVER_S = 10.0
 
-FIGURES = [CEILING, FLOOR, FULL, FULL_OVER_FLOOR, FULL_OVER_FLOOR_CPU, FULL_OVER_CEILING, SETS_PER_SECOND, TWO, TWO_OVER_ONE,
+FIGURES = [CEILING, FLOOR, FULL, FULL_OVER_FLOOR, FULL_OVER_FLOOR_CPU, FULL_OVER_CEILING, SETS_PER_SECOND, WRITTEN, TWO, TWO_OVER_ONE,
            LATENCY_LOAD, P50, P99, MAX, RSS, PER_PATIENT, CHANGELOG, TO_READY, TO_OUTPUT, TO_RESTORED,
            TO_ALL, RESTORED]
 ROWS_OF = {
     "ceiling": [CEILING, FULL_OVER_CEILING], "floor": [FLOOR, FULL_OVER_FLOOR, FULL_OVER_FLOOR_CPU],
-    "full": [FULL, FULL_OVER_FLOOR, FULL_OVER_FLOOR_CPU, FULL_OVER_CEILING, SETS_PER_SECOND, TWO_OVER_ONE],
+    "full": [FULL, FULL_OVER_FLOOR, FULL_OVER_FLOOR_CPU, FULL_OVER_CEILING, SETS_PER_SECOND, WRITTEN,
+             TWO_OVER_ONE],
     "two": [TWO, TWO_OVER_ONE], "latency": [LATENCY_LOAD, P50, P99, MAX],
     "takeover": [RSS, PER_PATIENT, CHANGELOG, TO_READY, TO_OUTPUT, TO_RESTORED, TO_ALL, RESTORED],
 }
 
 
-def _rate(rate: Rate) -> str:
+def _rate(rate: Rate, kernel_share: float | None = None) -> str:
     cpu = rate.cpu_per_message
     cost = f", {cpu * 1e6:,.0f} µs CPU/msg" if cpu is not None else ""
+    if cpu is not None and kernel_share is not None:
+        cost += f" ({kernel_share:.0%} kernel)"
     note = " (stopped at the time limit)" if not rate.complete else ""
     return f"{rate.per_second:,.0f} msg/s{cost}{note}"
 
@@ -94,18 +98,21 @@ class Report:
         for figure in ROWS_OF[name]:
             self.rows.setdefault(figure, (f"failed: {reason}", "", ""))
 
-    def throughput(self, ceiling: Rate | None, floor: tuple | None, full: tuple | None, two: tuple | None) -> None:
-        floor_rate = floor[0] if floor else None
-        full_rate = full[0] if full else None
+    def throughput(self, ceiling: Rate | None, floor: Throughput | None, full: Throughput | None,
+                   two: Throughput | None) -> None:
+        floor_rate = floor.rate if floor else None
+        full_rate = full.rate if full else None
         if ceiling:
             self.set(CEILING, _rate(ceiling))
-        if floor_rate:
-            self.set(FLOOR, _rate(floor_rate))
-        if full_rate:
-            self.set(FULL, _rate(full_rate))
-            sets = full_rate.per_second * self._vitals_share
+        if floor:
+            self.set(FLOOR, _rate(floor.rate, floor.kernel_share))
+        if full:
+            self.set(FULL, _rate(full.rate, full.kernel_share))
+            sets = full.rate.per_second * self._vitals_share
             self.set(SETS_PER_SECOND, f"{sets:,.0f} /s", f">= {TARGET_SETS_PER_SECOND:,}",
                      _verdict(sets >= TARGET_SETS_PER_SECOND))
+            per = 1000 / full.consumed if full.consumed else 0.0
+            self.set(WRITTEN, ", ".join(f"{kind} {n * per:,.0f}" for kind, n in full.written.items()))
         if full_rate and floor_rate and floor_rate.per_second:
             ratio = full_rate.per_second / floor_rate.per_second
             self.set(FULL_OVER_FLOOR, f"{ratio:.2f}", f">= {TARGET_RATIO:.2f}", _verdict(ratio >= TARGET_RATIO))
@@ -115,10 +122,10 @@ class Report:
         if full_rate and ceiling and ceiling.per_second:
             self.set(FULL_OVER_CEILING, f"{full_rate.per_second / ceiling.per_second:.3f}")
         if two:
-            shares = " / ".join(f"{share:,.0f}" for share in two[1])
-            self.set(TWO, f"{_rate(two[0])} (messages each: {shares})")
+            shares = " / ".join(f"{share:,.0f}" for share in two.consumed_each)
+            self.set(TWO, f"{_rate(two.rate, two.kernel_share)}; consumed each {shares}")
             if full_rate and full_rate.per_second:
-                self.set(TWO_OVER_ONE, f"{two[0].per_second / full_rate.per_second:.2f}")
+                self.set(TWO_OVER_ONE, f"{two.rate.per_second / full_rate.per_second:.2f}")
 
     def latency(self, result: Latencies | None) -> None:
         if result is None:

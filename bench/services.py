@@ -96,14 +96,14 @@ class Process(Service):
                     return int(line.split()[1]) * 1024
         raise RuntimeError(f"no VmRSS for process {self.process.pid}")
 
-    def cpu_seconds(self) -> float | None:
-        """User and system CPU time of all its threads so far; None once it has exited."""
+    def cpu_times(self) -> tuple[float, float] | None:
+        """User and system (kernel) CPU seconds of all its threads so far; None once it exited."""
         try:
             with open(f"/proc/{self.process.pid}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError):
             return None
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+        return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS  # utime, stime
 
     def wait_until_ready(self, timeout: float = 120.0) -> None:
         self.wait_for_output(READY, timeout)

@@ -53,10 +53,13 @@ if str(REPO) not in sys.path:
 from bench.ceiling import plain_consumer  # noqa: E402
 from bench.latency import Latencies, measure_latency  # noqa: E402
 from bench.load import Ward, produce_all  # noqa: E402
-from bench.progress import BenchmarkError, Progress, Rate, follow, metric_total, wait_for_commits  # noqa: E402
+from bench.profile import Sampler, summarise, py_spy  # noqa: E402
+from bench.progress import (  # noqa: E402
+    BenchmarkError, Progress, Rate, Throughput, end_offsets, follow, metric_total, wait_for_commits,
+)
 from bench.report import Report  # noqa: E402
 from bench.services import Inputs, Process, run_topics, settings_for, start_floor, start_worker, worker_environment  # noqa: E402
-from bench.takeover import Takeover, measure_takeover  # noqa: E402
+from bench.takeover import changelog_topics, measure_takeover  # noqa: E402
 from crsmon.local_kafka import LocalKafka, free_port  # noqa: E402
 from streams.topic_setup import ensure_topics  # noqa: E402
 
@@ -96,8 +99,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="leave a measurement out (repeatable); its rows say so")
     parser.add_argument("--worker-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for every worker and the floor app, e.g. a Faust setting (repeatable)")
+    parser.add_argument("--profile", action="store_true",
+                        help="sample the floor app and the full worker with py-spy during their runs")
     parser.add_argument("--workdir", type=Path, help="where logs and data directories go (default: a new temporary directory)")
     args = parser.parse_args(argv)
+    if args.profile:
+        try:
+            py_spy()  # fail now, with the fix, rather than after the load
+        except RuntimeError as error:
+            parser.error(str(error))
     if args.quick:
         explicit = {a.split("=")[0].lstrip("-").replace("-", "_") for a in (argv if argv is not None else sys.argv[1:])
                     if a.startswith("--")}
@@ -146,33 +156,66 @@ def load_input(run: Run, ward: Ward) -> None:
     say(f"loaded {sets:,} observation sets and {therapy:,} therapy events in {time.monotonic() - began:.1f} s")
 
 
-def measure_processes(run: Run, name: str, starters: list[Callable[[dict, Path], Process]]) -> tuple[Rate, list[float]]:
-    """Start the processes in one group over the pre-loaded input; their summed rate and shares."""
+def measure_processes(run: Run, name: str, starters: list[Callable[[dict, Path], Process]]) -> Throughput:
+    """Start the processes in one group over the pre-loaded input; their summed rate, their
+    shares, and what they wrote. With --profile, the first process is sampled by py-spy."""
     env, app_id = run.environment(name, name)
+    topics = run_topics(run.inputs, name)
     processes = []
     for number, start in enumerate(starters):
         own = dict(env, CRSMON_DATA_DIR=str(run.workdir / f"{name}-{number}"), CRSMON_WEB_PORT=str(free_port()))
         processes.append(start(own, run.workdir / f"{name}-{number}.log"))
     shares: list[list[float]] = []
+    times: list[list[tuple[float, float] | None]] = []
+    sampler = None
     try:
+        if run.args.profile:  # from Ready on: start-up (imports, joining the group) is not the job
+            processes[0].wait_until_ready()
+            sampler = Sampler(processes[0].process.pid, run.workdir / f"{name}.pyspy")
         def read() -> float:
             counts = [metric_total(p.port) or 0.0 for p in processes]
             shares.append(counts)
             return sum(counts)
+
         def cpu() -> float | None:
-            used = [p.cpu_seconds() for p in processes]
-            return None if None in used else sum(used)
+            used = [p.cpu_times() for p in processes]
+            times.append(used)
+            return None if None in used else sum(user + system for user, system in used)
+
         progress = follow(read, run.total, max_seconds=run.args.max_seconds, cpu=cpu,
                           alive=lambda: all(p.alive() for p in processes))
-        rate = steady_rate_once_all_work(progress, shares)
-        if rate.complete:
+        if sampler is not None:
+            sampler.stop()
+            summary = run.workdir / f"{name}-profile.txt"
+            summary.write_text(summarise(sampler.output))
+            say(f"{name}: profile in {summary}")
+        result = Throughput(steady_rate_once_all_work(progress, shares), shares[-1], kernel_share(times))
+        if result.rate.complete:
             done = wait_for_commits(run.kafka.bootstrap, app_id, run.inputs.names, run.total)
             if done < run.total:
                 say(f"{name}: only {done:,} of {run.total:,} offsets committed 30 s after the last message")
-        return rate, shares[-1]
+        result.written = {
+            "status": end_offsets(run.kafka.bootstrap, [topics.patient_status]),
+            "alerts": end_offsets(run.kafka.bootstrap, [topics.alerts]),
+            "dead letters": end_offsets(run.kafka.bootstrap, [topics.dead_letters]),
+            "table changelog": end_offsets(run.kafka.bootstrap, changelog_topics(run.kafka.bootstrap, app_id)),
+        }
+        return result
     finally:
+        if sampler is not None:
+            sampler.stop()
         for process in processes:
             process.stop()
+
+
+def kernel_share(times: list[list[tuple[float, float] | None]]) -> float | None:
+    """The kernel's part of the CPU the processes used between the first and last sample."""
+    complete = [sample for sample in times if None not in sample]
+    if len(complete) < 2:
+        return None
+    user = sum(u for u, _ in complete[-1]) - sum(u for u, _ in complete[0])
+    system = sum(s for _, s in complete[-1]) - sum(s for _, s in complete[0])
+    return system / (user + system) if user + system > 0 else None
 
 
 def steady_rate_once_all_work(progress: Progress, shares: list[list[float]]) -> Rate:
@@ -224,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     suffix = uuid.uuid4().hex[:6]
     report = Report(version=code_version(), args=args)
+    if args.profile:
+        report.header.append("profiled: the floor app and the full worker ran under py-spy (their rates are a little lower)")
     say(f"logs and data in {workdir}")
     with LocalKafka(data_dir=workdir / "kafka") as kafka:
         say(f"Kafka on {kafka.bootstrap}")
@@ -252,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         full = phase("full", lambda: measure_processes(run, f"full-{suffix}", [start_worker]))
         two = phase("two", lambda: measure_processes(run, f"two-{suffix}", [start_worker, start_worker]))
         report.throughput(ceiling, floor, full, two)
-        full_rate = full[0].per_second if full else None
+        full_rate = full.rate.per_second if full else None
         rate = args.latency_rate or (full_rate / 2 if full_rate else None)
         if rate:
             report.latency(phase("latency", lambda: measure_latency_run(run, rate)))
