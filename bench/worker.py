@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -102,18 +103,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true",
                         help="sample the floor app and the full worker with py-spy during their runs")
     parser.add_argument("--workdir", type=Path, help="where logs and data directories go (default: a new temporary directory)")
+    if "--quick" in (sys.argv[1:] if argv is None else argv):
+        parser.set_defaults(**QUICK)  # options given explicitly still win
     args = parser.parse_args(argv)
     if args.profile:
         try:
             py_spy()  # fail now, with the fix, rather than after the load
         except RuntimeError as error:
             parser.error(str(error))
-    if args.quick:
-        explicit = {a.split("=")[0].lstrip("-").replace("-", "_") for a in (argv if argv is not None else sys.argv[1:])
-                    if a.startswith("--")}
-        for name, value in QUICK.items():
-            if name not in explicit:
-                setattr(args, name, value)
     return args
 
 
@@ -309,8 +306,9 @@ def main(argv: list[str] | None = None) -> int:
             args.takeover_sets, args.state_wait, args.takeover_timeout, extra_env,
         ))
         report.takeover(takeover)
+    shutil.rmtree(workdir / "kafka" / "kraft", ignore_errors=True)  # the topics; broker.log stays
     print(report.render(), flush=True)
-    say(f"logs and data kept in {workdir}")
+    say(f"logs kept in {workdir}")
     return 0
 
 
