@@ -9,10 +9,11 @@ how often a pulse-oximeter probe falls off. docs/simulator.md explains each judg
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from monitor.config import setting
+from monitor.config import EngineConfig, setting
 from monitor.simulator.crs import PRODUCTS
 from monitor.wire import Timestamp
 
@@ -48,31 +49,30 @@ class ArtifactRates(BaseModel):
         return ArtifactRates(**{name: value * factor for name, value in self.model_dump().items()})
 
 
+def _published(name: str) -> Any:
+    """The engine's default for a published criterion, with its source: the same number in
+    code once, while a hospital's configuration of the engine leaves the truth where it is."""
+    field = EngineConfig.model_fields[name]
+    extra = field.json_schema_extra or {}
+    return setting(field.default, extra.get("source", ""), extra.get("unit", ""))
+
+
 class TruthThresholds(BaseModel):
     """The criteria the ground truth is computed with, independent of the engine's settings.
 
     The engine's thresholds are a hospital's to change; the truth it is measured against must
-    not move with them, so the simulator keeps its own copy of the published criteria.
+    not move with them, so the simulator takes the published defaults (never a hospital's
+    configuration file) and keeps them here, where only a simulation's settings change them.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    fever_celsius: float = setting(38.0, "ASTCT 2019 (Lee et al.): fever is temperature ≥ 38.0 °C", "°C")
-    hypotension_systolic_mmhg: float = setting(
-        90.0, "ASTCT 2019, provisional grading: hypotension is systolic BP < 90 mmHg", "mmHg"
-    )
-    hypotension_map_mmhg: float = setting(
-        65.0, "ASTCT 2019, provisional grading: or MAP < 65 mmHg", "mmHg"
-    )
-    hypoxia_spo2_percent: float = setting(
-        93.0, "ASTCT 2019, provisional grading: hypoxia is SpO2 ≤ 93 % on air", "%"
-    )
-    low_flow_max_l_min: float = setting(
-        6.0, "ASTCT 2019, grade 2: low-flow nasal cannula ≤ 6 L/min", "L/min"
-    )
-    risk_period_days: float = setting(
-        14.0, "Registry data: new CRS after day 14 is rare (0 of 475 patients)", "days"
-    )
+    fever_celsius: float = _published("fever_celsius")
+    hypotension_systolic_mmhg: float = _published("hypotension_systolic_mmhg")
+    hypotension_map_mmhg: float = _published("hypotension_map_mmhg")
+    hypoxia_spo2_percent: float = _published("hypoxia_spo2_percent")
+    low_flow_max_l_min: float = _published("low_flow_max_l_min")
+    risk_period_days: float = _published("risk_period_days")
     # NEWS2 (RCP 2017): any single parameter scoring 3 calls for an urgent ward review; the
     # truth marks the first such reading of a deterioration as the moment it became urgent.
     red_pulse_low: float = setting(40.0, "NEWS2 2017: pulse ≤ 40 scores 3", "/min")
