@@ -10,10 +10,16 @@ floor and worker with one yardstick. It is a plain integer, not a Prometheus cou
 the floor as low as a Faust agent can go.
 """
 
+import os
+
 import faust
 from faust.web import Request, Response, View
 
 from streams.settings import WorkerSettings
+
+#: For experiments only: BENCH_FLOOR_BATCH=1000 makes the agent take messages in batches
+#: (`stream.take`), to show what Faust costs per message when the agent works per batch.
+BATCH = int(os.environ.get("BENCH_FLOOR_BATCH", "1"))
 
 
 def build_floor_app(settings: WorkerSettings) -> faust.App:
@@ -39,10 +45,17 @@ def build_floor_app(settings: WorkerSettings) -> faust.App:
     topics = settings.topics
     consumed = [0]
 
-    @app.agent(app.topic(topics.vitals, topics.clinical_events, topics.alert_acks), name="observe")
-    async def observe(stream: faust.Stream) -> None:
-        async for _event in stream.events():
-            consumed[0] += 1
+    inputs = app.topic(topics.vitals, topics.clinical_events, topics.alert_acks)
+    if BATCH > 1:
+        @app.agent(inputs, name="observe")
+        async def observe(stream: faust.Stream) -> None:
+            async for values in stream.take(BATCH, within=0.05):
+                consumed[0] += len(values)
+    else:
+        @app.agent(inputs, name="observe")
+        async def observe(stream: faust.Stream) -> None:
+            async for _event in stream.events():
+                consumed[0] += 1
 
     @app.page("/metrics")
     class Metrics(View):
