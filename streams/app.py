@@ -1,6 +1,5 @@
 """The Faust application: one agent that owns each patient's partition of every input topic."""
 
-import asyncio
 import logging
 from typing import Any
 
@@ -14,7 +13,7 @@ from streams import metrics
 from streams.event_clock import EventClock
 from streams.patient_states import PatientStates
 from streams.patient_table import patient_state_table
-from streams.pipeline import Handled, Pipeline, Publish
+from streams.pipeline import Handled, Pipeline
 from streams.settings import WorkerSettings
 from streams.topic_setup import ensure_topics
 
@@ -47,19 +46,23 @@ class Worker:
             web_tables_enabled=False,
             web_stats_enabled=False,
             consumer_auto_offset_reset="earliest",
+            # A dead worker's patients move to the others after this long without a heartbeat.
+            broker_session_timeout=settings.session_timeout_s,
+            broker_heartbeat_interval=max(1.0, settings.session_timeout_s / 5),
         )
         topics = settings.topics
         self.engine = Engine(load_config(settings.clinical_config))
         self.pipeline = Pipeline(self.engine, topics)
         self.clock = EventClock()
         self.table = patient_state_table(app, "patient-state", settings.partitions)
-        self.states = PatientStates(self.engine, self.table)
+        self.states = PatientStates(self.engine, self.table, settings.checkpoint_interval_s)
         self.inputs = app.topic(topics.vitals, topics.clinical_events, topics.alert_acks)
         self.input_names = {topics.vitals, topics.clinical_events, topics.alert_acks}
         self.outputs = {
             name: app.topic(name, partitions=settings.partitions)
             for name in (topics.patient_status, topics.alerts, topics.dead_letters)
         }
+        self.alerts_topic = self.outputs[topics.alerts]
         self._register()
 
     # -- wiring --------------------------------------------------------------------------
@@ -67,7 +70,6 @@ class Worker:
         app, settings = self.app, self.settings
         app.agent(self.inputs, name="observe")(self._observe)
         app.timer(settings.tick_interval_s, name="advance")(self._advance)
-        app.timer(settings.checkpoint_interval_s, name="checkpoint")(self._checkpoint)
         app.timer(5.0, name="gauges")(self._update_gauges)
         self.table.on_recover(self._on_recovered)
         app.on_partitions_revoked.connect(self._on_revoked)
@@ -92,32 +94,41 @@ class Worker:
 
     # -- the stream ----------------------------------------------------------------------
     async def _observe(self, stream: faust.Stream) -> None:
-        track, handle, saw = self.states.track, self.pipeline.handle, self.clock.saw
+        track, settle = self.states.track, self.states.settle
+        handle, saw = self.pipeline.handle, self.clock.saw
         async for event in stream.events():
             message = event.message
             key = message.key
-            if key is not None and message.topic in self.input_names:
+            patient_id = None
+            if key is not None:
                 try:
-                    track(key.decode(), message.partition)
+                    patient_id = key.decode()
                 except UnicodeDecodeError:
-                    pass  # the message will be dead-lettered for its patient_id
+                    patient_id = None  # the pipeline dead-letters a key that is not the patient_id
+                else:
+                    for alert in track(patient_id, message.partition):
+                        await self._send_alert(patient_id, alert)
             handled = handle(message.topic, message.partition, message.offset, key, message.value)
-            if handled.event_time is not None:
-                saw(message.partition, handled.event_time)
-            if handled.alerts or handled.others or handled.durable:
+            if handled.alerts or handled.others:
                 await self._publish(handled)
+            if handled.patient_id is not None:
+                saw(message.partition, handled.event_time)
+                if handled.patient_id == patient_id:
+                    settle(patient_id, handled.durable)
 
     async def _publish(self, handled: Handled) -> None:
         for publish in handled.others:
-            await self._send(publish)
-        if handled.alerts:
-            delivered = [await self._send(publish) for publish in handled.alerts]
-            await asyncio.gather(*delivered)  # on the topic before the state remembers it
-        if handled.durable and handled.patient_id is not None:
-            self.states.persist([handled.patient_id], "episode")
+            await self.outputs[publish.topic].send(key=publish.key, value=publish.value)
+        for publish in handled.alerts:
+            await self._send_alert(publish.key.decode(), publish.value)
 
-    async def _send(self, publish: Publish) -> Any:
-        return await self.outputs[publish.topic].send(key=publish.key, value=publish.value)
+    async def _send_alert(self, patient_id: str, alert: bytes) -> None:
+        """Send an alert that the patient's stored record keeps until delivery is confirmed."""
+        self.states.sending(patient_id, alert)
+        delivery = await self.alerts_topic.send(key=patient_id.encode(), value=alert)
+        delivery.add_done_callback(
+            lambda done: None if done.cancelled() or done.exception() else self.states.delivered(patient_id, alert)
+        )
 
     # -- time, checkpoints, rebalances ---------------------------------------------------
     async def _advance(self) -> None:
@@ -131,28 +142,22 @@ class Worker:
     async def _publish_outputs(self, outputs: Outputs) -> None:
         if not outputs.statuses and not outputs.alerts:
             return
-        handled = self.pipeline.publications(outputs)
-        await self._publish(Handled(alerts=handled.alerts, others=handled.others))
+        await self._publish(self.pipeline.publications(outputs))
         if outputs.durable:
-            changed = {alert.patient_id for alert in outputs.alerts}
-            changed.update(status.patient_id for status in outputs.statuses)
-            self.states.persist(changed, "episode")
-
-    async def _checkpoint(self) -> None:
-        if self.ready:
-            self.states.checkpoint()
+            self.states.changed_outside_events(alert.patient_id for alert in outputs.alerts)
 
     async def _on_recovered(self) -> None:
         partitions = {tp.partition for tp in self.app.consumer.assignment()
                       if tp.topic in self.input_names}
-        restored = self.states.restore_assigned(partitions)
+        restored, resend = self.states.restore_assigned(partitions)
+        for patient_id, alert in resend:
+            await self._send_alert(patient_id, alert)
         self.ready = True
         log.info("ready: %d partitions, %d patients (%d restored from the table)",
                  len(partitions), len(self.engine.patients()), restored)
 
     async def _on_revoked(self, app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
-        self.ready = False
-        self.states.persist_partitions({tp.partition for tp in revoked if tp.topic in self.input_names})
+        self.ready = False  # until the table has recovered the new assignment
 
     async def _update_gauges(self) -> None:
         metrics.PATIENTS_TRACKED.set(len(self.engine.patients()))

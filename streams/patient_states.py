@@ -1,20 +1,30 @@
 """Keeping the engine's in-memory patients and the durable table in step.
 
 The engine holds every owned patient in memory, because a table read per vital sign costs
-more than the engine itself. The table is written when it must be durable (an episode opened,
-changed or closed, after the alert is on its topic) and otherwise on a cadence, for patients
-that changed since. What a crash between two writes can lose is the window samples since the
-last checkpoint; they are still in Kafka, and the consumer re-reads everything after its last
-committed offset, which Faust commits only after the producer (table writes included) flushed.
+more than the engine itself. A patient's state is written to the table (one changelog
+message) while one of its events is being processed — Faust's RocksDB store can only place a
+write in a partition from an event — and only:
+
+- at once, when an episode opened, changed or closed, together with the alerts whose delivery
+  is not confirmed yet (streams/patient_record.py), so a crash can repeat an alert with the
+  same alert_id but never lose one;
+- on the patient's next event, when a change came from the timer (a signal-loss episode): a
+  crash before then makes the restarted worker derive the same change again, with the same ids;
+- otherwise at most once per checkpoint interval.
+
+So a crash can lose the window samples of the last checkpoint interval, which the `vitals`
+topic still holds, and never an episode transition.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+import time
+from typing import Callable, Iterable
 
 from monitor.engine import Engine
 from streams import metrics
+from streams import patient_record
 from streams.patient_table import PatientStateTable
 
 log = logging.getLogger(__name__)
@@ -23,80 +33,104 @@ log = logging.getLogger(__name__)
 class PatientStates:
     """Lazy restore on a patient's first event, eager restore after a rebalance, checkpoints."""
 
-    def __init__(self, engine: Engine, table: PatientStateTable) -> None:
+    def __init__(
+        self, engine: Engine, table: PatientStateTable, checkpoint_interval_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.engine = engine
         self.table = table
         self.partition_of = table.partition_of
-        self._dirty: set[str] = set()
+        self.checkpoint_interval_s = checkpoint_interval_s
+        self._clock = clock
+        self._written_at: dict[str, float] = {}
+        self._pending: set[str] = set()
         self._released: dict[bytes, int] = {}
+        self._unconfirmed: dict[str, list[bytes]] = {}
 
-    def track(self, patient_id: str, partition: int) -> None:
-        """Called for every event: restores an unknown patient and marks it changed."""
+    def track(self, patient_id: str, partition: int) -> list[bytes]:
+        """Before an event is processed: restore the patient if this worker has not got it.
+
+        Returns the alerts its stored record had not seen confirmed: the caller sends them again.
+        """
         key = patient_id.encode()
         if self.partition_of.get(key) != partition:
             self.partition_of[key] = partition
             self._released.pop(key, None)
-        if patient_id not in self._loaded():
-            stored = self.table.get(key)
-            if stored is not None:
-                self._restore(patient_id, stored)
-        self._dirty.add(patient_id)
+        if patient_id in self.engine.patients():
+            return []
+        stored = self.table.get(key)
+        return [] if stored is None else self._restore(patient_id, stored)
 
-    def _loaded(self):
-        return self.engine.patients()
+    def sending(self, patient_id: str, alert: bytes) -> None:
+        """An alert of this patient is being sent: it is unconfirmed until `delivered`."""
+        self._unconfirmed.setdefault(patient_id, []).append(alert)
 
-    def _restore(self, patient_id: str, stored: bytes) -> None:
+    def delivered(self, patient_id: str, alert: bytes) -> None:
+        pending = self._unconfirmed.get(patient_id)
+        if pending and alert in pending:
+            pending.remove(alert)
+            if not pending:
+                del self._unconfirmed[patient_id]
+
+    def settle(self, patient_id: str, durable: bool) -> None:
+        """After an event of this patient was processed and published: write if it is due."""
+        if durable:
+            self._write(patient_id, "episode")
+        elif patient_id in self._pending:
+            self._write(patient_id, "timer")
+        else:
+            written_at = self._written_at.get(patient_id)
+            if written_at is None or self._clock() - written_at >= self.checkpoint_interval_s:
+                self._write(patient_id, "cadence")
+
+    def changed_outside_events(self, patient_ids: Iterable[str]) -> None:
+        """A timer changed these patients durably: write them on their next event."""
+        self._pending.update(patient_ids)
+
+    def _write(self, patient_id: str, cause: str) -> None:
+        key = patient_id.encode()
+        snapshot = self.engine.snapshot(patient_id)
+        if snapshot is None:
+            if self.table.get(key) is not None:
+                del self.table[key]  # discharged: a tombstone, compacted away by Kafka
+            self._written_at.pop(patient_id, None)
+        else:
+            self.table[key] = patient_record.pack(snapshot, self._unconfirmed.get(patient_id, []))
+            self._written_at[patient_id] = self._clock()
+        self._pending.discard(patient_id)
+        metrics.STATE_WRITES.labels(cause).inc()
+
+    def _restore(self, patient_id: str, stored: bytes) -> list[bytes]:
         try:
-            self.engine.restore(patient_id, stored)
-            metrics.STATE_RESTORES.inc()
+            snapshot, unconfirmed = patient_record.unpack(stored)
+            self.engine.restore(patient_id, snapshot)
         except ValueError as error:
             # A state this version cannot read must not stop the ward: start the patient afresh.
             metrics.STATE_RESTORE_FAILURES.inc()
             log.error("could not restore a patient's state (%s); starting it afresh", error)
+            return []
+        self._written_at[patient_id] = self._clock()
+        metrics.STATE_RESTORES.inc()
+        return unconfirmed
 
-    def persist(self, patient_ids: Iterable[str], cause: str) -> int:
-        """Write the current state of these patients to the table (a changelog message each)."""
-        written = 0
-        for patient_id in patient_ids:
-            snapshot = self.engine.snapshot(patient_id)
-            key = patient_id.encode()
-            if snapshot is None:
-                if key in self.table:
-                    del self.table[key]  # discharged: a tombstone, compacted away by Kafka
-                    written += 1
-            else:
-                self.table[key] = snapshot
-                written += 1
-            self._dirty.discard(patient_id)
-        if written:
-            metrics.STATE_WRITES.labels(cause).inc(written)
-        return written
+    def restore_assigned(self, partitions: set[int]) -> tuple[int, list[tuple[str, bytes]]]:
+        """After recovery: drop patients of partitions we lost, load those of partitions we got.
 
-    def checkpoint(self) -> int:
-        """Write every patient that changed since its last write."""
-        dirty, self._dirty = self._dirty, set()
-        return self.persist(dirty, "cadence")
-
-    def restore_assigned(self, partitions: set[int]) -> int:
-        """After recovery: drop patients of partitions we lost, load those of partitions we got."""
+        Loading eagerly matters for patients who are silent: only a loaded patient can raise
+        a signal-loss alert from the timer. Returns how many were loaded and the unconfirmed
+        alerts of their records, to be sent again.
+        """
         self.release(p for p in set(self.partition_of.values()) if p not in partitions)
-        restored = 0
-        loaded = set(self._loaded())
+        restored, resend = 0, []
+        loaded = set(self.engine.patients())
         for key, stored in list(self.table.items()):
-            patient_id = key.decode()
-            if self._released.get(key, -1) not in partitions and key in self._released:
+            if key in self._released and self._released[key] not in partitions:
                 continue  # the in-memory store keeps keys it wrote itself after a revoke
+            patient_id = key.decode()
             if patient_id not in loaded and stored is not None:
-                self._restore(patient_id, stored)
+                resend.extend((patient_id, alert) for alert in self._restore(patient_id, stored))
                 restored += 1
-        return restored
-
-    def persist_partitions(self, partitions: Iterable[int]) -> int:
-        """Before a rebalance: write the changed patients of these partitions, so that whichever
-        worker owns them next starts from their latest state."""
-        wanted = set(partitions)
-        changed = [key.decode() for key, p in self.partition_of.items() if p in wanted]
-        return self.persist([pid for pid in changed if pid in self._dirty], "rebalance")
+        return restored, resend
 
     def release(self, partitions: Iterable[int]) -> None:
         """Forget the patients of partitions this worker no longer owns."""
@@ -106,5 +140,7 @@ class PatientStates:
         for key in [key for key, p in self.partition_of.items() if p in lost]:
             patient_id = key.decode()
             self.engine.forget(patient_id)
-            self._dirty.discard(patient_id)
+            self._written_at.pop(patient_id, None)
+            self._pending.discard(patient_id)
+            self._unconfirmed.pop(patient_id, None)
             self._released[key] = self.partition_of.pop(key)

@@ -59,6 +59,12 @@ class Pipeline:
                 event = decode_acknowledgement(value)
             else:
                 event = decode_input(value)
+            if key != event.patient_id.encode():
+                # A patient's events are ordered only within one partition, i.e. one key.
+                raise InvalidMessage(
+                    f"message key {key!r} is not the patient_id {event.patient_id!r}: producers "
+                    "must key every message by patient_id", "wrong_key",
+                )
         except InvalidMessage as error:
             metrics.MESSAGES_REJECTED.labels(topic, error.kind).inc()
             return Handled(others=[Publish(

@@ -54,4 +54,7 @@ def read_until(
                 return records
     finally:
         consumer.close()
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting on {topic}; got {records!r}"[:4000])
+    summary = "\n".join(repr(record)[:300] for record in records[-8:])
+    raise AssertionError(
+        f"timed out after {timeout:.0f} s waiting on {topic}; got {len(records)} records, the last:\n{summary}"
+    )
