@@ -210,10 +210,10 @@ def test_a_receiver_down_for_a_while_gets_every_page_later_and_never_delays_the_
     sent_at = time.time()
     send(kafka, unique, *pages)
     healthy.wait_until(lambda r: len(r.accepted()) == 10, timeout=10, what="10 pages at the healthy receiver")
-    # The healthy receiver had all 10 pages within 2 s, while `down` refused connections and
+    # The healthy receiver had all 10 pages within 3 s, while `down` refused connections and
     # `slow` took 1.5 s per page one at a time (it will need 15 s for all of them).
-    assert max(r.at for r in healthy.accepted()) - sent_at < 2.0
-    assert len(slow.accepted()) <= 2
+    assert max(r.at for r in healthy.accepted()) - sent_at < 3.0
+    assert len(slow.accepted()) <= 3
     time.sleep(2.0)
     down.come_up()  # after ~3 s down
     down.wait_until(lambda r: len(r.accepted()) == 10, timeout=30, what="10 pages after coming back")
@@ -236,7 +236,7 @@ def test_unacknowledged_escalates_and_an_ack_through_the_endpoint_stops_it(kafka
     receivers: [nurse, duty]
     escalate:
       - {after: 1s, receivers: [registrar]}
-      - {after: 2s, receivers: [consultant]}
+      - {after: 3s, receivers: [consultant]}
     repeat_interval: 10m""")
     running = dispatchers(config)
     page = alert("MRN-4")
@@ -264,7 +264,7 @@ def test_unacknowledged_escalates_and_an_ack_through_the_endpoint_stops_it(kafka
     duty.wait_until(lambda r: len(r.accepted()) == 2, timeout=10, what="PagerDuty acknowledge")
     assert duty.accepted()[1].json() == {"routing_key": "K", "event_action": "acknowledge",
                                          "dedup_key": page["episode_id"]}
-    time.sleep(2.2)  # past level 2's timeout
+    time.sleep(3.2)  # past level 2's timeout
     # Acknowledged: the consultant (level 2) was never paged; nurse and registrar heard of the
     # acknowledgement once each, and nothing else arrived.
     assert consultant.snapshot() == []
@@ -314,7 +314,7 @@ def test_group_wait_batches_a_burst_into_one_chat_message(kafka, unique, tmp_pat
     assert message.at - sent_at >= 0.9
     # ... while the webhook (one request per alert) got its five at the same moment.
     times = [r.at for r in hook.accepted()]
-    assert max(times) - min(times) < 0.5 and min(times) - sent_at >= 0.9
+    assert max(times) - min(times) < 0.8 and min(times) - sent_at >= 0.9
 
 
 def test_inhibition_and_silences_quiet_pages_without_losing_them(kafka, unique, tmp_path, receivers, dispatchers):
