@@ -8,7 +8,6 @@ import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
 from standardwebhooks import Webhook
 
 from crsmon.local_kafka import free_port
