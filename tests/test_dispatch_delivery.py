@@ -205,7 +205,7 @@ def test_a_receiver_down_for_a_while_gets_every_page_later_and_never_delays_the_
                    webhook("slow", slow.url, extra=", delivery: {timeout: 5s, concurrency: 1}"),
                    webhook("healthy", healthy.url)]),
         "default_route: {receivers: [down, slow, healthy]}")
-    dispatchers(config)
+    running = dispatchers(config)
     pages = [alert(f"MRN-{n}") for n in range(10)]
     sent_at = time.time()
     send(kafka, unique, *pages)
@@ -215,11 +215,15 @@ def test_a_receiver_down_for_a_while_gets_every_page_later_and_never_delays_the_
     assert max(r.at for r in healthy.accepted()) - sent_at < 3.0
     assert len(slow.accepted()) <= 3
     time.sleep(2.0)
+    # Meanwhile its 10 pages wait for their next try (one may be mid-attempt), as the metric says.
+    assert 9 <= running.metric("crsmon_dispatch_retry_queue_depth", receiver="down") <= 10
+    assert running.metric("crsmon_dispatch_retry_queue_depth", receiver="healthy") == 0
     down.come_up()  # after ~3 s down
     down.wait_until(lambda r: len(r.accepted()) == 10, timeout=30, what="10 pages after coming back")
     # Once back, the receiver that was down got each of the 10 pages exactly once.
     assert down.accepted_ids() == {p["alert_id"]: 1 for p in pages}
     assert healthy.accepted_ids() == {p["alert_id"]: 1 for p in pages}
+    assert running.metric("crsmon_dispatch_retry_queue_depth", receiver="down") == 0
 
 
 def test_unacknowledged_escalates_and_an_ack_through_the_endpoint_stops_it(kafka, unique, tmp_path, receivers, dispatchers):
