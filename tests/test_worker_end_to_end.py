@@ -55,12 +55,13 @@ def test_fever_after_therapy_alerts_and_bad_input_is_dead_lettered(worker, worke
     assert any(d["payload"] == "{this is not json" for d in dead)
     assert all(isinstance(d["offset"], int) for d in dead)
 
-    # The worker is still processing after the bad input.
-    produce(kafka.bootstrap, topics["vitals"], [
-        ("MRN-1", {"patient_id": "MRN-1", "ts": "2026-11-23T11:00:00Z", "temperature": 37.0}),
+    # The worker is still processing after the bad input: a discharge resolves the episode.
+    produce(kafka.bootstrap, topics["clinical_events"], [
+        ("MRN-1", {"patient_id": "MRN-1", "ts": "2026-11-23T11:00:00Z", "type": "discharge"}),
     ])
     alerts = read_until(kafka.bootstrap, topics["alerts"], lambda records: len(records) >= 2)
     assert alerts[1]["status"] == "resolved"
+    assert alerts[1]["observed_at"] == "2026-11-23T11:00:00Z"
     assert alerts[1]["episode_id"] == alerts[0]["episode_id"]
     assert alerts[1]["alert_id"] != alerts[0]["alert_id"]
     assert worker.alive()
