@@ -9,6 +9,7 @@ from faust.web import Request, Response, View
 
 from monitor.config import load_config
 from monitor.engine import Engine, Outputs
+from monitor.patient_state import RULES
 from streams import metrics
 from streams.event_clock import EventClock
 from streams.patient_states import PatientStates
@@ -161,6 +162,14 @@ class Worker:
 
     async def _update_gauges(self) -> None:
         metrics.PATIENTS_TRACKED.set(len(self.engine.patients()))
+        open_by_rule = {rule: 0 for rule in RULES}
+        for patient_id in list(self.engine.patients()):
+            for rule in RULES:
+                episode = self.engine.episode(patient_id, rule)
+                if episode is not None and episode.open:
+                    open_by_rule[rule] += 1
+        for rule, count in open_by_rule.items():
+            metrics.OPEN_EPISODES.labels(rule).set(count)
         consumer = self.app.consumer
         for tp in consumer.assignment():
             if tp.topic not in self.input_names:
