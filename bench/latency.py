@@ -15,6 +15,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Callable
 
 import numpy as np
 import orjson
@@ -33,11 +34,19 @@ class Latencies:
     alerts_read: int = 0  # every alert read, warm-up included
     alerts_emitted: float | None = None  # what the worker says it published (its /metrics)
     unmatched: int = 0  # alerts whose cause was not found among the sets sent
+    worker_cpu_seconds: float | None = None  # while the producer ran
     samples_ms: list[float] = field(default_factory=list)
 
     @property
     def rate_achieved(self) -> float:
         return self.produced / self.produce_seconds if self.produce_seconds else 0.0
+
+    @property
+    def worker_cores(self) -> float | None:
+        """How many cores the worker kept busy: near what it could get means it was saturated."""
+        if self.worker_cpu_seconds is None or not self.produce_seconds:
+            return None
+        return self.worker_cpu_seconds / self.produce_seconds
 
     def percentile(self, q: float) -> float | None:
         return float(np.percentile(self.samples_ms, q)) if self.samples_ms else None
@@ -59,13 +68,16 @@ class FeverOnsets:
 
 async def measure_latency(
     bootstrap: str, vitals_topic: str, alerts_topic: str, ward: Ward, febrile_share: float,
-    rate: float, seconds: float, warmup: float, drain: float = 10.0,
+    rate: float, seconds: float, warmup: float, caught_up: Callable[[int], bool],
+    cpu_seconds: Callable[[], float | None], drain: float = 10.0,
 ) -> Latencies:
     """Send `rate` sets/s from `ward.patients` patients for `seconds`; match the alerts.
 
     Alerts caused by sets sent in the first `warmup` seconds are not counted (the worker's
     code paths and the producer's connections are still warming up). After the last set,
-    alerts are read until none came for `drain` seconds.
+    alerts are read until a second after `caught_up(sets sent)` says the worker consumed
+    them all, or until none came for `drain` seconds. `cpu_seconds()` is the worker's CPU time,
+    read as the producer starts and stops.
     """
     result = Latencies(rate_wanted=rate, patients=ward.patients)
     onsets = FeverOnsets(ward, febrile_share, warmup, seconds - 1.0)
@@ -75,7 +87,8 @@ async def measure_latency(
     stop_reading = asyncio.Event()
 
     async def read_alerts() -> None:
-        quiet_since = None
+        quiet_since = finished_at = None
+        checked = 0.0
         while True:
             batches = await consumer.getmany(timeout_ms=100)
             received = time.time()
@@ -89,6 +102,13 @@ async def measure_latency(
                     elif cause >= counted_from[0]:
                         result.samples_ms.append((received - cause) * 1000.0)
             if stop_reading.is_set():
+                now = time.monotonic()
+                if finished_at is None and now - checked > 0.5:
+                    checked = now
+                    if await asyncio.to_thread(caught_up, result.produced):
+                        finished_at = now
+                if finished_at is not None and now - finished_at > 1.0:
+                    return
                 if batches:
                     quiet_since = None
                 elif quiet_since is None:
@@ -100,6 +120,7 @@ async def measure_latency(
     await producer.start()
     reader = asyncio.create_task(read_alerts())
     try:
+        cpu_before = cpu_seconds()
         began_wall, began = time.time(), time.monotonic()
         counted_from.append(began_wall + warmup)
         pending = []
@@ -120,6 +141,9 @@ async def measure_latency(
             await asyncio.sleep(TICK)
         await asyncio.gather(*pending)
         result.produce_seconds = time.monotonic() - began
+        cpu_after = cpu_seconds()
+        if cpu_before is not None and cpu_after is not None:
+            result.worker_cpu_seconds = cpu_after - cpu_before
         stop_reading.set()
         await asyncio.wait([reader], timeout=max(60.0, seconds))  # then whatever arrived counts
     finally:

@@ -24,7 +24,7 @@ SETS_PER_SECOND = "full worker, observation sets/s"
 WRITTEN = "full worker: messages written per 1,000 consumed"
 TWO = "two crsmon workers, one consumer group"
 TWO_OVER_ONE = "two workers / one worker"
-LATENCY_LOAD = "latency run: sets/s produced (patients)"
+LATENCY_LOAD = "latency run: sets/s produced"
 P50 = "produce -> alert p50"
 P99 = "produce -> alert p99"
 MAX = "produce -> alert max (alerts counted)"
@@ -130,7 +130,9 @@ class Report:
     def latency(self, result: Latencies | None) -> None:
         if result is None:
             return
-        self.set(LATENCY_LOAD, f"{result.rate_achieved:,.0f} /s ({result.patients:,}; wanted {result.rate_wanted:,.0f} /s)")
+        cores = result.worker_cores
+        busy = "" if cores is None else f"; worker busy {cores:.2f} cores, {1e6 * result.worker_cpu_seconds / result.produced:,.0f} µs CPU/set"
+        self.set(LATENCY_LOAD, f"{result.rate_achieved:,.0f} /s ({result.patients:,} patients{busy})")
         p50, p99 = result.percentile(50), result.percentile(99)
         if p50 is None or p99 is None:
             for figure in (P50, P99, MAX):

@@ -105,6 +105,10 @@ class Process(Service):
             return None
         return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS  # utime, stime
 
+    def cpu_seconds(self) -> float | None:
+        times = self.cpu_times()
+        return None if times is None else sum(times)
+
     def wait_until_ready(self, timeout: float = 120.0) -> None:
         self.wait_for_output(READY, timeout)
 

@@ -247,9 +247,13 @@ def measure_latency_run(run: Run, rate: float) -> Latencies:
         follow(lambda: metric_total(worker.port), therapy, max_seconds=float("inf"), alive=worker.alive)
         say(f"latency: {patients:,} patients, {therapy:,} in their risk period; producing {rate:,.0f} sets/s "
             f"for {args.latency_seconds:.0f} s")
+        def caught_up(sets: int) -> bool:
+            return (metric_total(worker.port) or 0) >= therapy + sets
+
         result = asyncio.run(measure_latency(
             run.kafka.bootstrap, inputs.vitals, run_topics(inputs, "latency").alerts, ward,
-            args.latency_febrile_share, rate, args.latency_seconds, args.latency_warmup,
+            args.latency_febrile_share, rate, args.latency_seconds, args.latency_warmup, caught_up,
+            worker.cpu_seconds,
         ))
         result.alerts_emitted = metric_total(worker.port, "crsmon_alerts_emitted")
         return result
