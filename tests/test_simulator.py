@@ -1,5 +1,5 @@
 """The ward simulator: reproducible, contract-valid, on its cadences, with its artifacts, with CRS
-courses that follow CLINICAL.md, and with a ground truth that the generated data bear out."""
+courses that follow the clinical reference, and with a ground truth that the generated data bear out."""
 
 from __future__ import annotations
 
@@ -278,7 +278,7 @@ OXYGEN_GRADE = {"room_air": 0, "blow_by": 2, "nasal_cannula": 2, "high_flow_nasa
 
 def recompute(messages) -> dict:
     """ASTCT's provisional grade after each second of one patient's messages, written as a
-    plain loop over the table in CLINICAL.md."""
+    plain loop over the ASTCT table (docs/clinical-reference.md)."""
     latest: dict = {"device": "room_air", "flow": None, "pressors": 0, "lifted": False, "therapy": None}
     first_fever = grade2 = None
     top = 0

@@ -1,7 +1,7 @@
 """Artifacts: what monitors report when the patient did not change.
 
 Probe-off zeros, single implausible samples, motion bursts, silent sources — the reasons 87–99 %
-of ward alarms are not actionable (CLINICAL.md, alarm safety). They are planned per patient as
+of ward alarms are not actionable (docs/clinical-reference.md, alarm safety). They are planned per patient as
 times and intervals, then stamped onto whatever samples fall there, so the same plan serves
 1-second and 1-minute numerics alike. Every stamped sample is marked, because the ground truth is
 computed from the samples that are not artifacts.

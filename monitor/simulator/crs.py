@@ -1,7 +1,7 @@
 """CRS courses: onset after the therapy, fever first, then tachycardia, then hypotension and/or
 hypoxia for grade 2 and beyond, with the treatment a CAR-T unit gives at each step.
 
-Onset days, grade shares and durations follow CLINICAL.md (product labels and trials); where it
+Onset days, grade shares and durations follow docs/clinical-reference.md (product labels and trials); where it
 is silent — how fast pressure falls, when tocilizumab is given, how oxygen is escalated — the
 choices are judgements written down in docs/simulator.md.
 """
@@ -40,7 +40,7 @@ PRODUCTS: dict[str, Product] = {
         "bispecific", 1.0, (0.3, 2.5), (0.0, 3.0, 6.0), (0.45, 0.35, 0.20), 2.0, (0.70, 0.29, 0.01, 0.0)
     ),
 }
-SEVERE_ONSET_FACTOR = 0.7  # CLINICAL.md: severe CRS tends to start earlier than mild CRS
+SEVERE_ONSET_FACTOR = 0.7  # clinical reference: severe CRS tends to start earlier than mild CRS
 
 LOW_FLOW = ("nasal_cannula", (2.0, 4.0))
 GRADE3_OXYGEN = (("high_flow_nasal_cannula", (40.0, 60.0)), ("face_mask", (8.0, 10.0)),

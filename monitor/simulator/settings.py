@@ -2,8 +2,8 @@
 thresholds that decide the ground truth.
 
 Every number a user might want to vary is here, with where its default came from. Defaults that
-are the simulator's own judgement say so: CLINICAL.md gives onset days and grade shares, not
-how often a pulse-oximeter probe falls off. docs/simulator.md explains each judgement.
+are the simulator's own judgement say so: the clinical reference gives onset days and grade
+shares, not how often a pulse-oximeter probe falls off. docs/simulator.md explains each one.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class ArtifactRates(BaseModel):
     ecg_leads_off: float = setting(1.0, f"{JUDGEMENT}: ECG leads off (heart and respiratory rate 0)", "/day")
     heart_rate_spike: float = setting(1.0, "issue 3: one heart rate 80 → 190 → 80", "/day")
     spo2_single_dip: float = setting(2.0, "issue 3: one SpO2 of 74 amid 97s", "/day")
-    motion: float = setting(4.0, "Alarm safety (CLINICAL.md): motion spikes; rate is a judgement", "/day")
+    motion: float = setting(4.0, "Alarm safety (docs/clinical-reference.md): motion spikes; rate is a judgement", "/day")
     gap: float = setting(0.5, f"{JUDGEMENT}: patient off the monitor 10–45 min (shower, imaging)", "/day")
     monitor_off: float = setting(0.1, f"{JUDGEMENT}: monitor disconnected 1–3 h (a silent source)", "/day")
     nibp_implausible: float = setting(

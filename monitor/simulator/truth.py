@@ -2,7 +2,7 @@
 
 Times here are facts about the messages, not about the plan: "CRS onset" is the first febrile
 temperature reading, "grade 2" is the first moment at which the readings and events in force
-meet CLINICAL.md's provisional grade-2 criteria. Artifact samples are left out — an SpO2 of 74
+meet the provisional grade-2 criteria (docs/clinical-reference.md). Artifact samples are left out — an SpO2 of 74
 between two of 97 is not hypoxia — which is exactly what an engine is measured on.
 
 The grading here is deliberately a second, independent implementation of the published table:
