@@ -24,6 +24,13 @@ the slope between 5 % and 95 % of the messages. Why not committed offsets: Faust
 2.8 s timer, too coarse for runs of tens of seconds; the offsets are checked after each run
 to show that everything counted was committed. See bench/progress.py.
 
+While others edit the checkout, benchmark exactly one commit from an exported tree (the
+processes import the code from PYTHONPATH before the venv's editable install):
+
+    rm -rf /tmp/crsmon-at && mkdir /tmp/crsmon-at && git archive HEAD | tar -x -C /tmp/crsmon-at
+    git rev-parse --short HEAD > /tmp/crsmon-at/.bench-commit
+    PYTHONPATH=/tmp/crsmon-at .venv/bin/python /tmp/crsmon-at/bench/worker.py
+
 The figures are printed as a table on standard output at the end; progress goes to standard
 error. Numbers from a shared 2-core machine are noisy: compare the ratios, which come from one
 run on one broker, more than the absolute rates. This is a benchmark, not a test: nothing here
@@ -115,10 +122,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def code_version() -> str:
-    """The commit, and whether the code the processes import differs from it."""
+    """The commit, and whether the code the processes import differs from it; in a tree
+    exported with `git archive` (see the module's docstring), the commit it was exported from."""
     def git(*command: str) -> str:
         return subprocess.run(["git", "-C", str(REPO), *command], capture_output=True, text=True).stdout.strip()
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        exported = REPO / ".bench-commit"
+        return f"{exported.read_text().strip()} (exported tree)" if exported.exists() else "unknown"
     changed = git("status", "--porcelain", "--untracked-files=all", "monitor", "streams", "crsmon")
     return f"{commit} (uncommitted changes in monitor/, streams/ or crsmon/)" if changed else commit
 
