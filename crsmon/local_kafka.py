@@ -309,7 +309,10 @@ class LocalKafka:
                 "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true",
                 f"-Dlog4j2.configurationFile={log_config}", "-cp", f"{lib}/*"]
         if not (self.data_dir / "kraft" / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            # An id that starts with "-" would be read as an option (about 1 in 64 of them).
+            cluster_id = "-"
+            while cluster_id.startswith("-"):
+                cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             formatted = subprocess.run(
                 java + ["kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
                         "-c", str(properties), *self._scram_format_arguments()],
