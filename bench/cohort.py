@@ -316,6 +316,8 @@ def engine_revision() -> str:
                                capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+    if not head:
+        return f"unknown ({REPO} is not a git checkout)"
     return f"{head}{' + uncommitted changes in monitor/' if dirty else ''}"
 
 
