@@ -64,6 +64,10 @@ def _replay(args: argparse.Namespace) -> int:
 
 @command("simulate")
 def _simulate(args: argparse.Namespace) -> int:
+    if args.kafka:
+        from crsmon.ward_feed import feed_command
+
+        return feed_command(args)
     from monitor.simulator.command import simulate_command
 
     return simulate_command(args)
@@ -110,6 +114,13 @@ def _ingest(args: argparse.Namespace) -> int:
     return run_ingest(dataclasses.replace(IngestSettings(), **overrides))
 
 
+@command("demo")
+def _demo(args: argparse.Namespace) -> int:
+    from crsmon.demo import run_demo
+
+    return run_demo(args)
+
+
 @command("webhook-sink")
 def _webhook_sink(args: argparse.Namespace) -> int:
     from alerting.webhook_sink import run_sink
@@ -143,6 +154,9 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument("--settings", help="JSON file of simulation settings (docs/simulator.md)")
     simulate.add_argument("--out", default="-", help="JSON Lines output file, - for stdout (default)")
     simulate.add_argument("--truth", help="write the ground truth per patient to this JSON file")
+    simulate.add_argument("--kafka", metavar="BROKER", help="publish to Kafka (host:port) at accelerated time, the ward running now, instead of writing JSON Lines")
+    simulate.add_argument("--speed", type=float, default=60.0, help="with --kafka: simulated seconds per wall second (default 60: an hour a minute)")
+    simulate.add_argument("--history", type=float, default=8.0, metavar="HOURS", help="with --kafka: hours of the ward's past published at once (default 8)")
     config = sub.add_parser("config", help="print every clinical setting with its source")
     config.add_argument("--config", help="clinical configuration JSON")
     dashboard = sub.add_parser("dashboard", help="serve the live ward dashboard (a web page) from Kafka")
@@ -165,6 +179,16 @@ def parser() -> argparse.ArgumentParser:
     sink.add_argument("--port", type=int, default=9099, help="port to listen on (default 9099)")
     sink.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sink.add_argument("--secret", action="append", default=[], help="whsec_ secret to verify signatures with (repeatable)")
+    demo = sub.add_parser("demo", help="run everything on this machine: Kafka, worker, dispatcher, dashboard and a simulated ward")
+    demo.add_argument("--patients", type=int, default=100, help="simulated patients (default 100)")
+    demo.add_argument("--speed", type=float, default=60.0, help="simulated seconds per wall second (default 60: an hour a minute)")
+    demo.add_argument("--days", type=float, default=2.0, help="length of the simulated window in days (default 2)")
+    demo.add_argument("--history", type=float, default=8.0, metavar="HOURS", help="hours of the ward's past published at once (default 8)")
+    demo.add_argument("--crs-share", type=float, default=0.1, help="share of patients with a CRS course (default 0.1)")
+    demo.add_argument("--seed", type=int, default=1, help="the same seed gives the same ward (default 1)")
+    demo.add_argument("--dashboard-port", type=int, default=8080, help="dashboard port; another free one if taken (default 8080)")
+    demo.add_argument("--run-for", type=float, metavar="SECONDS", help="stop by itself this long after everything is up")
+    demo.add_argument("--dir", default="var/demo", help="logs and data of this run, emptied at start (default var/demo)")
     return top
 
 
