@@ -6,6 +6,7 @@ Each subcommand imports its room lazily so that `crsmon replay` starts without l
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Callable
 
@@ -55,10 +56,14 @@ def _replay(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"crsmon replay: cannot read {args.file}: {error.strerror}", file=sys.stderr)
         return 2
-    with source:
-        replay(source, Engine(load_config(args.config)), sys.stdout.buffer, sys.stderr,
-               with_status=args.status)
-    sys.stdout.flush()
+    try:
+        with source:
+            replay(source, Engine(load_config(args.config)), sys.stdout.buffer, sys.stderr,
+                   with_status=args.status)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`crsmon replay day.jsonl | head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
