@@ -92,7 +92,10 @@ class ReceiverChannel:
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=self.settings.concurrency, limit_per_host=self.settings.concurrency)
-        self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+        self._session = aiohttp.ClientSession(
+            connector=connector, auto_decompress=False,
+            timeout=aiohttp.ClientTimeout(total=self.settings.timeout),
+        )
         self._workers = [asyncio.create_task(self._work(), name=f"deliver-{self.name}-{index}")
                          for index in range(self.settings.concurrency)]
 
@@ -149,8 +152,7 @@ class ReceiverChannel:
         status = retry_after = error = None
         try:
             async with self._session.post(
-                self.url, data=notification.body, headers=headers,
-                timeout=aiohttp.ClientTimeout(total=self.settings.timeout), allow_redirects=False,
+                self.url, data=notification.body, headers=headers, allow_redirects=False,
             ) as response:
                 status = response.status
                 retry_after = response.headers.get("Retry-After")
