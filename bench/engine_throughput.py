@@ -59,6 +59,8 @@ def decode_all(lines: list[bytes]) -> list:
     return [decode_input(line) for line in lines]
 
 
+
+
 def timed(work: Callable[[], object]) -> tuple[float, float]:
     gc.collect()
     wall, cpu = time.perf_counter(), time.process_time()

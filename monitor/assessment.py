@@ -74,7 +74,7 @@ def assess(patient: Patient, at: float, config: EngineConfig) -> Assessment:
     consciousness = patient.consciousness
     components = (
         0 if rate is None else respiration_points(rate),
-        0 if spo2 is None else spo2_points(spo2, scale=patient.scale, on_oxygen=oxygen),
+        0 if spo2 is None else spo2_points(spo2, patient.scale, oxygen),
         2 if oxygen else 0,
         0 if systolic is None else systolic_points(systolic),
         0 if pulse is None else pulse_points(pulse),
@@ -84,9 +84,8 @@ def assess(patient: Patient, at: float, config: EngineConfig) -> Assessment:
     score = sum(components)
     complete = not (rate is None or spo2 is None or systolic is None or pulse is None
                     or consciousness is None or temperature is None)
-    band = band_of(score, components, key=config.news2_key_threshold,
-                   emergency=config.news2_emergency_threshold,
-                   red=config.news2_single_parameter_red)
+    band = band_of(score, components, config.news2_key_threshold,
+                   config.news2_emergency_threshold, config.news2_single_parameter_red)
 
     risk = in_risk_period(patient, at, config)
     fever = temperature is not None and temperature >= config.fever_celsius
@@ -96,12 +95,11 @@ def assess(patient: Patient, at: float, config: EngineConfig) -> Assessment:
                            config.hypotension_map_mmhg)
     oxygen_need = hypoxia(device, patient.flow_l_min, oxygen, spo2, config.hypoxia_spo2_percent,
                           config.low_flow_max_l_min)
-    crs_grade = grade(fever=fever, fever_not_required=lifted, hypotension=pressure,
-                      hypoxia=oxygen_need) if risk else 0
+    crs_grade = grade(fever, lifted, pressure, oxygen_need) if risk else 0
     return Assessment(
         score, band, complete, components,
         shock_index(pulse, systolic),
-        qsofa(rate, systolic, consciousness, rate_threshold=config.qsofa_respiratory_rate,
-              systolic_threshold=config.qsofa_systolic_mmhg),
+        qsofa(rate, systolic, consciousness, config.qsofa_respiratory_rate,
+              config.qsofa_systolic_mmhg),
         crs_grade, fever, lifted, pressure, oxygen_need, risk, oxygen,
     )

@@ -79,8 +79,9 @@ class EngineConfig(BaseModel):
         "high", "issue 3 policy: an early warning in a febrile risk-period patient → high"
     )
     news2_within_crs_episode: bool = setting(
-        True, f"{JUDGEMENT}: while a CRS episode is open, NEWS2 speaks through it, so one "
-        "deterioration is one episode and a CRS patient is never rated below what NEWS2 says"
+        True, f"{JUDGEMENT}: while a CRS episode is open, the news2 rule is silent and NEWS2 "
+        "speaks through the CRS episode whenever the CRS grade is 0, so one deterioration is "
+        "one episode and is never silenced"
     )
     news2_single_parameter_severity: Severity = setting(
         "medium", f"issue 3 policy after {RCP}: a single parameter 3 → medium"
@@ -140,9 +141,10 @@ class EngineConfig(BaseModel):
 
     # -- episodes: persistence and hysteresis ----------------------------------------------
     crs_persistence_s: float = setting(
-        0.0,
-        f"issue 3: fever counts at once; other CRS criteria are confirmed by artifact rejection, "
-        f"so no further delay ({JUDGEMENT})", "s",
+        300.0,
+        "issue 3: fever counts at once; a higher grade must hold this long (motion artifacts "
+        f"last up to 3 minutes; persistence delays cut false alarms, Drew 2014), a {JUDGEMENT}",
+        "s",
     )
     crs_downgrade_after_min: float = setting(
         60.0, f"{JUDGEMENT}: a lower grade must hold this long before the episode is downgraded", "min"
@@ -165,10 +167,10 @@ class EngineConfig(BaseModel):
     trend_window_min: float = setting(
         180.0, f"{JUDGEMENT}: CRS worsens over hours; three hours of per-minute values", "min"
     )
-    trend_bucket_min: float = setting(
-        5.0, f"{JUDGEMENT}: per-minute medians pooled into 5-minute medians before fitting", "min"
+    trend_min_points: int = setting(
+        3, f"{JUDGEMENT}: minutes with data a trend needs, at least one in the first and last "
+        "third of the window", "min",
     )
-    trend_min_points: int = setting(3, f"{JUDGEMENT}: fewer pooled points give no trend", "points")
     trend_interval_s: float = setting(
         600.0, f"{JUDGEMENT}: how often a febrile patient's trends are recomputed", "s"
     )
@@ -176,13 +178,17 @@ class EngineConfig(BaseModel):
         24.0, f"{JUDGEMENT}: the baseline is the median of the day before the fever", "h"
     )
     baseline_min_minutes: int = setting(
-        30, f"{JUDGEMENT}: minutes of data a baseline needs", "min"
+        3, f"{JUDGEMENT}: minutes with data a baseline needs (three NIBP readings will do)", "min"
+    )
+    shock_index_systolic_below_baseline: float = setting(
+        15.0, f"{JUDGEMENT}: the shock index warns only with systolic BP this far below baseline "
+        "(fever alone raises heart rate ≈ 10/min per °C)", "mmHg"
     )
     heart_rate_rise_per_h: float = setting(10.0, f"{JUDGEMENT}: heart rate rising", "/min per h")
     heart_rate_above_baseline: float = setting(20.0, f"{JUDGEMENT}: and this far above baseline", "/min")
     systolic_fall_per_h: float = setting(8.0, f"{JUDGEMENT}: systolic BP falling", "mmHg per h")
     systolic_below_baseline: float = setting(15.0, f"{JUDGEMENT}: and this far below baseline", "mmHg")
-    spo2_fall_per_h: float = setting(1.0, f"{JUDGEMENT}: SpO2 falling", "% per h")
+    spo2_fall_per_h: float = setting(0.75, f"{JUDGEMENT}: SpO2 falling", "% per h")
     spo2_below_baseline: float = setting(2.0, f"{JUDGEMENT}: and this far below baseline", "%")
     temperature_rise_per_h: float = setting(0.3, f"{JUDGEMENT}: temperature rising", "°C per h")
 

@@ -389,16 +389,27 @@ class Engine:
         return due
 
     def _catch_up(self, patient: Patient, until: float, outputs: Outputs, inclusive: bool) -> None:
-        """Step the patient through each deadline before `until` (or at it, if inclusive)."""
+        """Step the patient through each deadline before `until` (or at it, if inclusive).
+
+        Expiry and signal-loss deadlines are kept as cheap lower bounds; one that turns out
+        early is made exact here without a step, so a step happens only when something does.
+        """
+        config = self.config
         for _ in range(_MAX_STEPS_PER_CALL):
             due = self._next_due(patient)
             if due > until or (due == until and not inclusive):
                 return
             clock = patient.clock
             at = due if clock is None or due > clock else clock
-            self._step(patient, at, outputs, None, vitals=False)
-            if self._next_due(patient) <= at:
-                return  # nothing more can happen at this moment
+            changed = False
+            if at >= patient.expiry_due:
+                changed = expire(patient, at, config)
+            if at >= patient.loss_due:
+                changed = check_losses(patient, at, config) or changed
+            if changed or self._next_due(patient) <= at:
+                self._step(patient, at, outputs, None, vitals=False)
+                if self._next_due(patient) <= at:
+                    return  # nothing more can happen at this moment
 
     def _schedule(self, patient: Patient) -> None:
         due = self._next_due(patient)

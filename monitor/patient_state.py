@@ -87,6 +87,7 @@ class Patient:
     expiry_due: float = -math.inf
     loss_due: float = -math.inf
     scheduled: float = math.inf
+    status_parts: tuple = ()  # the last status's unchanging parts, reused (monitor/reports.py)
 
     # -- bytes ---------------------------------------------------------------------------
     _STORED = (

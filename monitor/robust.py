@@ -12,11 +12,16 @@ import numpy as np
 
 def nanmedian(block: np.ndarray, axis: int = 0) -> np.ndarray:
     """Median along `axis` ignoring NaN; NaN where a slice has no number."""
-    if block.shape[axis] == 0:
-        return np.full(np.delete(block.shape, axis), np.nan)
-    ordered = np.sort(block, axis=axis)
-    valid = np.count_nonzero(~np.isnan(ordered), axis=axis, keepdims=True)
-    low = np.take_along_axis(ordered, np.maximum(valid - 1, 0) // 2, axis=axis)
-    high = np.take_along_axis(ordered, np.minimum(valid // 2, ordered.shape[axis] - 1), axis=axis)
-    median = np.where(valid % 2 == 1, low, (low + high) / 2)
-    return np.squeeze(np.where(valid > 0, median, np.nan), axis=axis)
+    lanes = np.moveaxis(block, axis, -1)
+    shape, length = lanes.shape[:-1], lanes.shape[-1]
+    if length == 0:
+        return np.full(shape, np.nan)
+    ordered = np.sort(lanes.reshape(-1, length), axis=-1)
+    valid = length - np.isnan(ordered).sum(axis=-1)
+    rows = np.arange(ordered.shape[0])
+    # For an odd count both indices are the middle one; for an even count, the middle two.
+    low = ordered[rows, np.maximum(valid - 1, 0) // 2]
+    high = ordered[rows, np.minimum(valid // 2, length - 1)]
+    median = (low + high) / 2
+    median[valid == 0] = np.nan
+    return median.reshape(shape)

@@ -19,7 +19,7 @@ from monitor.parameters import (
 )
 from monitor.patient_state import Patient
 from monitor.scores.news2 import COMPONENTS
-from monitor.severity import crs_severity, news2_severity, stronger
+from monitor.severity import crs_severity, news2_severity
 from monitor.signals import lost_signals
 from monitor.trends import EarlyWarning
 
@@ -29,10 +29,11 @@ _NEWS2_VALUE = {"respiratory_rate": RESPIRATORY_RATE, "spo2": SPO2, "systolic_bp
 
 def crs_level(patient: Patient, a: Assessment, early: EarlyWarning, config: EngineConfig,
               episode_open: bool) -> Level | None:
-    """Only a CRS grade opens the episode; once open, NEWS2 alone can keep it going."""
+    """Only a CRS grade opens the episode; while it has one, the CRS policy sets the severity.
+    Once open and graded 0 (the fever gone), NEWS2 alone keeps it going at NEWS2's severity."""
     severity = crs_severity(a.grade, bool(early) and a.grade < 3, config)
-    if config.news2_within_crs_episode and (severity is not None or episode_open):
-        severity = stronger(severity, news2_severity(a.news2_band, config))
+    if severity is None and episode_open and config.news2_within_crs_episode:
+        severity = news2_severity(a.news2_band, config)
     if severity is None:
         return None
     return Level(severity, a.grade, lambda: crs_reasons(patient, a, early, config), at_once=a.fever)
@@ -63,7 +64,7 @@ def crs_reasons(patient: Patient, a: Assessment, early: EarlyWarning,
     elif a.hypoxia and value[SPO2] is not None:
         reasons.append(f"{describe(SPO2, value[SPO2])} <= {config.hypoxia_spo2_percent:g} on air")
     reasons.extend(f"early warning: {reason}" for reason in early)
-    if config.news2_within_crs_episode and news2_severity(a.news2_band, config):
+    if news2_severity(a.news2_band, config):
         reasons.extend(news2_reasons(patient, a, config))
     return tuple(reasons)
 

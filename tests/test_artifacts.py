@@ -56,8 +56,10 @@ def test_the_same_jump_confirmed_by_the_next_reading_is_believed():
     bed.vitals(bed.at(24 * 60 + 45), systolic_bp=82, temperature=38.3)
     assert bed.status().crs.grade == 1  # held: one reading
     bed.vitals(bed.at(24 * 60 + 60), systolic_bp=84, temperature=38.3)
-    assert bed.status().crs.grade == 2  # confirmed within one measurement cycle
-    assert [(a.status, a.severity) for a in bed.alerts][-1] == ("updated", "high")
+    assert bed.status().crs.grade == 2  # confirmed by the next reading
+    bed.advance(bed.at(24 * 60 + 70))
+    assert [(a.status, a.severity, a.observed_at) for a in bed.alerts][-1] == (
+        "updated", "high", bed.at(24 * 60 + 65))  # within the 15-minute cycle
 
 
 def test_a_gradual_fall_is_believed_at_once():
@@ -65,7 +67,8 @@ def test_a_gradual_fall_is_believed_at_once():
     for minutes, systolic in ((15, 112), (30, 101), (45, 89)):
         bed.vitals(bed.at(24 * 60 + minutes), systolic_bp=systolic, temperature=38.3)
     assert bed.status().crs.grade == 2
-    assert bed.alerts[-1].observed_at == bed.at(24 * 60 + 45)
+    bed.advance(bed.at(24 * 60 + 50))
+    assert bed.alerts[-1].observed_at == bed.at(24 * 60 + 50)  # 5 minutes' persistence
 
 
 def test_a_fever_in_the_risk_period_is_never_held_even_after_a_big_jump():

@@ -58,13 +58,14 @@ def test_an_episode_is_updated_when_severity_rises_and_again_when_it_falls():
     bed.therapy(bed.at(0))
     stable_vitals(bed, 600, temperature=38.4)
     stable_vitals(bed, 630, temperature=38.4, systolic_bp=108)
-    stable_vitals(bed, 660, temperature=38.5, systolic_bp=88)  # grade 2 → high at once
+    stable_vitals(bed, 660, temperature=38.5, systolic_bp=88)  # grade 2: high once it persists
+    assert [a.status for a in bed.alerts] == ["firing"]
     for minute in range(690, 781, 30):
         stable_vitals(bed, minute, temperature=38.3, systolic_bp=112)  # back to grade 1
     changes = [(a.status, a.severity, a.crs_grade, a.observed_at) for a in bed.alerts]
     assert changes == [
         ("firing", "medium", 1, bed.at(600)),
-        ("updated", "high", 2, bed.at(660)),
+        ("updated", "high", 2, bed.at(665)),  # the 5-minute persistence, honoured by time alone
         ("updated", "medium", 1, bed.at(750)),  # grade 1 since 690: after the 60 min downgrade delay
     ]
     assert len({a.episode_id for a in bed.alerts}) == 1
@@ -76,6 +77,7 @@ def test_a_brief_lower_reading_does_not_downgrade():
     bed.therapy(bed.at(0))
     stable_vitals(bed, 600, temperature=38.4, systolic_bp=95)
     stable_vitals(bed, 615, temperature=38.4, systolic_bp=88)
+    bed.advance(bed.at(621))
     for minute, systolic in ((630, 91), (645, 89), (660, 92), (675, 88), (690, 91)):
         stable_vitals(bed, minute, temperature=38.4, systolic_bp=systolic)
     assert [(a.status, a.severity) for a in bed.alerts] == [("firing", "medium"), ("updated", "high")]
@@ -143,6 +145,7 @@ def test_acknowledgements_are_recorded_and_cleared_by_a_change_of_severity():
     assert not bed.acknowledge(bed.at(604), "MRN-000123:crs:2026-01-01T00:00:00Z").durable
     assert bed.engine.episode(bed.patient_id, "crs").acknowledged_by == "rn-4411"
     stable_vitals(bed, 615, temperature=38.4, systolic_bp=86)
+    bed.advance(bed.at(620))
     assert bed.alerts[-1].severity == "high"
     assert bed.engine.episode(bed.patient_id, "crs").acknowledged_by is None
     assert [a.status for a in bed.alerts] == ["firing", "updated"]  # an ack resolves nothing

@@ -92,7 +92,7 @@ def hypoxia(device: str | None, flow_l_min: float | None, on_oxygen: bool, spo2:
     return 0
 
 
-def grade(*, fever: bool, fever_not_required: bool, hypotension: int, hypoxia: int) -> int:
+def grade(fever: bool, fever_not_required: bool, hypotension: int, hypoxia: int) -> int:
     """The consensus grade from fever and the two levels above; 0 means no CRS."""
     if not (fever or fever_not_required):
         return 0

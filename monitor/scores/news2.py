@@ -72,7 +72,7 @@ def respiration_points(rate: float) -> int:
     return _band(rate, _RESPIRATION, _RESPIRATION_ABOVE)
 
 
-def spo2_points(spo2: float, *, scale: int, on_oxygen: bool) -> int:
+def spo2_points(spo2: float, scale: int = 1, on_oxygen: bool = False) -> int:
     """Scale 2 scores high saturations only on oxygen: ≥ 93 % on air scores 0."""
     index = int(spo2 + 0.5)
     if not 0 <= index <= 100:
@@ -120,7 +120,7 @@ class News2Score(NamedTuple):
         return dict(zip(COMPONENTS, self.components))
 
 
-def band_of(score: int, components: tuple[int, ...] | list[int], *, key: int = 5,
+def band_of(score: int, components: tuple[int, ...] | list[int], key: int = 5,
             emergency: int = 7, red: int = 3) -> str:
     """`low`, `low_medium` (a single parameter scoring 3, total below the key threshold),
     `medium` (5–6) or `high` (≥ 7), as the contract names the RCP's clinical risk bands."""

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 
 def shock_index(heart_rate: float | None, systolic_bp: float | None) -> float | None:
-    """Heart rate over systolic BP, to two decimals; None unless both are known."""
+    """Heart rate over systolic BP, to two decimals; None unless both are known (and the
+    quotient is a number: a systolic of 1e-300 is no blood pressure)."""
     if heart_rate is None or not systolic_bp:
         return None
-    return round(heart_rate / systolic_bp, 2)
+    index = round(heart_rate / systolic_bp, 2)
+    return index if math.isfinite(index) else None
 
 
 def qsofa(
-    respiratory_rate: float | None, systolic_bp: float | None, consciousness: str | None, *,
+    respiratory_rate: float | None, systolic_bp: float | None, consciousness: str | None,
     rate_threshold: float = 22.0, systolic_threshold: float = 100.0,
 ) -> int | None:
     """qSOFA 0–3, or None without a respiratory rate and a systolic BP.
