@@ -3,7 +3,8 @@ p99 from an alert on the topic to its webhook being received (group_wait 0).
 
 Baseline in the same run: a bare forwarder (an aiokafka consumer in a process of its own that
 POSTs each message with the same concurrency and does nothing else: no ledger, no signature,
-no retries) against the same receiver, alternating with the dispatcher. The ratio is what the dispatcher's guarantees cost on this machine.
+no retries) against the same receiver, alternating with the dispatcher. The ratio is what the
+dispatcher's guarantees cost on this machine.
 
     .venv/bin/python bench/dispatch.py [--count 20000] [--rate 200] [--seconds 10] [--rounds 2]
 """
