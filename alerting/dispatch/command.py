@@ -6,6 +6,7 @@ import logging
 import sys
 
 from alerting.dispatch.config_file import ConfigError, load_config
+from streams.security import KafkaSecurity, KafkaSecurityError
 
 
 def dispatch_command(path: str, *, broker: str | None = None, state: str | None = None,
@@ -23,6 +24,11 @@ def dispatch_command(path: str, *, broker: str | None = None, state: str | None 
     if port is not None:
         updates["http"] = config.http.model_copy(update={"port": port})
     config = config.model_copy(update=updates)
+    try:
+        KafkaSecurity.from_env()  # a wrong TLS/SASL setting stops here, saying which and why
+    except KafkaSecurityError as error:
+        print(f"crsmon dispatch: {error}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.WARNING)

@@ -32,6 +32,7 @@ from alerting.dispatch.metrics import DispatchMetrics
 from alerting.dispatch.offsets import Hold, OffsetTracker
 from alerting.dispatch.pager import Pager, ack_id_for
 from monitor.wire import Acknowledgement, Alert, InvalidMessage, decode_acknowledgement, decode_as, encode
+from streams.security import kafka_client_options_from_env
 
 log = logging.getLogger("crsmon.dispatch")
 
@@ -59,13 +60,14 @@ class Dispatcher:
     # -- life cycle ----------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         """Dispatch until `stop` is set, then leave the books and offsets consistent."""
+        self._security = kafka_client_options_from_env()  # TLS/SASL, as for every Kafka client
         now = time.time()
         self.ledger = Ledger(self.config.state_path, self.config.durability)
         self.ledger.prune(now - self.config.timings.retention)
         self.pager.load(self.ledger.tracks(), self.ledger.acks(), now)
         await self._ensure_topics()
         self._producer = AIOKafkaProducer(bootstrap_servers=self.config.kafka.bootstrap, acks="all",
-                                          linger_ms=2, enable_idempotence=True)
+                                          linger_ms=2, enable_idempotence=True, **self._security)
         await self._producer.start()
         runner = None
         try:
@@ -79,6 +81,7 @@ class Dispatcher:
                 enable_auto_commit=False, auto_offset_reset=self.config.kafka.start_from,
                 max_poll_records=1000, group_instance_id=self.config.kafka.instance_id,
                 session_timeout_ms=int(self.config.kafka.session_timeout * 1000),
+                **self._security,
             )
             self._consumer.subscribe([self.topics.alerts, self.topics.alert_acks],
                                      listener=_Rebalance(self))
@@ -116,7 +119,7 @@ class Dispatcher:
     async def _ensure_topics(self) -> None:
         """Create the topics this dispatcher reads and writes when they are missing, so that
         a fresh installation does not wait minutes for a metadata refresh."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.config.kafka.bootstrap)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.config.kafka.bootstrap, **self._security)
         await admin.start()
         try:
             existing = set(await admin.list_topics())
