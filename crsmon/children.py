@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Callable
 
 from crsmon.local_kafka import _die_with_parent
 
@@ -79,33 +80,28 @@ class Child:
             return True
         return True
 
-    def wait_stopped(self, deadline: float) -> bool:
-        """Wait until the whole group is gone or `deadline` (monotonic) passes."""
+    def wait_stopped(self, deadline: float, hurry: Callable[[], bool] = lambda: False) -> bool:
+        """Wait until the whole group is gone, `deadline` (monotonic) passes or `hurry()` says so."""
         while self._group_alive():
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or hurry():
                 return False
             time.sleep(0.05)
         return True
-
-    def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM the group; SIGKILL what is left after `timeout`."""
-        self.signal_group(signal.SIGTERM)
-        if not self.wait_stopped(time.monotonic() + timeout):
-            self.kill()
 
     def kill(self) -> None:
         self.signal_group(signal.SIGKILL)
         self.wait_stopped(time.monotonic() + 10.0)
 
 
-def stop_all(children: list[Child], timeout: float = 20.0) -> list[str]:
-    """Stop several at once (each gets `timeout`); the names of those that needed SIGKILL."""
+def stop_all(children: list[Child], timeout: float = 20.0, hurry: Callable[[], bool] = lambda: False) -> list[str]:
+    """Stop several at once: SIGTERM, and SIGKILL for what is left after `timeout` or as soon
+    as `hurry()` is true. Returns the names of those that needed SIGKILL."""
     for child in children:
         child.signal_group(signal.SIGTERM)
     deadline = time.monotonic() + timeout
     killed = []
     for child in children:
-        if not child.wait_stopped(deadline):
+        if not child.wait_stopped(deadline, hurry):
             killed.append(child.name)
             child.kill()
     return killed

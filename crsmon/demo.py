@@ -34,6 +34,7 @@ from crsmon.ward_feed import describe_speed
 
 EXAMPLE_DISPATCH_CONFIG = Path(__file__).resolve().parent.parent / "config" / "dispatch.example.yaml"
 STEPS = 7
+SAME_REQUEST_S = 1.0
 KAFKA_PORT = 9092
 START_TIMEOUT_S = {"kafka": 120.0, "webhook-sink": 30.0, "worker": 180.0, "dispatcher": 90.0,
                    "dashboard": 90.0, "simulated ward": 300.0}
@@ -61,16 +62,26 @@ class Demo:
         self.children: list[Child] = []
         self.kafka: Child | None = None
         self.stop_requested = False
+        self.stop_requested_at = 0.0
         self.hurry = False
         self.env = _environment_without_kafka_security()
         self.command = [sys.executable, "-m", "crsmon.cli"]
 
     # -- signals -------------------------------------------------------------------------
     def request_stop(self, signum: int, frame: object) -> None:
-        if self.stop_requested:
-            self.hurry = True
-            self.say("  stopping at once")
-        self.stop_requested = True
+        """The first signal stops everything in order; a second one, a moment later, at once.
+
+        One stop request can arrive twice within milliseconds (`timeout make demo` signals both
+        make, which passes SIGTERM on, and make's process group): that is not a second request.
+        """
+        now = time.monotonic()
+        if self.stop_requested and now - self.stop_requested_at > SAME_REQUEST_S:
+            self.hurry = True  # nothing is printed here: the handler may interrupt a print
+        if not self.stop_requested:
+            self.stop_requested, self.stop_requested_at = True, now
+
+    def _hurrying(self) -> bool:
+        return self.hurry
 
     def say(self, text: str = "") -> None:
         self.out.write(text + "\n")
@@ -173,6 +184,7 @@ class Demo:
         self.feed = self._start(step, "simulated-ward", [
             *self.command, "simulate", "--kafka", self.bootstrap, "--patients", str(args.patients),
             "--days", str(args.days), "--seed", str(args.seed), "--crs-share", str(args.crs_share),
+            "--artifacts", str(args.artifacts),
             "--speed", str(args.speed), "--history", str(args.history)],
             ready=lambda child: "history published" in child.output(),
             timeout=START_TIMEOUT_S["simulated ward"])
@@ -282,11 +294,12 @@ class Demo:
     # -- stopping ------------------------------------------------------------------------
     def _stop_everything(self) -> None:
         started = time.monotonic()
+        self.say("crsmon demo: stopping everything it started (Ctrl-C again: at once)")
+        self.stop_requested, self.stop_requested_at = True, started
         application = [child for child in self.children if child is not self.kafka]
-        grace = 0.0 if self.hurry else 20.0
-        killed = stop_all(application, timeout=grace)
+        killed = stop_all(application, timeout=20.0, hurry=self._hurrying)
         if self.kafka is not None:
-            killed += stop_all([self.kafka], timeout=0.0 if self.hurry else 30.0)
+            killed += stop_all([self.kafka], timeout=30.0, hurry=self._hurrying)
         note = f"; {', '.join(killed)} had to be killed" if killed else ""
         self.say(f"crsmon demo: stopped {len(self.children)} processes in "
                  f"{time.monotonic() - started:.1f} s{note}")

@@ -4,6 +4,7 @@ printed, the dashboard answers its link, and Ctrl-C leaves no process behind."""
 from __future__ import annotations
 
 import http.cookiejar
+import io
 import os
 import re
 import signal
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+import crsmon.demo
+from crsmon.cli import parser
 from crsmon.local_kafka import free_port
 
 CRSMON = str(Path(sys.executable).parent / "crsmon")
@@ -23,7 +26,7 @@ COMPONENTS = ("Kafka broker", "pager (webhook sink)", "worker", "dispatcher", "d
 ALERT = re.compile(r"^  ward time \d\d:\d\d  (FIRING|UPDATED|RESOLVED) ", re.MULTILINE)
 
 
-class Demo:
+class DemoProcess:
     def __init__(self, tmp_path: Path, *options: str) -> None:
         self.log = tmp_path / "demo.out"
         self._out = open(self.log, "wb")
@@ -92,7 +95,7 @@ def _open(url: str, opener: urllib.request.OpenerDirector | None = None) -> tupl
 @pytest.mark.kafka
 @pytest.mark.timeout(600)
 def test_the_demo_runs_everything_prints_alerts_and_pages_and_ctrl_c_leaves_nothing_behind(tmp_path):
-    demo = Demo(tmp_path, "--patients", "20", "--speed", "600", "--days", "1", "--crs-share", "0.3",
+    demo = DemoProcess(tmp_path, "--patients", "20", "--speed", "600", "--days", "1", "--crs-share", "0.3",
                 "--run-for", "300", "--dashboard-port", str(free_port()))
     try:
         link = demo.wait_for(re.compile(r"The ward:\s+(http://\S+\?token=(\S+))"), timeout=300)
@@ -152,3 +155,15 @@ def test_a_component_that_cannot_start_is_reported_with_its_log_and_the_rest_are
     assert "stopped 3 processes" in text
     left = [pid for pid, (group, _) in _processes().items() if group in pids.values()]
     assert not left, f"left running: {left}"
+
+
+def test_a_signal_that_arrives_twice_at_once_is_one_request_and_a_later_one_stops_at_once(tmp_path, monkeypatch):
+    # `timeout make demo` signals make, which passes SIGTERM on, and make's whole process group.
+    demo = crsmon.demo.Demo(parser().parse_args(["demo", "--dir", str(tmp_path)]), out=io.StringIO())
+    moments = iter([100.0, 100.02, 103.0])
+    monkeypatch.setattr(crsmon.demo.time, "monotonic", lambda: next(moments))
+    demo.request_stop(signal.SIGTERM, None)
+    demo.request_stop(signal.SIGTERM, None)
+    assert demo.stop_requested and not demo.hurry
+    demo.request_stop(signal.SIGINT, None)  # Ctrl-C again, three seconds later
+    assert demo.hurry
