@@ -136,6 +136,7 @@ class Component:
             from alerting.dispatch.config_file import load_config
 
             config = load_config(host_file(self.service, args.config))
+            kafka_client_options_from_env()
             return config.http.host, args.port or config.http.port, config
         return None, None, None
 
