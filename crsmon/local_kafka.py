@@ -109,7 +109,7 @@ def fetch_jars(version: str = KAFKA_VERSION, *, quiet: bool = True) -> Path:
             pom.write_text(_POM.format(kafka=version, log4j=LOG4J_VERSION, slf4j=SLF4J_VERSION))
             staging = Path(work) / "lib"
             command = [
-                "mvn", "-B", "-f", str(pom), "dependency:copy-dependencies",
+                "mvn", "-B", "--no-transfer-progress", "-f", str(pom), "dependency:copy-dependencies",
                 f"-DoutputDirectory={staging}", "-DincludeScope=runtime",
             ]
             if quiet:
