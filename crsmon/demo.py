@@ -66,6 +66,13 @@ class Demo:
         self.hurry = False
         self.env = _environment_without_kafka_security()
         self.command = [sys.executable, "-m", "crsmon.cli"]
+        # Known once the components are up:
+        self.bootstrap = ""
+        self.sink: Child | None = None
+        self.feed: Child | None = None
+        self.worker_metrics = ""
+        self.history_messages = 0
+        self.feed_started = self.next_catch_up_note = 0.0
 
     # -- signals -------------------------------------------------------------------------
     def request_stop(self, signum: int, frame: object) -> None:
@@ -89,30 +96,34 @@ class Demo:
 
     # -- the run -------------------------------------------------------------------------
     def run(self) -> int:
+        """0 after Ctrl-C, SIGTERM or --run-for; 1 when a component failed. Whatever happens,
+        everything started is stopped before this returns."""
         args = self.args
         self.say(f"crsmon demo: {args.patients} simulated patients at {describe_speed(args.speed)}; "
                  f"logs in {self.logs}")
         self._clean()
         try:
+            return self._start_and_follow()
+        finally:
+            self._stop_everything()
+
+    def _start_and_follow(self) -> int:
+        try:
             url = self._start_everything()
         except Stopped:
             self.say("  stopped while starting")
-            self._stop_everything()
             return 0
         except StartFailed as failure:
             self.say(f"crsmon demo: {failure}")
             if failure.child is not None:
                 self._report_log(failure.child)
-            self._stop_everything()
             return 1
         self.say()
         self.say(f"  The ward:  {url}")
         self.say()
         self.say("Alerts as they arrive (ward time runs ahead of the clock); pages the dispatcher "
                  "sends are marked ->. Ctrl-C stops everything.")
-        status = self._follow()
-        self._stop_everything()
-        return status
+        return self._follow()
 
     def _clean(self) -> None:
         """Each run starts from nothing: a fresh broker must not meet an old worker's state."""
@@ -220,7 +231,7 @@ class Demo:
                 raise StartFailed(f"the {name} exited with status {status}; the rest are stopped", child)
             if time.monotonic() > deadline:
                 step.failed(f"not ready within {step.elapsed:.0f} s")
-                raise StartFailed(f"{name} did not become ready", child)
+                raise StartFailed(f"the {name} was not ready within {step.elapsed:.0f} s; the rest are stopped", child)
             time.sleep(0.2)
         return child
 
@@ -234,6 +245,7 @@ class Demo:
     # -- while it runs -------------------------------------------------------------------
     def _follow(self) -> int:
         """Print alerts and pages until a signal, --run-for, or a component's death."""
+        assert self.sink is not None and self.feed is not None
         alerts = _AlertFeed(self.bootstrap, self.env.get("CRSMON_TOPIC_ALERTS", "alerts"))
         pages = _LogFollower(self.sink.log)
         caught_up = False
