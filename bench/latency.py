@@ -36,6 +36,7 @@ class Latencies:
     unmatched: int = 0  # alerts whose cause was not found among the sets sent
     worker_cpu_seconds: float | None = None  # while the producer ran
     samples_ms: list[float] = field(default_factory=list)
+    to_emitted_ms: list[float] = field(default_factory=list)  # produce → the worker's emitted_at
 
     @property
     def rate_achieved(self) -> float:
@@ -48,8 +49,9 @@ class Latencies:
             return None
         return self.worker_cpu_seconds / self.produce_seconds
 
-    def percentile(self, q: float) -> float | None:
-        return float(np.percentile(self.samples_ms, q)) if self.samples_ms else None
+    def percentile(self, q: float, samples: list[float] | None = None) -> float | None:
+        samples = self.samples_ms if samples is None else samples
+        return float(np.percentile(samples, q)) if samples else None
 
 
 class FeverOnsets:
@@ -101,6 +103,8 @@ async def measure_latency(
                         result.unmatched += 1
                     elif cause >= counted_from[0]:
                         result.samples_ms.append((received - cause) * 1000.0)
+                        emitted = parse_moment(alert["emitted_at"]).timestamp()
+                        result.to_emitted_ms.append((emitted - cause) * 1000.0)
             if stop_reading.is_set():
                 now = time.monotonic()
                 if finished_at is None and now - checked > 0.5:

@@ -28,6 +28,7 @@ LATENCY_LOAD = "latency run: sets/s produced"
 P50 = "produce -> alert p50"
 P99 = "produce -> alert p99"
 MAX = "produce -> alert max (alerts counted)"
+TO_EMITTED = "produce -> worker's emitted_at, p50 / p99"
 RSS = "worker RSS idle -> with patients loaded"
 PER_PATIENT = "resident memory per patient"
 CHANGELOG = "takeover: table changelog messages at SIGKILL"
@@ -43,13 +44,13 @@ TARGET_P99_MS = 100.0
 TARGET_TAKEOVER_S = 10.0
 
 FIGURES = [CEILING, FLOOR, FULL, FULL_OVER_FLOOR, FULL_OVER_FLOOR_CPU, FULL_OVER_CEILING, SETS_PER_SECOND, WRITTEN, TWO, TWO_OVER_ONE,
-           LATENCY_LOAD, P50, P99, MAX, RSS, PER_PATIENT, CHANGELOG, TO_READY, TO_OUTPUT, TO_RESTORED,
+           LATENCY_LOAD, P50, P99, MAX, TO_EMITTED, RSS, PER_PATIENT, CHANGELOG, TO_READY, TO_OUTPUT, TO_RESTORED,
            TO_ALL, RESTORED]
 ROWS_OF = {
     "ceiling": [CEILING, FULL_OVER_CEILING], "floor": [FLOOR, FULL_OVER_FLOOR, FULL_OVER_FLOOR_CPU],
     "full": [FULL, FULL_OVER_FLOOR, FULL_OVER_FLOOR_CPU, FULL_OVER_CEILING, SETS_PER_SECOND, WRITTEN,
              TWO_OVER_ONE],
-    "two": [TWO, TWO_OVER_ONE], "latency": [LATENCY_LOAD, P50, P99, MAX],
+    "two": [TWO, TWO_OVER_ONE], "latency": [LATENCY_LOAD, P50, P99, MAX, TO_EMITTED],
     "takeover": [RSS, PER_PATIENT, CHANGELOG, TO_READY, TO_OUTPUT, TO_RESTORED, TO_ALL, RESTORED],
 }
 
@@ -135,7 +136,7 @@ class Report:
         self.set(LATENCY_LOAD, f"{result.rate_achieved:,.0f} /s ({result.patients:,} patients{busy})")
         p50, p99 = result.percentile(50), result.percentile(99)
         if p50 is None or p99 is None:
-            for figure in (P50, P99, MAX):
+            for figure in (P50, P99, MAX, TO_EMITTED):
                 self.set(figure, f"no alerts matched ({result.unmatched} unmatched)")
             return
         self.set(P50, f"{p50:,.0f} ms")
@@ -143,6 +144,9 @@ class Report:
         emitted = "?" if result.alerts_emitted is None else f"{result.alerts_emitted:,.0f}"
         self.set(MAX, f"{max(result.samples_ms):,.0f} ms ({len(result.samples_ms):,} after the warm-up; "
                       f"{result.alerts_read:,} read of {emitted} emitted; {result.unmatched} unmatched)")
+        # Where the time went: before the worker stamped the alert, or on the way back out.
+        self.set(TO_EMITTED, f"{result.percentile(50, result.to_emitted_ms):,.0f} ms / "
+                             f"{result.percentile(99, result.to_emitted_ms):,.0f} ms")
 
     def takeover(self, result: Takeover | None) -> None:
         if result is None:
