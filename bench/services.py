@@ -18,8 +18,8 @@ from streams.settings import Topics, WorkerSettings
 from tests.support.processes import Service
 
 FLOOR_APP = Path(__file__).resolve().parent / "floor_app.py"
-READY = "[^Worker]: Ready"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # Faust's worker says so once the app's services have started
+READY = "[^Worker]: Ready"  # Faust's worker says so once the app's services have started
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # the unit of the CPU times in /proc/PID/stat
 
 
 @dataclass(frozen=True)
