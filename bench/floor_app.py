@@ -17,9 +17,13 @@ from faust.web import Request, Response, View
 
 from streams.settings import WorkerSettings
 
-#: For experiments only: BENCH_FLOOR_BATCH=1000 makes the agent take messages in batches
-#: (`stream.take`), to show what Faust costs per message when the agent works per batch.
+#: For experiments only (bench/worker.py --worker-env NAME=VALUE), never in the floor figure:
+#: BENCH_FLOOR_BATCH=1000 makes the agent take messages in batches (`stream.take`), to show
+#: what Faust costs per message when the agent works per batch; BENCH_FLOOR_SEND_EVERY=5 makes
+#: it send every 5th message on to the patient-status topic with `Topic.send`, as the worker
+#: sends its outputs, to show what Faust costs per message produced.
 BATCH = int(os.environ.get("BENCH_FLOOR_BATCH", "1"))
+SEND_EVERY = int(os.environ.get("BENCH_FLOOR_SEND_EVERY", "0"))
 
 
 def build_floor_app(settings: WorkerSettings) -> faust.App:
@@ -41,6 +45,8 @@ def build_floor_app(settings: WorkerSettings) -> faust.App:
         web_tables_enabled=False,
         web_stats_enabled=False,
         consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=max(1.0, settings.session_timeout_s / 5),
     )
     topics = settings.topics
     consumed = [0]
@@ -51,6 +57,15 @@ def build_floor_app(settings: WorkerSettings) -> faust.App:
         async def observe(stream: faust.Stream) -> None:
             async for values in stream.take(BATCH, within=0.05):
                 consumed[0] += len(values)
+    elif SEND_EVERY:
+        output = app.topic(topics.patient_status, partitions=settings.partitions)
+
+        @app.agent(inputs, name="observe")
+        async def observe(stream: faust.Stream) -> None:
+            async for event in stream.events():
+                consumed[0] += 1
+                if consumed[0] % SEND_EVERY == 0:
+                    await output.send(key=event.message.key, value=event.message.value)
     else:
         @app.agent(inputs, name="observe")
         async def observe(stream: faust.Stream) -> None:

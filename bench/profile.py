@@ -52,10 +52,17 @@ class Sampler:
                 self.process.kill()
 
 
+def _package(frame: str) -> str:
+    """`Store._set (faust/stores/rocksdb.py)` -> `faust`; a frame without a file -> `(native)`."""
+    where = frame.rpartition("(")[2].rstrip(")")
+    return where.split("/")[0] if "/" in where else where or "(native)"
+
+
 def summarise(raw: Path, top: int = 30) -> str:
     """Inclusive and own share of the samples per function (lines merged), largest first."""
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
+    by_package: Counter[str] = Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -67,9 +74,14 @@ def summarise(raw: Path, top: int = 30) -> str:
         for frame in set(frames):
             inclusive[frame] += samples
         own[frames[-1]] += samples
+        by_package[_package(frames[-1])] += samples
     if not total:
         return "no samples"
-    lines = [f"{total} samples of the thread holding the GIL", "", "inclusive:"]
+    lines = [f"{total} samples of the thread holding the GIL", "",
+             "own time by package (robust: py-spy cuts coroutine stacks, so inclusive shares of",
+             "async functions are lower bounds):"]
+    lines += [f"{100 * n / total:5.1f}%  {package}" for package, n in by_package.most_common()]
+    lines += ["", "inclusive:"]
     lines += [f"{100 * n / total:5.1f}%  {frame}" for frame, n in inclusive.most_common(top)]
     lines += ["", "own time:"]
     lines += [f"{100 * n / total:5.1f}%  {frame}" for frame, n in own.most_common(top)]
