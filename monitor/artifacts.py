@@ -7,7 +7,9 @@
   not believed, until the next sample of the same measurement decides: closer to the held
   value confirms it, closer to the old value refutes it and it is discarded as an artifact —
   the nurse's "repeat the reading". A held sample nobody confirms or refutes is believed after
-  `artifact_hold_max_min`.
+  `artifact_hold_max_min`. While held, a sample is kept out of the window's trends.
+- A sample within a jump of the median of the last `artifact_recent_min` minutes is no jump:
+  it is the way back from a burst of motion that moved several samples together.
 - A fever in the CRS risk period is never held: ASTCT counts a measured fever at once.
 - A believed value is carried forward for `carry_forward_min`, then it is missing.
 """
@@ -19,6 +21,7 @@ import math
 from monitor.config import EngineConfig
 from monitor.parameters import COUNT
 from monitor.patient_state import Patient
+from monitor.robust import nanmedian
 
 
 def take_sample(patient: Patient, position: int, value: float, at: float, config: EngineConfig,
@@ -33,7 +36,8 @@ def take_sample(patient: Patient, position: int, value: float, at: float, config
             believed = None  # confirmed: believe the newer one, below
         else:
             patient.artifacts += 1  # refuted: it stays out of the window
-    if believed is not None and not never_hold and abs(value - believed) > jumps[position]:
+    if believed is not None and not never_hold and abs(value - believed) > jumps[position] and (
+            not _back_to_recent(patient, position, value, at, jumps[position], config)):
         patient.held[position] = value
         patient.held_at[position] = at
         patient.window.discard(position, at, value)  # trends see only what is believed
@@ -44,6 +48,16 @@ def take_sample(patient: Patient, position: int, value: float, at: float, config
     expires = at + config.carry_forward_min * 60
     if expires < patient.expiry_due:
         patient.expiry_due = expires
+
+
+def _back_to_recent(patient: Patient, position: int, value: float, at: float, jump: float,
+                    config: EngineConfig) -> bool:
+    """Whether `value` is within a jump of the median of the minutes before this one: the way
+    back from a burst of motion (several samples off together, each believed) is no new jump."""
+    minutes = max(1, int(config.artifact_recent_min))
+    recent = patient.window.minutes_until(int(at // 60) - 1, minutes)[:, position]
+    level = nanmedian(recent)
+    return bool(abs(value - level) <= jump)  # NaN (no recent data) compares False
 
 
 def fever_never_held(temperature: float, in_risk_period: bool, config: EngineConfig) -> bool:

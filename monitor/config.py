@@ -66,31 +66,31 @@ class EngineConfig(BaseModel):
 
     # -- other scores ----------------------------------------------------------------------
     shock_index_abnormal: float = setting(
-        1.0, "Shock index ≥ 1.0 is abnormal and predictive of mortality (CLINICAL reference)"
+        1.0, "Shock index (Allgöwer & Burri 1967): ≥ 1.0 is abnormal and predictive of mortality"
     )
-    qsofa_respiratory_rate: float = setting(22.0, "qSOFA (Sepsis-3): respiratory rate ≥ 22/min", "/min")
-    qsofa_systolic_mmhg: float = setting(100.0, "qSOFA (Sepsis-3): systolic BP ≤ 100 mmHg", "mmHg")
+    qsofa_respiratory_rate: float = setting(22.0, "qSOFA (Sepsis-3, Singer et al. 2016): respiratory rate ≥ 22/min", "/min")
+    qsofa_systolic_mmhg: float = setting(100.0, "qSOFA (Sepsis-3, Singer et al. 2016): systolic BP ≤ 100 mmHg", "mmHg")
 
     # -- severity policy (IEC 60601-1-8 priorities) ---------------------------------------
-    crs_grade_1_severity: Severity = setting("medium", "issue 3 policy: CRS grade 1 → medium")
-    crs_grade_2_severity: Severity = setting("high", "issue 3 policy: CRS grade 2 → high")
-    crs_grade_3_4_severity: Severity = setting("critical", "issue 3 policy: CRS grade 3–4 → critical")
+    crs_grade_1_severity: Severity = setting("medium", "crsmon severity policy (issue 3): CRS grade 1 → medium")
+    crs_grade_2_severity: Severity = setting("high", "crsmon severity policy (issue 3): CRS grade 2 → high")
+    crs_grade_3_4_severity: Severity = setting("critical", "crsmon severity policy (issue 3): CRS grade 3–4 → critical")
     early_warning_severity: Severity = setting(
-        "high", "issue 3 policy: an early warning in a febrile risk-period patient → high"
+        "high", "crsmon severity policy (issue 3): an early warning in a febrile risk-period patient → high"
     )
     news2_within_crs_episode: bool = setting(
-        True, f"{JUDGEMENT}: while a CRS episode is open, the news2 rule is silent and NEWS2 "
-        "speaks through the CRS episode whenever the CRS grade is 0, so one deterioration is "
-        "one episode and is never silenced"
+        True, f"{JUDGEMENT}: in the CRS risk period (and while a CRS episode is open) NEWS2 "
+        "findings without a CRS grade open or keep the crs episode at NEWS2's severity, so a "
+        "CRS course is one episode however it starts; the news2 rule watches everyone else"
     )
     news2_single_parameter_severity: Severity = setting(
-        "medium", f"issue 3 policy after {RCP}: a single parameter 3 → medium"
+        "medium", f"crsmon severity policy (issue 3) after {RCP}: a single parameter 3 → medium"
     )
     news2_key_threshold_severity: Severity = setting(
-        "high", f"issue 3 policy after {RCP}: NEWS2 5–6 → high"
+        "high", f"crsmon severity policy (issue 3) after {RCP}: NEWS2 5–6 → high"
     )
     news2_emergency_severity: Severity = setting(
-        "critical", f"issue 3 policy after {RCP}: NEWS2 ≥ 7 → critical"
+        "critical", f"crsmon severity policy (issue 3) after {RCP}: NEWS2 ≥ 7 → critical"
     )
     signal_loss_severity: Severity = setting(
         "low", "IEC 60601-1-8: technical conditions such as signal loss are low priority"
@@ -115,14 +115,19 @@ class EngineConfig(BaseModel):
 
     # -- artifacts -------------------------------------------------------------------------
     implausible_jump: dict[str, float] = setting(
-        {"heart_rate": 40.0, "systolic_bp": 40.0, "diastolic_bp": 30.0,
-         "mean_arterial_pressure": 30.0, "temperature": 2.0, "spo2": 10.0,
+        {"heart_rate": 40.0, "systolic_bp": 30.0, "diastolic_bp": 20.0,
+         "mean_arterial_pressure": 20.0, "temperature": 2.0, "spo2": 10.0,
          "respiratory_rate": 15.0},
         f"Alarm safety: artifact rejection of motion spikes (Drew 2014); sizes are a {JUDGEMENT}",
         "unit of each measurement",
     )
     artifact_hold_max_min: float = setting(
-        60.0, f"{JUDGEMENT}: an unconfirmed jump is believed after this long", "min"
+        90.0, f"{JUDGEMENT}: an unconfirmed jump is believed after this long (longer than an "
+        "hourly NIBP or temperature cycle, so the next reading decides first)", "min"
+    )
+    artifact_recent_min: float = setting(
+        15.0, f"{JUDGEMENT}: a sample within the jump size of the median of these last minutes "
+        "is believed at once (a return from a motion burst, not a new jump)", "min"
     )
 
     # -- signal loss -----------------------------------------------------------------------
@@ -160,7 +165,8 @@ class EngineConfig(BaseModel):
         60.0, f"{JUDGEMENT}: a lower NEWS2 response level must hold this long", "min"
     )
     news2_resolve_after_min: float = setting(
-        60.0, f"{JUDGEMENT}: NEWS2 back in the low band for an hour ends the episode", "min"
+        240.0, f"{JUDGEMENT}: NEWS2 back in the low band for one observation round (4 h) ends "
+        "the episode, so a score wobbling at a band edge is one episode", "min"
     )
 
     # -- trends and the early warning --------------------------------------------------------
@@ -172,7 +178,7 @@ class EngineConfig(BaseModel):
         "third of the window", "min",
     )
     trend_interval_s: float = setting(
-        600.0, f"{JUDGEMENT}: how often a febrile patient's trends are recomputed", "s"
+        300.0, f"{JUDGEMENT}: how often a febrile patient's trends are recomputed", "s"
     )
     baseline_hours: float = setting(
         24.0, f"{JUDGEMENT}: the baseline is the median of the day before the fever", "h"

@@ -312,25 +312,32 @@ class Engine:
         a = assess(patient, at, config)
         crs = patient.episodes["crs"]
         crs_open = crs.episode_id is not None
+        early = trends.NONE
         if a.grade > 0 or crs_open:
             if vitals:
                 self._follow_trends(patient, a, at)
-            if patient.early_warning and a.grade > 0:
+            # A febrile risk-period patient, or one whose fever treatment has masked (ASTCT).
+            if patient.early_warning and a.risk_period and (a.grade > 0 or a.fever_not_required):
+                early = patient.early_warning
                 a = a._replace(early_warning=True)
         elif patient.baseline is not None or patient.early_warning:
             patient.baseline, patient.trend_at, patient.early_warning = None, None, trends.NONE
 
         changes: list[tuple[str, Change]] = []
-        change = crs.step(at, crs_level(patient, a, patient.early_warning, config, crs_open),
-                          self._timings["crs"], patient.patient_id, "crs")
+        # An episode that has had no CRS grade is a NEWS2 deterioration, timed as one.
+        timing = self._timings["crs" if crs.grade else "news2"]
+        change = crs.step(at, crs_level(patient, a, early, config, crs_open),
+                          timing, patient.patient_id, "crs")
         if change is not None:
             changes.append(("crs", change))
         news = patient.episodes["news2"]
-        if crs.episode_id is not None and config.news2_within_crs_episode:
-            if news.episode_id is not None:  # handed over: the CRS episode now speaks for NEWS2 too
-                changes.append(("news2", news.resolve(at, (f"continued as {crs.episode_id}",))))
-            else:
-                news.above_since = None
+        watched_as_crs = config.news2_within_crs_episode and (
+            crs.episode_id is not None or a.risk_period)
+        if watched_as_crs and news.episode_id is not None and crs.episode_id is not None:
+            # handed over: the CRS episode now speaks for NEWS2 too
+            changes.append(("news2", news.resolve(at, (f"continued as {crs.episode_id}",))))
+        elif watched_as_crs and news.episode_id is None:
+            news.above_since = None
         else:
             change = news.step(at, news2_level(patient, a, config), self._timings["news2"],
                                patient.patient_id, "news2")
@@ -384,7 +391,9 @@ class Engine:
         timings = self._timings
         for rule, episode in patient.episodes.items():
             if episode.above_since is not None or episode.below_since is not None or (
-                    episode.absent_since is not None):
+                    episode.absent_since is not None or episode.back_since is not None):
+                if rule == "crs" and not episode.grade:
+                    rule = "news2"
                 due = min(due, episode.next_due(timings[rule]))
         return due
 

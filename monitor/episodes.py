@@ -30,7 +30,7 @@ def episode_id_for(patient_id: str, rule: str, opened_at: float) -> str:
 
 
 class Level(NamedTuple):
-    """What a rule currently finds: how bad, why, and whether opening needs no persistence.
+    """What a rule currently finds: how bad, why, and whether it needs no persistence.
 
     `explain` gives the reasons; it is called only when a change is published, because most
     evaluations of an open episode change nothing and formatting reasons is not free.
@@ -77,6 +77,7 @@ class Episode:
     above_since: float | None = None  # criteria stronger than the episode (or present, if closed)
     below_since: float | None = None  # criteria present but weaker than the episode
     absent_since: float | None = None  # no criteria while the episode is open
+    back_since: float | None = None  # criteria back during an absence, not yet for long
 
     @property
     def open(self) -> bool:
@@ -101,20 +102,27 @@ class Episode:
                 return self._change("firing", level, at)
             return None
         if level is None:
-            self.above_since = self.below_since = None
+            self.above_since = self.below_since = self.back_since = None
             if self.absent_since is None:
                 self.absent_since = at
             if at >= self.absent_since + timing.resolve_after_s:
                 return self.resolve(at, ("criteria absent for the resolve period",))
             return None
-        self.absent_since = None
+        if self.absent_since is not None and not level.at_once:
+            # Criteria that come back must persist, as they must to open an episode, before
+            # they cancel the absence: a blip of motion does not restart the resolve delay.
+            if self.back_since is None:
+                self.back_since = at
+            if at < self.back_since + timing.persistence_s:
+                return None
+        self.absent_since = self.back_since = None
         rank = level.rank()
         current = self.rank()
         if rank > current:
             self.below_since = None
             if self.above_since is None:
                 self.above_since = at
-            if at >= self.above_since + timing.persistence_s:
+            if level.at_once or at >= self.above_since + timing.persistence_s:
                 return self._change("updated", level, at)
         elif rank < current:
             self.above_since = None
@@ -135,14 +143,14 @@ class Episode:
         self.episode_id = None
         self.severity, self.grade = "", None
         self.acknowledged_by = self.acknowledged_at = None
-        self.above_since = self.below_since = self.absent_since = None
+        self.above_since = self.below_since = self.absent_since = self.back_since = None
         return change
 
     def _change(self, status: str, level: Level, at: float) -> Change:
         if status == "updated" and SEVERITY_RANK[level.severity] != SEVERITY_RANK[self.severity]:
             self.acknowledged_by = self.acknowledged_at = None  # an ack holds until severity changes
         self.severity, self.grade = level.severity, level.grade
-        self.above_since = self.below_since = self.absent_since = None
+        self.above_since = self.below_since = self.absent_since = self.back_since = None
         self.changes += 1
         assert self.episode_id is not None
         return Change(self.episode_id, self.changes, status, level.severity, level.grade,
@@ -160,11 +168,14 @@ class Episode:
             due = min(due, self.below_since + timing.downgrade_after_s)
         if self.absent_since is not None:
             due = min(due, self.absent_since + timing.resolve_after_s)
+        if self.back_since is not None:
+            due = min(due, self.back_since + timing.persistence_s)
         return due
 
     def as_list(self) -> list:
         return [self.episode_id, self.severity, self.grade, self.changes, self.acknowledged_by,
-                self.acknowledged_at, self.above_since, self.below_since, self.absent_since]
+                self.acknowledged_at, self.above_since, self.below_since, self.absent_since,
+                self.back_since]
 
     @classmethod
     def from_list(cls, items: list) -> "Episode":

@@ -29,14 +29,20 @@ _NEWS2_VALUE = {"respiratory_rate": RESPIRATORY_RATE, "spo2": SPO2, "systolic_bp
 
 def crs_level(patient: Patient, a: Assessment, early: EarlyWarning, config: EngineConfig,
               episode_open: bool) -> Level | None:
-    """Only a CRS grade opens the episode; while it has one, the CRS policy sets the severity.
-    Once open and graded 0 (the fever gone), NEWS2 alone keeps it going at NEWS2's severity."""
+    """With a CRS grade, the CRS policy sets the severity. Without one, in the risk period or
+    while the episode is open, NEWS2 does: in a patient at risk of CRS every deterioration is
+    watched as possible CRS, as one episode."""
+    graded = crs_severity(a.grade, False, config)
     severity = crs_severity(a.grade, bool(early) and a.grade < 3, config)
-    if severity is None and episode_open and config.news2_within_crs_episode:
+    if severity is None and config.news2_within_crs_episode and (a.risk_period or episode_open):
         severity = news2_severity(a.news2_band, config)
     if severity is None:
         return None
-    return Level(severity, a.grade, lambda: crs_reasons(patient, a, early, config), at_once=a.fever)
+    # No persistence for a fever (ASTCT counts it at once) nor for an early warning (a trend
+    # over hours already persists); the other criteria must hold, against motion and noise.
+    raised_by_trend = bool(early) and severity != graded
+    return Level(severity, a.grade, lambda: crs_reasons(patient, a, early, config),
+                 at_once=raised_by_trend or (a.grade == 1 and a.fever))
 
 
 def crs_reasons(patient: Patient, a: Assessment, early: EarlyWarning,

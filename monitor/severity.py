@@ -20,9 +20,11 @@ def stronger(first: str | None, second: str | None) -> str | None:
 
 
 def crs_severity(grade: int, early_warning: bool, config: EngineConfig) -> str | None:
-    """Grade 1 → medium, grade 2 or an early warning → high, grade 3–4 → critical (defaults)."""
+    """Grade 1 → medium, grade 2 or an early warning → high, grade 3–4 → critical (defaults).
+    An early warning counts at grade 0 too, for a patient whose fever antipyretics or
+    anti-cytokine drugs mask: the caller decides when it applies."""
     if grade <= 0:
-        return None
+        return config.early_warning_severity if early_warning else None
     if grade >= 3:
         severity = config.crs_grade_3_4_severity
     elif grade == 2:

@@ -144,6 +144,7 @@ def test_acknowledgements_are_recorded_and_cleared_by_a_change_of_severity():
     assert episode.acknowledged_at == bed.at(603).timestamp()
     assert not bed.acknowledge(bed.at(604), "MRN-000123:crs:2026-01-01T00:00:00Z").durable
     assert bed.engine.episode(bed.patient_id, "crs").acknowledged_by == "rn-4411"
+    stable_vitals(bed, 610, temperature=38.4, systolic_bp=104)
     stable_vitals(bed, 615, temperature=38.4, systolic_bp=86)
     bed.advance(bed.at(620))
     assert bed.alerts[-1].severity == "high"
@@ -166,18 +167,32 @@ def test_discharge_resolves_every_open_episode():
     assert bed.engine.snapshot(bed.patient_id) is None
 
 
-def test_news2_hands_over_to_a_crs_episode_instead_of_paging_twice():
+def test_in_the_risk_period_a_deterioration_before_the_fever_is_already_the_crs_episode():
     bed = Bedside()
     bed.therapy(bed.at(0))
     for minute in range(0, 20):
         stable_vitals(bed, minute, respiratory_rate=26)  # single parameter 3: medium after 5 min
+    assert [(a.rule, a.status, a.severity, a.crs_grade) for a in bed.alerts] == [
+        ("crs", "firing", "medium", 0)]
+    assert "respiratory rate 26/min scores 3" in bed.alerts[0].reasons
+    for minute in range(20, 30):
+        stable_vitals(bed, minute, respiratory_rate=26, temperature=38.5)
+    assert [(a.rule, a.status, a.severity, a.crs_grade) for a in bed.alerts] == [
+        ("crs", "firing", "medium", 0), ("crs", "updated", "medium", 1)]  # one course, one page
+    assert len({a.episode_id for a in bed.alerts}) == 1
+
+
+def test_a_news2_episode_hands_over_to_the_crs_episode_when_a_risk_period_begins():
+    bed = Bedside()
+    for minute in range(0, 20):
+        stable_vitals(bed, minute, respiratory_rate=26)
     assert [(a.rule, a.status) for a in bed.alerts] == [("news2", "firing")]
-    stable_vitals(bed, 20, respiratory_rate=26, temperature=38.5)
+    bed.therapy(bed.at(20))
+    for minute in range(20, 30):
+        stable_vitals(bed, minute, respiratory_rate=26)
     assert [(a.rule, a.status) for a in bed.alerts] == [
         ("news2", "firing"), ("crs", "firing"), ("news2", "resolved")]
-    assert bed.alerts[1].severity == "medium"
     assert bed.alerts[2].reasons == [f"continued as {bed.alerts[1].episode_id}"]
-    assert "respiratory rate 26/min scores 3" in bed.alerts[1].reasons
 
 
 def test_news2_severity_policy_outside_crs():
