@@ -12,10 +12,10 @@ import logging
 import re
 from datetime import datetime, timezone
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from monitor.wire import Acknowledgement, encode
+from streams.lazy_producer import LazyProducer
 
 from alerting.dashboard.ward_view import WardView
 
@@ -42,8 +42,7 @@ class Acknowledger:
         self.kafka_options = kafka_options or {}
         self.topic = topic
         self.view = view
-        self._producer: AIOKafkaProducer | None = None
-        self._starting = asyncio.Lock()
+        self._producer = LazyProducer(broker, "crsmon-dashboard", SEND_TIMEOUT_S, **self.kafka_options)
 
     async def acknowledge(self, episode_id: object, by: object) -> Acknowledgement:
         """Publish that `by` has seen the open episode `episode_id`; wait until Kafka has it."""
@@ -61,7 +60,7 @@ class Acknowledger:
         ack = Acknowledgement(episode_id=episode_id, patient_id=alert.patient_id,
                               ts=datetime.now(timezone.utc), by=who, source="dashboard")
         try:
-            producer = await self._ready_producer()
+            producer = await self._producer.ready()
             await asyncio.wait_for(
                 producer.send_and_wait(self.topic, encode(ack), key=alert.patient_id.encode()),
                 SEND_TIMEOUT_S)
@@ -73,21 +72,5 @@ class Acknowledger:
                 503) from None
         return ack
 
-    async def _ready_producer(self) -> AIOKafkaProducer:
-        async with self._starting:
-            if self._producer is None:
-                producer = AIOKafkaProducer(bootstrap_servers=self.broker, acks="all",
-                                            client_id="crsmon-dashboard", linger_ms=0,
-                                            **self.kafka_options)
-                try:
-                    await asyncio.wait_for(producer.start(), SEND_TIMEOUT_S)
-                except BaseException:
-                    await producer.stop()
-                    raise
-                self._producer = producer
-            return self._producer
-
     async def close(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+        await self._producer.close()

@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from monitor.ingest import Decoded
@@ -22,6 +21,7 @@ from monitor.wire import InvalidMessage, encode
 from streams.dead_letters import dead_letter
 from streams.ingest import metrics
 from streams.settings import Topics
+from streams.lazy_producer import LazyProducer
 
 log = logging.getLogger("crsmon.ingest")
 
@@ -46,8 +46,8 @@ class Intake:
         self.topics = topics
         self.send_timeout_s = send_timeout_s
         self.client_options = client_options or {}  # TLS/SASL, from streams.security
-        self._producer: AIOKafkaProducer | None = None
-        self._starting = asyncio.Lock()
+        self._producer = LazyProducer(broker, "crsmon-ingest", send_timeout_s,
+                                      request_timeout_ms=int(send_timeout_s * 1000), **self.client_options)
 
     async def take(self, protocol: str, raw: bytes, decode: Decode) -> Outcome:
         """Decode `raw` and publish the result; never raises."""
@@ -95,7 +95,7 @@ class Intake:
         return Outcome(rejection=rejection)
 
     async def _send_all(self, messages: list[tuple[str, bytes | None, bytes]]) -> None:
-        producer = await self._ready_producer()
+        producer = await self._producer.ready()
 
         async def send_and_wait_for_all() -> None:
             sends = [await producer.send(topic, value, key=key) for topic, key, value in messages]
@@ -103,28 +103,8 @@ class Intake:
 
         await asyncio.wait_for(send_and_wait_for_all(), self.send_timeout_s)
 
-    async def _ready_producer(self) -> AIOKafkaProducer:
-        """The producer, started on first use: ingest listens even while Kafka is still down,
-        and answers "try again" until it is up, rather than refusing connections."""
-        async with self._starting:
-            if self._producer is None:
-                producer = AIOKafkaProducer(
-                    bootstrap_servers=self.broker, acks="all", linger_ms=0,
-                    client_id="crsmon-ingest", request_timeout_ms=int(self.send_timeout_s * 1000),
-                    **self.client_options,
-                )
-                try:
-                    await asyncio.wait_for(producer.start(), self.send_timeout_s)
-                except BaseException:
-                    await producer.stop()
-                    raise
-                self._producer = producer
-            return self._producer
-
     async def close(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+        await self._producer.close()
 
 
 def _unpublished(protocol: str, what: str, error: BaseException) -> Outcome:
