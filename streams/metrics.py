@@ -13,6 +13,11 @@ MESSAGES_REJECTED = Counter(
     "crsmon_messages_rejected_total", "Input messages sent to dead-letters, by why.",
     ["topic", "reason"], registry=REGISTRY,
 )
+MESSAGES_IGNORED = Counter(
+    "crsmon_messages_ignored_total",
+    "Valid input deliberately not applied, by why (e.g. readings older than a discharge).",
+    ["topic", "reason"], registry=REGISTRY,
+)
 ALERTS_EMITTED = Counter(
     "crsmon_alerts_emitted_total", "Alert state changes published.",
     ["rule", "severity", "status"], registry=REGISTRY,

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from monitor.engine import Engine, Outputs
-from monitor.wire import InvalidMessage, decode_acknowledgement, decode_input, encode
+from monitor.wire import (
+    DischargeEvent, InvalidMessage, decode_acknowledgement, decode_input, encode,
+)
 from streams import metrics
 from streams.dead_letters import dead_letter
 from streams.settings import Topics
@@ -43,6 +45,7 @@ class Pipeline:
         self.engine = engine
         self.topics = topics
         self._consumed = {}
+        self._discharged: dict[str, datetime] = {}
 
     def handle(
         self, topic: str, partition: int | None, offset: int | None, key: bytes | None,
@@ -70,10 +73,34 @@ class Pipeline:
             return Handled(others=[Publish(
                 self.topics.dead_letters, key, dead_letter(topic, partition, offset, error.reason, value)
             )])
+        if self._measured_before_discharge(event):
+            metrics.MESSAGES_IGNORED.labels(topic, "after_discharge").inc()
+            return Handled()
         handled = self.publications(self.engine.observe(event))
         handled.patient_id = event.patient_id
         handled.event_time = event.ts
         return handled
+
+    def _measured_before_discharge(self, event) -> bool:
+        """True for input about a discharged patient that is older than the discharge.
+
+        Kafka orders a patient's events within a topic, not across `vitals` and
+        `clinical-events`: a worker catching up may read a discharge before readings taken
+        earlier. Fed to the engine they would admit the patient again, who would then fall
+        silent and page for signal loss after leaving. Newer input is a new admission.
+        """
+        if isinstance(event, DischargeEvent):
+            if len(self._discharged) > 100_000:
+                self._discharged.clear()  # bounded: a lost entry only re-admits a late reading
+            self._discharged[event.patient_id] = event.ts
+            return False
+        discharged_at = self._discharged.get(event.patient_id)
+        if discharged_at is None:
+            return False
+        if event.ts <= discharged_at:
+            return True
+        del self._discharged[event.patient_id]
+        return False
 
     def publications(self, outputs: Outputs) -> Handled:
         """The outputs of one engine step as messages, alerts stamped with the publish time."""
