@@ -12,7 +12,7 @@ the JSON a producer sends, then replayed three ways:
   worker's timer does;
 - decode + engine: what `crsmon replay` and the worker's per-message path cost.
 
-The machine this runs on is shared, so each measurement is the best of several interleaved
+Other work on the machine skews timings, so each measurement is the best of several interleaved
 rounds, in process CPU time (one core's work, whatever else runs) and in wall time, and the
 engine is also given as a multiple of the decode baseline measured in the same round.
 

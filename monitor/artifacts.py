@@ -90,17 +90,13 @@ def expire(patient: Patient, at: float, config: EngineConfig) -> bool:
                 changed = True
             else:
                 due = min(due, value_at + carry)
-    if patient.consciousness is not None:
-        if at >= patient.consciousness_at + carry:
-            patient.consciousness = None
-            changed = True
-        else:
-            due = min(due, patient.consciousness_at + carry)
-    if patient.monitor_oxygen is not None:
-        if at >= patient.monitor_oxygen_at + carry:
-            patient.monitor_oxygen = None
-            changed = True
-        else:
-            due = min(due, patient.monitor_oxygen_at + carry)
+    for name in ("consciousness", "monitor_oxygen"):  # observations that are not numbers
+        if getattr(patient, name) is not None:
+            seen_at = getattr(patient, f"{name}_at")
+            if at >= seen_at + carry:
+                setattr(patient, name, None)
+                changed = True
+            else:
+                due = min(due, seen_at + carry)
     patient.expiry_due = due
     return changed

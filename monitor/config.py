@@ -196,6 +196,13 @@ class EngineConfig(BaseModel):
     systolic_below_baseline: float = setting(15.0, f"{JUDGEMENT}: and this far below baseline", "mmHg")
     spo2_fall_per_h: float = setting(0.75, f"{JUDGEMENT}: SpO2 falling", "% per h")
     spo2_below_baseline: float = setting(2.0, f"{JUDGEMENT}: and this far below baseline", "%")
+    spo2_far_below_baseline: float = setting(
+        2.0, f"{JUDGEMENT}: SpO2 this far below baseline over the recent minutes warns without "
+        "a slope", "%"
+    )
+    trend_recent_min: float = setting(
+        30.0, f"{JUDGEMENT}: the recent level is the median of these last minutes", "min"
+    )
     temperature_rise_per_h: float = setting(0.3, f"{JUDGEMENT}: temperature rising", "°C per h")
 
     @field_validator("implausible_jump")

@@ -9,7 +9,8 @@ rising for this patient.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from typing import NamedTuple
+
 import numpy as np
 
 from monitor.config import EngineConfig
@@ -35,7 +36,15 @@ def baseline(window: Window, before: float, config: EngineConfig) -> list[float 
     return result
 
 
-def slopes(window: Window, now: float, config: EngineConfig) -> list[float | None]:
+class Trend(NamedTuple):
+    """Per measurement (None where unknown): the rate per hour, and the recent level (the
+    median of the last `trend_recent_min` minutes)."""
+
+    rates: list[float | None]
+    recent: list[float | None]
+
+
+def slopes(window: Window, now: float, config: EngineConfig) -> Trend:
     """Each watched measurement's rate per hour over the trend window ending at `now`.
 
     Tukey's resistant line: the window is cut in thirds and the rate is the change between
@@ -48,13 +57,17 @@ def slopes(window: Window, now: float, config: EngineConfig) -> list[float | Non
     minutes = window.minutes_until(int(now // 60), 3 * third)[:, WATCHED]
     present = np.count_nonzero(~np.isnan(minutes.reshape(3, third, len(WATCHED))), axis=1)
     medians = nanmedian(minutes.reshape(3, third, len(WATCHED)), axis=1)
+    levels = nanmedian(minutes[-max(1, int(config.trend_recent_min)):])
     hours_between = 2 * third / 60.0
-    result: list[float | None] = [None] * COUNT
+    rates: list[float | None] = [None] * COUNT
+    recent: list[float | None] = [None] * COUNT
     for index, column in enumerate(WATCHED):
+        if not np.isnan(levels[index]):
+            recent[column] = float(levels[index])
         if present[0, index] and present[2, index] and (
                 present[:, index].sum() >= config.trend_min_points):
-            result[column] = float((medians[2, index] - medians[0, index]) / hours_between)
-    return result
+            rates[column] = float((medians[2, index] - medians[0, index]) / hours_between)
+    return Trend(rates, recent)
 
 
 #: The trend findings behind an early warning, one reason each; empty means none.
@@ -63,7 +76,7 @@ NONE: EarlyWarning = ()
 
 
 def early_warning(
-    current: list[float | None], rates: list[float | None], base: list[float | None] | None,
+    current: list[float | None], trend: Trend, base: list[float | None] | None,
     shock_index: float | None, config: EngineConfig,
 ) -> EarlyWarning:
     """Signs that a febrile patient is heading for hypotension or hypoxia (grade 2).
@@ -77,6 +90,7 @@ def early_warning(
     as the slope, so a patient recovering towards baseline never warns.
     """
     base = base or [None] * COUNT
+    rates = trend.rates
     reasons: list[str] = []
 
     def beyond(column: int, distance: float, upward: bool) -> bool:
@@ -91,10 +105,14 @@ def early_warning(
     if rate is not None and rate <= -config.systolic_fall_per_h and beyond(
             SYSTOLIC, config.systolic_below_baseline, upward=False):
         reasons.append(_trend("systolic BP", "falling", rate, "mmHg", base[SYSTOLIC]))
-    rate = rates[SPO2]
+    rate, level = rates[SPO2], trend.recent[SPO2]
     if rate is not None and rate <= -config.spo2_fall_per_h and beyond(
             SPO2, config.spo2_below_baseline, upward=False):
         reasons.append(_trend("SpO2", "falling", rate, "%", base[SPO2]))
+    elif level is not None and base[SPO2] is not None and (
+            level <= base[SPO2] - config.spo2_far_below_baseline):
+        reasons.append(f"SpO2 {level:.0f} % over the last {config.trend_recent_min:.0f} min, "
+                       f"{base[SPO2] - level:.0f} below baseline {base[SPO2]:.0f}")
     if (shock_index is not None and shock_index >= config.shock_index_abnormal
             and base[SYSTOLIC] is not None and beyond(
                 SYSTOLIC, config.shock_index_systolic_below_baseline, upward=False)):

@@ -193,39 +193,29 @@ class Window:
         cleared only if it is that very value (a sparse measurement such as NIBP has one reading
         a minute); a median of many readings already ignores one outlier.
         """
-        if at >= self.sealed_until:
-            index = self._find(column, at, value)
-            if index is not None:
-                self.rows[index * WIDTH + column] = _SET_ASIDE
-            return
-        slot = self._sealed_slot(at)
-        if slot is not None and self.ring[slot, column] == _encode(value):
-            self.ring[slot, column] = 0
+        self._replace(column, at, (value, _encode(value)), (_SET_ASIDE, 0))
 
     def reinstate(self, column: int, at: float, value: float) -> None:
         """Put back a measurement taken out by `discard`, once it is believed after all."""
+        self._replace(column, at, (_SET_ASIDE, 0), (value, _encode(value)))
+
+    def _replace(self, column: int, at: float, old: tuple[float, int], new: tuple[float, int]) -> None:
+        """Where the measurement at `at` is `old` (a raw value, or a sealed minute's code),
+        make it `new`."""
         if at >= self.sealed_until:
-            index = self._find(column, at, _SET_ASIDE)
-            if index is not None:
-                self.rows[index * WIDTH + column] = value
+            index = bisect_left(self.times, at)
+            while index < len(self.times) and self.times[index] == at:
+                cell = index * WIDTH + column
+                if abs(self.rows[cell] - old[0]) < 1e-3:
+                    self.rows[cell] = new[0]
+                    return
+                index += 1
             return
-        slot = self._sealed_slot(at)
-        if slot is not None and self.ring[slot, column] == 0:
-            self.ring[slot, column] = _encode(value)
-
-    def _find(self, column: int, at: float, value: float) -> int | None:
-        index = bisect_left(self.times, at)
-        while index < len(self.times) and self.times[index] == at:
-            if abs(self.rows[index * WIDTH + column] - value) < 1e-3:
-                return index
-            index += 1
-        return None
-
-    def _sealed_slot(self, at: float) -> int | None:
         minute = int(at // 60)
         if self.last_minute - self.limits.minutes < minute <= self.last_minute:
-            return minute % self.limits.minutes
-        return None
+            slot = minute % self.limits.minutes
+            if self.ring[slot, column] == old[1]:
+                self.ring[slot, column] = new[1]
 
     # -- reading -------------------------------------------------------------------------
     def minutes_until(self, end_minute: int, count: int) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 from monitor.config import EngineConfig
 from monitor.engine import Engine
 from monitor.parameters import COUNT, SYSTOLIC
-from monitor.trends import baseline, early_warning, slopes
+from monitor.trends import Trend, baseline, early_warning, slopes
 from monitor.window import ABSENT, Window, WindowLimits
 from tests.support.clinical import Bedside
 
@@ -27,7 +27,7 @@ def test_the_rate_is_the_resistant_line_and_one_outlier_does_not_bend_it():
     for minute in range(0, 180, 15):  # NIBP every 15 min, falling 12 mmHg an hour
         value = 130 - 12 * minute / 60
         window.add(T0 + minute * 60, systolic_row(55 if minute == 90 else value))
-    rate = slopes(window, T0 + 179 * 60, CONFIG)[SYSTOLIC]
+    rate = slopes(window, T0 + 179 * 60, CONFIG).rates[SYSTOLIC]
     assert rate is not None and abs(rate - (-12)) < 3
 
 
@@ -35,7 +35,7 @@ def test_no_rate_without_readings_in_the_first_and_last_third():
     window = Window(WindowLimits())
     for minute in (100, 110, 120):
         window.add(T0 + minute * 60, systolic_row(120))
-    assert slopes(window, T0 + 179 * 60, CONFIG)[SYSTOLIC] is None
+    assert slopes(window, T0 + 179 * 60, CONFIG).rates[SYSTOLIC] is None
 
 
 def test_the_baseline_is_the_median_of_the_day_before():
@@ -51,16 +51,16 @@ def test_the_baseline_is_the_median_of_the_day_before():
 
 def test_fever_alone_warns_of_nothing_even_with_heart_rate_and_temperature_rising():
     current = [130.0, 118.0, None, None, 39.5, 96.0, 22.0]
-    rates = [20.0, -2.0, None, None, 1.0, 0.0, None]
+    trend = Trend([20.0, -2.0, None, None, 1.0, 0.0, None], [128.0, 119.0, None, None, 39.4, 96.0, None])
     base = [80.0, 125.0, None, None, 36.8, 97.0, None]
-    assert early_warning(current, rates, base, 130 / 118, CONFIG) == ()
+    assert early_warning(current, trend, base, 130 / 118, CONFIG) == ()
 
 
 def test_pressure_falling_below_baseline_warns_and_brings_the_supporting_signs():
     current = [118.0, 102.0, None, None, 39.2, 96.0, 22.0]
-    rates = [12.0, -11.0, None, None, 0.5, 0.0, None]
+    trend = Trend([12.0, -11.0, None, None, 0.5, 0.0, None], [115.0, 104.0, None, None, 39.1, 96.0, None])
     base = [80.0, 125.0, None, None, 36.8, 97.0, None]
-    reasons = early_warning(current, rates, base, 118 / 102, CONFIG)
+    reasons = early_warning(current, trend, base, 118 / 102, CONFIG)
     assert reasons[0].startswith("systolic BP falling 11.0 mmHg/h")
     assert "heart rate rising 12.0 /min/h (baseline 80)" in reasons
     assert any(reason.startswith("shock index 1.16") for reason in reasons)
@@ -68,9 +68,20 @@ def test_pressure_falling_below_baseline_warns_and_brings_the_supporting_signs()
 
 def test_a_patient_recovering_towards_baseline_never_warns():
     current = [90.0, 128.0, None, None, 37.5, 97.0, 16.0]
-    rates = [-10.0, -9.0, None, None, -0.5, -1.0, None]  # falling back to the baseline
+    trend = Trend([-10.0, -9.0, None, None, -0.5, -1.0, None],  # falling back to the baseline
+                  [92.0, 129.0, None, None, 37.6, 97.0, None])
     base = [80.0, 125.0, None, None, 36.8, 97.0, None]
-    assert early_warning(current, rates, base, 90 / 128, CONFIG) == ()
+    assert early_warning(current, trend, base, 90 / 128, CONFIG) == ()
+
+
+def test_saturation_well_below_baseline_for_an_hour_warns_without_a_slope():
+    current = [100.0, 120.0, None, None, 38.6, 94.0, 20.0]
+    trend = Trend([5.0, 0.0, None, None, 0.0, 0.0, None], [99.0, 121.0, None, None, 38.6, 94.0, None])
+    base = [80.0, 125.0, None, None, 36.8, 97.0, None]
+    assert early_warning(current, trend, base, 100 / 120, CONFIG) == (
+        "SpO2 94 % over the last 30 min, 3 below baseline 97",)
+    trend = Trend(trend.rates, [99.0, 121.0, None, None, 38.6, 96.0, None])
+    assert early_warning(current, trend, base, 100 / 120, CONFIG) == ()
 
 
 def ward_day(bed: Bedside, start_min: int, hours: float, **values) -> None:
