@@ -313,14 +313,15 @@ class Engine:
         crs = patient.episodes["crs"]
         crs_open = crs.episode_id is not None
         early = trends.NONE
-        if a.grade > 0 or crs_open:
+        # The early warning is for a febrile risk-period patient, or one whose fever treatment
+        # has masked (ASTCT); the baseline stays while the episode is open.
+        if a.risk_period and (a.grade > 0 or a.fever_not_required):
             if vitals:
                 self._follow_trends(patient, a, at)
-            # A febrile risk-period patient, or one whose fever treatment has masked (ASTCT).
-            if patient.early_warning and a.risk_period and (a.grade > 0 or a.fever_not_required):
+            if patient.early_warning:
                 early = patient.early_warning
                 a = a._replace(early_warning=True)
-        elif patient.baseline is not None or patient.early_warning:
+        elif not crs_open and (patient.baseline is not None or patient.early_warning):
             patient.baseline, patient.trend_at, patient.early_warning = None, None, trends.NONE
 
         changes: list[tuple[str, Change]] = []

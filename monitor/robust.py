@@ -12,7 +12,7 @@ import numpy as np
 
 def nanmedian(block: np.ndarray, axis: int = 0) -> np.ndarray:
     """Median along `axis` ignoring NaN; NaN where a slice has no number."""
-    lanes = np.moveaxis(block, axis, -1)
+    lanes = block if axis in (-1, block.ndim - 1) else np.moveaxis(block, axis, -1)
     shape, length = lanes.shape[:-1], lanes.shape[-1]
     if length == 0:
         return np.full(shape, np.nan)

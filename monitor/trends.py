@@ -54,20 +54,25 @@ def slopes(window: Window, now: float, config: EngineConfig) -> Trend:
     patient, every `trend_interval_s`).
     """
     third = max(1, int(config.trend_window_min // 3))
-    minutes = window.minutes_until(int(now // 60), 3 * third)[:, WATCHED]
-    present = np.count_nonzero(~np.isnan(minutes.reshape(3, third, len(WATCHED))), axis=1)
-    medians = nanmedian(minutes.reshape(3, third, len(WATCHED)), axis=1)
-    levels = nanmedian(minutes[-max(1, int(config.trend_recent_min)):])
+    latest = min(3 * third, max(1, int(config.trend_recent_min)))
+    minutes = window.minutes_until(int(now // 60), 3 * third)[:, WATCHED].T  # (watched, minutes)
+    # One sort for everything: per watched measurement, the three thirds and the latest minutes
+    # (padded with "no data" to a third's length) as lanes of one array.
+    recent = np.full((len(WATCHED), third), np.nan)
+    recent[:, :latest] = minutes[:, -latest:]
+    lanes = np.concatenate((minutes.reshape(len(WATCHED), 3, third), recent[:, None, :]), axis=1)
+    present = np.count_nonzero(~np.isnan(lanes), axis=2)
+    medians = nanmedian(lanes, axis=2)  # (watched, 4): thirds 1–3, then the latest minutes
     hours_between = 2 * third / 60.0
     rates: list[float | None] = [None] * COUNT
-    recent: list[float | None] = [None] * COUNT
+    levels: list[float | None] = [None] * COUNT
     for index, column in enumerate(WATCHED):
-        if not np.isnan(levels[index]):
-            recent[column] = float(levels[index])
-        if present[0, index] and present[2, index] and (
-                present[:, index].sum() >= config.trend_min_points):
-            rates[column] = float((medians[2, index] - medians[0, index]) / hours_between)
-    return Trend(rates, recent)
+        counts = present[index]
+        if counts[3]:
+            levels[column] = float(medians[index, 3])
+        if counts[0] and counts[2] and counts[:3].sum() >= config.trend_min_points:
+            rates[column] = float((medians[index, 2] - medians[index, 0]) / hours_between)
+    return Trend(rates, levels)
 
 
 #: The trend findings behind an early warning, one reason each; empty means none.

@@ -160,11 +160,16 @@ class Window:
         block = block.reshape(count, WIDTH)[:, :COUNT].astype(np.float64)
         block[block <= 0] = np.nan  # absent, a gap (0), or held as implausible
         minute_of_row = (times // 60).astype(np.int64)
-        firsts = np.flatnonzero(np.concatenate(([True], minute_of_row[1:] != minute_of_row[:-1])))
+        starts_minute = np.concatenate(([True], minute_of_row[1:] != minute_of_row[:-1]))
+        firsts = np.flatnonzero(starts_minute)
         minutes = minute_of_row[firsts]
         if len(firsts) == count:  # one set a minute: the medians are the sets
             return minutes, block
-        group = np.cumsum(np.concatenate(([False], minute_of_row[1:] != minute_of_row[:-1])))
+        if np.add.reduceat(~np.isnan(block), firsts, axis=0).max() <= 1:
+            # sparse input from several devices (numerics, a cuff, a thermometer): at most one
+            # reading of each measurement a minute, so that reading is the minute's median
+            return minutes, np.fmax.reduceat(block, firsts, axis=0)
+        group = np.cumsum(starts_minute) - 1
         position = np.arange(count) - firsts[group]
         padded = np.full((len(firsts), int(position.max()) + 1, COUNT), np.nan)
         padded[group, position] = block

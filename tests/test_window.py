@@ -180,3 +180,30 @@ def test_minutes_until_reports_nan_for_the_future_and_the_forgotten():
     minutes = window.minutes_until(int(T0 // 60) + 120, 10)
     assert np.all(np.isnan(minutes))
     assert math.isinf(Window(WindowLimits()).watermark)
+
+
+def test_minute_medians_equal_a_plain_median_of_each_minutes_readings():
+    import random
+    import statistics
+
+    rng = random.Random(11)
+    for _ in range(30):
+        window = Window(WindowLimits(raw_rows_max=64, seal_delay_s=rng.choice([0, 120, 1800])))
+        readings: dict[tuple[int, int], list[float]] = {}
+        at = T0
+        for _ in range(rng.randint(1, 300)):
+            at += rng.choice([0.5, 1, 7, 30, 60, 61, 200])
+            values = [ABSENT] * (COUNT + 1)
+            values[COUNT] = 0.0
+            for column in rng.sample(range(COUNT), rng.randint(1, 3)):
+                values[column] = float(rng.choice([0, rng.randint(30, 140)]))
+            if window.add(at, tuple(values)) in (NEWEST, LATE):
+                for column in range(COUNT):
+                    if values[column] > 0:
+                        readings.setdefault((int(at // 60), column), []).append(values[column])
+        end = int(at // 60)
+        minutes = window.minutes_until(end, 1440)
+        for (minute, column), values in readings.items():
+            if minute > end - 1440:
+                got = minutes[minute - end + 1439, column]
+                assert abs(got - statistics.median(values)) < 0.006, (minute, column, values, got)
