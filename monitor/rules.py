@@ -33,14 +33,16 @@ def crs_level(patient: Patient, a: Assessment, early: EarlyWarning, config: Engi
     while the episode is open, NEWS2 does: in a patient at risk of CRS every deterioration is
     watched as possible CRS, as one episode."""
     graded = crs_severity(a.grade, False, config)
-    severity = crs_severity(a.grade, bool(early) and a.grade < 3, config)
+    # A trend raises an episode; without a CRS grade it never opens one by itself.
+    warned = bool(early) and a.grade < 3 and (a.grade > 0 or episode_open)
+    severity = crs_severity(a.grade, warned, config)
     if severity is None and config.news2_within_crs_episode and (a.risk_period or episode_open):
         severity = news2_severity(a.news2_band, config)
     if severity is None:
         return None
     # No persistence for a fever (ASTCT counts it at once) nor for an early warning (a trend
     # over hours already persists); the other criteria must hold, against motion and noise.
-    raised_by_trend = bool(early) and severity != graded
+    raised_by_trend = warned and severity != graded
     return Level(severity, a.grade, lambda: crs_reasons(patient, a, early, config),
                  at_once=raised_by_trend or (a.grade == 1 and a.fever))
 

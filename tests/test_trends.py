@@ -145,3 +145,20 @@ def test_trends_can_be_tuned_off():
         bed.vitals(bed.at(24 * 60 + step * 15), heart_rate=100, systolic_bp=124 - 8 * step / 4,
                    spo2=97, respiratory_rate=18, temperature=38.6)
     assert all(a.severity == "medium" for a in bed.alerts)
+
+
+def test_a_trend_alone_never_opens_an_episode():
+    bed = Bedside()
+    bed.therapy(bed.at(0))
+    ward_day(bed, 0, 24, heart_rate=78, systolic_bp=128, spo2=97, respiratory_rate=15,
+             temperature=36.8)
+    bed.vitals(bed.at(24 * 60), temperature=38.7, systolic_bp=126, heart_rate=95)
+    bed.medication(bed.at(24 * 60 + 5), "tocilizumab")  # lifts the fever requirement for days
+    ward_day(bed, 24 * 60 + 15, 14, heart_rate=80, systolic_bp=126, spo2=97,
+             respiratory_rate=15, temperature=37.0)
+    assert [a.status for a in bed.alerts] == ["firing", "resolved"]  # 12 h without criteria
+    for step in range(0, 4 * 4):  # pressure falling below baseline, still above 90
+        bed.vitals(bed.at(39 * 60 + 15 * step), heart_rate=95, systolic_bp=124 - 8 * step / 4,
+                   spo2=97, respiratory_rate=16, temperature=37.0)
+    assert [a.status for a in bed.alerts] == ["firing", "resolved"]
+    assert bed.status().early_warning is True  # shown on the dashboard, not paged
