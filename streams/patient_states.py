@@ -10,7 +10,9 @@ write in a partition from an event — and only:
   same alert_id but never lose one;
 - on the patient's next event, when a change came from the timer (a signal-loss episode): a
   crash before then makes the restarted worker derive the same change again, with the same ids;
-- otherwise at most once per checkpoint interval.
+- otherwise once the patient's event time has moved a checkpoint interval past its last write
+  (event time, not wall time: a worker catching up on a backlog does not rewrite every patient
+  every interval of wall time).
 
 So a crash can lose the window samples of the last checkpoint interval, which the `vitals`
 topic still holds, and never an episode transition.
@@ -19,8 +21,8 @@ topic still holds, and never an episode transition.
 from __future__ import annotations
 
 import logging
-import time
-from typing import Callable, Iterable
+import math
+from typing import Iterable
 
 from monitor.engine import Engine
 from streams import metrics
@@ -33,15 +35,11 @@ log = logging.getLogger(__name__)
 class PatientStates:
     """Lazy restore on a patient's first event, eager restore after a rebalance, checkpoints."""
 
-    def __init__(
-        self, engine: Engine, table: PatientStateTable, checkpoint_interval_s: float,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, engine: Engine, table: PatientStateTable, checkpoint_interval_s: float) -> None:
         self.engine = engine
         self.table = table
         self.partition_of = table.partition_of
         self.checkpoint_interval_s = checkpoint_interval_s
-        self._clock = clock
         self._written_at: dict[str, float] = {}
         self._pending: set[str] = set()
         self._released: dict[bytes, int] = {}
@@ -72,22 +70,27 @@ class PatientStates:
             if not pending:
                 del self._unconfirmed[patient_id]
 
-    def settle(self, patient_id: str, durable: bool) -> None:
-        """After an event of this patient was processed and published: write if it is due."""
+    def settle(self, patient_id: str, durable: bool, at: float) -> None:
+        """After an event of this patient (event time `at`, seconds) was processed and
+        published: write if it is due."""
         if durable:
-            self._write(patient_id, "episode")
+            self._write(patient_id, "episode", at)
         elif patient_id in self._pending:
-            self._write(patient_id, "timer")
+            self._write(patient_id, "timer", at)
         else:
             written_at = self._written_at.get(patient_id)
-            if written_at is None or self._clock() - written_at >= self.checkpoint_interval_s:
-                self._write(patient_id, "cadence")
+            if written_at is None or written_at != written_at:
+                # A new patient (first write one interval on), or one just restored (NaN: the
+                # table holds it as it is now): the interval starts here.
+                self._written_at[patient_id] = at
+            elif at - written_at >= self.checkpoint_interval_s:
+                self._write(patient_id, "cadence", at)
 
     def changed_outside_events(self, patient_ids: Iterable[str]) -> None:
         """A timer changed these patients durably: write them on their next event."""
         self._pending.update(patient_ids)
 
-    def _write(self, patient_id: str, cause: str) -> None:
+    def _write(self, patient_id: str, cause: str, at: float) -> None:
         key = patient_id.encode()
         snapshot = self.engine.snapshot(patient_id)
         if snapshot is None:
@@ -96,7 +99,7 @@ class PatientStates:
             self._written_at.pop(patient_id, None)
         else:
             self.table[key] = patient_record.pack(snapshot, self._unconfirmed.get(patient_id, []))
-            self._written_at[patient_id] = self._clock()
+            self._written_at[patient_id] = at
         self._pending.discard(patient_id)
         metrics.STATE_WRITES.labels(cause).inc()
 
@@ -109,7 +112,7 @@ class PatientStates:
             metrics.STATE_RESTORE_FAILURES.inc()
             log.error("could not restore a patient's state (%s); starting it afresh", error)
             return []
-        self._written_at[patient_id] = self._clock()
+        self._written_at[patient_id] = math.nan
         metrics.STATE_RESTORES.inc()
         return unconfirmed
 

@@ -34,7 +34,7 @@ class WorkerSettings:
     web_host: str = field(default_factory=lambda: _env("WEB_HOST", "127.0.0.1"))
     web_port: int = field(default_factory=lambda: int(_env("WEB_PORT", "6066")))
     store: str = field(default_factory=lambda: _env("STORE", "rocksdb://"))
-    session_timeout_s: float = field(default_factory=lambda: float(_env("SESSION_TIMEOUT_S", "10")))
+    session_timeout_s: float = field(default_factory=lambda: float(_env("SESSION_TIMEOUT_S", "6")))
     tick_interval_s: float = field(default_factory=lambda: float(_env("TICK_INTERVAL_S", "5")))
     checkpoint_interval_s: float = field(default_factory=lambda: float(_env("CHECKPOINT_INTERVAL_S", "30")))
     data_dir: str = field(default_factory=lambda: _env("DATA_DIR", "var/worker"))
