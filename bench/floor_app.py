@@ -15,6 +15,7 @@ import os
 import faust
 from faust.web import Request, Response, View
 
+from streams.app import configured_app
 from streams.settings import WorkerSettings
 
 #: For experiments only (bench/worker.py --worker-env NAME=VALUE), never in the floor figure:
@@ -27,27 +28,7 @@ SEND_EVERY = int(os.environ.get("BENCH_FLOOR_SEND_EVERY", "0"))
 
 
 def build_floor_app(settings: WorkerSettings) -> faust.App:
-    # The worker's own faust.App arguments (streams/app.py, Worker.__init__), repeated until
-    # streams/ offers a function that makes the configured app without the worker's agent.
-    app = faust.App(
-        settings.app_id,
-        broker=settings.broker_url,
-        broker_credentials=settings.faust_credentials(),
-        key_serializer="raw",
-        value_serializer="raw",
-        topic_partitions=settings.partitions,
-        topic_replication_factor=settings.replication_factor,
-        store=settings.store,
-        datadir=settings.data_dir,
-        web_host=settings.web_host,
-        web_bind=settings.web_host,
-        web_port=settings.web_port,
-        web_tables_enabled=False,
-        web_stats_enabled=False,
-        consumer_auto_offset_reset="earliest",
-        broker_session_timeout=settings.session_timeout_s,
-        broker_heartbeat_interval=max(1.0, settings.session_timeout_s / 5),
-    )
+    app = configured_app(settings)
     topics = settings.topics
     consumed = [0]
 

@@ -21,6 +21,32 @@ from streams.topic_setup import ensure_topics
 log = logging.getLogger(__name__)
 
 
+def configured_app(settings: WorkerSettings) -> faust.App:
+    """The worker's Faust app with every setting and no agent (the benchmark's floor uses it
+    too, so that its figure is Faust's cost under exactly the worker's configuration)."""
+    return faust.App(
+        settings.app_id,
+        broker=settings.broker_url,
+        broker_credentials=settings.faust_credentials(),
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        store=settings.store,
+        datadir=settings.data_dir,
+        # Table contents are patient data: never served; the web server listens on loopback.
+        web_host=settings.web_host,
+        web_bind=settings.web_host,
+        web_port=settings.web_port,
+        web_tables_enabled=False,
+        web_stats_enabled=False,
+        consumer_auto_offset_reset="earliest",
+        # A dead worker's patients move to the others after this long without a heartbeat.
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=max(1.0, settings.session_timeout_s / 5),
+    )
+
+
 class Worker:
     """The engine, its durable state and the Faust app, wired together.
 
@@ -31,26 +57,7 @@ class Worker:
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
         self.ready = False
-        self.app = app = faust.App(
-            settings.app_id,
-            broker=settings.broker_url,
-            broker_credentials=settings.faust_credentials(),
-            key_serializer="raw",
-            value_serializer="raw",
-            topic_partitions=settings.partitions,
-            topic_replication_factor=settings.replication_factor,
-            store=settings.store,
-            datadir=settings.data_dir,
-            web_host=settings.web_host,
-            web_bind=settings.web_host,
-            web_port=settings.web_port,
-            web_tables_enabled=False,
-            web_stats_enabled=False,
-            consumer_auto_offset_reset="earliest",
-            # A dead worker's patients move to the others after this long without a heartbeat.
-            broker_session_timeout=settings.session_timeout_s,
-            broker_heartbeat_interval=max(1.0, settings.session_timeout_s / 5),
-        )
+        self.app = app = configured_app(settings)
         topics = settings.topics
         self.engine = Engine(load_config(settings.clinical_config))
         self.pipeline = Pipeline(self.engine, topics)
