@@ -12,10 +12,16 @@ import numpy as np
 
 def nanmedian(block: np.ndarray, axis: int = 0) -> np.ndarray:
     """Median along `axis` ignoring NaN; NaN where a slice has no number."""
+    return nanmedian_and_count(block, axis)[0]
+
+
+def nanmedian_and_count(block: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """`nanmedian`, and how many numbers each slice holds: the sort that finds the median
+    counts them for free, and the trends need both."""
     lanes = block if axis in (-1, block.ndim - 1) else np.moveaxis(block, axis, -1)
     shape, length = lanes.shape[:-1], lanes.shape[-1]
     if length == 0:
-        return np.full(shape, np.nan)
+        return np.full(shape, np.nan), np.zeros(shape, dtype=np.intp)
     ordered = np.sort(lanes.reshape(-1, length), axis=-1)
     valid = length - np.isnan(ordered).sum(axis=-1)
     rows = np.arange(ordered.shape[0])
@@ -24,4 +30,4 @@ def nanmedian(block: np.ndarray, axis: int = 0) -> np.ndarray:
     high = ordered[rows, np.minimum(valid // 2, length - 1)]
     median = (low + high) / 2
     median[valid == 0] = np.nan
-    return median.reshape(shape)
+    return median.reshape(shape), valid.reshape(shape)

@@ -15,7 +15,7 @@ import numpy as np
 
 from monitor.config import EngineConfig
 from monitor.parameters import COUNT, HEART_RATE, SPO2, SYSTOLIC, TEMPERATURE
-from monitor.robust import nanmedian
+from monitor.robust import nanmedian, nanmedian_and_count
 from monitor.window import Window
 
 #: The measurements the early warning looks at; the others are never fitted.
@@ -26,7 +26,7 @@ def baseline(window: Window, before: float, config: EngineConfig) -> list[float 
     """Each watched measurement's median over `baseline_hours` before time `before`, or None
     where fewer than `baseline_min_minutes` minutes hold data."""
     count = int(config.baseline_hours * 60)
-    minutes = window.minutes_until(int(before // 60) - 1, count)[:, WATCHED]
+    minutes = window.minutes_until(int(before // 60) - 1, count, WATCHED)
     enough = np.count_nonzero(~np.isnan(minutes), axis=0) >= config.baseline_min_minutes
     medians = nanmedian(minutes)
     result: list[float | None] = [None] * COUNT
@@ -55,23 +55,23 @@ def slopes(window: Window, now: float, config: EngineConfig) -> Trend:
     """
     third = max(1, int(config.trend_window_min // 3))
     latest = min(3 * third, max(1, int(config.trend_recent_min)))
-    minutes = window.minutes_until(int(now // 60), 3 * third)[:, WATCHED].T  # (watched, minutes)
+    minutes = window.minutes_until(int(now // 60), 3 * third, WATCHED).T  # (watched, minutes)
     # One sort for everything: per watched measurement, the three thirds and the latest minutes
     # (padded with "no data" to a third's length) as lanes of one array.
-    recent = np.full((len(WATCHED), third), np.nan)
-    recent[:, :latest] = minutes[:, -latest:]
-    lanes = np.concatenate((minutes.reshape(len(WATCHED), 3, third), recent[:, None, :]), axis=1)
-    present = np.count_nonzero(~np.isnan(lanes), axis=2)
-    medians = nanmedian(lanes, axis=2)  # (watched, 4): thirds 1–3, then the latest minutes
+    lanes = np.full((len(WATCHED), 4, third), np.nan)
+    lanes[:, :3] = minutes.reshape(len(WATCHED), 3, third)
+    lanes[:, 3, :latest] = minutes[:, -latest:]
+    medians, present = nanmedian_and_count(lanes, axis=2)  # (watched, 4): thirds, then latest
+    medians, present = medians.tolist(), present.tolist()
     hours_between = 2 * third / 60.0
     rates: list[float | None] = [None] * COUNT
     levels: list[float | None] = [None] * COUNT
     for index, column in enumerate(WATCHED):
-        counts = present[index]
+        counts, middle = present[index], medians[index]
         if counts[3]:
-            levels[column] = float(medians[index, 3])
-        if counts[0] and counts[2] and counts[:3].sum() >= config.trend_min_points:
-            rates[column] = float((medians[index, 2] - medians[index, 0]) / hours_between)
+            levels[column] = middle[3]
+        if counts[0] and counts[2] and counts[0] + counts[1] + counts[2] >= config.trend_min_points:
+            rates[column] = (middle[2] - middle[0]) / hours_between
     return Trend(rates, levels)
 
 

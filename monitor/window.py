@@ -56,8 +56,10 @@ def _encode(value: float) -> int:
 
 def _codes(medians: np.ndarray) -> np.ndarray:
     """`_encode` for a whole block; NaN (no data) becomes 0."""
-    scaled = np.floor(np.nan_to_num(medians, nan=0.0) * _SCALE + 0.5)
-    return np.where(np.isnan(medians), 0, np.clip(scaled, 1, _MAX_CODE)).astype(np.uint16)
+    scaled = np.floor(medians * _SCALE + 0.5)  # NaN stays NaN through floor and clip
+    np.clip(scaled, 1, _MAX_CODE, out=scaled)
+    scaled[np.isnan(scaled)] = 0
+    return scaled.astype(np.uint16)
 
 
 class Window:
@@ -152,12 +154,16 @@ class Window:
             self.sealed_until = max(self.sealed_until, end)
         self._schedule_seal()
 
-    def _minute_medians(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-        """The minutes of raw rows [start, stop) and each one's medians, (minutes, COUNT)."""
+    def _minute_medians(self, start: int, stop: int,
+                        columns: slice | tuple[int, ...] = slice(COUNT),
+                        ) -> tuple[np.ndarray, np.ndarray]:
+        """The minutes of raw rows [start, stop) and each one's medians of `columns`
+        (minutes, columns): each column's medians are its own, so readers that want a few
+        columns ask only for those."""
         count = stop - start
         times = np.frombuffer(self.times[start:stop], dtype=np.float64)
         block = np.frombuffer(self.rows[start * WIDTH:stop * WIDTH], dtype=np.float32)
-        block = block.reshape(count, WIDTH)[:, :COUNT].astype(np.float64)
+        block = block.reshape(count, WIDTH)[:, columns].astype(np.float64)
         block[block <= 0] = np.nan  # absent, a gap (0), or held as implausible
         minute_of_row = (times // 60).astype(np.int64)
         starts_minute = np.concatenate(([True], minute_of_row[1:] != minute_of_row[:-1]))
@@ -171,7 +177,7 @@ class Window:
             return minutes, np.fmax.reduceat(block, firsts, axis=0)
         group = np.cumsum(starts_minute) - 1
         position = np.arange(count) - firsts[group]
-        padded = np.full((len(firsts), int(position.max()) + 1, COUNT), np.nan)
+        padded = np.full((len(firsts), int(position.max()) + 1, block.shape[1]), np.nan)
         padded[group, position] = block
         return minutes, nanmedian(padded, axis=1)
 
@@ -181,8 +187,13 @@ class Window:
         start = self.last_minute + 1 if self.last_minute >= 0 else int(minutes[0])
         if newest - start + 1 >= size:
             self.ring[:] = 0
-        elif newest >= start:
-            self.ring[np.arange(start, newest + 1) % size] = 0  # minutes without data are empty
+        elif newest >= start:  # minutes without data are empty
+            first, end = start % size, newest % size + 1
+            if end > first:
+                self.ring[first:end] = 0
+            else:
+                self.ring[first:] = 0
+                self.ring[:end] = 0
         keep = minutes > newest - size
         self.ring[minutes[keep] % size] = _codes(medians[keep])
         if self.first_minute < 0:
@@ -223,22 +234,31 @@ class Window:
                 self.ring[slot, column] = new[1]
 
     # -- reading -------------------------------------------------------------------------
-    def minutes_until(self, end_minute: int, count: int) -> np.ndarray:
+    def minutes_until(self, end_minute: int, count: int,
+                      columns: slice | tuple[int, ...] = slice(COUNT)) -> np.ndarray:
         """Per-minute medians of the `count` minutes up to and including `end_minute`, as a
-        (count, COUNT) float array with NaN where there is no data. Minutes not yet sealed are
-        computed from the raw sets, so the newest data counts too."""
-        result = np.full((count, COUNT), np.nan)
+        (count, columns) float array with NaN where there is no data. Minutes not yet sealed
+        are computed from the raw sets, so the newest data counts too."""
+        width = COUNT if isinstance(columns, slice) else len(columns)
+        result = np.full((count, width), np.nan)
         first = end_minute - count + 1
-        low = max(first, self.last_minute - self.limits.minutes + 1)
+        size = self.limits.minutes
+        low = max(first, self.last_minute - size + 1)
         high = min(end_minute, self.last_minute)
         if high >= low:
-            block = self.ring[np.arange(low, high + 1) % self.limits.minutes].astype(np.float64)
-            block[block == 0] = np.nan
-            result[low - first:high - first + 1] = block / _SCALE
-        start = bisect_left(self.times, first * 60)
-        stop = bisect_left(self.times, (end_minute + 1) * 60)
+            start, stop = low % size, high % size + 1
+            if stop > start:  # no wrap: a slice of the ring, not a gather of its rows
+                codes = self.ring[start:stop, columns]
+            else:
+                codes = self.ring[np.arange(low, high + 1) % size][:, columns]
+            block = codes / _SCALE
+            block[codes == 0] = np.nan
+            result[low - first:high - first + 1] = block
+        times = self.times
+        start = bisect_left(times, first * 60)
+        stop = bisect_left(times, (end_minute + 1) * 60)
         if stop > start:
-            minutes, medians = self._minute_medians(start, stop)
+            minutes, medians = self._minute_medians(start, stop, columns)
             result[minutes - first] = medians
         return result
 
