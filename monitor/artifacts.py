@@ -28,7 +28,8 @@ def take_sample(patient: Patient, position: int, value: float, at: float, config
                 jumps: tuple[float, ...], never_hold: bool) -> None:
     """Offer the newest sample of one measurement (non-zero) to the patient's believed values."""
     held = patient.held[position]
-    believed = patient.value[position]
+    values = patient.value
+    believed = values[position]
     if held is not None:
         patient.held[position] = None
         if believed is None or abs(value - held) < abs(value - believed):
@@ -43,7 +44,7 @@ def take_sample(patient: Patient, position: int, value: float, at: float, config
         patient.window.discard(position, at, value)  # trends see only what is believed
         patient.expiry_due = min(patient.expiry_due, at + config.artifact_hold_max_min * 60)
         return
-    patient.value[position] = value
+    values[position] = value
     patient.value_at[position] = at
     expires = at + config.carry_forward_min * 60
     if expires < patient.expiry_due:
@@ -55,7 +56,7 @@ def _back_to_recent(patient: Patient, position: int, value: float, at: float, ju
     """Whether `value` is within a jump of the median of the minutes before this one: the way
     back from a burst of motion (several samples off together, each believed) is no new jump."""
     minutes = max(1, int(config.artifact_recent_min))
-    recent = patient.window.minutes_until(int(at // 60) - 1, minutes)[:, position]
+    recent = patient.window.minutes_until(int(at // 60) - 1, minutes, (position,))[:, 0]
     level = nanmedian(recent)
     return bool(abs(value - level) <= jump)  # NaN (no recent data) compares False
 

@@ -91,6 +91,8 @@ class Engine:
                             config.news2_resolve_after_min * 60),
             "signal_loss": Timing(0.0, 0.0, config.signal_loss_resolve_after_s),
         }
+        self._crs_timing, self._news2_timing, self._signal_loss_timing = (
+            self._timings["crs"], self._timings["news2"], self._timings["signal_loss"])
         self._patients: dict[str, Patient] = {}
         self._timer: list[tuple[float, int, str]] = []
         self._sequence = itertools.count()
@@ -190,21 +192,22 @@ class Engine:
         config = self.config
         risk = in_risk_period(patient, at, config)
         newest = patient.newest_at
-        for position in range(COUNT):
-            value = values[position]
+        jumps = self._jumps
+        for position, value in enumerate(values):
             if value is None:
                 continue
             if value == 0:
                 patient.gaps += 1  # a probe off or a lost signal: a gap, never a reading
                 continue
-            if newest[position] is not None and at <= newest[position]:
+            last = newest[position]
+            if last is not None and at <= last:
                 continue  # an older sample of this measurement: the window has it, that is all
             newest[position] = at
             note_signal(patient, position, at, config)
             never_hold = position == TEMPERATURE and fever_never_held(value, risk, config)
             if never_hold and patient.fever_at is None:
                 patient.fever_at = at
-            take_sample(patient, position, value, at, config, self._jumps, never_hold)
+            take_sample(patient, position, value, at, config, jumps, never_hold)
         if consciousness is not None and (patient.consciousness_at is None
                                           or at >= patient.consciousness_at):
             patient.consciousness, patient.consciousness_at = consciousness, at
@@ -326,7 +329,7 @@ class Engine:
 
         changes: list[tuple[str, Change]] = []
         # An episode that has had no CRS grade is a NEWS2 deterioration, timed as one.
-        timing = self._timings["crs" if crs.grade else "news2"]
+        timing = self._crs_timing if crs.grade else self._news2_timing
         change = crs.step(at, crs_level(patient, a, early, config, crs_open),
                           timing, patient.patient_id, "crs")
         if change is not None:
@@ -340,12 +343,12 @@ class Engine:
         elif watched_as_crs and news.episode_id is None:
             news.above_since = None
         else:
-            change = news.step(at, news2_level(patient, a, config), self._timings["news2"],
+            change = news.step(at, news2_level(patient, a, config), self._news2_timing,
                                patient.patient_id, "news2")
             if change is not None:
                 changes.append(("news2", change))
         change = patient.episodes["signal_loss"].step(
-            at, signal_loss_level(patient, config), self._timings["signal_loss"],
+            at, signal_loss_level(patient, config), self._signal_loss_timing,
             patient.patient_id, "signal_loss")
         if change is not None:
             changes.append(("signal_loss", change))
@@ -380,22 +383,27 @@ class Engine:
 
     # -- time ----------------------------------------------------------------------------
     def _next_due(self, patient: Patient) -> float:
-        """The earliest time the patient's state could change without an event."""
-        due = min(patient.expiry_due, patient.loss_due)
-        clock = patient.clock if patient.clock is not None else -math.inf
+        """The earliest time the patient's state could change without an event (after every
+        event and timer step: comparisons rather than min() calls)."""
+        due = patient.expiry_due
+        if patient.loss_due < due:
+            due = patient.loss_due
+        clock = patient.clock
         if patient.therapy_at is not None:
             end = patient.therapy_at + self.config.risk_period_days * 86400
-            if end > clock:
-                due = min(due, end)
-        if patient.fever_lift_until is not None and patient.fever_lift_until > clock:
-            due = min(due, patient.fever_lift_until)
-        timings = self._timings
+            if end < due and (clock is None or end > clock):
+                due = end
+        lift = patient.fever_lift_until
+        if lift is not None and lift < due and (clock is None or lift > clock):
+            due = lift
         for rule, episode in patient.episodes.items():
             if episode.above_since is not None or episode.below_since is not None or (
                     episode.absent_since is not None or episode.back_since is not None):
-                if rule == "crs" and not episode.grade:
-                    rule = "news2"
-                due = min(due, episode.next_due(timings[rule]))
+                timing = (self._crs_timing if rule == "crs" and episode.grade else
+                          self._timings["news2" if rule == "crs" else rule])
+                pending = episode.next_due(timing)
+                if pending < due:
+                    due = pending
         return due
 
     def _catch_up(self, patient: Patient, until: float, outputs: Outputs, inclusive: bool) -> None:

@@ -20,17 +20,20 @@ from monitor.wire import format_timestamp
 
 
 def note_signal(patient: Patient, position: int, at: float, config: EngineConfig) -> None:
-    """Record the newest non-zero sample of one measurement."""
-    last = patient.signal_at[position]
+    """Record the newest non-zero sample of one measurement (once per sample: kept lean)."""
+    signal_at, streak = patient.signal_at, patient.streak
+    last = signal_at[position]
     if last is not None and at - last <= config.continuous_interval_max_s:
-        patient.streak[position] += 1
+        count = streak[position] = streak[position] + 1
     else:
-        patient.streak[position] = 1
-    patient.signal_at[position] = at
-    if patient.streak[position] >= config.continuous_min_samples:
+        count = streak[position] = 1
+    signal_at[position] = at
+    if count >= config.continuous_min_samples:
         patient.continuous[position] = True
         patient.lost[position] = False
-        patient.loss_due = min(patient.loss_due, at + config.signal_loss_after_s)
+        due = at + config.signal_loss_after_s
+        if due < patient.loss_due:
+            patient.loss_due = due
 
 
 def check_losses(patient: Patient, at: float, config: EngineConfig) -> bool:
