@@ -58,7 +58,8 @@ def status_of(patient: Patient, a: Assessment, at: datetime) -> PatientStatus:
         "record": "status", "patient_id": patient.patient_id, "ward": patient.ward,
         "bed": patient.bed, "ts": at, "news2": news, "shock_index": a.shock_index,
         "qsofa": a.qsofa, "crs": crs,
-        "latest": {MEASUREMENTS[i]: value[i] for i in range(COUNT) if value[i] is not None},
+        "latest": dict(zip(MEASUREMENTS, value)) if None not in value else {
+            MEASUREMENTS[i]: value[i] for i in range(COUNT) if value[i] is not None},
         "early_warning": a.early_warning,
     })
 

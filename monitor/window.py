@@ -165,10 +165,12 @@ class Window:
         block = np.frombuffer(self.rows[start * WIDTH:stop * WIDTH], dtype=np.float32)
         block = block.reshape(count, WIDTH)[:, columns].astype(np.float64)
         block[block <= 0] = np.nan  # absent, a gap (0), or held as implausible
-        minute_of_row = (times // 60).astype(np.int64)
-        starts_minute = np.concatenate(([True], minute_of_row[1:] != minute_of_row[:-1]))
-        firsts = np.flatnonzero(starts_minute)
-        minutes = minute_of_row[firsts]
+        minute_of_row = times // 60  # whole numbers as floats; only the firsts are converted
+        starts_minute = np.empty(count, dtype=bool)
+        starts_minute[0] = True
+        np.not_equal(minute_of_row[1:], minute_of_row[:-1], out=starts_minute[1:])
+        firsts = starts_minute.nonzero()[0]
+        minutes = minute_of_row[firsts].astype(np.int64)
         if len(firsts) == count:  # one set a minute: the medians are the sets
             return minutes, block
         if np.add.reduceat(~np.isnan(block), firsts, axis=0).max() <= 1:
