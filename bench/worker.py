@@ -103,6 +103,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--state-wait", type=float, default=40.0,
                         help="seconds to wait for every patient to be in the table's changelog before the kill")
     parser.add_argument("--takeover-timeout", type=float, default=150.0, help="give up on the takeover after this")
+    parser.add_argument("--takeover-instance-id", metavar="ID",
+                        help="static group membership for the takeover: the killed worker and the "
+                             "fresh one both run with CRSMON_INSTANCE_ID=ID, as a restarted "
+                             "StatefulSet pod or compose service would")
     parser.add_argument("--skip", action="append", default=[], choices=["ceiling", "floor", "full", "two", "latency", "takeover"],
                         help="leave a measurement out (repeatable); its rows say so")
     parser.add_argument("--worker-env", action="append", default=[], metavar="NAME=VALUE",
@@ -316,9 +320,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             report.failed("latency", "no measured worker rate to take half of; pass --latency-rate")
         takeover_ward = Ward(args.takeover_patients, args.therapy_share, args.febrile_share, seed=5, prefix="OWNED")
+        takeover_env = dict(extra_env)
+        if args.takeover_instance_id:
+            takeover_env["CRSMON_INSTANCE_ID"] = args.takeover_instance_id
+            report.header.append(f"takeover: static membership, both workers CRSMON_INSTANCE_ID={args.takeover_instance_id}")
         takeover = phase("takeover", lambda: measure_takeover(
             kafka.bootstrap, workdir, f"takeover-{suffix}", args.partitions, takeover_ward,
-            args.takeover_sets, args.state_wait, args.takeover_timeout, extra_env,
+            args.takeover_sets, args.state_wait, args.takeover_timeout, takeover_env,
         ))
         report.takeover(takeover)
     shutil.rmtree(workdir / "kafka" / "kraft", ignore_errors=True)  # the topics; broker.log stays

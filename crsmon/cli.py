@@ -27,7 +27,6 @@ def _worker(args: argparse.Namespace) -> int:
 
     from streams.app import run_worker
     from streams.broker_login import check_login_at_start
-    from streams.security import KafkaSecurityError
     from streams.settings import WorkerSettings
 
     if args.broker:
@@ -38,7 +37,7 @@ def _worker(args: argparse.Namespace) -> int:
     try:
         settings = WorkerSettings()
         check_login_at_start(settings.broker, settings.security)
-    except KafkaSecurityError as error:
+    except ValueError as error:  # a setting that cannot work (KafkaSecurityError among them)
         print(f"crsmon worker: {error}", file=sys.stderr)
         return 2
     run_worker(settings)

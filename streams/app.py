@@ -44,6 +44,10 @@ def configured_app(settings: WorkerSettings) -> faust.App:
         # A dead worker's patients move to the others after this long without a heartbeat.
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=max(1.0, settings.session_timeout_s / 5),
+        consumer_group_instance_id=settings.instance_id,
+        # Faust's assignor checks that a static member's URL is the one it had before; derived
+        # from the id, it survives a restart on another host or port.
+        **({"canonical_url": f"http://{settings.instance_id}"} if settings.instance_id else {}),
     )
 
 

@@ -1,9 +1,13 @@
 """Worker settings, read from the environment so that a container needs no config file."""
 
 import os
+import re
 from dataclasses import dataclass, field
 
 from streams.security import KafkaSecurity
+
+
+_INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def _env(name: str, default: str) -> str:
@@ -37,11 +41,21 @@ class WorkerSettings:
     session_timeout_s: float = field(default_factory=lambda: float(_env("SESSION_TIMEOUT_S", "6")))
     tick_interval_s: float = field(default_factory=lambda: float(_env("TICK_INTERVAL_S", "5")))
     checkpoint_interval_s: float = field(default_factory=lambda: float(_env("CHECKPOINT_INTERVAL_S", "30")))
+    # Static group membership (Kafka's group.instance.id): a worker restarted under the same id
+    # takes its partitions back at once instead of after the session timeout. Unique per worker.
+    instance_id: str | None = field(default_factory=lambda: _env("INSTANCE_ID", "") or None)
     data_dir: str = field(default_factory=lambda: _env("DATA_DIR", "var/worker"))
     clinical_config: str | None = field(default_factory=lambda: os.environ.get("CRSMON_CLINICAL_CONFIG"))
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "info"))
     topics: Topics = field(default_factory=Topics)
     security: KafkaSecurity = field(default_factory=KafkaSecurity.from_env)  # CRSMON_KAFKA_*; checked here
+
+    def __post_init__(self) -> None:
+        if self.instance_id is not None and not _INSTANCE_ID.fullmatch(self.instance_id):
+            raise ValueError(
+                f"CRSMON_INSTANCE_ID={self.instance_id!r} is not a usable worker id: use 1-64 "
+                "letters, digits, '.', '_' or '-' (e.g. the pod name worker-0), or leave it unset"
+            )
 
     def kafka_client_options(self) -> dict:
         """Security options for kafka-python/aiokafka clients (see streams/security.py)."""

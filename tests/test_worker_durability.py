@@ -63,8 +63,14 @@ def distinct_changes(alerts: list[dict]) -> list[dict]:
     return list(seen.values())
 
 
-def test_sigkill_and_restart_keeps_an_open_episode_open(worker_env, kafka, tmp_path) -> None:
-    """The restarted worker starts from an empty data directory: state comes from the changelog."""
+@pytest.mark.parametrize("instance_id", [None, "worker-0"], ids=["dynamic", "static-membership"])
+def test_sigkill_and_restart_keeps_an_open_episode_open(worker_env, kafka, tmp_path, instance_id) -> None:
+    """The restarted worker starts from an empty data directory: state comes from the changelog.
+
+    With static membership (CRSMON_INSTANCE_ID) the restarted worker is the same group member
+    on another web port: Kafka hands it the partitions at once, and Faust must accept it."""
+    if instance_id is not None:
+        worker_env = {**worker_env, "CRSMON_INSTANCE_ID": instance_id}
     topics = {k: worker_env[f"CRSMON_TOPIC_{k.upper()}"] for k in ("vitals", "clinical_events", "alerts")}
     first = start_worker(worker_env, tmp_path, "first")
     try:
