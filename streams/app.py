@@ -12,6 +12,7 @@ from monitor.engine import Engine, Outputs
 from monitor.patient_state import RULES
 from streams import metrics
 from streams.event_clock import EventClock
+from streams.kafka_transport import use_short_fetch_wait
 from streams.patient_states import PatientStates
 from streams.patient_table import patient_state_table
 from streams.pipeline import Handled, Pipeline
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 def configured_app(settings: WorkerSettings) -> faust.App:
     """The worker's Faust app with every setting and no agent (the benchmark's floor uses it
     too, so that its figure is Faust's cost under exactly the worker's configuration)."""
-    return faust.App(
+    app = faust.App(
         settings.app_id,
         broker=settings.broker_url,
         broker_credentials=settings.faust_credentials(),
@@ -49,6 +50,8 @@ def configured_app(settings: WorkerSettings) -> faust.App:
         # from the id, it survives a restart on another host or port.
         **({"canonical_url": f"http://{settings.instance_id}"} if settings.instance_id else {}),
     )
+    use_short_fetch_wait(app, settings.fetch_max_wait_ms)
+    return app
 
 
 class Worker:

@@ -1,0 +1,54 @@
+"""Faust's Kafka transport with a short broker-side fetch wait, because the long one it
+hard-codes stalls a busy partition behind idle ones.
+
+Faust (faust-streaming 0.15) creates the worker's aiokafka consumer with
+`fetch_max_wait_ms=1500` and offers no setting for it. aiokafka keeps at most one fetch in
+flight per broker, and a fetch leaves out the partitions whose records the application has
+not taken yet. So when the worker takes a little longer than aiokafka's prefetch backoff
+(0.1 s) to take a batch of vitals, the next fetch asks only for the idle partitions
+(clinical events, acknowledgements): the broker holds it for the whole wait, since nothing
+arrives there, and the vitals produced meanwhile wait behind it. The batch that then arrives
+is 1.5 s of data, which takes longer than 0.1 s to take, so the stall repeats: produce ->
+alert was 1.5-3 s at a rate the worker carried on a third of a core (bench/worker.py,
+latency run). A short wait bounds each such stall; an idle worker then asks the broker
+`1000 / fetch_max_wait_ms` times a second, which costs little.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiokafka
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+
+class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
+        consumer = super()._create_worker_consumer(transport)
+        wait_ms = self.transport.fetch_max_wait_ms
+        # The consumer hands this to its Fetcher in start(); fail loudly if aiokafka renames it.
+        if not hasattr(consumer, "_fetch_max_wait_ms"):
+            raise RuntimeError("aiokafka.AIOKafkaConsumer has no _fetch_max_wait_ms; "
+                               "streams/kafka_transport.py needs updating for this aiokafka")
+        consumer._fetch_max_wait_ms = wait_ms
+        return consumer
+
+
+class _Consumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class Transport(faust_aiokafka.Transport):
+    """Faust's aiokafka transport whose worker consumer waits at most `fetch_max_wait_ms`."""
+
+    Consumer = _Consumer
+
+    def __init__(self, *args: Any, fetch_max_wait_ms: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fetch_max_wait_ms = fetch_max_wait_ms
+
+
+def use_short_fetch_wait(app: Any, fetch_max_wait_ms: int) -> None:
+    """Give `app` this transport (before anything creates its consumer)."""
+    app.transport = Transport(app.conf.broker_consumer, app, fetch_max_wait_ms=fetch_max_wait_ms)
