@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 
 from monitor.assessment import Assessment
 from monitor.episodes import Change
-from monitor.parameters import COUNT
 from monitor.patient_state import Patient
 from monitor.scores.news2 import COMPONENTS
 from monitor.wire import Alert, CrsAssessment, News2, PatientStatus
@@ -59,7 +58,7 @@ def status_of(patient: Patient, a: Assessment, at: datetime) -> PatientStatus:
         "bed": patient.bed, "ts": at, "news2": news, "shock_index": a.shock_index,
         "qsofa": a.qsofa, "crs": crs,
         "latest": dict(zip(MEASUREMENTS, value)) if None not in value else {
-            MEASUREMENTS[i]: value[i] for i in range(COUNT) if value[i] is not None},
+            name: number for name, number in zip(MEASUREMENTS, value) if number is not None},
         "early_warning": a.early_warning,
     })
 

@@ -10,7 +10,18 @@ def shock_index(heart_rate: float | None, systolic_bp: float | None) -> float | 
     quotient is a number: a systolic of 1e-300 is no blood pressure)."""
     if heart_rate is None or not systolic_bp:
         return None
-    index = round(heart_rate / systolic_bp, 2)
+    quotient = heart_rate / systolic_bp
+    # round(quotient, 2) costs a decimal conversion each way, more than the rest of the score;
+    # away from a half-hundredth the hundredths are plain arithmetic, and dividing the whole
+    # number by 100 gives the same nearest double as round() (both correctly rounded). Within
+    # a millionth of a half, round() decides, so ties round exactly as it rounds them.
+    hundredths = quotient * 100.0
+    if 0.0 < hundredths < 1e9:
+        whole = int(hundredths)
+        fraction = hundredths - whole
+        if fraction < 0.499999 or fraction > 0.500001:
+            return (whole + (fraction > 0.5)) / 100.0
+    index = round(quotient, 2)
     return index if math.isfinite(index) else None
 
 
