@@ -13,6 +13,7 @@ from monitor.patient_state import RULES
 from streams import metrics
 from streams.event_clock import EventClock
 from streams.kafka_transport import use_short_fetch_wait
+from streams.lost_records import LostRecordsWatchdog
 from streams.patient_states import PatientStates
 from streams.patient_table import patient_state_table
 from streams.pipeline import Handled, Pipeline
@@ -73,6 +74,8 @@ class Worker:
         self.states = PatientStates(self.engine, self.table, settings.checkpoint_interval_s)
         self.inputs = app.topic(topics.vitals, topics.clinical_events, topics.alert_acks)
         self.input_names = {topics.vitals, topics.clinical_events, topics.alert_acks}
+        # Faust can drop records in flight as a rebalance ends: this re-reads them.
+        self.lost_records = LostRecordsWatchdog(app, self.input_names, lambda: self.ready)
         self._register()
 
     # -- wiring --------------------------------------------------------------------------

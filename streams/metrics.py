@@ -31,6 +31,11 @@ PROCESSING_LATENCY = Histogram(
     ["output"], registry=REGISTRY,
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
+RECORDS_LOST_IN_FLIGHT = Counter(
+    "crsmon_records_lost_in_flight_total",
+    "Input records Faust fetched but never gave the agent, re-read by seeking back "
+    "(streams/lost_records.py).", ["topic"], registry=REGISTRY,
+)
 CONSUMER_LAG = Gauge(
     "crsmon_consumer_lag_messages", "Messages not yet processed, per input topic partition.",
     ["topic", "partition"], registry=REGISTRY,

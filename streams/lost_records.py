@@ -1,0 +1,168 @@
+"""A watchdog for input records that Faust fetched but never handed to the agent.
+
+Why it exists: Faust (faust-streaming 0.15.3) can lose records in flight when a rebalance ends.
+`Recovery.on_recovery_completed` resumes the stream partitions and seeks them to the committed
+offsets, and only then calls `flow_control.resume()`, which CLEARS every agent's buffer
+(mode's `FlowControlEvent.resume`). Records the fetcher delivered in between (aiokafka had
+prefetched them while the partitions were paused in Faust) are dropped from the buffer after
+aiokafka has already moved its position past them. Nothing re-reads them until the next
+rebalance, and when the partition has no committed offset yet, or records after the hole get
+acknowledged, Faust can even commit past them. Seen in tests/test_worker_durability.py: a worker
+that took over a killed worker's partitions sat at the end of the log and never processed the
+vitals it had "fetched" (aiokafka position = highwater, Faust's read offset empty, the agent's
+buffer empty), so their alerts never fired. Related upstream reports: faust-streaming/faust
+issues #629 and #175 ("partitions not consumed after rebalance").
+
+What it does: a sensor notes the offset of every input record the agent's stream actually takes.
+Every `check_interval_s`, for each assigned input partition, the watchdog compares aiokafka's
+position with the next offset the agent should take. When aiokafka is ahead, the agent's buffer
+is empty, aiokafka holds nothing unconsumed for the partition, and none of that has changed for
+`stall_s`, the records in between were lost in flight: it logs an ERROR, counts it in
+`crsmon_records_lost_in_flight_total`, and seeks the partition back so they are processed. It
+does the same when the agent takes an offset beyond the next expected one (a hole in the middle).
+Re-processing is safe: delivery is at-least-once and a re-published change keeps its alert_id.
+If seeking back to the same offset does not get the partition moving after `max_rewinds` tries,
+the worker crashes (non-zero exit) so that its supervisor restarts it and the group rebalances.
+
+A compacted or transactional topic has offsets without records; on such a topic each hole
+would cost one rewind (duplicates, no loss). crsmon's input topics are plain, so it does not.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import faust
+from aiokafka.structs import TopicPartition
+from faust.types import TP
+
+from streams import metrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Partition:
+    """What the watchdog knows about one assigned input partition in this generation."""
+
+    taken: int | None = None  # the last offset the agent's stream took
+    hole_from: int | None = None  # first offset of a hole the stream skipped over
+    seen: tuple[Any, ...] | None = None  # (position, taken) at the last check
+    still_since: float = 0.0
+    rewinds: dict[int, int] = field(default_factory=dict)  # target offset -> times
+
+
+class TakenOffsets(faust.Sensor):
+    """Notes, per input partition, the offsets the agent's stream takes (Faust calls
+    `on_message_in` when the stream dequeues a record, not when the fetcher fetches it)."""
+
+    def __init__(self, input_topics: set[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.input_topics = input_topics
+        self.partitions: dict[TP, _Partition] = {}
+
+    def on_message_in(self, tp: TP, offset: int, message: Any) -> None:
+        if tp.topic not in self.input_topics:
+            return
+        state = self.partitions.get(tp)
+        if state is None:
+            state = self.partitions[tp] = _Partition()
+        if state.taken is not None and offset > state.taken + 1 and state.hole_from is None:
+            state.hole_from = state.taken + 1
+        if state.taken is None or offset > state.taken:
+            state.taken = offset
+
+    def forget(self) -> None:
+        """A rebalance: offsets of the previous generation say nothing about the next one."""
+        self.partitions.clear()
+
+
+class LostRecordsWatchdog:
+    """Finds input records lost between Faust's fetcher and the agent, and re-reads them."""
+
+    def __init__(self, app: faust.App, input_topics: set[str], is_ready: Callable[[], bool],
+                 *, check_interval_s: float = 2.0, stall_s: float = 4.0, max_rewinds: int = 3) -> None:
+        self.app = app
+        self.input_topics = input_topics
+        self.is_ready = is_ready
+        self.stall_s = stall_s
+        self.max_rewinds = max_rewinds
+        self.sensor = TakenOffsets(input_topics)
+        app.sensors.add(self.sensor)
+        app.on_partitions_revoked.connect(self._on_revoked)
+        app.timer(check_interval_s, name="lost-records-watchdog")(self.check)
+
+    async def _on_revoked(self, app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
+        self.sensor.forget()
+
+    async def check(self) -> None:
+        app = self.app
+        if not self.is_ready() or app.rebalancing:
+            return
+        consumer = app.consumer
+        try:
+            fetcher = consumer._thread._ensure_consumer()._fetcher
+            assignment = fetcher._subscriptions.subscription.assignment
+        except Exception:  # not started yet, or aiokafka changed: nothing to judge
+            return
+        if assignment is None or not assignment.active:
+            return
+        buffered = sum(agent.channel.queue.qsize() for agent in app.agents.values()
+                       if hasattr(agent.channel, "queue"))
+        now = time.monotonic()
+        for tp in list(consumer.assignment()):
+            if tp.topic not in self.input_topics:
+                continue
+            aiotp = TopicPartition(tp.topic, tp.partition)
+            tp_state = assignment.state_value(aiotp)
+            if tp_state is None or not tp_state.has_valid_position:
+                continue
+            state = self.sensor.partitions.get(tp)
+            if state is None:
+                state = self.sensor.partitions[tp] = _Partition()
+            position = tp_state.position
+            seen = (position, state.taken, state.hole_from)
+            if seen != state.seen:
+                state.seen, state.still_since = seen, now
+                if state.hole_from is None:
+                    continue
+            if state.hole_from is not None:
+                await self._rewind(tp, state, state.hole_from, position, "skipped over by the agent")
+                continue
+            if buffered or aiotp in fetcher._records or now - state.still_since < self.stall_s:
+                continue
+            expected = await self._next_expected(tp, state)
+            if expected is not None and position > expected:
+                await self._rewind(tp, state, expected, position, "fetched but never reached the agent")
+
+    async def _next_expected(self, tp: TP, state: _Partition) -> int | None:
+        """The offset the agent should take next: after the last one it took, else the
+        committed offset, else the start of the log (nothing committed yet)."""
+        if state.taken is not None:
+            return state.taken + 1
+        committed = self.app.consumer._committed_offset.get(tp)
+        if committed:
+            return committed
+        earliest = await self.app.consumer.earliest_offsets(tp)
+        return earliest.get(tp)
+
+    async def _rewind(self, tp: TP, state: _Partition, offset: int, position: int, how: str) -> None:
+        tries = state.rewinds.get(offset, 0)
+        if tries >= self.max_rewinds:
+            error = RuntimeError(
+                f"input records of {tp.topic}[{tp.partition}] from offset {offset} were lost in "
+                f"flight {tries} times in a row; restarting the worker so that the group rebalances")
+            log.error("%s", error)
+            await self.app.crash(error)
+            return
+        state.rewinds[offset] = tries + 1
+        state.hole_from = None
+        metrics.RECORDS_LOST_IN_FLIGHT.labels(tp.topic).inc(max(1, position - offset))
+        log.error("records %d-%d of %s[%d] were %s (a Faust rebalance race); seeking back to %d "
+                  "so they are processed (at-least-once: alerts keep their alert_id)",
+                  offset, position - 1, tp.topic, tp.partition, how, offset)
+        await self.app.consumer.seek(tp, offset)
+        state.seen = None

@@ -1,0 +1,57 @@
+"""The lost-records watchdog's bookkeeping: which offsets the agent took, and where it skipped.
+
+The whole recovery (a worker that re-reads records Faust dropped at the end of a rebalance) is
+proven by tests/test_worker_durability.py, which failed about one run in three under load
+before the watchdog existed; this file pins down the offset arithmetic it relies on.
+"""
+
+from __future__ import annotations
+
+from faust.types import TP
+
+from streams.lost_records import TakenOffsets
+
+VITALS = TP("vitals", 0)
+
+
+def taken(offsets: list[int], tp: TP = VITALS) -> TakenOffsets:
+    sensor = TakenOffsets({"vitals", "clinical-events"})
+    for offset in offsets:
+        sensor.on_message_in(tp, offset, message=None)
+    return sensor
+
+
+def test_consecutive_offsets_leave_no_hole() -> None:
+    state = taken([5, 6, 7, 8]).partitions[VITALS]
+    assert (state.taken, state.hole_from) == (8, None)
+
+
+def test_an_offset_beyond_the_next_marks_where_the_hole_starts() -> None:
+    state = taken([5, 6, 12, 13]).partitions[VITALS]
+    assert (state.taken, state.hole_from) == (13, 7)
+
+
+def test_the_first_hole_is_kept_until_it_is_rewound() -> None:
+    state = taken([1, 4, 9]).partitions[VITALS]
+    assert state.hole_from == 2
+
+
+def test_records_read_again_after_a_rewind_neither_lower_taken_nor_make_a_hole() -> None:
+    sensor = taken([5, 6, 12])
+    state = sensor.partitions[VITALS]
+    state.hole_from = None  # what a rewind to 7 does
+    for offset in range(7, 14):
+        sensor.on_message_in(VITALS, offset, message=None)
+    assert (state.taken, state.hole_from) == (13, None)
+
+
+def test_output_and_internal_topics_are_not_watched() -> None:
+    sensor = taken([1, 9], tp=TP("patient-status", 0))
+    assert sensor.partitions == {}
+
+
+def test_a_rebalance_forgets_the_previous_generation() -> None:
+    sensor = taken([1, 2, 3])
+    sensor.forget()
+    sensor.on_message_in(VITALS, 40, message=None)
+    assert (sensor.partitions[VITALS].taken, sensor.partitions[VITALS].hole_from) == (40, None)
