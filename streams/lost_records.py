@@ -50,6 +50,7 @@ class _Partition:
 
     taken: int | None = None  # the last offset the agent's stream took
     hole_from: int | None = None  # first offset of a hole the stream skipped over
+    awaiting: int | None = None  # a rewind's target, until the stream takes it again
     seen: tuple[Any, ...] | None = None  # (position, taken) at the last check
     still_since: float = 0.0
     rewinds: dict[int, int] = field(default_factory=dict)  # target offset -> times
@@ -72,6 +73,8 @@ class TakenOffsets(faust.Sensor):
             state = self.partitions[tp] = _Partition()
         if state.taken is not None and offset > state.taken + 1 and state.hole_from is None:
             state.hole_from = state.taken + 1
+        if offset == state.awaiting:
+            state.awaiting = None
         if state.taken is None or offset > state.taken:
             state.taken = offset
 
@@ -124,7 +127,7 @@ class LostRecordsWatchdog:
             if state is None:
                 state = self.sensor.partitions[tp] = _Partition()
             position = tp_state.position
-            seen = (position, state.taken, state.hole_from)
+            seen = (position, state.taken, state.hole_from, state.awaiting)
             if seen != state.seen:
                 state.seen, state.still_since = seen, now
                 if state.hole_from is None:
@@ -133,6 +136,11 @@ class LostRecordsWatchdog:
                 await self._rewind(tp, state, state.hole_from, position, "skipped over by the agent")
                 continue
             if buffered or aiotp in fetcher._records or now - state.still_since < self.stall_s:
+                continue
+            if state.awaiting is not None:
+                # Faust drops records below its read offset, which a batch it was still handing
+                # out when we sought can have moved past the rewind: seek again.
+                await self._rewind(tp, state, state.awaiting, position, "not read again after a rewind")
                 continue
             expected = await self._next_expected(tp, state)
             if expected is not None and position > expected:
@@ -159,10 +167,10 @@ class LostRecordsWatchdog:
             await self.app.crash(error)
             return
         state.rewinds[offset] = tries + 1
-        state.hole_from = None
+        state.hole_from, state.awaiting = None, offset
         metrics.RECORDS_LOST_IN_FLIGHT.labels(tp.topic).inc(max(1, position - offset))
-        log.error("records %d-%d of %s[%d] were %s (a Faust rebalance race); seeking back to %d "
-                  "so they are processed (at-least-once: alerts keep their alert_id)",
-                  offset, position - 1, tp.topic, tp.partition, how, offset)
+        log.error("records of %s[%d] from offset %d (fetched up to %d) were %s (a Faust rebalance "
+                  "race); seeking back to %d so they are processed (at-least-once: alerts keep "
+                  "their alert_id)", tp.topic, tp.partition, offset, position - 1, how, offset)
         await self.app.consumer.seek(tp, offset)
         state.seen = None

@@ -39,10 +39,10 @@ def test_the_first_hole_is_kept_until_it_is_rewound() -> None:
 def test_records_read_again_after_a_rewind_neither_lower_taken_nor_make_a_hole() -> None:
     sensor = taken([5, 6, 12])
     state = sensor.partitions[VITALS]
-    state.hole_from = None  # what a rewind to 7 does
+    state.hole_from, state.awaiting = None, 7  # what a rewind to 7 does
     for offset in range(7, 14):
         sensor.on_message_in(VITALS, offset, message=None)
-    assert (state.taken, state.hole_from) == (13, None)
+    assert (state.taken, state.hole_from, state.awaiting) == (13, None, None)
 
 
 def test_output_and_internal_topics_are_not_watched() -> None:
@@ -55,3 +55,13 @@ def test_a_rebalance_forgets_the_previous_generation() -> None:
     sensor.forget()
     sensor.on_message_in(VITALS, 40, message=None)
     assert (sensor.partitions[VITALS].taken, sensor.partitions[VITALS].hole_from) == (40, None)
+
+
+def test_a_rewind_is_done_once_the_stream_takes_its_target_again() -> None:
+    sensor = taken([5, 6, 12])
+    state = sensor.partitions[VITALS]
+    state.hole_from, state.awaiting = None, 7  # what a rewind to 7 does
+    sensor.on_message_in(VITALS, 13, message=None)  # the rest of a batch fetched before the seek
+    assert state.awaiting == 7
+    sensor.on_message_in(VITALS, 7, message=None)
+    assert state.awaiting is None
