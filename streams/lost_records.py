@@ -51,7 +51,7 @@ class _Partition:
     taken: int | None = None  # the last offset the agent's stream took
     hole_from: int | None = None  # first offset of a hole the stream skipped over
     awaiting: int | None = None  # a rewind's target, until the stream takes it again
-    seen: tuple[Any, ...] | None = None  # (position, taken) at the last check
+    seen: tuple[Any, ...] | None = None  # what the last check saw; unchanged for stall_s = quiet
     still_since: float = 0.0
     rewinds: dict[int, int] = field(default_factory=dict)  # target offset -> times
 

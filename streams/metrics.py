@@ -33,8 +33,8 @@ PROCESSING_LATENCY = Histogram(
 )
 RECORDS_LOST_IN_FLIGHT = Counter(
     "crsmon_records_lost_in_flight_total",
-    "Input records Faust fetched but never gave the agent, re-read by seeking back "
-    "(streams/lost_records.py).", ["topic"], registry=REGISTRY,
+    "Input records read again, from the first one Faust fetched but never gave the agent to "
+    "the fetch position (streams/lost_records.py).", ["topic"], registry=REGISTRY,
 )
 CONSUMER_LAG = Gauge(
     "crsmon_consumer_lag_messages", "Messages not yet processed, per input topic partition.",
