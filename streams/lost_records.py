@@ -1,17 +1,20 @@
 """A watchdog for input records that Faust fetched but never handed to the agent.
 
-Why it exists: Faust (faust-streaming 0.15.3) can lose records in flight when a rebalance ends.
-`Recovery.on_recovery_completed` resumes the stream partitions and seeks them to the committed
-offsets, and only then calls `flow_control.resume()`, which CLEARS every agent's buffer
-(mode's `FlowControlEvent.resume`). Records the fetcher delivered in between (aiokafka had
-prefetched them while the partitions were paused in Faust) are dropped from the buffer after
-aiokafka has already moved its position past them. Nothing re-reads them until the next
-rebalance, and when the partition has no committed offset yet, or records after the hole get
-acknowledged, Faust can even commit past them. Seen in tests/test_worker_durability.py: a worker
-that took over a killed worker's partitions sat at the end of the log and never processed the
-vitals it had "fetched" (aiokafka position = highwater, Faust's read offset empty, the agent's
-buffer empty), so their alerts never fired. Related upstream reports: faust-streaming/faust
-issues #629 and #175 ("partitions not consumed after rebalance").
+Why it exists: Faust (faust-streaming 0.15.3 on aiokafka 0.14) can lose records in flight
+around a rebalance. Faust pauses partitions only in its own "active partitions" set, never in
+aiokafka, so aiokafka keeps prefetching them; Faust then asks aiokafka for the records of that
+set, passing the live set itself (`Consumer._wait_next_records` -> `fetched_records`).
+aiokafka reads an EMPTY collection as "every partition", and Faust's set becomes empty
+mid-call during recovery ("Done reading from changelog topics" pauses the changelog
+partitions while the input partitions are still paused). aiokafka then hands over, and moves
+its position past, the prefetched input records; Faust's `getmany` silently discards them
+because they are not in its active set. Faust's later "seek to committed offsets" brings them
+back only if the partition has a committed offset (aiokafka's `seek_to_committed` does nothing
+without one), so a worker that takes over partitions its dead owner never committed, or that
+loses records after its seek, never processes them. Seen in tests/test_worker_durability.py:
+the takeover worker sat at the end of the log (aiokafka position = highwater, Faust's read
+offset empty, the agent's buffer empty) and never processed the vitals, so their alerts never
+fired. Related upstream reports: faust-streaming/faust issues #629 and #175.
 
 What it does: a sensor notes the offset of every input record the agent's stream actually takes.
 Every `check_interval_s`, for each assigned input partition, the watchdog compares aiokafka's

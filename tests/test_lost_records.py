@@ -1,7 +1,7 @@
 """The lost-records watchdog's bookkeeping: which offsets the agent took, and where it skipped.
 
 The whole recovery (a worker that re-reads records Faust dropped at the end of a rebalance) is
-proven by tests/test_worker_durability.py, which failed about one run in three under load
+proven by tests/test_worker_durability.py, which failed about one run in four under load
 before the watchdog existed; this file pins down the offset arithmetic it relies on.
 """
 
