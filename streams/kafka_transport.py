@@ -1,5 +1,6 @@
 """Faust's Kafka transport with a short broker-side fetch wait, because the long one it
-hard-codes stalls a busy partition behind idle ones.
+hard-codes stalls a busy partition behind idle ones, and a fetch that never returns records
+Faust would drop.
 
 Faust (faust-streaming 0.15) creates the worker's aiokafka consumer with
 `fetch_max_wait_ms=1500` and offers no setting for it. aiokafka keeps at most one fetch in
@@ -36,6 +37,28 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
                                "streams/kafka_transport.py needs updating for this aiokafka")
         consumer._fetch_max_wait_ms = wait_ms
         return consumer
+
+
+    async def _fetch_records(self, consumer: aiokafka.AIOKafkaConsumer, active_partitions: Any,
+                             timeout: float | None = None, max_records: int | None = None) -> Any:
+        """Records of the partitions Faust will take, and no others (streams/lost_records.py).
+
+        Faust hands aiokafka its live set of active partitions, which recovery can empty while
+        aiokafka waits; aiokafka reads an empty set as "every partition", returns prefetched
+        records of paused input partitions and moves past them, and Faust's getmany drops
+        them. So: ask with a frozen copy, not at all with an empty one, and seek back the
+        partitions that were paused while we waited, so that their records come again.
+        """
+        if active_partitions is None:  # a client-only app takes everything
+            return await super()._fetch_records(consumer, active_partitions, timeout, max_records)
+        asked = set(active_partitions)
+        if not asked:
+            return {}
+        records = await super()._fetch_records(consumer, asked, timeout, max_records)
+        buffered = self.consumer._buffered_partitions
+        for tp in [tp for tp in records if tp not in active_partitions and tp not in buffered]:
+            consumer.seek(tp, records.pop(tp)[0].offset)
+        return records
 
 
 class _Consumer(faust_aiokafka.Consumer):
