@@ -11,16 +11,11 @@ from monitor.parameters import (
     HEART_RATE, MEAN_ARTERIAL, RESPIRATORY_RATE, SPO2, SYSTOLIC, TEMPERATURE,
 )
 from monitor.patient_state import Patient
-from monitor.scores.news2 import (
-    PULSE_POINTS, RESPIRATION_POINTS, SPO2_SCALE_1_POINTS, SPO2_SCALE_2_ON_AIR_POINTS,
-    SPO2_SCALE_2_ON_OXYGEN_POINTS, SYSTOLIC_POINTS, band_of, consciousness_points, pulse_points,
-    respiration_points, spo2_points, systolic_points, temperature_points,
-)
+from monitor.scores.news2 import news2
 from monitor.scores.shock import qsofa, shock_index
 
 
 class Assessment(NamedTuple):
-
     news2_score: int
     news2_band: str
     news2_complete: bool
@@ -65,12 +60,6 @@ def oxygen_in_force(patient: Patient) -> tuple[bool, str | None]:
     return flag, device if flag else None
 
 
-_RESPIRATION_ROWS, _SPO2_ROWS, _SYSTOLIC_ROWS, _PULSE_ROWS = (
-    len(RESPIRATION_POINTS), len(SPO2_SCALE_1_POINTS), len(SYSTOLIC_POINTS), len(PULSE_POINTS))
-assert len(SPO2_SCALE_1_POINTS) == len(SPO2_SCALE_2_ON_AIR_POINTS) == len(
-    SPO2_SCALE_2_ON_OXYGEN_POINTS)
-
-
 def assess(patient: Patient, at: float, config: EngineConfig) -> Assessment:
     value = patient.value
     if patient.device is None and patient.monitor_oxygen is None:
@@ -80,47 +69,11 @@ def assess(patient: Patient, at: float, config: EngineConfig) -> Assessment:
     rate, spo2, systolic = value[RESPIRATORY_RATE], value[SPO2], value[SYSTOLIC]
     pulse, temperature = value[HEART_RATE], value[TEMPERATURE]
     consciousness = patient.consciousness
-    # NEWS2 read from the chart's tables by whole number here rather than through one function
-    # call a parameter (a tenth of the assessment); a value off a table, outside the contract's
-    # bounds, is banded by the function as before.
-    if rate is None:
-        breathing = 0
-    else:
-        index = int(rate + 0.5)
-        breathing = (RESPIRATION_POINTS[index] if 0 <= index < _RESPIRATION_ROWS
-                     else respiration_points(rate))
-    if spo2 is None:
-        saturation = 0
-    else:
-        index = int(spo2 + 0.5)
-        scale = patient.scale
-        if 0 <= index < _SPO2_ROWS:
-            saturation = (SPO2_SCALE_1_POINTS if scale != 2 else SPO2_SCALE_2_ON_OXYGEN_POINTS
-                          if oxygen else SPO2_SCALE_2_ON_AIR_POINTS)[index]
-        else:
-            saturation = spo2_points(spo2, scale, oxygen)
-    if systolic is None:
-        pressure_points = 0
-    else:
-        index = int(systolic + 0.5)
-        pressure_points = (SYSTOLIC_POINTS[index] if 0 <= index < _SYSTOLIC_ROWS
-                           else systolic_points(systolic))
-    if pulse is None:
-        heart_points = 0
-    else:
-        index = int(pulse + 0.5)
-        heart_points = PULSE_POINTS[index] if 0 <= index < _PULSE_ROWS else pulse_points(pulse)
-    supplemental = 2 if oxygen else 0
-    alertness = 0 if consciousness is None else consciousness_points(consciousness)
-    heat = 0 if temperature is None else temperature_points(temperature)
-    components = (breathing, saturation, supplemental, pressure_points, heart_points, alertness,
-                  heat)
-    score = (breathing + saturation + supplemental + pressure_points + heart_points + alertness
-             + heat)
-    complete = not (rate is None or spo2 is None or systolic is None or pulse is None
-                    or consciousness is None or temperature is None)
-    band = band_of(score, components, config.news2_key_threshold,
-                   config.news2_emergency_threshold, config.news2_single_parameter_red)
+    score, band, complete, components = news2(
+        respiratory_rate=rate, spo2=spo2, on_oxygen=oxygen, systolic_bp=systolic,
+        heart_rate=pulse, consciousness=consciousness, temperature=temperature,
+        scale=patient.scale, key=config.news2_key_threshold,
+        emergency=config.news2_emergency_threshold, red=config.news2_single_parameter_red)
 
     risk = in_risk_period(patient, at, config)
     fever = temperature is not None and temperature >= config.fever_celsius

@@ -57,19 +57,18 @@ def _spo2_scale_2(spo2: float, on_oxygen: bool) -> int:
     return _band(spo2, _SPO2_SCALE_2_ON_OXYGEN, _SPO2_SCALE_2_ON_OXYGEN_ABOVE)
 
 
-# Public: the engine's assessment reads them directly, once per vital sign.
-RESPIRATION_POINTS = _by_whole_number(_RESPIRATION, _RESPIRATION_ABOVE, 120)
-SPO2_SCALE_1_POINTS = _by_whole_number(_SPO2_SCALE_1, _SPO2_SCALE_1_ABOVE, 100)
-SPO2_SCALE_2_ON_AIR_POINTS = tuple(_spo2_scale_2(number, False) for number in range(101))
-SPO2_SCALE_2_ON_OXYGEN_POINTS = tuple(_spo2_scale_2(number, True) for number in range(101))
-SYSTOLIC_POINTS = _by_whole_number(_SYSTOLIC, _SYSTOLIC_ABOVE, 300)
-PULSE_POINTS = _by_whole_number(_PULSE, _PULSE_ABOVE, 350)
+_RESPIRATION_POINTS = _by_whole_number(_RESPIRATION, _RESPIRATION_ABOVE, 120)
+_SPO2_SCALE_1_POINTS = _by_whole_number(_SPO2_SCALE_1, _SPO2_SCALE_1_ABOVE, 100)
+_SPO2_SCALE_2_ON_AIR_POINTS = tuple(_spo2_scale_2(number, False) for number in range(101))
+_SPO2_SCALE_2_ON_OXYGEN_POINTS = tuple(_spo2_scale_2(number, True) for number in range(101))
+_SYSTOLIC_POINTS = _by_whole_number(_SYSTOLIC, _SYSTOLIC_ABOVE, 300)
+_PULSE_POINTS = _by_whole_number(_PULSE, _PULSE_ABOVE, 350)
 
 
 def respiration_points(rate: float) -> int:
     index = int(rate + 0.5)
     if 0 <= index <= 120:
-        return RESPIRATION_POINTS[index]
+        return _RESPIRATION_POINTS[index]
     return _band(rate, _RESPIRATION, _RESPIRATION_ABOVE)
 
 
@@ -80,8 +79,8 @@ def spo2_points(spo2: float, scale: int = 1, on_oxygen: bool = False) -> int:
         return _band(spo2, _SPO2_SCALE_1, _SPO2_SCALE_1_ABOVE) if scale != 2 else _spo2_scale_2(
             spo2, on_oxygen)
     if scale != 2:
-        return SPO2_SCALE_1_POINTS[index]
-    return (SPO2_SCALE_2_ON_OXYGEN_POINTS if on_oxygen else SPO2_SCALE_2_ON_AIR_POINTS)[index]
+        return _SPO2_SCALE_1_POINTS[index]
+    return (_SPO2_SCALE_2_ON_OXYGEN_POINTS if on_oxygen else _SPO2_SCALE_2_ON_AIR_POINTS)[index]
 
 
 def air_or_oxygen_points(on_oxygen: bool) -> int:
@@ -91,14 +90,14 @@ def air_or_oxygen_points(on_oxygen: bool) -> int:
 def systolic_points(systolic: float) -> int:
     index = int(systolic + 0.5)
     if 0 <= index <= 300:
-        return SYSTOLIC_POINTS[index]
+        return _SYSTOLIC_POINTS[index]
     return _band(systolic, _SYSTOLIC, _SYSTOLIC_ABOVE)
 
 
 def pulse_points(pulse: float) -> int:
     index = int(pulse + 0.5)
     if 0 <= index <= 350:
-        return PULSE_POINTS[index]
+        return _PULSE_POINTS[index]
     return _band(pulse, _PULSE, _PULSE_ABOVE)
 
 
@@ -144,9 +143,13 @@ def news2(
     consciousness: str | None = None,
     temperature: float | None = None,
     scale: int = 1,
+    key: int = 5,
+    emergency: int = 7,
+    red: int = 3,
 ) -> News2Score:
     """The whole score from one set of values; a missing parameter scores 0 and makes the score
-    incomplete. Air or oxygen is never missing: without word of oxygen the patient is on air."""
+    incomplete. Air or oxygen is never missing: without word of oxygen the patient is on air.
+    `key`, `emergency` and `red` are the band thresholds (see band_of)."""
     components = (
         0 if respiratory_rate is None else respiration_points(respiratory_rate),
         0 if spo2 is None else spo2_points(spo2, scale=scale, on_oxygen=on_oxygen),
@@ -159,4 +162,4 @@ def news2(
     complete = None not in (respiratory_rate, spo2, systolic_bp, heart_rate, consciousness,
                             temperature)
     score = sum(components)
-    return News2Score(score, band_of(score, components), complete, components)
+    return News2Score(score, band_of(score, components, key, emergency, red), complete, components)
