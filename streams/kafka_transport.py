@@ -27,6 +27,12 @@ import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 
+if not hasattr(faust_aiokafka.AIOKafkaConsumerThread, "_fetch_records"):
+    # The override below would silently stop applying, and the rebalance race return.
+    raise RuntimeError("faust's AIOKafkaConsumerThread has no _fetch_records; "
+                       "streams/kafka_transport.py needs updating for this faust-streaming")
+
+
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
         consumer = super()._create_worker_consumer(transport)
