@@ -1,7 +1,8 @@
 """The Faust application: one agent that owns each patient's partition of every input topic."""
 
+import asyncio
 import logging
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import faust
 from faust.types import TP
@@ -11,6 +12,7 @@ from monitor.config import load_config
 from monitor.engine import Engine, Outputs
 from monitor.patient_state import RULES
 from streams import metrics
+from streams.batch_lane import BatchLane, InputRecord, PartitionRecords, in_partition
 from streams.event_clock import EventClock
 from streams.kafka_transport import use_short_fetch_wait
 from streams.lost_records import LostRecordsWatchdog
@@ -82,6 +84,7 @@ class Worker:
     def _register(self) -> None:
         app, settings = self.app, self.settings
         app.agent(self.inputs, name="observe")(self._observe)
+        app.transport.batch_lane = BatchLane(frozenset(self.input_names), self._take_batch)
         app.timer(settings.tick_interval_s, name="advance")(self._advance)
         app.timer(5.0, name="gauges")(self._update_gauges)
         self.table.on_recover(self._on_recovered)
@@ -106,28 +109,44 @@ class Worker:
                 return self.json({"status": "recovering"}, status=503)
 
     # -- the stream ----------------------------------------------------------------------
+    async def _take_batch(self, batch: Sequence[PartitionRecords], still_current: Callable[[], bool]) -> None:
+        """The records of one fetch (streams/batch_lane.py), partition by partition, in order."""
+        taken = self.lost_records.sensor.took
+        for tp, records in batch:
+            with in_partition(tp.topic, tp.partition):
+                for count, record in enumerate(records, 1):
+                    if not still_current():
+                        return  # a rebalance began: the batch is not acknowledged
+                    await self._take(record)
+                    if count % 200 == 0:
+                        await asyncio.sleep(0)  # let the web server and timers in
+            taken(tp, records[0].offset, records[-1].offset)
+
     async def _observe(self, stream: faust.Stream) -> None:
-        track, settle = self.states.track, self.states.settle
-        handle, saw = self.pipeline.handle, self.clock.saw
+        """The agent subscribes the worker to its input topics, and with them co-partitions the
+        table; the batch lane takes their records before they reach it. Were one to arrive
+        (a Faust that no longer calls `getmany`), it is processed all the same."""
         async for event in stream.events():
-            message = event.message
-            key = message.key
-            patient_id = None
-            if key is not None:
-                try:
-                    patient_id = key.decode()
-                except UnicodeDecodeError:
-                    patient_id = None  # the pipeline dead-letters a key that is not the patient_id
-                else:
-                    for alert in track(patient_id, message.partition):
-                        await self._send_alert(patient_id, alert)
-            handled = handle(message.topic, message.partition, message.offset, key, message.value)
-            if handled.alerts or handled.others:
-                await self._publish(handled)
-            if handled.patient_id is not None:
-                saw(message.partition, handled.event_time)
-                if handled.patient_id == patient_id:
-                    settle(patient_id, handled.durable, handled.event_time.timestamp())
+            await self._take(event.message)
+
+    async def _take(self, record: InputRecord) -> None:
+        key = record.key
+        patient_id = None
+        if key is not None:
+            try:
+                patient_id = key.decode()
+            except UnicodeDecodeError:
+                patient_id = None  # the pipeline dead-letters a key that is not the patient_id
+            else:
+                for alert in self.states.track(patient_id, record.partition):
+                    await self._send_alert(patient_id, alert)
+        handled = self.pipeline.handle(record.topic, record.partition, record.offset, key, record.value)
+        if handled.alerts or handled.others:
+            await self._publish(handled)
+        if handled.patient_id is not None:
+            self.clock.saw(record.partition, handled.event_time)
+            if handled.patient_id == patient_id:
+                self.states.settle(patient_id, handled.durable, handled.event_time.timestamp())
 
     async def _publish(self, handled: Handled) -> None:
         for publish in handled.others:

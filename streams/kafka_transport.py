@@ -26,6 +26,8 @@ from typing import Any
 import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+from streams.batch_lane import BatchLane, BatchLaneConsumer
+
 
 if not hasattr(faust_aiokafka.AIOKafkaConsumerThread, "_fetch_records"):
     # The override below would silently stop applying, and the rebalance race return.
@@ -67,19 +69,21 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return records
 
 
-class _Consumer(faust_aiokafka.Consumer):
+class _Consumer(BatchLaneConsumer, faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
 class Transport(faust_aiokafka.Transport):
-    """Faust's aiokafka transport whose worker consumer waits at most `fetch_max_wait_ms`."""
+    """Faust's aiokafka transport whose worker consumer waits at most `fetch_max_wait_ms` and
+    hands the records of `batch_lane`'s topics to its handler (streams/batch_lane.py)."""
 
     Consumer = _Consumer
 
     def __init__(self, *args: Any, fetch_max_wait_ms: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        self.batch_lane: BatchLane | None = None
 
 
 def use_short_fetch_wait(app: Any, fetch_max_wait_ms: int) -> None:

@@ -67,8 +67,9 @@ class _Partition:
 
 
 class TakenOffsets(faust.Sensor):
-    """Notes, per input partition, the offsets the agent's stream takes (Faust calls
-    `on_message_in` when the stream dequeues a record, not when the fetcher fetches it)."""
+    """Notes, per input partition, the offsets the worker takes: from the batch lane
+    (`took`), or from an agent's stream (Faust calls `on_message_in` when the stream dequeues
+    a record, not when the fetcher fetches it)."""
 
     def __init__(self, input_topics: set[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -76,17 +77,20 @@ class TakenOffsets(faust.Sensor):
         self.partitions: dict[TP, _Partition] = {}
 
     def on_message_in(self, tp: TP, offset: int, message: Any) -> None:
-        if tp.topic not in self.input_topics:
-            return
+        if tp.topic in self.input_topics:
+            self.took(tp, offset, offset)
+
+    def took(self, tp: TP, first: int, last: int) -> None:
+        """The worker took the records of `tp` from offset `first` to `last` (the batch lane)."""
         state = self.partitions.get(tp)
         if state is None:
             state = self.partitions[tp] = _Partition()
-        if state.taken is not None and offset > state.taken + 1 and state.hole_from is None:
+        if state.taken is not None and first > state.taken + 1 and state.hole_from is None:
             state.hole_from = state.taken + 1
-        if offset == state.awaiting:
+        if state.awaiting is not None and first <= state.awaiting <= last:
             state.awaiting = None
-        if state.taken is None or offset > state.taken:
-            state.taken = offset
+        if state.taken is None or last > state.taken:
+            state.taken = last
 
     def forget(self) -> None:
         """A rebalance: offsets of the previous generation say nothing about the next one."""

@@ -65,3 +65,20 @@ def test_a_rewind_is_done_once_the_stream_takes_its_target_again() -> None:
     assert state.awaiting == 7
     sensor.on_message_in(VITALS, 7, message=None)
     assert state.awaiting is None
+
+
+def test_a_batch_taken_at_once_counts_as_every_offset_in_it() -> None:
+    sensor = taken([5])
+    sensor.took(VITALS, 6, 40)
+    state = sensor.partitions[VITALS]
+    assert (state.taken, state.hole_from) == (40, None)
+    sensor.took(VITALS, 45, 50)
+    assert (state.taken, state.hole_from) == (50, 41)
+
+
+def test_a_rewind_target_inside_a_batch_is_taken() -> None:
+    sensor = taken([5, 6])
+    state = sensor.partitions[VITALS]
+    state.awaiting = 3
+    sensor.took(VITALS, 1, 8)
+    assert (state.taken, state.awaiting) == (8, None)

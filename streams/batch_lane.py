@@ -1,0 +1,182 @@
+"""Input records from Faust's fetcher straight to the worker, a fetched batch at a time.
+
+Why: Faust hands every record to an agent through its conductor, a channel queue and a
+stream, and its fetch loop races two tasks (`wait_first`) for every record. Measured on this
+machine (bench/worker.py, "floor"), that path alone costs 80-110 µs of CPU per message and
+caps a worker that does nothing at about 10,000 messages/s, while the clinical engine needs
+10-20 µs per observation set. A hospital of 10,000 beds at one set a second does not fit
+through it.
+
+So the worker keeps everything else of Faust — group membership and partition assignment,
+the patient-state table with its changelog and recovery, offset commits (after the producer
+is flushed), timers, the web server — and takes the records of its input topics here: Faust's
+`getmany` fetches a batch as always; the records of the input topics go to one handler call,
+the others (changelog records during recovery) to Faust's conductor as before. After the
+handler has run, the batch's offsets are acknowledged in Faust's own bookkeeping, so Faust
+commits them exactly as it commits what an agent acknowledges.
+
+What Faust's stream did per record that the lane must do too:
+- skip records once a rebalance has begun or the generation changed (the handler checks
+  `still_current()` before each record; a batch cut short is not acknowledged, so its records
+  are read again by whoever owns them next: at-least-once, and alerts keep their alert_id);
+- give table operations an event context: Faust's RocksDB store finds a key's partition
+  database through `current_event()` (`in_partition`);
+- drop records below the partition's read offset (already taken before a seek) and record the
+  offsets a fetch skipped as a gap, so commits move past them.
+"""
+
+from __future__ import annotations
+
+import weakref
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, Protocol, Sequence
+
+from faust.streams import _current_event
+from faust.types import TP
+
+
+class InputRecord(Protocol):
+    """What the handler reads of a record (aiokafka's ConsumerRecord and Faust's Message)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+#: The records of one partition, in offset order.
+PartitionRecords = tuple[TP, Sequence[InputRecord]]
+#: The handler: the records of a fetched batch, and a check that they are still this worker's.
+BatchHandler = Callable[[Sequence[PartitionRecords], Callable[[], bool]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _PartitionMessage:
+    topic: str
+    partition: int
+
+
+@dataclass(frozen=True, slots=True, weakref_slot=True)  # Faust keeps a weak reference
+class _PartitionEvent:
+    """Enough of a Faust event for a table to find the partition of what it reads or writes."""
+
+    message: _PartitionMessage
+
+
+@contextmanager
+def in_partition(topic: str, partition: int) -> Iterator[None]:
+    """Table reads and writes inside this block go to `partition`, as inside an event of it."""
+    event = _PartitionEvent(_PartitionMessage(topic, partition))
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+@dataclass(frozen=True)
+class BatchLane:
+    """The topics whose records go to `handler` a batch at a time instead of to agents."""
+
+    topics: frozenset[str]
+    handler: BatchHandler
+
+
+class BatchLaneConsumer:
+    """Mixed into Faust's aiokafka Consumer: `getmany` hands input records to the lane.
+
+    The lane is the transport's `batch_lane`; without one (e.g. the benchmark's floor app) this
+    is Faust's `getmany` unchanged.
+    """
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
+        lane_of_transport: BatchLane | None = getattr(self.transport, "batch_lane", None)
+        if lane_of_transport is None:
+            async for item in super().getmany(timeout):  # type: ignore[misc]
+                yield item
+            return
+        records, active_partitions = await self._wait_next_records(timeout)
+        if records is None or self.should_stop:
+            return
+        app = self.app
+        if not self.flow_active:
+            # As Faust does: records fetched while the flow is stopped are read again after a seek.
+            try:
+                await self.perform_seek()
+            except Exception as error:
+                self.log.warning(f"exception performing seek when flow not active {error}")
+            return
+        generation_id = app.consumer_generation_id
+        lane: list[PartitionRecords] = []
+        others: dict[TP, list[Any]] = {}
+        for tp, tp_records in records.items():
+            if not tp_records:
+                continue
+            if (active_partitions is not None and tp not in active_partitions
+                    and tp not in self._buffered_partitions):
+                continue  # paused: streams/kafka_transport.py already seeks these back
+            app.monitor.track_tp_end_offset(tp, self.highwater(tp))
+            if tp.topic in lane_of_transport.topics:
+                lane.append((tp, tp_records))
+            else:
+                others[tp] = tp_records
+        if lane:
+            await self._take_batch(lane_of_transport.handler, lane, generation_id)
+        to_message = self._to_message
+        for tp, record in self.scheduler.iterate(others):
+            if not self.flow_active or app.consumer_generation_id != generation_id:
+                break
+            yield tp, to_message(tp, record)
+
+    def _still_current(self, generation_id: int) -> Callable[[], bool]:
+        app, flow_control = self.app, self.app.flow_control
+
+        def still_current() -> bool:
+            return flow_control.is_active() and app.consumer_generation_id == generation_id
+
+        return still_current
+
+    async def _take_batch(self, handler: BatchHandler, lane: list[PartitionRecords],
+                          generation_id: int) -> None:
+        read_offset = self._read_offset
+        fresh: list[PartitionRecords] = []
+        for tp, tp_records in lane:
+            last_read = read_offset.get(tp)
+            if last_read is not None:
+                if tp_records[0].offset < last_read:
+                    tp_records = [record for record in tp_records if record.offset >= last_read]
+                    if not tp_records:
+                        continue
+                if last_read and tp_records[0].offset - last_read > 1:
+                    # Inclusive of both ends. (Faust's loop passes the new record's own offset
+                    # as the end, which puts it in `acked` twice and holds the commit back a round.)
+                    await self._add_gap(tp, last_read + 1, tp_records[0].offset - 1)
+            fresh.append((tp, tp_records))
+        if not fresh:
+            return
+        still_current = self._still_current(generation_id)
+        await handler(fresh, still_current)
+        if not still_current():
+            return  # cut short by a rebalance: not acknowledged, read again by the next owner
+        for tp, tp_records in fresh:
+            read_offset[tp] = tp_records[-1].offset
+            self._acknowledge(tp, tp_records[0].offset, tp_records[-1].offset)
+        commit_every = self._commit_every
+        if commit_every is not None and self._n_acked >= commit_every:
+            self._n_acked = 0
+            await self.commit()
+
+    def _acknowledge(self, tp: TP, first: int, last: int) -> None:
+        """Faust's `ack` for every offset from `first` to `last`: a hole inside a fetched batch
+        holds no record (a transaction marker), so nothing there is left to take."""
+        committed = self._committed_offset[tp]
+        if committed is not None and first < committed:
+            first = committed
+        acked_index = self._acked_index[tp]
+        new = [offset for offset in range(first, last + 1) if offset not in acked_index]
+        if new:
+            acked_index.update(new)
+            self._acked[tp].extend(new)
+            self._n_acked += len(new)

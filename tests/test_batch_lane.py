@@ -1,0 +1,128 @@
+"""The batch lane's bookkeeping inside Faust's own consumer: what it hands to the handler, and
+what Faust then commits.
+
+The lane replaces the per-record path from Faust's fetcher to the agent, so its offsets must
+come out of Faust's commit logic (`_filter_committable_offsets`) exactly as acknowledged
+records of an agent would. These tests drive the real consumer of the worker's Faust app (not
+started: no broker is needed to compute offsets); the records are the fields aiokafka gives.
+The whole path against a broker is proven by the worker tests (end to end, kill -9 and restart,
+three workers with one SIGKILLed, broker stopped for 30 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import pytest
+from faust.streams import current_event
+from faust.types import TP
+
+from streams.app import configured_app
+from streams.batch_lane import BatchLane, in_partition
+from streams.settings import WorkerSettings
+
+VITALS = TP("vitals", 3)
+
+
+@dataclass
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None = b"p1"
+    value: bytes | None = b"{}"
+
+
+def records(first: int, last: int, skip: tuple[int, ...] = ()) -> list[Record]:
+    return [Record(VITALS.topic, VITALS.partition, offset)
+            for offset in range(first, last + 1) if offset not in skip]
+
+
+@pytest.fixture
+def consumer(monkeypatch, tmp_path):
+    monkeypatch.setenv("CRSMON_STORE", "memory://")
+    monkeypatch.setenv("CRSMON_DATA_DIR", str(tmp_path))
+    app = configured_app(WorkerSettings())
+    app.flow_control.resume()
+    consumer = app.consumer
+    consumer._committed_offset[VITALS] = None
+    return consumer
+
+
+class Handler:
+    """Takes records as the worker does; `stop_after` N records, a rebalance begins."""
+
+    def __init__(self, app=None, stop_after: int | None = None) -> None:
+        self.app = app
+        self.taken: list[int] = []
+        self.stop_after = stop_after
+        self.partitions_seen: list[int | None] = []
+
+    async def __call__(self, batch, still_current) -> None:
+        for tp, tp_records in batch:
+            with in_partition(tp.topic, tp.partition):
+                for record in tp_records:
+                    if not still_current():
+                        return
+                    self.taken.append(record.offset)
+                    self.partitions_seen.append(current_event().message.partition)
+                    if self.stop_after is not None and len(self.taken) == self.stop_after:
+                        self.app.flow_control.suspend()
+
+
+def take(consumer, handler, batch) -> None:
+    lane = BatchLane(frozenset({VITALS.topic}), handler)
+    asyncio.run(consumer._take_batch(lane.handler, [(VITALS, batch)], consumer.app.consumer_generation_id))
+
+
+def committable(consumer) -> int | None:
+    return consumer._filter_committable_offsets({VITALS}).get(VITALS)
+
+
+def test_a_batch_is_handed_over_whole_and_committed_past_its_last_record(consumer) -> None:
+    handler = Handler()
+    take(consumer, handler, records(0, 499))
+    assert handler.taken == list(range(500))
+    assert committable(consumer) == 500
+    assert consumer._read_offset[VITALS] == 499
+
+
+def test_table_operations_in_the_handler_see_the_records_partition(consumer) -> None:
+    handler = Handler()
+    take(consumer, handler, records(0, 3))
+    assert handler.partitions_seen == [VITALS.partition] * 4
+    assert current_event() is None  # and nothing leaks out of the lane
+
+
+def test_a_hole_inside_a_fetched_batch_does_not_stop_commits(consumer) -> None:
+    take(consumer, Handler(), records(10, 20, skip=(14, 15)))  # e.g. transaction markers
+    assert committable(consumer) == 21
+
+
+def test_records_below_the_read_offset_are_not_handed_over_again(consumer) -> None:
+    take(consumer, Handler(), records(0, 9))
+    again = Handler()
+    take(consumer, again, records(5, 14))
+    assert again.taken == list(range(9, 15))  # Faust's rule: offsets >= the last one read
+
+
+def test_offsets_skipped_between_batches_are_a_gap_that_commits_move_past(consumer) -> None:
+    take(consumer, Handler(), records(0, 9))
+    take(consumer, Handler(), records(20, 29))
+    assert committable(consumer) == 30
+
+
+def test_a_batch_cut_short_by_a_rebalance_is_not_acknowledged(consumer) -> None:
+    handler = Handler(consumer.app, stop_after=5)
+    take(consumer, handler, records(0, 99))
+    assert handler.taken == list(range(5))
+    assert committable(consumer) is None  # read again from the last commit by the next owner
+    assert consumer._read_offset.get(VITALS) is None
+
+
+def test_offsets_below_the_committed_one_are_not_acknowledged_again(consumer) -> None:
+    consumer._committed_offset[VITALS] = 50
+    take(consumer, Handler(), records(40, 59))
+    assert committable(consumer) == 60
+    assert min(consumer._acked.get(VITALS) or [50]) >= 50
