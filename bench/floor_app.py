@@ -1,4 +1,4 @@
-"""The floor: a Faust app that does nothing with each message, configured like `crsmon worker`.
+"""The floors: a Faust app that does nothing with each message, configured like `crsmon worker`.
 
 Run as `python bench/floor_app.py` with the CRSMON_* environment of a worker. The settings are
 read through streams.settings, so broker, app id, topics, partitions, serializers and web port
@@ -16,8 +16,13 @@ import faust
 from faust.web import Request, Response, View
 
 from streams.app import configured_app
+from streams.batch_lane import BatchLane
 from streams.settings import WorkerSettings
 
+#: BENCH_FLOOR_LANE=1: the floor of the path the worker takes — the same agent subscribes the
+#: topics, but their records go to a batch-lane handler that only counts them
+#: (streams/batch_lane.py). bench/worker.py measures both floors.
+LANE = os.environ.get("BENCH_FLOOR_LANE") == "1"
 #: For experiments only (bench/worker.py --worker-env NAME=VALUE), never in the floor figure:
 #: BENCH_FLOOR_BATCH=1000 makes the agent take messages in batches (`stream.take`), to show
 #: what Faust costs per message when the agent works per batch; BENCH_FLOOR_SEND_EVERY=5 makes
@@ -52,6 +57,13 @@ def build_floor_app(settings: WorkerSettings) -> faust.App:
         async def observe(stream: faust.Stream) -> None:
             async for _event in stream.events():
                 consumed[0] += 1
+
+    if LANE:
+        async def count(batch, still_current) -> None:
+            for _tp, records in batch:
+                consumed[0] += len(records)
+
+        app.transport.batch_lane = BatchLane(frozenset(inputs.topics), count)
 
     @app.page("/metrics")
     class Metrics(View):

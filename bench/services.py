@@ -121,3 +121,8 @@ def start_worker(env: dict[str, str], log: Path) -> Process:
 def start_floor(env: dict[str, str], log: Path) -> Process:
     """The do-nothing Faust app with the same environment."""
     return Process([str(FLOOR_APP), "worker"], env, log, program=sys.executable)
+
+
+def start_lane_floor(env: dict[str, str], log: Path) -> Process:
+    """The do-nothing Faust app whose input records take the worker's batch lane."""
+    return Process([str(FLOOR_APP), "worker"], {**env, "BENCH_FLOOR_LANE": "1"}, log, program=sys.executable)

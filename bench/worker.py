@@ -11,6 +11,9 @@ measured, so that throughput is the consumer's and not the producer's, and then 
 - the ceiling: a plain aiokafka consumer that decodes each message's JSON (bench/ceiling.py);
 - the floor: a Faust agent that does nothing per message, with the worker's own settings
   (bench/floor_app.py);
+- the lane floor: the same app with its input records taken by a batch-lane handler that does
+  nothing, the path the worker's records take (streams/batch_lane.py): what Faust still costs
+  the worker per message;
 - `crsmon worker` doing the full job, started as a user starts it (bench/services.py);
 - two workers in one consumer group over the same input;
 - p50/p99 latency from producing an observation set to reading the alert it caused, at half
@@ -66,7 +69,9 @@ from bench.progress import (  # noqa: E402
     BenchmarkError, Progress, Rate, Throughput, end_offsets, follow, metric_total, wait_for_commits,
 )
 from bench.report import Report  # noqa: E402
-from bench.services import Inputs, Process, run_topics, settings_for, start_floor, start_worker, worker_environment  # noqa: E402
+from bench.services import (  # noqa: E402
+    Inputs, Process, run_topics, settings_for, start_floor, start_lane_floor, start_worker, worker_environment,
+)
 from bench.takeover import changelog_topics, measure_takeover  # noqa: E402
 from crsmon.local_kafka import LocalKafka, free_port  # noqa: E402
 from streams.topic_setup import ensure_topics  # noqa: E402
@@ -107,7 +112,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="static group membership for the takeover: the killed worker and the "
                              "fresh one both run with CRSMON_INSTANCE_ID=ID, as a restarted "
                              "StatefulSet pod or compose service would")
-    parser.add_argument("--skip", action="append", default=[], choices=["ceiling", "floor", "full", "two", "latency", "takeover"],
+    parser.add_argument("--skip", action="append", default=[], choices=["ceiling", "floor", "lane-floor", "full", "two", "latency", "takeover"],
                         help="leave a measurement out (repeatable); its rows say so")
     parser.add_argument("--worker-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for every worker and the floor app, e.g. a Faust setting (repeatable)")
@@ -310,9 +315,10 @@ def main(argv: list[str] | None = None) -> int:
 
         ceiling = phase("ceiling", lambda: measure_ceiling(run))
         floor = phase("floor", lambda: measure_processes(run, f"floor-{suffix}", [start_floor]))
+        lane_floor = phase("lane-floor", lambda: measure_processes(run, f"lane-floor-{suffix}", [start_lane_floor]))
         full = phase("full", lambda: measure_processes(run, f"full-{suffix}", [start_worker]))
         two = phase("two", lambda: measure_processes(run, f"two-{suffix}", [start_worker, start_worker]))
-        report.throughput(ceiling, floor, full, two)
+        report.throughput(ceiling, floor, lane_floor, full, two)
         full_rate = full.rate.per_second if full else None
         rate = args.latency_rate or (full_rate / 2 if full_rate else None)
         if rate:
