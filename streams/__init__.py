@@ -1,1 +1,1 @@
-"""The Faust side of crsmon: topics, agents, metrics and health, around the engine in monitor/."""
+"""The Faust side of crsmon: topics, the batch lane, metrics and health, around the engine in monitor/."""

@@ -1,4 +1,5 @@
-"""The Faust application: one agent that owns each patient's partition of every input topic."""
+"""The Faust application: one worker owns each patient's partition of every input topic, and
+takes their records a fetched batch at a time (streams/batch_lane.py)."""
 
 import asyncio
 import logging
@@ -12,7 +13,7 @@ from monitor.config import load_config
 from monitor.engine import Engine, Outputs
 from monitor.patient_state import RULES
 from streams import metrics
-from streams.batch_lane import BatchLane, InputRecord, PartitionRecords, in_partition
+from streams.batch_lane import BatchLane, InputRecord, PartitionRecords, in_produce_order, table_partition
 from streams.event_clock import EventClock
 from streams.kafka_transport import use_short_fetch_wait
 from streams.lost_records import LostRecordsWatchdog
@@ -60,8 +61,9 @@ def configured_app(settings: WorkerSettings) -> faust.App:
 class Worker:
     """The engine, its durable state and the Faust app, wired together.
 
-    The input topics share one agent so that a patient's vitals, clinical events and
-    acknowledgements, which share a key and so a partition number, land on the same worker.
+    The input topics share one agent (and one batch lane) so that a patient's vitals, clinical
+    events and acknowledgements, which share a key and so a partition number, land on the same
+    worker.
     """
 
     def __init__(self, settings: WorkerSettings) -> None:
@@ -110,16 +112,17 @@ class Worker:
 
     # -- the stream ----------------------------------------------------------------------
     async def _take_batch(self, batch: Sequence[PartitionRecords], still_current: Callable[[], bool]) -> None:
-        """The records of one fetch (streams/batch_lane.py), partition by partition, in order."""
+        """The records of one fetch (streams/batch_lane.py), in the order they were produced."""
+        with table_partition() as move_to:
+            for count, record in enumerate(in_produce_order(batch), 1):
+                if not still_current():
+                    return  # a rebalance began: the batch is not acknowledged
+                move_to(record.partition)
+                await self._take(record)
+                if count % 100 == 0:
+                    await asyncio.sleep(0)  # let the producer, the web server and timers in
         taken = self.lost_records.sensor.took
         for tp, records in batch:
-            with in_partition(tp.topic, tp.partition):
-                for count, record in enumerate(records, 1):
-                    if not still_current():
-                        return  # a rebalance began: the batch is not acknowledged
-                    await self._take(record)
-                    if count % 200 == 0:
-                        await asyncio.sleep(0)  # let the web server and timers in
             taken(tp, records[0].offset, records[-1].offset)
 
     async def _observe(self, stream: faust.Stream) -> None:
@@ -143,6 +146,8 @@ class Worker:
         handled = self.pipeline.handle(record.topic, record.partition, record.offset, key, record.value)
         if handled.alerts or handled.others:
             await self._publish(handled)
+            if handled.alerts:
+                await asyncio.sleep(0)  # the producer sends an alert now, not after the batch
         if handled.patient_id is not None:
             self.clock.saw(record.partition, handled.event_time)
             if handled.patient_id == patient_id:

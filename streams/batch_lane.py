@@ -20,13 +20,14 @@ What Faust's stream did per record that the lane must do too:
   `still_current()` before each record; a batch cut short is not acknowledged, so its records
   are read again by whoever owns them next: at-least-once, and alerts keep their alert_id);
 - give table operations an event context: Faust's RocksDB store finds a key's partition
-  database through `current_event()` (`in_partition`);
+  database through `current_event()` (`table_partition`);
 - drop records below the partition's read offset (already taken before a seek) and record the
   offsets a fetch skipped as a gap, so commits move past them.
 """
 
 from __future__ import annotations
 
+import heapq
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ class InputRecord(Protocol):
     offset: int
     key: bytes | None
     value: bytes | None
+    timestamp: int
 
 
 #: The records of one partition, in offset order.
@@ -52,9 +54,25 @@ PartitionRecords = tuple[TP, Sequence[InputRecord]]
 BatchHandler = Callable[[Sequence[PartitionRecords], Callable[[], bool]], Awaitable[None]]
 
 
+def in_produce_order(batch: Sequence[PartitionRecords]) -> Iterator[InputRecord]:
+    """The records of every partition of a batch, merged by their Kafka timestamps.
+
+    Each partition keeps its own order (a merge never reorders one input). Across partitions
+    it is fairness: one partition's records do not wait behind all of another's. Across the
+    topics of one patient it is the best order Kafka offers: a therapy event is applied before
+    the vital signs that were produced after it in the same batch.
+    """
+    if len(batch) == 1:
+        return iter(batch[0][1])
+    return heapq.merge(*(records for _tp, records in batch), key=_timestamp)
+
+
+def _timestamp(record: InputRecord) -> int:
+    return record.timestamp
+
+
 @dataclass(frozen=True, slots=True)
 class _PartitionMessage:
-    topic: str
     partition: int
 
 
@@ -66,12 +84,24 @@ class _PartitionEvent:
 
 
 @contextmanager
-def in_partition(topic: str, partition: int) -> Iterator[None]:
-    """Table reads and writes inside this block go to `partition`, as inside an event of it."""
-    event = _PartitionEvent(_PartitionMessage(topic, partition))
-    token = _current_event.set(weakref.ref(event))
+def table_partition() -> Iterator[Callable[[int], None]]:
+    """Inside the block, table reads and writes go to the partition last given to the
+    function it yields, as inside an event of that partition (Faust's RocksDB store finds a
+    key's database through `current_event()`)."""
+    events: dict[int, _PartitionEvent] = {}
+    token = _current_event.set(None)
+    current = [-1]
+
+    def move_to(partition: int) -> None:
+        if partition != current[0]:
+            event = events.get(partition)
+            if event is None:
+                event = events[partition] = _PartitionEvent(_PartitionMessage(partition))
+            _current_event.set(weakref.ref(event))
+            current[0] = partition
+
     try:
-        yield
+        yield move_to
     finally:
         _current_event.reset(token)
 

@@ -1,4 +1,4 @@
-"""A watchdog for input records that Faust fetched but never handed to the agent.
+"""A watchdog for input records that Faust fetched but the worker never took.
 
 Why it exists: Faust (faust-streaming 0.15.3 on aiokafka 0.14) can lose records in flight
 around a rebalance. Faust pauses partitions only in its own "active partitions" set, never in
@@ -23,13 +23,14 @@ without that change. It stays as the second line: Faust also drops the rest of a
 when the generation changes or the flow stops mid-batch, and recovers those records only where
 an offset was committed.
 
-What it does: a sensor notes the offset of every input record the agent's stream actually takes.
+What it does: a sensor notes the offsets of the input records the worker actually takes (the
+batch lane reports each batch, streams/batch_lane.py; an agent's stream, each record).
 Every `check_interval_s`, for each assigned input partition, the watchdog compares aiokafka's
-position with the next offset the agent should take. When aiokafka is ahead, the agent's buffer
+position with the next offset the worker should take. When aiokafka is ahead, the agent's buffer
 is empty, aiokafka holds nothing unconsumed for the partition, and none of that has changed for
 `stall_s`, the records in between were lost in flight: it logs an ERROR, counts it in
 `crsmon_records_lost_in_flight_total`, and seeks the partition back so they are processed. It
-does the same when the agent takes an offset beyond the next expected one (a hole in the middle).
+does the same when the worker takes an offset beyond the next expected one (a hole in the middle).
 Re-processing is safe: delivery is at-least-once and a re-published change keeps its alert_id.
 If seeking back to the same offset does not get the partition moving after `max_rewinds` tries,
 the worker crashes (non-zero exit) so that its supervisor restarts it and the group rebalances.
@@ -58,7 +59,7 @@ log = logging.getLogger(__name__)
 class _Partition:
     """What the watchdog knows about one assigned input partition in this generation."""
 
-    taken: int | None = None  # the last offset the agent's stream took
+    taken: int | None = None  # the last offset the worker took
     hole_from: int | None = None  # first offset of a hole the stream skipped over
     awaiting: int | None = None  # a rewind's target, until the stream takes it again
     seen: tuple[Any, ...] | None = None  # what the last check saw; unchanged for stall_s = quiet
@@ -98,7 +99,7 @@ class TakenOffsets(faust.Sensor):
 
 
 class LostRecordsWatchdog:
-    """Finds input records lost between Faust's fetcher and the agent, and re-reads them."""
+    """Finds input records lost between Faust's fetcher and the worker, and re-reads them."""
 
     def __init__(self, app: faust.App, input_topics: set[str], is_ready: Callable[[], bool],
                  *, check_interval_s: float = 2.0, stall_s: float = 4.0, max_rewinds: int = 3) -> None:
@@ -147,7 +148,7 @@ class LostRecordsWatchdog:
                 if state.hole_from is None:
                     continue
             if state.hole_from is not None:
-                await self._rewind(tp, state, state.hole_from, position, "skipped over by the agent")
+                await self._rewind(tp, state, state.hole_from, position, "skipped over by the worker")
                 continue
             if buffered or aiotp in fetcher._records or now - state.still_since < self.stall_s:
                 continue
@@ -158,10 +159,10 @@ class LostRecordsWatchdog:
                 continue
             expected = await self._next_expected(tp, state)
             if expected is not None and position > expected:
-                await self._rewind(tp, state, expected, position, "fetched but never reached the agent")
+                await self._rewind(tp, state, expected, position, "fetched but never reached the worker")
 
     async def _next_expected(self, tp: TP, state: _Partition) -> int | None:
-        """The offset the agent should take next: after the last one it took, else the
+        """The offset the worker should take next: after the last one it took, else the
         committed offset, else the start of the log (nothing committed yet)."""
         if state.taken is not None:
             return state.taken + 1

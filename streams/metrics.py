@@ -33,7 +33,7 @@ PROCESSING_LATENCY = Histogram(
 )
 RECORDS_LOST_IN_FLIGHT = Counter(
     "crsmon_records_lost_in_flight_total",
-    "Input records read again, from the first one Faust fetched but never gave the agent to "
+    "Input records read again, from the first one Faust fetched but never gave the worker to "
     "the fetch position (streams/lost_records.py).", ["topic"], registry=REGISTRY,
 )
 CONSUMER_LAG = Gauge(

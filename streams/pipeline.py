@@ -1,7 +1,7 @@
 """One input message in, the messages to publish out: decode, route bad input, run the engine.
 
 Kept apart from Faust so that the worker's per-message logic is testable without a broker and
-so that the Faust agent stays a thin loop.
+so that the worker's Faust side stays a thin loop.
 """
 
 from dataclasses import dataclass, field

@@ -19,7 +19,7 @@ from faust.streams import current_event
 from faust.types import TP
 
 from streams.app import configured_app
-from streams.batch_lane import BatchLane, in_partition
+from streams.batch_lane import BatchLane, in_produce_order, table_partition
 from streams.settings import WorkerSettings
 
 VITALS = TP("vitals", 3)
@@ -32,10 +32,11 @@ class Record:
     offset: int
     key: bytes | None = b"p1"
     value: bytes | None = b"{}"
+    timestamp: int = 0
 
 
 def records(first: int, last: int, skip: tuple[int, ...] = ()) -> list[Record]:
-    return [Record(VITALS.topic, VITALS.partition, offset)
+    return [Record(VITALS.topic, VITALS.partition, offset, timestamp=offset)
             for offset in range(first, last + 1) if offset not in skip]
 
 
@@ -60,15 +61,15 @@ class Handler:
         self.partitions_seen: list[int | None] = []
 
     async def __call__(self, batch, still_current) -> None:
-        for tp, tp_records in batch:
-            with in_partition(tp.topic, tp.partition):
-                for record in tp_records:
-                    if not still_current():
-                        return
-                    self.taken.append(record.offset)
-                    self.partitions_seen.append(current_event().message.partition)
-                    if self.stop_after is not None and len(self.taken) == self.stop_after:
-                        self.app.flow_control.suspend()
+        with table_partition() as move_to:
+            for record in in_produce_order(batch):
+                if not still_current():
+                    return
+                move_to(record.partition)
+                self.taken.append(record.offset)
+                self.partitions_seen.append(current_event().message.partition)
+                if self.stop_after is not None and len(self.taken) == self.stop_after:
+                    self.app.flow_control.suspend()
 
 
 def take(consumer, handler, batch) -> None:
@@ -126,3 +127,23 @@ def test_offsets_below_the_committed_one_are_not_acknowledged_again(consumer) ->
     take(consumer, Handler(), records(40, 59))
     assert committable(consumer) == 60
     assert min(consumer._acked.get(VITALS) or [50]) >= 50
+
+
+def test_partitions_and_topics_of_a_batch_are_merged_in_produce_order_each_keeping_its_own() -> None:
+    vitals = [Record("vitals", 0, 10, timestamp=1), Record("vitals", 0, 11, timestamp=5),
+              Record("vitals", 0, 12, timestamp=3)]  # a producer's clock stepped back
+    therapy = [Record("clinical-events", 0, 7, timestamp=2)]
+    other = [Record("vitals", 1, 90, timestamp=4)]
+    merged = list(in_produce_order([(TP("vitals", 0), vitals), (TP("clinical-events", 0), therapy),
+                                    (TP("vitals", 1), other)]))
+    assert [(r.topic, r.partition, r.offset) for r in merged] == [
+        ("vitals", 0, 10), ("clinical-events", 0, 7), ("vitals", 1, 90), ("vitals", 0, 11), ("vitals", 0, 12)]
+
+
+def test_table_operations_follow_the_partition_of_the_record_being_taken() -> None:
+    with table_partition() as move_to:
+        move_to(2)
+        assert current_event().message.partition == 2
+        move_to(0)
+        assert current_event().message.partition == 0
+    assert current_event() is None
