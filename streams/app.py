@@ -16,6 +16,7 @@ from streams import metrics
 from streams.batch_lane import BatchLane, InputRecord, PartitionRecords, in_produce_order, table_partition
 from streams.event_clock import EventClock
 from streams.kafka_transport import use_short_fetch_wait
+from streams.long_lived import LongLivedObjects
 from streams.lost_records import LostRecordsWatchdog
 from streams.patient_states import PatientStates
 from streams.patient_table import patient_state_table
@@ -80,6 +81,7 @@ class Worker:
         self.input_names = {topics.vitals, topics.clinical_events, topics.alert_acks}
         # Faust can drop records in flight as a rebalance ends: this re-reads them.
         self.lost_records = LostRecordsWatchdog(app, self.input_names, lambda: self.ready)
+        self.long_lived = LongLivedObjects()
         self._register()
 
     # -- wiring --------------------------------------------------------------------------
@@ -194,6 +196,7 @@ class Worker:
         restored, resend = self.states.restore_assigned(partitions)
         for patient_id, alert in resend:
             await self._send_alert(patient_id, alert)
+        self.long_lived.recovered(len(self.engine.patients()))
         self.ready = True
         log.info("ready: %d partitions, %d patients (%d restored from the table)",
                  len(partitions), len(self.engine.patients()), restored)
@@ -202,7 +205,9 @@ class Worker:
         self.ready = False  # until the table has recovered the new assignment
 
     async def _update_gauges(self) -> None:
-        metrics.PATIENTS_TRACKED.set(len(self.engine.patients()))
+        patients = len(self.engine.patients())
+        metrics.PATIENTS_TRACKED.set(patients)
+        self.long_lived.counted(patients)
         open_by_rule = {rule: 0 for rule in RULES}
         for patient_id in list(self.engine.patients()):
             for rule in RULES:
