@@ -4,6 +4,7 @@ Kept apart from Faust so that the worker's per-message logic is testable without
 so that the worker's Faust side stays a thin loop.
 """
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -14,6 +15,8 @@ from monitor.wire import (
 from streams import metrics
 from streams.dead_letters import dead_letter
 from streams.settings import Topics
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,17 +72,32 @@ class Pipeline:
                     "must key every message by patient_id", "wrong_key",
                 )
         except InvalidMessage as error:
-            metrics.MESSAGES_REJECTED.labels(topic, error.kind).inc()
-            return Handled(others=[Publish(
-                self.topics.dead_letters, key, dead_letter(topic, partition, offset, error.reason, value)
-            )])
+            return self._rejected(topic, partition, offset, key, value, error.kind, error.reason)
         if self._measured_before_discharge(event):
             metrics.MESSAGES_IGNORED.labels(topic, "after_discharge").inc()
             return Handled()
-        handled = self.publications(self.engine.observe(event))
+        try:
+            outputs = self.engine.observe(event)
+        except Exception as error:
+            # A defect, not bad input: the worker takes its input in batches, so one message
+            # that crashed it would crash every restart. The message is kept for the bug report.
+            log.exception("the engine failed on %s[%s] offset %s; dead-lettered, processing goes on",
+                          topic, partition, offset)
+            return self._rejected(topic, partition, offset, key, value, "engine_error", (
+                f"crsmon's engine failed on this message ({type(error).__name__}: {error}); this is "
+                "a defect in crsmon, not in the message: report it with this dead letter. The "
+                "patient's other messages are still processed"))
+        handled = self.publications(outputs)
         handled.patient_id = event.patient_id
         handled.event_time = event.ts
         return handled
+
+    def _rejected(self, topic: str, partition: int | None, offset: int | None, key: bytes | None,
+                  value: bytes | None, kind: str, reason: str) -> Handled:
+        metrics.MESSAGES_REJECTED.labels(topic, kind).inc()
+        return Handled(others=[Publish(
+            self.topics.dead_letters, key, dead_letter(topic, partition, offset, reason, value)
+        )])
 
     def _measured_before_discharge(self, event) -> bool:
         """True for input about a discharged patient that is older than the discharge.

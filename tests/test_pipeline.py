@@ -41,3 +41,26 @@ def test_a_message_keyed_by_something_else_is_dead_lettered() -> None:
     [dead] = handled.others
     assert dead.topic == TOPICS.dead_letters
     assert "is not the patient_id" in json.loads(dead.value)["reason"]
+
+
+class EngineWithADefect(Engine):
+    """An engine that fails on one patient's readings, standing in for a bug nobody knows yet."""
+
+    def observe(self, event):
+        if event.patient_id == "MRN-0666":
+            raise ZeroDivisionError("float division by zero")
+        return super().observe(event)
+
+
+def test_a_message_the_engine_fails_on_is_dead_lettered_and_the_ward_goes_on() -> None:
+    pipeline = Pipeline(EngineWithADefect(), TOPICS)
+    before = metrics.MESSAGES_REJECTED.labels(TOPICS.vitals, "engine_error")._value.get()
+    failed = pipeline.handle(*message({"patient_id": "MRN-0666", "ts": "2026-11-21T08:00:00Z", "heart_rate": 80},
+                                      key="MRN-0666"))
+    [dead] = failed.others
+    letter = json.loads(dead.value)
+    assert dead.topic == TOPICS.dead_letters and letter["offset"] == 1
+    assert "ZeroDivisionError" in letter["reason"] and "report it" in letter["reason"]
+    assert metrics.MESSAGES_REJECTED.labels(TOPICS.vitals, "engine_error")._value.get() == before + 1
+    fine = pipeline.handle(*message({"patient_id": "MRN-0500", "ts": "2026-11-21T08:00:00Z", "heart_rate": 80}))
+    assert fine.patient_id == "MRN-0500"
