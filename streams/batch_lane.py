@@ -34,7 +34,14 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, Protocol, Sequence
 
 from faust.streams import _current_event
+from faust.transport.consumer import Consumer as _FaustConsumer
 from faust.types import TP
+
+_RELIED_ON = ("_wait_next_records", "_add_gap", "perform_seek", "_to_message", "_new_offset", "commit")
+if any(not hasattr(_FaustConsumer, name) for name in _RELIED_ON):
+    # The lane works inside Faust's consumer bookkeeping; a Faust that renamed it must not run.
+    raise RuntimeError("faust's Consumer lacks one of " + ", ".join(_RELIED_ON) +
+                       "; streams/batch_lane.py needs updating for this faust-streaming")
 
 
 class InputRecord(Protocol):
