@@ -9,6 +9,7 @@ WORKDIR /src
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY pyproject.toml README.md ./
 COPY monitor monitor
+COPY kafka_client kafka_client
 COPY streams streams
 COPY alerting alerting
 COPY crsmon crsmon

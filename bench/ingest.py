@@ -34,7 +34,7 @@ from crsmon.local_kafka import LocalKafka  # noqa: E402
 from monitor.ingest import decode_fhir, decode_oru  # noqa: E402
 from streams.ingest.service import IngestService  # noqa: E402
 from streams.ingest.settings import IngestSettings  # noqa: E402
-from streams.settings import Topics  # noqa: E402
+from kafka_client.topics import Topics  # noqa: E402
 
 SAMPLES = REPO / "tests" / "samples"
 HL7_SAMPLE = "ipf_pcd01_ihe_tf_E11_gateway_hr_abp_pap.hl7"  # a gateway message, 9 OBX

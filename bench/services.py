@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crsmon.local_kafka import free_port
-from streams.settings import Topics, WorkerSettings
+from kafka_client.topics import Topics
+from streams.settings import WorkerSettings
 from tests.support.processes import Service
 
 FLOOR_APP = Path(__file__).resolve().parent / "floor_app.py"

@@ -26,7 +26,7 @@ def _worker(args: argparse.Namespace) -> int:
     import os
 
     from streams.app import run_worker
-    from streams.broker_login import check_login_at_start
+    from kafka_client.broker_login import check_login_at_start
     from streams.settings import WorkerSettings
 
     if args.broker:

@@ -217,7 +217,7 @@ def feed_command(args: argparse.Namespace) -> int:
     """`crsmon simulate --kafka BROKER`: 0 when the window ended or a signal stopped it, 1 when
     Kafka failed on the way, 2 for unusable options."""
     from monitor.simulator.files import write_truth
-    from streams.security import KafkaSecurityError, kafka_client_options_from_env
+    from kafka_client.security import KafkaSecurityError, kafka_client_options_from_env
     from streams.settings import WorkerSettings
 
     try:

@@ -14,7 +14,7 @@ from monitor.wire import (
 )
 from streams import metrics
 from streams.dead_letters import dead_letter
-from streams.settings import Topics
+from kafka_client.topics import Topics
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from streams.security import KafkaSecurity
+from kafka_client.security import KafkaSecurity
+from kafka_client.topics import Topics
 
 
 _INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -12,18 +13,6 @@ _INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"CRSMON_{name}", default)
-
-
-@dataclass(frozen=True)
-class Topics:
-    """Topic names; each is configurable because hospitals have naming rules of their own."""
-
-    vitals: str = field(default_factory=lambda: _env("TOPIC_VITALS", "vitals"))
-    clinical_events: str = field(default_factory=lambda: _env("TOPIC_CLINICAL_EVENTS", "clinical-events"))
-    patient_status: str = field(default_factory=lambda: _env("TOPIC_PATIENT_STATUS", "patient-status"))
-    alerts: str = field(default_factory=lambda: _env("TOPIC_ALERTS", "alerts"))
-    alert_acks: str = field(default_factory=lambda: _env("TOPIC_ALERT_ACKS", "alert-acks"))
-    dead_letters: str = field(default_factory=lambda: _env("TOPIC_DEAD_LETTERS", "dead-letters"))
 
 
 @dataclass(frozen=True)
@@ -61,15 +50,28 @@ class WorkerSettings:
             )
 
     def kafka_client_options(self) -> dict:
-        """Security options for kafka-python/aiokafka clients (see streams/security.py)."""
+        """Security options for kafka-python/aiokafka clients (see kafka_client/security.py)."""
         return self.security.client_options()
 
     def faust_credentials(self) -> object | None:
         """Faust's `broker_credentials` for TLS/SASL, or None for PLAINTEXT."""
-        return self.security.faust_credentials()
+        return faust_credentials(self.security)
 
     @property
     def broker_url(self) -> str:
         return ",".join(
             server if "://" in server else f"kafka://{server}" for server in self.broker.split(",")
         )
+
+
+def faust_credentials(security: KafkaSecurity) -> object | None:
+    """Faust's `broker_credentials` from the shared settings: None for PLAINTEXT, else SSL or
+    SASL credentials carrying the same TLS context every other client uses."""
+    if security.protocol == "PLAINTEXT":
+        return None
+    from faust.auth import SASLCredentials, SSLCredentials  # only the worker pays for Faust
+
+    if not security.uses_sasl:
+        return SSLCredentials(security.ssl_context())
+    return SASLCredentials(username=security.sasl_username, password=security.sasl_password,
+                           mechanism=security.sasl_mechanism, ssl_context=security.ssl_context())

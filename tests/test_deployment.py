@@ -113,7 +113,7 @@ class Component:
 
     def _settings(self) -> tuple[str | None, int | None, Any]:
         command, args = self.args.command, self.args
-        from streams.security import kafka_client_options_from_env
+        from kafka_client.security import kafka_client_options_from_env
 
         if command == "worker":
             from streams.settings import WorkerSettings

@@ -21,7 +21,7 @@ import pytest
 
 from streams.ingest.service import IngestService
 from streams.ingest.settings import IngestSettings
-from streams.settings import Topics
+from kafka_client.topics import Topics
 from tests.conftest import SAMPLES
 from tests.support.kafka_io import read_until
 from tests.support.processes import Service

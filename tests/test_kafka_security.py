@@ -18,9 +18,9 @@ from aiokafka import AIOKafkaProducer
 from kafka import KafkaAdminClient
 
 from crsmon.local_kafka import LocalKafka
-from streams.broker_login import KafkaLoginRefused, check_broker_accepts
-from streams.security import KafkaSecurity, KafkaSecurityError, Secret, kafka_client_options_from_env
-from streams.settings import WorkerSettings
+from kafka_client.broker_login import KafkaLoginRefused, check_broker_accepts
+from kafka_client.security import KafkaSecurity, KafkaSecurityError, Secret, kafka_client_options_from_env
+from streams.settings import WorkerSettings, faust_credentials
 from tests.conftest import worker_environment
 from tests.support.certificates import TestAuthority
 from tests.support.kafka_io import produce, read_until
@@ -70,7 +70,7 @@ def write(path: Path, text: str) -> str:
 def test_without_settings_the_clients_use_plaintext() -> None:
     security = KafkaSecurity.from_env({})
     assert security.client_options() == {"security_protocol": "PLAINTEXT"}
-    assert security.faust_credentials() is None
+    assert faust_credentials(security) is None
     assert WorkerSettings(security=security).kafka_client_options() == {"security_protocol": "PLAINTEXT"}
 
 
@@ -86,7 +86,7 @@ def test_sasl_over_tls_gives_faust_and_plain_clients_the_same_login(authority: T
     assert options["security_protocol"] == "SASL_SSL" and options["sasl_mechanism"] == "SCRAM-SHA-512"
     assert options["sasl_plain_username"] == USER and options["sasl_plain_password"].reveal() == PASSWORD
     assert options["ssl_context"].check_hostname is True
-    credentials = security.faust_credentials()
+    credentials = faust_credentials(security)
     assert isinstance(credentials, SASLCredentials)
     assert credentials.protocol.value == "SASL_SSL" and credentials.mechanism.value == "SCRAM-SHA-512"
     assert credentials.password.reveal() == PASSWORD
@@ -205,7 +205,7 @@ def test_secrets_are_masked_in_repr_str_and_formatting() -> None:
                              sasl_password=PASSWORD, ssl_key_password=KEY_PASSWORD)
     settings = WorkerSettings(security=security)
     for text in (repr(security), str(security), repr(settings), str(settings), security.describe(),
-                 repr(security.client_options()), repr(security.faust_credentials())):
+                 repr(security.client_options()), repr(faust_credentials(security))):
         assert PASSWORD not in text and KEY_PASSWORD not in text
     assert "sasl_password='***'" in repr(settings)
 

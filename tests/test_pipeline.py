@@ -5,7 +5,7 @@ import json
 from monitor.engine import Engine
 from streams import metrics
 from streams.pipeline import Pipeline
-from streams.settings import Topics
+from kafka_client.topics import Topics
 
 TOPICS = Topics()
 

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from aiokafka.errors import KafkaError
 
 from monitor.wire import Acknowledgement, encode
-from streams.lazy_producer import LazyProducer
+from kafka_client.lazy_producer import LazyProducer
 
 from alerting.dashboard.ward_view import WardView
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from streams.security import KafkaSecurityError, kafka_client_options_from_env
+from kafka_client.security import KafkaSecurityError, kafka_client_options_from_env
 
 from alerting.dashboard.access import make_token
 from alerting.dashboard.acknowledge import Acknowledger

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from streams.settings import Topics
+from kafka_client.topics import Topics
 
 
 def _env(name: str, default: str) -> str:

@@ -6,7 +6,7 @@ import logging
 import sys
 
 from alerting.dispatch.config_file import ConfigError, load_config
-from streams.security import KafkaSecurity, KafkaSecurityError
+from kafka_client.security import KafkaSecurity, KafkaSecurityError
 
 
 def dispatch_command(path: str, *, broker: str | None = None, state: str | None = None,

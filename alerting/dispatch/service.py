@@ -32,7 +32,7 @@ from alerting.dispatch.metrics import DispatchMetrics
 from alerting.dispatch.offsets import Hold, OffsetTracker
 from alerting.dispatch.pager import Pager, ack_id_for
 from monitor.wire import Acknowledgement, Alert, InvalidMessage, decode_acknowledgement, decode_as, encode
-from streams.security import kafka_client_options_from_env
+from kafka_client.security import kafka_client_options_from_env
 
 log = logging.getLogger("crsmon.dispatch")
 

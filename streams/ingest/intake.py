@@ -20,8 +20,8 @@ from monitor.ingest import Decoded
 from monitor.wire import InvalidMessage, encode
 from streams.dead_letters import dead_letter
 from streams.ingest import metrics
-from streams.settings import Topics
-from streams.lazy_producer import LazyProducer
+from kafka_client.topics import Topics
+from kafka_client.lazy_producer import LazyProducer
 
 log = logging.getLogger("crsmon.ingest")
 
@@ -45,7 +45,7 @@ class Intake:
         self.broker = broker
         self.topics = topics
         self.send_timeout_s = send_timeout_s
-        self.client_options = client_options or {}  # TLS/SASL, from streams.security
+        self.client_options = client_options or {}  # TLS/SASL, from kafka_client.security
         self._producer = LazyProducer(broker, "crsmon-ingest", send_timeout_s,
                                       request_timeout_ms=int(send_timeout_s * 1000), **self.client_options)
 

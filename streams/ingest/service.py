@@ -13,7 +13,7 @@ from streams.ingest.fhir_http import build_app
 from streams.ingest.intake import Intake
 from streams.ingest.mllp import MllpServer
 from streams.ingest.settings import IngestSettings
-from streams.security import KafkaSecurityError, kafka_client_options_from_env
+from kafka_client.security import KafkaSecurityError, kafka_client_options_from_env
 
 log = logging.getLogger("crsmon.ingest")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from streams.settings import Topics
+from kafka_client.topics import Topics
 
 
 def _env(name: str, default: str) -> str:

@@ -3,8 +3,8 @@
 The worker (Faust), its topic set-up, the pager dispatcher, the ward dashboard and ingest all
 connect to the same brokers, so they share one reading of the environment and one set of error
 messages. A mistake in these settings stops the process at start with what is wrong and what to
-do, rather than as a connection that fails or silently goes out unencrypted later. Faust is only
-imported when Faust credentials are asked for, so processes without a worker can use this module.
+do, rather than as a connection that fails or silently goes out unencrypted later. The worker
+turns these settings into Faust's credentials itself (streams/settings.py).
 
 Passwords are held as `Secret`, a string whose repr and str are masked: kafka-python logs its
 whole configuration at DEBUG. Both client libraries also log every request at DEBUG, and a SASL
@@ -132,17 +132,6 @@ class KafkaSecurity:
             options.update(sasl_mechanism=self.sasl_mechanism, sasl_plain_username=self.sasl_username,
                            sasl_plain_password=self.sasl_password)
         return options
-
-    def faust_credentials(self) -> Any | None:
-        """Faust's `broker_credentials`: None for PLAINTEXT, else SSL or SASL credentials."""
-        if self.protocol == "PLAINTEXT":
-            return None
-        from faust.auth import SASLCredentials, SSLCredentials
-
-        if not self.uses_sasl:
-            return SSLCredentials(self.ssl_context())
-        return SASLCredentials(username=self.sasl_username, password=self.sasl_password,
-                               mechanism=self.sasl_mechanism, ssl_context=self.ssl_context())
 
     def describe(self) -> str:
         """One line for the start-up log: what is used, never a secret."""

@@ -19,7 +19,7 @@ from aiokafka import errors as kafka_errors
 from aiokafka.conn import create_conn
 from aiokafka.protocol.metadata import MetadataRequest
 
-from streams.security import PREFIX, KafkaSecurity, KafkaSecurityError
+from kafka_client.security import PREFIX, KafkaSecurity, KafkaSecurityError
 
 log = logging.getLogger(__name__)
 
