@@ -66,7 +66,10 @@ class Step:
 def alert_line(alert: Alert, colour: bool) -> str:
     """`ward time 21:14  FIRING   high      crs grade 2   5-West bed 12   reasons`."""
     place = f"{alert.ward or '?'} bed {alert.bed or '?'}"
-    what = alert.rule + (f" grade {alert.crs_grade}" if alert.rule == "crs" and alert.crs_grade is not None else "")
+    what = alert.rule
+    if alert.rule == "crs" and alert.crs_grade is not None:
+        # Grade 0: raised by NEWS2 or an early warning in the risk period, before any ASTCT grade.
+        what += f" grade {alert.crs_grade}" if alert.crs_grade else " no grade"
     if alert.rule == "news2" and alert.news2_score is not None:
         what += f" {alert.news2_score}"
     severity = f"{alert.severity:<8}"

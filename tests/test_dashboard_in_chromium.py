@@ -162,12 +162,15 @@ def test_an_alert_shows_within_a_second_and_its_acknowledgement_reaches_alert_ac
 def test_each_severity_has_its_priority_colour_and_says_so_in_words(browser, dashboard, env, kafka) -> None:
     produce(kafka.bootstrap, env["CRSMON_TOPIC_ALERTS"], [
         (f"MRN-{n}", alert_message(f"MRN-{n}", f"MRN-{n}:rule:{severity}", severity=severity,
-                                   bed=str(n), emitted_at=at(n)))
+                                   bed=str(n), emitted_at=at(n), crs_grade=0 if severity == "medium" else 2))
         for n, severity in enumerate(["critical", "high", "medium", "low"], start=1)
     ])
     page = open_page(browser, dashboard)
     items = page.locator(".alert")
     expect(items.locator(".alert-priority")).to_have_text(["CRITICAL", "HIGH", "MEDIUM", "LOW"])
+    # A CRS alert raised before any ASTCT grade does not say "grade 0".
+    expect(items.nth(2).locator(".alert-title")).to_contain_text("crs (no CRS grade, NEWS2 6)")
+    expect(items.nth(0).locator(".alert-title")).to_contain_text("crs (CRS grade 2, NEWS2 6)")
     red, yellow, cyan = (colour(items.nth(index), "borderLeftColor") for index in (1, 2, 3))
     assert red[0] > 200 and red[1] < 80 and red[2] < 80
     assert yellow[0] > 200 and yellow[1] > 180 and yellow[2] < 80

@@ -167,3 +167,22 @@ def test_a_signal_that_arrives_twice_at_once_is_one_request_and_a_later_one_stop
     assert demo.stop_requested and not demo.hurry
     demo.request_stop(signal.SIGINT, None)  # Ctrl-C again, three seconds later
     assert demo.hurry
+
+
+def test_the_demo_names_a_crs_alert_without_an_astct_grade_as_such() -> None:
+    import json
+
+    from crsmon.demo_output import alert_line
+    from monitor.wire import Alert, decode_as
+
+    def line(grade: int) -> str:
+        alert = decode_as(Alert, json.dumps({
+            "record": "alert", "alert_id": f"P1:crs:2026-11-24T08:00:00Z:1:{grade}",
+            "episode_id": "P1:crs:2026-11-24T08:00:00Z", "patient_id": "P1", "ward": "5-West", "bed": "5",
+            "status": "firing", "severity": "medium", "rule": "crs", "crs_grade": grade, "news2_score": 3,
+            "reasons": ["NEWS2 3"], "observed_at": "2026-11-24T08:00:00Z",
+            "emitted_at": "2026-11-24T08:00:01Z"}).encode())
+        return alert_line(alert, colour=False)
+
+    assert "crs no grade" in line(0) and "grade 0" not in line(0)
+    assert "crs grade 2" in line(2)

@@ -111,11 +111,12 @@ def status_message(patient_id: str, ts: str, *, ward: str = "5-West", bed: str =
 
 
 def alert_message(patient_id: str, episode_id: str, *, status: str = "firing", severity: str = "high",
-                  ward: str = "5-West", bed: str = "1", emitted_at: str, reasons: list[str] | None = None) -> dict:
+                  ward: str = "5-West", bed: str = "1", emitted_at: str, reasons: list[str] | None = None,
+                  crs_grade: int = 2) -> dict:
     return {
         "record": "alert", "alert_id": f"{episode_id}:{status}:{severity}", "episode_id": episode_id,
         "patient_id": patient_id, "ward": ward, "bed": bed, "status": status, "severity": severity,
-        "rule": "crs", "crs_grade": 2, "news2_score": 6,
+        "rule": "crs", "crs_grade": crs_grade, "news2_score": 6,
         "reasons": reasons or ["temperature 38.9 °C >= 38.0", "systolic BP 88 mmHg < 90 for 10 min"],
         "observed_at": emitted_at, "emitted_at": emitted_at,
     }

@@ -72,7 +72,9 @@ export class AlertList {
       `${PRIORITY_OF_SEVERITY[alert.severity]} priority alarm (IEC 60601-1-8)`;
     const where = [alert.ward, alert.bed ? `bed ${alert.bed}` : null].filter(Boolean).join(' · ');
     const scores = [
-      alert.crs_grade !== null && alert.crs_grade !== undefined ? `CRS grade ${alert.crs_grade}` : null,
+      // Grade 0 on a CRS alert: raised by NEWS2 or an early warning in the risk period, not by ASTCT.
+      alert.crs_grade === 0 ? 'no CRS grade' : null,
+      alert.crs_grade ? `CRS grade ${alert.crs_grade}` : null,
       alert.news2_score !== null && alert.news2_score !== undefined ? `NEWS2 ${alert.news2_score}` : null,
     ].filter(Boolean).join(', ');
     setText(item.querySelector('.alert-title'),
