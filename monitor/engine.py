@@ -328,10 +328,8 @@ class Engine:
             patient.baseline, patient.trend_at, patient.early_warning = None, None, trends.NONE
 
         changes: list[tuple[str, Change]] = []
-        # An episode that has had no CRS grade is a NEWS2 deterioration, timed as one.
-        timing = self._crs_timing if crs.grade else self._news2_timing
         change = crs.step(at, crs_level(patient, a, early, config, crs_open),
-                          timing, patient.patient_id, "crs")
+                          self._timing("crs", crs.grade), patient.patient_id, "crs")
         if change is not None:
             changes.append(("crs", change))
         news = patient.episodes["news2"]
@@ -381,6 +379,13 @@ class Engine:
             config,
         )
 
+    def _timing(self, rule: str, grade: int | None) -> Timing:
+        """A rule's persistence and hysteresis; a CRS episode that has had no CRS grade is a
+        NEWS2 deterioration, timed as one."""
+        if rule == "crs":
+            return self._crs_timing if grade else self._news2_timing
+        return self._timings[rule]
+
     # -- time ----------------------------------------------------------------------------
     def _next_due(self, patient: Patient) -> float:
         """The earliest time the patient's state could change without an event (after every
@@ -399,9 +404,7 @@ class Engine:
         for rule, episode in patient.episodes.items():
             if episode.above_since is not None or episode.below_since is not None or (
                     episode.absent_since is not None or episode.back_since is not None):
-                timing = (self._crs_timing if rule == "crs" and episode.grade else
-                          self._timings["news2" if rule == "crs" else rule])
-                pending = episode.next_due(timing)
+                pending = episode.next_due(self._timing(rule, episode.grade))
                 if pending < due:
                     due = pending
         return due
