@@ -4,6 +4,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from kafka_client.environment import crsmon_setting
 from kafka_client.security import KafkaSecurity
 from kafka_client.topics import Topics
 
@@ -11,34 +12,30 @@ from kafka_client.topics import Topics
 _INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"CRSMON_{name}", default)
-
-
 @dataclass(frozen=True)
 class WorkerSettings:
     """Everything `crsmon worker` needs besides the clinical configuration."""
 
-    broker: str = field(default_factory=lambda: _env("BROKER", "127.0.0.1:9092"))
-    app_id: str = field(default_factory=lambda: _env("APP_ID", "crsmon"))
-    partitions: int = field(default_factory=lambda: int(_env("PARTITIONS", "4")))
-    replication_factor: int = field(default_factory=lambda: int(_env("REPLICATION_FACTOR", "1")))
-    create_topics: bool = field(default_factory=lambda: _env("CREATE_TOPICS", "true") == "true")
-    web_host: str = field(default_factory=lambda: _env("WEB_HOST", "127.0.0.1"))
-    web_port: int = field(default_factory=lambda: int(_env("WEB_PORT", "6066")))
-    store: str = field(default_factory=lambda: _env("STORE", "rocksdb://"))
-    session_timeout_s: float = field(default_factory=lambda: float(_env("SESSION_TIMEOUT_S", "6")))
-    tick_interval_s: float = field(default_factory=lambda: float(_env("TICK_INTERVAL_S", "5")))
-    checkpoint_interval_s: float = field(default_factory=lambda: float(_env("CHECKPOINT_INTERVAL_S", "30")))
+    broker: str = field(default_factory=lambda: crsmon_setting("BROKER", "127.0.0.1:9092"))
+    app_id: str = field(default_factory=lambda: crsmon_setting("APP_ID", "crsmon"))
+    partitions: int = field(default_factory=lambda: int(crsmon_setting("PARTITIONS", "4")))
+    replication_factor: int = field(default_factory=lambda: int(crsmon_setting("REPLICATION_FACTOR", "1")))
+    create_topics: bool = field(default_factory=lambda: crsmon_setting("CREATE_TOPICS", "true") == "true")
+    web_host: str = field(default_factory=lambda: crsmon_setting("WEB_HOST", "127.0.0.1"))
+    web_port: int = field(default_factory=lambda: int(crsmon_setting("WEB_PORT", "6066")))
+    store: str = field(default_factory=lambda: crsmon_setting("STORE", "rocksdb://"))
+    session_timeout_s: float = field(default_factory=lambda: float(crsmon_setting("SESSION_TIMEOUT_S", "6")))
+    tick_interval_s: float = field(default_factory=lambda: float(crsmon_setting("TICK_INTERVAL_S", "5")))
+    checkpoint_interval_s: float = field(default_factory=lambda: float(crsmon_setting("CHECKPOINT_INTERVAL_S", "30")))
     # The longest the broker holds a fetch that finds no data; it bounds how long new vitals can
     # wait behind a fetch for idle partitions (streams/kafka_transport.py). Faust's own is 1500.
-    fetch_max_wait_ms: int = field(default_factory=lambda: int(_env("FETCH_MAX_WAIT_MS", "50")))
+    fetch_max_wait_ms: int = field(default_factory=lambda: int(crsmon_setting("FETCH_MAX_WAIT_MS", "50")))
     # Static group membership (Kafka's group.instance.id): a worker restarted under the same id
     # takes its partitions back at once instead of after the session timeout. Unique per worker.
-    instance_id: str | None = field(default_factory=lambda: _env("INSTANCE_ID", "") or None)
-    data_dir: str = field(default_factory=lambda: _env("DATA_DIR", "var/worker"))
+    instance_id: str | None = field(default_factory=lambda: crsmon_setting("INSTANCE_ID", "") or None)
+    data_dir: str = field(default_factory=lambda: crsmon_setting("DATA_DIR", "var/worker"))
     clinical_config: str | None = field(default_factory=lambda: os.environ.get("CRSMON_CLINICAL_CONFIG"))
-    log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "info"))
+    log_level: str = field(default_factory=lambda: crsmon_setting("LOG_LEVEL", "info"))
     topics: Topics = field(default_factory=Topics)
     security: KafkaSecurity = field(default_factory=KafkaSecurity.from_env)  # CRSMON_KAFKA_*; checked here
 

@@ -10,16 +10,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from kafka_client.environment import crsmon_setting
 from kafka_client.topics import Topics
-
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"CRSMON_{name}", default)
 
 
 def _number(name: str, default: str, kind: type = float, minimum: float = 0) -> float:
     """A numeric setting; a value that is not one stops the dashboard with what to change."""
-    value = _env(name, default)
+    value = crsmon_setting(name, default)
     try:
         number = kind(value)
     except ValueError:
@@ -38,11 +35,11 @@ class DashboardSettings:
     the URL that carries it, so the page is never open to whoever can reach the port.
     """
 
-    broker: str = field(default_factory=lambda: _env("BROKER", "127.0.0.1:9092"))
-    host: str = field(default_factory=lambda: _env("DASHBOARD_HOST", "127.0.0.1"))
+    broker: str = field(default_factory=lambda: crsmon_setting("BROKER", "127.0.0.1:9092"))
+    host: str = field(default_factory=lambda: crsmon_setting("DASHBOARD_HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: int(_number("DASHBOARD_PORT", "8080", int)))
     token: str | None = field(default_factory=lambda: os.environ.get("CRSMON_DASHBOARD_TOKEN") or None)
     history_hours: float = field(default_factory=lambda: _number("DASHBOARD_HISTORY_HOURS", "6", minimum=0.1))
     flush_interval_s: float = field(default_factory=lambda: _number("DASHBOARD_FLUSH_MS", "250", minimum=10) / 1000)
-    log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "info"))
+    log_level: str = field(default_factory=lambda: crsmon_setting("LOG_LEVEL", "info"))
     topics: Topics = field(default_factory=Topics)

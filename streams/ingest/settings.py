@@ -6,16 +6,12 @@ environment configures every process of a deployment.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kafka_client.environment import crsmon_setting
 from kafka_client.topics import Topics
-
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"CRSMON_{name}", default)
 
 
 @dataclass(frozen=True)
@@ -27,14 +23,15 @@ class IngestSettings:
     registered for HL7 over MLLP.
     """
 
-    broker: str = field(default_factory=lambda: _env("BROKER", "127.0.0.1:9092"))
-    host: str = field(default_factory=lambda: _env("INGEST_HOST", "127.0.0.1"))
-    mllp_port: int = field(default_factory=lambda: int(_env("INGEST_MLLP_PORT", "2575")))
-    http_port: int = field(default_factory=lambda: int(_env("INGEST_HTTP_PORT", "8090")))
-    timezone: str = field(default_factory=lambda: _env("INGEST_TIMEZONE", "UTC"))
-    max_message_bytes: int = field(default_factory=lambda: int(_env("INGEST_MAX_MESSAGE_BYTES", str(1 << 20))))
-    send_timeout_s: float = field(default_factory=lambda: float(_env("INGEST_SEND_TIMEOUT_S", "10")))
-    log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "info"))
+    broker: str = field(default_factory=lambda: crsmon_setting("BROKER", "127.0.0.1:9092"))
+    host: str = field(default_factory=lambda: crsmon_setting("INGEST_HOST", "127.0.0.1"))
+    mllp_port: int = field(default_factory=lambda: int(crsmon_setting("INGEST_MLLP_PORT", "2575")))
+    http_port: int = field(default_factory=lambda: int(crsmon_setting("INGEST_HTTP_PORT", "8090")))
+    timezone: str = field(default_factory=lambda: crsmon_setting("INGEST_TIMEZONE", "UTC"))
+    max_message_bytes: int = field(
+        default_factory=lambda: int(crsmon_setting("INGEST_MAX_MESSAGE_BYTES", str(1 << 20))))
+    send_timeout_s: float = field(default_factory=lambda: float(crsmon_setting("INGEST_SEND_TIMEOUT_S", "10")))
+    log_level: str = field(default_factory=lambda: crsmon_setting("LOG_LEVEL", "info"))
     topics: Topics = field(default_factory=Topics)
 
     def zone(self) -> tzinfo:
