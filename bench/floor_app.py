@@ -20,7 +20,7 @@ from streams.batch_lane import BatchLane
 from streams.settings import WorkerSettings
 
 #: BENCH_FLOOR_LANE=1: the floor of the path the worker takes — the same agent subscribes the
-#: topics, but their records go to a batch-lane handler that only counts them
+#: topics, but their records go through the batch lane to a `take` that only counts them
 #: (streams/batch_lane.py). bench/worker.py measures both floors.
 LANE = os.environ.get("BENCH_FLOOR_LANE") == "1"
 #: For experiments only (bench/worker.py --worker-env NAME=VALUE), never in the floor figure:
@@ -59,9 +59,8 @@ def build_floor_app(settings: WorkerSettings) -> faust.App:
                 consumed[0] += 1
 
     if LANE:
-        async def count(batch, still_current) -> None:
-            for _tp, records in batch:
-                consumed[0] += len(records)
+        async def count(record) -> None:
+            consumed[0] += 1
 
         app.transport.batch_lane = BatchLane(frozenset(inputs.topics), count)
 

@@ -11,9 +11,9 @@ measured, so that throughput is the consumer's and not the producer's, and then 
 - the ceiling: a plain aiokafka consumer that decodes each message's JSON (bench/ceiling.py);
 - the floor: a Faust agent that does nothing per message, with the worker's own settings
   (bench/floor_app.py);
-- the lane floor: the same app with its input records taken by a batch-lane handler that does
-  nothing, the path the worker's records take (streams/batch_lane.py): what Faust still costs
-  the worker per message;
+- the lane floor: the same app with its input records taken through the batch lane by a
+  `take` that does nothing, the path the worker's records take (streams/batch_lane.py): what
+  Faust still costs the worker per message;
 - `crsmon worker` doing the full job, started as a user starts it (bench/services.py);
 - two workers in one consumer group over the same input;
 - p50/p99 latency from producing an observation set to reading the alert it caused, at half

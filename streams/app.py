@@ -3,7 +3,7 @@ takes their records a fetched batch at a time (streams/batch_lane.py)."""
 
 import asyncio
 import logging
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import faust
 from faust.types import TP
@@ -13,7 +13,7 @@ from monitor.config import load_config
 from monitor.engine import Engine, Outputs
 from monitor.patient_state import RULES
 from streams import metrics
-from streams.batch_lane import BatchLane, InputRecord, PartitionRecords, in_produce_order, table_partition
+from streams.batch_lane import BatchLane, InputRecord
 from streams.event_clock import EventClock
 from streams.kafka_transport import use_short_fetch_wait
 from streams.long_lived import LongLivedObjects
@@ -88,7 +88,7 @@ class Worker:
     def _register(self) -> None:
         app, settings = self.app, self.settings
         app.agent(self.inputs, name="observe")(self._observe)
-        app.transport.batch_lane = BatchLane(frozenset(self.input_names), self._take_batch)
+        app.transport.batch_lane = BatchLane(frozenset(self.input_names), self._take, self.lost_records.sensor.took)
         app.timer(settings.tick_interval_s, name="advance")(self._advance)
         app.timer(5.0, name="gauges")(self._update_gauges)
         self.table.on_recover(self._on_recovered)
@@ -113,20 +113,6 @@ class Worker:
                 return self.json({"status": "recovering"}, status=503)
 
     # -- the stream ----------------------------------------------------------------------
-    async def _take_batch(self, batch: Sequence[PartitionRecords], still_current: Callable[[], bool]) -> None:
-        """The records of one fetch (streams/batch_lane.py), in the order they were produced."""
-        with table_partition() as move_to:
-            for count, record in enumerate(in_produce_order(batch), 1):
-                if not still_current():
-                    return  # a rebalance began: the batch is not acknowledged
-                move_to(record.partition)
-                await self._take(record)
-                if count % 100 == 0:
-                    await asyncio.sleep(0)  # let the producer, the web server and timers in
-        taken = self.lost_records.sensor.took
-        for tp, records in batch:
-            taken(tp, records[0].offset, records[-1].offset)
-
     async def _observe(self, stream: faust.Stream) -> None:
         """The agent subscribes the worker to its input topics, and with them co-partitions the
         table; the batch lane takes their records before they reach it. Were one to arrive
@@ -135,6 +121,7 @@ class Worker:
             await self._take(event.message)
 
     async def _take(self, record: InputRecord) -> None:
+        """One input record, from the batch lane (streams/batch_lane.py) or the agent."""
         key = record.key
         patient_id = None
         if key is not None:

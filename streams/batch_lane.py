@@ -10,15 +10,16 @@ through it.
 So the worker keeps everything else of Faust — group membership and partition assignment,
 the patient-state table with its changelog and recovery, offset commits (after the producer
 is flushed), timers, the web server — and takes the records of its input topics here: Faust's
-`getmany` fetches a batch as always; the records of the input topics go to one handler call,
-the others (changelog records during recovery) to Faust's conductor as before. After the
-handler has run, the batch's offsets are acknowledged in Faust's own bookkeeping, so Faust
-commits them exactly as it commits what an agent acknowledges.
+`getmany` fetches a batch as always; the records of the input topics go, in the order they
+were produced, to the worker's `take`, one call each; the others (changelog records during
+recovery) go to Faust's conductor as before. When the whole batch has been taken, its offsets
+are acknowledged in Faust's own bookkeeping, so Faust commits them exactly as it commits what
+an agent acknowledges.
 
 What Faust's stream did per record that the lane must do too:
-- skip records once a rebalance has begun or the generation changed (the handler checks
-  `still_current()` before each record; a batch cut short is not acknowledged, so its records
-  are read again by whoever owns them next: at-least-once, and alerts keep their alert_id);
+- skip records once a rebalance has begun or the generation changed (checked before each
+  record; a batch cut short is not acknowledged, so its records are read again by whoever owns
+  them next: at-least-once, and alerts keep their alert_id);
 - give table operations an event context: Faust's RocksDB store finds a key's partition
   database through `current_event()` (`table_partition`);
 - drop records below the partition's read offset (already taken before a seek) and record the
@@ -27,6 +28,7 @@ What Faust's stream did per record that the lane must do too:
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import weakref
 from contextlib import contextmanager
@@ -45,7 +47,7 @@ if any(not hasattr(_FaustConsumer, name) for name in _RELIED_ON):
 
 
 class InputRecord(Protocol):
-    """What the handler reads of a record (aiokafka's ConsumerRecord and Faust's Message)."""
+    """What `take` reads of a record (aiokafka's ConsumerRecord and Faust's Message)."""
 
     topic: str
     partition: int
@@ -57,8 +59,9 @@ class InputRecord(Protocol):
 
 #: The records of one partition, in offset order.
 PartitionRecords = tuple[TP, Sequence[InputRecord]]
-#: The handler: the records of a fetched batch, and a check that they are still this worker's.
-BatchHandler = Callable[[Sequence[PartitionRecords], Callable[[], bool]], Awaitable[None]]
+
+#: Records taken between two turns of the event loop (the producer, web server and timers).
+YIELD_EVERY = 100
 
 
 def in_produce_order(batch: Sequence[PartitionRecords]) -> Iterator[InputRecord]:
@@ -115,10 +118,29 @@ def table_partition() -> Iterator[Callable[[int], None]]:
 
 @dataclass(frozen=True)
 class BatchLane:
-    """The topics whose records go to `handler` a batch at a time instead of to agents."""
+    """The topics whose records go to `take`, a fetched batch at a time, instead of to agents.
+
+    `take` handles one record, with table operations placed in its partition; `taken`, if
+    given, hears per partition the first and last offset of each batch taken whole.
+    """
 
     topics: frozenset[str]
-    handler: BatchHandler
+    take: Callable[[InputRecord], Awaitable[None]]
+    taken: Callable[[TP, int, int], None] | None = None
+
+
+async def take_in_produce_order(take: Callable[[InputRecord], Awaitable[None]],
+                                batch: Sequence[PartitionRecords], still_current: Callable[[], bool]) -> bool:
+    """Hand every record of `batch` to `take`; False if a rebalance cut the batch short."""
+    with table_partition() as move_to:
+        for count, record in enumerate(in_produce_order(batch), 1):
+            if not still_current():
+                return False
+            move_to(record.partition)
+            await take(record)
+            if count % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+    return True
 
 
 class BatchLaneConsumer:
@@ -160,7 +182,7 @@ class BatchLaneConsumer:
             else:
                 others[tp] = tp_records
         if lane:
-            await self._take_batch(lane_of_transport.handler, lane, generation_id)
+            await self._take_batch(lane_of_transport, lane, generation_id)
         to_message = self._to_message
         for tp, record in self.scheduler.iterate(others):
             if not self.flow_active or app.consumer_generation_id != generation_id:
@@ -175,7 +197,7 @@ class BatchLaneConsumer:
 
         return still_current
 
-    async def _take_batch(self, handler: BatchHandler, lane: list[PartitionRecords],
+    async def _take_batch(self, lane_of_transport: BatchLane, lane: list[PartitionRecords],
                           generation_id: int) -> None:
         read_offset = self._read_offset
         fresh: list[PartitionRecords] = []
@@ -194,12 +216,16 @@ class BatchLaneConsumer:
         if not fresh:
             return
         still_current = self._still_current(generation_id)
-        await handler(fresh, still_current)
-        if not still_current():
+        whole = await take_in_produce_order(lane_of_transport.take, fresh, still_current)
+        if not (whole and still_current()):
             return  # cut short by a rebalance: not acknowledged, read again by the next owner
+        taken = lane_of_transport.taken
         for tp, tp_records in fresh:
-            read_offset[tp] = tp_records[-1].offset
-            self._acknowledge(tp, tp_records[0].offset, tp_records[-1].offset)
+            first, last = tp_records[0].offset, tp_records[-1].offset
+            read_offset[tp] = last
+            self._acknowledge(tp, first, last)
+            if taken is not None:
+                taken(tp, first, last)
         commit_every = self._commit_every
         if commit_every is not None and self._n_acked >= commit_every:
             self._n_acked = 0

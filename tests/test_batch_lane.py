@@ -1,4 +1,4 @@
-"""The batch lane's bookkeeping inside Faust's own consumer: what it hands to the handler, and
+"""The batch lane's bookkeeping inside Faust's own consumer: what it hands to `take`, and
 what Faust then commits.
 
 The lane replaces the per-record path from Faust's fetcher to the agent, so its offsets must
@@ -52,7 +52,7 @@ def consumer(monkeypatch, tmp_path):
 
 
 class Handler:
-    """Takes records as the worker does; `stop_after` N records, a rebalance begins."""
+    """Takes each record as the worker's `take` does; after `stop_after` records, a rebalance begins."""
 
     def __init__(self, app=None, stop_after: int | None = None) -> None:
         self.app = app
@@ -60,21 +60,16 @@ class Handler:
         self.stop_after = stop_after
         self.partitions_seen: list[int | None] = []
 
-    async def __call__(self, batch, still_current) -> None:
-        with table_partition() as move_to:
-            for record in in_produce_order(batch):
-                if not still_current():
-                    return
-                move_to(record.partition)
-                self.taken.append(record.offset)
-                self.partitions_seen.append(current_event().message.partition)
-                if self.stop_after is not None and len(self.taken) == self.stop_after:
-                    self.app.flow_control.suspend()
+    async def __call__(self, record) -> None:
+        self.taken.append(record.offset)
+        self.partitions_seen.append(current_event().message.partition)
+        if self.stop_after is not None and len(self.taken) == self.stop_after:
+            self.app.flow_control.suspend()
 
 
 def take(consumer, handler, batch) -> None:
     lane = BatchLane(frozenset({VITALS.topic}), handler)
-    asyncio.run(consumer._take_batch(lane.handler, [(VITALS, batch)], consumer.app.consumer_generation_id))
+    asyncio.run(consumer._take_batch(lane, [(VITALS, batch)], consumer.app.consumer_generation_id))
 
 
 def committable(consumer) -> int | None:
@@ -147,3 +142,15 @@ def test_table_operations_follow_the_partition_of_the_record_being_taken() -> No
         move_to(0)
         assert current_event().message.partition == 0
     assert current_event() is None
+
+
+def test_the_watchdog_hears_of_a_batch_only_when_it_was_taken_whole(consumer) -> None:
+    heard = []
+    lane = BatchLane(frozenset({VITALS.topic}), Handler(consumer.app, stop_after=3),
+                     lambda tp, first, last: heard.append((tp, first, last)))
+    asyncio.run(consumer._take_batch(lane, [(VITALS, records(0, 9))], consumer.app.consumer_generation_id))
+    assert heard == []
+    consumer.app.flow_control.resume()
+    lane = BatchLane(frozenset({VITALS.topic}), Handler(), lambda tp, first, last: heard.append((tp, first, last)))
+    asyncio.run(consumer._take_batch(lane, [(VITALS, records(0, 9))], consumer.app.consumer_generation_id))
+    assert heard == [(VITALS, 0, 9)]
