@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable
@@ -33,6 +35,7 @@ from monitor.rules import crs_level, news2_level, signal_loss_level
 from monitor.signals import check_losses, note_signal
 from monitor.window import ABSENT, DUPLICATE, TOO_LATE, WindowLimits
 from monitor.wire import (
+    format_timestamp,
     Acknowledgement,
     Alert,
     DischargeEvent,
@@ -52,7 +55,12 @@ __all__ = ["Engine", "Outputs", "alert_id_for"]
 _CONSCIOUSNESS_CODE = {None: 0, "A": 1, "C": 2, "V": 3, "P": 4, "U": 5}
 _OXYGEN_CODE = {None: 0, False: 8, True: 16}
 _ANTI_CYTOKINE = frozenset({"tocilizumab", "siltuximab", "corticosteroid"})
+#: The most steps one patient takes to catch up with one moment. A step happens only when a
+#: deadline falls due, and a patient has a handful of deadlines (values expiring, signals,
+#: three episodes), each moved past the step that honours it: a real catch-up takes a few.
 _MAX_STEPS_PER_CALL = 64
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -96,6 +104,10 @@ class Engine:
         self._patients: dict[str, Patient] = {}
         self._timer: list[tuple[float, int, str]] = []
         self._sequence = itertools.count()
+        #: Deadlines that a step could not move on, by what they belong to ("news2 resolve
+        #: hysteresis", "values carried forward", "catch-up budget"): each is a defect of the
+        #: engine, skipped so that no patient and no worker hangs on it. The worker exports it.
+        self.stalls: Counter[str] = Counter()
 
     # -- state ---------------------------------------------------------------------------
     def patients(self) -> Iterable[str]:
@@ -123,6 +135,29 @@ class Engine:
     def forget(self, patient_id: str) -> None:
         self._patients.pop(patient_id, None)
 
+    def close(self, patient_id: str, now: datetime) -> Outputs:
+        """Let time pass to `now` for this patient alone, then forget it.
+
+        For input whose patient is known to send nothing more (the patient's last line of a
+        file grouped by patient): its remaining deadlines before `now` give what the timer
+        would have given, and its memory is freed at once, not at the end of the file.
+        """
+        outputs = Outputs()
+        patient = self._patients.get(patient_id)
+        if patient is None:
+            return outputs
+        until = now.timestamp()
+        for _ in range(_MAX_STEPS_PER_CALL):  # each round steps the patient on, or ends
+            clock = patient.clock
+            if self._next_due(patient) >= until:
+                break
+            self._catch_up(patient, until, outputs)
+            if patient.clock == clock and self._next_due(patient) < until:
+                self._stalled("close", until, patient)
+                break
+        self.forget(patient_id)
+        return outputs
+
     def counters(self, patient_id: str) -> dict[str, int] | None:
         """Input the window ignored and samples the engine did not believe, for one patient."""
         patient = self._patients.get(patient_id)
@@ -146,17 +181,31 @@ class Engine:
         return self._observe_clinical(event)
 
     def advance_to(self, now: datetime) -> Outputs:
-        """Let event time pass to `now` without events: honour every deadline up to it."""
+        """Let event time pass to `now` without events: honour every deadline before it.
+
+        A deadline at `now` itself is left to whatever comes next — an event at `now` honours
+        it in its own step, as it would had no timer run — so the same events give the same
+        outputs however often, and whenever, time was advanced in between.
+        """
         until = now.timestamp()
         outputs = Outputs()
         timer = self._timer
-        while timer and timer[0][0] <= until:
+        # Each patient popped is honoured up to `until`, so its next entry is at or after it
+        # and this call does not pop it again. A patient a defect left stuck is scheduled at
+        # its next deadline past the stuck one, popped again at most once per such deadline:
+        # the budget bounds that too.
+        budget = 2 * len(timer) + _MAX_STEPS_PER_CALL
+        while timer and timer[0][0] < until:
+            if budget == 0:
+                self._stalled("advance_to budget", until, None)
+                break
+            budget -= 1
             due, _, patient_id = heapq.heappop(timer)
             patient = self._patients.get(patient_id)
             if patient is None or patient.scheduled != due:
                 continue  # forgotten, or rescheduled earlier since
             patient.scheduled = math.inf
-            self._catch_up(patient, until, outputs, inclusive=True)
+            self._catch_up(patient, until, outputs)
             self._schedule(patient)
         return outputs
 
@@ -169,7 +218,7 @@ class Engine:
         outputs = Outputs()
         if patient.scheduled < at:
             patient.scheduled = math.inf  # the timer's entry is honoured here, not by advance_to
-            self._catch_up(patient, at, outputs, inclusive=False)
+            self._catch_up(patient, at, outputs)
         values = (heart_rate, systolic, diastolic, mean, temperature, spo2, rate) = (
             vitals.heart_rate, vitals.systolic_bp, vitals.diastolic_bp,
             vitals.mean_arterial_pressure, vitals.temperature, vitals.spo2,
@@ -233,7 +282,7 @@ class Engine:
         outputs = Outputs(durable=True)
         if patient.scheduled < at:
             patient.scheduled = math.inf
-            self._catch_up(patient, at, outputs, inclusive=False)
+            self._catch_up(patient, at, outputs)
         clock = patient.clock
         now = at if clock is None or at > clock else clock
         stamp = event.ts if clock is None or at >= clock else None
@@ -409,16 +458,18 @@ class Engine:
                     due = pending
         return due
 
-    def _catch_up(self, patient: Patient, until: float, outputs: Outputs, inclusive: bool) -> None:
-        """Step the patient through each deadline before `until` (or at it, if inclusive).
+    def _catch_up(self, patient: Patient, until: float, outputs: Outputs) -> None:
+        """Step the patient through each deadline before `until`.
 
         Expiry and signal-loss deadlines are kept as cheap lower bounds; one that turns out
         early is made exact here without a step, so a step happens only when something does.
+        A deadline that a step cannot move past its moment is a defect: it is reported by
+        `_schedule`, never stepped again and again.
         """
         config = self.config
         for _ in range(_MAX_STEPS_PER_CALL):
             due = self._next_due(patient)
-            if due > until or (due == until and not inclusive):
+            if due >= until:
                 return
             clock = patient.clock
             at = due if clock is None or due > clock else clock
@@ -430,16 +481,65 @@ class Engine:
             if changed or self._next_due(patient) <= at:
                 self._step(patient, at, outputs, None, vitals=False)
                 if self._next_due(patient) <= at:
-                    return  # nothing more can happen at this moment
+                    return  # stuck at this moment: `_schedule` reports it and moves on
+        else:
+            self._stalled("catch-up budget", until, patient)
 
-    def _schedule(self, patient: Patient) -> None:
+    def _schedule(self, patient: Patient, after: float | None = None) -> None:
+        """Put the patient's next deadline on the timer. Every deadline up to `after` (by
+        default the patient's clock) has been honoured, so one still there is stuck."""
         due = self._next_due(patient)
+        floor = patient.clock if after is None else after
+        if floor is not None and due <= floor:
+            due = self._stalled("deadline", floor, patient)
         if due < patient.scheduled:
             patient.scheduled = due
             timer = self._timer
             heapq.heappush(timer, (due, next(self._sequence), patient.patient_id))
             if len(timer) > 4 * len(self._patients) + 64:
                 self._compact_timer()
+
+    def _stalled(self, what: str, at: float, patient: Patient | None) -> float:
+        """Report deadlines that would not advance past `at`, and return the patient's next
+        deadline after `at`, so that the patient is still watched and nothing loops.
+
+        Logged at ERROR once per kind of stall (the log says which rule and which deadline,
+        never who or what values); every occurrence is counted in `stalls`.
+        """
+        stuck: list[tuple[str, float]] = []
+        later = math.inf
+        if patient is not None:
+            for name, deadline in self._deadlines(patient):
+                if deadline <= at:
+                    stuck.append((name, deadline))
+                elif deadline < later:
+                    later = deadline
+        for name, deadline in stuck or [(what, at)]:
+            first = name not in self.stalls
+            self.stalls[name] += 1
+            if first:
+                log.error(
+                    "crsmon engine defect: the %s deadline at %s did not advance past %s (%s); "
+                    "it is skipped so that monitoring goes on. Please report this with the "
+                    "engine version; counted in crsmon_engine_stalls_total.",
+                    name, format_timestamp(moment(deadline)), format_timestamp(moment(at)), what)
+        return later
+
+    def _deadlines(self, patient: Patient) -> list[tuple[str, float]]:
+        """Every deadline `_next_due` weighs, by name (the slow path, for stall reports)."""
+        named = [("values carried forward or held", patient.expiry_due),
+                 ("signal loss", patient.loss_due)]
+        if patient.therapy_at is not None and (patient.clock is None or patient.therapy_at
+                                               + self.config.risk_period_days * 86400 > patient.clock):
+            named.append(("risk period end",
+                          patient.therapy_at + self.config.risk_period_days * 86400))
+        lift = patient.fever_lift_until
+        if lift is not None and (patient.clock is None or lift > patient.clock):
+            named.append(("fever no longer required", lift))
+        for rule, episode in patient.episodes.items():
+            named.extend((f"{rule} {name}", deadline)
+                         for name, deadline in episode.pending(self._timing(rule, episode.grade)))
+        return named
 
     def _compact_timer(self) -> None:
         """Drop entries superseded or of forgotten patients, which pile up when events honour

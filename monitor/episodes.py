@@ -160,17 +160,35 @@ class Episode:
         self.acknowledged_by, self.acknowledged_at = by, at
 
     def next_due(self, timing: Timing) -> float:
-        """When this episode would change if nothing else happened; inf if never."""
+        """When this episode would change if nothing else happened; inf if never.
+
+        Each clock left set by `step` names a transition that time alone can bring, and only
+        those count. While criteria that came back are waiting out their persistence
+        (`back_since`), the resolve deadline of the absence is not one of them: `step` resolves
+        only when the criteria are absent, and they are present. Counting it made a deadline
+        that a step at that moment could not honour — the engine's timer rescheduled it for
+        ever (the first real ICU records hung `crsmon replay` and the worker this way).
+        After every `step(at, …)` the result is later than `at` (tests/test_engine_time.py).
+        """
         due = math.inf
         if self.above_since is not None:
             due = self.above_since + timing.persistence_s
         if self.below_since is not None:
             due = min(due, self.below_since + timing.downgrade_after_s)
-        if self.absent_since is not None:
-            due = min(due, self.absent_since + timing.resolve_after_s)
         if self.back_since is not None:
             due = min(due, self.back_since + timing.persistence_s)
+        elif self.absent_since is not None:
+            due = min(due, self.absent_since + timing.resolve_after_s)
         return due
+
+    def pending(self, timing: Timing) -> list[tuple[str, float]]:
+        """Every deadline `next_due` weighs, by name: what a stall report names."""
+        named = [("persistence of stronger criteria", self.above_since, timing.persistence_s),
+                 ("downgrade hysteresis", self.below_since, timing.downgrade_after_s),
+                 ("persistence of returning criteria", self.back_since, timing.persistence_s),
+                 ("resolve hysteresis", None if self.back_since is not None else self.absent_since,
+                  timing.resolve_after_s)]
+        return [(name, since + delay) for name, since, delay in named if since is not None]
 
     def as_list(self) -> list:
         return [self.episode_id, self.severity, self.grade, self.changes, self.acknowledged_by,
