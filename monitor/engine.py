@@ -136,7 +136,7 @@ class Engine:
         self._patients.pop(patient_id, None)
 
     def close(self, patient_id: str, now: datetime) -> Outputs:
-        """Let time pass to `now` for this patient alone, then forget it.
+        """Let time pass to `now` for this patient alone (as `advance_to`), then forget it.
 
         For input whose patient is known to send nothing more (the patient's last line of a
         file grouped by patient): its remaining deadlines before `now` give what the timer
@@ -149,10 +149,10 @@ class Engine:
         until = now.timestamp()
         for _ in range(_MAX_STEPS_PER_CALL):  # each round steps the patient on, or ends
             clock = patient.clock
-            if self._next_due(patient) >= until:
+            if self._next_due(patient) > until:
                 break
             self._catch_up(patient, until, outputs)
-            if patient.clock == clock and self._next_due(patient) < until:
+            if patient.clock == clock and self._next_due(patient) <= until:
                 self._stalled("close", until, patient)
                 break
         self.forget(patient_id)
@@ -181,21 +181,20 @@ class Engine:
         return self._observe_clinical(event)
 
     def advance_to(self, now: datetime) -> Outputs:
-        """Let event time pass to `now` without events: honour every deadline before it.
+        """Let event time pass to `now` without events: honour every deadline up to it.
 
-        A deadline at `now` itself is left to whatever comes next — an event at `now` honours
-        it in its own step, as it would had no timer run — so the same events give the same
-        outputs however often, and whenever, time was advanced in between.
+        An event honours the deadlines up to its own time in the same way before it is
+        applied, so the same events give the same outputs however often, and whenever, time
+        was advanced in between (tests/test_engine_time.py).
         """
         until = now.timestamp()
         outputs = Outputs()
         timer = self._timer
-        # Each patient popped is honoured up to `until`, so its next entry is at or after it
-        # and this call does not pop it again. A patient a defect left stuck is scheduled at
-        # its next deadline past the stuck one, popped again at most once per such deadline:
-        # the budget bounds that too.
-        budget = 2 * len(timer) + _MAX_STEPS_PER_CALL
-        while timer and timer[0][0] < until:
+        # Each patient popped is honoured up to `until` and scheduled after it, so this call
+        # does not pop it again: the loop ends within the entries it began with. The budget
+        # says so, and holds should a defect push an entry at or before `until`.
+        budget = len(timer)
+        while timer and timer[0][0] <= until:
             if budget == 0:
                 self._stalled("advance_to budget", until, None)
                 break
@@ -206,7 +205,7 @@ class Engine:
                 continue  # forgotten, or rescheduled earlier since
             patient.scheduled = math.inf
             self._catch_up(patient, until, outputs)
-            self._schedule(patient)
+            self._schedule(patient, after=until)
         return outputs
 
     # -- vital signs ---------------------------------------------------------------------
@@ -216,7 +215,7 @@ class Engine:
             patient = self._admit(vitals.patient_id)
         at = vitals.ts.timestamp()
         outputs = Outputs()
-        if patient.scheduled < at:
+        if patient.scheduled <= at:
             patient.scheduled = math.inf  # the timer's entry is honoured here, not by advance_to
             self._catch_up(patient, at, outputs)
         values = (heart_rate, systolic, diastolic, mean, temperature, spo2, rate) = (
@@ -280,7 +279,7 @@ class Engine:
             patient = self._admit(event.patient_id)
         at = event.ts.timestamp()
         outputs = Outputs(durable=True)
-        if patient.scheduled < at:
+        if patient.scheduled <= at:
             patient.scheduled = math.inf
             self._catch_up(patient, at, outputs)
         clock = patient.clock
@@ -459,7 +458,8 @@ class Engine:
         return due
 
     def _catch_up(self, patient: Patient, until: float, outputs: Outputs) -> None:
-        """Step the patient through each deadline before `until`.
+        """Step the patient through each deadline up to `until`: an event at `until` comes
+        after what time alone brings by then, whether a timer or the event got there first.
 
         Expiry and signal-loss deadlines are kept as cheap lower bounds; one that turns out
         early is made exact here without a step, so a step happens only when something does.
@@ -469,7 +469,7 @@ class Engine:
         config = self.config
         for _ in range(_MAX_STEPS_PER_CALL):
             due = self._next_due(patient)
-            if due >= until:
+            if due > until:
                 return
             clock = patient.clock
             at = due if clock is None or due > clock else clock
