@@ -46,23 +46,29 @@ def _worker(args: argparse.Namespace) -> int:
 
 @command("replay")
 def _replay(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from monitor.config import load_config
     from monitor.engine import Engine
-    from monitor.replay import replay
+    from monitor.replay import input_lines, plan, replay
 
+    engine = Engine(load_config(args.config))
     try:
-        source = sys.stdin.buffer if args.file in (None, "-") else open(args.file, "rb")
-    except OSError as error:
-        print(f"crsmon replay: cannot read {args.file}: {error.strerror}", file=sys.stderr)
-        return 2
-    try:
-        with source:
-            replay(source, Engine(load_config(args.config)), sys.stdout.buffer, sys.stderr,
-                   with_status=args.status)
+        if args.file in (None, "-"):
+            replay(sys.stdin.buffer, engine, sys.stdout.buffer, sys.stderr, with_status=args.status)
+        else:
+            path = Path(args.file)
+            known = plan(input_lines(path))  # a first pass: each patient is closed at its last line
+            replay(input_lines(path), engine, sys.stdout.buffer, sys.stderr,
+                   with_status=args.status, known=known)
         sys.stdout.flush()
-    except BrokenPipeError:
-        # The reader went away (`crsmon replay day.jsonl | head`): not an error of ours.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as error:
+        if isinstance(error, BrokenPipeError):
+            # The reader went away (`crsmon replay day.jsonl | head`): not an error of ours.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        print(f"crsmon replay: cannot read {args.file}: {error.strerror or error}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -141,7 +147,7 @@ def parser() -> argparse.ArgumentParser:
     worker.add_argument("--broker", help="bootstrap servers, host:port[,host:port] (env CRSMON_BROKER)")
     worker.add_argument("--config", help="clinical configuration JSON (env CRSMON_CLINICAL_CONFIG)")
     replay = sub.add_parser("replay", help="run the engine over a JSON Lines file, without Kafka")
-    replay.add_argument("file", nargs="?", help="JSON Lines of VitalSigns and ClinicalEvents; - or none for stdin")
+    replay.add_argument("file", nargs="?", help="JSON Lines of VitalSigns and ClinicalEvents, or a folder of such .jsonl files (one stay each, read in name order); - or none for stdin")
     replay.add_argument("--status", action="store_true", help="print every PatientStatus too")
     replay.add_argument("--config", help="clinical configuration JSON")
     simulate = sub.add_parser("simulate", help="write a simulated ward (vitals and clinical events) as JSON Lines")

@@ -1,10 +1,74 @@
-"""`crsmon replay`: the streaming engine over a JSON Lines file, in event time, without Kafka."""
+"""`crsmon replay`: the streaming engine over a JSON Lines file, in event time, without Kafka.
 
+Files come in two orders, and both must give the same alerts. A live feed, or an export sorted
+by time, interleaves patients; a hospital's export is usually grouped by patient — one stay
+after another, or a folder of per-stay files. Event time advances with the newest event read,
+for every patient, as the worker's timer lets it; and since the engine gives the same outputs
+whenever time was advanced in between (monitor/engine.py), a patient's alerts depend only on
+its own events and on where the input ends.
+
+When the input can be read twice (a file or a folder, not a pipe), a first pass finds each
+patient's last line and the input's newest time (`plan`). A patient whose last line has been
+read is then let run to that end at once and forgotten (`Engine.close`), so memory holds only
+the patients still to be heard of: one at a time for a grouped file, however many stays it has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import IO, Iterable
+from pathlib import Path
+from typing import IO, Iterable, Iterator
 
-from monitor.engine import Engine
-from monitor.wire import InvalidMessage, decode_input, encode
+import orjson
+
+from monitor.engine import Engine, Outputs
+from monitor.wire import InvalidMessage, decode_input, encode, parse_timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayPlan:
+    """What a first pass over the input knows: each patient's last line, and the end of time.
+
+    One line number per patient: memory in proportion to the patients, never to the lines.
+    """
+
+    last_line_of: dict[str, int]
+    end: datetime | None
+
+
+def plan(lines: Iterable[bytes | str]) -> ReplayPlan:
+    """Read the input once, cheaply (no validation): lines that will not decode are left for
+    the replay itself to report."""
+    last_line_of: dict[str, int] = {}
+    newest = ""
+    end: datetime | None = None
+    for number, line in enumerate(lines, start=1):
+        try:
+            document = orjson.loads(line)
+            patient_id, ts = document["patient_id"], document["ts"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            continue
+        if not isinstance(patient_id, str) or not isinstance(ts, str):
+            continue
+        last_line_of[patient_id] = number
+        if ts != newest:  # most lines of a sorted or hourly file repeat or follow the last
+            try:
+                at = parse_timestamp(ts)
+            except ValueError:
+                continue
+            if end is None or at > end:
+                end, newest = at, ts
+    return ReplayPlan(last_line_of, end)
+
+
+def input_lines(path: Path) -> Iterator[bytes]:
+    """The lines of a JSON Lines file, or of a folder's `*.jsonl` files in name order (one
+    stay a file, as some hospitals export them), as one input."""
+    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    for file in files:
+        with file.open("rb") as source:
+            yield from source
 
 
 def replay(
@@ -14,6 +78,7 @@ def replay(
     err: IO[str],
     *,
     with_status: bool = False,
+    known: ReplayPlan | None = None,
 ) -> int:
     """Feed each line to the engine and write the outputs; returns the number of invalid lines.
 
@@ -22,10 +87,13 @@ def replay(
 
     Event time advances with the newest event read, for every patient, so that a patient
     whose monitor falls silent in the file gets the same signal-loss and resolved alerts the
-    worker's timer would give it.
+    worker's timer would give it. With `known` (a plan of these same lines), each patient is
+    closed at its last line.
     """
     invalid = 0
     horizon: datetime | None = None
+    last_line_of = known.last_line_of if known is not None else {}
+    end = known.end if known is not None else None
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -41,10 +109,16 @@ def replay(
             outputs.extend(engine.observe(event))
         else:
             outputs = engine.observe(event)
-        now = datetime.now(timezone.utc)
-        if with_status:
-            for status in outputs.statuses:
-                out.write(encode(status) + b"\n")
-        for alert in outputs.alerts:
-            out.write(encode(alert.stamped(now)) + b"\n")
+        if end is not None and last_line_of.get(event.patient_id) == number:
+            outputs.extend(engine.close(event.patient_id, end))
+        _write(outputs, out, with_status)
     return invalid
+
+
+def _write(outputs: Outputs, out: IO[bytes], with_status: bool) -> None:
+    now = datetime.now(timezone.utc)
+    if with_status:
+        for status in outputs.statuses:
+            out.write(encode(status) + b"\n")
+    for alert in outputs.alerts:
+        out.write(encode(alert.stamped(now)) + b"\n")
