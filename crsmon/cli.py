@@ -72,6 +72,13 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("validate")
+def _validate(args: argparse.Namespace) -> int:
+    from validation.command import validate_command
+
+    return validate_command(args)
+
+
 @command("simulate")
 def _simulate(args: argparse.Namespace) -> int:
     if args.kafka:
@@ -150,6 +157,14 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("file", nargs="?", help="JSON Lines of VitalSigns and ClinicalEvents, or a folder of such .jsonl files (one stay each, read in name order); - or none for stdin")
     replay.add_argument("--status", action="store_true", help="print every PatientStatus too")
     replay.add_argument("--config", help="clinical configuration JSON")
+    validate = sub.add_parser("validate", help="silent-mode validation: what crsmon would have done on past patients, against NEWS2, qSOFA and SIRS (docs/validation.md)")
+    validate.add_argument("input", help="a folder of PhysioNet-format .psv files (one stay each), or a JSON Lines file of VitalSigns and ClinicalEvents with --outcomes")
+    validate.add_argument("--out", default="validation", help="folder for validation.html and validation.json (default ./validation)")
+    validate.add_argument("--outcomes", help="with JSON Lines input: JSON {patient_id: onset time or null} or CSV patient_id,onset")
+    validate.add_argument("--columns", help="JSON column map for .psv files that differ from PhysioNet's (docs/validation.md)")
+    validate.add_argument("--config", help="clinical configuration JSON, as the worker's")
+    validate.add_argument("--sweep", default="news2_key_threshold=4,6,7", help="what-if settings, 'name=v1,v2;name2=v3' (default news2_key_threshold=4,6,7; '' for none)")
+    validate.add_argument("--jobs", type=int, help="processes (default: one per core)")
     simulate = sub.add_parser("simulate", help="write a simulated ward (vitals and clinical events) as JSON Lines")
     simulate.add_argument("--patients", type=int, help="cohort size (default 20)")
     simulate.add_argument("--days", type=float, help="length of the window in days (default 3)")

@@ -21,6 +21,9 @@ FORBIDDEN = {
     "kafka_client": {"faust", "mode", "monitor", "streams", "alerting", "crsmon"},
     "streams": {"alerting", "crsmon"},
     "alerting": {"streams", "faust", "mode", "crsmon"},
+    "validation": {"faust", "aiokafka", "kafka", "aiohttp", "mode", "streams", "alerting",
+                   "kafka_client", "crsmon", "requests", "httpx", "urllib.request", "http.client",
+                   "http.server"},
 }
 
 

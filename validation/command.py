@@ -1,0 +1,182 @@
+"""`crsmon validate FOLDER|FILE --out DIR`: the run, from records to report.
+
+Stays are read and run in chunks on a process pool (one process per core): every stay is
+independent of the others, so the run scales with the cores, and a chunk returns only compact
+per-hour flags. A progress bar on standard error follows the chunks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import IO
+
+import orjson
+
+from monitor.config import EngineConfig, load_config
+from validation.figures import (
+    Bootstrap, by_rule, case_lists, cohort, detector_figures, groups_of, sweep_point,
+)
+from validation.jsonl_input import read_jsonl_stays
+from validation.outcomes import StayResult
+from validation.physionet import ColumnMap, stay_files
+from validation.problems import Problems
+from validation.progress import Progress
+from validation.report_html import write_report
+from validation.run_stays import ChunkResult, run_chunk, run_stays
+
+#: The what-if sweep run by default: crsmon's NEWS2 response threshold (RCP's key threshold, 5).
+DEFAULT_SWEEP = "news2_key_threshold=4,6,7"
+CHUNK_FILES = 48
+
+
+def parse_sweep(text: str, config: EngineConfig) -> list[tuple[str, float]]:
+    """`name=v1,v2;name2=…` into (setting, value) pairs, each value of the setting's type."""
+    pairs = []
+    for part in filter(None, (piece.strip() for piece in text.split(";"))):
+        name, _, values = part.partition("=")
+        name = name.strip()
+        if name not in EngineConfig.model_fields:
+            raise SystemExit(f"crsmon validate: --sweep names {name!r}, which is not a setting "
+                             "(see `crsmon config`)")
+        kind = type(getattr(config, name))
+        if kind not in (int, float):
+            raise SystemExit(f"crsmon validate: --sweep {name}: only number settings can be swept")
+        try:
+            pairs.extend((name, kind(value)) for value in values.split(","))
+        except ValueError:
+            raise SystemExit(f"crsmon validate: --sweep {name}={values}: values must be "
+                             f"{kind.__name__}s separated by commas") from None
+    return pairs
+
+
+def validate_command(args: argparse.Namespace) -> int:
+    source = Path(args.input)
+    if not source.exists():
+        print(f"crsmon validate: {source} does not exist; give a folder of .psv files or a "
+              "JSON Lines file with --outcomes", file=sys.stderr)
+        return 2
+    config = load_config(args.config)
+    sweep = parse_sweep(args.sweep, config) if args.sweep else []
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    if source.is_dir():
+        files = stay_files(source)
+        if not files:
+            print(f"crsmon validate: {source} holds no .psv files", file=sys.stderr)
+            return 2
+        results, problems, swept, bedside_swept = _run_folder(
+            files, ColumnMap.from_file(Path(args.columns) if args.columns else None), config,
+            sweep, args.jobs, sys.stderr)
+    else:
+        problems = Problems()
+        stays = read_jsonl_stays(source, Path(args.outcomes) if args.outcomes else None, problems)
+        chunk = run_stays(stays, problems, config, sweep)
+        results, swept, bedside_swept = chunk.stays, chunk.sweep, chunk.bedside_sweep
+    figures = summarise(results, swept, bedside_swept, problems, config, str(source))
+    figures["run"]["seconds"] = round(time.monotonic() - started, 2)
+    (out / "validation.json").write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+    write_report(figures, out / "validation.html")
+    figures["run"]["seconds"] = round(time.monotonic() - started, 2)
+    (out / "validation.json").write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+    _print_summary(figures, out, sys.stderr)
+    return 0
+
+
+def _run_folder(files: list[Path], columns: ColumnMap, config: EngineConfig,
+                sweep: list[tuple[str, float]], jobs: int | None, err: IO[str]):
+    chunks = [files[i:i + CHUNK_FILES] for i in range(0, len(files), CHUNK_FILES)]
+    done: dict[int, ChunkResult] = {}
+    progress = Progress(len(files), err, "stays")
+    workers = jobs or os.cpu_count() or 1
+    if workers == 1:
+        for index, chunk in enumerate(chunks):
+            done[index] = run_chunk(chunk, columns, config, sweep)
+            progress.advance(len(chunk))
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(run_chunk, chunk, columns, config, sweep): index
+                       for index, chunk in enumerate(chunks)}
+            for future in as_completed(futures):
+                done[futures[future]] = future.result()
+                progress.advance(len(chunks[futures[future]]))
+    progress.finish()
+    results: list[StayResult] = []
+    problems = Problems()
+    swept: dict = {}
+    bedside_swept: dict = {}
+    for index in range(len(chunks)):  # file order, whatever order the chunks finished in
+        chunk = done[index]
+        results.extend(chunk.stays)
+        problems.merge(chunk.problems)
+        for key, flags in chunk.sweep.items():
+            swept.setdefault(key, []).extend(flags)
+        for key, flags in chunk.bedside_sweep.items():
+            bedside_swept.setdefault(key, []).extend(flags)
+    return results, problems, swept, bedside_swept
+
+
+def summarise(results: list[StayResult], swept: dict, bedside_swept: dict, problems: Problems,
+              config: EngineConfig, source: str) -> dict:
+    groups = groups_of(results)
+    bootstrap = Bootstrap()
+    names = list(results[0].detectors) if results else []
+    detectors = {name: detector_figures(results, name, groups, bootstrap) for name in names}
+    curves: dict[str, list] = {}
+    for (name, value), flags in swept.items():
+        curves.setdefault(f"crsmon ≥ medium, {name}", []).append(
+            {"value": value, **sweep_point(results, [f["crsmon ≥ medium"] for f in flags], groups)})
+        curves.setdefault(f"crsmon ≥ high, {name}", []).append(
+            {"value": value, **sweep_point(results, [f["crsmon ≥ high"] for f in flags], groups)})
+    for label, flags in bedside_swept.items():
+        score, _, threshold = label.partition(" ≥ ")
+        curves.setdefault(score, []).append(
+            {"value": int(threshold), **sweep_point(results, flags, groups)})
+    for name in ("crsmon ≥ medium", "crsmon ≥ high"):
+        default = {"value": "default", **sweep_point(
+            results, [stay.detectors[name] for stay in results], groups)}
+        for key in [k for k in curves if k.startswith(name + ",")]:
+            curves[key].append(default)
+    return {
+        "run": {"input": source, "config": "defaults" if config == EngineConfig() else "custom"},
+        "cohort": cohort(results, groups),
+        "detectors": detectors,
+        "crsmon_firings_by_rule": by_rule(results),
+        "what_if": curves,
+        "cases": {name: case_lists(results, name, groups) for name in ("crsmon ≥ high",)
+                  if name in names},
+        "problems": problems.as_json(),
+    }
+
+
+def _print_summary(figures: dict, out: Path, err: IO[str]) -> None:
+    c = figures["cohort"]
+    err.write(f"{c['patients']:,} stays, {c['patient_days']:,.0f} patient-days "
+              f"({c['septic']} with the outcome, {c['septic_onset_counted']} of them counted for "
+              f"onset figures) in {figures['run']['seconds']:.1f} s\n")
+    err.write(f"{'detector':<18} {'flagged 6 h before onset':>26} {'hours flagged (non-septic)':>27} "
+              f"{'firings/day':>12}\n")
+    for name, d in figures["detectors"].items():
+        sens = d["flagged_at_onset_minus_6h"]["value"]
+        hours = d["hours_flagged_share_non_septic"]["value"]
+        fires = d["firings_per_patient_day_non_septic"]["value"]
+        err.write(f"{name:<18} {_pct(sens):>26} {_pct(hours):>27} "
+                  f"{'–' if fires is None else f'{fires:.2f}':>12}\n")
+    for line in problem_lines(figures["problems"]):
+        err.write(line + "\n")
+    err.write(f"report: {out / 'validation.html'}\nfigures: {out / 'validation.json'}\n")
+
+
+def problem_lines(problems: dict) -> list[str]:
+    return [f"input: {entry['count']:,} × {kind}" + (
+        f" — e.g. {entry['examples'][0]}" if entry["examples"] else "")
+        for kind, entry in problems.items()]
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f} %"

@@ -1,0 +1,105 @@
+"""One stay's result: which hours each detector flags, how often it fires, when first.
+
+Definitions, so that figures compare across tools (issue 7):
+- a patient is *flagged* in an hour when an alert of at least that severity is open at any
+  moment of that hour (crsmon: a clinical alert, signal loss excepted), or when a bedside score
+  computed at that hour reaches its threshold;
+- a *firing* is a patient's passage from not flagged to flagged at that severity (an episode
+  raised from medium to high is one `high` firing, and no `medium` one).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from monitor.wire import SEVERITY_RANK, Alert
+
+#: crsmon's detectors: the lowest severity each counts.
+CRSMON_LEVELS: dict[str, str] = {"crsmon ≥ medium": "medium", "crsmon ≥ high": "high"}
+CLINICAL_RULES = frozenset({"crs", "news2"})
+
+
+@dataclass(slots=True)
+class Flags:
+    """One detector on one stay."""
+
+    hours: np.ndarray  # bool per hour of the stay
+    firings: int
+    first_at: float | None  # hours after the stay's start of the first firing
+
+
+@dataclass(slots=True)
+class StayResult:
+    patient_id: str
+    source: str
+    hours: int
+    onset_hour: float | None
+    outcome_known: bool
+    detectors: dict[str, Flags] = field(default_factory=dict)
+    #: crsmon's passages into each severity, by rule: (rule, severity) -> count
+    by_rule: Counter = field(default_factory=Counter)
+
+
+def flags_of_alerts(alerts: list[Alert], start: float, hours: int) -> tuple[dict[str, Flags], Counter]:
+    """crsmon's detectors from the alerts of one stay, in the order they were published.
+
+    The patient's level is the highest severity among its open clinical episodes; each
+    detector is the time that level stays at or above its severity.
+    """
+    open_by_episode: dict[str, int] = {}
+    by_rule: Counter = Counter()
+    timeline: list[tuple[float, int]] = []  # (hours after start, the patient's level from then)
+    for alert in alerts:
+        if alert.rule not in CLINICAL_RULES:
+            continue
+        rank = SEVERITY_RANK[alert.severity]
+        before = open_by_episode.get(alert.episode_id, 0)
+        if alert.status == "resolved":
+            open_by_episode.pop(alert.episode_id, None)
+        else:
+            open_by_episode[alert.episode_id] = rank
+            if rank > before:
+                by_rule[(alert.rule, alert.severity)] += 1
+        at = (alert.observed_at.timestamp() - start) / 3600
+        timeline.append((at, max(open_by_episode.values(), default=0)))
+    result = {}
+    for name, severity in CRSMON_LEVELS.items():
+        result[name] = _flags(timeline, SEVERITY_RANK[severity], hours)
+    return result, by_rule
+
+
+def _flags(timeline: list[tuple[float, int]], rank: int, hours: int) -> Flags:
+    flagged = np.zeros(hours, dtype=bool)
+    firings = 0
+    first_at: float | None = None
+    since: float | None = None
+    for at, level in timeline:
+        if level >= rank and since is None:
+            since = at
+            firings += 1
+            if first_at is None:
+                first_at = at
+        elif level < rank and since is not None:
+            _mark(flagged, since, at)
+            since = None
+    if since is not None:
+        _mark(flagged, since, math.inf)
+    return Flags(flagged, firings, first_at)
+
+
+def _mark(flagged: np.ndarray, since: float, until: float) -> None:
+    """Flag every hour that [since, until) touches; an instant touches its own hour."""
+    first = max(0, math.floor(since))
+    last = len(flagged) if until == math.inf else max(first + 1, math.ceil(until))
+    flagged[first:min(last, len(flagged))] = True
+
+
+def flags_of_score(score: np.ndarray, threshold: int) -> Flags:
+    flagged = score >= threshold
+    rises = flagged & ~np.concatenate(([False], flagged[:-1]))
+    where = np.flatnonzero(rises)
+    return Flags(flagged, int(len(where)), float(where[0]) if len(where) else None)

@@ -1,0 +1,215 @@
+"""Stays from PhysioNet-format files: one `.psv` per ICU stay, one row per hour.
+
+The PhysioNet/CinC 2019 sepsis challenge published hourly ICU records in this form, and other
+exports can be mapped onto it: which column holds which vital sign, the hour, the outcome label
+and how far its first 1 runs ahead of the event (the challenge labels sepsis from 6 h before its
+clinical onset) are all settings (`ColumnMap`, `--columns FILE`).
+
+A row becomes one VitalSigns message, as a gateway would send it; a row the wire contract would
+reject (a value outside its hard bounds) is dropped for crsmon and the scores alike — the
+worker would dead-letter it — and reported.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import orjson
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from monitor.wire import VitalSigns
+from monitor.wire.vitals import HARD_BOUNDS, MEASUREMENTS
+from validation.problems import Problems
+from validation.stays import COLUMN, GRID_COLUMNS, Stay
+
+#: Hour 0 of every stay's clock. PhysioNet gives no dates, only hours since ICU admission.
+EPOCH = datetime(2020, 1, 1, tzinfo=timezone.utc)
+
+#: Columns of the PhysioNet 2019 files that validation knowingly does not use.
+PHYSIONET_UNUSED = frozenset((
+    "EtCO2 BaseExcess HCO3 pH SaO2 AST BUN Alkalinephos Calcium Chloride Creatinine "
+    "Bilirubin_direct Glucose Lactate Magnesium Phosphate Potassium Bilirubin_total TroponinI "
+    "Hct Hgb PTT Fibrinogen Platelets Age Gender Unit1 Unit2 HospAdmTime").split())
+
+
+class ColumnMap(BaseModel):
+    """Which column holds what. Defaults: the PhysioNet/CinC 2019 challenge files."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    separator: str = "|"
+    missing: str = "NaN"
+    hour: str = "ICULOS"
+    outcome: str | None = "SepsisLabel"
+    outcome_label_lead_h: float = 6.0
+    heart_rate: str | None = "HR"
+    systolic_bp: str | None = "SBP"
+    diastolic_bp: str | None = "DBP"
+    mean_arterial_pressure: str | None = "MAP"
+    temperature: str | None = "Temp"
+    spo2: str | None = "O2Sat"
+    respiratory_rate: str | None = "Resp"
+    fio2: str | None = "FiO2"
+    paco2: str | None = "PaCO2"
+    wbc: str | None = "WBC"
+    ignored: list[str] = sorted(PHYSIONET_UNUSED)
+
+    @classmethod
+    def from_file(cls, path: Path | None) -> "ColumnMap":
+        """The defaults, overridden by a JSON file naming only what differs."""
+        if path is None:
+            return cls()
+        try:
+            return cls.model_validate(orjson.loads(path.read_bytes()))
+        except (OSError, orjson.JSONDecodeError) as error:
+            raise SystemExit(f"cannot read the column map {path}: {error}") from None
+        except ValidationError as error:
+            raise SystemExit(f"the column map {path} is invalid: {error}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Positions of the mapped columns in one file's header (None where absent)."""
+
+    hour: int
+    outcome: int | None
+    measurements: tuple[tuple[str, int], ...]
+    fio2: int | None
+    paco2: int | None
+    wbc: int | None
+
+
+def _layout(header: list[str], columns: ColumnMap, source: str,
+            problems: Problems) -> _Layout | None:
+    position = {name: index for index, name in enumerate(header)}
+    if columns.hour not in position:
+        problems.note("file without an hour column", f"{source}: no column {columns.hour!r} "
+                      "(the hour since admission); the file is skipped — map it with --columns")
+        return None
+    mapped = {columns.hour, columns.outcome, columns.fio2, columns.paco2, columns.wbc,
+              *(getattr(columns, name) for name in MEASUREMENTS)}
+    for name in header:
+        if name not in mapped and name not in columns.ignored:
+            problems.note("unknown column", f"{source}: column {name!r} is not mapped to anything "
+                          "and is ignored (list it in the column map's 'ignored' to silence this)")
+    found = []
+    for name in MEASUREMENTS:
+        column = getattr(columns, name)
+        if column is None:
+            continue
+        if column in position:
+            found.append((name, position[column]))
+        else:
+            problems.note("mapped column missing", f"{source}: no column {column!r} for {name}; "
+                          f"{name.replace('_', ' ')} is treated as never measured")
+
+    def optional(column: str | None) -> int | None:
+        return None if column is None else position.get(column)
+
+    outcome = optional(columns.outcome)
+    if outcome is None:
+        problems.note("missing outcome", f"{source}: no outcome column {columns.outcome!r}; the "
+                      "stay counts for alert burden only, not for sensitivity")
+    return _Layout(position[columns.hour], outcome, tuple(found), optional(columns.fio2),
+                   optional(columns.paco2), optional(columns.wbc))
+
+
+def read_stay(path: Path, columns: ColumnMap, problems: Problems) -> Stay | None:
+    """One file as a Stay, or None if nothing in it can be used (said in `problems`)."""
+    source = path.name
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        problems.note("unreadable file", f"{source}: {error}; skipped")
+        return None
+    lines = text.splitlines()
+    if len(lines) < 2:
+        problems.note("empty file", f"{source}: no rows; skipped")
+        return None
+    layout = _layout(lines[0].split(columns.separator), columns, source, problems)
+    if layout is None:
+        return None
+    width = len(lines[0].split(columns.separator))
+    patient_id = path.stem
+    hours: list[float] = []
+    rows: list[list[float]] = []
+    labelled_at: float | None = None
+    missing = columns.missing
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split(columns.separator)
+        if len(fields) != width:
+            problems.note("bad row", f"{source} line {number}: {len(fields)} fields where the "
+                          f"header has {width}; row skipped")
+            continue
+        try:
+            hour = float(fields[layout.hour])
+            values = [math.nan if (index is None or fields[index] == missing) else float(fields[index])
+                      for index in (*(index for _, index in layout.measurements), layout.fio2,
+                                    layout.paco2, layout.wbc, layout.outcome)]
+        except ValueError as error:
+            problems.note("bad row", f"{source} line {number}: {error}; row skipped")
+            continue
+        if math.isnan(hour) or (hours and hour <= hours[-1]):
+            problems.note("bad row", f"{source} line {number}: hour {fields[layout.hour]!r} is "
+                          "missing or not after the previous row's; row skipped")
+            continue
+        outside = _outside_bounds(layout, values)
+        if outside:
+            problems.note("row outside the contract's bounds", f"{source} line {number}: "
+                          f"{outside}; the row is dropped, as the worker would dead-letter it")
+            values[:len(layout.measurements)] = [math.nan] * len(layout.measurements)
+        if labelled_at is None and values[-1] == 1:
+            labelled_at = hour
+        hours.append(hour)
+        rows.append(values)
+    if not rows:
+        problems.note("empty file", f"{source}: no usable rows; skipped")
+        return None
+    return _stay(patient_id, source, hours, rows, layout, columns, labelled_at)
+
+
+def _outside_bounds(layout: _Layout, values: list[float]) -> str | None:
+    for (name, _), value in zip(layout.measurements, values):
+        low, high, unit = HARD_BOUNDS[name]
+        if not math.isnan(value) and not (low <= value <= high):
+            return f"{name} {value:g} outside {low:g}–{high:g} {unit}"
+    return None
+
+
+def _stay(patient_id: str, source: str, hours: list[float], rows: list[list[float]],
+          layout: _Layout, columns: ColumnMap, labelled_at: float | None) -> Stay:
+    first = hours[0]
+    count = int(round(hours[-1] - first)) + 1
+    grid = np.full((count, len(GRID_COLUMNS)), np.nan)
+    names = [name for name, _ in layout.measurements]
+    events = []
+    for hour, values in zip(hours, rows):
+        index = int(round(hour - first))
+        document: dict = {}
+        for name, value in zip(names, values):
+            if not math.isnan(value):
+                document[name] = value
+                if value != 0:  # 0 is a probe off in the contract, never a reading
+                    grid[index, COLUMN[name]] = value
+        fio2, paco2, wbc = values[len(names):len(names) + 3]
+        if not math.isnan(fio2):
+            fraction = fio2 / 100 if fio2 > 1 else fio2  # some exports give percent
+            document["on_oxygen"] = fraction > 0.21
+            grid[index, COLUMN["on_oxygen"]] = float(fraction > 0.21)
+        grid[index, COLUMN["paco2"]] = paco2
+        grid[index, COLUMN["wbc"]] = wbc
+        if any(name in document for name in MEASUREMENTS):
+            document["patient_id"] = patient_id
+            document["ts"] = EPOCH + timedelta(hours=hour)
+            events.append(VitalSigns.model_validate(document))
+    onset = None if labelled_at is None else labelled_at + columns.outcome_label_lead_h - first
+    return Stay(patient_id, source, EPOCH + timedelta(hours=first), grid, events, onset,
+                outcome_known=layout.outcome is not None)
+
+
+def stay_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.psv"))

@@ -1,0 +1,267 @@
+"""The validation report: one self-contained HTML page (inline SVG, no scripts, no network),
+so it can be mailed to a clinical safety officer or attached to a go-live decision as it is.
+
+It shows what `validation.json` holds: the cohort, each detector's figures with intervals,
+burden against sensitivity as a chart with the what-if curves, when the first alert came, the
+stays to review, and what was wrong with the input.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+
+#: Colours: crsmon in the page's blue, each bedside score its own muted colour.
+COLOURS = {"crsmon ≥ medium": "#1f5fbf", "crsmon ≥ high": "#0b2f6b", "NEWS2 ≥ 5": "#c0392b",
+           "NEWS2 ≥ 7": "#7b1d12", "qSOFA ≥ 2": "#b7791f", "SIRS ≥ 2": "#2f855a"}
+CURVE_COLOURS = {"NEWS2": "#c0392b", "qSOFA": "#b7791f", "SIRS": "#2f855a"}
+
+_STYLE = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;
+max-width:1100px;padding:0 1rem;color:#1a202c}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #cbd5e0}
+table{border-collapse:collapse;margin:.5rem 0}td,th{padding:.3rem .6rem;border-bottom:1px solid #e2e8f0;
+text-align:right}th:first-child,td:first-child{text-align:left}.ci{color:#718096;font-size:.85em}
+.note{color:#4a5568;max-width:60rem}code{background:#edf2f7;padding:0 .2rem}
+svg text{font:12px system-ui,sans-serif}
+"""
+
+
+def _pct(figure: dict | None) -> str:
+    if not figure or figure.get("value") is None:
+        return "–"
+    low, high = figure["ci95"]
+    ci = "" if low is None or (isinstance(low, float) and math.isnan(low)) else (
+        f' <span class="ci">({100 * low:.1f}–{100 * high:.1f})</span>')
+    return f"{100 * figure['value']:.1f} %{ci}"
+
+
+def _rate(figure: dict | None) -> str:
+    if not figure or figure.get("value") is None:
+        return "–"
+    low, high = figure["ci95"]
+    ci = "" if low is None or (isinstance(low, float) and math.isnan(low)) else (
+        f' <span class="ci">({low:.2f}–{high:.2f})</span>')
+    return f"{figure['value']:.2f}{ci}"
+
+
+def _detector_table(detectors: dict) -> str:
+    rows = []
+    for name, d in detectors.items():
+        rows.append(
+            f"<tr><td>{html.escape(name)}</td><td>{_pct(d['flagged_at_onset_minus_6h'])}</td>"
+            f"<td>{_pct(d['flagged_at_onset_minus_3h'])}</td>"
+            f"<td>{_pct(d['flagged_at_onset_minus_0h'])}</td>"
+            f"<td>{_pct(d['hours_flagged_share_non_septic'])}</td>"
+            f"<td>{_rate(d['firings_per_patient_day_non_septic'])}</td>"
+            f"<td>{_pct(d['hours_flagged_share_all'])}</td>"
+            f"<td>{_rate(d['firings_per_patient_day_all'])}</td>"
+            f"<td>{_median(d['first_firing_lead_time'])}</td></tr>")
+    return ("<table><tr><th>detector</th><th>flagged 6 h before onset</th><th>3 h before</th>"
+            "<th>at onset</th><th>hours flagged, other patients</th>"
+            "<th>firings per patient-day, other patients</th><th>hours flagged, all</th>"
+            "<th>firings per patient-day, all</th><th>median lead of first firing</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def _median(lead: dict) -> str:
+    return "–" if lead.get("median_h") is None else f"{lead['median_h']:.0f} h"
+
+
+class _Chart:
+    """A scatter/line chart in percent on both axes, drawn as SVG."""
+
+    def __init__(self, width: int = 720, height: int = 440, x_max: float = 40.0,
+                 y_max: float = 100.0) -> None:
+        self.width, self.height = width, height
+        self.left, self.right, self.top, self.bottom = 60, 200, 20, 50
+        self.x_max, self.y_max = x_max, y_max
+        self.parts: list[str] = []
+
+    def x(self, value: float) -> float:
+        return self.left + (self.width - self.left - self.right) * min(value, self.x_max) / self.x_max
+
+    def y(self, value: float) -> float:
+        return self.height - self.bottom - (self.height - self.top - self.bottom) * value / self.y_max
+
+    def axes(self, x_label: str, y_label: str) -> None:
+        for tick in range(0, int(self.x_max) + 1, max(1, int(self.x_max) // 8)):
+            x = self.x(tick)
+            self.parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{self.y(0):.1f}" '
+                              f'y2="{self.y(self.y_max):.1f}" stroke="#edf2f7"/>'
+                              f'<text x="{x:.1f}" y="{self.y(0) + 16:.1f}" text-anchor="middle">{tick}</text>')
+        for tick in range(0, int(self.y_max) + 1, 10):
+            y = self.y(tick)
+            self.parts.append(f'<line x1="{self.x(0):.1f}" x2="{self.x(self.x_max):.1f}" y1="{y:.1f}" '
+                              f'y2="{y:.1f}" stroke="#edf2f7"/>'
+                              f'<text x="{self.x(0) - 6:.1f}" y="{y + 4:.1f}" text-anchor="end">{tick}</text>')
+        self.parts.append(
+            f'<text x="{(self.x(0) + self.x(self.x_max)) / 2:.1f}" y="{self.height - 12}" '
+            f'text-anchor="middle">{html.escape(x_label)}</text>'
+            f'<text transform="translate(16,{(self.y(0) + self.y(self.y_max)) / 2:.1f}) rotate(-90)" '
+            f'text-anchor="middle">{html.escape(y_label)}</text>')
+
+    def svg(self) -> str:
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.width}" '
+                f'height="{self.height}" role="img">' + "".join(self.parts) + "</svg>")
+
+
+def _burden_chart(detectors: dict, curves: dict) -> str:
+    points = [(100 * (d["hours_flagged_share_non_septic"]["value"] or 0),
+               100 * (d["flagged_at_onset_minus_6h"]["value"] or 0)) for d in detectors.values()]
+    x_max = max([20.0] + [x * 1.15 for x, _ in points])
+    x_max = math.ceil(x_max / 5) * 5
+    chart = _Chart(x_max=x_max)
+    chart.axes("% of other patients' hours flagged (alert burden)",
+               "% of septic stays flagged 6 h before onset")
+    legend_y = chart.top + 10
+    for name, curve in curves.items():
+        ordered = [p for p in curve if p["hours_flagged_share_non_septic"] is not None]
+        ordered.sort(key=lambda p: p["hours_flagged_share_non_septic"])
+        if len(ordered) < 2:
+            continue
+        colour = CURVE_COLOURS.get(name, COLOURS.get(name.split(",")[0], "#718096"))
+        path = " ".join(f"{chart.x(100 * p['hours_flagged_share_non_septic']):.1f},"
+                        f"{chart.y(100 * (p['flagged_at_onset_minus_6h'] or 0)):.1f}" for p in ordered)
+        chart.parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" '
+                           'stroke-dasharray="4 3" stroke-width="1.5"/>')
+        for p in ordered:
+            x, y = chart.x(100 * p["hours_flagged_share_non_septic"]), chart.y(
+                100 * (p["flagged_at_onset_minus_6h"] or 0))
+            chart.parts.append(f'<text x="{x + 4:.1f}" y="{y - 4:.1f}" fill="{colour}" '
+                               f'font-size="10">{html.escape(str(p["value"]))}</text>')
+        label = f"what if: {name}"
+        chart.parts.append(f'<line x1="{chart.width - 190}" x2="{chart.width - 170}" y1="{legend_y}" '
+                           f'y2="{legend_y}" stroke="{colour}" stroke-dasharray="4 3"/>'
+                           f'<text x="{chart.width - 165}" y="{legend_y + 4}">{html.escape(label[:30])}</text>')
+        legend_y += 18
+    for (name, d), (x, y) in zip(detectors.items(), points):
+        colour = COLOURS.get(name, "#4a5568")
+        sens, hours = d["flagged_at_onset_minus_6h"], d["hours_flagged_share_non_septic"]
+        if sens["ci95"][0] is not None and not math.isnan(sens["ci95"][0]):
+            chart.parts.append(f'<line x1="{chart.x(x):.1f}" x2="{chart.x(x):.1f}" '
+                               f'y1="{chart.y(100 * sens["ci95"][0]):.1f}" '
+                               f'y2="{chart.y(100 * sens["ci95"][1]):.1f}" stroke="{colour}"/>')
+        if hours["ci95"][0] is not None and not math.isnan(hours["ci95"][0]):
+            chart.parts.append(f'<line x1="{chart.x(100 * hours["ci95"][0]):.1f}" '
+                               f'x2="{chart.x(100 * hours["ci95"][1]):.1f}" y1="{chart.y(y):.1f}" '
+                               f'y2="{chart.y(y):.1f}" stroke="{colour}"/>')
+        chart.parts.append(f'<circle cx="{chart.x(x):.1f}" cy="{chart.y(y):.1f}" r="5" '
+                           f'fill="{colour}"><title>{html.escape(name)}: {x:.1f} % of hours, '
+                           f'{y:.1f} % flagged 6 h ahead</title></circle>')
+        chart.parts.append(f'<circle cx="{chart.width - 180}" cy="{legend_y}" r="5" fill="{colour}"/>'
+                           f'<text x="{chart.width - 165}" y="{legend_y + 4}">{html.escape(name)}</text>')
+        legend_y += 18
+    return chart.svg()
+
+
+def _lead_chart(detectors: dict) -> str:
+    names = list(detectors)
+    buckets = list(next(iter(detectors.values()))["first_firing_lead_time"]["buckets"]) if names else []
+    width, height, left, bottom = 720, 300, 60, 60
+    group = (width - left - 20) / max(1, len(buckets))
+    bar = group * 0.8 / max(1, len(names))
+    top_value = max([1] + [d["first_firing_lead_time"]["buckets"][b] for d in detectors.values()
+                           for b in buckets])
+    parts = []
+    for i, bucket in enumerate(buckets):
+        x0 = left + i * group
+        parts.append(f'<text x="{x0 + group / 2:.1f}" y="{height - bottom + 16}" '
+                     f'text-anchor="middle">{html.escape(bucket)}</text>')
+        for j, name in enumerate(names):
+            value = detectors[name]["first_firing_lead_time"]["buckets"][bucket]
+            h = (height - bottom - 20) * value / top_value
+            parts.append(f'<rect x="{x0 + group * 0.1 + j * bar:.1f}" y="{height - bottom - h:.1f}" '
+                         f'width="{bar - 1:.1f}" height="{h:.1f}" fill="{COLOURS.get(name, "#718096")}">'
+                         f'<title>{html.escape(name)}: {value} stays</title></rect>')
+    parts.append(f'<text x="{left + (width - left) / 2}" y="{height - 20}" text-anchor="middle">'
+                 'first firing, before the onset (or not)</text>'
+                 f'<text transform="translate(16,{(height - bottom) / 2}) rotate(-90)" '
+                 'text-anchor="middle">septic stays</text>')
+    legend = "".join(f'<rect x="{left + k * 115}" y="{height - 12}" width="10" height="10" '
+                     f'fill="{COLOURS.get(name, "#718096")}"/><text x="{left + k * 115 + 14}" '
+                     f'y="{height - 3}">{html.escape(name)}</text>' for k, name in enumerate(names))
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 10}" '
+            f'role="img">{"".join(parts)}{legend}</svg>')
+
+
+def _cohort_table(cohort: dict) -> str:
+    rows = [("stays", f"{cohort['patients']:,}"), ("patient-days", f"{cohort['patient_days']:,.0f}"),
+            ("stays without the outcome", f"{cohort['non_septic']:,} "
+             f"({cohort['non_septic_patient_days']:,.0f} patient-days)"),
+            ("stays with the outcome", f"{cohort['septic']:,}"),
+            ("… counted for onset figures (onset ≥ 12 h after the first record)",
+             f"{cohort['septic_onset_counted']:,}"),
+            ("stays whose outcome the input did not give", f"{cohort['outcome_unknown']:,}")]
+    return "<table>" + "".join(f"<tr><td>{html.escape(a)}</td><td>{b}</td></tr>" for a, b in rows) + "</table>"
+
+
+def _rules_table(by_rule: dict) -> str:
+    if not by_rule:
+        return "<p>crsmon raised no clinical alert.</p>"
+    return ("<table><tr><th>rule and severity</th><th>firings</th><th>per patient-day</th></tr>"
+            + "".join(f"<tr><td>{html.escape(k)}</td><td>{v['firings']:,}</td>"
+                      f"<td>{v['per_patient_day']:.3f}</td></tr>" for k, v in by_rule.items())
+            + "</table>")
+
+
+def _cases(cases: dict) -> str:
+    parts = []
+    for name, lists in cases.items():
+        missed = ", ".join(html.escape(p) for p in lists["missed_6h_before_onset"]) or "none"
+        busy = ", ".join(f"{html.escape(c['patient_id'])} ({100 * c['hours_flagged_share']:.0f} %)"
+                         for c in lists["non_septic_most_flagged"]) or "none"
+        parts.append(f"<p><b>{html.escape(name)}</b> — septic stays not flagged 6 h before onset "
+                     f"(first 20): {missed}</p><p>Other stays flagged longest (share of their "
+                     f"hours): {busy}</p>")
+    return "".join(parts) + ('<p class="note">Replay one of them with <code>crsmon replay</code> '
+                             "to see each alert and its reasons.</p>")
+
+
+def _problems(problems: dict) -> str:
+    if not problems:
+        return "<p>Nothing: every row and column was used.</p>"
+    items = []
+    for kind, entry in problems.items():
+        examples = "".join(f"<li>{html.escape(e)}</li>" for e in entry["examples"])
+        items.append(f"<li><b>{entry['count']:,} × {html.escape(kind)}</b><ul>{examples}</ul></li>")
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+def render(figures: dict) -> str:
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    run = figures["run"]
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>crsmon validation — {html.escape(run['input'])}</title><style>{_STYLE}</style></head><body>
+<h1>crsmon silent-mode validation</h1>
+<p class="note">Input <code>{html.escape(run['input'])}</code>, clinical configuration: {run['config']};
+made {when} in {run.get('seconds', 0):.1f} s. Nothing was paged: this is what crsmon would have done.</p>
+<h2>Patients</h2>{_cohort_table(figures['cohort'])}
+<h2>What each detector would have done</h2>
+<p class="note">A patient is <i>flagged</i> in an hour when an alert of at least that severity is open
+at any moment of it (crsmon: a clinical alert; signal loss does not count), or when a bedside score
+computed at that hour reaches its threshold. A <i>firing</i> is a passage from not flagged to flagged.
+The bedside scores carry each value forward 4 hours, as crsmon does. Onset figures count the stays
+whose onset is at least 12 h after their first record. In brackets: bootstrap 95 % intervals over
+patients (1,000 resamples).</p>
+{_detector_table(figures['detectors'])}
+<h2>Alert burden against early detection</h2>
+<p class="note">Up and to the left is better. Whiskers are the 95 % intervals; dashed lines are the
+what-if sweep: each bedside score at other thresholds, and crsmon with one setting changed (the
+label is the setting's value).</p>
+{_burden_chart(figures['detectors'], figures['what_if'])}
+<h2>When the first alert came</h2>
+<p class="note">For each septic stay counted for onset figures: how long before the onset each detector
+first fired.</p>
+{_lead_chart(figures['detectors'])}
+<h2>crsmon's firings by rule and severity</h2>{_rules_table(figures['crsmon_firings_by_rule'])}
+<h2>Stays to review</h2>{_cases(figures['cases'])}
+<h2>What was wrong with the input</h2>{_problems(figures['problems'])}
+</body></html>
+"""
+
+
+def write_report(figures: dict, path: Path) -> None:
+    path.write_text(render(figures), encoding="utf-8")

@@ -1,0 +1,45 @@
+"""A stay as validation sees it: the contract events for the engine, an hourly grid for the
+bedside scores, and the time of the event to foresee.
+
+Both views come from the same rows, so crsmon and the scores it is compared with see the same
+values at the same hours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from monitor.wire import InputEvent
+
+#: Columns of `Stay.grid`: the contract's measurements, oxygen, and the two laboratory values
+#: SIRS uses where they are recorded.
+GRID_COLUMNS: tuple[str, ...] = (
+    "heart_rate", "systolic_bp", "diastolic_bp", "mean_arterial_pressure", "temperature", "spo2",
+    "respiratory_rate", "on_oxygen", "paco2", "wbc",
+)
+COLUMN = {name: index for index, name in enumerate(GRID_COLUMNS)}
+
+
+@dataclass(slots=True)
+class Stay:
+    """One patient's records.
+
+    `start` is hour 0 of the grid (the first record's hour); `grid[h]` holds the values
+    recorded in hour h (NaN where none); `onset_hour` is the event to foresee, in hours after
+    `start` (None for a stay without one); `outcome_known` is False when the input did not say.
+    """
+
+    patient_id: str
+    source: str
+    start: datetime
+    grid: np.ndarray
+    events: list[InputEvent] = field(default_factory=list)
+    onset_hour: float | None = None
+    outcome_known: bool = True
+
+    @property
+    def hours(self) -> int:
+        return int(self.grid.shape[0])
