@@ -34,6 +34,8 @@ _SCALE = 100.0
 _MAX_CODE = 65535
 
 NEWEST, LATE, TOO_LATE, DUPLICATE = range(4)
+#: At most this many rows are sealed without numpy (`Window._seal_sparse`).
+_SPARSE_ROWS = 8
 
 _HEADER = struct.Struct("<ddqqqqII")
 
@@ -147,12 +149,48 @@ class Window:
             end = max(end, oldest_minute_end)  # memory first: that minute takes no late sets now
         count = bisect_left(times, end)
         if count:
-            minutes, medians = self._minute_medians(0, count)
-            self._write_minutes(minutes, medians)
+            if count > _SPARSE_ROWS or not self._seal_sparse(count):
+                minutes, medians = self._minute_medians(0, count)
+                self._write_minutes(minutes, medians)
             del times[:count]
             del self.rows[:count * WIDTH]
             self.sealed_until = max(self.sealed_until, end)
         self._schedule_seal()
+
+    def _seal_sparse(self, count: int) -> bool:
+        """Seal the first `count` rows without numpy when each is alone in its minute (charted
+        vital signs, a cuff every hour): the minute's median is the row itself, and numpy's
+        per-call cost is many times the work. False, having written nothing, otherwise."""
+        times, rows = self.times, self.rows
+        minutes = [int(times[index] // 60) for index in range(count)]
+        if any(later <= earlier for earlier, later in zip(minutes, minutes[1:])):
+            return False
+        if self.last_minute >= 0 and minutes[0] <= self.last_minute:
+            return False  # a minute sealed before: the general path merges nothing either, but
+            # keeps its rules for it in one place
+        size = self.limits.minutes
+        ring = self.ring
+        previous = self.last_minute
+        for index, minute in enumerate(minutes):
+            if previous >= 0 and minute - previous > 1:  # minutes without data are empty
+                gap_start, gap_end = previous + 1, min(minute, previous + 1 + size)
+                first, last = gap_start % size, (gap_end - 1) % size + 1
+                if gap_end - gap_start >= size:
+                    ring[:] = 0
+                elif last > first:
+                    ring[first:last] = 0
+                else:
+                    ring[first:] = 0
+                    ring[:last] = 0
+            row = rows[index * WIDTH:index * WIDTH + COUNT]
+            ring[minute % size] = [0 if value <= 0 else min(_MAX_CODE, max(1, int(value * _SCALE + 0.5)))
+                                   for value in row]
+            previous = minute
+        if self.first_minute < 0:
+            self.first_minute = minutes[0]
+        self.last_minute = max(self.last_minute, minutes[-1])
+        self.first_minute = max(self.first_minute, self.last_minute - size + 1)
+        return True
 
     def _minute_medians(self, start: int, stop: int,
                         columns: slice | tuple[int, ...] = slice(COUNT),

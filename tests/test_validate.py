@@ -1,0 +1,197 @@
+"""`crsmon validate` on real stays (tests/data/physionet2019), run as a hospital would run it.
+
+The bedside scores are recomputed here independently, row by row from the files, and must
+agree with the report; crsmon's figures must be consistent with each other; and a damaged
+export — a bad row, an unknown column, a missing outcome — is named, counted, and does not stop
+the run.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from monitor.scores.news2 import news2
+
+DATA = Path(__file__).parent / "data" / "physionet2019"
+FILES = sorted(DATA.glob("*.psv"))
+
+
+def validate(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "crsmon.cli", "validate", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> tuple[dict, Path, str]:
+    out = tmp_path_factory.mktemp("validation")
+    done = validate(str(DATA), "--out", str(out), "--jobs", "2", "--sweep",
+                    "news2_key_threshold=6")
+    assert done.returncode == 0, done.stderr
+    return orjson.loads((out / "validation.json").read_bytes()), out, done.stderr
+
+
+def rows(path: Path) -> list[dict[str, float]]:
+    lines = path.read_text().splitlines()
+    header = lines[0].split("|")
+    return [{name: float(value) for name, value in zip(header, line.split("|"))}
+            for line in lines[1:]]
+
+
+def news2_flags(path: Path, threshold: int) -> tuple[int, int, float | None]:
+    """Hours, hours at NEWS2 >= threshold, and the onset hour, written out the long way: each
+    value carried forward for hours k to k + 3."""
+    table = rows(path)
+    last: dict[str, tuple[float, float]] = {}
+    flagged = 0
+    onset = None
+    first = table[0]["ICULOS"]
+    for row in table:
+        hour = row["ICULOS"]
+        for name in ("HR", "O2Sat", "Temp", "SBP", "Resp", "FiO2"):
+            if not math.isnan(row[name]) and not (row[name] == 0 and name != "FiO2"):
+                last[name] = (hour, row[name])
+
+        def value(name: str) -> float | None:
+            seen = last.get(name)
+            return seen[1] if seen and hour - seen[0] < 4 else None
+
+        fio2 = value("FiO2")
+        score = news2(respiratory_rate=value("Resp"), spo2=value("O2Sat"),
+                      on_oxygen=fio2 is not None and (fio2 / 100 if fio2 > 1 else fio2) > 0.21,
+                      systolic_bp=value("SBP"), heart_rate=value("HR"),
+                      temperature=value("Temp")).score
+        flagged += score >= threshold
+        if onset is None and row["SepsisLabel"] == 1:
+            onset = hour + 6 - first
+    return int(table[-1]["ICULOS"] - first + 1), flagged, onset
+
+
+def test_the_report_counts_the_stays_and_their_outcomes(report) -> None:
+    figures, out, stderr = report
+    septic = sum(1 for path in FILES if path.read_text().rstrip().endswith("|1"))
+    assert figures["cohort"]["patients"] == len(FILES) == 151
+    assert figures["cohort"]["septic"] == septic == 61
+    assert figures["cohort"]["non_septic"] == 151 - septic
+    assert figures["problems"] == {}
+    assert "151 stays" in stderr and "report:" in stderr
+
+
+def test_bedside_news2_agrees_with_a_score_computed_row_by_row(report) -> None:
+    figures = report[0]
+    for threshold in (5, 7):
+        hours = flagged = 0
+        for path in FILES:
+            stay_hours, stay_flagged, _ = news2_flags(path, threshold)
+            hours += stay_hours
+            flagged += stay_flagged
+        share = figures["detectors"][f"NEWS2 ≥ {threshold}"]["hours_flagged_share_all"]
+        assert share["value"] == pytest.approx(flagged / hours)
+        assert share["ci95"][0] <= share["value"] <= share["ci95"][1]
+
+
+def test_onset_figures_count_the_septic_stays_with_twelve_hours_of_record_first(report) -> None:
+    figures = report[0]
+    counted = [path for path in FILES if (onset := news2_flags(path, 5)[2]) is not None
+               and onset >= 12]
+    assert figures["cohort"]["septic_onset_counted"] == len(counted)
+    for name, detector in figures["detectors"].items():
+        lead = detector["first_firing_lead_time"]
+        assert lead["stays"] == len(counted)
+        assert sum(lead["buckets"].values()) == len(counted)
+        at_6 = detector["flagged_at_onset_minus_6h"]
+        assert at_6["stays"] == len(counted)
+        assert 0 <= at_6["value"] <= 1
+
+
+def test_crsmon_figures_are_consistent_with_each_other(report) -> None:
+    detectors = report[0]["detectors"]
+    medium, high = detectors["crsmon ≥ medium"], detectors["crsmon ≥ high"]
+    for figure in ("hours_flagged_share_all", "hours_flagged_share_non_septic",
+                   "flagged_at_onset_minus_6h", "flagged_at_onset_minus_0h"):
+        assert high[figure]["value"] <= medium[figure]["value"]
+    by_rule = report[0]["crsmon_firings_by_rule"]
+    assert by_rule and all(key.split()[0] in ("crs", "news2") for key in by_rule)
+    curve = report[0]["what_if"]["crsmon ≥ high, news2_key_threshold"]
+    assert [point["value"] for point in curve] == [6, "default"]
+    assert curve[0]["hours_flagged_share_non_septic"] <= curve[1]["hours_flagged_share_non_septic"]
+
+
+def test_the_html_report_stands_alone(report) -> None:
+    page = (report[1] / "validation.html").read_text()
+    assert page.count("<svg") >= 2
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "<script" not in page
+    for name in report[0]["detectors"]:
+        assert name.replace("≥", "≥") in page
+
+
+def test_a_damaged_export_is_named_counted_and_finished(tmp_path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for path in FILES[:6]:
+        shutil.copy(path, folder / path.name)
+    first, second, third = sorted(folder.glob("*.psv"))[:3]
+    lines = first.read_text().splitlines()
+    lines[3] = lines[3].replace("|", "|oops|", 1)  # a field too many
+    fields = lines[4].split("|")
+    fields[2] = "134"  # Temp outside the contract's 20–45 °C
+    lines[4] = "|".join(fields)
+    first.write_text("\n".join(lines) + "\n")
+    header, *body = second.read_text().splitlines()
+    second.write_text("\n".join([header + "|Ward"] + [line + "|5W" for line in body]) + "\n")
+    header, *body = third.read_text().splitlines()
+    keep = [i for i, name in enumerate(header.split("|")) if name != "SepsisLabel"]
+    third.write_text("\n".join("|".join(line.split("|")[i] for i in keep)
+                               for line in [header, *body]) + "\n")
+    (folder / "empty.psv").write_text("")
+    out = tmp_path / "out"
+    done = validate(str(folder), "--out", str(out), "--jobs", "1", "--sweep", "")
+    assert done.returncode == 0, done.stderr
+    problems = orjson.loads((out / "validation.json").read_bytes())["problems"]
+    assert problems["bad row"]["count"] == 1
+    assert "line 4" in problems["bad row"]["examples"][0]
+    assert "134" in problems["row outside the contract's bounds"]["examples"][0]
+    assert "'Ward'" in problems["unknown column"]["examples"][0]
+    assert problems["missing outcome"]["count"] == 1
+    assert problems["empty file"]["count"] == 1
+    assert "unknown column" in done.stderr
+    figures = orjson.loads((out / "validation.json").read_bytes())
+    assert figures["cohort"]["patients"] == 6 and figures["cohort"]["outcome_unknown"] == 1
+
+
+def test_json_lines_with_an_outcomes_file(tmp_path) -> None:
+    from monitor.wire import encode
+    from validation.physionet import ColumnMap, EPOCH, read_stay
+    from validation.problems import Problems
+
+    events, outcomes = [], {}
+    for path in FILES[:12]:
+        stay = read_stay(path, ColumnMap(), Problems())
+        events.extend(encode(event, drop_none=True) for event in stay.events)
+        if stay.onset_hour is not None:
+            onset = stay.start.timestamp() + stay.onset_hour * 3600
+            outcomes[stay.patient_id] = EPOCH.fromtimestamp(onset, EPOCH.tzinfo).isoformat()
+        elif len(outcomes) < 10:
+            outcomes[stay.patient_id] = None
+    (tmp_path / "ward.jsonl").write_bytes(b"\n".join(events) + b"\nnot json\n")
+    (tmp_path / "outcomes.json").write_bytes(orjson.dumps(outcomes))
+    done = validate(str(tmp_path / "ward.jsonl"), "--outcomes", str(tmp_path / "outcomes.json"),
+                    "--out", str(tmp_path / "out"), "--sweep", "")
+    assert done.returncode == 0, done.stderr
+    figures = orjson.loads((tmp_path / "out" / "validation.json").read_bytes())
+    assert figures["cohort"]["patients"] == 12
+    assert figures["cohort"]["outcome_unknown"] == 12 - len(outcomes)
+    assert figures["problems"]["bad row"]["count"] == 1
+
+
+def test_a_sweep_of_an_unknown_setting_says_what_is_wrong(tmp_path) -> None:
+    done = validate(str(DATA), "--out", str(tmp_path), "--sweep", "news2_threshhold=4")
+    assert done.returncode != 0
+    assert "news2_threshhold" in done.stderr and "crsmon config" in done.stderr
