@@ -45,15 +45,18 @@ def rows(path: Path) -> list[dict[str, float]]:
 
 
 def news2_flags(path: Path, threshold: int) -> tuple[int, int, float | None]:
-    """Hours, hours at NEWS2 >= threshold, and the onset hour, written out the long way: each
-    value carried forward for hours k to k + 3."""
+    """Patient-hours (rows with a score input recorded), those at NEWS2 >= threshold, and the
+    onset hour, written out the long way: each value carried forward for hours k to k + 3."""
     table = rows(path)
     last: dict[str, tuple[float, float]] = {}
-    flagged = 0
+    flagged = hours = 0
     onset = None
     first = table[0]["ICULOS"]
     for row in table:
         hour = row["ICULOS"]
+        measured = any(not math.isnan(row[name]) and row[name] != 0 for name in (
+            "HR", "O2Sat", "Temp", "SBP", "MAP", "Resp", "FiO2", "PaCO2", "WBC"))
+        hours += measured
         for name in ("HR", "O2Sat", "Temp", "SBP", "Resp", "FiO2"):
             if not math.isnan(row[name]) and not (row[name] == 0 and name != "FiO2"):
                 last[name] = (hour, row[name])
@@ -67,10 +70,10 @@ def news2_flags(path: Path, threshold: int) -> tuple[int, int, float | None]:
                       on_oxygen=fio2 is not None and (fio2 / 100 if fio2 > 1 else fio2) > 0.21,
                       systolic_bp=value("SBP"), heart_rate=value("HR"),
                       temperature=value("Temp")).score
-        flagged += score >= threshold
+        flagged += measured and score >= threshold
         if onset is None and row["SepsisLabel"] == 1:
             onset = hour + 6 - first
-    return int(table[-1]["ICULOS"] - first + 1), flagged, onset
+    return hours, flagged, onset
 
 
 def test_the_report_counts_the_stays_and_their_outcomes(report) -> None:

@@ -84,9 +84,10 @@ class Bootstrap:
 def detector_figures(stays: list[StayResult], name: str, groups: Groups,
                      bootstrap: Bootstrap) -> dict:
     flags = [stay.detectors[name] for stay in stays]
-    hours = np.array([stay.hours for stay in stays], dtype=float)
+    hours = patient_hours(stays)
     firings = np.array([flag.firings for flag in flags], dtype=float)
-    flagged = np.array([flag.hours.sum() for flag in flags], dtype=float)
+    flagged = np.array([(flag.hours & stay.measured).sum() for flag, stay in zip(flags, stays)],
+                       dtype=float)
     figures: dict = {}
     for label, members in (("all", np.arange(len(stays))), ("non_septic", groups.non_septic)):
         figures[f"firings_per_patient_day_{label}"] = bootstrap.ratio(
@@ -105,6 +106,11 @@ def detector_figures(stays: list[StayResult], name: str, groups: Groups,
             **bootstrap.ratio(np.array(hit), np.array(evaluable)), "stays": len(evaluable)}
     figures["first_firing_lead_time"] = lead_times(stays, flags, counted)
     return figures
+
+
+def patient_hours(stays: list[StayResult]) -> np.ndarray:
+    """Per stay, its patient-hours: the denominators of every burden figure."""
+    return np.array([stay.measured.sum() for stay in stays], dtype=float)
 
 
 def lead_times(stays: list[StayResult], flags: list[Flags], counted: np.ndarray) -> dict:
@@ -128,7 +134,7 @@ def lead_times(stays: list[StayResult], flags: list[Flags], counted: np.ndarray)
 
 
 def cohort(stays: list[StayResult], groups: Groups) -> dict:
-    hours = np.array([stay.hours for stay in stays], dtype=float)
+    hours = patient_hours(stays)
     return {
         "patients": len(stays), "patient_days": float(hours.sum() / 24),
         "non_septic": int(len(groups.non_septic)),
@@ -143,16 +149,16 @@ def by_rule(stays: list[StayResult]) -> dict:
     total: Counter = Counter()
     for stay in stays:
         total.update(stay.by_rule)
-    days = sum(stay.hours for stay in stays) / 24 or math.nan
+    days = patient_hours(stays).sum() / 24 or math.nan
     return {f"{rule} {severity}": {"firings": count, "per_patient_day": count / days}
             for (rule, severity), count in sorted(total.items())}
 
 
 def sweep_point(stays: list[StayResult], flags: list[Flags], groups: Groups) -> dict:
     """One what-if point: burden on the non-septic stays against sensitivity 6 h ahead."""
-    hours = np.array([stay.hours for stay in stays], dtype=float)
+    hours = patient_hours(stays)
     members = groups.non_septic
-    flagged = sum(float(flags[i].hours.sum()) for i in members)
+    flagged = sum(float((flags[i].hours & stays[i].measured).sum()) for i in members)
     firings = sum(flags[i].firings for i in members)
     hit = evaluable = 0
     for index in groups.onset_counted:
@@ -176,7 +182,7 @@ def case_lists(stays: list[StayResult], name: str, groups: Groups, count: int = 
         if 0 <= hour < stay.hours and not stay.detectors[name].hours[hour]:
             missed.append(stay.patient_id)
     busiest = sorted(groups.non_septic,
-                     key=lambda i: -stays[i].detectors[name].hours.sum() / stays[i].hours)
+                     key=lambda i: -stays[i].detectors[name].hours.sum() / max(1, stays[i].hours))
     return {"missed_6h_before_onset": missed[:count],
             "non_septic_most_flagged": [
                 {"patient_id": stays[i].patient_id,

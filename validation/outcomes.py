@@ -37,6 +37,7 @@ class StayResult:
     patient_id: str
     source: str
     hours: int
+    measured: np.ndarray  # bool per hour: a patient-hour (validation/stays.py)
     onset_hour: float | None
     outcome_known: bool
     detectors: dict[str, Flags] = field(default_factory=dict)

@@ -53,8 +53,8 @@ def run_stays(stays: list[Stay], problems: Problems, config: EngineConfig,
     results = []
     bedside_sweep: dict[str, list[Flags]] = {}
     for stay in stays:
-        result = StayResult(stay.patient_id, stay.source, stay.hours, stay.onset_hour,
-                            stay.outcome_known)
+        result = StayResult(stay.patient_id, stay.source, stay.hours, stay.measured(),
+                            stay.onset_hour, stay.outcome_known)
         result.detectors, result.by_rule = crsmon_flags(stay, engine)
         hourly = scores(stay, config.carry_forward_min)
         for name, thresholds in COMPARATORS.items():

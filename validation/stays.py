@@ -21,6 +21,10 @@ GRID_COLUMNS: tuple[str, ...] = (
     "respiratory_rate", "on_oxygen", "paco2", "wbc",
 )
 COLUMN = {name: index for index, name in enumerate(GRID_COLUMNS)}
+#: A patient-hour is an hour in which one of the scores' inputs was recorded: the hours of a
+#: stay before its first observation are no hours of monitoring. (This is the reading that
+#: reproduces the published figures of the bedside scores on the PhysioNet 2019 data.)
+SCORE_INPUTS = tuple(COLUMN[name] for name in GRID_COLUMNS if name != "diastolic_bp")
 
 
 @dataclass(slots=True)
@@ -43,3 +47,7 @@ class Stay:
     @property
     def hours(self) -> int:
         return int(self.grid.shape[0])
+
+    def measured(self) -> np.ndarray:
+        """Per hour: whether it is a patient-hour (SCORE_INPUTS)."""
+        return ~np.isnan(self.grid[:, SCORE_INPUTS]).all(axis=1)
