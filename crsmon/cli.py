@@ -52,7 +52,7 @@ def _replay(args: argparse.Namespace) -> int:
     from monitor.engine import Engine
     from monitor.replay import input_lines, plan, replay
 
-    engine = Engine(load_config(args.config))
+    engine = Engine(load_config(args.config), statuses=args.status)
     try:
         if args.file in (None, "-"):
             replay(sys.stdin.buffer, engine, sys.stdout.buffer, sys.stderr, with_status=args.status)

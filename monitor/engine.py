@@ -85,8 +85,11 @@ class Outputs:
 class Engine:
     """Per-patient state plus the rules that turn events into status and alerts."""
 
-    def __init__(self, config: EngineConfig | None = None) -> None:
+    def __init__(self, config: EngineConfig | None = None, *, statuses: bool = True) -> None:
+        """`statuses=False` for callers that read only alerts (validation, replay without
+        --status): a status is built for most vital signs, and alerts never depend on it."""
         self.config = config = config or EngineConfig()
+        self._statuses = statuses
         self._limits = WindowLimits(
             minutes=int(config.window_hours * 60), lateness_s=config.lateness_s,
             raw_rows_max=config.raw_rows_max,
@@ -411,7 +414,8 @@ class Engine:
                 or at >= patient.last_status_at + config.status_interval_s)):
             patient.last_status_key = key
             patient.last_status_at = at
-            outputs.statuses.append(status_of(patient, a, observed or stamp or moment(at)))
+            if self._statuses:
+                outputs.statuses.append(status_of(patient, a, observed or stamp or moment(at)))
 
     def _follow_trends(self, patient: Patient, a: Assessment, at: float) -> None:
         """Recompute baseline and trends of a febrile risk-period patient every interval."""

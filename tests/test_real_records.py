@@ -134,3 +134,10 @@ def test_the_stay_that_hung_the_engine_ends_in_a_few_steps_per_record(stays) -> 
     assert engine.steps <= 4 * len(lines)
     assert not engine.stalls
     assert any(alert["rule"] == "news2" for alert in alerts)
+
+
+def test_an_engine_that_builds_no_statuses_gives_the_same_alerts(stays) -> None:
+    lines = [line for patient_id in sorted(stays)[:40] for line in stays[patient_id]]
+    with_statuses, _ = run_replay(lines, Engine())
+    without, _ = run_replay(lines, Engine(statuses=False))
+    assert with_statuses == without and without

@@ -49,7 +49,7 @@ def run_chunk(files: list[Path], columns: ColumnMap, config: EngineConfig,
 
 def run_stays(stays: list[Stay], problems: Problems, config: EngineConfig,
               sweep: list[tuple[str, float]]) -> ChunkResult:
-    engine = Engine(config)
+    engine = Engine(config, statuses=False)
     results = []
     bedside_sweep: dict[str, list[Flags]] = {}
     for stay in stays:
@@ -67,6 +67,6 @@ def run_stays(stays: list[Stay], problems: Problems, config: EngineConfig,
         results.append(result)
     swept = {}
     for name, value in sweep:
-        engine = Engine(config.model_copy(update={name: value}))
+        engine = Engine(config.model_copy(update={name: value}), statuses=False)
         swept[(name, value)] = [crsmon_flags(stay, engine)[0] for stay in stays]
     return ChunkResult(results, problems, swept, bedside_sweep)
