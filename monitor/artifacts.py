@@ -56,7 +56,10 @@ def _back_to_recent(patient: Patient, position: int, value: float, at: float, ju
     """Whether `value` is within a jump of the median of the minutes before this one: the way
     back from a burst of motion (several samples off together, each believed) is no new jump."""
     minutes = max(1, int(config.artifact_recent_min))
-    recent = patient.window.minutes_until(int(at // 60) - 1, minutes, (position,))[:, 0]
+    end_minute = int(at // 60) - 1
+    if not patient.window.holds_data_in(end_minute - minutes + 1, end_minute):
+        return False  # nothing recent to come back to (charted hourly, say): no numpy for that
+    recent = patient.window.minutes_until(end_minute, minutes, (position,))[:, 0]
     level = nanmedian(recent)
     return bool(abs(value - level) <= jump)  # NaN (no recent data) compares False
 

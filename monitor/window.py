@@ -274,6 +274,15 @@ class Window:
                 self.ring[slot, column] = new[1]
 
     # -- reading -------------------------------------------------------------------------
+    def holds_data_in(self, first_minute: int, last_minute: int) -> bool:
+        """Whether any set may lie in these minutes (a cheap test before `minutes_until`):
+        False only when no sealed minute and no raw set falls in them."""
+        if self.last_minute >= first_minute and self.last_minute - self.limits.minutes < last_minute:
+            return True
+        times = self.times
+        index = bisect_left(times, first_minute * 60)
+        return index < len(times) and times[index] < (last_minute + 1) * 60
+
     def minutes_until(self, end_minute: int, count: int,
                       columns: slice | tuple[int, ...] = slice(COUNT)) -> np.ndarray:
         """Per-minute medians of the `count` minutes up to and including `end_minute`, as a

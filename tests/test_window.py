@@ -207,3 +207,23 @@ def test_minute_medians_equal_a_plain_median_of_each_minutes_readings():
             if minute > end - 1440:
                 got = minutes[minute - end + 1439, column]
                 assert abs(got - statistics.median(values)) < 0.006, (minute, column, values, got)
+
+
+def test_hourly_sets_seal_alone_in_their_minute_as_the_general_path_would():
+    """Charted hourly, each minute holds one set: sealed without numpy, to the same ring."""
+    rows = [(3600.0 * hour + 17, (80.0 + hour, ABSENT, ABSENT, ABSENT, 37.25, 97.5, 18.0, 0.0))
+            for hour in range(30)]
+    sparse, general = Window(WindowLimits()), Window(WindowLimits(seal_delay_s=0))
+    for at, row in rows:
+        sparse.add(at, row)
+    for at, row in rows:  # the same sets, sealed in one numpy batch at the end
+        general.times.append(at)
+        general.rows.extend(row)
+    general.watermark = rows[-1][0]  # so that it seals what the sparse window has sealed
+    general._seal_due()
+    assert sparse.last_minute == general.last_minute == int(rows[-2][0] // 60)
+    end = int(rows[-1][0] // 60)
+    assert np.array_equal(sparse.minutes_until(end, 1440), general.minutes_until(end, 1440),
+                          equal_nan=True)
+    assert sparse.holds_data_in(0, 0) and not sparse.holds_data_in(1, 59)
+    assert sparse.holds_data_in(60, 60)
