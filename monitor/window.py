@@ -276,7 +276,8 @@ class Window:
     # -- reading -------------------------------------------------------------------------
     def holds_data_in(self, first_minute: int, last_minute: int) -> bool:
         """Whether any set may lie in these minutes (a cheap test before `minutes_until`):
-        False only when no sealed minute and no raw set falls in them."""
+        False only when they lie outside the span of sealed minutes and hold no raw set — the
+        minutes just before a set charted an hour after the last."""
         if self.last_minute >= first_minute and self.last_minute - self.limits.minutes < last_minute:
             return True
         times = self.times

@@ -225,6 +225,6 @@ def test_hourly_sets_seal_alone_in_their_minute_as_the_general_path_would():
     end = int(rows[-1][0] // 60)
     assert np.array_equal(sparse.minutes_until(end, 1440), general.minutes_until(end, 1440),
                           equal_nan=True)
-    assert sparse.holds_data_in(1200, 1200) and not sparse.holds_data_in(1201, 1259)
+    assert sparse.holds_data_in(1200, 1200) and not sparse.holds_data_in(1681, 1739)
     assert sparse.holds_data_in(1740, 1740)  # the newest set, not sealed yet
     assert not sparse.holds_data_in(0, 0)  # older than the ring's day: gone
