@@ -26,6 +26,7 @@ table{border-collapse:collapse;margin:.5rem 0}td,th{padding:.3rem .6rem;border-b
 text-align:right}th:first-child,td:first-child{text-align:left}.ci{color:#718096;font-size:.85em}
 .note{color:#4a5568;max-width:60rem}code{background:#edf2f7;padding:0 .2rem}
 svg text{font:12px system-ui,sans-serif}
+.legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.3rem 1.2rem;max-width:720px}
 """
 
 
@@ -76,7 +77,7 @@ class _Chart:
     def __init__(self, width: int = 720, height: int = 440, x_max: float = 40.0,
                  y_max: float = 100.0) -> None:
         self.width, self.height = width, height
-        self.left, self.right, self.top, self.bottom = 60, 200, 20, 50
+        self.left, self.right, self.top, self.bottom = 60, 20, 20, 50
         self.x_max, self.y_max = x_max, y_max
         self.parts: list[str] = []
 
@@ -108,6 +109,17 @@ class _Chart:
                 f'height="{self.height}" role="img">' + "".join(self.parts) + "</svg>")
 
 
+def _legend(entries: list[tuple[str, str, bool]]) -> str:
+    """(label, colour, dashed) as an HTML list under a chart: labels wrap, SVG text does not."""
+    items = []
+    for label, colour, dashed in entries:
+        mark = (f'<line x1="0" x2="22" y1="5" y2="5" stroke="{colour}" stroke-width="2" '
+                'stroke-dasharray="4 3"/>' if dashed else
+                f'<circle cx="11" cy="5" r="5" fill="{colour}"/>')
+        items.append(f'<li><svg width="22" height="10">{mark}</svg> {html.escape(label)}</li>')
+    return f'<ul class="legend">{"".join(items)}</ul>'
+
+
 def _burden_chart(detectors: dict, curves: dict) -> str:
     points = [(100 * (d["hours_flagged_share_non_septic"]["value"] or 0),
                100 * (d["flagged_at_onset_minus_6h"]["value"] or 0)) for d in detectors.values()]
@@ -116,7 +128,7 @@ def _burden_chart(detectors: dict, curves: dict) -> str:
     chart = _Chart(x_max=x_max)
     chart.axes("% of other patients' hours flagged (alert burden)",
                "% of septic stays flagged 6 h before onset")
-    legend_y = chart.top + 10
+    legend: list[tuple[str, str, bool]] = []
     for name, curve in curves.items():
         ordered = [p for p in curve if p["hours_flagged_share_non_septic"] is not None]
         ordered.sort(key=lambda p: p["hours_flagged_share_non_septic"])
@@ -132,11 +144,8 @@ def _burden_chart(detectors: dict, curves: dict) -> str:
                 100 * (p["flagged_at_onset_minus_6h"] or 0))
             chart.parts.append(f'<text x="{x + 4:.1f}" y="{y - 4:.1f}" fill="{colour}" '
                                f'font-size="10">{html.escape(str(p["value"]))}</text>')
-        label = f"what if: {name}"
-        chart.parts.append(f'<line x1="{chart.width - 190}" x2="{chart.width - 170}" y1="{legend_y}" '
-                           f'y2="{legend_y}" stroke="{colour}" stroke-dasharray="4 3"/>'
-                           f'<text x="{chart.width - 165}" y="{legend_y + 4}">{html.escape(label[:30])}</text>')
-        legend_y += 18
+        legend.append((f"what if: {name} at other thresholds" if "," not in name else
+                       f"what if: {name.replace(', ', ' with another ')}", colour, True))
     for (name, d), (x, y) in zip(detectors.items(), points):
         colour = COLOURS.get(name, "#4a5568")
         sens, hours = d["flagged_at_onset_minus_6h"], d["hours_flagged_share_non_septic"]
@@ -151,10 +160,8 @@ def _burden_chart(detectors: dict, curves: dict) -> str:
         chart.parts.append(f'<circle cx="{chart.x(x):.1f}" cy="{chart.y(y):.1f}" r="5" '
                            f'fill="{colour}"><title>{html.escape(name)}: {x:.1f} % of hours, '
                            f'{y:.1f} % flagged 6 h ahead</title></circle>')
-        chart.parts.append(f'<circle cx="{chart.width - 180}" cy="{legend_y}" r="5" fill="{colour}"/>'
-                           f'<text x="{chart.width - 165}" y="{legend_y + 4}">{html.escape(name)}</text>')
-        legend_y += 18
-    return chart.svg()
+        legend.append((name, colour, False))
+    return chart.svg() + _legend(legend)
 
 
 def _lead_chart(detectors: dict) -> str:
