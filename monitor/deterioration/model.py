@@ -94,12 +94,23 @@ def probability(model: Model, value: float) -> float:
 
 
 class Assessment(NamedTuple):
-    """One patient's deterioration score at one moment, with its contributions by feature and
-    the human-readable reasons for the largest ones."""
+    """One patient's deterioration score at one moment: its contributions by feature (they
+    sum to the score), and the reasons — one per measurement, largest total first."""
 
     score: float
     contributions: dict[str, float]
     reasons: tuple[str, ...]
+
+
+def group_of(name: str) -> str:
+    """The measurement a feature speaks about (its channel; `air_or_oxygen` for oxygen):
+    reasons are given per measurement, so that "temperature" is said once, not three times."""
+    if name.startswith("news2_"):
+        return name[len("news2_"):]
+    for channel in feat.CHANNELS:
+        if name.startswith(channel + "_"):
+            return channel
+    raise ValueError(f"unknown feature {name}")
 
 
 def _signed(value: float, unit: str, digits: int) -> str:
@@ -146,13 +157,43 @@ def describe(name: str, f: feat.Features, row: int = 0) -> str:
             f"{base:.{digits}f}")
 
 
+def reason(group: str, parts: dict[str, float], f: feat.Features, least: float,
+           row: int = 0) -> str:
+    """One measurement's reason: its current value, worst of 12 h, 6-hour change and change
+    from baseline — whichever contribute at least `least` — and its total contribution."""
+    if group == "air_or_oxygen":
+        return f"on supplemental oxygen [+{sum(parts.values()):.2f}]"
+    index = feat.CHANNELS.index(group)
+    digits, unit = _digits(group), feat.UNIT[group]
+    said = []
+    if parts.get(f"{group}_level", 0) >= least or parts.get(f"news2_{group}", 0) >= least:
+        said.append(f"{feat.LABEL[group]} {f.current[row, index]:.{digits}f}{unit}")
+    worst = f"{group}_worst_{feat.WORST_H}h"
+    if parts.get(worst, 0) >= least:
+        said.append(describe(worst, f, row) if not said else describe(worst, f, row).replace(
+            feat.LABEL[group] + " ", "", 1))
+    for name in (f"{group}_trend", f"{group}_from_baseline"):
+        if parts.get(name, 0) >= least:
+            text = describe(name, f, row)
+            said.append(text if not said else text.replace(feat.LABEL[group] + " ", "", 1))
+    if not said:  # many small parts adding up: name the measurement at least
+        said.append(f"{feat.LABEL[group]} {f.current[row, index]:.{digits}f}{unit}")
+    return f"{', '.join(said)} [+{sum(parts.values()):.2f}]"
+
+
 def assess(model: Model, hourly: np.ndarray, on_oxygen: bool = False, top: int = 3,
            least: float = 0.05) -> Assessment:
-    """Score one patient now from (24, COUNT) hourly medians, with the `top` contributions of
-    at least `least` as reasons, largest first, each followed by its share of the score."""
+    """Score one patient now from (24, COUNT) hourly medians (see features.hourly_medians),
+    with reasons for the `top` measurements contributing at least `least` in total, largest
+    first: "temperature 38.7 °C, highest 38.9 °C in the last 12 h [+1.75]"."""
     f = feat.compute(hourly, on_oxygen)
     parts = contributions(model, f.values)[0]
-    total = float(parts.sum())
-    order = [i for i in np.argsort(-parts, kind="stable")[:top] if parts[i] >= least]
-    reasons = tuple(f"{describe(model.features[i], f)} [+{parts[i]:.2f}]" for i in order)
-    return Assessment(total, {name: float(p) for name, p in zip(model.features, parts)}, reasons)
+    by_feature = {name: float(p) for name, p in zip(model.features, parts)}
+    groups: dict[str, dict[str, float]] = {}
+    for name, value in by_feature.items():
+        groups.setdefault(group_of(name), {})[name] = value
+    totals = sorted(((sum(g.values()), name) for name, g in groups.items()),
+                    key=lambda item: -item[0])
+    reasons = tuple(reason(name, groups[name], f, least) for total, name in totals[:top]
+                    if total >= least)
+    return Assessment(float(parts.sum()), by_feature, reasons)
