@@ -78,7 +78,7 @@ def bootstrap(s: Summary, reps: int = 2000, seed: int = 0) -> dict[str, tuple[fl
         "hours_flagged": s.flagged_hours[a].sum(axis=1) / hours,
     }
     for i, lead in enumerate(LEADS):
-        values[f"sens_{lead}"] = s.caught[:, i][b].mean(axis=1)
+        values[f"sens_{lead}"] = (s.caught[:, i][b].mean(axis=1) if m else np.full(reps, np.nan))
     return {k: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))) for k, v in values.items()}
 
 
