@@ -20,7 +20,8 @@ folder (the project never reads that folder at run time). Steps:
    fit split stays under the issue's limits with a margin (high ≤ 0.40 firings/day and
    ≤ 3.0 % hours; medium ≤ 1.25 and ≤ 11.5 %); the dynamics that catch most septic stays at
    −6 h win, ties going to −3 h and 0 h, then to the first tried (shorter persistence and
-   hysteresis).
+   hysteresis). The search runs with the NEWS2 floor in place (NEWS2 ≥ 7 counts as at
+   least the high threshold, monitor/deterioration/alerting.py), so its burden is included.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.deterioration import metrics  # noqa: E402
 from bench.deterioration.data import read_folder, split  # noqa: E402
 from bench.deterioration.fitting import (  # noqa: E402
-    HORIZON_H, choose_dynamics, fit_nonnegative_logistic, training_rows,
+    HORIZON_H, choose_dynamics, fit_nonnegative_logistic, news2_of, training_rows,
 )
 from bench.deterioration.hourly import stay_features  # noqa: E402
 from monitor.deterioration import features as feat  # noqa: E402
@@ -55,7 +56,8 @@ def fit(folder: str, horizon: int = HORIZON_H, target: str = "window",
     x, y = training_rows(fit_stays, values, horizon, target)
     weights, intercept = fit_nonnegative_logistic(x, y)
     scores = [v @ weights for v in values]
-    chosen, log = choose_dynamics(fit_stays, scores)
+    news2 = [news2_of(v) for v in values]
+    chosen, log = choose_dynamics(fit_stays, scores, news2)
     dynamics = Dynamics.from_thresholds({name: (value if name.endswith("_h") else round(value, 3))
                                          for name, value in chosen.as_dict().items()})
     if verbose:
@@ -64,7 +66,7 @@ def fit(folder: str, horizon: int = HORIZON_H, target: str = "window",
             print(f"{name:40s} {w:8.4f}")
         print(dynamics)
     # the exact engine dynamics, as a check of the inlined search
-    flags = [simulate(s, dynamics) for s in scores]
+    flags = [simulate(s, dynamics, n) for s, n in zip(scores, news2)]
     high = metrics.figures(metrics.summarise(fit_stays, [f[1] for f in flags]))
     medium = metrics.figures(metrics.summarise(fit_stays, [f[0] for f in flags]))
     septic = sum(s.septic for s in fit_stays)
@@ -81,7 +83,7 @@ def fit(folder: str, horizon: int = HORIZON_H, target: str = "window",
                    f"equally" if target == "window" else "every hour of a septic stay up to onset"),
         "model": ("logistic regression, weights ≥ 0, L2 on standardised features; score = "
                   "sum of weight × feature (intercept excluded, so a stable normal patient "
-                  "scores 0)"),
+                  "scores 0); NEWS2 >= news2_high_floor counts as at least high_open"),
         "inputs": ("hourly medians of the last 24 h (monitor/deterioration/features.py); "
                    "oxygen = FiO2 > 0.21 in the data, the oxygen in force in the engine"),
         "fit_split_figures": {

@@ -357,3 +357,20 @@ def test_hours_due_catches_up_at_most_a_day() -> None:
     assert list(warning.hours_due(state, 10 * 3600 + 3599)) == []
     assert list(warning.hours_due(state, 13 * 3600)) == [11, 12, 13]
     assert len(warning.hours_due(state, 100 * 3600)) == warning.MAX_CATCH_UP_H
+
+
+def test_news2_of_seven_or_more_is_at_least_high_whatever_the_score() -> None:
+    """RR 30/min, SpO2 90 %, systolic 95: NEWS2 3 + 3 + 2 = 8, an emergency by the RCP's
+    chart, even if the fitted score is low."""
+    score = 0.1
+    news2 = chart.respiration_points(30) + chart.spo2_points(90) + chart.systolic_points(95)
+    assert news2 >= DYNAMICS.news2_high_floor
+    assert _run([score, score]) == [None, None]
+    state = alerting.AlertState.new()
+    assert [state.step(score, DYNAMICS, news2) for _ in range(2)] == [None, "high"]
+    off = alerting.Dynamics(**{**DYNAMICS.as_dict(), "news2_high_floor": 0})
+    state = alerting.AlertState.new()
+    assert [state.step(score, off, news2) for _ in range(2)] == [None, None]
+    state = alerting.AlertState.new()
+    assert [state.step(score, DYNAMICS, DYNAMICS.news2_high_floor - 1)
+            for _ in range(3)] == [None, None, None]

@@ -15,6 +15,7 @@ import argparse
 
 from bench.deterioration import bedside, metrics
 from bench.deterioration.data import Stay, read_folder, split
+from bench.deterioration.fitting import news2_of
 from bench.deterioration.hourly import stay_features
 from monitor.deterioration import model as dmodel
 from monitor.deterioration.alerting import Dynamics, simulate
@@ -23,7 +24,10 @@ from monitor.deterioration.alerting import Dynamics, simulate
 def warning_flags(stays: list[Stay], m: dmodel.Model) -> tuple[list, list]:
     """(medium-or-above flags, high flags) per stay."""
     dynamics = Dynamics.from_thresholds(m.thresholds)
-    flags = [simulate(dmodel.score(m, stay_features(s).values), dynamics) for s in stays]
+    flags = []
+    for s in stays:
+        values = stay_features(s).values
+        flags.append(simulate(dmodel.score(m, values), dynamics, news2_of(values)))
     return [f[0] for f in flags], [f[1] for f in flags]
 
 
@@ -33,8 +37,14 @@ def table(stays: list[Stay], m: dmodel.Model, reps: int) -> str:
             metrics.row(f"deterioration v{m.version} high", metrics.summarise(stays, high), reps),
             metrics.row(f"deterioration v{m.version} medium or above",
                         metrics.summarise(stays, medium), reps)]
-    for name, flags in bedside.bedside_flags(stays).items():
+    scores = bedside.bedside_flags(stays)
+    for name, flags in scores.items():
         rows.append(metrics.row(name, metrics.summarise(stays, flags), reps))
+    # what keeping NEWS2 beside the warning as a safety net would cost and catch
+    rows.append(metrics.row("high or NEWS2 >= 7", metrics.summarise(
+        stays, [a | b for a, b in zip(high, scores["NEWS2 >= 7"])]), reps))
+    rows.append(metrics.row("medium+ or NEWS2 >= 5", metrics.summarise(
+        stays, [a | b for a, b in zip(medium, scores["NEWS2 >= 5"])]), reps))
     return "\n".join(rows)
 
 

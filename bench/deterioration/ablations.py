@@ -4,7 +4,7 @@
 
 Each variant is refitted on the fit split exactly as scripts/fit_deterioration.py does, but
 with the shipped alert dynamics' shape (persistence, resolve hours and resolve/open ratio per
-level) kept and only the two open thresholds searched again under the same burden limits —
+level, the NEWS2 floor) kept and only the two open thresholds searched again under the same burden limits —
 so variants differ only in what they change. Then: 5-fold cross-validation of the shipped
 recipe over the whole development set (every stay scored by weights and thresholds fitted
 without it), with bootstrap intervals.
@@ -20,7 +20,7 @@ from bench.deterioration import metrics
 from bench.deterioration.data import Stay, read_folder, split
 from bench.deterioration.fitting import (
     HIGH_LIMITS, HORIZON_H, MEDIUM_LIMITS, _lowest_threshold, fit_nonnegative_logistic,
-    training_rows,
+    floored, news2_of, training_rows,
 )
 from bench.deterioration.hourly import stay_features
 from monitor.deterioration import features as feat
@@ -49,21 +49,28 @@ VARIANTS = {
 
 def _shape(m: dmodel.Model) -> dict:
     t = m.thresholds
-    return {"high": (int(t["high_persistence_h"]), int(t["high_resolve_h"]), t["high_resolve"] / t["high_open"]),
+    floor = int(t.get("news2_high_floor", 0))
+    return {"high": (int(t["high_persistence_h"]), int(t["high_resolve_h"]),
+                     t["high_resolve"] / t["high_open"], floor),
             "medium": (int(t["medium_persistence_h"]), int(t["medium_resolve_h"]),
-                       t["medium_resolve"] / t["medium_open"])}
+                       t["medium_resolve"] / t["medium_open"], floor)}
 
 
-def thresholds_for(stays: list[Stay], scores: list[np.ndarray], shape: dict) -> Dynamics:
-    ph, rh, qh = shape["high"]
-    pm, rm, qm = shape["medium"]
-    high, _ = _lowest_threshold(stays, scores, HIGH_LIMITS, ph, rh, qh)
-    medium, _ = _lowest_threshold(stays, scores, MEDIUM_LIMITS, pm, rm, qm)
-    return Dynamics(medium, medium * qm, max(high, medium), high * qh, pm, rm, ph, rh)
+def thresholds_for(stays: list[Stay], scores: list[np.ndarray], shape: dict,
+                   news2: list[np.ndarray] | None) -> Dynamics:
+    ph, rh, qh, floor = shape["high"]
+    pm, rm, qm, _ = shape["medium"]
+    seen = floored(scores, news2, floor)
+    high, _ = _lowest_threshold(stays, seen, HIGH_LIMITS, ph, rh, qh)
+    medium, _ = _lowest_threshold(stays, seen, MEDIUM_LIMITS, pm, rm, qm)
+    return Dynamics(medium, medium * qm, max(high, medium), high * qh, pm, rm, ph, rh,
+                    floor if news2 is not None else 0)
 
 
-def _figures(stays: list[Stay], scores: list[np.ndarray], d: Dynamics) -> tuple[metrics.Summary, metrics.Summary]:
-    flags = [simulate(s, d) for s in scores]
+def _figures(stays: list[Stay], scores: list[np.ndarray], d: Dynamics,
+             news2: list[np.ndarray] | None) -> tuple[metrics.Summary, metrics.Summary]:
+    flags = [simulate(s, d, None if news2 is None else n)
+             for s, n in zip(scores, news2 or [None] * len(scores))]
     return (metrics.summarise(stays, [f[1] for f in flags]),
             metrics.summarise(stays, [f[0] for f in flags]))
 
@@ -86,10 +93,13 @@ def main() -> None:
     print("| variant | high, fit split: % at −6 h / % hours / firings/day | high, held-out | "
           "medium+, fit split | medium+, held-out |\n|---|---|---|---|---|")
 
-    def report(name: str, fit_scores: list, held_scores: list) -> None:
-        d = thresholds_for(fit, fit_scores, shape)
-        fh, fm = _figures(fit, fit_scores, d)
-        hh, hm = _figures(held, held_scores, d)
+    news2 = {s.patient: news2_of(values[s.patient]) for s in stays}
+    fit_news2, held_news2 = [news2[s.patient] for s in fit], [news2[s.patient] for s in held]
+
+    def report(name: str, fit_scores: list, held_scores: list, floor: bool = True) -> None:
+        d = thresholds_for(fit, fit_scores, shape, fit_news2 if floor else None)
+        fh, fm = _figures(fit, fit_scores, d, fit_news2 if floor else None)
+        hh, hm = _figures(held, held_scores, d, held_news2 if floor else None)
         print(f"| {name} | {_cell(fh)} | {_cell(hh)} | {_cell(fm)} | {_cell(hm)} |", flush=True)
 
     for name, (columns, target, horizon) in VARIANTS.items():
@@ -97,10 +107,14 @@ def main() -> None:
         w, _ = fit_nonnegative_logistic(x, y)
         report(name, [values[s.patient][:, columns] @ w for s in fit],
                [values[s.patient][:, columns] @ w for s in held])
-    news2 = slice(0, len([n for n in feat.FEATURES if n.startswith("news2_")]))
+        if name.startswith("shipped"):
+            report("shipped features, without the NEWS2 ≥ 7 floor",
+                   [values[s.patient][:, columns] @ w for s in fit],
+                   [values[s.patient][:, columns] @ w for s in held], floor=False)
+    parts = slice(0, len([n for n in feat.FEATURES if n.startswith("news2_")]))
     report("NEWS2 total (unweighted) with the same dynamics",
-           [values[s.patient][:, news2].sum(axis=1) for s in fit],
-           [values[s.patient][:, news2].sum(axis=1) for s in held])
+           [values[s.patient][:, parts].sum(axis=1) for s in fit],
+           [values[s.patient][:, parts].sum(axis=1) for s in held], floor=False)
 
     print("\n### 5-fold cross-validation of the shipped recipe (every stay scored out of fold)\n")
     folds = 5
@@ -111,10 +125,11 @@ def main() -> None:
         train = [s for s in stays if fold_of[s.patient] != k]
         x, y = training_rows(train, [values[s.patient] for s in train], HORIZON_H)
         w, _ = fit_nonnegative_logistic(x, y)
-        d = thresholds_for(train, [values[s.patient] @ w for s in train], shape)
+        d = thresholds_for(train, [values[s.patient] @ w for s in train], shape,
+                           [news2[s.patient] for s in train])
         for s in stays:
             if fold_of[s.patient] == k:
-                medium, high = simulate(values[s.patient] @ w, d)
+                medium, high = simulate(values[s.patient] @ w, d, news2[s.patient])
                 flags_high[s.patient], flags_medium[s.patient] = high, medium
     print(metrics.HEADER)
     print(metrics.row("deterioration high (out of fold)",

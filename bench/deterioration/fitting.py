@@ -15,6 +15,7 @@ L2 = 1.0
 #: The issue's limits, and the margin kept on the fit split for patients we have not seen.
 HIGH_LIMITS = (0.40, 0.030)  # issue: ≤ 0.45 firings/day, ≤ 3.5 % hours
 MEDIUM_LIMITS = (1.25, 0.115)  # issue: ≤ 1.4 firings/day, ≤ 13 % hours
+NEWS2_HIGH_FLOOR = 7  # RCP 2017: NEWS2 ≥ 7 calls an emergency response (alerting.Dynamics)
 PERSISTENCE = (2, 3)
 RESOLVE = (1, 2, 3, 4)
 RESOLVE_RATIO = (1.0, 0.85, 0.7)
@@ -98,7 +99,8 @@ def _lowest_threshold(stays: list[Stay], scores: list[np.ndarray], limits: tuple
     others = [i for i, s in enumerate(stays) if not s.septic]
     other_scores = [scores[i] for i in others]
     other_stays = [stays[i] for i in others]
-    low, high = 0.0, float(np.percentile(np.concatenate(other_scores), 99.9)) + 1.0
+    finite = np.concatenate(other_scores)
+    low, high = 0.0, float(np.percentile(finite[np.isfinite(finite)], 99.9)) + 1.0
 
     def within(threshold: float) -> bool:
         flags = _single_level(other_scores, threshold, threshold * ratio, persistence, resolve)
@@ -133,10 +135,31 @@ def choose_level(stays: list[Stay], scores: list[np.ndarray], limits: tuple[floa
     return best[1], log
 
 
-def choose_dynamics(stays: list[Stay], scores: list[np.ndarray]) -> tuple[Dynamics, list[str]]:
-    """Each level's persistence, hysteresis and thresholds, chosen on its own."""
-    high, log_high = choose_level(stays, scores, HIGH_LIMITS, "high")
-    medium, log_medium = choose_level(stays, scores, MEDIUM_LIMITS, "medium")
+def news2_of(values: np.ndarray) -> np.ndarray:
+    """NEWS2 per hour from the features' NEWS2 parts (consciousness is not recorded)."""
+    from monitor.deterioration.features import FEATURES
+    return values[:, [i for i, n in enumerate(FEATURES) if n.startswith("news2_")]].sum(axis=1)
+
+
+def floored(scores: list[np.ndarray], news2: list[np.ndarray] | None,
+            floor: int = NEWS2_HIGH_FLOOR) -> list[np.ndarray]:
+    """Scores as the machines see them under the NEWS2 floor, for the threshold search: an
+    hour at NEWS2 ≥ floor counts as at least the high open threshold, so as above every
+    threshold the search may try (infinity behaves the same in both machines)."""
+    if news2 is None or not floor:
+        return scores
+    return [np.where(n >= floor, np.inf, s) for s, n in zip(scores, news2)]
+
+
+def choose_dynamics(stays: list[Stay], scores: list[np.ndarray],
+                    news2: list[np.ndarray] | None = None,
+                    floor: int = NEWS2_HIGH_FLOOR) -> tuple[Dynamics, list[str]]:
+    """Each level's persistence, hysteresis and thresholds, chosen on its own, with the
+    NEWS2 floor in place when `news2` is given."""
+    seen = floored(scores, news2, floor)
+    high, log_high = choose_level(stays, seen, HIGH_LIMITS, "high")
+    medium, log_medium = choose_level(stays, seen, MEDIUM_LIMITS, "medium")
     dynamics = Dynamics(medium[0], medium[1], max(high[0], medium[0]), high[1],
-                        medium[2], medium[3], high[2], high[3])
+                        medium[2], medium[3], high[2], high[3],
+                        floor if news2 is not None else 0)
     return dynamics, log_high + log_medium

@@ -6,7 +6,7 @@ last 24 hours and step the alert machines.
     state = AlertState.new()                                       # per patient, persisted
     for hour in hours_due(state, now):                             # on every event or timer
         minutes = window.minutes_until(hour * 60 - 1, HOURS * 60)  # the day before the hour
-        result = evaluate(model, dynamics, state, hour, minutes, on_oxygen)
+        result = evaluate(model, dynamics, state, hour, minutes, on_oxygen, news2)
 
 `result.severity` is the level in force (None, "medium", "high"); `result.assessment` holds the
 score and the reasons. The offline harness steps the same machines hour by hour, so the
@@ -43,11 +43,15 @@ def hours_due(state: AlertState, now_s: float) -> range:
 
 
 def evaluate(model: Model, dynamics: Dynamics, state: AlertState, hour: int,
-             minutes: np.ndarray, on_oxygen: bool = False, top: int = 3,
-             least: float = 0.05) -> Evaluation:
+             minutes: np.ndarray, on_oxygen: bool = False, news2: int | None = None,
+             top: int = 3, least: float = 0.05) -> Evaluation:
     """Score the day of per-minute medians `minutes` ((1440, COUNT), oldest first, ending
-    with the last minute before `hour`·3600 s) and take one step of the alert machines."""
+    with the last minute before `hour`·3600 s) and take one step of the alert machines.
+    `news2` is the engine's NEWS2 score at the hour (with consciousness), for the floor."""
     a = assess(model, feat.hourly_medians(minutes), on_oxygen, top, least)
-    severity = state.step(a.score, dynamics)
+    if news2 is not None and dynamics.news2_high_floor and news2 >= dynamics.news2_high_floor:
+        a = a._replace(reasons=(f"NEWS2 {news2} (≥ {dynamics.news2_high_floor}: emergency "
+                                f"response, RCP 2017)",) + a.reasons)
+    severity = state.step(a.score, dynamics, news2)
     state.hour = hour
     return Evaluation(hour, severity, a)
