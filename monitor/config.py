@@ -205,6 +205,68 @@ class EngineConfig(BaseModel):
     )
     temperature_rise_per_h: float = setting(0.3, f"{JUDGEMENT}: temperature rising", "°C per h")
 
+    # -- deterioration early warning (issue 12, docs/deterioration-model.md) -----------------
+    deterioration_weights: str = setting(
+        "", "empty: the shipped weights file (version 1), fitted by the project's fit script on "
+        "the PhysioNet/CinC 2019 development set (fit split); a path replaces it"
+    )
+    deterioration_interval_min: float = setting(
+        60.0, f"{JUDGEMENT}: the score is evaluated once an hour on the hour, because its "
+        "features are hourly medians; the offline figures simulate exactly this", "min"
+    )
+    deterioration_medium_open: float = setting(
+        1.801, "fitted: lowest score keeping the dev fit split "
+        "under 1.25 firings per non-septic patient-day and 11.5 % of hours flagged (issue 12 "
+        "limits 1.4 and 13 %, less a margin for unseen patients)", "score"
+    )
+    deterioration_medium_resolve: float = setting(
+        1.801, "fitted with the open threshold: 1.0 × it (resolve/open ratio tried 1.0, 0.85, "
+        "0.7; most septic stays caught at −6 h within the limits: the 4-hour resolve delay is "
+        "the hysteresis that holds the alert across dips)", "score"
+    )
+    deterioration_medium_persistence_h: int = setting(
+        2, f"{JUDGEMENT}: two hourly evaluations in a row; one never pages (an hour of "
+        "artifact or exertion), 2 and 3 tried, 2 caught more", "evaluations"
+    )
+    deterioration_medium_resolve_h: int = setting(
+        4, "fitted among 1–4: four hourly evaluations below the resolve threshold end a medium "
+        "alert (one observation round, as news2_resolve_after_min)", "evaluations"
+    )
+    deterioration_high_open: float = setting(
+        2.528, "fitted: lowest score keeping the dev fit split "
+        "under 0.40 firings per non-septic patient-day and 3.0 % of hours flagged (issue 12 "
+        "limits 0.45 and 3.5 %, less a margin), with the NEWS2 floor in place", "score"
+    )
+    deterioration_high_resolve: float = setting(
+        2.528, "fitted: the open threshold itself (ratio 1.0): a high alert is for the bedside "
+        "now, so it ends as soon as the score is below it; hours under alert are the binding "
+        "burden, not firings", "score"
+    )
+    deterioration_high_persistence_h: int = setting(
+        2, f"{JUDGEMENT}: two hourly evaluations in a row (2 and 3 tried)", "evaluations"
+    )
+    deterioration_high_resolve_h: int = setting(
+        1, "fitted among 1–4: one evaluation below the threshold ends a high alert, which "
+        "then falls back to medium while the medium level holds", "evaluations"
+    )
+    deterioration_news2_high_floor: int = setting(
+        7, f"{RCP}: ≥ 7 calls an emergency response, so the warning is at least high while "
+        "NEWS2 is ≥ 7 (the fitted weights reflect ICU sepsis, not every emergency); the "
+        "thresholds were fitted with this floor in place; 0 turns it off"
+    )
+    deterioration_reasons: int = setting(
+        3, f"{JUDGEMENT}: an alert names its three largest contributions", "reasons"
+    )
+    deterioration_reason_min_score: float = setting(
+        0.05, f"{JUDGEMENT}: smaller contributions are not worth a reason", "score"
+    )
+    deterioration_medium_severity: Severity = setting(
+        "medium", "issue 12: medium is for a closer look"
+    )
+    deterioration_high_severity: Severity = setting(
+        "high", "issue 12: high is for the patient who needs a clinician at the bedside now"
+    )
+
     @field_validator("implausible_jump")
     @classmethod
     def _a_jump_for_every_measurement(cls, value: dict[str, float]) -> dict[str, float]:

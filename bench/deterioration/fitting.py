@@ -1,0 +1,165 @@
+"""Fitting the deterioration warning: training rows, non-negative logistic regression, and the
+search for alert thresholds under the issue's burden limits. Used by scripts/fit_deterioration.py
+(which documents the recipe) and by the ablations (python -m bench.deterioration.ablations)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.deterioration import metrics
+from bench.deterioration.data import Stay
+from monitor.deterioration.alerting import Dynamics
+
+HORIZON_H = 12
+L2 = 1.0
+#: The issue's limits, and the margin kept on the fit split for patients we have not seen.
+HIGH_LIMITS = (0.40, 0.030)  # issue: ≤ 0.45 firings/day, ≤ 3.5 % hours
+MEDIUM_LIMITS = (1.25, 0.115)  # issue: ≤ 1.4 firings/day, ≤ 13 % hours
+NEWS2_HIGH_FLOOR = 7  # RCP 2017: NEWS2 ≥ 7 calls an emergency response (alerting.Dynamics)
+PERSISTENCE = (2, 3)
+RESOLVE = (1, 2, 3, 4)
+RESOLVE_RATIO = (1.0, 0.85, 0.7)
+
+
+def training_rows(stays: list[Stay], values: list[np.ndarray], horizon: int,
+                  target: str = "window") -> tuple[np.ndarray, np.ndarray]:
+    """Features and labels of the hours the fit learns from (scripts/fit_deterioration.py, step 2).
+    `target="stay"` instead makes every hour of a septic stay up to onset positive."""
+    xs, ys = [], []
+    for stay, x in zip(stays, values):
+        hours = np.arange(stay.hours)
+        keep = stay.measured.copy()
+        if stay.septic:
+            if target == "window":
+                keep &= (hours >= stay.onset - horizon) & (hours <= stay.onset)
+            else:
+                keep &= hours <= stay.onset
+        xs.append(x[keep])
+        ys.append(np.full(int(keep.sum()), stay.septic, dtype=float))
+    return np.vstack(xs), np.concatenate(ys)
+
+
+def fit_nonnegative_logistic(x: np.ndarray, y: np.ndarray, l2: float = L2,
+                             iterations: int = 50) -> tuple[np.ndarray, float]:
+    """Weights ≥ 0 and a free intercept maximising the class-balanced log-likelihood minus
+    l2/2·|w|² on standardised features: projected Newton (Newton on the free variables,
+    then clamping at 0; a variable at 0 is free again when its gradient points inwards)."""
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = np.column_stack([np.ones(len(x)), x / scale])
+    positives = y.sum()
+    sample = np.where(y > 0, (len(y) - positives) / positives, 1.0)
+    sample = sample / sample.mean()
+    w = np.zeros(z.shape[1])
+    penalty = np.full(z.shape[1], l2)
+    penalty[0] = 0.0
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-(z @ w)))
+        gradient = z.T @ (sample * (p - y)) + penalty * w
+        free = np.ones(len(w), dtype=bool)
+        free[1:] = (w[1:] > 0) | (gradient[1:] < 0)
+        h = (z[:, free] * (sample * p * (1 - p))[:, None]).T @ z[:, free]
+        h += np.diag(penalty[free]) + 1e-9 * np.eye(int(free.sum()))
+        step = np.zeros_like(w)
+        step[free] = np.linalg.solve(h, gradient[free])
+        new = w - step
+        new[1:] = np.maximum(new[1:], 0.0)
+        if np.max(np.abs(new - w)) < 1e-7:
+            w = new
+            break
+        w = new
+    return w[1:] / scale, float(w[0])
+
+
+def _single_level(scores: list[np.ndarray], open_at: float, resolve_below: float,
+                  persistence: int, resolve: int) -> list[np.ndarray]:
+    """One level's machine over each stay: the same rule as alerting.LevelState, inlined
+    because the threshold search runs it thousands of times."""
+    out = []
+    for stay_scores in scores:
+        flags = np.zeros(len(stay_scores), dtype=bool)
+        is_open, run = False, 0
+        for hour, value in enumerate(stay_scores.tolist()):
+            if not is_open:
+                run = run + 1 if value >= open_at else 0
+                if run >= persistence:
+                    is_open, run = True, 0
+            else:
+                run = run + 1 if value < resolve_below else 0
+                if run >= resolve:
+                    is_open, run = False, 0
+            flags[hour] = is_open
+        out.append(flags)
+    return out
+
+
+def _lowest_threshold(stays: list[Stay], scores: list[np.ndarray], limits: tuple[float, float],
+                      persistence: int, resolve: int, ratio: float) -> tuple[float, dict]:
+    """Bisection on the open threshold: burden falls as it rises."""
+    others = [i for i, s in enumerate(stays) if not s.septic]
+    other_scores = [scores[i] for i in others]
+    other_stays = [stays[i] for i in others]
+    finite = np.concatenate(other_scores)
+    low, high = 0.0, float(np.percentile(finite[np.isfinite(finite)], 99.9)) + 1.0
+
+    def within(threshold: float) -> bool:
+        flags = _single_level(other_scores, threshold, threshold * ratio, persistence, resolve)
+        f = metrics.figures(metrics.summarise(other_stays, flags))
+        return f["firings_per_day"] <= limits[0] and f["hours_flagged"] <= limits[1]
+
+    for _ in range(18):
+        middle = (low + high) / 2
+        if within(middle):
+            high = middle
+        else:
+            low = middle
+    flags = _single_level(scores, high, high * ratio, persistence, resolve)
+    return high, metrics.figures(metrics.summarise(stays, flags))
+
+
+def choose_level(stays: list[Stay], scores: list[np.ndarray], limits: tuple[float, float],
+                 name: str) -> tuple[tuple[float, float, int, int], list[str]]:
+    """(open, resolve, persistence, resolve hours) of one level that catch most at −6 h."""
+    best, log = None, []
+    for persistence in PERSISTENCE:
+        for resolve in RESOLVE:
+            for ratio in RESOLVE_RATIO:
+                threshold, f = _lowest_threshold(stays, scores, limits, persistence, resolve, ratio)
+                value = (round(f["sens_6"], 6), round(f["sens_3"] + f["sens_0"], 6))
+                log.append(f"{name}: persistence {persistence} h, resolve {resolve} h, ratio "
+                           f"{ratio}: open ≥ {threshold:.2f}, catches {f['sens_6']:.1%} at −6 h, "
+                           f"{f['sens_3']:.1%} at −3 h, {f['sens_0']:.1%} at 0 h; "
+                           f"{f['hours_flagged']:.1%} hours, {f['firings_per_day']:.2f}/day")
+                if best is None or value > best[0]:
+                    best = (value, (threshold, threshold * ratio, persistence, resolve))
+    return best[1], log
+
+
+def news2_of(values: np.ndarray) -> np.ndarray:
+    """NEWS2 per hour from the features' NEWS2 parts (consciousness is not recorded)."""
+    from monitor.deterioration.features import FEATURES
+    return values[:, [i for i, n in enumerate(FEATURES) if n.startswith("news2_")]].sum(axis=1)
+
+
+def floored(scores: list[np.ndarray], news2: list[np.ndarray] | None,
+            floor: int = NEWS2_HIGH_FLOOR) -> list[np.ndarray]:
+    """Scores as the machines see them under the NEWS2 floor, for the threshold search: an
+    hour at NEWS2 ≥ floor counts as at least the high open threshold, so as above every
+    threshold the search may try (infinity behaves the same in both machines)."""
+    if news2 is None or not floor:
+        return scores
+    return [np.where(n >= floor, np.inf, s) for s, n in zip(scores, news2)]
+
+
+def choose_dynamics(stays: list[Stay], scores: list[np.ndarray],
+                    news2: list[np.ndarray] | None = None,
+                    floor: int = NEWS2_HIGH_FLOOR) -> tuple[Dynamics, list[str]]:
+    """Each level's persistence, hysteresis and thresholds, chosen on its own, with the
+    NEWS2 floor in place when `news2` is given."""
+    seen = floored(scores, news2, floor)
+    high, log_high = choose_level(stays, seen, HIGH_LIMITS, "high")
+    medium, log_medium = choose_level(stays, seen, MEDIUM_LIMITS, "medium")
+    dynamics = Dynamics(medium[0], medium[1], max(high[0], medium[0]), high[1],
+                        medium[2], medium[3], high[2], high[3],
+                        floor if news2 is not None else 0)
+    return dynamics, log_high + log_medium

@@ -1,0 +1,185 @@
+"""The deterioration warning's features: where each vital sign stands and where it is going,
+against the patient's own recent past, from a day of hourly medians.
+
+Everything is computed from one array, `hourly`: 24 rows, one per hour ending at the moment
+of evaluation (row 23 is the last hour), and one column per measurement in
+`monitor.parameters` order, holding the median of that hour's values (NaN where none). The
+engine gets it from the window's per-minute medians (`hourly_medians`); the offline harness
+gets it from the hourly PhysioNet rows. Both therefore compute the very same features.
+
+Why hourly medians: a walk to the bathroom or physiotherapy lifts heart rate 20–40/min for
+10–30 minutes. A median of an hour's minutes barely moves for that, and the trend below is a
+median of three such hours, so exertion alone cannot make a trend; a real slide, lasting
+hours, can.
+
+All features are zero for a patient who is stable and within normal limits, and grow as a
+measurement moves in the direction of deterioration (one-sided and capped): so each one's
+contribution to the score is never negative, an improving value never raises the score, and
+one wild value cannot dominate it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from monitor.parameters import (
+    COUNT, HEART_RATE, MEAN_ARTERIAL, RESPIRATORY_RATE, SPO2, SYSTOLIC, TEMPERATURE,
+)
+from monitor.robust import nanmedian_and_count
+from monitor.scores import news2 as chart
+
+HOURS = 24  # rows of `hourly`: the engine's window keeps exactly one day
+CARRY_H = 4  # a value is current for 4 h after its hour (one observation round, as NEWS2)
+RECENT_H = 3  # "now" for a trend: the median of the last 3 hourly medians
+TREND_H = 6  # the trend compares "now" with the median of the hours 6 h before (t−8 … t−6)
+BASELINE_LAG_H = 8  # the baseline ends where the trend's past begins: t−23 … t−8
+BASELINE_MIN_HOURS = 3  # hours with data a baseline needs
+
+#: Channels the trends follow: the six vital signs of the issue and the shock index (HR/SBP).
+CHANNELS = ("heart_rate", "respiratory_rate", "temperature", "systolic_bp",
+            "mean_arterial_pressure", "spo2", "shock_index")
+_COLUMN = {"heart_rate": HEART_RATE, "respiratory_rate": RESPIRATORY_RATE,
+           "temperature": TEMPERATURE, "systolic_bp": SYSTOLIC,
+           "mean_arterial_pressure": MEAN_ARTERIAL, "spo2": SPO2}
+#: +1 where rising is deterioration, −1 where falling is.
+DIRECTION = {"heart_rate": 1, "respiratory_rate": 1, "temperature": 1, "systolic_bp": -1,
+              "mean_arterial_pressure": -1, "spo2": -1, "shock_index": 1}
+#: The largest movement that still counts more (a cap: beyond it, more is not more evidence,
+#: and a probe artifact that survived the medians cannot run away with the score).
+_CAP = {"heart_rate": 40.0, "respiratory_rate": 12.0, "temperature": 2.5, "systolic_bp": 50.0,
+        "mean_arterial_pressure": 35.0, "spo2": 10.0, "shock_index": 0.6}
+LABEL = {"heart_rate": "heart rate", "respiratory_rate": "respiratory rate",
+         "temperature": "temperature", "systolic_bp": "systolic BP",
+         "mean_arterial_pressure": "MAP", "spo2": "SpO2", "shock_index": "shock index"}
+UNIT = {"heart_rate": "/min", "respiratory_rate": "/min", "temperature": " °C",
+        "systolic_bp": " mmHg", "mean_arterial_pressure": " mmHg", "spo2": " %",
+        "shock_index": ""}
+
+#: NEWS2 components the data can score (consciousness is scored by the engine's NEWS2 but
+#: was never recorded in the development data, so it has no fitted weight here).
+NEWS2_PARTS = ("respiratory_rate", "spo2", "air_or_oxygen", "systolic_bp", "heart_rate",
+               "temperature")
+
+#: Where each channel leaves normal, in its direction of deterioration: the upper limit of
+#: NEWS2's 0-point band for heart rate (90) and respiratory rate (20), the lower limit of its
+#: 0-point band for systolic BP (111 → 110) and SpO2 (96); 37.5 °C for temperature (below the
+#: 38.0 fever threshold: a rising temperature counts before it is a fever); MAP 75 mmHg
+#: (judgement: 10 above the ASTCT/sepsis hypotension threshold of 65); shock index 0.7 (upper
+#: end of normal, CLINICAL.md).
+NORMAL_LIMIT = {"heart_rate": 90.0, "respiratory_rate": 20.0, "temperature": 37.5,
+                "systolic_bp": 110.0, "mean_arterial_pressure": 75.0, "spo2": 96.0,
+                "shock_index": 0.7}
+WORST_H = 12  # the worst hourly median of the last 12 h (half a day, two nursing shifts' worth)
+
+#: Every feature, in the order of the weights file.
+FEATURES: tuple[str, ...] = (
+    tuple(f"news2_{part}" for part in NEWS2_PARTS)
+    + tuple(f"{channel}_level" for channel in CHANNELS)
+    + tuple(f"{channel}_worst_{WORST_H}h" for channel in CHANNELS)
+    + tuple(f"{channel}_trend" for channel in CHANNELS)
+    + tuple(f"{channel}_from_baseline" for channel in CHANNELS)
+)
+
+
+class Features(NamedTuple):
+    """Feature values (n, len(FEATURES)) and what the reasons quote, per channel (n, 7): the
+    current value, the worst of the last 12 h, the 6-hour change, the change from baseline,
+    and the baseline itself."""
+
+    values: np.ndarray
+    current: np.ndarray
+    worst: np.ndarray
+    trend: np.ndarray
+    from_baseline: np.ndarray
+    baseline: np.ndarray
+
+
+def hourly_medians(minutes: np.ndarray) -> np.ndarray:
+    """(24, COUNT) hourly medians from (1440, COUNT) per-minute medians (oldest first, NaN
+    where no data), e.g. `window.minutes_until(now_minute, 1440)`: the engine's way in."""
+    if minutes.shape != (HOURS * 60, COUNT):
+        raise ValueError(f"expected ({HOURS * 60}, {COUNT}) minutes, got {minutes.shape}")
+    blocks = minutes.reshape(HOURS, 60, COUNT)
+    return nanmedian_and_count(blocks, axis=1)[0]
+
+
+def _channels(hourly: np.ndarray) -> np.ndarray:
+    """(n, 24, 7) in CHANNELS order; the shock index is each hour's HR median over its SBP
+    median (NaN unless both are there)."""
+    out = np.empty(hourly.shape[:2] + (len(CHANNELS),))
+    for index, channel in enumerate(CHANNELS[:-1]):
+        out[:, :, index] = hourly[:, :, _COLUMN[channel]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        systolic = hourly[:, :, SYSTOLIC]
+        out[:, :, -1] = np.where(systolic > 0, hourly[:, :, HEART_RATE] / systolic, np.nan)
+    return out
+
+
+def _latest(block: np.ndarray) -> np.ndarray:
+    """Per (row, channel) the last non-NaN value along axis 1, NaN if none."""
+    present = ~np.isnan(block)
+    last = block.shape[1] - 1 - np.argmax(present[:, ::-1, :], axis=1)
+    values = np.take_along_axis(block, last[:, None, :], axis=1)[:, 0, :]
+    values[~present.any(axis=1)] = np.nan
+    return values
+
+
+def _points(values: np.ndarray, score) -> np.ndarray:
+    flat = values.ravel()
+    out = np.zeros(flat.shape)
+    for index, value in enumerate(flat.tolist()):
+        if value == value:  # not NaN
+            out[index] = score(value)
+    return out.reshape(values.shape)
+
+
+def compute(hourly: np.ndarray, on_oxygen: np.ndarray | bool = False) -> Features:
+    """The features of one moment (`hourly` of shape (24, COUNT)) or of many at once
+    ((n, 24, COUNT)); `on_oxygen` per moment: supplemental oxygen in force (NEWS2's 2 points).
+
+    Missing data contributes nothing: without a current value, no NEWS2 points; without the
+    hours 6 h ago, no trend; without 3 hours of baseline, no deviation from it.
+    """
+    hourly = np.asarray(hourly, dtype=float)
+    single = hourly.ndim == 2
+    if single:
+        hourly = hourly[None]
+    if hourly.shape[1:] != (HOURS, COUNT):
+        raise ValueError(f"expected (n, {HOURS}, {COUNT}) hourly medians, got {hourly.shape}")
+    n = len(hourly)
+    oxygen = np.broadcast_to(np.asarray(on_oxygen, dtype=bool), (n,))
+    channels = _channels(hourly)
+    current = _latest(channels[:, HOURS - 1 - CARRY_H:, :])
+    recent, recent_n = nanmedian_and_count(channels[:, HOURS - RECENT_H:, :], axis=1)
+    past_end = HOURS - TREND_H  # rows t−8 … t−6 are 15, 16, 17 when t is row 23
+    past, past_n = nanmedian_and_count(channels[:, past_end - 3:past_end, :], axis=1)
+    base, base_n = nanmedian_and_count(channels[:, :HOURS - BASELINE_LAG_H, :], axis=1)
+    base = np.where(base_n >= BASELINE_MIN_HOURS, base, np.nan)
+    trend = np.where((recent_n > 0) & (past_n > 0), recent - past, np.nan)
+    from_base = np.where(recent_n > 0, recent - base, np.nan)
+
+    direction = np.array([DIRECTION[c] for c in CHANNELS], dtype=float)
+    cap = np.array([_CAP[c] for c in CHANNELS])
+    trend_feature = np.nan_to_num(np.clip(trend * direction, 0.0, cap), nan=0.0)
+    base_feature = np.nan_to_num(np.clip(from_base * direction, 0.0, cap), nan=0.0)
+
+    index = {channel: i for i, channel in enumerate(CHANNELS)}
+    news = np.column_stack([
+        _points(current[:, index["respiratory_rate"]], chart.respiration_points),
+        _points(current[:, index["spo2"]], chart.spo2_points),
+        np.where(oxygen, float(chart.air_or_oxygen_points(True)), 0.0),
+        _points(current[:, index["systolic_bp"]], chart.systolic_points),
+        _points(current[:, index["heart_rate"]], chart.pulse_points),
+        _points(current[:, index["temperature"]], chart.temperature_points),
+    ])
+    limit = np.array([NORMAL_LIMIT[c] for c in CHANNELS])
+    level_feature = np.nan_to_num(np.clip((current - limit) * direction, 0.0, cap), nan=0.0)
+    recent_hours = channels[:, HOURS - WORST_H:, :] * direction  # worst = largest after this
+    present = ~np.isnan(recent_hours)
+    worst = np.where(present, recent_hours, -np.inf).max(axis=1) * direction
+    worst[~present.any(axis=1)] = np.nan
+    worst_feature = np.nan_to_num(np.clip((worst - limit) * direction, 0.0, cap), nan=0.0)
+    values = np.column_stack([news, level_feature, worst_feature, trend_feature, base_feature])
+    return Features(values, current, worst, trend, from_base, base)

@@ -1,0 +1,60 @@
+"""The offline harness's definitions (bench/deterioration/metrics.py): what a firing, a
+flagged hour and a caught septic stay are — the figures of issue 12 rest on them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.deterioration import bedside, metrics
+from bench.deterioration.data import COLUMNS, Stay
+
+
+def _stay(hours: int, onset: int | None = None, measured: list[bool] | None = None) -> Stay:
+    values = np.full((hours, len(COLUMNS)), np.nan)
+    values[:, 0] = 80.0
+    mask = np.ones(hours, dtype=bool) if measured is None else np.array(measured)
+    values[~mask] = np.nan
+    return Stay("p", values, onset, mask)
+
+
+def test_a_firing_is_a_passage_into_flagged_and_the_first_hour_counts() -> None:
+    assert metrics.firings(np.array([0, 1, 1, 0, 1, 0], dtype=bool)) == 2
+    assert metrics.firings(np.array([1, 1, 0], dtype=bool)) == 1
+    assert metrics.firings(np.zeros(5, dtype=bool)) == 0
+
+
+def test_burden_counts_patient_hours_with_data_only() -> None:
+    stay = _stay(48, measured=[False] * 24 + [True] * 24)
+    flags = np.zeros(48, dtype=bool)
+    flags[30:36] = True
+    f = metrics.figures(metrics.summarise([stay], [flags]))
+    assert f["firings_per_day"] == 1.0  # one firing in 24 patient-hours
+    assert f["hours_flagged"] == 6 / 24
+
+
+def test_a_septic_stay_counts_when_flagged_six_hours_before_onset() -> None:
+    early = _stay(20, onset=10)  # onset < 12 h after the first record: not counted
+    late = _stay(30, onset=20)
+    flags_late = np.zeros(30, dtype=bool)
+    flags_late[14] = True  # onset − 6
+    s = metrics.summarise([early, late], [np.ones(20, dtype=bool), flags_late])
+    f = metrics.figures(s)
+    assert f["septic_n"] == 1 and f["sens_6"] == 1.0 and f["sens_3"] == 0.0
+
+
+def test_carry_forward_holds_a_value_four_hours() -> None:
+    column = np.array([20.0] + [np.nan] * 6)
+    carried = bedside.carry_forward(column, 4)
+    assert np.all(carried[:5] == 20.0) and np.all(np.isnan(carried[5:]))
+
+
+def test_bootstrap_interval_brackets_the_figure() -> None:
+    rng = np.random.default_rng(3)
+    stays, flags = [], []
+    for index in range(60):
+        stays.append(_stay(48))
+        flags.append(rng.random(48) < 0.1)
+    s = metrics.summarise(stays, flags)
+    f, ci = metrics.figures(s), metrics.bootstrap(s, reps=300)
+    assert ci["hours_flagged"][0] <= f["hours_flagged"] <= ci["hours_flagged"][1]
+    assert ci["hours_flagged"][0] < ci["hours_flagged"][1]
