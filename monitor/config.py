@@ -206,13 +206,19 @@ class EngineConfig(BaseModel):
     temperature_rise_per_h: float = setting(0.3, f"{JUDGEMENT}: temperature rising", "°C per h")
 
     # -- deterioration early warning (issue 12, docs/deterioration-model.md) -----------------
+    deterioration_rule: bool = setting(
+        False, "issue 8, in progress: the fitted deterioration warning replaces the NEWS2 "
+        "response levels for patients outside a CRS risk period (rule 'deterioration'); off "
+        "until it is proven on simulated wards and exertion, so measure it with "
+        "`crsmon validate --config` first"
+    )
+    deterioration_grace_s: float = setting(
+        60.0, f"{JUDGEMENT}: each hour is scored this long after it ends, so that a set "
+        "charted on the hour is in it", "s"
+    )
     deterioration_weights: str = setting(
         "", "empty: the shipped weights file (version 1), fitted by the project's fit script on "
         "the PhysioNet/CinC 2019 development set (fit split); a path replaces it"
-    )
-    deterioration_interval_min: float = setting(
-        60.0, f"{JUDGEMENT}: the score is evaluated once an hour on the hour, because its "
-        "features are hourly medians; the offline figures simulate exactly this", "min"
     )
     deterioration_medium_open: float = setting(
         1.801, "fitted: lowest score keeping the dev fit split "

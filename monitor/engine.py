@@ -25,7 +25,8 @@ from typing import Iterable
 
 from monitor import trends
 from monitor.artifacts import expire, fever_never_held, take_sample
-from monitor.assessment import Assessment, assess, in_risk_period
+from monitor.assessment import Assessment, assess, in_risk_period, oxygen_in_force
+from monitor.deterioration.engine_rule import HourlyWarning
 from monitor.config import EngineConfig
 from monitor.episodes import Change, Timing
 from monitor.parameters import COUNT, TEMPERATURE
@@ -101,7 +102,10 @@ class Engine:
             "news2": Timing(config.news2_persistence_s, config.news2_downgrade_after_min * 60,
                             config.news2_resolve_after_min * 60),
             "signal_loss": Timing(0.0, 0.0, config.signal_loss_resolve_after_s),
+            # the hourly machines persist and resolve; the episode follows them at once
+            "deterioration": Timing(0.0, 0.0, 0.0),
         }
+        self._warning = HourlyWarning(config) if config.deterioration_rule else None
         self._crs_timing, self._news2_timing, self._signal_loss_timing = (
             self._timings["crs"], self._timings["news2"], self._timings["signal_loss"])
         self._patients: dict[str, Patient] = {}
@@ -132,6 +136,8 @@ class Engine:
         check_losses(patient, patient.clock if patient.clock is not None else -math.inf,
                      self.config)
         patient.scheduled = math.inf
+        if self._warning is not None:
+            self._warning.restored(patient)
         self._patients[patient_id] = patient
         self._schedule(patient)
 
@@ -267,6 +273,8 @@ class Engine:
                                            or at >= patient.monitor_oxygen_at):
             patient.monitor_oxygen, patient.monitor_oxygen_at = monitor_oxygen, at
             patient.expiry_due = min(patient.expiry_due, at + config.carry_forward_min * 60)
+        if self._warning is not None and patient.deterioration_due == math.inf:
+            patient.deterioration_due = self._warning.first_due(at)
         clock = patient.clock
         self._step(patient, at if clock is None or at > clock else clock, outputs,
                    vitals.ts if clock is None or at >= clock else None, vitals=True)
@@ -364,6 +372,9 @@ class Engine:
         if at >= patient.loss_due:
             check_losses(patient, at, config)
         a = assess(patient, at, config)
+        warning = self._warning
+        if warning is not None and at >= patient.deterioration_due:
+            warning.evaluate(patient, at, a.news2_score, oxygen_in_force(patient)[0])
         crs = patient.episodes["crs"]
         crs_open = crs.episode_id is not None
         early = trends.NONE
@@ -383,19 +394,14 @@ class Engine:
                           self._timing("crs", crs.grade), patient.patient_id, "crs")
         if change is not None:
             changes.append(("crs", change))
-        news = patient.episodes["news2"]
         watched_as_crs = config.news2_within_crs_episode and (
             crs.episode_id is not None or a.risk_period)
-        if watched_as_crs and news.episode_id is not None and crs.episode_id is not None:
-            # handed over: the CRS episode now speaks for NEWS2 too
-            changes.append(("news2", news.resolve(at, (f"continued as {crs.episode_id}",))))
-        elif watched_as_crs and news.episode_id is None:
-            news.above_since = None
-        else:
-            change = news.step(at, news2_level(patient, a, config), self._news2_timing,
-                               patient.patient_id, "news2")
-            if change is not None:
-                changes.append(("news2", change))
+        if warning is None:
+            self._follow(patient, "news2", news2_level(patient, a, config), watched_as_crs, at,
+                         changes)
+        else:  # the warning speaks for NEWS2 outside CRS: NEWS2 is among its inputs, with a floor
+            self._follow(patient, "deterioration", warning.level(patient), watched_as_crs, at,
+                         changes)
         change = patient.episodes["signal_loss"].step(
             at, signal_loss_level(patient, config), self._signal_loss_timing,
             patient.patient_id, "signal_loss")
@@ -416,6 +422,21 @@ class Engine:
             patient.last_status_at = at
             if self._statuses:
                 outputs.statuses.append(status_of(patient, a, observed or stamp or moment(at)))
+
+    def _follow(self, patient: Patient, rule: str, level, watched_as_crs: bool, at: float,
+                changes: list[tuple[str, Change]]) -> None:
+        """The ward rule (NEWS2, or the deterioration warning) outside CRS; in a patient
+        watched as possible CRS the CRS episode speaks for it, and takes an open one over."""
+        episode = patient.episodes[rule]
+        crs = patient.episodes["crs"]
+        if watched_as_crs and episode.episode_id is not None and crs.episode_id is not None:
+            changes.append((rule, episode.resolve(at, (f"continued as {crs.episode_id}",))))
+        elif watched_as_crs and episode.episode_id is None:
+            episode.above_since = None
+        else:
+            change = episode.step(at, level, self._timings[rule], patient.patient_id, rule)
+            if change is not None:
+                changes.append((rule, change))
 
     def _follow_trends(self, patient: Patient, a: Assessment, at: float) -> None:
         """Recompute baseline and trends of a febrile risk-period patient every interval."""
@@ -453,6 +474,8 @@ class Engine:
         lift = patient.fever_lift_until
         if lift is not None and lift < due and (clock is None or lift > clock):
             due = lift
+        if patient.deterioration_due < due:
+            due = patient.deterioration_due
         for rule, episode in patient.episodes.items():
             if episode.above_since is not None or episode.below_since is not None or (
                     episode.absent_since is not None or episode.back_since is not None):
@@ -540,6 +563,8 @@ class Engine:
         lift = patient.fever_lift_until
         if lift is not None and (patient.clock is None or lift > patient.clock):
             named.append(("fever no longer required", lift))
+        if patient.deterioration_due < math.inf:
+            named.append(("deterioration hourly evaluation", patient.deterioration_due))
         for rule, episode in patient.episodes.items():
             named.extend((f"{rule} {name}", deadline)
                          for name, deadline in episode.pending(self._timing(rule, episode.grade)))

@@ -22,7 +22,7 @@ from monitor.window import Window, WindowLimits
 from monitor.wire import parse_timestamp
 
 FORMAT_VERSION = 2
-RULES = ("crs", "news2", "signal_loss")
+RULES = ("crs", "news2", "signal_loss", "deterioration")
 _LENGTH = struct.Struct("<I")
 
 
@@ -76,6 +76,11 @@ class Patient:
     trend_at: float | None = None
     early_warning: EarlyWarning = NONE
 
+    # the hourly deterioration warning (monitor/deterioration): its machines, as
+    # AlertState.as_list(), and the reasons of its last evaluation
+    deterioration: list | None = None
+    deterioration_reasons: tuple = ()
+
     episodes: dict[str, Episode] = field(default_factory=lambda: {rule: Episode() for rule in RULES})
     last_status_at: float | None = None
     last_status_key: tuple | None = None
@@ -87,6 +92,7 @@ class Patient:
     expiry_due: float = -math.inf
     loss_due: float = -math.inf
     scheduled: float = math.inf
+    deterioration_due: float = math.inf  # when the next hour is scored (rule on)
     status_parts: tuple = ()  # the last status's unchanging parts, reused (monitor/reports.py)
 
     # -- bytes ---------------------------------------------------------------------------
@@ -101,6 +107,8 @@ class Patient:
     def to_bytes(self) -> bytes:
         header = {name: getattr(self, name) for name in self._STORED}
         header["early_warning"] = list(self.early_warning)
+        header["deterioration"] = self.deterioration
+        header["deterioration_reasons"] = list(self.deterioration_reasons)
         header["last_status_key"] = self.last_status_key
         header["episodes"] = {rule: episode.as_list() for rule, episode in self.episodes.items()}
         body = orjson.dumps(header)
@@ -123,6 +131,8 @@ class Patient:
             for name in cls._STORED:
                 setattr(patient, name, header[name])
             patient.early_warning = tuple(header["early_warning"])
+            patient.deterioration = header.get("deterioration")  # absent before issue 8
+            patient.deterioration_reasons = tuple(header.get("deterioration_reasons", ()))
             key = header["last_status_key"]
             patient.last_status_key = None if key is None else _freeze(key)
             patient.episodes = {rule: Episode.from_list(items)

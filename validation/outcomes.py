@@ -20,7 +20,7 @@ from monitor.wire import SEVERITY_RANK, Alert
 
 #: crsmon's detectors: the lowest severity each counts.
 CRSMON_LEVELS: dict[str, str] = {"crsmon ≥ medium": "medium", "crsmon ≥ high": "high"}
-CLINICAL_RULES = frozenset({"crs", "news2"})
+CLINICAL_RULES = frozenset({"crs", "news2", "deterioration"})
 
 
 @dataclass(slots=True)

@@ -1,0 +1,79 @@
+"""The deterioration warning inside the engine: one evaluation per hour of a patient's event
+time, and the rule's level between evaluations.
+
+Hour H is scored at H:00 plus a grace (`deterioration_grace_s`, a minute) over the day of
+per-minute medians ending with H:00's minute, so a set charted on the hour is in its hour, as
+in the offline figures (bench/deterioration). The time of each evaluation is a deadline of the
+patient (`due`), so the timer, an event and `close` all score the same hours. Once a day has
+passed without data and both levels are closed, nothing can change until data comes back:
+there is no deadline then, and the next set schedules its own hour.
+"""
+
+from __future__ import annotations
+
+import math
+
+from monitor.deterioration.alerting import AlertState, Dynamics, from_config
+from monitor.deterioration.features import HOURS, hourly_medians
+from monitor.deterioration.model import WEIGHTS_FILE, Model, assess, load
+from monitor.episodes import Level
+from monitor.patient_state import Patient
+
+
+class HourlyWarning:
+    """The model and its dynamics, loaded once per engine."""
+
+    def __init__(self, config) -> None:
+        self.model: Model = load(config.deterioration_weights or WEIGHTS_FILE)
+        self.dynamics: Dynamics = from_config(config)
+        self.grace_s = float(config.deterioration_grace_s)
+        self.top = int(config.deterioration_reasons)
+        self.least = float(config.deterioration_reason_min_score)
+        self.severities = {"medium": config.deterioration_medium_severity,
+                           "high": config.deterioration_high_severity}
+
+    def first_due(self, at: float) -> float:
+        """The evaluation of the hour a set at `at` belongs to: the first H:00 + grace ≥ at."""
+        hour = math.ceil((at - self.grace_s) / 3600)
+        return hour * 3600 + self.grace_s
+
+    def evaluate(self, patient: Patient, at: float, news2: int, on_oxygen: bool) -> None:
+        """Score the hour due at `at` and step the machines; leaves the next deadline."""
+        state = (AlertState.from_list(patient.deterioration) if patient.deterioration
+                 else AlertState.new())
+        hour = int(round((at - self.grace_s) / 3600))
+        minutes = patient.window.minutes_until(hour * 60, HOURS * 60)
+        assessment = assess(self.model, hourly_medians(minutes), on_oxygen, self.top, self.least)
+        state.step(assessment.score, self.dynamics, news2)
+        state.hour = hour
+        patient.deterioration = state.as_list()
+        if state.medium.open or state.high.open:
+            floor = self.dynamics.news2_high_floor
+            floored = ((f"NEWS2 {news2} (≥ {floor}: emergency response, RCP 2017)",)
+                       if floor and news2 >= floor else ())
+            patient.deterioration_reasons = (
+                f"deterioration score {assessment.score:.2f}",) + floored + assessment.reasons
+        newest = max((t for t in patient.newest_at if t is not None), default=-math.inf)
+        settled = (not state.medium.open and not state.high.open and state.medium.run == 0
+                   and state.high.run == 0)
+        if settled and newest < at - HOURS * 3600:
+            patient.deterioration_due = math.inf  # a day without data: nothing left to score
+        else:
+            patient.deterioration_due = (hour + 1) * 3600 + self.grace_s
+
+    def level(self, patient: Patient) -> Level | None:
+        """The rule's finding now: the severity its machines hold, with the last reasons."""
+        if not patient.deterioration:
+            return None
+        medium_open, _, high_open, _, _ = patient.deterioration
+        name = "high" if high_open else "medium" if medium_open else None
+        if name is None:
+            return None
+        reasons = patient.deterioration_reasons
+        return Level(self.severities[name], None, lambda: reasons, at_once=True)
+
+    def restored(self, patient: Patient) -> None:
+        """The derived deadline of a patient read back from its bytes."""
+        if patient.deterioration:
+            state = AlertState.from_list(patient.deterioration)
+            patient.deterioration_due = (state.hour + 1) * 3600 + self.grace_s

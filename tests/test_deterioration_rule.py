@@ -1,0 +1,106 @@
+"""The deterioration warning inside the engine (`deterioration_rule`, off by default until
+issue 8 is done): scored once an hour of event time, the same whatever the timer does, kept
+across a restart, and the same hour by hour as the offline figures were simulated.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from monitor.config import EngineConfig
+from monitor.engine import Engine, Outputs
+from monitor.wire import encode
+from validation.outcomes import flags_of_alerts
+from validation.physionet import ColumnMap, read_stay
+from validation.problems import Problems
+
+DATA = Path(__file__).parent / "data" / "physionet2019"
+ON = EngineConfig(deterioration_rule=True)
+
+
+def stays(count: int | None = None):
+    paths = sorted(DATA.glob("*.psv"))
+    return [read_stay(path, ColumnMap(), Problems()) for path in paths[:count]]
+
+
+def run(engine: Engine, stay, tick_every: timedelta | None = None) -> list:
+    outputs = Outputs()
+    next_tick = stay.events[0].ts
+    for event in stay.events:
+        while tick_every is not None and next_tick <= event.ts:
+            outputs.extend(engine.advance_to(next_tick))
+            next_tick += tick_every
+        outputs.extend(engine.observe(event))
+    outputs.extend(engine.close(stay.patient_id, stay.start + timedelta(hours=stay.hours)))
+    return outputs.alerts
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return stays()
+
+
+def test_off_by_default_on_it_replaces_the_news2_rule_outside_crs(sample) -> None:
+    default = {a.rule for stay in sample[:60] for a in run(Engine(), stay)}
+    with_rule = {a.rule for stay in sample[:60] for a in run(Engine(ON), stay)}
+    assert "deterioration" not in default and "news2" in default
+    assert "deterioration" in with_rule and "news2" not in with_rule
+
+
+def test_its_alerts_say_why_by_the_largest_contributions(sample) -> None:
+    firing = [a for stay in sample for a in run(Engine(ON), stay)
+              if a.rule == "deterioration" and a.status == "firing"]
+    assert firing
+    for alert in firing:
+        assert alert.reasons[0].startswith("deterioration score ")
+        assert len(alert.reasons) >= 2  # and at least one measurement that drove it
+        assert all("[+" in reason or reason.startswith(("deterioration", "NEWS2"))
+                   for reason in alert.reasons)
+
+
+def test_the_timer_changes_nothing_and_neither_does_a_restart(sample) -> None:
+    for stay in sample[:40]:
+        plain = [encode(a) for a in run(Engine(ON), stay)]
+        ticked = [encode(a) for a in run(Engine(ON), stay, timedelta(minutes=25))]
+        assert ticked == plain, stay.patient_id
+        engine = Engine(ON)
+        half = len(stay.events) // 2
+        alerts = []
+        for event in stay.events[:half]:
+            alerts.extend(engine.observe(event).alerts)
+        restored = Engine(ON)
+        restored.restore(stay.patient_id, engine.snapshot(stay.patient_id))
+        for event in stay.events[half:]:
+            alerts.extend(restored.observe(event).alerts)
+        alerts.extend(restored.close(stay.patient_id,
+                                     stay.start + timedelta(hours=stay.hours)).alerts)
+        assert [encode(a) for a in alerts] == plain, stay.patient_id
+
+
+def test_hour_by_hour_it_flags_what_the_offline_figures_simulated(sample) -> None:
+    """The figures of docs/deterioration-model.md come from the offline harness; the engine
+    must flag the same hours. Not every hour: the engine believes a reading that jumps further
+    than a physiological change only once the next reading confirms it (artifact rejection),
+    which the harness does not, so a few hours around such jumps differ."""
+    harness = pytest.importorskip("bench.deterioration.hourly")
+    from bench.deterioration.data import read_stay as read_rows
+    from bench.deterioration.fitting import news2_of
+    from monitor.deterioration import model as dmodel
+    from monitor.deterioration.alerting import Dynamics, simulate
+
+    model = dmodel.load()
+    dynamics = Dynamics.from_thresholds(model.thresholds)
+    agree = total = 0
+    for stay in sample:
+        values = harness.stay_features(read_rows(DATA / f"{stay.patient_id}.psv")).values
+        medium, high = simulate(dmodel.score(model, values), dynamics, news2_of(values))
+        flags, _ = flags_of_alerts(run(Engine(ON), stay), stay.start.timestamp(), stay.hours)
+        count = min(len(medium), stay.hours)
+        agree += int(np.sum(flags["crsmon ≥ medium"].hours[:count] == medium[:count]))
+        agree += int(np.sum(flags["crsmon ≥ high"].hours[:count] == high[:count]))
+        total += 2 * count
+    assert agree / total >= 0.97
