@@ -12,6 +12,7 @@ COPY monitor monitor
 COPY kafka_client kafka_client
 COPY streams streams
 COPY alerting alerting
+COPY validation validation
 COPY crsmon crsmon
 RUN pip wheel --wheel-dir /wheels .
 

@@ -390,7 +390,8 @@ class Engine:
             patient.baseline, patient.trend_at, patient.early_warning = None, None, trends.NONE
 
         changes: list[tuple[str, Change]] = []
-        change = crs.step(at, crs_level(patient, a, early, config, crs_open),
+        change = crs.step(at, crs_level(patient, a, early, config, crs_open,
+                                        None if warning is None else warning.level(patient)),
                           self._timing("crs", crs.grade), patient.patient_id, "crs")
         if change is not None:
             changes.append(("crs", change))

@@ -28,15 +28,21 @@ _NEWS2_VALUE = {"respiratory_rate": RESPIRATORY_RATE, "spo2": SPO2, "systolic_bp
 
 
 def crs_level(patient: Patient, a: Assessment, early: EarlyWarning, config: EngineConfig,
-              episode_open: bool) -> Level | None:
+              episode_open: bool, ward: Level | None = None) -> Level | None:
     """With a CRS grade, the CRS policy sets the severity. Without one, in the risk period or
-    while the episode is open, NEWS2 does: in a patient at risk of CRS every deterioration is
-    watched as possible CRS, as one episode."""
+    while the episode is open, the ward rule does — NEWS2, or the deterioration warning
+    (`ward`) where it is on: in a patient at risk of CRS every deterioration is watched as
+    possible CRS, as one episode."""
     graded = crs_severity(a.grade, False, config)
     # A trend raises an episode; without a CRS grade it never opens one by itself.
     warned = bool(early) and a.grade < 3 and (a.grade > 0 or episode_open)
     severity = crs_severity(a.grade, warned, config)
     if severity is None and config.news2_within_crs_episode and (a.risk_period or episode_open):
+        if config.deterioration_rule:
+            if ward is not None:
+                return ward._replace(grade=a.grade, explain=lambda: (
+                    "no CRS grade now",) + ward.explain())
+            return None
         severity = news2_severity(a.news2_band, config)
     if severity is None:
         return None

@@ -104,3 +104,25 @@ def test_hour_by_hour_it_flags_what_the_offline_figures_simulated(sample) -> Non
         agree += int(np.sum(flags["crsmon ≥ high"].hours[:count] == high[:count]))
         total += 2 * count
     assert agree / total >= 0.97
+
+
+@pytest.mark.parametrize("therapy", [False, True])
+def test_a_stable_patient_who_walks_raises_no_medium_or_high_alert(therapy) -> None:
+    """Walking or physiotherapy: heart rate +28/min and respiratory rate +4/min for 25
+    minutes, twice a day, no fever, pressure and SpO2 unchanged (CLINICAL.md, exertion),
+    charted every minute for two days, in and out of a CRS risk period. While walking NEWS2 is
+    5 (heart rate 112 and respiratory rate 21 score 2 each, SpO2 95 % scores 1): the NEWS2
+    rule pages it as high, the warning, which reads hours, does not."""
+    from tests.support.clinical import Bedside
+
+    bed = Bedside(Engine(ON))
+    if therapy:
+        bed.event(bed.at(0), type="therapy", therapy="car-t")
+    for minute in range(2 * 24 * 60):
+        walking = minute % 720 in range(600, 625)
+        bed.vitals(bed.at(minute), heart_rate=84 + (28 if walking else 0),
+                   respiratory_rate=17 + (4 if walking else 0), systolic_bp=124,
+                   mean_arterial_pressure=90, spo2=95, temperature=36.8)
+    bed.advance(bed.at(2 * 24 * 60 + 60))
+    assert [a for a in bed.alerts if a.severity in ("medium", "high", "critical")] == []
+    assert max(status.news2.score for status in bed.statuses) == 5
