@@ -17,6 +17,7 @@ from streams.batch_lane import BatchLane, InputRecord
 from streams.event_clock import EventClock
 from streams.kafka_transport import use_short_fetch_wait
 from streams.long_lived import LongLivedObjects
+from streams.loop_watchdog import LoopWatchdog
 from streams.lost_records import LostRecordsWatchdog
 from streams.patient_states import PatientStates
 from streams.patient_table import patient_state_table
@@ -82,6 +83,7 @@ class Worker:
         # Faust can drop records in flight as a rebalance ends: this re-reads them.
         self.lost_records = LostRecordsWatchdog(app, self.input_names, lambda: self.ready)
         self.long_lived = LongLivedObjects()
+        self.loop_watchdog = LoopWatchdog(settings.loop_stall_s, settings.stop_timeout_s)
         self._register()
 
     # -- wiring --------------------------------------------------------------------------
@@ -108,6 +110,9 @@ class Worker:
         @app.page("/readyz")
         class Ready(View):
             async def get(self, request: Request) -> Response:
+                stalled = worker.loop_watchdog.problem()
+                if stalled is not None:
+                    return self.json({"status": "stalled", "reason": stalled}, status=503)
                 if worker.ready:
                     return self.json({"status": "ready", "patients": len(worker.engine.patients())})
                 return self.json({"status": "recovering"}, status=503)
@@ -218,9 +223,27 @@ def build_app(settings: WorkerSettings) -> faust.App:
     return Worker(settings).app
 
 
+class _FaustWorker(faust.Worker):
+    """Faust's worker process, with the loop watchdog started on its loop and chained to its
+    stop signals (streams/loop_watchdog.py)."""
+
+    def __init__(self, app: faust.App, watchdog: LoopWatchdog, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.loop_watchdog = watchdog
+
+    async def on_first_start(self) -> None:
+        self.loop_watchdog.start(asyncio.get_running_loop())
+        await super().on_first_start()
+
+    def install_signal_handlers(self) -> None:
+        super().install_signal_handlers()  # mode's, run by the loop
+        self.loop_watchdog.watch_stop_signals()  # a flag the watchdog thread acts on
+
+
 def run_worker(settings: WorkerSettings) -> None:
     """Start the worker in the foreground until SIGINT/SIGTERM."""
     if settings.create_topics:
         ensure_topics(settings)
     worker = Worker(settings)
-    faust.Worker(worker.app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+    _FaustWorker(worker.app, worker.loop_watchdog, loglevel=settings.log_level,
+                 quiet=True).execute_from_commandline()

@@ -58,6 +58,11 @@ STATE_RESTORE_FAILURES = Counter(
     "crsmon_state_restore_failures_total", "Stored patient states that could not be read.",
     registry=REGISTRY,
 )
+EVENT_LOOP_STALLS = Counter(
+    "crsmon_event_loop_stalls_total",
+    "Times the worker's event loop did not run for longer than CRSMON_LOOP_STALL_S "
+    "(streams/loop_watchdog.py).", registry=REGISTRY,
+)
 
 
 def exposition() -> bytes:

@@ -33,6 +33,10 @@ class WorkerSettings:
     # Static group membership (Kafka's group.instance.id): a worker restarted under the same id
     # takes its partitions back at once instead of after the session timeout. Unique per worker.
     instance_id: str | None = field(default_factory=lambda: crsmon_setting("INSTANCE_ID", "") or None)
+    # The event loop not running for longer than this is logged as a stall (streams/loop_watchdog.py).
+    loop_stall_s: float = field(default_factory=lambda: float(crsmon_setting("LOOP_STALL_S", "2")))
+    # After SIGTERM/SIGINT, a worker whose loop is stalled is ended after this long.
+    stop_timeout_s: float = field(default_factory=lambda: float(crsmon_setting("STOP_TIMEOUT_S", "5")))
     data_dir: str = field(default_factory=lambda: crsmon_setting("DATA_DIR", "var/worker"))
     clinical_config: str | None = field(default_factory=lambda: os.environ.get("CRSMON_CLINICAL_CONFIG"))
     log_level: str = field(default_factory=lambda: crsmon_setting("LOG_LEVEL", "info"))
