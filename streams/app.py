@@ -174,6 +174,7 @@ class Worker:
             return
         outputs = self.engine.advance_to(now)
         await self._publish_outputs(outputs)
+        self.engine.discharges.expire(now)
 
     async def _publish_outputs(self, outputs: Outputs) -> None:
         if not outputs.statuses and not outputs.alerts:

@@ -54,7 +54,7 @@ class PatientStates:
         if self.partition_of.get(key) != partition:
             self.partition_of[key] = partition
             self._released.pop(key, None)
-        if patient_id in self.engine.patients():
+        if self.engine.holds(patient_id):
             return []
         stored = self.table.get(key)
         return [] if stored is None else self._restore(patient_id, stored)

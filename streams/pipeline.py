@@ -9,9 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from monitor.engine import Engine, Outputs
-from monitor.wire import (
-    DischargeEvent, InvalidMessage, decode_acknowledgement, decode_input, encode,
-)
+from monitor.wire import InvalidMessage, decode_acknowledgement, decode_input, encode
 from streams import metrics
 from streams.dead_letters import dead_letter
 from kafka_client.topics import Topics
@@ -48,7 +46,6 @@ class Pipeline:
         self.engine = engine
         self.topics = topics
         self._consumed = {}
-        self._discharged: dict[str, datetime] = {}
 
     def handle(
         self, topic: str, partition: int | None, offset: int | None, key: bytes | None,
@@ -73,9 +70,6 @@ class Pipeline:
                 )
         except InvalidMessage as error:
             return self._rejected(topic, partition, offset, key, value, error.kind, error.reason)
-        if self._measured_before_discharge(event):
-            metrics.MESSAGES_IGNORED.labels(topic, "after_discharge").inc()
-            return Handled()
         try:
             outputs = self.engine.observe(event)
         except Exception as error:
@@ -87,6 +81,9 @@ class Pipeline:
                 f"crsmon's engine failed on this message ({type(error).__name__}: {error}); this is "
                 "a defect in crsmon, not in the message: report it with this dead letter. The "
                 "patient's other messages are still processed"))
+        if outputs.ignored is not None:  # e.g. a reading older than a discharge (monitor/discharges.py)
+            metrics.MESSAGES_IGNORED.labels(topic, outputs.ignored).inc()
+            return Handled()
         handled = self.publications(outputs)
         handled.patient_id = event.patient_id
         handled.event_time = event.ts
@@ -98,27 +95,6 @@ class Pipeline:
         return Handled(others=[Publish(
             self.topics.dead_letters, key, dead_letter(topic, partition, offset, reason, value)
         )])
-
-    def _measured_before_discharge(self, event) -> bool:
-        """True for input about a discharged patient that is older than the discharge.
-
-        Kafka orders a patient's events within a topic, not across `vitals` and
-        `clinical-events`: a worker catching up may read a discharge before readings taken
-        earlier. Fed to the engine they would admit the patient again, who would then fall
-        silent and page for signal loss after leaving. Newer input is a new admission.
-        """
-        if isinstance(event, DischargeEvent):
-            if len(self._discharged) > 100_000:
-                self._discharged.clear()  # bounded: a lost entry only re-admits a late reading
-            self._discharged[event.patient_id] = event.ts
-            return False
-        discharged_at = self._discharged.get(event.patient_id)
-        if discharged_at is None:
-            return False
-        if event.ts <= discharged_at:
-            return True
-        del self._discharged[event.patient_id]
-        return False
 
     def publications(self, outputs: Outputs) -> Handled:
         """The outputs of one engine step as messages, alerts stamped with the publish time."""

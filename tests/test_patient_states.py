@@ -7,6 +7,7 @@ worker tests that SIGKILL real workers.
 
 import json
 
+from monitor.discharges import DischargeMemory
 from monitor.engine import Engine
 from monitor.wire import decode_input
 from streams import patient_record
@@ -91,7 +92,7 @@ def test_a_confirmed_alert_is_not_sent_again() -> None:
     assert unconfirmed == []
 
 
-def test_discharge_writes_a_tombstone_and_release_forgets_other_partitions() -> None:
+def test_discharge_keeps_only_its_memory_and_release_forgets_other_partitions() -> None:
     table, engine = StoreStandIn(), Engine()
     states = PatientStates(engine, table, checkpoint_interval_s=30)
     states.track(PATIENT, 3)
@@ -107,4 +108,7 @@ def test_discharge_writes_a_tombstone_and_release_forgets_other_partitions() -> 
     assert PATIENT in engine.patients()
     engine.observe(event({"ts": "2026-11-21T10:00:00Z", "type": "discharge"}))
     states.settle(PATIENT, True, 0.0)
-    assert PATIENT.encode() not in table
+    assert DischargeMemory.is_record(patient_record.unpack(table[PATIENT.encode()])[0]), (
+        "the patient's state gives way to the memory of its discharge (monitor/discharges.py)")
+    states.release([3])
+    assert not engine.holds(PATIENT)
