@@ -3,25 +3,25 @@ takes their records a fetched batch at a time (streams/batch_lane.py)."""
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Callable
 
 import faust
 from faust.types import TP
 from faust.web import Request, Response, View
 
 from monitor.config import load_config
-from monitor.engine import Engine, Outputs
+from monitor.engine import Engine
 from monitor.patient_state import RULES
 from streams import metrics
 from streams.batch_lane import BatchLane, InputRecord
-from streams.event_clock import EventClock
 from streams.kafka_transport import use_short_fetch_wait
 from streams.long_lived import LongLivedObjects
 from streams.loop_watchdog import LoopWatchdog
 from streams.lost_records import LostRecordsWatchdog
-from streams.patient_states import PatientStates
+from streams.patient_states import StateWrite
 from streams.patient_table import patient_state_table
-from streams.pipeline import Handled, Pipeline
+from streams.pipeline import Publish
+from streams.record_step import Decision, RecordStep
 from streams.settings import WorkerSettings
 from streams.topic_setup import ensure_topics
 
@@ -74,10 +74,8 @@ class Worker:
         self.app = app = configured_app(settings)
         topics = settings.topics
         self.engine = Engine(load_config(settings.clinical_config))
-        self.pipeline = Pipeline(self.engine, topics)
-        self.clock = EventClock()
         self.table = patient_state_table(app, "patient-state", settings.partitions)
-        self.states = PatientStates(self.engine, self.table, settings.checkpoint_interval_s)
+        self.step = RecordStep(self.engine, topics, self.table, settings.checkpoint_interval_s)
         self.inputs = app.topic(topics.vitals, topics.clinical_events, topics.alert_acks)
         self.input_names = {topics.vitals, topics.clinical_events, topics.alert_acks}
         # Faust can drop records in flight as a rebalance ends: this re-reads them.
@@ -126,69 +124,54 @@ class Worker:
             await self._take(event.message)
 
     async def _take(self, record: InputRecord) -> None:
-        """One input record, from the batch lane (streams/batch_lane.py) or the agent."""
-        key = record.key
-        patient_id = None
-        if key is not None:
-            try:
-                patient_id = key.decode()
-            except UnicodeDecodeError:
-                patient_id = None  # the pipeline dead-letters a key that is not the patient_id
-            else:
-                for alert in self.states.track(patient_id, record.partition):
-                    await self._send_alert(patient_id, alert)
-        handled = self.pipeline.handle(record.topic, record.partition, record.offset, key, record.value)
-        if handled.alerts or handled.others:
-            await self._publish(handled)
-            if handled.alerts:
-                await asyncio.sleep(0)  # the producer sends an alert now, not after the batch
-        if handled.patient_id is not None:
-            self.clock.saw(record.partition, handled.event_time)
-            if handled.patient_id == patient_id:
-                self.states.settle(patient_id, handled.durable, handled.event_time.timestamp())
+        """One input record, from the batch lane (streams/batch_lane.py) or the agent: the step
+        decides (streams/record_step.py), the worker carries the decision out."""
+        await self._carry_out(self.step.take(record))
 
-    async def _publish(self, handled: Handled) -> None:
-        for publish in handled.others:
-            await self._produce(publish.topic, publish.key, publish.value)
-        for publish in handled.alerts:
-            await self._send_alert(publish.key.decode(), publish.value)
+    async def _carry_out(self, decision: Decision) -> None:
+        for publish in decision.publish:
+            await self._produce(publish)
+        if decision.alerts:
+            for alert in decision.alerts:
+                delivery = await self._produce(alert)
+                delivery.add_done_callback(self._confirmation(alert))
+            await asyncio.sleep(0)  # the producer sends an alert now, not after the batch
+        if decision.write is not None:
+            self._write(decision.write)
 
-    async def _produce(self, topic: str, key: bytes | None, value: bytes) -> Any:
+    async def _produce(self, publish: Publish) -> Any:
         """Straight to Faust's producer: its Topic.send machinery cost ~500 µs per message here
         (bench/worker.py). Faust still flushes this producer before it commits offsets."""
-        return await self.app.producer.send(topic, key, value, None, None, None)
+        return await self.app.producer.send(publish.topic, publish.key, publish.value, None, None, None)
 
-    async def _send_alert(self, patient_id: str, alert: bytes) -> None:
-        """Send an alert that the patient's stored record keeps until delivery is confirmed."""
-        self.states.sending(patient_id, alert)
-        delivery = await self._produce(self.settings.topics.alerts, patient_id.encode(), alert)
-        delivery.add_done_callback(
-            lambda done: None if done.cancelled() or done.exception() else self.states.delivered(patient_id, alert)
-        )
+    def _confirmation(self, alert: Publish) -> Callable[[asyncio.Future], None]:
+        step, patient_id, value = self.step, alert.unconfirmed_of, alert.value
+
+        def confirmed(done: asyncio.Future) -> None:
+            if patient_id is not None and not done.cancelled() and done.exception() is None:
+                step.delivered(patient_id, value)
+
+        return confirmed
+
+    def _write(self, write: StateWrite) -> None:
+        """Inside the record's event (the batch lane's), so Faust's store finds its partition."""
+        if write.value is None:
+            self.table.pop(write.key, None)  # a tombstone
+        else:
+            self.table[write.key] = write.value
+        metrics.STATE_WRITES.labels(write.cause).inc()
 
     # -- time, checkpoints, rebalances ---------------------------------------------------
     async def _advance(self) -> None:
         """Rules about silence fire from here: nothing else happens when nothing arrives."""
-        now = self.clock.now()
-        if now is None or not self.ready:
-            return
-        outputs = self.engine.advance_to(now)
-        await self._publish_outputs(outputs)
-        self.engine.discharges.expire(now)
-
-    async def _publish_outputs(self, outputs: Outputs) -> None:
-        if not outputs.statuses and not outputs.alerts:
-            return
-        await self._publish(self.pipeline.publications(outputs))
-        if outputs.durable:
-            self.states.changed_outside_events(alert.patient_id for alert in outputs.alerts)
+        if self.ready:
+            await self._carry_out(self.step.advance())
 
     async def _on_recovered(self) -> None:
         partitions = {tp.partition for tp in self.app.consumer.assignment()
                       if tp.topic in self.input_names}
-        restored, resend = self.states.restore_assigned(partitions)
-        for patient_id, alert in resend:
-            await self._send_alert(patient_id, alert)
+        restored, resend = self.step.assigned(partitions)
+        await self._carry_out(resend)
         self.long_lived.recovered(len(self.engine.patients()))
         self.ready = True
         log.info("ready: %d partitions, %d patients (%d restored from the table)",

@@ -3,29 +3,22 @@
 from typing import Any
 
 import faust
-from faust.types import AppT
 from faust.streams import current_event
 
 
 class PatientStateTable(faust.Table):
-    """A table whose writes land on the patient's input partition even outside an event.
+    """A table whose writes land on the partition of the input record being taken.
 
-    Faust sends a table write to the changelog partition of the event being processed, and
-    refuses writes from a timer (there is no event). The worker also writes from timers (a
-    state checkpoint, a signal-loss episode), so the partition of each patient, learnt from its
-    events, is remembered here; a patient restored from the table and not yet seen falls back
-    to the producer's partitioner, which is the one the contract's producers key with.
+    Faust sends a table write to the changelog partition of the event being processed; the
+    batch lane (streams/batch_lane.py) gives each record it takes such an event. The worker
+    writes a patient's record only while one of its records is taken (streams/record_step.py):
+    a change made by the timer is written on the patient's next record. Outside an event, the
+    producer's partitioner places a write, the one the contract's producers key with.
     """
-
-    def __init__(self, app: AppT, **kwargs: Any) -> None:
-        super().__init__(app, **kwargs)
-        self.partition_of: dict[bytes, int] = {}
 
     def partition_for_key(self, key: Any) -> int | None:
         event = current_event()
-        if event is not None:
-            return event.message.partition
-        return self.partition_of.get(key)
+        return None if event is None else event.message.partition
 
 
 def patient_state_table(app: faust.App, name: str, partitions: int) -> PatientStateTable:

@@ -10,8 +10,8 @@ import json
 from monitor.engine import Engine
 from monitor.replay import replay
 from monitor.wire import decode_input
-from streams.patient_states import PatientStates
-from tests.test_patient_states import StoreStandIn
+from streams.record_step import RecordStep
+from tests.support.steps import TOPICS, Store, record, take_all
 
 PATIENT = "MRN-0700"
 
@@ -22,6 +22,10 @@ def line(document: dict) -> str:
 
 def event(document: dict):
     return decode_input(line(document))
+
+
+def event_document(document: dict) -> dict:
+    return {"patient_id": PATIENT, **document}
 
 
 VITALS_0800 = {"ts": "2026-11-21T08:00:00Z", "heart_rate": 80, "temperature": 37.0}
@@ -52,17 +56,13 @@ def test_the_engine_ignores_it_counts_it_and_takes_newer_input_as_an_admission()
 
 
 def test_the_memory_is_part_of_the_stored_state_and_survives_a_restart() -> None:
-    table, first = StoreStandIn(), Engine()
-    states = PatientStates(first, table, checkpoint_interval_s=30)
-    for document in (VITALS_0800, DISCHARGE_0900):
-        states.track(PATIENT, 0)
-        outputs = first.observe(event(document))
-        states.settle(PATIENT, outputs.durable, event(document).ts.timestamp())
-    assert PATIENT.encode() in table, "the discharge is written, not only a tombstone"
+    store = Store()
+    first = RecordStep(Engine(), TOPICS, store, checkpoint_interval_s=30)
+    take_all(first, store, [record(event_document(VITALS_0800)), record(event_document(DISCHARGE_0900))])
+    assert PATIENT.encode() in store, "the discharge is written, not only a tombstone"
     # The worker restarts (or the partition moves): a new engine restores what the table holds.
-    second = Engine()
-    again = PatientStates(second, table, checkpoint_interval_s=30)
-    assert again.track(PATIENT, 0) == []
-    assert second.observe(event(LATE_0830)).ignored == "after_discharge"
-    assert PATIENT not in second.patients()
-    assert again.track(PATIENT, 0) == [] and second.snapshot(PATIENT) == first.snapshot(PATIENT)
+    second = RecordStep(Engine(), TOPICS, store, checkpoint_interval_s=30)
+    late = second.take(record(event_document(LATE_0830)))
+    assert late.publish == [] and late.alerts == [] and late.write is None
+    assert PATIENT not in second.engine.patients()
+    assert second.engine.snapshot(PATIENT) == first.engine.snapshot(PATIENT)
