@@ -88,6 +88,7 @@ class RecordStep:
         are forgotten, those of new ones loaded. Returns how many were loaded and the decision
         to re-send their unconfirmed alerts."""
         restored, resend = self.states.restore_assigned(partitions)
+        self.clock.keep_only(partitions)
         decision = Decision()
         for patient_id, alert in resend:
             decision.alerts.extend(self._resend(patient_id, [alert]))

@@ -1,5 +1,5 @@
 """The worker's step per record (streams/record_step.py), driven directly: the order of its
-parts, and a defect of the worker shell it replaced (issue 13, defect c)."""
+parts, and two defects of the worker shell it replaced (issue 13, defects a and c)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,22 @@ def test_a_message_whose_key_is_not_its_patient_restores_and_resends_nothing() -
     assert not second.engine.holds("P2") and decision.write is None
     resent = second.take(record({"patient_id": "P2", "ts": "2026-11-21T08:01:00Z", "heart_rate": 80}))
     assert [a["rule"] for a in alerts_of([resent])] == ["crs"], "P2's own next message re-sends it"
+
+
+def test_a_revoked_partition_no_longer_holds_back_the_event_clock_of_the_others() -> None:
+    wall = Wall()
+    engine = Engine(EngineConfig(signal_loss_after_s=120))
+    step = RecordStep(engine, TOPICS, Store(), checkpoint_interval_s=30, clock=EventClock(wall))
+    now = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
+    take_all(step, Store(), [
+        # Partition 1 is an hour behind (catching up a backlog).
+        record({"patient_id": "LAGGING", "ts": stamp(now - timedelta(hours=1)), "heart_rate": 80}, partition=1),
+        *[record({"patient_id": "P0", "ts": stamp(now - timedelta(seconds=s)), "heart_rate": 80, "spo2": 97,
+                  "respiratory_rate": 15}, partition=0, offset=i) for i, s in enumerate((40, 30, 20, 10, 0))]])
+    step.assigned({0})  # a rebalance moves partition 1 to another worker
+    wall.now += 300  # P0's monitor falls silent for five minutes
+    fired = alerts_of([step.advance()])
+    assert [(a["patient_id"], a["rule"], a["status"]) for a in fired] == [("P0", "signal_loss", "firing")]
 
 
 def test_a_decision_lists_dead_letters_statuses_and_alerts_and_the_write_after_them() -> None:
