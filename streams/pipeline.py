@@ -11,8 +11,7 @@ from datetime import datetime, timezone
 
 from kafka_client.topics import Topics
 from monitor.engine import Engine, Outputs
-from monitor.wire import InvalidMessage, decode_acknowledgement, decode_input, encode
-from streams.dead_letters import dead_letter
+from monitor.wire import InvalidMessage, dead_letter, decode_acknowledgement, decode_input, encode
 from streams import metrics
 from streams.batch_lane import InputRecord
 

@@ -17,8 +17,7 @@ from typing import Any, Callable
 from aiokafka.errors import KafkaError
 
 from monitor.ingest import Decoded
-from monitor.wire import InvalidMessage, encode
-from streams.dead_letters import dead_letter
+from monitor.wire import InvalidMessage, dead_letter, encode
 from streams.ingest import metrics
 from kafka_client.topics import Topics
 from kafka_client.lazy_producer import LazyProducer
