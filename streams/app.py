@@ -12,7 +12,7 @@ from faust.web import Request, Response, View
 from monitor.config import load_config
 from monitor.engine import Engine
 from monitor.patient_state import RULES
-from streams import metrics
+from streams import faust_worker, metrics
 from streams.batch_lane import BatchLane, InputRecord
 from streams.kafka_transport import use_short_fetch_wait
 from streams.long_lived import LongLivedObjects
@@ -207,27 +207,10 @@ def build_app(settings: WorkerSettings) -> faust.App:
     return Worker(settings).app
 
 
-class _FaustWorker(faust.Worker):
-    """Faust's worker process, with the loop watchdog started on its loop and chained to its
-    stop signals (streams/loop_watchdog.py)."""
-
-    def __init__(self, app: faust.App, watchdog: LoopWatchdog, **kwargs: Any) -> None:
-        super().__init__(app, **kwargs)
-        self.loop_watchdog = watchdog
-
-    async def on_first_start(self) -> None:
-        self.loop_watchdog.start(asyncio.get_running_loop())
-        await super().on_first_start()
-
-    def install_signal_handlers(self) -> None:
-        super().install_signal_handlers()  # mode's, run by the loop
-        self.loop_watchdog.watch_stop_signals()  # a flag the watchdog thread acts on
-
-
 def run_worker(settings: WorkerSettings) -> None:
     """Start the worker in the foreground until SIGINT/SIGTERM."""
     if settings.create_topics:
         ensure_topics(settings)
     worker = Worker(settings)
-    _FaustWorker(worker.app, worker.loop_watchdog, loglevel=settings.log_level,
-                 quiet=True).execute_from_commandline()
+    faust_worker.Worker(worker.app, worker.loop_watchdog, loglevel=settings.log_level,
+                        quiet=True).execute_from_commandline()

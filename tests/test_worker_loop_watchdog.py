@@ -34,7 +34,7 @@ def poisonable_worker(worker_env: dict[str, str], tmp_path: Path):
     worker.port = int(env["CRSMON_WEB_PORT"])
     worker.poison = tmp_path / "poison"
     try:
-        worker.wait_for_output("Ready")
+        worker.wait_for_output("[^Worker]: Ready")  # as Faust's own worker says it (bench/services.py)
         deadline = time.monotonic() + 60
         while http_get(worker.port, "/readyz")[0] != 200:
             assert time.monotonic() < deadline, worker.output()[-3000:]
