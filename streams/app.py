@@ -1,5 +1,5 @@
 """The Faust application: one worker owns each patient's partition of every input topic, and
-takes their records a fetched batch at a time (streams/batch_lane.py)."""
+takes their records a fetched batch at a time (streams/faust_compat/batch_lane.py)."""
 
 import asyncio
 import logging
@@ -13,13 +13,15 @@ from monitor.config import load_config
 from monitor.engine import Engine
 from monitor.patient_state import RULES
 from streams import faust_worker, metrics
-from streams.batch_lane import BatchLane, InputRecord
-from streams.kafka_transport import use_short_fetch_wait
+from streams.faust_compat.batch_lane import BatchLane
+from streams.faust_compat.fetch_positions import committed_offset
+from streams.faust_compat.kafka_transport import use_short_fetch_wait
+from streams.input_record import InputRecord
 from streams.long_lived import LongLivedObjects
 from streams.loop_watchdog import LoopWatchdog
 from streams.lost_records import LostRecordsWatchdog
 from streams.patient_states import StateWrite
-from streams.patient_table import patient_state_table
+from streams.faust_compat.patient_table import patient_state_table
 from streams.pipeline import Publish
 from streams.record_step import Decision, RecordStep
 from streams.settings import WorkerSettings
@@ -124,7 +126,7 @@ class Worker:
             await self._take(event.message)
 
     async def _take(self, record: InputRecord) -> None:
-        """One input record, from the batch lane (streams/batch_lane.py) or the agent: the step
+        """One input record, from the batch lane (streams/faust_compat/batch_lane.py) or the agent: the step
         decides (streams/record_step.py), the worker carries the decision out."""
         await self._carry_out(self.step.take(record))
 
@@ -197,14 +199,10 @@ class Worker:
             if tp.topic not in self.input_names:
                 continue
             highwater = consumer.highwater(tp)
-            position = consumer._committed_offset.get(tp)  # what a restart would resume from
+            position = committed_offset(consumer, tp)  # what a restart would resume from
             if highwater is not None:
                 lag = max(0, highwater - (position or 0))
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag)
-
-
-def build_app(settings: WorkerSettings) -> faust.App:
-    return Worker(settings).app
 
 
 def run_worker(settings: WorkerSettings) -> None:

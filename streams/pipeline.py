@@ -13,7 +13,7 @@ from kafka_client.topics import Topics
 from monitor.engine import Engine, Outputs
 from monitor.wire import InvalidMessage, dead_letter, decode_acknowledgement, decode_input, encode
 from streams import metrics
-from streams.batch_lane import InputRecord
+from streams.input_record import InputRecord
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from typing import Iterable, Mapping
 
 from kafka_client.topics import Topics
 from monitor.engine import Engine, Outputs
-from streams.batch_lane import InputRecord
+from streams.input_record import InputRecord
 from streams.event_clock import EventClock
 from streams.patient_states import PatientStates, StateWrite
 from streams.pipeline import Pipeline, Publish

@@ -28,7 +28,7 @@ class WorkerSettings:
     tick_interval_s: float = field(default_factory=lambda: float(crsmon_setting("TICK_INTERVAL_S", "5")))
     checkpoint_interval_s: float = field(default_factory=lambda: float(crsmon_setting("CHECKPOINT_INTERVAL_S", "30")))
     # The longest the broker holds a fetch that finds no data; it bounds how long new vitals can
-    # wait behind a fetch for idle partitions (streams/kafka_transport.py). Faust's own is 1500.
+    # wait behind a fetch for idle partitions (streams/faust_compat/kafka_transport.py). Faust's own is 1500.
     fetch_max_wait_ms: int = field(default_factory=lambda: int(crsmon_setting("FETCH_MAX_WAIT_MS", "50")))
     # Static group membership (Kafka's group.instance.id): a worker restarted under the same id
     # takes its partitions back at once instead of after the session timeout. Unique per worker.

@@ -19,7 +19,7 @@ from faust.streams import current_event
 from faust.types import TP
 
 from streams.app import configured_app
-from streams.batch_lane import BatchLane, in_produce_order, table_partition
+from streams.faust_compat.batch_lane import BatchLane, in_produce_order, table_partition
 from streams.settings import WorkerSettings
 
 VITALS = TP("vitals", 3)

@@ -1,5 +1,5 @@
 """The worker's Kafka consumer asks the broker to hold an empty fetch for the configured wait,
-not Faust's hard-coded 1.5 s (streams/kafka_transport.py says why: vitals queued behind it).
+not Faust's hard-coded 1.5 s (streams/faust_compat/kafka_transport.py says why: vitals queued behind it).
 
 The wait only matters inside aiokafka's Fetcher, which the consumer builds when it starts; the
 override sets a private attribute, so this starts a real consumer against the broker to prove

@@ -10,7 +10,7 @@ class PatientStateTable(faust.Table):
     """A table whose writes land on the partition of the input record being taken.
 
     Faust sends a table write to the changelog partition of the event being processed; the
-    batch lane (streams/batch_lane.py) gives each record it takes such an event. The worker
+    batch lane (streams/faust_compat/batch_lane.py) gives each record it takes such an event. The worker
     writes a patient's record only while one of its records is taken (streams/record_step.py):
     a change made by the timer is written on the patient's next record. Outside an event, the
     producer's partitioner places a write, the one the contract's producers key with.

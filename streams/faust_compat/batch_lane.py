@@ -33,28 +33,15 @@ import heapq
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, Protocol, Sequence
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 
 from faust.streams import _current_event
-from faust.transport.consumer import Consumer as _FaustConsumer
 from faust.types import TP
 
-_RELIED_ON = ("_wait_next_records", "_add_gap", "perform_seek", "_to_message", "_new_offset", "commit")
-if any(not hasattr(_FaustConsumer, name) for name in _RELIED_ON):
-    # The lane works inside Faust's consumer bookkeeping; a Faust that renamed it must not run.
-    raise RuntimeError("faust's Consumer lacks one of " + ", ".join(_RELIED_ON) +
-                       "; streams/batch_lane.py needs updating for this faust-streaming")
+from streams.input_record import InputRecord
 
-
-class InputRecord(Protocol):
-    """What `take` reads of a record (aiokafka's ConsumerRecord and Faust's Message)."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    timestamp: int
+# The names of Faust's consumer used here are listed and checked in internals.py (the package
+# refuses to import without them).
 
 
 #: The records of one partition, in offset order.
@@ -175,7 +162,7 @@ class BatchLaneConsumer:
                 continue
             if (active_partitions is not None and tp not in active_partitions
                     and tp not in self._buffered_partitions):
-                continue  # paused: streams/kafka_transport.py already seeks these back
+                continue  # paused: streams/faust_compat/kafka_transport.py already seeks these back
             app.monitor.track_tp_end_offset(tp, self.highwater(tp))
             if tp.topic in lane_of_transport.topics:
                 lane.append((tp, tp_records))

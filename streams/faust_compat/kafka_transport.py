@@ -26,13 +26,11 @@ from typing import Any
 import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from streams.batch_lane import BatchLane, BatchLaneConsumer
+from streams.faust_compat.batch_lane import BatchLane, BatchLaneConsumer
+from streams.faust_compat.internals import missing_on
 
-
-if not hasattr(faust_aiokafka.AIOKafkaConsumerThread, "_fetch_records"):
-    # The override below would silently stop applying, and the rebalance race return.
-    raise RuntimeError("faust's AIOKafkaConsumerThread has no _fetch_records; "
-                       "streams/kafka_transport.py needs updating for this faust-streaming")
+# Class-level names (`_fetch_records`, whose override would silently stop applying) are
+# checked when the package is imported; those set on instances, when each is created.
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -42,7 +40,7 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         # The consumer hands this to its Fetcher in start(); fail loudly if aiokafka renames it.
         if not hasattr(consumer, "_fetch_max_wait_ms"):
             raise RuntimeError("aiokafka.AIOKafkaConsumer has no _fetch_max_wait_ms; "
-                               "streams/kafka_transport.py needs updating for this aiokafka")
+                               "streams/faust_compat/ needs updating for this aiokafka")
         consumer._fetch_max_wait_ms = wait_ms
         return consumer
 
@@ -70,13 +68,20 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
 
 class _Consumer(BatchLaneConsumer, faust_aiokafka.Consumer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        missing = missing_on(self, "faust.transport.consumer.Consumer")
+        if missing:
+            raise RuntimeError("this faust-streaming's consumer lacks " + ", ".join(missing) +
+                               ": streams/faust_compat/ needs updating")
+
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
 class Transport(faust_aiokafka.Transport):
     """Faust's aiokafka transport whose worker consumer waits at most `fetch_max_wait_ms` and
-    hands the records of `batch_lane`'s topics to its handler (streams/batch_lane.py)."""
+    hands the records of `batch_lane`'s topics to its handler (streams/faust_compat/batch_lane.py)."""
 
     Consumer = _Consumer
 
