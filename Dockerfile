@@ -11,6 +11,8 @@ COPY pyproject.toml README.md requirements.lock ./
 COPY monitor monitor
 COPY kafka_client kafka_client
 COPY streams streams
+COPY gateway gateway
+COPY simulator simulator
 COPY alerting alerting
 COPY crsmon crsmon
 # The versions the test suite passed with (requirements.lock; `make install` uses it too).

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.simulator.course import HOUR, Course
-from monitor.simulator.curves import Curve, bounded_normal, slow_variation
+from simulator.course import HOUR, Course
+from simulator.curves import Curve, bounded_normal, slow_variation
 
 # Circadian rhythm: (amplitude, local hour of the peak). Heart rate and pressure are lowest
 # around 04:00 (nocturnal dipping ≈ 10 % of systolic), core temperature peaks in the early

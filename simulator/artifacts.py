@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from monitor.simulator.course import DAY
-from monitor.simulator.settings import ArtifactRates
+from simulator.course import DAY
+from simulator.settings import ArtifactRates
 
 Interval = tuple[float, float]
 

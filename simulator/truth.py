@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from monitor.simulator.course import DAY
-from monitor.simulator.patient import SimulatedPatient
-from monitor.simulator.settings import TruthThresholds
+from simulator.course import DAY
+from simulator.patient import SimulatedPatient
+from simulator.settings import TruthThresholds
 from monitor.wire import format_timestamp
 
 FEVER_LIFTING_DRUGS = frozenset({"tocilizumab", "siltuximab", "corticosteroid", "antipyretic"})

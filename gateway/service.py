@@ -9,10 +9,10 @@ import sys
 
 from aiohttp import web
 
-from streams.ingest.fhir_http import build_app
-from streams.ingest.intake import Intake
-from streams.ingest.mllp import MllpServer
-from streams.ingest.settings import IngestSettings
+from gateway.fhir_http import build_app
+from gateway.intake import Intake
+from gateway.mllp import MllpServer
+from gateway.settings import IngestSettings
 from kafka_client.security import KafkaSecurityError, kafka_client_options_from_env
 
 log = logging.getLogger("crsmon.ingest")

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from monitor.simulator.curves import Curve
+from simulator.curves import Curve
 
 HOUR = 3600.0
 DAY = 86_400.0

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.simulator.course import CRS, DAY, HOUR, Course, lognormal, place_in_window
-from monitor.simulator.physiology import Baseline, draw_baseline
+from simulator.course import CRS, DAY, HOUR, Course, lognormal, place_in_window
+from simulator.physiology import Baseline, draw_baseline
 
 
 @dataclass(frozen=True)

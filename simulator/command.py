@@ -7,8 +7,8 @@ import os
 import sys
 from contextlib import nullcontext
 
-from monitor.simulator.files import InvalidSettings, load_settings, write_events, write_truth
-from monitor.simulator.ward import Simulation
+from simulator.files import InvalidSettings, load_settings, write_events, write_truth
+from simulator.ward import Simulation
 
 OVERRIDES = ("patients", "days", "seed", "start", "numerics_interval_s", "nibp_intervals_min",
              "temperature_interval_min", "crs_share", "deterioration_share")

@@ -19,9 +19,9 @@ from datetime import datetime, timezone, tzinfo
 
 import hl7
 
-from monitor.ingest.hl7_fields import parse_message, parse_time, repetitions, sender_zone, text_of, value
-from monitor.ingest.readings import Decoded, Problems, Reading, Skip, merge
-from monitor.ingest.vocabulary import (
+from gateway.hl7_fields import parse_message, parse_time, repetitions, sender_zone, text_of, value
+from gateway.readings import Decoded, Problems, Reading, Skip, merge
+from gateway.vocabulary import (
     CONTRACT_UNITS, PANEL_CODES, Meaning, contradicted_by_text, converter_for, mdc_code_of, meaning_of,
 )
 from monitor.wire import InvalidMessage

@@ -16,9 +16,9 @@ from typing import Any, Callable
 
 from aiokafka.errors import KafkaError
 
-from monitor.ingest import Decoded
+from gateway import Decoded
 from monitor.wire import InvalidMessage, dead_letter, encode
-from streams.ingest import metrics
+from gateway import metrics
 from kafka_client.topics import Topics
 from kafka_client.lazy_producer import LazyProducer
 

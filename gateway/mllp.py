@@ -15,10 +15,10 @@ import asyncio
 import logging
 from datetime import tzinfo
 
-from monitor.ingest import acknowledge, decode_oru
+from gateway import acknowledge, decode_oru
 from monitor.wire import InvalidMessage
-from streams.ingest import metrics
-from streams.ingest.intake import Intake
+from gateway import metrics
+from gateway.intake import Intake
 
 START_BLOCK = b"\x0b"
 END_BLOCK = b"\x1c\x0d"

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitor.simulator.course import DAY, HOUR, OTHER_DETERIORATION, Course, place_in_window
-from monitor.simulator.crs import fever_knots
-from monitor.simulator.physiology import Baseline, draw_baseline
+from simulator.course import DAY, HOUR, OTHER_DETERIORATION, Course, place_in_window
+from simulator.crs import fever_knots
+from simulator.physiology import Baseline, draw_baseline
 
 SEPSIS_SHARE = 0.6
 SCALE2_SHARE_OF_RESPIRATORY = 0.3  # hypercapnic patients, on NEWS2 SpO2 scale 2

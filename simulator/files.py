@@ -8,8 +8,8 @@ from typing import IO, Any
 import orjson
 from pydantic import ValidationError
 
-from monitor.simulator.settings import SimulationSettings
-from monitor.simulator.ward import Simulation
+from simulator.settings import SimulationSettings
+from simulator.ward import Simulation
 from monitor.wire import describe_validation_error, encode
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-from monitor.ingest.readings import Decoded
+from gateway.readings import Decoded
 from monitor.wire import InvalidMessage
 
 #: InvalidMessage kinds (and the shell's own) → HTTP status and OperationOutcome issue type.

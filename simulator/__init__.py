@@ -4,8 +4,8 @@ Pure (numpy and the wire models): it feeds `crsmon simulate`, the cohort benchma
 and later a Kafka publisher, all through `Simulation.events()`.
 """
 
-from monitor.simulator.settings import ArtifactRates, SimulationSettings, TruthThresholds
-from monitor.simulator.truth import GroundTruth
-from monitor.simulator.ward import Simulation
+from simulator.settings import ArtifactRates, SimulationSettings, TruthThresholds
+from simulator.truth import GroundTruth
+from simulator.ward import Simulation
 
 __all__ = ["ArtifactRates", "GroundTruth", "Simulation", "SimulationSettings", "TruthThresholds"]

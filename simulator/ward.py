@@ -14,13 +14,13 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from monitor.simulator.course import CRS, DAY, HOUR, OTHER_DETERIORATION, STABLE, Course
-from monitor.simulator.crs import plan_crs
-from monitor.simulator.deterioration import plan_other_deterioration
-from monitor.simulator.patient import SimulatedPatient
-from monitor.simulator.physiology import Baseline, draw_baseline
-from monitor.simulator.settings import SimulationSettings
-from monitor.simulator.truth import GroundTruth, ground_truth
+from simulator.course import CRS, DAY, HOUR, OTHER_DETERIORATION, STABLE, Course
+from simulator.crs import plan_crs
+from simulator.deterioration import plan_other_deterioration
+from simulator.patient import SimulatedPatient
+from simulator.physiology import Baseline, draw_baseline
+from simulator.settings import SimulationSettings
+from simulator.truth import GroundTruth, ground_truth
 from monitor.wire import InputEvent
 
 _CENSUS_SEED = 0

@@ -24,8 +24,8 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.observation import Observation
 from pydantic import ValidationError
 
-from monitor.ingest.readings import Decoded, Problems, Reading, Skip, merge
-from monitor.ingest.vocabulary import CONTRACT_UNITS, Meaning, converter_for, meaning_of
+from gateway.readings import Decoded, Problems, Reading, Skip, merge
+from gateway.vocabulary import CONTRACT_UNITS, Meaning, converter_for, meaning_of
 from monitor.wire import InvalidMessage
 from monitor.wire.codec import _load_object
 from monitor.wire.vitals import PATIENT_ID_PATTERN

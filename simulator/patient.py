@@ -15,10 +15,10 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from monitor.simulator.artifacts import ArtifactPlan, plan_artifacts, stamp_numerics, within
-from monitor.simulator.course import Course, daily_life
-from monitor.simulator.physiology import Baseline, Physiology, mean_arterial, read
-from monitor.simulator.settings import SimulationSettings
+from simulator.artifacts import ArtifactPlan, plan_artifacts, stamp_numerics, within
+from simulator.course import Course, daily_life
+from simulator.physiology import Baseline, Physiology, mean_arterial, read
+from simulator.settings import SimulationSettings
 from monitor.wire import InputEvent, VitalSigns, validate_input
 
 CHUNK_SAMPLES = 1440

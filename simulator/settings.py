@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from monitor.config import EngineConfig, setting
-from monitor.simulator.crs import PRODUCTS
+from simulator.crs import PRODUCTS
 from monitor.wire import Timestamp
 
 JUDGEMENT = "simulator judgement, see docs/simulator.md"

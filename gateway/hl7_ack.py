@@ -16,7 +16,7 @@ from typing import Sequence
 
 import hl7
 
-from monitor.ingest.hl7_fields import parse_message, text_of, value
+from gateway.hl7_fields import parse_message, text_of, value
 from monitor.wire import InvalidMessage
 
 #: InvalidMessage kinds (and the shell's own) → acknowledgement code and HL7 table 0357 error.

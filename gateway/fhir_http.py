@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from monitor.ingest import decode_fhir, http_status_for, rejection_outcome, success_outcome
+from gateway import decode_fhir, http_status_for, rejection_outcome, success_outcome
 from monitor.wire import InvalidMessage
-from streams.ingest import metrics
-from streams.ingest.intake import Intake
+from gateway import metrics
+from gateway.intake import Intake
 
 PROTOCOL = "fhir"
 FHIR_JSON = "application/fhir+json"
