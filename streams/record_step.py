@@ -56,7 +56,8 @@ class RecordStep:
             return Decision(publish=[decoded])
         event = decoded
         patient_id: str = event.patient_id  # type: ignore[attr-defined]
-        decision = Decision(alerts=self._resend(patient_id, self.states.track(patient_id, record.partition)))
+        unconfirmed = self.states.track(patient_id, record.partition)
+        decision = Decision(alerts=self._resend(patient_id, unconfirmed)) if unconfirmed else Decision()
         outputs = self.pipeline.observe(record, event)
         if isinstance(outputs, Publish):
             decision.publish.append(outputs)
