@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock system-packages kafka-jars test test-fast demo bench clean
+.PHONY: install lock lint system-packages kafka-jars test test-fast demo bench clean
 
 # Debian packages that tests need (headless Chromium for the dashboard tests); no-op when present.
 system-packages:
@@ -27,10 +27,14 @@ lock: install
 kafka-jars: install
 	$(BIN)/python -m crsmon.local_kafka fetch
 
-test: system-packages install kafka-jars
+# ruff first: pyflakes and flake8-self over the whole tree (pyproject.toml, [tool.ruff]).
+lint: install
+	$(BIN)/ruff check .
+
+test: system-packages install kafka-jars lint
 	$(BIN)/python -m pytest
 
-test-fast: install
+test-fast: install lint
 	$(BIN)/python -m pytest -m "not kafka"
 
 demo: install kafka-jars

@@ -22,10 +22,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from simulator import Simulation, SimulationSettings
 from monitor.wire import InputEvent, VitalSigns, encode
+
+if TYPE_CHECKING:
+    from streams.settings import WorkerSettings  # imported in the function that needs it at run time
 
 PROGRESS_EVERY_S = 10.0
 _CONFIRM_EVERY = 2000  # messages between waits for Kafka's acknowledgements (bounds memory)

@@ -27,7 +27,7 @@ from monitor.assessment import Assessment, assess, in_risk_period
 from monitor.config import EngineConfig
 from monitor.discharges import DischargeMemory
 from monitor.episodes import Change, Timing
-from monitor.parameters import COUNT, TEMPERATURE
+from monitor.parameters import TEMPERATURE
 from monitor.patient_state import Patient
 from monitor.reports import alert_id_for, alert_of, moment, status_of
 from monitor.rules import crs_level, news2_level, signal_loss_level

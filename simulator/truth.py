@@ -159,7 +159,7 @@ def _cycle_at(patient: SimulatedPatient, at: float, cuff: np.ndarray, nurse: np.
     if np.any(nurse == at):
         return patient.settings.temperature_interval_min * 60
     if np.any(cuff == at):
-        return patient._nibp_interval(int(at))
+        return patient._nibp_interval(int(at))  # noqa: SLF001
     return patient.settings.numerics_interval_s
 
 

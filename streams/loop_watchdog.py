@@ -161,7 +161,7 @@ class LoopWatchdog:
 
     def loop_stack(self) -> str:
         """Where the loop's thread is now: file, line, function and source line per frame."""
-        frame = sys._current_frames().get(self._loop_thread) if self._loop_thread else None
+        frame = sys._current_frames().get(self._loop_thread) if self._loop_thread else None  # noqa: SLF001
         if frame is None:
             return "  (the loop's thread has no frame)"
         return "".join(traceback.format_stack(frame)).rstrip()

@@ -14,7 +14,7 @@ def new_step(engine: Engine | None = None) -> RecordStep:
 
 
 def ignored_after_discharge() -> float:
-    return metrics.MESSAGES_IGNORED.labels(TOPICS.vitals, "after_discharge")._value.get()
+    return metrics.MESSAGES_IGNORED.labels(TOPICS.vitals, "after_discharge")._value.get()  # noqa: SLF001
 
 
 def test_readings_older_than_a_discharge_do_not_admit_the_patient_again() -> None:
@@ -51,13 +51,13 @@ class EngineWithADefect(Engine):
 
 def test_a_message_the_engine_fails_on_is_dead_lettered_and_the_ward_goes_on() -> None:
     step = new_step(EngineWithADefect())
-    before = metrics.MESSAGES_REJECTED.labels(TOPICS.vitals, "engine_error")._value.get()
+    before = metrics.MESSAGES_REJECTED.labels(TOPICS.vitals, "engine_error")._value.get()  # noqa: SLF001
     failed = step.take(record({"patient_id": "MRN-0666", "ts": "2026-11-21T08:00:00Z", "heart_rate": 80},
                               offset=1))
     [dead] = failed.publish
     letter = json.loads(dead.value)
     assert dead.topic == TOPICS.dead_letters and letter["offset"] == 1
     assert "ZeroDivisionError" in letter["reason"] and "report it" in letter["reason"]
-    assert metrics.MESSAGES_REJECTED.labels(TOPICS.vitals, "engine_error")._value.get() == before + 1
+    assert metrics.MESSAGES_REJECTED.labels(TOPICS.vitals, "engine_error")._value.get() == before + 1  # noqa: SLF001
     fine = step.take(record({"patient_id": "MRN-0500", "ts": "2026-11-21T08:00:00Z", "heart_rate": 80}))
     assert [p.topic for p in fine.publish] == [TOPICS.patient_status]

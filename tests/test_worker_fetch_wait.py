@@ -22,10 +22,10 @@ pytestmark = pytest.mark.kafka
 def started_fetch_wait(settings: WorkerSettings) -> int:
     async def run() -> int:
         app = Worker(settings).app
-        consumer = app.consumer._thread._create_worker_consumer(app.transport)
+        consumer = app.consumer._thread._create_worker_consumer(app.transport)  # noqa: SLF001
         await asyncio.wait_for(consumer.start(), timeout=30)
         try:
-            return consumer._fetcher._fetch_max_wait_ms
+            return consumer._fetcher._fetch_max_wait_ms  # noqa: SLF001
         finally:
             await consumer.stop()
 

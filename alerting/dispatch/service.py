@@ -379,7 +379,7 @@ class _Rebalance(ConsumerRebalanceListener):
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         with contextlib.suppress(Exception):
-            await self.dispatcher._commit()
+            await self.dispatcher._commit()  # noqa: SLF001
         self.dispatcher.tracker.forget(revoked)
 
     async def on_partitions_assigned(self, assigned: Any) -> None:

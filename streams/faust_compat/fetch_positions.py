@@ -29,9 +29,9 @@ class FetchView:
     def of(cls, app: Any) -> FetchView | None:
         """The fetch state of the app's consumer; None while there is no active assignment."""
         try:
-            fetcher = app.consumer._thread._ensure_consumer()._fetcher
-            assignment = fetcher._subscriptions.subscription.assignment
-            fetcher._records  # noqa: B018 - checked here, read in holds_records
+            fetcher = app.consumer._thread._ensure_consumer()._fetcher  # noqa: SLF001
+            assignment = fetcher._subscriptions.subscription.assignment  # noqa: SLF001
+            fetcher._records  # noqa: SLF001 - only checked here, read in holds_records
         except Exception as error:
             raise CannotInspect(f"{type(error).__name__}: {error}") from error
         if assignment is None or not assignment.active:
@@ -47,7 +47,7 @@ class FetchView:
 
     def holds_records(self, tp: TP) -> bool:
         """Whether aiokafka has prefetched records of `tp` that it has not handed out."""
-        return TopicPartition(tp.topic, tp.partition) in self._fetcher._records
+        return TopicPartition(tp.topic, tp.partition) in self._fetcher._records  # noqa: SLF001
 
 
 def buffered_in_agents(app: Any) -> int:
@@ -58,4 +58,4 @@ def buffered_in_agents(app: Any) -> int:
 
 def committed_offset(consumer: Any, tp: TP) -> int | None:
     """The offset a restart would resume `tp` from (Faust's own record of its commits)."""
-    return consumer._committed_offset.get(tp)
+    return consumer._committed_offset.get(tp)  # noqa: SLF001

@@ -41,7 +41,7 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         if not hasattr(consumer, "_fetch_max_wait_ms"):
             raise RuntimeError("aiokafka.AIOKafkaConsumer has no _fetch_max_wait_ms; "
                                "streams/faust_compat/ needs updating for this aiokafka")
-        consumer._fetch_max_wait_ms = wait_ms
+        consumer._fetch_max_wait_ms = wait_ms  # noqa: SLF001
         return consumer
 
 
@@ -61,7 +61,7 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         if not asked:
             return {}
         records = await super()._fetch_records(consumer, asked, timeout, max_records)
-        buffered = self.consumer._buffered_partitions
+        buffered = self.consumer._buffered_partitions  # noqa: SLF001
         for tp in [tp for tp in records if tp not in active_partitions and tp not in buffered]:
             consumer.seek(tp, records.pop(tp)[0].offset)
         return records

@@ -15,7 +15,7 @@ _FILE = os.environ.get("CRSMON_TEST_POISON_FILE")
 if _FILE:
     from streams import app
 
-    _advance = app.Worker._advance
+    _advance = app.Worker._advance  # noqa: SLF001
 
     async def _poisoned_advance(self) -> None:
         try:
@@ -33,4 +33,4 @@ if _FILE:
                 pass
         await _advance(self)
 
-    app.Worker._advance = _poisoned_advance
+    app.Worker._advance = _poisoned_advance  # noqa: SLF001
