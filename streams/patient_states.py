@@ -57,6 +57,8 @@ class PatientStates:
         self._pending: set[str] = set()
         self._released: dict[bytes, int] = {}
         self._unconfirmed: dict[str, list[bytes]] = {}
+        # Restored after a rebalance and not heard of since: their partition is unknown here.
+        self._unplaced: set[str] = set()
 
     def track(self, patient_id: str, partition: int) -> list[bytes]:
         """Before an event is processed: restore the patient if this worker has not got it.
@@ -67,6 +69,7 @@ class PatientStates:
         if self.partition_of.get(key) != partition:
             self.partition_of[key] = partition
             self._released.pop(key, None)
+            self._unplaced.discard(patient_id)
         if self.engine.holds(patient_id):
             return []
         stored = self.table.get(key)
@@ -134,16 +137,25 @@ class PatientStates:
         Loading eagerly matters for patients who are silent: only a loaded patient can raise
         a signal-loss alert from the timer. Returns how many were loaded and the unconfirmed
         alerts of their records, to be sent again.
+
+        Patients loaded at the previous rebalance and not heard of since have no known
+        partition: they are forgotten and loaded again if the table still holds them (it holds
+        the partitions this worker owns), so that one whose partition moved on leaves, instead
+        of raising signal loss here while its new owner has its vitals. A change the timer made
+        to them since is derived again, with the same ids, as after a restart.
         """
         self.release(p for p in set(self.partition_of.values()) if p not in partitions)
+        self._forget(self._unplaced)
+        self._unplaced = set()
         restored, resend = 0, []
-        loaded = set(self.engine.patients())
         for key, stored in list(self.table.items()):
             if key in self._released and self._released[key] not in partitions:
                 continue  # the in-memory store keeps keys it wrote itself after a revoke
             patient_id = key.decode()
-            if patient_id not in loaded and stored is not None:
+            if not self.engine.holds(patient_id) and stored is not None:
                 resend.extend((patient_id, alert) for alert in self._restore(patient_id, stored))
+                if key not in self.partition_of:
+                    self._unplaced.add(patient_id)
                 restored += 1
         return restored, resend
 
@@ -152,10 +164,14 @@ class PatientStates:
         lost = set(partitions)
         if not lost:
             return
-        for key in [key for key, p in self.partition_of.items() if p in lost]:
-            patient_id = key.decode()
+        keys = [key for key, p in self.partition_of.items() if p in lost]
+        self._forget(key.decode() for key in keys)
+        for key in keys:
+            self._released[key] = self.partition_of.pop(key)
+
+    def _forget(self, patient_ids: Iterable[str]) -> None:
+        for patient_id in patient_ids:
             self.engine.forget(patient_id)
             self._written_at.pop(patient_id, None)
             self._pending.discard(patient_id)
             self._unconfirmed.pop(patient_id, None)
-            self._released[key] = self.partition_of.pop(key)

@@ -69,3 +69,22 @@ def test_a_decision_lists_dead_letters_statuses_and_alerts_and_the_write_after_t
     assert json.loads(alert.value)["status"] == "firing"
     assert decision.write is not None and decision.write.cause == "episode" and decision.write.key == b"P3"
     assert step.take(record({"patient_id": "P3", "ts": "2026-11-21T08:00:05Z", "temperature": 38.9})).write is None
+
+
+def test_a_patient_restored_at_a_rebalance_and_never_heard_of_leaves_with_its_partition() -> None:
+    # The table's store holds the records of the partitions this worker owns (Faust's RocksDB
+    # store: one database per assigned partition).
+    owned: dict[int, Store] = {0: Store(), 1: Store()}
+    first = RecordStep(Engine(), TOPICS, owned[1], checkpoint_interval_s=30)
+    take_all(first, owned[1], [record({"patient_id": "SILENT", "ts": f"2026-11-21T08:{n:02d}:00Z", "heart_rate": 80},
+                                      partition=1, offset=n) for n in range(2)])
+    assert b"SILENT" in owned[1]
+    table = Store()
+    step = RecordStep(Engine(), TOPICS, table, checkpoint_interval_s=30)
+    table.update(owned[1])
+    step.assigned({1})
+    assert step.engine.holds("SILENT"), "loaded eagerly: only a loaded patient can raise signal loss"
+    table.clear()  # a rebalance moves partition 1 to another worker; this one keeps partition 0
+    table.update(owned[0])
+    step.assigned({0})
+    assert not step.engine.holds("SILENT"), "its new owner alone may raise its alerts"
