@@ -7,14 +7,17 @@
 FROM python:3.11-slim AS wheels
 WORKDIR /src
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY monitor monitor
 COPY kafka_client kafka_client
 COPY streams streams
+COPY gateway gateway
+COPY simulator simulator
 COPY alerting alerting
 COPY validation validation
 COPY crsmon crsmon
-RUN pip wheel --wheel-dir /wheels .
+# The versions the test suite passed with (requirements.lock; `make install` uses it too).
+RUN pip wheel --constraint requirements.lock --wheel-dir /wheels .
 
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1

@@ -4,27 +4,37 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-packages kafka-jars test test-fast demo bench clean
+.PHONY: install lock lint system-packages kafka-jars test test-fast demo bench clean
 
 # Debian packages that tests need (headless Chromium for the dashboard tests); no-op when present.
 system-packages:
 	@bash scripts/install-system-packages.sh
 
-$(STAMP): pyproject.toml
+# Exactly the versions of requirements.lock (the ones the suite passed with).
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --constraint requirements.lock -e '.[test]'
 	@touch $(STAMP)
 
 install: $(STAMP)
 
+# Resolve requirements.lock again from pyproject.toml (then run the whole suite).
+lock: install
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --extra=test --strip-extras --output-file=requirements.lock pyproject.toml
+
 kafka-jars: install
 	$(BIN)/python -m crsmon.local_kafka fetch
 
-test: system-packages install kafka-jars
+# ruff first: pyflakes and flake8-self over the whole tree (pyproject.toml, [tool.ruff]).
+lint: install
+	$(BIN)/ruff check .
+
+test: system-packages install kafka-jars lint
 	$(BIN)/python -m pytest
 
-test-fast: install
+test-fast: install lint
 	$(BIN)/python -m pytest -m "not kafka"
 
 demo: install kafka-jars

@@ -2,7 +2,7 @@
 
 Run:  .venv/bin/python -m bench.cohort [--patients 200] [--days 3] [--seed 1]
 
-The simulator (monitor/simulator) writes each patient's ground truth from the data it generated
+The simulator (simulator/) writes each patient's ground truth from the data it generated
 (docs/simulator.md); the engine sees only the messages. Every event is passed to
 `Engine.observe` in event order, and `Engine.advance_to` is called at every simulated minute
 boundary, as the worker's timer does. What the script prints, and how alerts are matched:
@@ -56,7 +56,7 @@ from pathlib import Path
 
 from monitor.config import load_config
 from monitor.engine import Engine
-from monitor.simulator import GroundTruth, Simulation, SimulationSettings
+from simulator import GroundTruth, Simulation, SimulationSettings
 from monitor.wire import SEVERITY_RANK, Alert
 
 WINDOW_LEAD = timedelta(hours=1)

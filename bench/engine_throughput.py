@@ -3,7 +3,7 @@ many bytes one patient's state costs.
 
 Run:  .venv/bin/python -m bench.engine_throughput [--patients 20] [--hours 48] [--rounds 5]
 
-Inputs are simulated wards (monitor/simulator) at two gateway cadences: numerics every second
+Inputs are simulated wards (simulator/) at two gateway cadences: numerics every second
 (the densest a gateway exports) and every 60 s (the simulator's default). Each is encoded to
 the JSON a producer sends, then replayed three ways:
 
@@ -31,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from monitor.engine import Engine
-from monitor.simulator import Simulation, SimulationSettings
+from simulator import Simulation, SimulationSettings
 from monitor.wire import VitalSigns, decode_input, encode
 
 MINUTE = timedelta(minutes=1)

@@ -16,12 +16,12 @@ import faust
 from faust.web import Request, Response, View
 
 from streams.app import configured_app
-from streams.batch_lane import BatchLane
+from streams.faust_compat.batch_lane import BatchLane
 from streams.settings import WorkerSettings
 
 #: BENCH_FLOOR_LANE=1: the floor of the path the worker takes — the same agent subscribes the
 #: topics, but their records go through the batch lane to a `take` that only counts them
-#: (streams/batch_lane.py). bench/worker.py measures both floors.
+#: (streams/faust_compat/batch_lane.py). bench/worker.py measures both floors.
 LANE = os.environ.get("BENCH_FLOOR_LANE") == "1"
 #: For experiments only (bench/worker.py --worker-env NAME=VALUE), never in the floor figure:
 #: BENCH_FLOOR_BATCH=1000 makes the agent take messages in batches (`stream.take`), to show

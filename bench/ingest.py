@@ -31,9 +31,9 @@ from fhir.resources.R4B.bundle import Bundle  # noqa: E402
 from fhir.resources.R4B.observation import Observation  # noqa: E402
 
 from crsmon.local_kafka import LocalKafka  # noqa: E402
-from monitor.ingest import decode_fhir, decode_oru  # noqa: E402
-from streams.ingest.service import IngestService  # noqa: E402
-from streams.ingest.settings import IngestSettings  # noqa: E402
+from gateway import decode_fhir, decode_oru  # noqa: E402
+from gateway.service import IngestService  # noqa: E402
+from gateway.settings import IngestSettings  # noqa: E402
 from kafka_client.topics import Topics  # noqa: E402
 
 SAMPLES = REPO / "tests" / "samples"

@@ -126,7 +126,7 @@ class Report:
                 # On a shared machine a process's CPU per message moves less than its rate does.
                 self.set(FULL_OVER_FLOOR_CPU, f"{floor_rate.cpu_per_message / full_rate.cpu_per_message:.2f}")
         if full_rate and lane_floor and lane_floor.rate.per_second:
-            # The worker's records bypass the agent (streams/batch_lane.py): this is the ratio
+            # The worker's records bypass the agent (streams/faust_compat/batch_lane.py): this is the ratio
             # of its work to the Faust cost it still pays; no target is set for it.
             self.set(FULL_OVER_LANE_FLOOR, f"{full_rate.per_second / lane_floor.rate.per_second:.2f}")
         if full_rate and ceiling and ceiling.per_second:

@@ -16,8 +16,8 @@ import sys
 import time
 from datetime import timedelta
 
-from monitor.simulator import Simulation, SimulationSettings
-from monitor.simulator.files import write_events
+from simulator import Simulation, SimulationSettings
+from simulator.files import write_events
 from monitor.wire import VitalSigns
 
 

@@ -12,7 +12,7 @@ measured, so that throughput is the consumer's and not the producer's, and then 
 - the floor: a Faust agent that does nothing per message, with the worker's own settings
   (bench/floor_app.py);
 - the lane floor: the same app with its input records taken through the batch lane by a
-  `take` that does nothing, the path the worker's records take (streams/batch_lane.py): what
+  `take` that does nothing, the path the worker's records take (streams/faust_compat/batch_lane.py): what
   Faust still costs the worker per message;
 - `crsmon worker` doing the full job, started as a user starts it (bench/services.py);
 - two workers in one consumer group over the same input;

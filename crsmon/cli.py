@@ -85,7 +85,7 @@ def _simulate(args: argparse.Namespace) -> int:
         from crsmon.ward_feed import feed_command
 
         return feed_command(args)
-    from monitor.simulator.command import simulate_command
+    from simulator.command import simulate_command
 
     return simulate_command(args)
 
@@ -123,8 +123,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _ingest(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from streams.ingest.service import run_ingest
-    from streams.ingest.settings import IngestSettings
+    from gateway.service import run_ingest
+    from gateway.settings import IngestSettings
 
     overrides = {name: value for name in ("broker", "host", "mllp_port", "http_port", "timezone")
                  if (value := getattr(args, name)) is not None}

@@ -1,6 +1,6 @@
 """A simulated ward published to Kafka at accelerated time: the bedside monitors of `make demo`.
 
-The simulator (monitor/simulator) yields contract models in event time and knows nothing of
+The simulator (simulator/) yields contract models in event time and knows nothing of
 Kafka or clocks; this is the shell around it. The ward is simulated to run *now*: its window
 starts `history` hours before the present, that past is published at once (so the dashboard's
 6-hour sparklines are full when the page opens, and the earliest illnesses, which the simulator
@@ -22,10 +22,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
-from monitor.simulator import Simulation, SimulationSettings
+from simulator import Simulation, SimulationSettings
 from monitor.wire import InputEvent, VitalSigns, encode
+
+if TYPE_CHECKING:
+    from streams.settings import WorkerSettings  # imported in the function that needs it at run time
 
 PROGRESS_EVERY_S = 10.0
 _CONFIRM_EVERY = 2000  # messages between waits for Kafka's acknowledgements (bounds memory)
@@ -193,8 +196,8 @@ def describe_speed(speed: float) -> str:
 
 def _settings_from(args: argparse.Namespace) -> SimulationSettings:
     """The ward the command line describes, read as `crsmon simulate` reads it for a file."""
-    from monitor.simulator.command import OVERRIDES
-    from monitor.simulator.files import InvalidSettings, load_settings
+    from simulator.command import OVERRIDES
+    from simulator.files import InvalidSettings, load_settings
 
     if args.start is not None:
         raise FeedError("--start cannot be combined with --kafka: a published ward runs now "
@@ -216,7 +219,7 @@ def _settings_from(args: argparse.Namespace) -> SimulationSettings:
 def feed_command(args: argparse.Namespace) -> int:
     """`crsmon simulate --kafka BROKER`: 0 when the window ended or a signal stopped it, 1 when
     Kafka failed on the way, 2 for unusable options."""
-    from monitor.simulator.files import write_truth
+    from simulator.files import write_truth
     from kafka_client.security import KafkaSecurityError, kafka_client_options_from_env
     from streams.settings import WorkerSettings
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 log = logging.getLogger(__name__)
@@ -322,10 +322,10 @@ def _check_tls_material(security: KafkaSecurity, problems: list[str]) -> None:
 
     def key_password() -> str:
         asked_for_password.append(True)
-        return security._key_password()
+        return security._key_password()  # noqa: SLF001
 
     try:
-        security._context(key_password)
+        security._context(key_password)  # noqa: SLF001
     except KafkaSecurityError as error:
         problems.append(str(error))
     except ssl.SSLError as error:

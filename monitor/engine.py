@@ -28,8 +28,9 @@ from monitor.artifacts import expire, fever_never_held, take_sample
 from monitor.assessment import Assessment, assess, in_risk_period, oxygen_in_force
 from monitor.deterioration.engine_rule import HourlyWarning
 from monitor.config import EngineConfig
+from monitor.discharges import DischargeMemory
 from monitor.episodes import Change, Timing
-from monitor.parameters import COUNT, TEMPERATURE
+from monitor.parameters import TEMPERATURE
 from monitor.patient_state import Patient
 from monitor.reports import alert_id_for, alert_of, moment, status_of
 from monitor.rules import crs_level, news2_level, signal_loss_level
@@ -76,6 +77,8 @@ class Outputs:
     statuses: list[PatientStatus] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     durable: bool = False
+    #: Why a valid event was deliberately not applied (e.g. "after_discharge"), else None.
+    ignored: str | None = None
 
     def extend(self, other: "Outputs") -> None:
         self.statuses.extend(other.statuses)
@@ -115,6 +118,7 @@ class Engine:
         #: hysteresis", "values carried forward", "catch-up budget"): each is a defect of the
         #: engine, skipped so that no patient and no worker hangs on it. The worker exports it.
         self.stalls: Counter[str] = Counter()
+        self.discharges = DischargeMemory()  # monitor/discharges.py
 
     # -- state ---------------------------------------------------------------------------
     def patients(self) -> Iterable[str]:
@@ -123,12 +127,15 @@ class Engine:
     def snapshot(self, patient_id: str) -> bytes | None:
         """The patient's state as bytes (a version byte first), or None if not tracked."""
         patient = self._patients.get(patient_id)
-        return None if patient is None else patient.to_bytes()
+        return self.discharges.snapshot(patient_id) if patient is None else patient.to_bytes()
 
     def restore(self, patient_id: str, data: bytes) -> None:
         """Adopt state written by `snapshot`, e.g. after a rebalance or restart.
 
         Raises ValueError for bytes this version cannot read."""
+        if DischargeMemory.is_record(data):
+            self.discharges.restore(patient_id, data)
+            return
         patient = Patient.from_bytes(data, self._limits)
         if patient.patient_id != patient_id:
             raise ValueError(f"state belongs to another patient than {patient_id!r}")
@@ -143,6 +150,11 @@ class Engine:
 
     def forget(self, patient_id: str) -> None:
         self._patients.pop(patient_id, None)
+        self.discharges.forget(patient_id)
+
+    def holds(self, patient_id: str) -> bool:
+        """Whether this engine has the patient's state (tracked, or remembered as discharged)."""
+        return patient_id in self._patients or self.discharges.remembers(patient_id)
 
     def close(self, patient_id: str, now: datetime) -> Outputs:
         """Let time pass to `now` for this patient alone (as `advance_to`), then forget it.
@@ -183,10 +195,17 @@ class Engine:
     # -- events --------------------------------------------------------------------------
     def observe(self, event: InputEvent | Acknowledgement) -> Outputs:
         """Apply one contract-valid event in event time."""
+        if not isinstance(event, Acknowledgement) and self.discharges.ignores(event.patient_id, event.ts):
+            return Outputs(ignored="after_discharge")  # monitor/discharges.py
         if type(event) is VitalSigns:
             return self._observe_vitals(event)
         if isinstance(event, Acknowledgement):
             return self._acknowledge(event)
+        if isinstance(event, DischargeEvent):
+            outputs = self._observe_clinical(event)
+            self.discharges.remember(event.patient_id, event.ts)
+            outputs.durable = True  # the memory is state to keep
+            return outputs
         return self._observe_clinical(event)
 
     def advance_to(self, now: datetime) -> Outputs:

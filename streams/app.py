@@ -1,26 +1,29 @@
 """The Faust application: one worker owns each patient's partition of every input topic, and
-takes their records a fetched batch at a time (streams/batch_lane.py)."""
+takes their records a fetched batch at a time (streams/faust_compat/batch_lane.py)."""
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Callable
 
 import faust
 from faust.types import TP
 from faust.web import Request, Response, View
 
 from monitor.config import load_config
-from monitor.engine import Engine, Outputs
+from monitor.engine import Engine
 from monitor.patient_state import RULES
-from streams import metrics
-from streams.batch_lane import BatchLane, InputRecord
-from streams.event_clock import EventClock
-from streams.kafka_transport import use_short_fetch_wait
+from streams import faust_worker, metrics
+from streams.faust_compat.batch_lane import BatchLane
+from streams.faust_compat.fetch_positions import committed_offset
+from streams.faust_compat.kafka_transport import use_short_fetch_wait
+from streams.input_record import InputRecord
 from streams.long_lived import LongLivedObjects
+from streams.loop_watchdog import LoopWatchdog
 from streams.lost_records import LostRecordsWatchdog
-from streams.patient_states import PatientStates
-from streams.patient_table import patient_state_table
-from streams.pipeline import Handled, Pipeline
+from streams.patient_states import StateWrite
+from streams.faust_compat.patient_table import patient_state_table
+from streams.pipeline import Publish
+from streams.record_step import Decision, RecordStep
 from streams.settings import WorkerSettings
 from streams.topic_setup import ensure_topics
 
@@ -73,15 +76,14 @@ class Worker:
         self.app = app = configured_app(settings)
         topics = settings.topics
         self.engine = Engine(load_config(settings.clinical_config))
-        self.pipeline = Pipeline(self.engine, topics)
-        self.clock = EventClock()
         self.table = patient_state_table(app, "patient-state", settings.partitions)
-        self.states = PatientStates(self.engine, self.table, settings.checkpoint_interval_s)
+        self.step = RecordStep(self.engine, topics, self.table, settings.checkpoint_interval_s)
         self.inputs = app.topic(topics.vitals, topics.clinical_events, topics.alert_acks)
         self.input_names = {topics.vitals, topics.clinical_events, topics.alert_acks}
         # Faust can drop records in flight as a rebalance ends: this re-reads them.
         self.lost_records = LostRecordsWatchdog(app, self.input_names, lambda: self.ready)
         self.long_lived = LongLivedObjects()
+        self.loop_watchdog = LoopWatchdog(settings.loop_stall_s, settings.stop_timeout_s)
         self._register()
 
     # -- wiring --------------------------------------------------------------------------
@@ -108,6 +110,9 @@ class Worker:
         @app.page("/readyz")
         class Ready(View):
             async def get(self, request: Request) -> Response:
+                stalled = worker.loop_watchdog.problem()
+                if stalled is not None:
+                    return self.json({"status": "stalled", "reason": stalled}, status=503)
                 if worker.ready:
                     return self.json({"status": "ready", "patients": len(worker.engine.patients())})
                 return self.json({"status": "recovering"}, status=503)
@@ -121,68 +126,54 @@ class Worker:
             await self._take(event.message)
 
     async def _take(self, record: InputRecord) -> None:
-        """One input record, from the batch lane (streams/batch_lane.py) or the agent."""
-        key = record.key
-        patient_id = None
-        if key is not None:
-            try:
-                patient_id = key.decode()
-            except UnicodeDecodeError:
-                patient_id = None  # the pipeline dead-letters a key that is not the patient_id
-            else:
-                for alert in self.states.track(patient_id, record.partition):
-                    await self._send_alert(patient_id, alert)
-        handled = self.pipeline.handle(record.topic, record.partition, record.offset, key, record.value)
-        if handled.alerts or handled.others:
-            await self._publish(handled)
-            if handled.alerts:
-                await asyncio.sleep(0)  # the producer sends an alert now, not after the batch
-        if handled.patient_id is not None:
-            self.clock.saw(record.partition, handled.event_time)
-            if handled.patient_id == patient_id:
-                self.states.settle(patient_id, handled.durable, handled.event_time.timestamp())
+        """One input record, from the batch lane (streams/faust_compat/batch_lane.py) or the agent: the step
+        decides (streams/record_step.py), the worker carries the decision out."""
+        await self._carry_out(self.step.take(record))
 
-    async def _publish(self, handled: Handled) -> None:
-        for publish in handled.others:
-            await self._produce(publish.topic, publish.key, publish.value)
-        for publish in handled.alerts:
-            await self._send_alert(publish.key.decode(), publish.value)
+    async def _carry_out(self, decision: Decision) -> None:
+        for publish in decision.publish:
+            await self._produce(publish)
+        if decision.alerts:
+            for alert in decision.alerts:
+                delivery = await self._produce(alert)
+                delivery.add_done_callback(self._confirmation(alert))
+            await asyncio.sleep(0)  # the producer sends an alert now, not after the batch
+        if decision.write is not None:
+            self._write(decision.write)
 
-    async def _produce(self, topic: str, key: bytes | None, value: bytes) -> Any:
+    async def _produce(self, publish: Publish) -> Any:
         """Straight to Faust's producer: its Topic.send machinery cost ~500 µs per message here
         (bench/worker.py). Faust still flushes this producer before it commits offsets."""
-        return await self.app.producer.send(topic, key, value, None, None, None)
+        return await self.app.producer.send(publish.topic, publish.key, publish.value, None, None, None)
 
-    async def _send_alert(self, patient_id: str, alert: bytes) -> None:
-        """Send an alert that the patient's stored record keeps until delivery is confirmed."""
-        self.states.sending(patient_id, alert)
-        delivery = await self._produce(self.settings.topics.alerts, patient_id.encode(), alert)
-        delivery.add_done_callback(
-            lambda done: None if done.cancelled() or done.exception() else self.states.delivered(patient_id, alert)
-        )
+    def _confirmation(self, alert: Publish) -> Callable[[asyncio.Future], None]:
+        step, patient_id, value = self.step, alert.unconfirmed_of, alert.value
+
+        def confirmed(done: asyncio.Future) -> None:
+            if patient_id is not None and not done.cancelled() and done.exception() is None:
+                step.delivered(patient_id, value)
+
+        return confirmed
+
+    def _write(self, write: StateWrite) -> None:
+        """Inside the record's event (the batch lane's), so Faust's store finds its partition."""
+        if write.value is None:
+            self.table.pop(write.key, None)  # a tombstone
+        else:
+            self.table[write.key] = write.value
+        metrics.STATE_WRITES.labels(write.cause).inc()
 
     # -- time, checkpoints, rebalances ---------------------------------------------------
     async def _advance(self) -> None:
         """Rules about silence fire from here: nothing else happens when nothing arrives."""
-        now = self.clock.now()
-        if now is None or not self.ready:
-            return
-        outputs = self.engine.advance_to(now)
-        await self._publish_outputs(outputs)
-
-    async def _publish_outputs(self, outputs: Outputs) -> None:
-        if not outputs.statuses and not outputs.alerts:
-            return
-        await self._publish(self.pipeline.publications(outputs))
-        if outputs.durable:
-            self.states.changed_outside_events(alert.patient_id for alert in outputs.alerts)
+        if self.ready:
+            await self._carry_out(self.step.advance())
 
     async def _on_recovered(self) -> None:
         partitions = {tp.partition for tp in self.app.consumer.assignment()
                       if tp.topic in self.input_names}
-        restored, resend = self.states.restore_assigned(partitions)
-        for patient_id, alert in resend:
-            await self._send_alert(patient_id, alert)
+        restored, resend = self.step.assigned(partitions)
+        await self._carry_out(resend)
         self.long_lived.recovered(len(self.engine.patients()))
         self.ready = True
         log.info("ready: %d partitions, %d patients (%d restored from the table)",
@@ -208,14 +199,10 @@ class Worker:
             if tp.topic not in self.input_names:
                 continue
             highwater = consumer.highwater(tp)
-            position = consumer._committed_offset.get(tp)  # what a restart would resume from
+            position = committed_offset(consumer, tp)  # what a restart would resume from
             if highwater is not None:
                 lag = max(0, highwater - (position or 0))
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag)
-
-
-def build_app(settings: WorkerSettings) -> faust.App:
-    return Worker(settings).app
 
 
 def run_worker(settings: WorkerSettings) -> None:
@@ -223,4 +210,5 @@ def run_worker(settings: WorkerSettings) -> None:
     if settings.create_topics:
         ensure_topics(settings)
     worker = Worker(settings)
-    faust.Worker(worker.app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+    faust_worker.Worker(worker.app, worker.loop_watchdog, loglevel=settings.log_level,
+                        quiet=True).execute_from_commandline()

@@ -5,7 +5,8 @@ must fire when nothing arrives. The worker's timer asks this clock for the prese
 time: the newest event time seen on a partition plus the wall time since it was seen. Each
 partition has its own clock and the present is the slowest of them, so that one partition
 catching up on a backlog faster than another does not make the lagging one's patients look
-silent; the price is that a lagging partition delays signal-loss alerts on all of them.
+silent; the price is that a lagging partition delays signal-loss alerts on all of them, as long
+as this worker owns it (`keep_only` after each rebalance).
 """
 
 import time
@@ -30,5 +31,8 @@ class EventClock:
         moments = [ts + timedelta(seconds=wall - seen_at) for ts, seen_at in self._latest.values()]
         return min(moments) if moments else None
 
-    def forget(self, partition: int) -> None:
-        self._latest.pop(partition, None)
+    def keep_only(self, partitions: set[int]) -> None:
+        """After a rebalance: the partitions this worker no longer owns leave the minimum
+        (a revoked partition that was lagging would otherwise hold back every other one)."""
+        for partition in [p for p in self._latest if p not in partitions]:
+            del self._latest[partition]

@@ -16,7 +16,7 @@ the takeover worker sat at the end of the log (aiokafka position = highwater, Fa
 offset empty, the agent's buffer empty) and never processed the vitals, so their alerts never
 fired. Related upstream reports: faust-streaming/faust issues #629 and #175.
 
-Since then the transport (streams/kafka_transport.py) never lets aiokafka read an empty set
+Since then the transport (streams/faust_compat/kafka_transport.py) never lets aiokafka read an empty set
 as "every partition" and seeks back the records of partitions paused during a fetch: in 20
 runs of that test under load the watchdog had nothing to do, against repairs in 2 of 8 runs
 without that change. It stays as the second line: Faust also drops the rest of a fetched batch
@@ -24,7 +24,7 @@ when the generation changes or the flow stops mid-batch, and recovers those reco
 an offset was committed.
 
 What it does: a sensor notes the offsets of the input records the worker actually takes (the
-batch lane reports each batch, streams/batch_lane.py; an agent's stream, each record).
+batch lane reports each batch, streams/faust_compat/batch_lane.py; an agent's stream, each record).
 Every `check_interval_s`, for each assigned input partition, the watchdog compares aiokafka's
 position with the next offset the worker should take. When aiokafka is ahead, the agent's buffer
 is empty, aiokafka holds nothing unconsumed for the partition, and none of that has changed for
@@ -47,10 +47,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import faust
-from aiokafka.structs import TopicPartition
 from faust.types import TP
 
 from streams import metrics
+from streams.faust_compat.fetch_positions import CannotInspect, FetchView, buffered_in_agents, committed_offset
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,7 @@ class LostRecordsWatchdog:
         self.stall_s = stall_s
         self.max_rewinds = max_rewinds
         self.sensor = TakenOffsets(input_topics)
+        self._blind = False  # reported that aiokafka could not be inspected
         app.sensors.add(self.sensor)
         app.on_partitions_revoked.connect(self._on_revoked)
         app.timer(check_interval_s, name="lost-records-watchdog")(self.check)
@@ -122,26 +123,30 @@ class LostRecordsWatchdog:
             return
         consumer = app.consumer
         try:
-            fetcher = consumer._thread._ensure_consumer()._fetcher
-            assignment = fetcher._subscriptions.subscription.assignment
-        except Exception:  # not started yet, or aiokafka changed: nothing to judge
+            view = FetchView.of(app)
+        except CannotInspect as error:
+            # Only checked once ready, so the consumer runs: aiokafka or Faust changed.
+            metrics.LOST_RECORDS_UNCHECKED.inc()
+            if not self._blind:
+                self._blind = True
+                log.error("the lost-records watchdog cannot inspect aiokafka's consumer (%s): records "
+                          "Faust drops in a rebalance are no longer found and read again. "
+                          "streams/faust_compat/ needs updating for the installed faust-streaming/"
+                          "aiokafka (see crsmon_lost_records_unchecked_total)", error)
             return
-        if assignment is None or not assignment.active:
+        if view is None:
             return
-        buffered = sum(agent.channel.queue.qsize() for agent in app.agents.values()
-                       if hasattr(agent.channel, "queue"))
+        buffered = buffered_in_agents(app)
         now = time.monotonic()
         for tp in list(consumer.assignment()):
             if tp.topic not in self.input_topics:
                 continue
-            aiotp = TopicPartition(tp.topic, tp.partition)
-            tp_state = assignment.state_value(aiotp)
-            if tp_state is None or not tp_state.has_valid_position:
+            position = view.position(tp)
+            if position is None:
                 continue
             state = self.sensor.partitions.get(tp)
             if state is None:
                 state = self.sensor.partitions[tp] = _Partition()
-            position = tp_state.position
             seen = (position, state.taken, state.hole_from, state.awaiting)
             if seen != state.seen:
                 state.seen, state.still_since = seen, now
@@ -150,7 +155,7 @@ class LostRecordsWatchdog:
             if state.hole_from is not None:
                 await self._rewind(tp, state, state.hole_from, position, "skipped over by the worker")
                 continue
-            if buffered or aiotp in fetcher._records or now - state.still_since < self.stall_s:
+            if buffered or view.holds_records(tp) or now - state.still_since < self.stall_s:
                 continue
             if state.awaiting is not None:
                 # Faust drops records below its read offset, which a batch it was still handing
@@ -166,7 +171,7 @@ class LostRecordsWatchdog:
         committed offset, else the start of the log (nothing committed yet)."""
         if state.taken is not None:
             return state.taken + 1
-        committed = self.app.consumer._committed_offset.get(tp)
+        committed = committed_offset(self.app.consumer, tp)
         if committed:
             return committed
         earliest = await self.app.consumer.earliest_offsets(tp)

@@ -36,6 +36,12 @@ RECORDS_LOST_IN_FLIGHT = Counter(
     "Input records read again, from the first one Faust fetched but never gave the worker to "
     "the fetch position (streams/lost_records.py).", ["topic"], registry=REGISTRY,
 )
+LOST_RECORDS_UNCHECKED = Counter(
+    "crsmon_lost_records_unchecked_total",
+    "Checks of the lost-records watchdog that could not inspect aiokafka's consumer (an upgrade "
+    "moved its internals: streams/faust_compat/); any is a safety net switched off.",
+    registry=REGISTRY,
+)
 CONSUMER_LAG = Gauge(
     "crsmon_consumer_lag_messages", "Messages not yet processed, per input topic partition.",
     ["topic", "partition"], registry=REGISTRY,
@@ -57,6 +63,11 @@ STATE_RESTORES = Counter(
 STATE_RESTORE_FAILURES = Counter(
     "crsmon_state_restore_failures_total", "Stored patient states that could not be read.",
     registry=REGISTRY,
+)
+EVENT_LOOP_STALLS = Counter(
+    "crsmon_event_loop_stalls_total",
+    "Times the worker's event loop did not run for longer than CRSMON_LOOP_STALL_S "
+    "(streams/loop_watchdog.py).", registry=REGISTRY,
 )
 
 

@@ -22,28 +22,43 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Iterable
+from dataclasses import dataclass
+from typing import Iterable, Mapping
 
 from monitor.engine import Engine
 from streams import metrics
 from streams import patient_record
-from streams.patient_table import PatientStateTable
 
 log = logging.getLogger(__name__)
 
 
-class PatientStates:
-    """Lazy restore on a patient's first event, eager restore after a rebalance, checkpoints."""
+@dataclass(frozen=True, slots=True)
+class StateWrite:
+    """A write of one patient's stored record: `value` None deletes it (a tombstone)."""
 
-    def __init__(self, engine: Engine, table: PatientStateTable, checkpoint_interval_s: float) -> None:
+    key: bytes
+    value: bytes | None
+    cause: str
+
+
+class PatientStates:
+    """Lazy restore on a patient's first event, eager restore after a rebalance, checkpoints.
+
+    It reads the stored records through `table` (any mapping: the Faust table in the worker)
+    and never writes: `settle` returns the write that is due, for the caller to carry out.
+    """
+
+    def __init__(self, engine: Engine, table: Mapping[bytes, bytes], checkpoint_interval_s: float) -> None:
         self.engine = engine
         self.table = table
-        self.partition_of = table.partition_of
+        self.partition_of: dict[bytes, int] = {}
         self.checkpoint_interval_s = checkpoint_interval_s
         self._written_at: dict[str, float] = {}
         self._pending: set[str] = set()
         self._released: dict[bytes, int] = {}
         self._unconfirmed: dict[str, list[bytes]] = {}
+        # Restored after a rebalance and not heard of since: their partition is unknown here.
+        self._unplaced: set[str] = set()
 
     def track(self, patient_id: str, partition: int) -> list[bytes]:
         """Before an event is processed: restore the patient if this worker has not got it.
@@ -54,7 +69,8 @@ class PatientStates:
         if self.partition_of.get(key) != partition:
             self.partition_of[key] = partition
             self._released.pop(key, None)
-        if patient_id in self.engine.patients():
+            self._unplaced.discard(patient_id)
+        if self.engine.holds(patient_id):
             return []
         stored = self.table.get(key)
         return [] if stored is None else self._restore(patient_id, stored)
@@ -70,38 +86,37 @@ class PatientStates:
             if not pending:
                 del self._unconfirmed[patient_id]
 
-    def settle(self, patient_id: str, durable: bool, at: float) -> None:
-        """After an event of this patient (event time `at`, seconds) was processed and
-        published: write if it is due."""
+    def settle(self, patient_id: str, durable: bool, at: float) -> StateWrite | None:
+        """After an event of this patient (event time `at`, seconds) was processed: the write
+        that is due, if any (to be carried out after the alerts it remembers were sent)."""
         if durable:
-            self._write(patient_id, "episode", at)
-        elif patient_id in self._pending:
-            self._write(patient_id, "timer", at)
-        else:
-            written_at = self._written_at.get(patient_id)
-            if written_at is None or written_at != written_at:
-                # A new patient (first write one interval on), or one just restored (NaN: the
-                # table holds it as it is now): the interval starts here.
-                self._written_at[patient_id] = at
-            elif at - written_at >= self.checkpoint_interval_s:
-                self._write(patient_id, "cadence", at)
+            return self._write(patient_id, "episode", at)
+        if patient_id in self._pending:
+            return self._write(patient_id, "timer", at)
+        written_at = self._written_at.get(patient_id)
+        if written_at is None or written_at != written_at:
+            # A new patient (first write one interval on), or one just restored (NaN: the
+            # table holds it as it is now): the interval starts here.
+            self._written_at[patient_id] = at
+        elif at - written_at >= self.checkpoint_interval_s:
+            return self._write(patient_id, "cadence", at)
+        return None
 
     def changed_outside_events(self, patient_ids: Iterable[str]) -> None:
         """A timer changed these patients durably: write them on their next event."""
         self._pending.update(patient_ids)
 
-    def _write(self, patient_id: str, cause: str, at: float) -> None:
+    def _write(self, patient_id: str, cause: str, at: float) -> StateWrite | None:
         key = patient_id.encode()
         snapshot = self.engine.snapshot(patient_id)
-        if snapshot is None:
-            if self.table.get(key) is not None:
-                del self.table[key]  # discharged: a tombstone, compacted away by Kafka
-            self._written_at.pop(patient_id, None)
-        else:
-            self.table[key] = patient_record.pack(snapshot, self._unconfirmed.get(patient_id, []))
-            self._written_at[patient_id] = at
         self._pending.discard(patient_id)
-        metrics.STATE_WRITES.labels(cause).inc()
+        if snapshot is None:
+            self._written_at.pop(patient_id, None)
+            if self.table.get(key) is None:
+                return None
+            return StateWrite(key, None, cause)  # forgotten: a tombstone, compacted away by Kafka
+        self._written_at[patient_id] = at
+        return StateWrite(key, patient_record.pack(snapshot, self._unconfirmed.get(patient_id, [])), cause)
 
     def _restore(self, patient_id: str, stored: bytes) -> list[bytes]:
         try:
@@ -122,16 +137,25 @@ class PatientStates:
         Loading eagerly matters for patients who are silent: only a loaded patient can raise
         a signal-loss alert from the timer. Returns how many were loaded and the unconfirmed
         alerts of their records, to be sent again.
+
+        Patients loaded at the previous rebalance and not heard of since have no known
+        partition: they are forgotten and loaded again if the table still holds them (it holds
+        the partitions this worker owns), so that one whose partition moved on leaves, instead
+        of raising signal loss here while its new owner has its vitals. A change the timer made
+        to them since is derived again, with the same ids, as after a restart.
         """
         self.release(p for p in set(self.partition_of.values()) if p not in partitions)
+        self._forget(self._unplaced)
+        self._unplaced = set()
         restored, resend = 0, []
-        loaded = set(self.engine.patients())
         for key, stored in list(self.table.items()):
             if key in self._released and self._released[key] not in partitions:
                 continue  # the in-memory store keeps keys it wrote itself after a revoke
             patient_id = key.decode()
-            if patient_id not in loaded and stored is not None:
+            if not self.engine.holds(patient_id) and stored is not None:
                 resend.extend((patient_id, alert) for alert in self._restore(patient_id, stored))
+                if key not in self.partition_of:
+                    self._unplaced.add(patient_id)
                 restored += 1
         return restored, resend
 
@@ -140,10 +164,14 @@ class PatientStates:
         lost = set(partitions)
         if not lost:
             return
-        for key in [key for key, p in self.partition_of.items() if p in lost]:
-            patient_id = key.decode()
+        keys = [key for key, p in self.partition_of.items() if p in lost]
+        self._forget(key.decode() for key in keys)
+        for key in keys:
+            self._released[key] = self.partition_of.pop(key)
+
+    def _forget(self, patient_ids: Iterable[str]) -> None:
+        for patient_id in patient_ids:
             self.engine.forget(patient_id)
             self._written_at.pop(patient_id, None)
             self._pending.discard(patient_id)
             self._unconfirmed.pop(patient_id, None)
-            self._released[key] = self.partition_of.pop(key)

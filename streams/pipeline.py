@@ -1,44 +1,32 @@
-"""One input message in, the messages to publish out: decode, route bad input, run the engine.
+"""The pieces of one record's step that touch the wire: decode and validate, run the engine,
+turn its outputs into messages, and send bad input to dead-letters with a reason.
 
-Kept apart from Faust so that the worker's per-message logic is testable without a broker and
-so that the worker's Faust side stays a thin loop.
+Kept apart from Faust so that they are testable without a broker; streams/record_step.py puts
+them in order.
 """
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from monitor.engine import Engine, Outputs
-from monitor.wire import (
-    DischargeEvent, InvalidMessage, decode_acknowledgement, decode_input, encode,
-)
-from streams import metrics
-from streams.dead_letters import dead_letter
 from kafka_client.topics import Topics
+from monitor.engine import Engine, Outputs
+from monitor.wire import InvalidMessage, dead_letter, decode_acknowledgement, decode_input, encode
+from streams import metrics
+from streams.input_record import InputRecord
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Publish:
+    """One message to produce. `unconfirmed_of` names the patient whose stored record keeps
+    this alert until its delivery is confirmed (streams/patient_record.py); None for others."""
+
     topic: str
     key: bytes | None
     value: bytes
-
-
-@dataclass(slots=True)
-class Handled:
-    """The result of one message: what to publish, whose state changed, and how urgently.
-
-    Alerts are kept apart from the rest because they must be on their topic before the state
-    that remembers them is written (see streams/patient_states.py).
-    """
-
-    patient_id: str | None = None
-    event_time: datetime | None = None
-    alerts: list[Publish] = field(default_factory=list)
-    others: list[Publish] = field(default_factory=list)
-    durable: bool = False
+    unconfirmed_of: str | None = None
 
 
 class Pipeline:
@@ -47,17 +35,16 @@ class Pipeline:
     def __init__(self, engine: Engine, topics: Topics) -> None:
         self.engine = engine
         self.topics = topics
-        self._consumed = {}
-        self._discharged: dict[str, datetime] = {}
+        self._consumed: dict[str, object] = {}
 
-    def handle(
-        self, topic: str, partition: int | None, offset: int | None, key: bytes | None,
-        value: bytes | None,
-    ) -> Handled:
+    def decode(self, record: InputRecord) -> object | Publish:
+        """The record's event, valid by the contract and keyed by its patient; else its dead letter."""
+        topic = record.topic
         counter = self._consumed.get(topic)
         if counter is None:
             counter = self._consumed[topic] = metrics.MESSAGES_CONSUMED.labels(topic)
-        counter.inc()
+        counter.inc()  # type: ignore[attr-defined]
+        value, key = record.value, record.key
         try:
             if value is None:
                 raise InvalidMessage("empty message (no value)", "not_json")
@@ -72,70 +59,45 @@ class Pipeline:
                     "must key every message by patient_id", "wrong_key",
                 )
         except InvalidMessage as error:
-            return self._rejected(topic, partition, offset, key, value, error.kind, error.reason)
-        if self._measured_before_discharge(event):
-            metrics.MESSAGES_IGNORED.labels(topic, "after_discharge").inc()
-            return Handled()
+            return self.rejected(record, error.kind, error.reason)
+        return event
+
+    def observe(self, record: InputRecord, event) -> Outputs | Publish:
+        """The engine's outputs for a valid event; a dead letter if the engine failed on it."""
         try:
             outputs = self.engine.observe(event)
         except Exception as error:
             # A defect, not bad input: the worker takes its input in batches, so one message
             # that crashed it would crash every restart. The message is kept for the bug report.
             log.exception("the engine failed on %s[%s] offset %s; dead-lettered, processing goes on",
-                          topic, partition, offset)
-            return self._rejected(topic, partition, offset, key, value, "engine_error", (
+                          record.topic, record.partition, record.offset)
+            return self.rejected(record, "engine_error", (
                 f"crsmon's engine failed on this message ({type(error).__name__}: {error}); this is "
                 "a defect in crsmon, not in the message: report it with this dead letter. The "
                 "patient's other messages are still processed"))
-        handled = self.publications(outputs)
-        handled.patient_id = event.patient_id
-        handled.event_time = event.ts
-        return handled
+        if outputs.ignored is not None:  # e.g. a reading older than a discharge (monitor/discharges.py)
+            metrics.MESSAGES_IGNORED.labels(record.topic, outputs.ignored).inc()
+        return outputs
 
-    def _rejected(self, topic: str, partition: int | None, offset: int | None, key: bytes | None,
-                  value: bytes | None, kind: str, reason: str) -> Handled:
-        metrics.MESSAGES_REJECTED.labels(topic, kind).inc()
-        return Handled(others=[Publish(
-            self.topics.dead_letters, key, dead_letter(topic, partition, offset, reason, value)
-        )])
+    def rejected(self, record: InputRecord, kind: str, reason: str) -> Publish:
+        metrics.MESSAGES_REJECTED.labels(record.topic, kind).inc()
+        return Publish(self.topics.dead_letters, record.key,
+                       dead_letter(record.topic, record.partition, record.offset, reason, record.value))
 
-    def _measured_before_discharge(self, event) -> bool:
-        """True for input about a discharged patient that is older than the discharge.
-
-        Kafka orders a patient's events within a topic, not across `vitals` and
-        `clinical-events`: a worker catching up may read a discharge before readings taken
-        earlier. Fed to the engine they would admit the patient again, who would then fall
-        silent and page for signal loss after leaving. Newer input is a new admission.
-        """
-        if isinstance(event, DischargeEvent):
-            if len(self._discharged) > 100_000:
-                self._discharged.clear()  # bounded: a lost entry only re-admits a late reading
-            self._discharged[event.patient_id] = event.ts
-            return False
-        discharged_at = self._discharged.get(event.patient_id)
-        if discharged_at is None:
-            return False
-        if event.ts <= discharged_at:
-            return True
-        del self._discharged[event.patient_id]
-        return False
-
-    def publications(self, outputs: Outputs) -> Handled:
-        """The outputs of one engine step as messages, alerts stamped with the publish time."""
-        handled = Handled(durable=outputs.durable)
+    def publications(self, outputs: Outputs) -> tuple[list[Publish], list[Publish]]:
+        """The outputs of one engine step as messages, statuses and alerts, alerts stamped with
+        the publish time and kept unconfirmed for their patient."""
         if not outputs.statuses and not outputs.alerts:
-            return handled
+            return [], []
         now = datetime.now(timezone.utc)
+        statuses, alerts = [], []
         for status in outputs.statuses:
             metrics.STATUSES_EMITTED.inc()
             metrics.PROCESSING_LATENCY.labels("status").observe((now - status.ts).total_seconds())
-            handled.others.append(
-                Publish(self.topics.patient_status, status.patient_id.encode(), encode(status))
-            )
+            statuses.append(Publish(self.topics.patient_status, status.patient_id.encode(), encode(status)))
         for alert in outputs.alerts:
             metrics.ALERTS_EMITTED.labels(alert.rule, alert.severity, alert.status).inc()
             metrics.PROCESSING_LATENCY.labels("alert").observe((now - alert.observed_at).total_seconds())
-            handled.alerts.append(
-                Publish(self.topics.alerts, alert.patient_id.encode(), encode(alert.stamped(now)))
-            )
-        return handled
+            alerts.append(Publish(self.topics.alerts, alert.patient_id.encode(), encode(alert.stamped(now)),
+                                  alert.patient_id))
+        return statuses, alerts

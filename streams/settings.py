@@ -28,11 +28,15 @@ class WorkerSettings:
     tick_interval_s: float = field(default_factory=lambda: float(crsmon_setting("TICK_INTERVAL_S", "5")))
     checkpoint_interval_s: float = field(default_factory=lambda: float(crsmon_setting("CHECKPOINT_INTERVAL_S", "30")))
     # The longest the broker holds a fetch that finds no data; it bounds how long new vitals can
-    # wait behind a fetch for idle partitions (streams/kafka_transport.py). Faust's own is 1500.
+    # wait behind a fetch for idle partitions (streams/faust_compat/kafka_transport.py). Faust's own is 1500.
     fetch_max_wait_ms: int = field(default_factory=lambda: int(crsmon_setting("FETCH_MAX_WAIT_MS", "50")))
     # Static group membership (Kafka's group.instance.id): a worker restarted under the same id
     # takes its partitions back at once instead of after the session timeout. Unique per worker.
     instance_id: str | None = field(default_factory=lambda: crsmon_setting("INSTANCE_ID", "") or None)
+    # The event loop not running for longer than this is logged as a stall (streams/loop_watchdog.py).
+    loop_stall_s: float = field(default_factory=lambda: float(crsmon_setting("LOOP_STALL_S", "2")))
+    # After SIGTERM/SIGINT, a worker whose loop is stalled is ended after this long.
+    stop_timeout_s: float = field(default_factory=lambda: float(crsmon_setting("STOP_TIMEOUT_S", "5")))
     data_dir: str = field(default_factory=lambda: crsmon_setting("DATA_DIR", "var/worker"))
     clinical_config: str | None = field(default_factory=lambda: os.environ.get("CRSMON_CLINICAL_CONFIG"))
     log_level: str = field(default_factory=lambda: crsmon_setting("LOG_LEVEL", "info"))

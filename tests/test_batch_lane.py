@@ -19,7 +19,7 @@ from faust.streams import current_event
 from faust.types import TP
 
 from streams.app import configured_app
-from streams.batch_lane import BatchLane, in_produce_order, table_partition
+from streams.faust_compat.batch_lane import BatchLane, in_produce_order, table_partition
 from streams.settings import WorkerSettings
 
 VITALS = TP("vitals", 3)
@@ -47,7 +47,7 @@ def consumer(monkeypatch, tmp_path):
     app = configured_app(WorkerSettings())
     app.flow_control.resume()
     consumer = app.consumer
-    consumer._committed_offset[VITALS] = None
+    consumer._committed_offset[VITALS] = None  # noqa: SLF001
     return consumer
 
 
@@ -69,11 +69,11 @@ class Handler:
 
 def take(consumer, handler, batch) -> None:
     lane = BatchLane(frozenset({VITALS.topic}), handler)
-    asyncio.run(consumer._take_batch(lane, [(VITALS, batch)], consumer.app.consumer_generation_id))
+    asyncio.run(consumer._take_batch(lane, [(VITALS, batch)], consumer.app.consumer_generation_id))  # noqa: SLF001
 
 
 def committable(consumer) -> int | None:
-    return consumer._filter_committable_offsets({VITALS}).get(VITALS)
+    return consumer._filter_committable_offsets({VITALS}).get(VITALS)  # noqa: SLF001
 
 
 def test_a_batch_is_handed_over_whole_and_committed_past_its_last_record(consumer) -> None:
@@ -81,7 +81,7 @@ def test_a_batch_is_handed_over_whole_and_committed_past_its_last_record(consume
     take(consumer, handler, records(0, 499))
     assert handler.taken == list(range(500))
     assert committable(consumer) == 500
-    assert consumer._read_offset[VITALS] == 499
+    assert consumer._read_offset[VITALS] == 499  # noqa: SLF001
 
 
 def test_table_operations_in_the_handler_see_the_records_partition(consumer) -> None:
@@ -114,14 +114,14 @@ def test_a_batch_cut_short_by_a_rebalance_is_not_acknowledged(consumer) -> None:
     take(consumer, handler, records(0, 99))
     assert handler.taken == list(range(5))
     assert committable(consumer) is None  # read again from the last commit by the next owner
-    assert consumer._read_offset.get(VITALS) is None
+    assert consumer._read_offset.get(VITALS) is None  # noqa: SLF001
 
 
 def test_offsets_below_the_committed_one_are_not_acknowledged_again(consumer) -> None:
-    consumer._committed_offset[VITALS] = 50
+    consumer._committed_offset[VITALS] = 50  # noqa: SLF001
     take(consumer, Handler(), records(40, 59))
     assert committable(consumer) == 60
-    assert min(consumer._acked.get(VITALS) or [50]) >= 50
+    assert min(consumer._acked.get(VITALS) or [50]) >= 50  # noqa: SLF001
 
 
 def test_partitions_and_topics_of_a_batch_are_merged_in_produce_order_each_keeping_its_own() -> None:
@@ -148,9 +148,9 @@ def test_the_watchdog_hears_of_a_batch_only_when_it_was_taken_whole(consumer) ->
     heard = []
     lane = BatchLane(frozenset({VITALS.topic}), Handler(consumer.app, stop_after=3),
                      lambda tp, first, last: heard.append((tp, first, last)))
-    asyncio.run(consumer._take_batch(lane, [(VITALS, records(0, 9))], consumer.app.consumer_generation_id))
+    asyncio.run(consumer._take_batch(lane, [(VITALS, records(0, 9))], consumer.app.consumer_generation_id))  # noqa: SLF001
     assert heard == []
     consumer.app.flow_control.resume()
     lane = BatchLane(frozenset({VITALS.topic}), Handler(), lambda tp, first, last: heard.append((tp, first, last)))
-    asyncio.run(consumer._take_batch(lane, [(VITALS, records(0, 9))], consumer.app.consumer_generation_id))
+    asyncio.run(consumer._take_batch(lane, [(VITALS, records(0, 9))], consumer.app.consumer_generation_id))  # noqa: SLF001
     assert heard == [(VITALS, 0, 9)]

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from bench.cohort import PatientAlerts, evaluate, run_cohort, split_by_patient
 from monitor.engine import Engine
-from monitor.simulator import GroundTruth, Simulation, SimulationSettings
+from simulator import GroundTruth, Simulation, SimulationSettings
 from monitor.wire import Alert
 
 T0 = datetime(2026, 11, 23, tzinfo=timezone.utc)

@@ -127,7 +127,7 @@ class Component:
             kafka_client_options_from_env()
             return args.host or settings.host, args.port or settings.port, settings
         if command == "ingest":
-            from streams.ingest.settings import IngestSettings
+            from gateway.settings import IngestSettings
 
             settings = IngestSettings()
             kafka_client_options_from_env()
@@ -307,12 +307,12 @@ def test_prometheus_scrapes_every_component_on_the_port_it_serves_metrics_on(com
 def exported_metric_names() -> dict[str, set[str]]:
     """Every series name each component can export, from its own registry."""
     import alerting.dashboard.metrics
-    import streams.ingest.metrics
+    import gateway.metrics
     import streams.metrics
     from alerting.dispatch.metrics import DispatchMetrics
 
     registries = {"worker": streams.metrics.REGISTRY, "dispatch": DispatchMetrics().registry,
-                  "dashboard": alerting.dashboard.metrics.REGISTRY, "ingest": streams.ingest.metrics.REGISTRY}
+                  "dashboard": alerting.dashboard.metrics.REGISTRY, "ingest": gateway.metrics.REGISTRY}
     suffixes = {"counter": ("_total",), "gauge": ("",), "histogram": ("_bucket", "_sum", "_count"),
                 "summary": ("", "_sum", "_count"), "info": ("_info",)}
     names = {}

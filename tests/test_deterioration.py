@@ -95,7 +95,7 @@ def test_features_are_capped() -> None:
     block = stable_hours()
     block[-3:, HEART_RATE] += 300  # no heart does this; a broken feed might
     f = feat.compute(block)
-    assert f.values[0, feat.FEATURES.index("heart_rate_trend")] == feat._CAP["heart_rate"]
+    assert f.values[0, feat.FEATURES.index("heart_rate_trend")] == feat._CAP["heart_rate"]  # noqa: SLF001
 
 
 def test_news2_points_are_the_chart_s_on_values_carried_four_hours() -> None:

@@ -22,6 +22,7 @@ from tests.support.webhooks import (
     always,
     dispatch_config,
     first_then,
+    wait_for,
 )
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120)]
@@ -73,9 +74,8 @@ def test_every_receiver_kind_gets_each_alert_once_signed_per_standard_webhooks(k
     resolved = alert("MRN-0", status="resolved", change=2)
     send(kafka, unique, *firing, resolved)
 
-    for receiver in (hook, duty, chat):
-        receiver.wait_until(lambda r: len(r.accepted()) >= 4, what="4 pages")
-    time.sleep(0.3)  # nothing more may come
+    for receiver in (hook, duty, chat):  # and then nothing more for 0.5 s
+        receiver.wait_until(lambda r: len(r.accepted()) >= 4, what="4 pages", quiet_for=0.5)
 
     expected_ids = {a["alert_id"] for a in firing + [resolved]}
     for receiver in (hook, duty, chat):
@@ -157,7 +157,8 @@ def test_410_disables_the_endpoint_loudly_and_its_pages_go_to_dead_letters(kafka
     pages = [alert(f"MRN-{n}") for n in range(3)]
     send(kafka, unique, pages[0])
     gone.wait_until(lambda r: len(r.snapshot()) == 1, what="the 410")
-    time.sleep(0.3)
+    wait_for(lambda: running.metric("crsmon_dispatch_receiver_disabled", receiver="gone") == 1,
+             what="the gone endpoint disabled")
     send(kafka, unique, *pages[1:])
     healthy.wait_until(lambda r: len(r.accepted()) == 3, what="3 pages at the healthy receiver")
     letters = read_until(kafka.bootstrap, f"dead-letters-{unique}", lambda got: len(got) >= 3, timeout=30)
@@ -185,7 +186,7 @@ def test_after_the_configured_attempts_a_page_is_dead_lettered_with_its_history(
     page = alert("MRN-3")
     send(kafka, unique, page)
     (letter,) = read_until(kafka.bootstrap, f"dead-letters-{unique}", lambda got: len(got) >= 1, timeout=30)
-    time.sleep(0.5)
+    broken.wait_until(lambda r: len(r.snapshot()) >= 3, what="3 attempts", quiet_for=0.5)
 
     # Exactly 3 requests arrived, all answered 500; then one dead letter with all 3 attempts.
     assert [r.status for r in broken.snapshot()] == [500, 500, 500]
@@ -214,11 +215,11 @@ def test_a_receiver_down_for_a_while_gets_every_page_later_and_never_delays_the_
     # `slow` took 1.5 s per page one at a time (it will need 15 s for all of them).
     assert max(r.at for r in healthy.accepted()) - sent_at < 3.0
     assert len(slow.accepted()) <= 3
-    time.sleep(2.0)
     # Meanwhile its 10 pages wait for their next try (one may be mid-attempt), as the metric says.
-    assert 9 <= running.metric("crsmon_dispatch_retry_queue_depth", receiver="down") <= 10
+    wait_for(lambda: 9 <= running.metric("crsmon_dispatch_retry_queue_depth", receiver="down") <= 10,
+             what="the down receiver's pages waiting for their next try")
     assert running.metric("crsmon_dispatch_retry_queue_depth", receiver="healthy") == 0
-    down.come_up()  # after ~3 s down
+    down.come_up()
     down.wait_until(lambda r: len(r.accepted()) == 10, timeout=30, what="10 pages after coming back")
     # Once back, the receiver that was down got each of the 10 pages exactly once.
     assert down.accepted_ids() == {p["alert_id"]: 1 for p in pages}
@@ -290,7 +291,8 @@ def test_repeat_interval_renotifies_until_acknowledged(kafka, unique, tmp_path, 
         "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 1)), "by": "rn-1"})])
     nurse.wait_until(lambda r: any(x.json()["record"] == "ack" for x in r.accepted()), what="the ack page")
     count = len(nurse.accepted())
-    time.sleep(1.6)  # two more repeat intervals
+    # Quiet for two more repeat intervals: a repeat after the ack fails the count below.
+    nurse.wait_until(lambda r: True, what="no repeat after the ack", quiet_for=1.6)
     # The page, then repeats with their own ids every 700 ms; after the ack, no more repeats.
     ids = [r.id for r in nurse.accepted()]
     assert ids[:3] == [page["alert_id"], f"{page['alert_id']}~repeat-1", f"{page['alert_id']}~repeat-2"]
@@ -309,8 +311,7 @@ def test_group_wait_batches_a_burst_into_one_chat_message(kafka, unique, tmp_pat
     sent_at = time.time()
     send(kafka, unique, *burst)
     hook.wait_until(lambda r: len(r.accepted()) == 5, timeout=10, what="5 webhook pages")
-    chat.wait_until(lambda r: len(r.accepted()) >= 1, timeout=10, what="a chat message")
-    time.sleep(0.3)
+    chat.wait_until(lambda r: len(r.accepted()) >= 1, timeout=10, what="a chat message", quiet_for=0.5)
 
     # The chat channel got ONE message naming all five patients, after the 1 s group_wait ...
     (message,) = chat.accepted()
@@ -341,8 +342,9 @@ silences:
     news2_other = alert("MRN-7", rule="news2", severity="medium")
     quiet_ward = alert("MRN-8", ward="6-East")
     send(kafka, unique, crs, news2_same, news2_other, quiet_ward)
-    nurse.wait_until(lambda r: len(r.accepted()) >= 2, what="the two pages not quieted")
-    time.sleep(0.5)
+    nurse.wait_until(lambda r: len(r.accepted()) >= 2, what="the two pages not quieted", quiet_for=0.5)
+    wait_for(lambda: running.metric("crsmon_dispatch_notifications_total", receiver="nurse",
+                                    outcome="silenced") == 1, what="the silenced page counted")
     # The critical CRS page and the other patient's NEWS2 page arrived; MRN-6's medium NEWS2
     # page (inhibited) and 6-East's page (silenced) did not.
     assert nurse.accepted_ids() == {crs["alert_id"]: 1, news2_other["alert_id"]: 1}

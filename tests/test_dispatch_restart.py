@@ -70,10 +70,9 @@ def run_backlog(kafka, unique: str, tmp_path: Path, kill_after: int | None) -> t
             kills += 1
             assert len(slow.accepted_ids()) < BACKLOG, "the backlog was done before the kill"
             dispatcher = Service(["dispatch", "--config", str(config)], dict(os.environ), log)
-        for receiver in (slow, fast):
+        for receiver in (slow, fast):  # and then nothing more for 0.5 s
             receiver.wait_until(lambda r: set(r.accepted_ids()) >= expected, timeout=90,
-                                what="every page at every receiver")
-        time.sleep(0.5)  # nothing more may come
+                                what="every page at every receiver", quiet_for=0.5)
         return slow.accepted_ids(), fast.accepted_ids(), kills
     finally:
         dispatcher.stop()

@@ -176,7 +176,7 @@ def test_the_engines_news2_is_the_charts(events):
     for event in events:
         engine.observe(event)
     for patient_id in engine.patients():
-        patient = engine._patients[patient_id]  # the engine's own view, to compare its sums
+        patient = engine._patients[patient_id]  # the engine's own view, to compare its sums  # noqa: SLF001
         a = assess(patient, patient.clock, engine.config)
         v = patient.value
         reference = news2(respiratory_rate=v[RESPIRATORY_RATE], spo2=v[SPO2],
@@ -220,8 +220,8 @@ def test_state_stays_bounded_however_a_patient_streams(cadence_ms, late_share, d
         engine.observe(event)
         if rng.random() < 0.01:
             engine.advance_to(at)
-    patient = engine._patients["MRN-9"]
+    patient = engine._patients["MRN-9"]  # noqa: SLF001
     assert len(patient.window.times) <= engine.config.raw_rows_max + 1
     assert patient.window.size() < 48_000
     assert len(engine.snapshot("MRN-9")) < 65_536
-    assert len(engine._timer) <= 4 * len(engine._patients) + 64
+    assert len(engine._timer) <= 4 * len(engine._patients) + 64  # noqa: SLF001

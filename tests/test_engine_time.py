@@ -187,7 +187,7 @@ def test_a_stuck_deadline_is_reported_counted_and_skipped(caplog) -> None:
     engine = Engine()
     first = validate_input({"patient_id": "MRN-77", "ts": START.isoformat(), "heart_rate": 80})
     engine.observe(first)
-    engine._patients["MRN-77"].episodes["news2"] = Broken()
+    engine._patients["MRN-77"].episodes["news2"] = Broken()  # noqa: SLF001 (planting a defect)
     with caplog.at_level(logging.ERROR, logger="monitor.engine"):
         for hours in range(1, 4):
             later = START + timedelta(hours=hours)

@@ -3,6 +3,7 @@
 import random
 from datetime import timedelta
 
+from monitor.discharges import DischargeMemory
 from monitor.config import EngineConfig
 from monitor.engine import Engine, alert_id_for
 from tests.support.clinical import Bedside
@@ -164,7 +165,8 @@ def test_discharge_resolves_every_open_episode():
     assert sorted((a.rule, a.status) for a in outputs.alerts) == [
         ("crs", "resolved"), ("signal_loss", "resolved")]
     assert all(a.observed_at == bed.at(40) for a in outputs.alerts)
-    assert bed.engine.snapshot(bed.patient_id) is None
+    assert bed.patient_id not in bed.engine.patients()
+    assert DischargeMemory.is_record(bed.engine.snapshot(bed.patient_id)), "only the discharge is kept"
 
 
 def test_in_the_risk_period_a_deterioration_before_the_fever_is_already_the_crs_episode():

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.ingest import decode_fhir, http_status_for, rejection_outcome, success_outcome
+from gateway import decode_fhir, http_status_for, rejection_outcome, success_outcome
 from monitor.wire import InvalidMessage
 from tests.conftest import SAMPLES
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.ingest import acknowledge, decode_oru
+from gateway import acknowledge, decode_oru
 from monitor.wire import InvalidMessage
 from tests.conftest import SAMPLES
 

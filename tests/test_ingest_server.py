@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.ingest.service import IngestService
-from streams.ingest.settings import IngestSettings
+from gateway.service import IngestService
+from gateway.settings import IngestSettings
 from kafka_client.topics import Topics
 from tests.conftest import SAMPLES
 from tests.support.kafka_io import read_until

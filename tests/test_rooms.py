@@ -1,9 +1,9 @@
 """The rooms of the code base import only what the design lets them (README, "folder | holds").
 
 `monitor/` is the clinical core: no Faust, Kafka or HTTP, so every clinical behaviour runs
-without a broker. `streams/` (the worker) and `alerting/` (dispatcher, dashboard) use
-`monitor/` and the shared `kafka_client/`, never each other. `kafka_client/` uses none of them
-and no Faust. Checked on the source, statically: an import inside a function counts too.
+without a broker. `streams/` (the worker), `gateway/` (HL7/FHIR in) and `alerting/`
+(dispatcher, dashboard) use `monitor/` and the shared `kafka_client/`, never each other.
+`simulator/` uses only `monitor/`. `kafka_client/` uses none of them and no Faust. Checked on the source, statically: an import inside a function counts too.
 """
 
 from __future__ import annotations
@@ -17,13 +17,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 FORBIDDEN = {
     "monitor": {"faust", "aiokafka", "kafka", "aiohttp", "mode", "streams", "alerting", "kafka_client", "crsmon",
+                "gateway", "simulator",
                 "requests", "httpx", "urllib.request", "http.client", "http.server"},
-    "kafka_client": {"faust", "mode", "monitor", "streams", "alerting", "crsmon"},
-    "streams": {"alerting", "crsmon"},
-    "alerting": {"streams", "faust", "mode", "crsmon"},
+    "kafka_client": {"faust", "mode", "monitor", "streams", "alerting", "crsmon", "gateway", "simulator"},
+    "streams": {"alerting", "crsmon", "gateway", "simulator"},
+    "alerting": {"streams", "faust", "mode", "crsmon", "gateway", "simulator"},
+    "gateway": {"faust", "mode", "streams", "alerting", "simulator", "crsmon"},
+    "simulator": {"faust", "aiokafka", "kafka", "aiohttp", "mode", "streams", "alerting", "gateway",
+                  "kafka_client", "crsmon", "requests", "httpx", "urllib.request", "http.client",
+                  "http.server"},
     "validation": {"faust", "aiokafka", "kafka", "aiohttp", "mode", "streams", "alerting",
-                   "kafka_client", "crsmon", "requests", "httpx", "urllib.request", "http.client",
-                   "http.server"},
+                   "gateway", "simulator", "kafka_client", "crsmon", "requests", "httpx",
+                   "urllib.request", "http.client", "http.server"},
 }
 
 

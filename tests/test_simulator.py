@@ -13,9 +13,9 @@ import numpy as np
 import orjson
 import pytest
 
-from monitor.simulator import ArtifactRates, Simulation, SimulationSettings
-from monitor.simulator.crs import PRODUCTS, plan_crs
-from monitor.simulator.files import InvalidSettings, load_settings
+from simulator import ArtifactRates, Simulation, SimulationSettings
+from simulator.crs import PRODUCTS, plan_crs
+from simulator.files import InvalidSettings, load_settings
 from monitor.wire import Alert, OxygenEvent, VitalSigns, decode_as, decode_input, encode
 
 DAY = timedelta(days=1)

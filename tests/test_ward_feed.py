@@ -15,7 +15,7 @@ from kafka import KafkaConsumer
 
 from crsmon.cli import parser
 from crsmon.ward_feed import FeedError, Pacing, ward_running_now
-from monitor.simulator import SimulationSettings
+from simulator import SimulationSettings
 from monitor.wire import decode_input
 from tests.support.processes import Service
 

@@ -220,7 +220,7 @@ def test_hourly_sets_seal_alone_in_their_minute_as_the_general_path_would():
         general.times.append(at)
         general.rows.extend(row)
     general.watermark = rows[-1][0]  # so that it seals what the sparse window has sealed
-    general._seal_due()
+    general._seal_due()  # noqa: SLF001 (the general path, in one batch)
     assert sparse.last_minute == general.last_minute == int(rows[-2][0] // 60)
     end = int(rows[-1][0] // 60)
     assert np.array_equal(sparse.minutes_until(end, 1440), general.minutes_until(end, 1440),

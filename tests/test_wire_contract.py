@@ -185,3 +185,31 @@ def test_json_objects_near_the_contract_raise_only_invalid_message(document: dic
         assert error.reason
     else:
         assert decode_input(encode(decoded)) == decoded
+
+
+def test_one_builder_makes_every_dead_letter() -> None:
+    """The worker, ingest and the dispatcher dead-letter through monitor/wire/dead_letters.py:
+    copies of the builder drift apart (issue 13, defect d)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    builders = []
+    for room in ("monitor", "streams", "alerting", "kafka_client", "crsmon"):
+        for path in sorted((root / room).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                        and node.func.id == "DeadLetter"):
+                    builders.append(str(path.relative_to(root)))
+    assert builders == ["monitor/wire/dead_letters.py"]
+
+
+def test_a_dead_letter_keeps_undecodable_bytes_and_extra_fields() -> None:
+    import json
+
+    from monitor.wire import dead_letter
+
+    letter = json.loads(dead_letter("vitals", 3, 1812, "not JSON", b"\xff{", extra={"attempts": 2}))
+    assert letter["record"] == "dead_letter" and letter["payload"] == "\\xff{"
+    assert (letter["topic"], letter["partition"], letter["offset"]) == ("vitals", 3, 1812)
+    assert letter["attempts"] == 2 and letter["received_at"].endswith("Z")

@@ -9,7 +9,6 @@ carries the same alert_id, and no episode transition is lost or fired twice as a
 from __future__ import annotations
 
 import collections
-import json
 from pathlib import Path
 
 import pytest

@@ -35,7 +35,8 @@ def test_fever_after_therapy_alerts_and_bad_input_is_dead_lettered(worker, worke
         ("MRN-2", b"{this is not json"),
         ("MRN-2", {"patient_id": "MRN-2", "ts": "2026-11-23T10:00:00Z", "temperature": 134}),
     ])
-    alerts = read_until(kafka.bootstrap, topics["alerts"], lambda records: len(records) >= 1)
+    # Quiet for 3 s after the first: a duplicate arriving after it fails the test.
+    alerts = read_until(kafka.bootstrap, topics["alerts"], lambda records: len(records) >= 1, quiet_for=3)
     assert [(a["patient_id"], a["rule"], a["status"], a["_key"]) for a in alerts] == [
         ("MRN-1", "crs", "firing", "MRN-1")]
     assert alerts[0]["observed_at"] == "2026-11-23T10:00:00Z"
@@ -59,7 +60,8 @@ def test_fever_after_therapy_alerts_and_bad_input_is_dead_lettered(worker, worke
     produce(kafka.bootstrap, topics["clinical_events"], [
         ("MRN-1", {"patient_id": "MRN-1", "ts": "2026-11-23T11:00:00Z", "type": "discharge"}),
     ])
-    alerts = read_until(kafka.bootstrap, topics["alerts"], lambda records: len(records) >= 2)
+    alerts = read_until(kafka.bootstrap, topics["alerts"], lambda records: len(records) >= 2, quiet_for=3)
+    assert len(alerts) == 2, "no duplicate of either alert"
     assert alerts[1]["status"] == "resolved"
     assert alerts[1]["observed_at"] == "2026-11-23T11:00:00Z"
     assert alerts[1]["episode_id"] == alerts[0]["episode_id"]

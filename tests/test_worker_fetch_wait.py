@@ -1,5 +1,5 @@
 """The worker's Kafka consumer asks the broker to hold an empty fetch for the configured wait,
-not Faust's hard-coded 1.5 s (streams/kafka_transport.py says why: vitals queued behind it).
+not Faust's hard-coded 1.5 s (streams/faust_compat/kafka_transport.py says why: vitals queued behind it).
 
 The wait only matters inside aiokafka's Fetcher, which the consumer builds when it starts; the
 override sets a private attribute, so this starts a real consumer against the broker to prove
@@ -22,10 +22,10 @@ pytestmark = pytest.mark.kafka
 def started_fetch_wait(settings: WorkerSettings) -> int:
     async def run() -> int:
         app = Worker(settings).app
-        consumer = app.consumer._thread._create_worker_consumer(app.transport)
+        consumer = app.consumer._thread._create_worker_consumer(app.transport)  # noqa: SLF001
         await asyncio.wait_for(consumer.start(), timeout=30)
         try:
-            return consumer._fetcher._fetch_max_wait_ms
+            return consumer._fetcher._fetch_max_wait_ms  # noqa: SLF001
         finally:
             await consumer.stop()
 

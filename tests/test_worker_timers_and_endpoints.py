@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from crsmon.local_kafka import free_port
 from monitor.wire import format_timestamp
 from tests.support.kafka_io import produce, read_until
 from tests.support.processes import Service

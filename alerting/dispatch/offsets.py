@@ -27,7 +27,7 @@ class Hold:
     def release(self) -> None:
         self._count -= 1
         if self._count == 0:
-            self._tracker._done(self)
+            self._tracker._done(self)  # noqa: SLF001
 
 
 class OffsetTracker:

@@ -22,7 +22,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from alerting.dispatch import payloads
 from alerting.dispatch.config import DispatchConfig
-from alerting.dispatch.dead_letters import rejected_message, undelivered_page
+from alerting.dispatch.dead_letters import undelivered_page
 from alerting.dispatch.delivery import DEAD_LETTERED, DELIVERED, Notification, ReceiverChannel
 from alerting.dispatch.episodes import PageOrder, with_origins
 from alerting.dispatch.grouping import combine
@@ -31,7 +31,9 @@ from alerting.dispatch.ledger import PENDING, Ledger
 from alerting.dispatch.metrics import DispatchMetrics
 from alerting.dispatch.offsets import Hold, OffsetTracker
 from alerting.dispatch.pager import Pager, ack_id_for
-from monitor.wire import Acknowledgement, Alert, InvalidMessage, decode_acknowledgement, decode_as, encode
+from monitor.wire import (
+    Acknowledgement, Alert, InvalidMessage, dead_letter, decode_acknowledgement, decode_as, encode,
+)
 from kafka_client.security import kafka_client_options_from_env
 
 log = logging.getLogger("crsmon.dispatch")
@@ -209,7 +211,7 @@ class Dispatcher:
                 message = decode_as(Alert, record.value)
         except InvalidMessage as error:
             self.metrics.rejected.labels(record.topic, error.kind).inc()
-            await self._dead_letter(record.key, rejected_message(
+            await self._dead_letter(record.key, dead_letter(
                 record.topic, record.partition, record.offset, error.reason, record.value))
             return
         message_id = message.alert_id if isinstance(message, Alert) else "ack~" + ack_id_for(message)
@@ -377,7 +379,7 @@ class _Rebalance(ConsumerRebalanceListener):
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         with contextlib.suppress(Exception):
-            await self.dispatcher._commit()
+            await self.dispatcher._commit()  # noqa: SLF001
         self.dispatcher.tracker.forget(revoked)
 
     async def on_partitions_assigned(self, assigned: Any) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.deterioration.data import FIO2, HR, MAP, O2SAT, PACO2, RESP, SBP, TEMP, WBC, Stay
+from bench.deterioration.data import FIO2, HR, O2SAT, PACO2, RESP, SBP, TEMP, WBC, Stay
 from monitor.scores import news2 as chart
 
 CARRY_H = 4

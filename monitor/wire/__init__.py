@@ -9,6 +9,7 @@ from monitor.wire.codec import (
     encode,
     validate_input,
 )
+from monitor.wire.dead_letters import dead_letter
 from monitor.wire.errors import InvalidMessage
 from monitor.wire.events import (
     CLINICAL_EVENT_TYPES,
@@ -37,6 +38,6 @@ __all__ = [
     "DeadLetter", "DischargeEvent", "HARD_BOUNDS", "InputEvent", "InvalidMessage",
     "MEASUREMENTS", "MedicationEvent", "News2", "OxygenEvent", "PatientStatus", "SEVERITY_RANK",
     "Spo2TargetEvent", "TherapyEvent", "Timestamp", "VasopressorEvent", "VitalSigns",
-    "decode_acknowledgement", "decode_as", "decode_input", "describe_validation_error", "encode",
+    "dead_letter", "decode_acknowledgement", "decode_as", "decode_input", "describe_validation_error", "encode",
     "format_timestamp", "parse_timestamp", "validate_input",
 ]

@@ -30,10 +30,13 @@ def read_until(
     topic: str,
     done: Callable[[list[dict[str, Any]]], bool],
     timeout: float = 60.0,
+    quiet_for: float = 0.0,
     **client_options: Any,
 ) -> list[dict[str, Any]]:
     """Read a topic from the beginning until `done(records)` holds; fail loudly on timeout.
 
+    With `quiet_for`, go on reading until no record arrived for that long, so that a caller
+    asserting on exactly what came sees a duplicate arriving after what it waited for.
     Each record is the decoded JSON value plus `_key`, `_partition` and `_offset`.
     """
     consumer = KafkaConsumer(
@@ -43,14 +46,18 @@ def read_until(
     consumer.subscribe([topic])
     records: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
+    last_new = time.monotonic()
     try:
         while time.monotonic() < deadline:
+            seen = len(records)
             for message in consumer:
                 record = json.loads(message.value)
                 record.update(_key=message.key.decode() if message.key else None,
                               _partition=message.partition, _offset=message.offset)
                 records.append(record)
-            if done(records):
+            if len(records) > seen:
+                last_new = time.monotonic()
+            if done(records) and time.monotonic() - last_new >= quiet_for:
                 return records
     finally:
         consumer.close()

@@ -131,14 +131,30 @@ class ScriptedReceiver:
         return Counter(r.id for r in self.accepted())
 
     def wait_until(self, condition: Callable[["ScriptedReceiver"], bool], timeout: float = 20.0,
-                   what: str = "condition") -> None:
+                   what: str = "condition", quiet_for: float = 0.0) -> None:
+        """Until `condition` holds and, with `quiet_for`, no request has arrived for that long
+        (so that what a test asserts next includes anything that was still on its way: a
+        duplicate, a repeat, a page that should not have come). Bounded by `timeout`."""
         deadline = time.monotonic() + timeout
+        seen, last_new = -1, time.monotonic()
         while time.monotonic() < deadline:
-            if condition(self):
+            count = len(self.snapshot())
+            if count != seen:
+                seen, last_new = count, time.monotonic()
+            if condition(self) and time.monotonic() - last_new >= quiet_for:
                 return
             time.sleep(0.02)
         raise AssertionError(f"{what} not met in {timeout:.0f} s; received "
                              f"{[(r.id, r.status) for r in self.snapshot()]}"[:3000])
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
+    """Until `condition()` holds; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} not met in {timeout:.0f} s")
+        time.sleep(0.02)
 
 
 class DispatcherThread:

@@ -1,0 +1,172 @@
+"""What a simulated ward looks like: cohort mix, monitor cadences, artifact rates, and the
+thresholds that decide the ground truth.
+
+Every number a user might want to vary is here, with where its default came from. Defaults that
+are the simulator's own judgement say so: the clinical reference gives onset days and grade
+shares, not how often a pulse-oximeter probe falls off. docs/simulator.md explains each one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from monitor.config import EngineConfig, setting
+from simulator.crs import PRODUCTS
+from monitor.wire import Timestamp
+
+JUDGEMENT = "simulator judgement, see docs/simulator.md"
+
+
+class ArtifactRates(BaseModel):
+    """How often each kind of artifact occurs, per patient-day of monitoring.
+
+    An artifact is what the monitor reports when the patient did not change: the engine must
+    not open a clinical episode for it (issue 3, outcome 2).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    spo2_probe_off: float = setting(3.0, f"{JUDGEMENT}: finger probe slips off a few times a day", "/day")
+    ecg_leads_off: float = setting(1.0, f"{JUDGEMENT}: ECG leads off (heart and respiratory rate 0)", "/day")
+    heart_rate_spike: float = setting(1.0, "issue 3: one heart rate 80 → 190 → 80", "/day")
+    spo2_single_dip: float = setting(2.0, "issue 3: one SpO2 of 74 amid 97s", "/day")
+    motion: float = setting(4.0, "Alarm safety (docs/clinical-reference.md): motion spikes; rate is a judgement", "/day")
+    gap: float = setting(0.5, f"{JUDGEMENT}: patient off the monitor 10–45 min (shower, imaging)", "/day")
+    monitor_off: float = setting(0.1, f"{JUDGEMENT}: monitor disconnected 1–3 h (a silent source)", "/day")
+    nibp_implausible: float = setting(
+        0.01, "issue 3: one systolic 68 between two of 125; share of NIBP readings", "share"
+    )
+    nibp_failed: float = setting(0.02, f"{JUDGEMENT}: cuff reading that fails and is not sent", "share")
+    temperature_under_read: float = setting(
+        0.03, f"{JUDGEMENT}: a probe that reads 0.5–1.2 °C low; share of readings", "share"
+    )
+
+    def scaled(self, factor: float) -> "ArtifactRates":
+        """The same mix, more or less of it (0 switches artifacts off)."""
+        return ArtifactRates(**{name: value * factor for name, value in self.model_dump().items()})
+
+
+def _published(name: str) -> Any:
+    """The engine's default for a published criterion, with its source: the same number in
+    code once, while a hospital's configuration of the engine leaves the truth where it is."""
+    field = EngineConfig.model_fields[name]
+    extra = field.json_schema_extra or {}
+    return setting(field.default, extra.get("source", ""), extra.get("unit", ""))
+
+
+class TruthThresholds(BaseModel):
+    """The criteria the ground truth is computed with, independent of the engine's settings.
+
+    The engine's thresholds are a hospital's to change; the truth it is measured against must
+    not move with them, so the simulator takes the published defaults (never a hospital's
+    configuration file) and keeps them here, where only a simulation's settings change them.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fever_celsius: float = _published("fever_celsius")
+    hypotension_systolic_mmhg: float = _published("hypotension_systolic_mmhg")
+    hypotension_map_mmhg: float = _published("hypotension_map_mmhg")
+    hypoxia_spo2_percent: float = _published("hypoxia_spo2_percent")
+    low_flow_max_l_min: float = _published("low_flow_max_l_min")
+    risk_period_days: float = _published("risk_period_days")
+    # NEWS2 (RCP 2017): any single parameter scoring 3 calls for an urgent ward review; the
+    # truth marks the first such reading of a deterioration as the moment it became urgent.
+    red_pulse_low: float = setting(40.0, "NEWS2 2017: pulse ≤ 40 scores 3", "/min")
+    red_pulse_high: float = setting(131.0, "NEWS2 2017: pulse ≥ 131 scores 3", "/min")
+    red_breaths_low: float = setting(8.0, "NEWS2 2017: respiration rate ≤ 8 scores 3", "/min")
+    red_breaths_high: float = setting(25.0, "NEWS2 2017: respiration rate ≥ 25 scores 3", "/min")
+    red_spo2_scale1: float = setting(91.0, "NEWS2 2017: SpO2 scale 1 ≤ 91 % scores 3", "%")
+    red_spo2_scale2: float = setting(83.0, "NEWS2 2017: SpO2 scale 2 ≤ 83 % scores 3", "%")
+    red_systolic_low: float = setting(90.0, "NEWS2 2017: systolic BP ≤ 90 scores 3", "mmHg")
+    red_systolic_high: float = setting(220.0, "NEWS2 2017: systolic BP ≥ 220 scores 3", "mmHg")
+    red_temperature_low: float = setting(35.0, "NEWS2 2017: temperature ≤ 35.0 °C scores 3", "°C")
+
+
+class SimulationSettings(BaseModel):
+    """One simulated ward, reproducible from these settings alone (the seed included)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    patients: int = Field(20, ge=1, le=100_000)
+    days: float = Field(3.0, gt=0, le=60)
+    seed: int = Field(1, ge=0)
+    start: Timestamp = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    utc_offset_hours: float = setting(
+        0.0, "the ward's local time, for circadian rhythms and daytime activity", "h"
+    )
+
+    numerics_interval_s: int = setting(
+        60, f"{JUDGEMENT}: gateways export continuous numerics every 1–60 s", "s"
+    )
+    nibp_intervals_min: tuple[int, ...] = setting(
+        (30, 60), f"{JUDGEMENT}: each patient's routine NIBP cycle is one of these", "min"
+    )
+    nibp_escalated_interval_min: int = setting(
+        15, f"{JUDGEMENT}: NIBP cycle once a patient is febrile or deteriorating", "min"
+    )
+    temperature_interval_min: int = setting(
+        60, "issue 3: hourly temperature (with consciousness and oxygen, a nurse round)", "min"
+    )
+
+    crs_share: float = setting(0.3, f"{JUDGEMENT}: share of patients with a CRS course", "share")
+    deterioration_share: float = setting(
+        0.1, f"{JUDGEMENT}: share with non-CRS deterioration (sepsis-like or respiratory)", "share"
+    )
+    post_therapy_share_of_stable: float = setting(
+        0.5, f"{JUDGEMENT}: stable patients in the risk period without CRS (6–28 % get none)", "share"
+    )
+    scale2_share_of_stable: float = setting(
+        0.05, f"{JUDGEMENT}: stable patients with hypercapnic failure on NEWS2 SpO2 scale 2", "share"
+    )
+    post_therapy_share_of_deterioration: float = setting(
+        0.25, f"{JUDGEMENT}: non-CRS deterioration after therapy (e.g. neutropenic sepsis)", "share"
+    )
+    product_mix: dict[str, float] = setting(
+        {"axi-cel-like": 0.5, "tisa-cel-like": 0.25, "teclistamab-like": 0.25},
+        f"{JUDGEMENT}: which therapy each CRS course follows", "share",
+    )
+    antipyretic_share: float = setting(
+        0.5, f"{JUDGEMENT}: febrile CRS patients given paracetamol (lifts ASTCT's fever rule)", "share"
+    )
+
+    artifacts: ArtifactRates = ArtifactRates()
+    truth: TruthThresholds = TruthThresholds()
+
+    wards: tuple[str, ...] = ("5-West", "Haem-2", "7-North")
+    beds_per_ward: int = Field(24, ge=1)
+
+    @model_validator(mode="after")
+    def _describes_a_ward(self) -> "SimulationSettings":
+        shares = {name: getattr(self, name) for name in type(self).model_fields if name.endswith("_share")
+                  or "_share_of_" in name}
+        for name, value in shares.items():
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} {value} must be between 0 and 1")
+        if self.crs_share + self.deterioration_share > 1.0:
+            raise ValueError(
+                f"crs_share {self.crs_share} + deterioration_share {self.deterioration_share} exceed 1"
+            )
+        cadences = {"numerics_interval_s": self.numerics_interval_s,
+                    "nibp_escalated_interval_min": self.nibp_escalated_interval_min,
+                    "temperature_interval_min": self.temperature_interval_min}
+        cadences.update({f"nibp_intervals_min[{i}]": v for i, v in enumerate(self.nibp_intervals_min)})
+        for name, value in cadences.items():
+            if value < 1:
+                raise ValueError(f"{name} {value} must be at least 1")
+        if not self.nibp_intervals_min:
+            raise ValueError("nibp_intervals_min needs at least one interval")
+        if not self.product_mix or min(self.product_mix.values()) < 0 or sum(self.product_mix.values()) <= 0:
+            raise ValueError("product_mix needs non-negative weights that add up to more than 0")
+        unknown = set(self.product_mix) - set(PRODUCTS)
+        if unknown:
+            raise ValueError(f"product_mix names unknown products {sorted(unknown)}; known: {sorted(PRODUCTS)}")
+        return self
+
+    @property
+    def window_s(self) -> int:
+        """Length of the simulated window in seconds."""
+        return int(round(self.days * 86_400))

@@ -1,0 +1,232 @@
+"""Input records from Faust's fetcher straight to the worker, a fetched batch at a time.
+
+Why: Faust hands every record to an agent through its conductor, a channel queue and a
+stream, and its fetch loop races two tasks (`wait_first`) for every record. Measured on this
+machine (bench/worker.py, "floor"), that path alone costs 80-110 µs of CPU per message and
+caps a worker that does nothing at about 10,000 messages/s, while the clinical engine needs
+10-20 µs per observation set. A hospital of 10,000 beds at one set a second does not fit
+through it.
+
+So the worker keeps everything else of Faust — group membership and partition assignment,
+the patient-state table with its changelog and recovery, offset commits (after the producer
+is flushed), timers, the web server — and takes the records of its input topics here: Faust's
+`getmany` fetches a batch as always; the records of the input topics go, in the order they
+were produced, to the worker's `take`, one call each; the others (changelog records during
+recovery) go to Faust's conductor as before. When the whole batch has been taken, its offsets
+are acknowledged in Faust's own bookkeeping, so Faust commits them exactly as it commits what
+an agent acknowledges.
+
+What Faust's stream did per record that the lane must do too:
+- skip records once a rebalance has begun or the generation changed (checked before each
+  record; a batch cut short is not acknowledged, so its records are read again by whoever owns
+  them next: at-least-once, and alerts keep their alert_id);
+- give table operations an event context: Faust's RocksDB store finds a key's partition
+  database through `current_event()` (`table_partition`);
+- drop records below the partition's read offset (already taken before a seek) and record the
+  offsets a fetch skipped as a gap, so commits move past them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import weakref
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, Sequence
+
+from faust.streams import _current_event
+from faust.types import TP
+
+from streams.input_record import InputRecord
+
+# The names of Faust's consumer used here are listed and checked in internals.py (the package
+# refuses to import without them).
+
+
+#: The records of one partition, in offset order.
+PartitionRecords = tuple[TP, Sequence[InputRecord]]
+
+#: Records taken between two turns of the event loop (the producer, web server and timers).
+YIELD_EVERY = 100
+
+
+def in_produce_order(batch: Sequence[PartitionRecords]) -> Iterator[InputRecord]:
+    """The records of every partition of a batch, merged by their Kafka timestamps.
+
+    Each partition keeps its own order (a merge never reorders one input). Across partitions
+    it is fairness: one partition's records do not wait behind all of another's. Across the
+    topics of one patient it is the best order Kafka offers: a therapy event is applied before
+    the vital signs that were produced after it in the same batch.
+    """
+    if len(batch) == 1:
+        return iter(batch[0][1])
+    return heapq.merge(*(records for _tp, records in batch), key=_timestamp)
+
+
+def _timestamp(record: InputRecord) -> int:
+    return record.timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class _PartitionMessage:
+    partition: int
+
+
+@dataclass(frozen=True, slots=True, weakref_slot=True)  # Faust keeps a weak reference
+class _PartitionEvent:
+    """Enough of a Faust event for a table to find the partition of what it reads or writes."""
+
+    message: _PartitionMessage
+
+
+@contextmanager
+def table_partition() -> Iterator[Callable[[int], None]]:
+    """Inside the block, table reads and writes go to the partition last given to the
+    function it yields, as inside an event of that partition (Faust's RocksDB store finds a
+    key's database through `current_event()`)."""
+    events: dict[int, _PartitionEvent] = {}
+    token = _current_event.set(None)
+    current = [-1]
+
+    def move_to(partition: int) -> None:
+        if partition != current[0]:
+            event = events.get(partition)
+            if event is None:
+                event = events[partition] = _PartitionEvent(_PartitionMessage(partition))
+            _current_event.set(weakref.ref(event))
+            current[0] = partition
+
+    try:
+        yield move_to
+    finally:
+        _current_event.reset(token)
+
+
+@dataclass(frozen=True)
+class BatchLane:
+    """The topics whose records go to `take`, a fetched batch at a time, instead of to agents.
+
+    `take` handles one record, with table operations placed in its partition; `taken`, if
+    given, hears per partition the first and last offset of each batch taken whole.
+    """
+
+    topics: frozenset[str]
+    take: Callable[[InputRecord], Awaitable[None]]
+    taken: Callable[[TP, int, int], None] | None = None
+
+
+async def take_in_produce_order(take: Callable[[InputRecord], Awaitable[None]],
+                                batch: Sequence[PartitionRecords], still_current: Callable[[], bool]) -> bool:
+    """Hand every record of `batch` to `take`; False if a rebalance cut the batch short."""
+    with table_partition() as move_to:
+        for count, record in enumerate(in_produce_order(batch), 1):
+            if not still_current():
+                return False
+            move_to(record.partition)
+            await take(record)
+            if count % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+    return True
+
+
+class BatchLaneConsumer:
+    """Mixed into Faust's aiokafka Consumer: `getmany` hands input records to the lane.
+
+    The lane is the transport's `batch_lane`; without one (e.g. the benchmark's floor app) this
+    is Faust's `getmany` unchanged.
+    """
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
+        lane_of_transport: BatchLane | None = getattr(self.transport, "batch_lane", None)
+        if lane_of_transport is None:
+            async for item in super().getmany(timeout):  # type: ignore[misc]
+                yield item
+            return
+        records, active_partitions = await self._wait_next_records(timeout)
+        if records is None or self.should_stop:
+            return
+        app = self.app
+        if not self.flow_active:
+            # As Faust does: records fetched while the flow is stopped are read again after a seek.
+            try:
+                await self.perform_seek()
+            except Exception as error:
+                self.log.warning(f"exception performing seek when flow not active {error}")
+            return
+        generation_id = app.consumer_generation_id
+        lane: list[PartitionRecords] = []
+        others: dict[TP, list[Any]] = {}
+        for tp, tp_records in records.items():
+            if not tp_records:
+                continue
+            if (active_partitions is not None and tp not in active_partitions
+                    and tp not in self._buffered_partitions):
+                continue  # paused: streams/faust_compat/kafka_transport.py already seeks these back
+            app.monitor.track_tp_end_offset(tp, self.highwater(tp))
+            if tp.topic in lane_of_transport.topics:
+                lane.append((tp, tp_records))
+            else:
+                others[tp] = tp_records
+        if lane:
+            await self._take_batch(lane_of_transport, lane, generation_id)
+        to_message = self._to_message
+        for tp, record in self.scheduler.iterate(others):
+            if not self.flow_active or app.consumer_generation_id != generation_id:
+                break
+            yield tp, to_message(tp, record)
+
+    def _still_current(self, generation_id: int) -> Callable[[], bool]:
+        app, flow_control = self.app, self.app.flow_control
+
+        def still_current() -> bool:
+            return flow_control.is_active() and app.consumer_generation_id == generation_id
+
+        return still_current
+
+    async def _take_batch(self, lane_of_transport: BatchLane, lane: list[PartitionRecords],
+                          generation_id: int) -> None:
+        read_offset = self._read_offset
+        fresh: list[PartitionRecords] = []
+        for tp, tp_records in lane:
+            last_read = read_offset.get(tp)
+            if last_read is not None:
+                if tp_records[0].offset < last_read:
+                    tp_records = [record for record in tp_records if record.offset >= last_read]
+                    if not tp_records:
+                        continue
+                if last_read and tp_records[0].offset - last_read > 1:
+                    # Inclusive of both ends. (Faust's loop passes the new record's own offset
+                    # as the end, which puts it in `acked` twice and holds the commit back a round.)
+                    await self._add_gap(tp, last_read + 1, tp_records[0].offset - 1)
+            fresh.append((tp, tp_records))
+        if not fresh:
+            return
+        still_current = self._still_current(generation_id)
+        whole = await take_in_produce_order(lane_of_transport.take, fresh, still_current)
+        if not (whole and still_current()):
+            return  # cut short by a rebalance: not acknowledged, read again by the next owner
+        taken = lane_of_transport.taken
+        for tp, tp_records in fresh:
+            first, last = tp_records[0].offset, tp_records[-1].offset
+            read_offset[tp] = last
+            self._acknowledge(tp, first, last)
+            if taken is not None:
+                taken(tp, first, last)
+        commit_every = self._commit_every
+        if commit_every is not None and self._n_acked >= commit_every:
+            self._n_acked = 0
+            await self.commit()
+
+    def _acknowledge(self, tp: TP, first: int, last: int) -> None:
+        """Faust's `ack` for every offset from `first` to `last`: a hole inside a fetched batch
+        holds no record (a transaction marker), so nothing there is left to take."""
+        committed = self._committed_offset[tp]
+        if committed is not None and first < committed:
+            first = committed
+        acked_index = self._acked_index[tp]
+        new = [offset for offset in range(first, last + 1) if offset not in acked_index]
+        if new:
+            acked_index.update(new)
+            self._acked[tp].extend(new)
+            self._n_acked += len(new)

@@ -1,0 +1,115 @@
+"""One step per input record: the record and the patient's state in, a decision out.
+
+Why: the worker's per-record path used to double back between three objects driving the
+engine (the worker, its patient states and its pipeline), with the worker routing alerts back
+through the patient states; tests re-implemented that order to test it. Here the order is
+written once, without Faust, Kafka or I/O, and tested directly (tests/test_record_step.py):
+
+1. decode and validate the record (a bad one is only a dead letter: nothing is restored);
+2. restore the patient from its stored record if this worker has not got it: the alerts that
+   record had not seen confirmed are re-sent;
+3. run the engine; note the event time on the record's partition (streams/event_clock.py);
+4. decide whether the patient's record is written now (streams/patient_states.py).
+
+The worker (streams/app.py) carries the decision out: it produces `publish`, then `alerts`
+(reporting each confirmed delivery back with `delivered`), then the state write, and lets
+Faust commit the offset once the producer has flushed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+from kafka_client.topics import Topics
+from monitor.engine import Engine, Outputs
+from streams.input_record import InputRecord
+from streams.event_clock import EventClock
+from streams.patient_states import PatientStates, StateWrite
+from streams.pipeline import Pipeline, Publish
+
+
+@dataclass(slots=True)
+class Decision:
+    """What one step asks the worker to do, in this order."""
+
+    publish: list[Publish] = field(default_factory=list)  # statuses and dead letters
+    alerts: list[Publish] = field(default_factory=list)  # re-sent first, then new; unconfirmed until delivered
+    write: StateWrite | None = None  # after the alerts it remembers have been sent
+
+
+class RecordStep:
+    """The worker's per-record logic and the in-memory state it keeps between records."""
+
+    def __init__(self, engine: Engine, topics: Topics, stored: Mapping[bytes, bytes],
+                 checkpoint_interval_s: float, clock: EventClock | None = None) -> None:
+        self.engine = engine
+        self.topics = topics
+        self.pipeline = Pipeline(engine, topics)
+        self.states = PatientStates(engine, stored, checkpoint_interval_s)
+        self.clock = clock or EventClock()
+
+    def take(self, record: InputRecord) -> Decision:
+        """The decision for one input record."""
+        decoded = self.pipeline.decode(record)
+        if isinstance(decoded, Publish):
+            return Decision(publish=[decoded])
+        event = decoded
+        patient_id: str = event.patient_id  # type: ignore[attr-defined]
+        unconfirmed = self.states.track(patient_id, record.partition)
+        decision = Decision(alerts=self._resend(patient_id, unconfirmed)) if unconfirmed else Decision()
+        outputs = self.pipeline.observe(record, event)
+        if isinstance(outputs, Publish):
+            decision.publish.append(outputs)
+            return decision
+        if outputs.ignored is not None:
+            return decision
+        self._add(decision, outputs)
+        self.clock.saw(record.partition, event.ts)  # type: ignore[attr-defined]
+        decision.write = self.states.settle(patient_id, outputs.durable, event.ts.timestamp())  # type: ignore[attr-defined]
+        return decision
+
+    def advance(self) -> Decision:
+        """Let event time pass (the worker's timer): rules about silence fire from here."""
+        now = self.clock.now()
+        if now is None:
+            return Decision()
+        outputs = self.engine.advance_to(now)
+        self.engine.discharges.expire(now)
+        decision = Decision()
+        self._add(decision, outputs)
+        if outputs.durable:
+            # No write outside an event (Faust's store places writes by the current event):
+            # these patients are written on their next event.
+            self.states.changed_outside_events(alert.patient_id for alert in outputs.alerts)
+        return decision
+
+    def assigned(self, partitions: set[int]) -> tuple[int, Decision]:
+        """After a rebalance, the input partitions this worker now owns: patients of the others
+        are forgotten, those of new ones loaded. Returns how many were loaded and the decision
+        to re-send their unconfirmed alerts."""
+        restored, resend = self.states.restore_assigned(partitions)
+        self.clock.keep_only(partitions)
+        decision = Decision()
+        for patient_id, alert in resend:
+            decision.alerts.extend(self._resend(patient_id, [alert]))
+        return restored, decision
+
+    def delivered(self, patient_id: str, alert: bytes) -> None:
+        """The broker confirmed an alert: its patient's next record need not keep it."""
+        self.states.delivered(patient_id, alert)
+
+    def _add(self, decision: Decision, outputs: Outputs) -> None:
+        statuses, alerts = self.pipeline.publications(outputs)
+        decision.publish.extend(statuses)
+        for alert in alerts:
+            self.states.sending(alert.unconfirmed_of, alert.value)  # type: ignore[arg-type]
+        decision.alerts.extend(alerts)
+
+    def _resend(self, patient_id: str, alerts: Iterable[bytes]) -> list[Publish]:
+        key = patient_id.encode()
+        resent = []
+        for alert in alerts:
+            self.states.sending(patient_id, alert)
+            resent.append(Publish(self.topics.alerts, key, alert, patient_id))
+        return resent

@@ -1,0 +1,54 @@
+"""Driving the worker's real step (streams/record_step.py) without Faust: records as aiokafka
+gives them, and a store that carries out each decision's state write as the worker does."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from kafka_client.topics import Topics
+from streams.record_step import Decision, RecordStep
+
+TOPICS = Topics()
+
+
+@dataclass
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: int = 0
+
+
+def record(document: dict, *, key: str | None = None, partition: int = 0, offset: int = 0,
+           topic: str | None = None) -> Record:
+    """A record of the topic the contract puts `document` on, keyed by its patient_id."""
+    if topic is None:
+        topic = TOPICS.clinical_events if "type" in document else TOPICS.vitals
+    key = document.get("patient_id") if key is None else key
+    return Record(topic, partition, offset, None if key is None else key.encode(),
+                  json.dumps(document).encode())
+
+
+class Store(dict):
+    """The table's local store: a mapping of patient key to stored record."""
+
+    def carry_out(self, decision: Decision) -> Decision:
+        """Apply the decision's state write, as streams/app.py does after publishing."""
+        write = decision.write
+        if write is not None:
+            if write.value is None:
+                self.pop(write.key, None)
+            else:
+                self[write.key] = write.value
+        return decision
+
+
+def alerts_of(decisions: list[Decision]) -> list[dict]:
+    return [json.loads(alert.value) for decision in decisions for alert in decision.alerts]
+
+
+def take_all(step: RecordStep, store: Store, records: list[Record]) -> list[Decision]:
+    return [store.carry_out(step.take(item)) for item in records]
