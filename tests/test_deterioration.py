@@ -374,3 +374,7 @@ def test_news2_of_seven_or_more_is_at_least_high_whatever_the_score() -> None:
     state = alerting.AlertState.new()
     assert [state.step(score, DYNAMICS, DYNAMICS.news2_high_floor - 1)
             for _ in range(3)] == [None, None, None]
+
+
+def test_the_default_setting_loads_the_shipped_file(shipped: dmodel.Model) -> None:
+    assert dmodel.to_json(dmodel.load(EngineConfig().deterioration_weights)) == dmodel.to_json(shipped)

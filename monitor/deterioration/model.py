@@ -72,9 +72,10 @@ def from_json(text: str) -> Model:
                  document.get("about", {}))
 
 
-def load(path: str | Path = WEIGHTS_FILE) -> Model:
-    """The shipped weights unless a path is given; read once at start, never per call."""
-    return from_json(Path(path).read_text())
+def load(path: str | Path | None = None) -> Model:
+    """The shipped weights unless a path is given (None or "" — the default of the
+    `deterioration_weights` setting — means the shipped file); read once at start."""
+    return from_json(Path(path or WEIGHTS_FILE).read_text())
 
 
 def contributions(model: Model, values: np.ndarray) -> np.ndarray:

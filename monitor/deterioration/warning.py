@@ -1,7 +1,7 @@
 """The one call the engine makes: at each whole hour of a patient's event time, score the
 last 24 hours and step the alert machines.
 
-    model = load(config.deterioration_weights or WEIGHTS_FILE)     # once, at start
+    model = load(config.deterioration_weights)                     # once, at start
     dynamics = alerting.from_config(config)                        # once
     state = AlertState.new()                                       # per patient, persisted
     for hour in hours_due(state, now):                             # on every event or timer
