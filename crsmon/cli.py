@@ -66,6 +66,13 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("report")
+def _report(args: argparse.Namespace) -> int:
+    from alerting.case_report.command import report_command
+
+    return report_command(args)
+
+
 @command("simulate")
 def _simulate(args: argparse.Namespace) -> int:
     if args.kafka:
@@ -144,6 +151,11 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("file", nargs="?", help="JSON Lines of VitalSigns and ClinicalEvents; - or none for stdin")
     replay.add_argument("--status", action="store_true", help="print every PatientStatus too")
     replay.add_argument("--config", help="clinical configuration JSON")
+    report = sub.add_parser("report", help="one patient's course as a one-page PNG and PDF (case review)")
+    report.add_argument("patient_id", help="the patient's identifier")
+    report.add_argument("--from", dest="source", required=True, help="JSON Lines replay input (or a recorded run)")
+    report.add_argument("--out", help="path of the report without extension (default case-PATIENT_ID)")
+    report.add_argument("--config", help="clinical configuration JSON")
     simulate = sub.add_parser("simulate", help="write a simulated ward (vitals and clinical events) as JSON Lines")
     simulate.add_argument("--patients", type=int, help="cohort size (default 20)")
     simulate.add_argument("--days", type=float, help="length of the window in days (default 3)")
