@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from alerting.dashboard.course import SERIES, CourseBook
+from alerting.dashboard.course import MISSING, SERIES, CourseBook
 from alerting.dashboard.ward_view import WardView
 from monitor.wire import Acknowledgement, Alert, PatientStatus, validate_input
 
@@ -42,7 +42,9 @@ def test_every_sign_news2_and_grade_are_kept_per_minute_and_zero_is_a_gap() -> N
     book.apply_status(status(T0 + timedelta(seconds=30), heart_rate=118))  # same minute: HR only
     book.apply_status(status(T0 + MINUTE, temperature=38.9, spo2=95))
     course = book.course("MRN-1", 24)
-    values = course["values"]
+    # sent in tenths, MISSING for no value: the page divides
+    values = {name: [None if raw == MISSING else raw / course["scale"] for raw in column]
+              for name, column in course["values"].items()}
     assert course["minutes"] == [int(T0.timestamp()) // 60, int(T0.timestamp()) // 60 + 1]
     assert values["temperature"] == [38.4, 38.9]
     assert values["heart_rate"] == [118, None]
@@ -108,10 +110,13 @@ def test_clinical_events_are_marks_in_time_order_once_each() -> None:
     assert events[0]["flow_l_min"] == 4 and events[1]["drug"] == "tocilizumab"
 
 
-def test_a_patient_who_leaves_the_ward_leaves_the_course_book() -> None:
+def test_a_course_outlives_its_tile_and_leaves_with_the_course_window() -> None:
     view = WardView(timedelta(hours=6), timedelta(hours=24))
     view.apply_status(status(T0, patient_id="MRN-1"))
     view.apply_status(status(T0 + timedelta(hours=7), patient_id="MRN-2"))
+    assert view.take_delta()["removed"] == ["MRN-1"]  # the tile leaves after 6 h without a status
+    assert sorted(view.courses.patient_ids()) == ["MRN-1", "MRN-2"]  # the course stays for review
+    view.apply_status(status(T0 + timedelta(hours=25), patient_id="MRN-2"))
     view.take_delta()
     assert list(view.courses.patient_ids()) == ["MRN-2"]
 

@@ -149,9 +149,10 @@ class WardView:
         for patient_id in [patient_id for patient_id, patient in self.patients.items()
                            if patient.status.ts < cutoff and patient_id not in with_alerts]:
             del self.patients[patient_id]
-            self.courses.forget(patient_id)
             self._changed_patients.discard(patient_id)
             self._removed_patients.add(patient_id)
+        # A course outlives its tile: a patient who left may still be reviewed, and after a
+        # restart one partition may be read hours ahead of another. It goes with its window.
         self.courses.forget_older_than(self._newest_status_at - self.courses.window)
 
     def forget_orphan_acks(self, before: datetime) -> None:

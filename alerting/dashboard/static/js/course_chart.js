@@ -202,36 +202,28 @@ export function drawCourse(container, course, width) {
     if (!hasData) text(group, left + plot / 2, top + h / 2 + 4, 'no readings in this span',
       { class: 'no-data', 'text-anchor': 'middle' });
     for (const key of panel.series) {
+      const dense = minutes.length > plot * 2;
       const d = linePath(minutes, values[key], xMinute, yOf, plot);
-      if (d) el('path', { d, class: `line line-${key}`, 'data-series': key }, group);
+      if (d) el('path', { d, class: `line line-${key}${dense ? ' dense' : ''}`, 'data-series': key }, group);
     }
   }
 
   // -- NEWS2 and CRS grade bands -------------------------------------------------------------
   const bands = el('g', { class: 'bands' }, svg);
   text(bands, 4, layout.news2 + 12, 'NEWS2', { class: 'band-label' });
-  for (const run of runs(minutes, values.news2_band)) {
-    const scores = values.news2.slice(run.start, run.end + 1).filter((v) => v !== null);
+  drawBand(bands, bandRuns(minutes, values.news2_band, xMinute), layout.news2, minutes, xMinute, (run) => {
     const band = NEWS2_CLASS[run.value];
-    const x1 = xMinute(minutes[run.start]);
-    const x2 = xMinute(minutes[run.end] + 1);
-    const rect = el('rect', { x: x1, y: layout.news2, width: Math.max(1, x2 - x1), height: 16,
-      class: `band news2-band-${band}`, 'data-band': band }, bands);
-    const worst = Math.max(...scores);
-    titled(rect, `NEWS2 up to ${worst} (${band.replace('_', '–')}), ${formatStamp(minutes[run.start] * MINUTE_MS)}`
-      + ` – ${formatStamp((minutes[run.end] + 1) * MINUTE_MS)}`);
-    if (x2 - x1 > 22) text(bands, (x1 + x2) / 2, layout.news2 + 12, String(worst), { class: 'band-text', 'text-anchor': 'middle' });
-  }
+    let worst = 0;
+    for (let index = run.start; index <= run.end; index += 1) {
+      if (values.news2[index] !== null && values.news2[index] > worst) worst = values.news2[index];
+    }
+    return { cls: `band news2-band-${band}`, data: { 'data-band': band }, label: String(worst),
+      title: `NEWS2 up to ${worst} (${band.replace('_', '–')})` };
+  });
   text(bands, 4, layout.crs + 12, 'CRS', { class: 'band-label' });
-  for (const run of runs(minutes, values.crs_grade)) {
-    const x1 = xMinute(minutes[run.start]);
-    const x2 = xMinute(minutes[run.end] + 1);
-    const rect = el('rect', { x: x1, y: layout.crs, width: Math.max(1, x2 - x1), height: 16,
-      class: `band crs-band-${Math.min(run.value, 3)}`, 'data-grade': run.value }, bands);
-    titled(rect, `provisional CRS grade ${run.value}, ${formatStamp(minutes[run.start] * MINUTE_MS)}`
-      + ` – ${formatStamp((minutes[run.end] + 1) * MINUTE_MS)}`);
-    if (run.value > 0 && x2 - x1 > 22) text(bands, (x1 + x2) / 2, layout.crs + 12, String(run.value), { class: 'band-text', 'text-anchor': 'middle' });
-  }
+  drawBand(bands, bandRuns(minutes, values.crs_grade, xMinute), layout.crs, minutes, xMinute, (run) => ({
+    cls: `band crs-band-${Math.min(run.value, 3)}`, data: { 'data-grade': run.value },
+    label: run.value > 0 ? String(run.value) : '', title: `provisional CRS grade ${run.value}` }));
 
   // -- alert episodes: one lane per rule, one span per episode, one segment per severity ------
   const lanes = el('g', { class: 'episodes' }, svg);
@@ -298,20 +290,70 @@ export function drawCourse(container, course, width) {
   return svg;
 }
 
-// Runs of equal values over consecutive minutes (a gap longer than MAX_JOIN_MINUTES ends a run).
-function runs(minutes, column) {
+// A band as rectangles with their own tooltips; past MAX_TITLED_RUNS (a score that changes
+// every few minutes for days) as one path per colour, which the browser paints many times
+// faster than thousands of rectangles.
+const MAX_TITLED_RUNS = 240;
+
+function drawBand(group, found, top, minutes, xMinute, describe) {
+  if (found.length > MAX_TITLED_RUNS) {
+    const paths = new Map();
+    for (const run of found) {
+      const { cls, data } = describe(run);
+      const x1 = xMinute(minutes[run.start]);
+      const width = Math.max(1, xMinute(minutes[run.end] + 1) - x1);
+      const entry = paths.get(cls) || { d: '', data };
+      entry.d += `M${x1.toFixed(1)} ${top}h${width.toFixed(1)}v16h${(-width).toFixed(1)}Z`;
+      paths.set(cls, entry);
+    }
+    for (const [cls, { d, data }] of paths) el('path', { d, class: cls, ...data }, group);
+    return;
+  }
+  for (const run of found) {
+    const { cls, data, label, title } = describe(run);
+    const x1 = xMinute(minutes[run.start]);
+    const x2 = xMinute(minutes[run.end] + 1);
+    const rect = el('rect', { x: x1, y: top, width: Math.max(1, x2 - x1), height: 16, class: cls, ...data }, group);
+    titled(rect, `${title}, ${formatStamp(minutes[run.start] * MINUTE_MS)} – ${formatStamp((minutes[run.end] + 1) * MINUTE_MS)}`);
+    if (label && x2 - x1 > 22) text(group, (x1 + x2) / 2, top + 12, label, { class: 'band-text', 'text-anchor': 'middle' });
+  }
+}
+
+// Runs of equal values over consecutive minutes (a gap longer than MAX_JOIN_MINUTES ends a run),
+// at most one per pixel column: a column shows the worst value of its minutes, so 14 days fit
+// in a few hundred rectangles and a short spell of "high" is never averaged away.
+function bandRuns(minutes, column, xMinute) {
   const found = [];
   let current = null;
+  let columnPx = null;
+  let columnValue = null;
+  let columnStart = 0;
+  let columnEnd = 0;
+  const close = () => {
+    if (columnPx === null) return;
+    if (current && current.value === columnValue
+        && minutes[columnStart] - minutes[current.end] <= MAX_JOIN_MINUTES) {
+      current.end = columnEnd;
+    } else {
+      if (current) found.push(current);
+      current = { value: columnValue, start: columnStart, end: columnEnd };
+    }
+  };
   for (let index = 0; index < minutes.length; index += 1) {
     const value = column[index];
     if (value === null) continue;
-    if (current && current.value === value && minutes[index] - minutes[current.end] <= MAX_JOIN_MINUTES) {
-      current.end = index;
-    } else {
-      if (current) found.push(current);
-      current = { value, start: index, end: index };
+    const px = Math.floor(xMinute(minutes[index]));
+    if (px !== columnPx || minutes[index] - minutes[columnEnd] > MAX_JOIN_MINUTES) {
+      close();
+      columnPx = px;
+      columnValue = value;
+      columnStart = index;
+    } else if (value > columnValue) {
+      columnValue = value;
     }
+    columnEnd = index;
   }
+  close();
   if (current) found.push(current);
   return found;
 }
@@ -330,32 +372,39 @@ function linePath(minutes, column, xMinute, yOf, pixels) {
     }
     return d;
   }
-  // Denser than the screen: each pixel column's lowest and highest value.
-  let column_ = null;
-  let low = 0;
-  let high = 0;
-  let joined = false;
-  const flush = () => {
-    if (column_ === null) return;
-    d += `${joined ? 'L' : 'M'}${column_} ${yOf(low).toFixed(1)}L${column_} ${yOf(high).toFixed(1)}`;
-  };
+  // Denser than the screen: each pixel column's lowest and highest value, drawn as the filled
+  // band between them (at least 1.6 px tall). Stroking a zigzag through every column costs
+  // Chromium's software renderer over 150 ms for 14 days of seven signs; filling costs little.
+  const segments = [];
+  let current = null;
   for (let index = 0; index < minutes.length; index += 1) {
     const value = column[index];
     if (value === null) continue;
     const px = Math.round(xMinute(minutes[index]));
-    const gap = previous === null || minutes[index] - previous > MAX_JOIN_MINUTES;
-    if (px !== column_ || gap) {
-      flush();
-      joined = !gap;
-      column_ = px;
-      low = value;
-      high = value;
+    if (current === null || minutes[index] - previous > MAX_JOIN_MINUTES) {
+      current = [];
+      segments.push(current);
+    }
+    const last = current[current.length - 1];
+    if (last && last[0] === px) {
+      if (value < last[1]) last[1] = value;
+      if (value > last[2]) last[2] = value;
     } else {
-      if (value < low) low = value;
-      if (value > high) high = value;
+      current.push([px, value, value]);
     }
     previous = minutes[index];
   }
-  flush();
+  for (const segment of segments) {
+    const first = segment[0];
+    const lastColumn = segment[segment.length - 1];
+    d += `M${first[0] - 0.5} ${(yOf(first[2]) - 0.8).toFixed(1)}`;
+    for (const [px, , high] of segment) d += `L${px + 0.5} ${(yOf(high) - 0.8).toFixed(1)}`;
+    d += `L${lastColumn[0] + 0.5} ${(yOf(lastColumn[1]) + 0.8).toFixed(1)}`;
+    for (let index = segment.length - 1; index >= 0; index -= 1) {
+      const [px, low] = segment[index];
+      d += `L${px - 0.5} ${(yOf(low) + 0.8).toFixed(1)}`;
+    }
+    d += 'Z';
+  }
   return d;
 }

@@ -79,6 +79,7 @@ export class PatientView {
     const request = ++this.request;
     const hours = this.span === 'all' ? 'all' : this.span;
     let body;
+    const began = performance.now();
     try {
       const response = await fetch(`/api/patients/${encodeURIComponent(patientId)}/course?hours=${hours}`,
         { cache: 'no-store' });
@@ -89,7 +90,8 @@ export class PatientView {
       return;
     }
     if (request !== this.request || patientId !== this.patientId) return; // a newer request won
-    this.course = body;
+    this.root.dataset.fetchMs = (performance.now() - began).toFixed(1);
+    this.course = decodeCourse(body);
     this.scheduleDraw();
   }
 
@@ -131,9 +133,13 @@ export class PatientView {
     setText(this.parts.ward, status && status.ward ? `· ${status.ward}` : '');
     this.drawLatest(status);
     const width = Math.max(280, this.parts.chart.clientWidth);
+    const began = performance.now();
     const svg = drawCourse(this.parts.chart, course, width);
+    // What was drawn and when, for the tests and the benchmark (bench/patient_view.py).
+    this.root.dataset.drawMs = (performance.now() - began).toFixed(1);
     this.root.dataset.drawnAt = String(performance.now());
     this.root.dataset.rows = svg.dataset.rows;
+    this.root.dataset.statusTs = status ? status.ts : '';
     const shown = this.span === 'all' ? 'the risk period (from day 0, as far as the dashboard keeps it)'
       : `the last ${this.span} h`;
     let note = `Showing ${shown}: ${formatStamp(Date.parse(course.from))} – ${formatStamp(Date.parse(course.to))}.`;
@@ -222,6 +228,16 @@ export class PatientView {
       details.dataset.showing = `event:${event.type}`;
     }
   }
+}
+
+// The server sends each series as integers in tenths, MISSING where a minute has no value:
+// the cheapest form to encode and to parse. Here they become numbers and nulls.
+function decodeCourse(course) {
+  const missing = course.missing;
+  for (const name of course.series) {
+    course.values[name] = course.values[name].map((raw) => (raw === missing ? null : raw / 10));
+  }
+  return course;
 }
 
 function quiet(content) {
