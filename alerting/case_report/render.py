@@ -301,10 +301,11 @@ def _marks(marks_ax, through, course: CaseCourse, x0: datetime, x1: datetime) ->
     marks_ax.spines["left"].set_visible(False)
     marks_ax.spines["bottom"].set_visible(False)
     marks_ax.set_ylabel("events", fontsize=BASE_PT, rotation=0, ha="right", va="center", labelpad=6)
-    rows = 4
+    rows = 3  # rows of words; a fourth, lowest, holds the numbers of events without room for words
     row_ends = [x0] * rows
+    numbers = None  # the last numbered label and where it ends
     span = (x1 - x0).total_seconds()
-    for event in course.events:
+    for number, event in enumerate(course.events, start=1):
         if not x0 <= event.ts <= x1:
             continue
         strong = event.type in ("therapy", "discharge")
@@ -312,22 +313,27 @@ def _marks(marks_ax, through, course: CaseCourse, x0: datetime, x1: datetime) ->
             ax.axvline(event.ts, color="#222222" if strong else "#8c959f",
                        linestyle="-" if strong else (0, (2, 2)), linewidth=1.0 if strong else 0.7,
                        gid=f"eventline:{event.type}")
-        number = course.events.index(event) + 1
         text = describe_event(event)
         width = timedelta(seconds=span * (len(text) + 2) * 0.0072)  # ≈ the label's width at 7.5 pt
         row = next((index for index, row_end in enumerate(row_ends) if row_end <= event.ts), None)
-        if row is None:  # no room for the words: a number, and the words in the list below
+        if row is None:  # no room for the words: its number on the bottom row, the words listed below
             text = str(number)
             width = timedelta(seconds=span * 3 * 0.0072)
-            row = next((index for index, row_end in enumerate(row_ends) if row_end <= event.ts),
-                       min(range(rows), key=lambda index: row_ends[index]))
-        row_ends[row] = event.ts + width
+            row = rows
+            if numbers is not None and numbers[1] > event.ts:  # numbers would touch: "6, 7"
+                numbers[0].set_text(f"{numbers[0].get_text()}, {number}")
+                numbers[1] += width
+                continue
+        else:
+            row_ends[row] = event.ts + width
         at_right_edge = event.ts + width > x1  # the label would run off the page: it ends at its line
-        marks_ax.annotate(text, xy=(event.ts, 0), xytext=(event.ts, 0.82 - row * 0.27), fontsize=SMALL_PT,
+        label = marks_ax.annotate(text, xy=(event.ts, 0), xytext=(event.ts, 0.86 - row * 0.25), fontsize=SMALL_PT,
                           ha="right" if at_right_edge else "left", va="center", gid=f"mark:{event.type}",
                           bbox={"boxstyle": "round,pad=0.15", "facecolor": "#ffffff", "edgecolor": "#8c959f",
                                 "linewidth": 0.5},
                           arrowprops={"arrowstyle": "-", "color": "#8c959f", "linewidth": 0.5})
+        if row == rows:
+            numbers = [label, event.ts + width]
     if course.therapy:
         day0 = course.therapy.ts
         first = max(0, math.ceil((x0 - day0) / timedelta(days=1)))
