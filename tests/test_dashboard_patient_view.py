@@ -7,6 +7,7 @@ go to test-artifacts/dashboard/.
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -77,11 +78,13 @@ def open_page(browser, dashboard: Dashboard, size: str) -> Page:
     return page
 
 
-def tap(locator, size: str) -> None:
+def tap(locator, size: str, force: bool = False) -> None:
+    """A finger on the phone, the mouse at the desk; `force` taps where the element is even
+    when another lies on top (what a finger does)."""
     if size == "phone":
-        locator.tap()
+        locator.tap(force=force)
     else:
-        locator.click()
+        locator.click(force=force)
 
 
 def band_of(score: int) -> str:
@@ -119,6 +122,9 @@ def a_crs_course(kafka, env) -> str:
         ("MRN-1", {"patient_id": "MRN-1", "ts": at(60), "type": "oxygen", "device": "nasal_cannula",
                    "flow_l_min": 4}),
         ("MRN-1", {"patient_id": "MRN-1", "ts": at(30), "type": "medication", "drug": "tocilizumab"}),
+        ("MRN-1", {"patient_id": "MRN-1", "ts": at(20), "type": "vasopressor", "count": 1, "vasopressin": False}),
+        ("MRN-1", {"patient_id": "MRN-1", "ts": at(12), "type": "medication", "drug": "corticosteroid"}),
+        ("MRN-1", {"patient_id": "MRN-1", "ts": at(0), "type": "discharge"}),
     ])
     episode = f"MRN-1:crs:{at(90)}"
     produce(kafka.bootstrap, alerts, [
@@ -168,9 +174,17 @@ def test_a_tile_opens_the_patients_course_with_alert_spans_and_clinical_events(
     expect(chart.locator('.band[data-grade="2"]')).to_have_count(1)
 
     # Clinical events are marks; the therapy of two days ago is outside the 24 h span.
-    expect(chart.locator(".mark")).to_have_count(2)
-    expect(chart.locator('.mark[data-type="medication"] title')).to_contain_text("Tocilizumab")
+    expect(chart.locator(".mark")).to_have_count(5)
+    expect(chart.locator('.mark[data-type="medication"] title')).to_have_text(
+        [re.compile("^Tocilizumab, "), re.compile("^Steroid, ")])
     expect(chart.locator('.mark[data-type="oxygen"] title')).to_contain_text("O₂ nasal cannula 4 L/min")
+    expect(chart.locator('.mark[data-type="vasopressor"] title')).to_contain_text("Vasopressor ×1")
+    expect(chart.locator('.mark[data-type="discharge"] title')).to_contain_text("Discharge")
+    # Minutes apart on a day's axis, the last events share a finger's width: a tap on any of
+    # them lists them all.
+    tap(chart.locator('.mark[data-type="vasopressor"] .mark-hit'), size, force=True)
+    expect(view.locator(".pv-details h3")).to_have_text(re.compile("^[34] clinical events$"))  # 4 on a phone
+    expect(view.locator(".pv-details li")).to_contain_text(["Vasopressor ×1", "Steroid", "Discharge"])
 
     # Episodes are spans: the CRS one high then critical, acknowledged; the signal loss resolved.
     crs = chart.locator(f'.span[data-episode-id="{episode}"]')

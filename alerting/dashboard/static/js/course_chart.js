@@ -268,10 +268,12 @@ export function drawCourse(container, course, width) {
     if (ms < firstMs || ms > lastMs) return;
     const mx = x(ms);
     const words = describeEvent(event);
-    const group = el('g', { class: 'mark', 'data-type': event.type, 'data-event-index': index, tabindex: 0,
+    const group = el('g', { class: 'mark', 'data-type': event.type, 'data-event-index': index, 'data-x': mx.toFixed(1), tabindex: 0,
       role: 'button', 'aria-label': words }, marks);
     titled(group, `${words}, ${formatStamp(ms)}`);
     el('line', { x1: mx, x2: mx, y1: layout.events + eventRowHeight, y2: bottom, class: 'event-line' }, group);
+    // A line is a pixel wide: a finger needs a target (transparent, over the labels' lane).
+    el('rect', { x: mx - 11, y: layout.events, width: 22, height: eventRowHeight * 2, class: 'mark-hit' }, group);
     const label = narrow ? words.replace(/ \(day 0\)/, ' d0').slice(0, 14) : words;
     const labelWidth = label.length * (narrow ? 6.2 : 7) + 10;
     const row = rowEnds.findIndex((end) => end < mx);

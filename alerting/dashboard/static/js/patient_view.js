@@ -13,6 +13,7 @@ import { NEWS2_BAND_LABEL, formatSign, formatTime } from './format.js';
 const SIGNS = ['temperature', 'heart_rate', 'systolic_bp', 'diastolic_bp', 'mean_arterial_pressure', 'spo2',
   'respiratory_rate'];
 const NEWS2_BANDS = ['low', 'low_medium', 'medium', 'high'];
+const NEAR_PX = 11; // half a mark's touch target
 
 export class PatientView {
   constructor(root, { whoIsAcknowledging, whoInput, onClose }) {
@@ -187,8 +188,16 @@ export class PatientView {
   select(target) {
     const found = target.closest && target.closest('.span, .mark');
     if (!found) return;
-    this.selected = found.classList.contains('span')
-      ? { episodeId: found.dataset.episodeId } : { eventIndex: Number(found.dataset.eventIndex) };
+    if (found.classList.contains('span')) {
+      this.selected = { episodeId: found.dataset.episodeId };
+    } else {
+      // Events minutes apart share a finger's width on a day's axis: a tap lists all of them.
+      const x = Number(found.dataset.x);
+      const near = [...this.parts.chart.querySelectorAll('.mark')]
+        .filter((mark) => Math.abs(Number(mark.dataset.x) - x) <= NEAR_PX)
+        .map((mark) => Number(mark.dataset.eventIndex));
+      this.selected = { eventIndexes: near.length ? near : [Number(found.dataset.eventIndex)] };
+    }
     this.showDetails(this.selected);
   }
 
@@ -220,12 +229,19 @@ export class PatientView {
       details.replaceChildren(heading, list);
       details.dataset.showing = episode.episode_id;
     } else {
-      const event = this.course.events[selected.eventIndex];
-      if (!event) return;
+      const events = selected.eventIndexes.map((index) => this.course.events[index]).filter(Boolean);
+      if (!events.length) return;
       const heading = document.createElement('h3');
-      heading.textContent = describeEvent(event);
-      details.replaceChildren(heading, quiet(`${event.type} at ${formatStamp(Date.parse(event.ts))}`));
-      details.dataset.showing = `event:${event.type}`;
+      heading.textContent = events.length === 1 ? describeEvent(events[0]) : `${events.length} clinical events`;
+      const list = document.createElement('ul');
+      for (const event of events) {
+        const item = document.createElement('li');
+        item.dataset.type = event.type;
+        item.textContent = `${formatStamp(Date.parse(event.ts))} · ${describeEvent(event)}`;
+        list.appendChild(item);
+      }
+      details.replaceChildren(heading, list);
+      details.dataset.showing = 'events';
     }
   }
 }
