@@ -107,7 +107,7 @@ export function drawCourse(container, course, width) {
     if (!episodesByRule.has(episode.rule)) episodesByRule.set(episode.rule, []);
     episodesByRule.get(episode.rule).push(episode);
   }
-  const laneHeight = narrow ? 22 : 20;
+  const laneHeight = narrow ? 40 : 20; // 44 px a lane on a phone: a finger's target
   const eventRowHeight = 18;
   let y = 4;
   const layout = { events: y };
@@ -236,6 +236,12 @@ export function drawCourse(container, course, width) {
         role: 'button', 'aria-label': `${rule} alert episode: details` }, lanes);
       const live = episode.changes.filter((change) => change.status !== 'resolved');
       const endMs = episode.resolved_at ? Date.parse(episode.resolved_at) : lastMs;
+      if (live.length) { // a short episode is a sliver: its target is at least 22 px wide
+        const hitFrom = x(Math.max(firstMs, Date.parse(live[0].at))) - 11;
+        const hitTo = x(Math.min(lastMs, endMs)) + 11;
+        el('rect', { x: hitFrom, y: top - 2, width: Math.max(22, hitTo - hitFrom), height: laneHeight + 4,
+          class: 'span-hit' }, group);
+      }
       live.forEach((change, index) => {
         const fromMs = Math.max(firstMs, Date.parse(change.at));
         const toMs = Math.min(lastMs, index + 1 < live.length ? Date.parse(live[index + 1].at) : endMs);
@@ -272,8 +278,8 @@ export function drawCourse(container, course, width) {
       role: 'button', 'aria-label': words }, marks);
     titled(group, `${words}, ${formatStamp(ms)}`);
     el('line', { x1: mx, x2: mx, y1: layout.events + eventRowHeight, y2: bottom, class: 'event-line' }, group);
-    // A line is a pixel wide: a finger needs a target (transparent, over the labels' lane).
-    el('rect', { x: mx - 11, y: layout.events, width: 22, height: eventRowHeight * 2, class: 'mark-hit' }, group);
+    // A line is a pixel wide: a finger needs a target of 44 px (transparent, over the labels).
+    el('rect', { x: mx - 22, y: 0, width: 44, height: 44, class: 'mark-hit' }, group);
     const label = narrow ? words.replace(/ \(day 0\)/, ' d0').slice(0, 14) : words;
     const labelWidth = label.length * (narrow ? 6.2 : 7) + 10;
     const row = rowEnds.findIndex((end) => end < mx);

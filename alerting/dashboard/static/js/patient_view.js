@@ -13,7 +13,7 @@ import { NEWS2_BAND_LABEL, formatSign, formatTime } from './format.js';
 const SIGNS = ['temperature', 'heart_rate', 'systolic_bp', 'diastolic_bp', 'mean_arterial_pressure', 'spo2',
   'respiratory_rate'];
 const NEWS2_BANDS = ['low', 'low_medium', 'medium', 'high'];
-const NEAR_PX = 11; // half a mark's touch target
+const NEAR_PX = 22; // half a mark's touch target
 
 export class PatientView {
   constructor(root, { whoIsAcknowledging, whoInput, onClose }) {
