@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import textwrap
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -27,8 +26,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from alerting.case_report.course import CaseCourse, Output, build_course
-
-matplotlib.rcParams["pdf.fonttype"] = 42  # TrueType in the PDF: text stays text, searchable
+from alerting.case_report.readback import DrawnReport, read_back
+from alerting.case_report.words import describe_event
 
 A4_LANDSCAPE_IN = (11.69, 8.27)
 PNG_DPI = 150
@@ -52,63 +51,6 @@ PANELS: tuple[tuple[str, str, tuple[tuple[str, str, str, str], ...], tuple[tuple
 )
 NUMERIC_GAP = timedelta(minutes=5)
 
-THERAPY = {"car-t": "CAR-T", "bispecific": "Bispecific", "other-immunotherapy": "Immunotherapy",
-           "infection": "Infection"}
-DEVICE = {"room_air": "room air", "blow_by": "blow-by", "nasal_cannula": "nasal cannula",
-          "high_flow_nasal_cannula": "high-flow cannula", "face_mask": "face mask",
-          "non_rebreather": "non-rebreather", "venturi": "Venturi mask", "cpap": "CPAP", "bipap": "BiPAP",
-          "ventilator": "ventilator"}
-DRUG = {"tocilizumab": "Tocilizumab", "siltuximab": "Siltuximab", "corticosteroid": "Steroid",
-        "antipyretic": "Antipyretic"}
-
-
-def describe_event(event: Any) -> str:
-    """A clinical event in words, as the dashboard's marks say it."""
-    if event.type == "therapy":
-        return f"{THERAPY.get(event.therapy, event.therapy)} (day 0)"
-    if event.type == "oxygen":
-        if event.device == "room_air":
-            return "O₂ off (room air)"
-        flow = f" {event.flow_l_min:g} L/min" if event.flow_l_min is not None else ""
-        return f"O₂ {DEVICE.get(event.device, event.device)}{flow}"
-    if event.type == "vasopressor":
-        if not event.count and not event.vasopressin:
-            return "Vasopressors off"
-        return f"Vasopressor ×{event.count}" + (" + vasopressin" if event.vasopressin else "")
-    if event.type == "medication":
-        return DRUG.get(event.drug, event.drug)
-    if event.type == "spo2_target":
-        return f"SpO₂ scale {event.scale}"
-    if event.type == "discharge":
-        return "Discharge"
-    return str(event.type)
-
-
-@dataclass
-class DrawnLine:
-    times: list[datetime]
-    values: list[float]  # NaN where the line breaks
-
-
-@dataclass
-class DrawnReport:
-    """What the page shows, read back from the figure."""
-
-    png: Path
-    pdf: Path
-    patient_id: str
-    start: datetime
-    end: datetime
-    lines: dict[str, DrawnLine] = field(default_factory=dict)
-    marks: list[tuple[datetime, str]] = field(default_factory=list)
-    spans: list[tuple[str, str, datetime, datetime]] = field(default_factory=list)  # rule, severity, from, to
-    acks: list[tuple[datetime, str]] = field(default_factory=list)
-    bands: dict[str, list[tuple[datetime, datetime, str]]] = field(default_factory=dict)
-    texts: list[str] = field(default_factory=list)
-    axis_labels: list[str] = field(default_factory=list)
-    smallest_font_pt: float = 0.0
-
-
 def render_case_report(events: Iterable[Any], outputs: Iterable[Output], path_png: str | Path,
                        path_pdf: str | Path, *, patient_id: str | None = None) -> DrawnReport:
     """Draw one patient's course on one page and write it as PNG and PDF.
@@ -122,7 +64,8 @@ def render_case_report(events: Iterable[Any], outputs: Iterable[Output], path_pn
     path_png, path_pdf = Path(path_png), Path(path_pdf)
     FigureCanvasAgg(figure)
     figure.savefig(path_png, dpi=PNG_DPI, facecolor="white")
-    figure.savefig(path_pdf, facecolor="white")
+    with matplotlib.rc_context({"pdf.fonttype": 42}):  # TrueType in the PDF: text stays text, searchable
+        figure.savefig(path_pdf, facecolor="white")
     return read_back(figure, course, path_png, path_pdf)
 
 
@@ -392,47 +335,3 @@ def _episode_table(figure: Figure, course: CaseCourse) -> None:
         if index == room - 1 and len(course.events) > room:
             text = f"… and {len(course.events) - room + 1} more"
         figure.text(0.735, 0.215 - index * 0.0138, text, fontsize=SMALL_PT, gid="event-line")
-
-
-def read_back(figure: Figure, course: CaseCourse, png: Path, pdf: Path) -> DrawnReport:
-    """What the figure holds, from its artists."""
-    report = DrawnReport(png=png, pdf=pdf, patient_id=course.patient_id, start=course.start, end=course.end)
-    sizes = []
-    for text in figure.texts:
-        report.texts.append(text.get_text())
-        sizes.append(text.get_fontsize())
-    for ax in figure.axes:
-        for line in ax.get_lines():
-            gid = line.get_gid() or ""
-            if gid.startswith("sign:"):
-                xs = [mdates.num2date(value) if isinstance(value, float) else value for value in line.get_xdata()]
-                report.lines[gid[5:]] = DrawnLine(list(xs), [float(value) for value in line.get_ydata()])
-            elif gid.startswith("ack|"):
-                report.acks.append((_as_datetime(line.get_xdata()[0]), gid[4:]))
-        for patch in ax.patches:
-            gid = patch.get_gid() or ""
-            left, width = patch.get_x(), patch.get_width()
-            if gid.startswith("span|"):
-                _, rule, severity = gid.split("|")
-                report.spans.append((rule, severity, mdates.num2date(left), mdates.num2date(left + width)))
-            elif ":" in gid:
-                band, value = gid.split(":", 1)
-                report.bands.setdefault(band, []).append((mdates.num2date(left), mdates.num2date(left + width), value))
-        for text in ax.texts:
-            report.texts.append(text.get_text())
-            sizes.append(text.get_fontsize())
-            if (text.get_gid() or "").startswith("mark:"):
-                report.marks.append((_as_datetime(text.xy[0]), text.get_text()))
-        report.axis_labels.append(ax.get_ylabel())
-        report.axis_labels.append(ax.get_xlabel())
-        for label in [*ax.get_xticklabels(), *ax.get_yticklabels()]:
-            if label.get_visible() and label.get_text():
-                sizes.append(label.get_fontsize())
-    report.smallest_font_pt = min(sizes) if sizes else 0.0
-    return report
-
-
-def _as_datetime(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return mdates.num2date(value)
