@@ -117,7 +117,8 @@ def report_command(args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     drawn = render_case_report(events, outputs, Path(f"{out}.png"), Path(f"{out}.pdf"),
                                patient_id=args.patient_id)
-    episodes = len({span[0] for span in drawn.spans})
+    lanes = len({span[0] for span in drawn.spans})
+    clinical = sum(1 for event in events if hasattr(event, "type") and drawn.start <= event.ts <= drawn.end)
     print(f"crsmon report: {drawn.png} and {drawn.pdf} ({drawn.start:%d %b %H:%M} – {drawn.end:%d %b %H:%M} UTC, "
-          f"{len(drawn.marks)} clinical events, {len(drawn.spans)} alert spans in {episodes} lanes)")
+          f"{clinical} clinical events, {len(drawn.spans)} alert spans in {lanes} lanes)")
     return 0
