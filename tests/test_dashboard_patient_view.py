@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
@@ -172,6 +173,13 @@ def test_a_tile_opens_the_patients_course_with_alert_spans_and_clinical_events(
     expect(chart.locator(".news2-band-high")).to_have_count(1)
     expect(chart.locator(".news2-band-medium")).to_have_count(1)
     expect(chart.locator('.band[data-grade="2"]')).to_have_count(1)
+
+    # What the courses cost is a metric (and names no patient).
+    with urllib.request.urlopen(f"{dashboard.url}metrics", timeout=5) as response:
+        exposition = response.read().decode()
+    assert "crsmon_dashboard_courses 2.0" in exposition and "MRN" not in exposition
+    row_bytes = float(re.search(r"^crsmon_dashboard_course_row_bytes (\S+)$", exposition, re.M).group(1))
+    assert row_bytes == 24 * (37 + 1)  # MRN-1's 37 minutes and MRN-2's one, 24 bytes each
 
     # Clinical events are marks; the therapy of two days ago is outside the 24 h span.
     expect(chart.locator(".mark")).to_have_count(5)

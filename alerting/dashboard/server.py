@@ -126,6 +126,9 @@ async def _health(request: web.Request) -> web.Response:
 
 
 async def _metrics(request: web.Request) -> web.Response:
+    courses = request.app[BROADCASTER].view.courses
+    metrics.COURSES.set(len(courses.patients))
+    metrics.COURSE_BYTES.set(courses.nbytes)
     return web.Response(body=metrics.exposition(), content_type="text/plain",
                         headers={"X-Content-Type-Options": "nosniff"})
 
