@@ -79,6 +79,13 @@ def _validate(args: argparse.Namespace) -> int:
     return validate_command(args)
 
 
+@command("report")
+def _report(args: argparse.Namespace) -> int:
+    from alerting.case_report.command import report_command
+
+    return report_command(args)
+
+
 @command("simulate")
 def _simulate(args: argparse.Namespace) -> int:
     if args.kafka:
@@ -165,6 +172,11 @@ def parser() -> argparse.ArgumentParser:
     validate.add_argument("--config", help="clinical configuration JSON, as the worker's")
     validate.add_argument("--sweep", default="news2_key_threshold=4,6,7", help="what-if settings, 'name=v1,v2;name2=v3' (default news2_key_threshold=4,6,7; '' for none)")
     validate.add_argument("--jobs", type=int, help="processes (default: one per core)")
+    report = sub.add_parser("report", help="one patient's course as a one-page PNG and PDF (case review)")
+    report.add_argument("patient_id", help="the patient's identifier")
+    report.add_argument("--from", dest="source", required=True, help="JSON Lines replay input (or a recorded run)")
+    report.add_argument("--out", help="path of the report without extension (default case-PATIENT_ID)")
+    report.add_argument("--config", help="clinical configuration JSON")
     simulate = sub.add_parser("simulate", help="write a simulated ward (vitals and clinical events) as JSON Lines")
     simulate.add_argument("--patients", type=int, help="cohort size (default 20)")
     simulate.add_argument("--days", type=float, help="length of the window in days (default 3)")

@@ -19,7 +19,8 @@ from crsmon.local_kafka import free_port
 from tests.support.dashboard import Dashboard, dashboard_env, started_dashboard
 
 TOKEN_PROTECTED = [("GET", "/"), ("GET", "/events"), ("GET", "/api/session"),
-                   ("POST", "/api/acknowledgements"), ("GET", "/static/js/main.js")]
+                   ("POST", "/api/acknowledgements"), ("GET", "/static/js/main.js"),
+                   ("GET", "/api/patients/MRN-1/course")]
 
 
 def request(dashboard: Dashboard, method: str, path: str, headers: dict | None = None,
@@ -95,6 +96,18 @@ def test_health_and_metrics_need_no_token_and_name_no_patient(dashboard) -> None
     status, _, body = request(dashboard, "GET", "/metrics")
     assert status == 200 and b"crsmon_dashboard_kafka_reachable 0.0" in body
     assert b"MRN" not in body
+
+
+@pytest.mark.parametrize(("query", "expected_status", "says"), [
+    ("?hours=24", 404, "has no course for that patient"),
+    ("?hours=all", 404, "has no course for that patient"),
+    ("?hours=soon", 400, "hours must be a number of hours"),
+    ("?hours=0", 400, "hours must be a number of hours"),
+])
+def test_a_course_that_cannot_be_shown_says_why(dashboard, query, expected_status, says) -> None:
+    status, _, answer = request(dashboard, "GET", f"/api/patients/MRN-1/course{query}",
+                                {"Authorization": f"Bearer {dashboard.token}"})
+    assert status == expected_status and says in json.loads(answer)["message"]
 
 
 @pytest.mark.parametrize(("body", "content_type", "expected_status", "says"), [

@@ -1,9 +1,11 @@
 """The rooms of the code base import only what the design lets them (README, "folder | holds").
 
-`monitor/` is the clinical core: no Faust, Kafka or HTTP, so every clinical behaviour runs
-without a broker. `streams/` (the worker), `gateway/` (HL7/FHIR in) and `alerting/`
-(dispatcher, dashboard) use `monitor/` and the shared `kafka_client/`, never each other.
-`simulator/` uses only `monitor/`. `kafka_client/` uses none of them and no Faust. Checked on the source, statically: an import inside a function counts too.
+`monitor/` is the clinical core: no Faust, Kafka, HTTP or plotting (case reports are drawn in
+`alerting/case_report/`), so every clinical behaviour runs without a broker. `streams/` (the
+worker), `gateway/` (HL7/FHIR in) and `alerting/` (dispatcher, dashboard) use `monitor/` and the
+shared `kafka_client/`, never each other. `simulator/` and `validation/` use only `monitor/`.
+`kafka_client/` uses none of them and no Faust. Checked on the source, statically: an import
+inside a function counts too.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = {
     "monitor": {"faust", "aiokafka", "kafka", "aiohttp", "mode", "streams", "alerting", "kafka_client", "crsmon",
                 "gateway", "simulator",
-                "requests", "httpx", "urllib.request", "http.client", "http.server"},
+                "requests", "httpx", "urllib.request", "http.client", "http.server", "matplotlib"},
     "kafka_client": {"faust", "mode", "monitor", "streams", "alerting", "crsmon", "gateway", "simulator"},
     "streams": {"alerting", "crsmon", "gateway", "simulator"},
     "alerting": {"streams", "faust", "mode", "crsmon", "gateway", "simulator"},

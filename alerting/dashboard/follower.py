@@ -5,10 +5,11 @@ group and without committing offsets. Where it starts is what makes a restart sh
 ward rather than an empty one:
 
 - `patient-status` from the first message of the last history window (by the broker's
-  timestamps, `offsets_for_times`): enough for every tile and sparkline, without replaying
-  days of statuses;
-- `alerts` and `alert-acks` from the beginning: an episode that opened a week ago and is still
-  open must be on the screen, and both topics are small.
+  timestamps, `offsets_for_times`): enough for every tile and sparkline and a day of each
+  patient's course (`status_read_hours`), without replaying weeks of statuses;
+- `alerts`, `alert-acks` and `clinical-events` from the beginning: an episode that opened a
+  week ago and is still open must be on the screen, a patient's therapy (day 0 of the risk
+  period) may be two weeks old, and the three topics are small.
 
 The broker may be down when the dashboard starts, or go away later: the follower keeps
 retrying, and reports whether it reaches Kafka so the page can say its data may be stale.
@@ -27,7 +28,9 @@ from typing import Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from monitor.wire import Acknowledgement, Alert, InvalidMessage, PatientStatus, decode_as, format_timestamp
+from monitor.wire import (
+    Acknowledgement, Alert, InvalidMessage, PatientStatus, decode_as, decode_input, format_timestamp,
+)
 
 from alerting.dashboard import metrics
 from alerting.dashboard.settings import DashboardSettings
@@ -54,8 +57,16 @@ class FeedState:
                 "unreachable_since": format_timestamp(since) if since else None}
 
 
+def _decode_clinical_event(raw: bytes):
+    """A message of `clinical-events`: a ClinicalEvent (it has a `type`), never vital signs."""
+    event = decode_input(raw)
+    if not hasattr(event, "type"):
+        raise InvalidMessage("a clinical event needs a type", "missing_field")
+    return event
+
+
 class TopicFollower:
-    """Applies every message of the three topics to a WardView, in each partition's order."""
+    """Applies every message of the four topics to a WardView, in each partition's order."""
 
     def __init__(self, settings: DashboardSettings, view: WardView,
                  on_state: Callable[[FeedState], None] = lambda state: None,
@@ -67,9 +78,10 @@ class TopicFollower:
         self._on_state = on_state
         topics = settings.topics
         self._apply = {
-            topics.patient_status: (PatientStatus, view.apply_status),
-            topics.alerts: (Alert, view.apply_alert),
-            topics.alert_acks: (Acknowledgement, view.apply_ack),
+            topics.patient_status: (lambda raw: decode_as(PatientStatus, raw), view.apply_status),
+            topics.alerts: (lambda raw: decode_as(Alert, raw), view.apply_alert),
+            topics.alert_acks: (lambda raw: decode_as(Acknowledgement, raw), view.apply_ack),
+            topics.clinical_events: (_decode_clinical_event, view.apply_event),
         }
         self._positioned: set[TopicPartition] = set()
         self._next_offsets: dict[TopicPartition, int] = {}  # survive a reconnect: no re-reading
@@ -143,7 +155,7 @@ class TopicFollower:
         first_time = [p for p in new if p not in self._next_offsets]
         statuses = [p for p in first_time if p.topic == self.settings.topics.patient_status]
         if statuses:
-            since_ms = int((time.time() - self.settings.history_hours * 3600) * 1000)
+            since_ms = int((time.time() - self.settings.status_read_hours * 3600) * 1000)
             found = await consumer.offsets_for_times({p: since_ms for p in statuses})
             ends = await consumer.end_offsets(statuses)
             for partition in statuses:
@@ -160,11 +172,11 @@ class TopicFollower:
         log.info("following %d new partition(s) of %s", len(new), sorted({p.topic for p in new}))
 
     def _apply_records(self, topic: str, records: list) -> None:
-        model, apply = self._apply[topic]
+        decode, apply = self._apply[topic]
         metrics.MESSAGES_READ.labels(topic).inc(len(records))
         for record in records:
             try:
-                message = decode_as(model, record.value or b"")
+                message = decode(record.value or b"")
             except InvalidMessage as error:
                 metrics.MESSAGES_INVALID.labels(topic, error.kind).inc()
                 log.warning("cannot show message %s[%d]@%d: it breaks the wire contract (%s)",

@@ -33,6 +33,16 @@ KAFKA_REACHABLE = Gauge(
     registry=REGISTRY,
 )
 
+COURSES = Gauge(
+    "crsmon_dashboard_courses", "Patients whose course the dashboard keeps for the patient view.",
+    registry=REGISTRY,
+)
+COURSE_BYTES = Gauge(
+    "crsmon_dashboard_course_row_bytes",
+    "Bytes of the courses' minute rows (24 a minute per patient): what grows with the course window.",
+    registry=REGISTRY,
+)
+
 
 def exposition() -> bytes:
     """The current metrics in the Prometheus text format."""

@@ -52,7 +52,7 @@ async def serve(settings: DashboardSettings, kafka_options: dict) -> None:
     token = settings.token or make_token()
     sock = _bind(settings.host, settings.port)
     port = sock.getsockname()[1]
-    view = WardView(timedelta(hours=settings.history_hours))
+    view = WardView(timedelta(hours=settings.history_hours), timedelta(hours=settings.course_hours))
     broadcaster = Broadcaster(view, settings.flush_interval_s)
     follower = TopicFollower(settings, view, on_state=broadcaster.feed_changed, kafka_options=kafka_options)
     broadcaster.feed = follower.state

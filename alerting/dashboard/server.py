@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import orjson
 from aiohttp import web
 
 from alerting.dashboard import metrics
@@ -93,6 +94,28 @@ async def _acknowledge(request: web.Request) -> web.Response:
     return web.json_response(ack.model_dump(mode="json"), status=202)
 
 
+async def _course(request: web.Request) -> web.Response:
+    """One patient's course for the patient view: `?hours=24` (the default) or `?hours=all`, the
+    whole risk period from the latest therapy on, as far as the dashboard keeps it."""
+    asked = request.query.get("hours", "24")
+    if asked == "all":
+        hours = None
+    else:
+        try:
+            hours = float(asked)
+        except ValueError:
+            hours = -1.0
+        if not 0 < hours <= 24 * 366:
+            return web.json_response({"error": "bad_request", "message":
+                                      "hours must be a number of hours (e.g. 24) or all"}, status=400)
+    course = request.app[BROADCASTER].view.courses.course(request.match_info["patient_id"], hours)
+    if course is None:
+        return web.json_response({"error": "not_found", "message":
+                                  "this dashboard has no course for that patient (not monitored "
+                                  "in its window, or discharged long ago)"}, status=404)
+    return web.Response(body=orjson.dumps(course), content_type="application/json")
+
+
 async def _session(request: web.Request) -> web.Response:
     """204 when the request carries the token: how a page tells a refusal from an outage."""
     return web.Response(status=204)
@@ -103,6 +126,9 @@ async def _health(request: web.Request) -> web.Response:
 
 
 async def _metrics(request: web.Request) -> web.Response:
+    courses = request.app[BROADCASTER].view.courses
+    metrics.COURSES.set(len(courses.patients))
+    metrics.COURSE_BYTES.set(courses.nbytes)
     return web.Response(body=metrics.exposition(), content_type="text/plain",
                         headers={"X-Content-Type-Options": "nosniff"})
 
@@ -115,6 +141,7 @@ def build_app(broadcaster: Broadcaster, acknowledger: Acknowledger, token: str, 
     app.router.add_get("/", _page)
     app.router.add_get("/events", _events)
     app.router.add_post("/api/acknowledgements", _acknowledge)
+    app.router.add_get("/api/patients/{patient_id}/course", _course)
     app.router.add_get("/api/session", _session)
     app.router.add_get("/healthz", _health)
     app.router.add_get("/metrics", _metrics)

@@ -2,7 +2,8 @@
 
 The topics are the worker's own `Topics` (`CRSMON_TOPIC_*`): one environment configures every
 process of a deployment, so the dashboard follows whatever topics the worker writes. It reads
-`patient_status`, `alerts` and `alert_acks`, and writes `alert_acks`.
+`patient_status`, `alerts`, `alert_acks` and `clinical_events` (marks on the patient view), and
+writes `alert_acks`.
 """
 
 from __future__ import annotations
@@ -40,6 +41,18 @@ class DashboardSettings:
     port: int = field(default_factory=lambda: int(_number("DASHBOARD_PORT", "8080", int)))
     token: str | None = field(default_factory=lambda: os.environ.get("CRSMON_DASHBOARD_TOKEN") or None)
     history_hours: float = field(default_factory=lambda: _number("DASHBOARD_HISTORY_HOURS", "6", minimum=0.1))
+    #: How much of each patient's course the dashboard keeps (the patient view's longest span):
+    #: the 14-day CRS risk period. Memory grows with it: 24 bytes a minute, 0.48 MB a patient.
+    course_hours: float = field(default_factory=lambda: _number("DASHBOARD_COURSE_HOURS", "336", minimum=1))
+    #: How far back a (re)started dashboard reads `patient-status` to fill the patient view; at
+    #: least the sparklines' `history_hours`. Start-up time grows with it.
+    course_backfill_hours: float = field(
+        default_factory=lambda: _number("DASHBOARD_COURSE_BACKFILL_HOURS", "24", minimum=0))
     flush_interval_s: float = field(default_factory=lambda: _number("DASHBOARD_FLUSH_MS", "250", minimum=10) / 1000)
     log_level: str = field(default_factory=lambda: crsmon_setting("LOG_LEVEL", "info"))
     topics: Topics = field(default_factory=Topics)
+
+    @property
+    def status_read_hours(self) -> float:
+        """How far back `patient-status` is read at start: for the tiles and for the courses."""
+        return max(self.history_hours, min(self.course_backfill_hours, self.course_hours))

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from monitor.wire import Acknowledgement, Alert, PatientStatus
+from monitor.wire import Acknowledgement, Alert, ClinicalEvent, PatientStatus
 
 from alerting.dashboard.alert_board import AlertBoard
+from alerting.dashboard.course import CourseBook
 from alerting.dashboard.history import TRENDED, BUCKET_SECONDS, VitalHistory
 
 
@@ -36,11 +37,13 @@ def describe_status(status: PatientStatus) -> dict[str, Any]:
 class WardView:
     """Latest status and recent history per patient, and the open alerts."""
 
-    def __init__(self, history: timedelta) -> None:
+    def __init__(self, history: timedelta, course_window: timedelta = timedelta(days=14)) -> None:
         self.window_minutes = max(1, int(history.total_seconds() // BUCKET_SECONDS))
         self.history = history
         self.patients: dict[str, _Patient] = {}
         self.alerts = AlertBoard()
+        self.courses = CourseBook(course_window)
+        self._changed_courses: set[str] = set()
         self._changed_patients: set[str] = set()
         self._removed_patients: set[str] = set()
         self._changed_episodes: set[str] = set()
@@ -55,6 +58,7 @@ class WardView:
         if patient is None:
             patient = self.patients[status.patient_id] = _Patient(status, VitalHistory(self.window_minutes))
         patient.status = status
+        self.courses.apply_status(status)
         minute = patient.history.record(status.ts, status.latest)
         if minute is not None and (patient.changed_from_minute is None or minute < patient.changed_from_minute):
             patient.changed_from_minute = minute
@@ -66,10 +70,20 @@ class WardView:
     def apply_alert(self, alert: Alert) -> None:
         self.alerts.apply_alert(alert)
         self._changed_episodes.add(alert.episode_id)
+        if self.courses.apply_alert(alert):
+            self._changed_courses.add(alert.patient_id)
 
     def apply_ack(self, ack: Acknowledgement) -> None:
         self.alerts.apply_ack(ack)
         self._changed_episodes.add(ack.episode_id)
+        if self.courses.apply_ack(ack):
+            self._changed_courses.add(ack.patient_id)
+
+    def apply_event(self, event: ClinicalEvent) -> None:
+        """A clinical event (therapy, oxygen, vasopressor, drug, discharge): only the patient
+        view shows them, as marks on the course."""
+        if self.courses.apply_event(event):
+            self._changed_courses.add(event.patient_id)
 
     # -- what goes out -------------------------------------------------------------------------
 
@@ -88,7 +102,8 @@ class WardView:
         """What changed since the last call, or None when nothing did; forgets stale patients
         first, so that the delta also carries who left."""
         self._forget_stale()
-        if not (self._changed_patients or self._removed_patients or self._changed_episodes):
+        if not (self._changed_patients or self._removed_patients or self._changed_episodes
+                or self._changed_courses):
             return None
         patients = []
         for patient_id in self._changed_patients:
@@ -103,11 +118,14 @@ class WardView:
                 alerts.append(self.alerts.describe(episode_id))
             else:
                 resolved.append(episode_id)
+        # `courses`: patients whose episodes or clinical events changed; a page showing one of
+        # them fetches its course again (vital signs it follows from `patients` itself).
         delta = {"type": "delta", "patients": patients, "removed": sorted(self._removed_patients),
-                 "alerts": alerts, "resolved": resolved}
+                 "alerts": alerts, "resolved": resolved, "courses": sorted(self._changed_courses)}
         self._changed_patients.clear()
         self._removed_patients.clear()
         self._changed_episodes.clear()
+        self._changed_courses.clear()
         return delta
 
     def open_episode(self, episode_id: str) -> Alert | None:
@@ -133,6 +151,9 @@ class WardView:
             del self.patients[patient_id]
             self._changed_patients.discard(patient_id)
             self._removed_patients.add(patient_id)
+        # A course outlives its tile: a patient who left may still be reviewed, and after a
+        # restart one partition may be read hours ahead of another. It goes with its window.
+        self.courses.forget_older_than(self._newest_status_at - self.courses.window)
 
     def forget_orphan_acks(self, before: datetime) -> None:
         """Drop acknowledgements of episodes that are not open and older than `before`.

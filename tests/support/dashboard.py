@@ -76,6 +76,7 @@ def dashboard_env(bootstrap: str, unique: str) -> dict[str, str]:
         "CRSMON_TOPIC_PATIENT_STATUS": f"patient-status-{unique}",
         "CRSMON_TOPIC_ALERTS": f"alerts-{unique}",
         "CRSMON_TOPIC_ALERT_ACKS": f"alert-acks-{unique}",
+        "CRSMON_TOPIC_CLINICAL_EVENTS": f"clinical-events-{unique}",
     })
     return env
 

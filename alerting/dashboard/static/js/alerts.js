@@ -9,8 +9,10 @@ import { PRIORITY_OF_SEVERITY, SEVERITY_RANK, formatTime } from './format.js';
 const template = document.getElementById('alert-template');
 
 export class AlertList {
-  constructor(list, emptyNote, count, whoIsAcknowledging, whoInput) {
+  // `onOpen(patientId)` opens a patient's course (the card's body and its Course button).
+  constructor(list, emptyNote, count, whoIsAcknowledging, whoInput, onOpen = null) {
     this.list = list;
+    this.onOpen = onOpen;
     this.emptyNote = emptyNote;
     this.count = count;
     this.whoIsAcknowledging = whoIsAcknowledging;
@@ -59,6 +61,13 @@ export class AlertList {
     const item = template.content.firstElementChild.cloneNode(true);
     item.dataset.episodeId = episodeId;
     item.querySelector('.ack').addEventListener('click', () => this.acknowledge(item, episodeId));
+    const open = () => {
+      const alert = this.alerts.get(episodeId);
+      if (alert && this.onOpen) this.onOpen(alert.patient_id);
+    };
+    item.querySelector('.open-course').addEventListener('click', open);
+    item.querySelector('.alert-body').addEventListener('click', open);
+    setHidden(item.querySelector('.open-course'), !this.onOpen);
     return item;
   }
 

@@ -3,15 +3,45 @@
 import { followEvents } from './connection.js';
 import { rememberIdentity } from './identity.js';
 import { AlertList } from './alerts.js';
+import { PatientView } from './patient_view.js';
 import { WardBoard, mostSevereByPatient } from './ward.js';
 import { formatTime } from './format.js';
 import { setHidden, setText } from './dom.js';
 
 const byId = (id) => document.getElementById(id);
 const whoInput = byId('who');
+const whoIsAcknowledging = rememberIdentity(whoInput);
+
+// The patient view is addressed by the page's fragment (#patient=ID&span=24), so the browser's
+// Back button returns to the ward and a link can open one patient.
+function openPatient(patientId, span = '24') {
+  location.hash = `patient=${encodeURIComponent(patientId)}&span=${span}`;
+}
+function closePatient() {
+  history.pushState(null, '', location.pathname + location.search);
+  route();
+}
+
 const alertList = new AlertList(byId('alert-list'), byId('no-alerts'), byId('alert-count'),
-  rememberIdentity(whoInput), whoInput);
-const ward = new WardBoard(byId('wards'), byId('no-patients'));
+  whoIsAcknowledging, whoInput, openPatient);
+const ward = new WardBoard(byId('wards'), byId('no-patients'), openPatient);
+const patientView = new PatientView(byId('patient-view'), { whoIsAcknowledging, whoInput, onClose: closePatient });
+patientView.onSpanChange = openPatient;
+
+function route() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const patientId = params.get('patient');
+  if (patientId) {
+    document.body.dataset.view = 'patient';
+    patientView.show(patientId, params.get('span') === 'all' ? 'all' : '24', alertList.alerts.values());
+    window.scrollTo(0, 0);
+  } else {
+    document.body.dataset.view = 'ward';
+    patientView.hide();
+  }
+}
+window.addEventListener('hashchange', route);
+route();
 const connectionText = byId('connection');
 const feedWarning = byId('feed-warning');
 const counts = byId('counts');
@@ -57,12 +87,14 @@ followEvents('/events', {
     alertList.replace(snapshot.alerts);
     ward.replace(snapshot);
     ward.setAlerts(mostSevereByPatient(alertList.alerts.values()));
+    if (patientView.isOpen) patientView.show(patientView.patientId, patientView.span, alertList.alerts.values());
     showCounts();
     showStatus();
   },
   delta(delta) {
     if (alertList.apply(delta)) ward.setAlerts(mostSevereByPatient(alertList.alerts.values()));
     ward.apply(delta);
+    patientView.applyDelta(delta, alertList.alerts.values());
     if (delta.removed.length || delta.patients.length) showCounts();
   },
   state(state) {

@@ -12,8 +12,22 @@ import { SEVERITY_RANK, naturalOrder } from './format.js';
 const STALE_AFTER_MS = 3 * 60 * 1000;
 
 export class WardBoard {
-  constructor(container, emptyNote) {
+  // `onOpen(patientId)`: a tile was clicked (or Enter pressed on it): open the patient's course.
+  constructor(container, emptyNote, onOpen = null) {
     this.container = container;
+    if (onOpen) {
+      const opened = (event) => {
+        const tile = event.target.closest('.tile');
+        if (tile) onOpen(tile.dataset.patientId);
+      };
+      container.addEventListener('click', opened);
+      container.addEventListener('keydown', (event) => {
+        if (event.key === 'Enter' || event.key === ' ') {
+          event.preventDefault();
+          opened(event);
+        }
+      });
+    }
     this.emptyNote = emptyNote;
     this.patients = new Map(); // patient_id -> {status, points}
     this.tiles = new Map(); // patient_id -> Tile

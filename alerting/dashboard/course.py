@@ -1,0 +1,306 @@
+"""One patient's course, as the patient view draws it: every vital sign, NEWS2 and the CRS grade
+minute by minute, the alert episodes with their changes and acknowledgements, and the clinical
+events (therapy, oxygen, vasopressors, drugs, discharge).
+
+Why a store of its own rather than the tiles' history: a tile needs four signs over six hours,
+the patient view needs ten series over a day by default and the whole 14-day risk period on
+request. Kept as Python lists of floats (as the tiles' history is) 14 days of one patient would
+cost several megabytes; here each series is a column of 16-bit integers in tenths (0.1 °C,
+0.1 /min, 0.1 mmHg, 0.1 %), one row per minute: 24 bytes a minute with the minute itself,
+34 KB a day, 0.48 MB for 14 days. Tenths are the precision every sign is shown with.
+
+A row holds the last value of each sign seen in its minute, as the tiles' history does; a value
+of exactly 0 (probe off, signal lost, per the contract) is a gap, never a reading.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable
+
+from monitor.wire import Acknowledgement, Alert, ClinicalEvent, PatientStatus, format_timestamp
+
+#: The vital signs of the course, in the order the page draws them.
+COURSE_SIGNS: tuple[str, ...] = ("temperature", "heart_rate", "systolic_bp", "diastolic_bp",
+                                 "mean_arterial_pressure", "spo2", "respiratory_rate")
+NEWS2_BANDS: tuple[str, ...] = ("low", "low_medium", "medium", "high")
+#: Every column of a course: the signs, then NEWS2 (score and band index) and the CRS grade.
+SERIES: tuple[str, ...] = (*COURSE_SIGNS, "news2", "news2_band", "crs_grade")
+
+MISSING = -32768  # no value in this minute
+_MISSING = MISSING
+TENTHS = 10
+_TENTHS = TENTHS
+_TRIM_SLACK_MINUTES = 60  # trim the front once an hour, not at every minute
+_BYTES_PER_ROW = 4 + 2 * len(SERIES)
+
+
+def _minute(ts: datetime) -> int:
+    return int(ts.timestamp() // 60)
+
+
+def _at_minute(minute: int) -> str:
+    return format_timestamp(datetime.fromtimestamp(minute * 60, timezone.utc))
+
+
+def _row_of(status: PatientStatus) -> list[int]:
+    latest = status.latest
+    row = []
+    for name in COURSE_SIGNS:
+        value = latest.get(name)
+        row.append(_MISSING if value is None or value == 0 else round(value * _TENTHS))
+    row.append(status.news2.score * _TENTHS)
+    row.append(NEWS2_BANDS.index(status.news2.band) * _TENTHS)
+    row.append(status.crs.grade * _TENTHS)
+    return row
+
+
+class VitalCourse:
+    """Minute rows over a sliding window that ends at the newest row."""
+
+    def __init__(self, window_minutes: int) -> None:
+        self.window_minutes = window_minutes
+        self.minutes = array("i")
+        self.columns = [array("h") for _ in SERIES]
+
+    def record(self, status: PatientStatus) -> None:
+        """Fold a status into its minute: later values in a minute replace earlier ones, signs
+        a status does not carry keep the value they had in that minute."""
+        minute = _minute(status.ts)
+        if self.minutes and minute <= self.minutes[-1] - self.window_minutes:
+            return  # older than the window: a late message from a partition read after a restart
+        row = _row_of(status)
+        if self.minutes and self.minutes[-1] == minute:
+            index = len(self.minutes) - 1
+        elif not self.minutes or minute > self.minutes[-1]:
+            self.minutes.append(minute)
+            for column, value in zip(self.columns, row):
+                column.append(value)
+            self._trim()
+            return
+        else:
+            index = bisect_left(self.minutes, minute)
+            if index == len(self.minutes) or self.minutes[index] != minute:
+                self.minutes.insert(index, minute)
+                for column in self.columns:
+                    column.insert(index, _MISSING)
+        for column, value in zip(self.columns, row):
+            if value != _MISSING:
+                column[index] = value
+
+    def since(self, first_minute: int) -> tuple[list[int], dict[str, list[int]]]:
+        """The minutes from `first_minute` on, and each series over them in tenths, MISSING
+        where the minute has no value: 14 days are 200,000 numbers, and `tolist()` of the
+        stored integers is what keeps opening them under the patient view's 300 ms."""
+        start = bisect_left(self.minutes, first_minute)
+        values = {name: column[start:].tolist() for name, column in zip(SERIES, self.columns)}
+        return self.minutes[start:].tolist(), values
+
+    @property
+    def newest_minute(self) -> int | None:
+        return self.minutes[-1] if self.minutes else None
+
+    @property
+    def nbytes(self) -> int:
+        """What the rows take (the arrays' buffers): what grows with the window."""
+        return len(self.minutes) * _BYTES_PER_ROW
+
+    def _trim(self) -> None:
+        oldest_kept = self.minutes[-1] - self.window_minutes + 1
+        if self.minutes[0] >= oldest_kept - _TRIM_SLACK_MINUTES:
+            return
+        cut = bisect_left(self.minutes, oldest_kept)
+        del self.minutes[:cut]
+        for column in self.columns:
+            del column[:cut]
+
+
+@dataclass(slots=True)
+class EpisodeTrace:
+    """Every state change of one alert episode and every acknowledgement of it."""
+
+    episode_id: str
+    rule: str
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    acks: list[dict[str, Any]] = field(default_factory=list)
+    last_at: datetime | None = None
+    resolved: bool = False
+
+    def add_change(self, alert: Alert) -> bool:
+        if any(change["alert_id"] == alert.alert_id for change in self.changes):
+            return False  # at-least-once delivery: the same change read twice
+        self.changes.append({
+            "alert_id": alert.alert_id, "status": alert.status, "severity": alert.severity,
+            "at": format_timestamp(alert.observed_at), "crs_grade": alert.crs_grade,
+            "news2_score": alert.news2_score, "reasons": list(alert.reasons),
+        })
+        self.changes.sort(key=lambda change: change["at"])
+        self.resolved = self.resolved or alert.status == "resolved"
+        if self.last_at is None or alert.observed_at > self.last_at:
+            self.last_at = alert.observed_at
+        return True
+
+    def add_ack(self, ack: Acknowledgement) -> bool:
+        entry = {"by": ack.by, "at": format_timestamp(ack.ts)}
+        if entry in self.acks:
+            return False
+        self.acks.append(entry)
+        self.acks.sort(key=lambda item: item["at"])
+        return True
+
+    def describe(self) -> dict[str, Any]:
+        first = self.changes[0] if self.changes else None
+        return {
+            "episode_id": self.episode_id, "rule": self.rule,
+            "opened_at": first["at"] if first else None,
+            "resolved_at": self.changes[-1]["at"] if self.resolved else None,
+            "changes": self.changes, "acks": self.acks,
+        }
+
+
+@dataclass(slots=True)
+class PatientCourse:
+    vitals: VitalCourse
+    episodes: dict[str, EpisodeTrace] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    therapy: dict[str, Any] | None = None  # the latest therapy event: day 0, kept whatever its age
+    status: PatientStatus | None = None
+    newest_at: datetime | None = None
+
+    def touch(self, at: datetime) -> None:
+        if self.newest_at is None or at > self.newest_at:
+            self.newest_at = at
+
+
+class CourseBook:
+    """The course of every patient the dashboard follows, bounded by a window of event time."""
+
+    def __init__(self, window: timedelta) -> None:
+        self.window = window
+        self.window_minutes = max(1, int(window.total_seconds() // 60))
+        self.patients: dict[str, PatientCourse] = {}
+        self._pending_acks: dict[str, list[Acknowledgement]] = {}
+
+    def _patient(self, patient_id: str) -> PatientCourse:
+        course = self.patients.get(patient_id)
+        if course is None:
+            course = self.patients[patient_id] = PatientCourse(VitalCourse(self.window_minutes))
+        return course
+
+    # -- what comes in -------------------------------------------------------------------------
+
+    def apply_status(self, status: PatientStatus) -> None:
+        course = self._patient(status.patient_id)
+        course.vitals.record(status)
+        if course.status is None or status.ts >= course.status.ts:
+            course.status = status
+        course.touch(status.ts)
+
+    def apply_alert(self, alert: Alert) -> bool:
+        """True when the patient's episodes changed (the page then asks for the course again)."""
+        course = self._patient(alert.patient_id)
+        trace = course.episodes.get(alert.episode_id)
+        if trace is None:
+            trace = course.episodes[alert.episode_id] = EpisodeTrace(alert.episode_id, alert.rule)
+            for ack in self._pending_acks.pop(alert.episode_id, []):
+                trace.add_ack(ack)
+        course.touch(alert.observed_at)
+        changed = trace.add_change(alert)
+        self._prune(course)
+        return changed
+
+    def apply_ack(self, ack: Acknowledgement) -> bool:
+        course = self.patients.get(ack.patient_id)
+        trace = course.episodes.get(ack.episode_id) if course else None
+        if trace is None:
+            # `alert-acks` and `alerts` are separate topics: the ack may be read first.
+            pending = self._pending_acks.setdefault(ack.episode_id, [])
+            if len(pending) < 8:
+                pending.append(ack)
+            return False
+        return trace.add_ack(ack)
+
+    def apply_event(self, event: ClinicalEvent) -> bool:
+        course = self._patient(event.patient_id)
+        described = event.model_dump(mode="json", exclude_none=True)
+        if described in course.events:
+            return False
+        course.events.append(described)
+        course.events.sort(key=lambda item: item["ts"])
+        if event.type == "therapy" and (course.therapy is None or described["ts"] >= course.therapy["ts"]):
+            course.therapy = described
+        course.touch(event.ts)
+        self._prune(course)
+        return True
+
+    def forget(self, patient_id: str) -> None:
+        self.patients.pop(patient_id, None)
+
+    def forget_older_than(self, cutoff: datetime) -> None:
+        """Drop patients of whom nothing newer than `cutoff` was read, and acknowledgements that
+        never found their episode: the book's memory follows the ward, not the topics' length."""
+        for patient_id in [patient_id for patient_id, course in self.patients.items()
+                           if course.newest_at is None or course.newest_at < cutoff]:
+            del self.patients[patient_id]
+        for episode_id in [episode_id for episode_id, acks in self._pending_acks.items()
+                           if all(ack.ts < cutoff for ack in acks)]:
+            del self._pending_acks[episode_id]
+
+    def _prune(self, course: PatientCourse) -> None:
+        if course.newest_at is None:
+            return
+        cutoff = course.newest_at - self.window
+        stamp = format_timestamp(cutoff)
+        if course.events and course.events[0]["ts"] < stamp:
+            course.events = [event for event in course.events if event["ts"] >= stamp]
+        for episode_id in [episode_id for episode_id, trace in course.episodes.items()
+                           if trace.resolved and trace.last_at is not None and trace.last_at < cutoff]:
+            del course.episodes[episode_id]
+
+    # -- what goes out -------------------------------------------------------------------------
+
+    def course(self, patient_id: str, hours: float | None) -> dict[str, Any] | None:
+        """The course over the last `hours` (of event time, ending at the newest row), or with
+        `hours` None the whole risk period: from the latest therapy (day 0) on, as far as the
+        window keeps it. None for a patient the dashboard does not know."""
+        course = self.patients.get(patient_id)
+        if course is None:
+            return None
+        newest = course.vitals.newest_minute
+        if newest is None:
+            newest = _minute(course.newest_at) if course.newest_at else 0
+        if hours is None:
+            first = newest - self.window_minutes + 1
+            if course.therapy is not None:
+                therapy_minute = _minute(datetime.fromisoformat(course.therapy["ts"].replace("Z", "+00:00")))
+                first = max(first, therapy_minute)
+        else:
+            first = newest - max(1, int(hours * 60)) + 1
+        minutes, values = course.vitals.since(first)
+        first_stamp = _at_minute(first)
+        events = [event for event in course.events if event["ts"] >= first_stamp]
+        episodes = [trace.describe() for trace in course.episodes.values()
+                    if trace.last_at is None or trace.last_at >= datetime.fromtimestamp(first * 60, timezone.utc)
+                    or not trace.resolved]
+        episodes.sort(key=lambda episode: episode["opened_at"] or "")
+        return {
+            "patient_id": patient_id,
+            "status": course.status.model_dump(mode="json") if course.status else None,
+            "from": first_stamp, "to": _at_minute(newest + 1),
+            "hours": hours, "kept_hours": self.window_minutes / 60,
+            "therapy": course.therapy,
+            "series": list(SERIES), "news2_bands": list(NEWS2_BANDS),
+            "minutes": minutes, "values": values, "scale": TENTHS, "missing": MISSING,
+            "events": events, "episodes": episodes,
+        }
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the minute rows of every patient (the part that grows with time)."""
+        return sum(course.vitals.nbytes for course in self.patients.values())
+
+    def patient_ids(self) -> Iterable[str]:
+        return self.patients.keys()

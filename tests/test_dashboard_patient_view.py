@@ -1,0 +1,326 @@
+"""The patient view as a nurse uses it, at a desk and on a handheld: `crsmon dashboard` against the
+real broker, looked at in Debian's headless Chromium.
+
+Every test runs at desktop size (1400 × 900) and at a phone's (390 × 844, touch). Screenshots
+go to test-artifacts/dashboard/.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from kafka.admin import KafkaAdminClient, NewTopic
+from playwright.sync_api import Page, expect, sync_playwright
+
+from monitor.wire import format_timestamp
+from tests.support.dashboard import (
+    Dashboard, alert_message, dashboard_env, launch_chromium, screenshot, started_dashboard,
+    status_message,
+)
+from tests.support.kafka_io import produce, read_until
+
+pytestmark = pytest.mark.kafka
+
+SIZES = {
+    "desktop": {"viewport": {"width": 1400, "height": 900}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+              "device_scale_factor": 2},
+}
+NOW = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+
+
+def at(minutes_ago: float) -> str:
+    return format_timestamp(NOW - timedelta(minutes=minutes_ago))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def env(kafka, unique: str) -> dict[str, str]:
+    env = dashboard_env(kafka.bootstrap, unique)
+    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    try:
+        admin.create_topics([NewTopic(env[f"CRSMON_TOPIC_{name}"], 4, 1)
+                             for name in ("PATIENT_STATUS", "ALERTS", "ALERT_ACKS", "CLINICAL_EVENTS")])
+    finally:
+        admin.close()
+    return env
+
+
+@pytest.fixture
+def dashboard(env: dict[str, str], tmp_path: Path) -> Iterator[Dashboard]:
+    with started_dashboard(env, tmp_path / "dashboard.log") as started:
+        yield started
+
+
+@pytest.fixture(params=sorted(SIZES))
+def size(request) -> str:
+    return request.param
+
+
+def open_page(browser, dashboard: Dashboard, size: str) -> Page:
+    page = browser.new_context(**SIZES[size]).new_page()
+    page.goto(dashboard.link)
+    expect(page.locator("#connection")).to_have_text("Live", timeout=10_000)
+    return page
+
+
+def tap(locator, size: str, force: bool = False) -> None:
+    """A finger on the phone, the mouse at the desk; `force` taps where the element is even
+    when another lies on top (what a finger does)."""
+    if size == "phone":
+        locator.tap(force=force)
+    else:
+        locator.click(force=force)
+
+
+def band_of(score: int) -> str:
+    return "high" if score >= 7 else "medium" if score >= 5 else "low"
+
+
+def shot(page: Page, name: str) -> None:
+    """A full-page screenshot from the top, so the sticky bar is where a person sees it."""
+    page.evaluate("() => window.scrollTo(0, 0)")
+    screenshot(page, name)
+
+
+def no_horizontal_scrolling(page: Page) -> None:
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px window"
+
+
+def a_crs_course(kafka, env) -> str:
+    """Three hours of one patient with a fever, tocilizumab, a signal loss and an episode that
+    was acknowledged and escalated; the therapy two days ago."""
+    status_topic, alerts = env["CRSMON_TOPIC_PATIENT_STATUS"], env["CRSMON_TOPIC_ALERTS"]
+    statuses = []
+    for step in range(0, 37):
+        minutes_ago = 180 - 5 * step
+        fever = 37.2 + min(step, 20) * 0.09
+        statuses.append(("MRN-1", status_message(
+            "MRN-1", at(minutes_ago), ward="5-West", bed="12", news2=min(8, step // 4), band=band_of(min(8, step // 4)),
+            grade=2 if step > 24 else (1 if step > 8 else 0), fever=step > 8,
+            temperature=round(fever, 1), heart_rate=88 + step, systolic_bp=124 - step, diastolic_bp=70 - step // 2,
+            mean_arterial_pressure=88 - step // 2, spo2=0 if step in (14, 15) else 97 - step // 8,
+            respiratory_rate=16 + step // 5)))
+    produce(kafka.bootstrap, status_topic, statuses)
+    produce(kafka.bootstrap, env["CRSMON_TOPIC_CLINICAL_EVENTS"], [
+        ("MRN-1", {"patient_id": "MRN-1", "ts": at(2 * 24 * 60), "type": "therapy", "therapy": "car-t"}),
+        ("MRN-1", {"patient_id": "MRN-1", "ts": at(60), "type": "oxygen", "device": "nasal_cannula",
+                   "flow_l_min": 4}),
+        ("MRN-1", {"patient_id": "MRN-1", "ts": at(30), "type": "medication", "drug": "tocilizumab"}),
+        ("MRN-1", {"patient_id": "MRN-1", "ts": at(20), "type": "vasopressor", "count": 1, "vasopressin": False}),
+        ("MRN-1", {"patient_id": "MRN-1", "ts": at(12), "type": "medication", "drug": "corticosteroid"}),
+        ("MRN-1", {"patient_id": "MRN-1", "ts": at(0), "type": "discharge"}),
+    ])
+    episode = f"MRN-1:crs:{at(90)}"
+    produce(kafka.bootstrap, alerts, [
+        ("MRN-1", alert_message("MRN-1", episode, severity="high", bed="12", emitted_at=at(90),
+                                reasons=["temperature 38.3 °C >= 38.0", "systolic BP 89 mmHg < 90"])),
+        ("MRN-1", {**alert_message("MRN-1", "MRN-1:signal_loss:x", severity="low", bed="12", emitted_at=at(110),
+                                   reasons=["no SpO2 for 10 min"]), "rule": "signal_loss"}),
+        ("MRN-1", {**alert_message("MRN-1", "MRN-1:signal_loss:x", status="resolved", severity="low", bed="12",
+                                   emitted_at=at(100)), "rule": "signal_loss"}),
+        ("MRN-1", alert_message("MRN-1", episode, status="updated", severity="critical", bed="12",
+                                emitted_at=at(40), reasons=["systolic BP 86 mmHg < 90", "SpO2 93 % on air"])),
+    ])
+    produce(kafka.bootstrap, env["CRSMON_TOPIC_ALERT_ACKS"], [
+        ("MRN-1", {"record": "ack", "episode_id": episode, "patient_id": "MRN-1", "ts": at(39),
+                   "by": "rn-4411", "source": "dashboard"}),
+    ])
+    return episode
+
+
+def test_a_tile_opens_the_patients_course_with_alert_spans_and_clinical_events(
+        browser, dashboard: Dashboard, env, kafka, size: str) -> None:
+    episode = a_crs_course(kafka, env)
+    produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [
+        ("MRN-2", status_message("MRN-2", at(0), ward="5-West", bed="3"))])
+    dashboard.wait_until_live()
+    page = open_page(browser, dashboard, size)
+    expect(page.locator(".tile")).to_have_count(2)
+    tap(page.locator('.tile[data-patient-id="MRN-1"]'), size)
+
+    view = page.locator("#patient-view")
+    expect(view).to_be_visible()
+    expect(page.locator("#wards")).to_be_hidden()
+    assert "patient=MRN-1" in page.url
+    expect(view.locator(".pv-bed")).to_have_text("Bed 12")
+    chart = view.locator("svg.course")
+    expect(chart).to_be_visible()
+    expect(chart.locator(".panel .panel-label")).to_have_text(["Temp", "HR", "BP", "SpO₂", "RR"])
+    assert chart.get_attribute("data-rows") == "37"
+    for series in ("temperature", "heart_rate", "systolic_bp", "diastolic_bp", "mean_arterial_pressure",
+                   "spo2", "respiratory_rate"):
+        expect(chart.locator(f'path[data-series="{series}"]')).to_have_count(1)
+    # The two probe-off minutes are a gap: the SpO2 line is drawn in two pieces.
+    assert chart.locator('path[data-series="spo2"]').get_attribute("d").count("M") == 2
+    assert chart.locator('path[data-series="heart_rate"]').get_attribute("d").count("M") == 1
+    expect(chart.locator(".news2-band-high")).to_have_count(1)
+    expect(chart.locator(".news2-band-medium")).to_have_count(1)
+    expect(chart.locator('.band[data-grade="2"]')).to_have_count(1)
+
+    # What the courses cost is a metric (and names no patient).
+    with urllib.request.urlopen(f"{dashboard.url}metrics", timeout=5) as response:
+        exposition = response.read().decode()
+    assert "crsmon_dashboard_courses 2.0" in exposition and "MRN" not in exposition
+    row_bytes = float(re.search(r"^crsmon_dashboard_course_row_bytes (\S+)$", exposition, re.M).group(1))
+    assert row_bytes == 24 * (37 + 1)  # MRN-1's 37 minutes and MRN-2's one, 24 bytes each
+
+    # Clinical events are marks; the therapy of two days ago is outside the 24 h span.
+    expect(chart.locator(".mark")).to_have_count(5)
+    expect(chart.locator('.mark[data-type="medication"] title')).to_have_text(
+        [re.compile("^Tocilizumab, "), re.compile("^Steroid, ")])
+    expect(chart.locator('.mark[data-type="oxygen"] title')).to_contain_text("O₂ nasal cannula 4 L/min")
+    expect(chart.locator('.mark[data-type="vasopressor"] title')).to_contain_text("Vasopressor ×1")
+    expect(chart.locator('.mark[data-type="discharge"] title')).to_contain_text("Discharge")
+    # Minutes apart on a day's axis, the last events share a finger's width: a tap on any of
+    # them lists them all.
+    tap(chart.locator('.mark[data-type="vasopressor"] .mark-hit'), size, force=True)
+    expect(view.locator(".pv-details h3")).to_have_text(re.compile("^[3-5] clinical events$"))  # more on a phone
+    expect(view.locator(".pv-details li")).to_contain_text(["Vasopressor ×1", "Steroid", "Discharge"])
+
+    # Episodes are spans: the CRS one high then critical, acknowledged; the signal loss resolved.
+    crs = chart.locator(f'.span[data-episode-id="{episode}"]')
+    expect(crs.locator(".segment")).to_have_count(2)
+    assert [crs.locator(".segment").nth(i).get_attribute("data-severity") for i in (0, 1)] == ["high", "critical"]
+    expect(crs.locator(".ack-mark title")).to_contain_text("acknowledged by rn-4411")
+    red = crs.locator(".segment").first.evaluate("element => getComputedStyle(element).fill")
+    assert red == "rgb(255, 45, 45)", "high priority is red, as on the rest of the page"
+    expect(chart.locator('.span[data-episode-id="MRN-1:signal_loss:x"] .segment')).to_have_count(1)
+    assert chart.locator('.span[data-episode-id="MRN-1:signal_loss:x"] .segment').get_attribute(
+        "class").endswith("priority-low")
+
+    # Its reasons on a tap (phone) or a click (desk).
+    tap(crs.locator(".segment").nth(1), size)
+    details = view.locator(".pv-details")
+    expect(details).to_contain_text("Fired")
+    expect(details).to_contain_text("temperature 38.3 °C >= 38.0")
+    expect(details).to_contain_text("Updated")
+    expect(details).to_contain_text("SpO2 93 % on air")
+    expect(details).to_contain_text("Acknowledged by rn-4411")
+    expect(details).to_contain_text("Still open")
+    no_horizontal_scrolling(page)
+    shot(page, f"patient-view-{size}")
+
+    # The whole risk period: from the therapy (day 0) on, with its mark and the days counted.
+    tap(view.locator('[data-span="all"]'), size)
+    expect(chart.locator('.mark[data-type="therapy"]')).to_have_count(1)
+    expect(view.locator(".pv-note")).to_contain_text("Day 2 after CAR-T")
+    expect(chart.locator(".axis-day").first).to_have_text("day 0")
+    no_horizontal_scrolling(page)
+    shot(page, f"patient-view-risk-period-{size}")
+
+    page.go_back()
+    page.go_back()
+    expect(view).to_be_hidden()
+    expect(page.locator(".tile")).to_have_count(2)
+
+
+def test_an_alert_opens_the_course_which_follows_live_and_acknowledges(
+        browser, dashboard: Dashboard, env, kafka, size: str) -> None:
+    produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [
+        ("MRN-7", status_message("MRN-7", at(minutes), ward="5-West", bed="7", heart_rate=100 + minutes,
+                                 temperature=38.6, systolic_bp=92, spo2=95))
+        for minutes in (30, 20, 10, 1)])
+    episode = f"MRN-7:crs:{at(20)}"
+    produce(kafka.bootstrap, env["CRSMON_TOPIC_ALERTS"], [
+        ("MRN-7", alert_message("MRN-7", episode, severity="high", bed="7", emitted_at=at(20),
+                                reasons=["temperature 38.6 °C >= 38.0"]))])
+    dashboard.wait_until_live()
+    page = open_page(browser, dashboard, size)
+    page.fill("#who", "rn-77")
+    tap(page.locator(f'#alert-list .alert[data-episode-id="{episode}"] .open-course'), size)
+    view = page.locator("#patient-view")
+    expect(view.locator(".pv-pid")).to_have_text("MRN-7")
+    chart = view.locator("svg.course")
+    expect(chart).to_have_attribute("data-rows", "4")
+
+    # A new status reaches the open view when it reaches the patient's tile (hidden behind the
+    # view, still kept up to date): both follow the same event stream, and the view adds no wait.
+    page.evaluate("""() => {
+      window.__seen = {};
+      const note = (key) => () => { if (!(key in window.__seen)) window.__seen[key] = Date.now(); };
+      new MutationObserver(note('view')).observe(document.getElementById('patient-view'),
+        { attributes: true, attributeFilter: ['data-status-ts'] });
+      new MutationObserver(note('tile')).observe(document.querySelector('.tile[data-patient-id="MRN-7"]'),
+        { attributes: true, attributeFilter: ['data-ts'] });
+    }""")
+    produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [
+        ("MRN-7", status_message("MRN-7", format_timestamp(datetime.now(timezone.utc)), ward="5-West", bed="7",
+                                 heart_rate=131, temperature=39.1, systolic_bp=88, spo2=94))])
+    on_topic = time.time() * 1000
+    expect(view.locator('.pv-latest [data-sign="heart_rate"] b')).to_have_text("131", timeout=5_000)
+    expect(chart).to_have_attribute("data-rows", "5")
+    page.wait_for_function("() => 'tile' in window.__seen && 'view' in window.__seen", timeout=5_000)
+    seen = page.evaluate("() => window.__seen")
+    assert seen["view"] - seen["tile"] <= 300, f"the view lagged its tile: {seen}"
+    assert seen["view"] - on_topic < 3000, f"{seen['view'] - on_topic:.0f} ms from the topic to the view"
+
+    # A clinical event arriving now becomes a mark without reopening the view.
+    produce(kafka.bootstrap, env["CRSMON_TOPIC_CLINICAL_EVENTS"], [
+        ("MRN-7", {"patient_id": "MRN-7", "ts": at(0), "type": "medication", "drug": "antipyretic"})])
+    expect(view.locator('.mark[data-type="medication"] title')).to_contain_text("Antipyretic", timeout=5_000)
+
+    # Acknowledge from the patient view: the Acknowledgement reaches alert-acks, the view says so.
+    button = view.locator(f'.pv-alerts .alert[data-episode-id="{episode}"] button.ack')
+    box = button.bounding_box()
+    assert box["height"] >= 44 and box["width"] >= 44, f"touch target {box}"
+    tap(button, size)
+    [ack] = read_until(kafka.bootstrap, env["CRSMON_TOPIC_ALERT_ACKS"], lambda records: len(records) >= 1,
+                       timeout=20)
+    assert (ack["episode_id"], ack["by"], ack["patient_id"]) == (episode, "rn-77", "MRN-7")
+    expect(view.locator(".pv-alerts .ack-state")).to_contain_text("Acknowledged by rn-77", timeout=5_000)
+    expect(chart.locator(".ack-mark title")).to_contain_text("acknowledged by rn-77", timeout=5_000)
+    no_horizontal_scrolling(page)
+    shot(page, f"patient-view-live-{size}")
+
+    tap(view.locator("#pv-close"), size)
+    expect(view).to_be_hidden()
+    expect(page.locator(f'#alert-list .alert[data-episode-id="{episode}"]')).to_be_visible()
+
+
+def test_alerts_and_tiles_fit_the_screen_with_touch_targets_of_44_px(
+        browser, dashboard: Dashboard, env, kafka, size: str) -> None:
+    long_reasons = ["temperature 39.4 °C >= 38.0", "systolic BP 84 mmHg < 90 for 10 min",
+                    "SpO2 91 % on air <= 93", "respiratory rate 26 /min >= 25", "heart rate 131 /min >= 131"]
+    produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [
+        (f"MRN-{n}", status_message(f"MRN-{n}", at(0), ward="Haematology-2", bed=str(n), heart_rate=70 + n))
+        for n in range(1, 7)])
+    produce(kafka.bootstrap, env["CRSMON_TOPIC_ALERTS"], [
+        (f"MRN-{n}", alert_message(f"MRN-{n}", f"MRN-{n}:crs:{at(n)}", severity=severity, ward="Haematology-2",
+                                   bed=str(n), emitted_at=at(n), reasons=long_reasons))
+        for n, severity in ((1, "critical"), (2, "high"), (3, "medium"), (4, "low"))])
+    dashboard.wait_until_live()
+    page = open_page(browser, dashboard, size)
+    expect(page.locator("#alert-list .alert")).to_have_count(4)
+    expect(page.locator(".tile")).to_have_count(6)
+    width = page.evaluate("() => window.innerWidth")
+    no_horizontal_scrolling(page)
+    for button in page.locator(".alert button.ack, .alert button.open-course").all():
+        box = button.bounding_box()
+        assert box["height"] >= 44 and box["width"] >= 44, f"touch target {box}"
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"{box} runs off a {width} px screen"
+    for reasons in page.locator(".alert-reasons").all():
+        box = reasons.bounding_box()
+        assert box["x"] + box["width"] <= width, "the reasons are cut at the right edge"
+    if size == "phone":  # one column: every tile and alert card starts at the same left edge
+        assert len({round(tile.bounding_box()["x"]) for tile in page.locator(".tile").all()}) == 1
+        assert len({round(card.bounding_box()["x"]) for card in page.locator(".alert").all()}) == 1
+    tap(page.locator(".alert").first.locator("button.ack"), size)  # no name yet: it says what to do
+    expect(page.locator(".alert").first.locator(".ack-error")).to_contain_text("Type your name")
+    shot(page, f"ward-{size}")
