@@ -209,7 +209,7 @@ def _band(ax, name: str, runs, gid: str) -> None:
     if not runs:
         ax.text(0.5, 0.5, "no status", transform=ax.transAxes, ha="center", va="center", fontsize=SMALL_PT,
                 color="#777777")
-    ax._crsmon_runs = runs  # labelled once the x range is final (see _label_bands)
+    ax._crsmon_runs = runs  # noqa: SLF001 (our own attribute on the axes: labelled once the x range is final, see _label_bands)
 
 
 def _episodes(ax, course: CaseCourse, lanes: list[str], end: datetime) -> None:
