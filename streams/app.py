@@ -83,6 +83,7 @@ class Worker:
         # Faust can drop records in flight as a rebalance ends: this re-reads them.
         self.lost_records = LostRecordsWatchdog(app, self.input_names, lambda: self.ready)
         self.long_lived = LongLivedObjects()
+        self.engine_stalls = metrics.EngineStalls()
         self.loop_watchdog = LoopWatchdog(settings.loop_stall_s, settings.stop_timeout_s)
         self._register()
 
@@ -183,6 +184,7 @@ class Worker:
         self.ready = False  # until the table has recovered the new assignment
 
     async def _update_gauges(self) -> None:
+        self.engine_stalls.export(self.engine.stalls)
         patients = len(self.engine.patients())
         metrics.PATIENTS_TRACKED.set(patients)
         self.long_lived.counted(patients)

@@ -70,6 +70,28 @@ EVENT_LOOP_STALLS = Counter(
     "(streams/loop_watchdog.py).", registry=REGISTRY,
 )
 
+ENGINE_STALLS = Counter(
+    "crsmon_engine_stalls_total",
+    "Deadlines of the engine that a step could not move on, skipped so that monitoring goes on "
+    "(a defect of crsmon, logged once at ERROR; monitor/engine.py). Labelled by the deadline "
+    "(rule and kind), never by patient.", ["deadline"], registry=REGISTRY,
+)
+
+
+class EngineStalls:
+    """Carries the engine's own count of stalls (`Engine.stalls`, plain numbers: the clinical
+    core has no metrics library) into the Prometheus counter, by difference."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+
+    def export(self, stalls: "dict[str, int]") -> None:
+        for deadline, count in list(stalls.items()):
+            new = count - self._seen.get(deadline, 0)
+            if new > 0:
+                ENGINE_STALLS.labels(deadline).inc(new)
+                self._seen[deadline] = count
+
 
 def exposition() -> bytes:
     """The current metrics in the Prometheus text format."""

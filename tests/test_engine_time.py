@@ -198,3 +198,23 @@ def test_a_stuck_deadline_is_reported_counted_and_skipped(caplog) -> None:
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1  # once per kind of stall; the count goes on
     assert "news2 planted" in errors[0] and "MRN-77" not in errors[0]
+
+
+def test_the_worker_counts_engine_stalls_by_deadline_never_by_patient() -> None:
+    """The worker's gauges timer carries Engine.stalls into crsmon_engine_stalls_total."""
+    from streams import metrics
+
+    def exported(deadline: str) -> float:
+        value = metrics.REGISTRY.get_sample_value("crsmon_engine_stalls_total",
+                                                  {"deadline": deadline})
+        return value or 0.0
+
+    before = exported("news2 planted")
+    stalls = metrics.EngineStalls()
+    counts = {"news2 planted": 2}
+    stalls.export(counts)
+    stalls.export(counts)  # nothing new: nothing added
+    counts["news2 planted"] = 5
+    stalls.export(counts)
+    assert exported("news2 planted") - before == 5
+    assert b"MRN" not in metrics.exposition()
