@@ -76,7 +76,19 @@ def _replay(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from validation.command import validate_command
 
-    return validate_command(args)
+    render = None
+    if args.case_reports:
+        from pathlib import Path
+
+        from alerting.case_report.command import case_from_file
+        from alerting.case_report.render import render_case_report
+
+        def render(path: Path, patient_id: str, stem: Path) -> Path:
+            events, outputs = case_from_file(str(path), patient_id, args.config, sys.stderr)
+            return render_case_report(events, outputs, stem.with_suffix(".png"),
+                                      stem.with_suffix(".pdf"), patient_id=patient_id).png
+
+    return validate_command(args, render)
 
 
 @command("report")
@@ -172,6 +184,7 @@ def parser() -> argparse.ArgumentParser:
     validate.add_argument("--config", help="clinical configuration JSON, as the worker's")
     validate.add_argument("--sweep", default="news2_key_threshold=4,6,7", help="what-if settings, 'name=v1,v2;name2=v3' (default news2_key_threshold=4,6,7; '' for none)")
     validate.add_argument("--jobs", type=int, help="processes (default: one per core)")
+    validate.add_argument("--case-reports", action="store_true", help="draw a case report (PNG and PDF) of every stay listed for review, linked from the report")
     report = sub.add_parser("report", help="one patient's course as a one-page PNG and PDF (case review)")
     report.add_argument("patient_id", help="the patient's identifier")
     report.add_argument("--from", dest="source", required=True, help="JSON Lines replay input (or a recorded run)")

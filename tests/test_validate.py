@@ -198,3 +198,28 @@ def test_a_sweep_of_an_unknown_setting_says_what_is_wrong(tmp_path) -> None:
     done = validate(str(DATA), "--out", str(tmp_path), "--sweep", "news2_threshhold=4")
     assert done.returncode != 0
     assert "news2_threshhold" in done.stderr and "crsmon config" in done.stderr
+
+
+def test_the_stays_to_review_are_written_out_and_drawn_on_request(tmp_path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for path in FILES[:12]:
+        shutil.copy(path, folder / path.name)
+    plain, drawn = tmp_path / "plain", tmp_path / "drawn"
+    assert validate(str(folder), "--out", str(plain), "--sweep", "").returncode == 0
+    figures = orjson.loads((plain / "validation.json").read_bytes())
+    listed = {c["patient_id"] for c in figures["cases"]["crsmon ≥ high"]["non_septic_most_flagged"]}
+    listed |= set(figures["cases"]["crsmon ≥ high"]["missed_6h_before_onset"])
+    assert listed and set(figures["case_files"]) == listed
+    for patient_id, files in figures["case_files"].items():
+        lines = (plain / files["input"]).read_bytes().splitlines()
+        assert lines and all(orjson.loads(line)["patient_id"] == patient_id for line in lines)
+        assert f'href="{files["input"]}"' in (plain / "validation.html").read_text()
+    done = validate(str(folder), "--out", str(drawn), "--sweep", "", "--case-reports")
+    assert done.returncode == 0, done.stderr
+    figures = orjson.loads((drawn / "validation.json").read_bytes())
+    page = (drawn / "validation.html").read_text()
+    for patient_id, files in figures["case_files"].items():
+        assert (drawn / files["report"]).read_bytes()[:4] == b"\x89PNG"
+        assert (drawn / files["report"]).with_suffix(".pdf").read_bytes()[:4] == b"%PDF"
+        assert f'href="{files["report"]}"' in page

@@ -13,7 +13,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import IO
+from typing import IO, Callable
 
 import orjson
 
@@ -21,6 +21,7 @@ from monitor.config import EngineConfig, load_config
 from validation.figures import (
     Bootstrap, by_rule, case_lists, cohort, detector_figures, groups_of, sweep_point,
 )
+from validation.cases import review_ids, write_case_inputs
 from validation.jsonl_input import read_jsonl_stays
 from validation.outcomes import StayResult
 from validation.physionet import ColumnMap, stay_files
@@ -54,7 +55,13 @@ def parse_sweep(text: str, config: EngineConfig) -> list[tuple[str, float]]:
     return pairs
 
 
-def validate_command(args: argparse.Namespace) -> int:
+#: Draws one case report: (replay input, patient id, path without extension) -> the PNG's path.
+#: Given by the composition root (crsmon/cli.py), which may use the plotting room; None: the
+#: run writes the inputs and says how to draw them.
+CaseRenderer = Callable[[Path, str, Path], Path]
+
+
+def validate_command(args: argparse.Namespace, render_case: CaseRenderer | None = None) -> int:
     source = Path(args.input)
     if not source.exists():
         print(f"crsmon validate: {source} does not exist; give a folder of .psv files or a "
@@ -79,6 +86,8 @@ def validate_command(args: argparse.Namespace) -> int:
         chunk = run_stays(stays, problems, config, sweep)
         results, swept, bedside_swept = chunk.stays, chunk.sweep, chunk.bedside_sweep
     figures = summarise(results, swept, bedside_swept, problems, config, str(source))
+    columns = ColumnMap.from_file(Path(args.columns) if args.columns else None)
+    _write_cases(figures, results, source, columns, out, render_case, sys.stderr)
     figures["run"]["seconds"] = round(time.monotonic() - started, 2)
     (out / "validation.json").write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
     write_report(figures, out / "validation.html")
@@ -86,6 +95,28 @@ def validate_command(args: argparse.Namespace) -> int:
     (out / "validation.json").write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
     _print_summary(figures, out, sys.stderr)
     return 0
+
+
+def _write_cases(figures: dict, results: list[StayResult], source: Path, columns: ColumnMap,
+                 out: Path, render_case: CaseRenderer | None, err: IO[str]) -> None:
+    """The stays to review as replay inputs under out/cases/, and their case reports when a
+    renderer is given; the report links each."""
+    ids = review_ids(figures["cases"])
+    sources = {stay.patient_id: stay.source for stay in results}
+    inputs = write_case_inputs(source, columns, sources, ids, out / "cases")
+    figures["case_files"] = {patient_id: {"input": str(path.relative_to(out))}
+                             for patient_id, path in inputs.items()}
+    if render_case is None:
+        return
+    progress = Progress(len(inputs), err, "case reports")
+    for patient_id, path in inputs.items():
+        try:
+            png = render_case(path, patient_id, out / "cases" / patient_id)
+            figures["case_files"][patient_id]["report"] = str(png.relative_to(out))
+        except Exception as error:  # one course that cannot be drawn does not lose the others
+            err.write(f"case report of {patient_id} failed: {type(error).__name__}: {error}\n")
+        progress.advance(1)
+    progress.finish()
 
 
 def _run_folder(files: list[Path], columns: ColumnMap, config: EngineConfig,

@@ -214,17 +214,31 @@ def _rules_table(by_rule: dict) -> str:
             + "</table>")
 
 
-def _cases(cases: dict) -> str:
+def _case_link(patient_id: str, files: dict) -> str:
+    """A stay to review: its case report when drawn, else its replay input."""
+    entry = files.get(patient_id, {})
+    target = entry.get("report") or entry.get("input")
+    name = html.escape(patient_id)
+    return f'<a href="{html.escape(target)}">{name}</a>' if target else name
+
+
+def _cases(cases: dict, files: dict) -> str:
     parts = []
     for name, lists in cases.items():
-        missed = ", ".join(html.escape(p) for p in lists["missed_6h_before_onset"]) or "none"
-        busy = ", ".join(f"{html.escape(c['patient_id'])} ({100 * c['hours_flagged_share']:.0f} %)"
+        missed = ", ".join(_case_link(p, files) for p in lists["missed_6h_before_onset"]) or "none"
+        busy = ", ".join(f"{_case_link(c['patient_id'], files)} "
+                         f"({100 * c['hours_flagged_share']:.0f} %)"
                          for c in lists["non_septic_most_flagged"]) or "none"
         parts.append(f"<p><b>{html.escape(name)}</b> — septic stays not flagged 6 h before onset "
                      f"(first 20): {missed}</p><p>Other stays flagged longest (share of their "
                      f"hours): {busy}</p>")
-    return "".join(parts) + ('<p class="note">Replay one of them with <code>crsmon replay</code> '
-                             "to see each alert and its reasons.</p>")
+    drawn = any("report" in entry for entry in files.values())
+    how = ("Each links its case report (PNG; the PDF beside it)." if drawn else
+           "Each links its events as JSON Lines under <code>cases/</code>: <code>crsmon report "
+           "PATIENT_ID --from cases/PATIENT_ID.jsonl</code> draws its course on one page, "
+           "<code>crsmon replay</code> prints every alert with its reasons; "
+           "<code>crsmon validate … --case-reports</code> draws them all.")
+    return "".join(parts) + f'<p class="note">{how}</p>'
 
 
 def _problems(problems: dict) -> str:
@@ -264,7 +278,7 @@ label is the setting's value).</p>
 first fired.</p>
 {_lead_chart(figures['detectors'])}
 <h2>crsmon's firings by rule and severity</h2>{_rules_table(figures['crsmon_firings_by_rule'])}
-<h2>Stays to review</h2>{_cases(figures['cases'])}
+<h2>Stays to review</h2>{_cases(figures['cases'], figures.get('case_files', {}))}
 <h2>What was wrong with the input</h2>{_problems(figures['problems'])}
 </body></html>
 """
