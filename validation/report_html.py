@@ -30,22 +30,22 @@ svg text{font:12px system-ui,sans-serif}
 """
 
 
-def _pct(figure: dict | None) -> str:
+def _figure(figure: dict | None, scale: float = 1.0, digits: int = 2, unit: str = "") -> str:
+    """A figure with its interval in grey: `12.9 % (12.2–13.7)`; a dash where there is none."""
     if not figure or figure.get("value") is None:
         return "–"
     low, high = figure["ci95"]
     ci = "" if low is None or (isinstance(low, float) and math.isnan(low)) else (
-        f' <span class="ci">({100 * low:.1f}–{100 * high:.1f})</span>')
-    return f"{100 * figure['value']:.1f} %{ci}"
+        f' <span class="ci">({scale * low:.{digits}f}–{scale * high:.{digits}f})</span>')
+    return f"{scale * figure['value']:.{digits}f}{unit}{ci}"
+
+
+def _pct(figure: dict | None) -> str:
+    return _figure(figure, 100.0, 1, " %")
 
 
 def _rate(figure: dict | None) -> str:
-    if not figure or figure.get("value") is None:
-        return "–"
-    low, high = figure["ci95"]
-    ci = "" if low is None or (isinstance(low, float) and math.isnan(low)) else (
-        f' <span class="ci">({low:.2f}–{high:.2f})</span>')
-    return f"{figure['value']:.2f}{ci}"
+    return _figure(figure)
 
 
 def _detector_table(detectors: dict) -> str:
