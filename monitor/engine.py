@@ -8,7 +8,7 @@ Each step of a patient runs in the same order: let time catch up (values carried
 expire, held samples are believed, silent sources are lost), assess (NEWS2, shock index,
 qSOFA, ASTCT grade, trends), let each rule's episode follow its finding, and report. What
 would change with time alone has a deadline (`_next_due`); `advance_to` honours deadlines for
-patients who send nothing, and every event first honours those that fell before it, so that
+patients who send nothing, and every event first honours those up to its own time, so that
 the same events give the same alerts whether a timer ran in between or not.
 """
 
