@@ -129,9 +129,18 @@ class Worker:
     async def _take(self, record: InputRecord) -> None:
         """One input record, from the batch lane (streams/faust_compat/batch_lane.py) or the agent: the step
         decides (streams/record_step.py), the worker carries the decision out."""
-        await self._carry_out(self.step.take(record))
+        decision = self.step.take(record)
+        if decision.publish or decision.alerts:  # most records publish nothing: no coroutine
+            await self._publish(decision)
+        if decision.write is not None:
+            self._write(decision.write)
 
     async def _carry_out(self, decision: Decision) -> None:
+        await self._publish(decision)
+        if decision.write is not None:
+            self._write(decision.write)
+
+    async def _publish(self, decision: Decision) -> None:
         for publish in decision.publish:
             await self._produce(publish)
         if decision.alerts:
@@ -139,8 +148,6 @@ class Worker:
                 delivery = await self._produce(alert)
                 delivery.add_done_callback(self._confirmation(alert))
             await asyncio.sleep(0)  # the producer sends an alert now, not after the batch
-        if decision.write is not None:
-            self._write(decision.write)
 
     async def _produce(self, publish: Publish) -> Any:
         """Straight to Faust's producer: its Topic.send machinery cost ~500 µs per message here
