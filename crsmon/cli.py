@@ -200,6 +200,7 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument("--temperature-interval", dest="temperature_interval_min", type=int, metavar="MINUTES", help="nurse rounds with temperature (default 60)")
     simulate.add_argument("--crs-share", type=float, help="share of patients with a CRS course (default 0.3)")
     simulate.add_argument("--deterioration-share", type=float, help="share with non-CRS deterioration (default 0.1)")
+    simulate.add_argument("--busy-share", type=float, help="share of patients who walk or do physiotherapy (default 0.2)")
     simulate.add_argument("--artifacts", type=float, metavar="FACTOR", help="scale every artifact rate; 0 for clean data (default 1)")
     simulate.add_argument("--settings", help="JSON file of simulation settings (docs/simulator.md)")
     simulate.add_argument("--out", default="-", help="JSON Lines output file, - for stdout (default)")

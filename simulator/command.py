@@ -11,7 +11,7 @@ from simulator.files import InvalidSettings, load_settings, write_events, write_
 from simulator.ward import Simulation
 
 OVERRIDES = ("patients", "days", "seed", "start", "numerics_interval_s", "nibp_intervals_min",
-             "temperature_interval_min", "crs_share", "deterioration_share")
+             "temperature_interval_min", "crs_share", "deterioration_share", "busy_share")
 
 
 def simulate_command(args: argparse.Namespace) -> int:

@@ -16,15 +16,15 @@ from typing import Any, Iterator
 import numpy as np
 
 from simulator.artifacts import ArtifactPlan, plan_artifacts, stamp_numerics, within
-from simulator.course import Course, daily_life
-from simulator.physiology import Baseline, Physiology, mean_arterial, read
+from simulator.course import HOUR, Course, Exertion, daily_life, exercise
+from simulator.physiology import Baseline, Physiology, exertion_room, mean_arterial, read
 from simulator.settings import SimulationSettings
 from monitor.wire import InputEvent, VitalSigns, validate_input
 
 CHUNK_SAMPLES = 1440
 # Within one second, context comes before the vitals it explains.
 EVENT, NURSE, NIBP, NUMERICS = range(4)
-_NUMERICS_SEED, _NIBP_SEED, _NURSE_SEED = 1, 2, 3
+_NUMERICS_SEED, _NIBP_SEED, _NURSE_SEED, _EXERCISE_SEED = 1, 2, 3, 4
 
 
 @dataclass
@@ -51,15 +51,20 @@ class Spot:
 
 class SimulatedPatient:
     def __init__(self, settings: SimulationSettings, index: int, patient_id: str, ward: str,
-                 bed: str, baseline: Baseline, course: Course, plan_rng: np.random.Generator) -> None:
+                 bed: str, baseline: Baseline, course: Course, plan_rng: np.random.Generator,
+                 busy: bool = False) -> None:
         self.settings = settings
         self.index = index
         self.patient_id = patient_id
         self.ward, self.bed = ward, bed
         self.baseline = baseline
         self.course = course
+        self.busy = busy
         self.end = settings.window_s
         self.begin = int(course.monitored_from)
+        if busy:  # its own random stream: everything else about the patient stays as it was
+            exercise(course, self._rng(_EXERCISE_SEED), _exertion(settings), self._well_between(),
+                     settings.utc_offset_hours, *exertion_room(baseline))
         if not course.start:  # daily life before an illness only; the ill stay in bed
             daily_life(course, plan_rng, self.begin, self.end, settings.utc_offset_hours, baseline.sleep_dips)
         elif course.start > self.begin:
@@ -78,6 +83,18 @@ class SimulatedPatient:
         self._respond_to_first_fever()
         self.events = self._clinical_events()
         self.nibp = self._measure_nibp()
+
+    def _well_between(self) -> list[tuple[float, float]]:
+        """When a busy patient may exercise: monitored and not ill (from an hour before an
+        illness starts to its planned end the patient rests)."""
+        course = self.course
+        if course.start is None:
+            spans = [(self.begin, self.end)]
+        else:
+            spans = [(self.begin, course.start - HOUR)]
+            if course.end is not None:
+                spans.append((course.end, self.end))
+        return [(float(a), float(b)) for a, b in spans if b > a]
 
     # -- what was measured ---------------------------------------------------------------
     def _rng(self, stream: int, chunk: int = 0) -> np.random.Generator:
@@ -234,6 +251,11 @@ class SimulatedPatient:
             )))
         rows.sort(key=lambda row: (row[0], row[1]))
         return rows
+
+
+def _exertion(settings: SimulationSettings) -> Exertion:
+    return Exertion(settings.busy_bouts_per_day, settings.busy_bout_min, settings.busy_ramp_min,
+                    settings.busy_settle_min, settings.busy_heart_rate_rise, settings.busy_breaths_rise)
 
 
 def _spot_rows(spot: Spot) -> Iterator[tuple[int, dict[str, float]]]:

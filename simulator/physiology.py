@@ -150,3 +150,15 @@ def mean_arterial(systolic: np.ndarray, diastolic: np.ndarray) -> np.ndarray:
     """MAP as a cuff reports it when it does not measure it: diastolic plus a third of the
     pulse pressure."""
     return np.round(diastolic + (systolic - diastolic) / 3.0)
+
+
+def exertion_room(baseline: Baseline) -> tuple[float, float]:
+    """The largest rises of heart rate and respiratory rate that keep every reading of this
+    patient below NEWS2's single-parameter 3 (pulse ≥ 131, respiration ≥ 25), whatever the
+    circadian rhythm, the wandering (cut at 2 σ) and the reading noise (cut at 2.5 σ) add."""
+
+    def room(name: str, red: float) -> float:
+        worst = CIRCADIAN[name][0] + 2.0 * WANDERING_SIGMA[name] + 2.5 * READING_SIGMA[name]
+        return max(red - 0.75 - worst - getattr(baseline, name), 0.0)  # a reading rounds up at red − 0.5
+
+    return room("heart_rate", 131.0), room("respiratory_rate", 25.0)

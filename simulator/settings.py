@@ -133,6 +133,32 @@ class SimulationSettings(BaseModel):
         0.5, f"{JUDGEMENT}: febrile CRS patients given paracetamol (lifts ASTCT's fever rule)", "share"
     )
 
+    # Activity (issue 12, outcome 3): walks or physiotherapy, a normal response and not a
+    # deterioration. CLINICAL.md, exertion: heart rate +20–40/min and respiratory rate +a few
+    # breaths for minutes, settling within 10–30 min of rest, no fever, no fall in pressure or
+    # SpO2 (general physiology, not a guideline: the shape below is a documented judgement).
+    busy_share: float = setting(
+        0.2, f"{JUDGEMENT}: patients who walk or do physiotherapy (stable or ill alike)", "share"
+    )
+    busy_bouts_per_day: int = setting(
+        3, f"{JUDGEMENT}: bouts a day, one in each equal slot of 08:00–20:00 local time", "/day"
+    )
+    busy_bout_min: tuple[float, float] = setting(
+        (20.0, 30.0), f"{JUDGEMENT}: how long a bout of exertion lasts", "min"
+    )
+    busy_ramp_min: tuple[float, float] = setting(
+        (2.0, 5.0), "CLINICAL.md exertion: the rise takes a few minutes", "min"
+    )
+    busy_settle_min: tuple[float, float] = setting(
+        (10.0, 30.0), "CLINICAL.md exertion: settling within 10–30 minutes of rest", "min"
+    )
+    busy_heart_rate_rise: tuple[float, float] = setting(
+        (25.0, 30.0), "CLINICAL.md exertion (+20–40/min); the middle of it is a judgement", "/min"
+    )
+    busy_breaths_rise: float = setting(
+        4.0, "CLINICAL.md exertion: respiratory rate up by a few breaths", "/min"
+    )
+
     artifacts: ArtifactRates = ArtifactRates()
     truth: TruthThresholds = TruthThresholds()
 
@@ -157,6 +183,17 @@ class SimulationSettings(BaseModel):
         for name, value in cadences.items():
             if value < 1:
                 raise ValueError(f"{name} {value} must be at least 1")
+        for name in ("busy_bout_min", "busy_ramp_min", "busy_settle_min", "busy_heart_rate_rise"):
+            low, high = getattr(self, name)
+            if not 0 < low <= high:
+                raise ValueError(f"{name} {(low, high)} must be a range (low, high) with 0 < low <= high")
+        if self.busy_bouts_per_day < 0 or self.busy_breaths_rise < 0:
+            raise ValueError("busy_bouts_per_day and busy_breaths_rise must be 0 or more")
+        slot_min = 12 * 60 / max(self.busy_bouts_per_day, 1)
+        longest = self.busy_bout_min[1] + self.busy_settle_min[1]
+        if longest > slot_min:
+            raise ValueError(f"a bout and its settling ({longest:g} min) must fit in its slot of "
+                             f"{slot_min:g} min (12 daytime hours / busy_bouts_per_day)")
         if not self.nibp_intervals_min:
             raise ValueError("nibp_intervals_min needs at least one interval")
         if not self.product_mix or min(self.product_mix.values()) < 0 or sum(self.product_mix.values()) <= 0:

@@ -49,10 +49,15 @@ class GroundTruth:
     max_grade: int  # highest provisional ASTCT grade in the data
     planned_grade: int
     urgent_at: datetime | None  # first NEWS2 single-parameter 3 (urgent ward review)
+    busy: bool = False  # walks or does physiotherapy (settings.busy_share)
+    bouts: tuple[tuple[datetime, datetime], ...] = ()  # each bout of exercise: (start, end of the effort)
 
     def to_json(self) -> dict[str, Any]:
-        return {key: format_timestamp(value) if isinstance(value, datetime) else value
-                for key, value in asdict(self).items()}
+        document = {key: format_timestamp(value) if isinstance(value, datetime) else value
+                    for key, value in asdict(self).items() if key != "bouts"}
+        document["bouts"] = [{"start": format_timestamp(start), "end": format_timestamp(end)}
+                             for start, end in self.bouts]
+        return document
 
 
 def _latest(times: np.ndarray, values: np.ndarray, at: np.ndarray, missing: float = np.nan) -> np.ndarray:
@@ -149,6 +154,7 @@ def ground_truth(patient: SimulatedPatient, start: datetime, limits: TruthThresh
         grade2_at=when(grade2_at), grade2_criterion=criterion, grade2_cycle_s=cycle,
         max_grade=int(grade.max()) if len(grade) else 0, planned_grade=course.planned_grade,
         urgent_at=when(_first_red(patient, numerics, clean, limits)),
+        busy=patient.busy, bouts=tuple((when(begin), when(end)) for begin, end, _ in course.bouts),
     )
 
 

@@ -24,6 +24,7 @@ from simulator.truth import GroundTruth, ground_truth
 from monitor.wire import InputEvent
 
 _CENSUS_SEED = 0
+_BUSY_SEED = 200_000  # [seed, 200000]: no patient's own stream ([seed, index ≤ 100000, …])
 
 
 def _beds(settings: SimulationSettings, count: int) -> list[tuple[str, str]]:
@@ -43,6 +44,14 @@ def _kinds(settings: SimulationSettings, rng: np.random.Generator) -> list[str]:
     kinds = [CRS] * crs + [OTHER_DETERIORATION] * other + [STABLE] * (settings.patients - crs - other)
     rng.shuffle(kinds)
     return kinds
+
+
+def _busy(settings: SimulationSettings) -> set[int]:
+    """Who walks or does physiotherapy: `busy_share` of the cohort, whatever their course, drawn
+    from a stream of its own so that the rest of the ward does not change with it."""
+    count = int(round(settings.patients * settings.busy_share))
+    rng = np.random.default_rng([settings.seed, _BUSY_SEED])
+    return {int(i) for i in rng.choice(settings.patients, size=count, replace=False)}
 
 
 def _plan_stable(rng: np.random.Generator, settings: SimulationSettings) -> tuple[Baseline, Course]:
@@ -77,12 +86,13 @@ class Simulation:
         census = np.random.default_rng([settings.seed, _CENSUS_SEED])
         kinds = _kinds(settings, census)
         numbers = census.choice(900_000, size=settings.patients, replace=False) + 100_000
+        busy = _busy(settings)
         self.patients: list[SimulatedPatient] = []
         for index, (kind, number, (ward, bed)) in enumerate(zip(kinds, numbers, _beds(settings, len(kinds)))):
             rng = np.random.default_rng([settings.seed, index, 0])
             baseline, course = _plan(kind, rng, settings)
             self.patients.append(SimulatedPatient(settings, index, f"MRN-{int(number):06d}", ward, bed,
-                                                  baseline, course, rng))
+                                                  baseline, course, rng, busy=index in busy))
 
     def events(self) -> Iterator[InputEvent]:
         """Every message of the ward in event time (ties: by patient, then as each patient's

@@ -3,9 +3,10 @@ figures it prints for the closing note are only as good as these rules."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta, timezone
 
-from bench.cohort import PatientAlerts, evaluate, run_cohort, split_by_patient
+from bench.cohort import PatientAlerts, evaluate, near_a_bout, run_cohort, split_by_patient
 from monitor.engine import Engine
 from simulator import GroundTruth, Simulation, SimulationSettings
 from monitor.wire import Alert
@@ -137,3 +138,23 @@ def test_the_runner_feeds_events_in_order_with_a_tick_every_simulated_minute():
     for (kind, at), (next_kind, next_at) in zip(engine.log, engine.log[1:]):
         if kind == "tick" and next_kind == "event":
             assert next_at >= at
+
+
+def test_busy_stable_patients_are_counted_apart_with_the_alerts_near_their_bouts():
+    bouts = ((T0 + 10 * H, T0 + 10.5 * H),)
+    busy = dataclasses.replace(truth("W", "stable"), busy=True, bouts=bouts)
+    calm = truth("Q", "stable")
+    alerts = [
+        alert("W", T0 + 10.2 * H),  # during the bout
+        alert("W", T0 + 11 * H, episode="e2"),  # 30 min after its end: still the bout's
+        alert("W", T0 + 11 * H + timedelta(seconds=1), episode="e3"),  # after that: not
+        alert("Q", T0 + 10.2 * H),
+    ]
+    patients = split_by_patient([busy, calm], alerts)
+    assert [near_a_bout(busy, a) for a in patients[0].false] == [True, True, False]
+    text = "\n".join(evaluate(patients).lines)
+    assert "busy patients (walks or physiotherapy): 1 ({'stable': 1}), 1 bouts" in text
+    assert ("busy stable: 1 patients, 2.0 patient-days; false alerts (medium+): 3 = 1.500 per "
+            "patient-day, 2 of them during a bout or within 30 min after it") in text
+    assert ("other stable: 1 patients, 2.0 patient-days; false alerts (medium+): 1 = 0.500 per "
+            "patient-day, 0 of them") in text

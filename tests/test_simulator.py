@@ -380,3 +380,143 @@ def test_simulate_writes_a_file_with_the_chosen_start(tmp_path):
     vitals = [m for m in map(decode_input, out.read_bytes().splitlines()) if isinstance(m, VitalSigns)]
     assert min(m.ts for m in vitals) >= datetime.fromisoformat("2027-01-05T05:00:00+00:00")
     assert max(m.ts for m in vitals) < datetime.fromisoformat("2027-01-05T07:24:00+00:00")
+
+
+# -- activity: the merely busy (issue 12, outcome 3) -------------------------------------------
+@pytest.fixture(scope="module")
+def busy_ward():
+    """Half the ward walks or does physiotherapy; clean data, so every reading is the patient's."""
+    simulation = Simulation(SimulationSettings(patients=40, days=3, seed=13, busy_share=0.5,
+                                               artifacts=NO_ARTIFACTS))
+    return simulation, by_patient(simulation.events())
+
+
+def test_busy_patients_are_their_share_of_the_cohort_stable_and_ill_alike(busy_ward):
+    simulation, _ = busy_ward
+    busy = [t for t in simulation.truths if t.busy]
+    assert len(busy) == 20
+    assert {t.kind for t in busy} >= {"stable", "crs"}
+    assert all(t.bouts for t in busy if t.kind == "stable")
+    assert not any(t.bouts for t in simulation.truths if not t.busy)
+
+
+def test_bouts_rise_over_minutes_hold_20_to_30_minutes_and_settle_within_30(busy_ward):
+    """CLINICAL.md, exertion: heart rate +25–30/min (cut only where a reading could reach 131)
+    and respiratory rate +4/min (cut where one could reach 25), up over 2–5 minutes, back within
+    10–30 minutes of rest; nothing else moves: no fever, pressure or SpO2 change. Read off the
+    stable patients' course curves, which hold only daily life and bouts, and a walk is never
+    within 15 minutes of a bout."""
+    simulation, _ = busy_ward
+    settings = simulation.settings
+    checked = 0
+    for patient in simulation.patients:
+        if not patient.busy or patient.course.kind != "stable":
+            continue
+        course = patient.course
+        for start, end, settled in course.bouts:
+            heart, breaths = course.heart_rate, course.respiratory_rate
+            rise = heart.at(end)
+            assert 20 * 60 <= end - start <= 30 * 60 and 10 * 60 <= settled - end <= 30 * 60
+            assert 25 <= rise <= 30 and 3.4 <= breaths.at(end) <= 4.0
+            assert heart.at(start - 1) == pytest.approx(0) and breaths.at(start - 1) == pytest.approx(0)
+            assert heart.at(start + 2 * 60) < rise <= heart.at(start + 5 * 60) + 1e-9
+            assert heart.at(start + 5 * 60) == pytest.approx(rise) and heart.at(settled) == pytest.approx(0)
+            assert 0 < heart.at((end + settled) / 2) < rise  # settling, not a step
+            local = ((start / 3600 + settings.utc_offset_hours) % 24, (settled / 3600 + settings.utc_offset_hours) % 24)
+            assert 8 <= local[0] and local[1] <= 20
+            during = np.linspace(start, settled, 50)
+            for name in ("fever", "temperature", "systolic", "spo2"):
+                assert not np.any(getattr(course, name)(during)), name
+            checked += 1
+        full_days = [d for d in range(int(settings.days)) if patient.begin <= d * 86_400]
+        for day in full_days:  # one bout in each slot of 08:00–20:00
+            assert sum(day * 86_400 <= s < (day + 1) * 86_400 for s, _, _ in course.bouts) == settings.busy_bouts_per_day
+    assert checked >= 30
+
+
+def test_a_bout_shows_in_the_readings_as_exertion_not_deterioration(busy_ward):
+    """What the monitor sends: heart rate up by about 25–30 and respiratory rate by about 4
+    against the quarter of an hour before, SpO2 unchanged, back near rest once settled."""
+    simulation, patients = busy_ward
+    rises, breath_rises, spo2_changes, after = [], [], [], []
+    for truth, patient in zip(simulation.truths, simulation.patients):
+        numerics, _, _ = sources(patients[truth.patient_id])
+        times = np.array([m.ts.timestamp() for m in numerics]) - simulation.settings.start.timestamp()
+        heart = np.array([m.heart_rate for m in numerics])
+        breaths = np.array([m.respiratory_rate for m in numerics])
+        spo2 = np.array([m.spo2 for m in numerics])
+        for start, end, settled in patient.course.bouts:
+            rest = (times >= start - 15 * 60) & (times < start)
+            effort = (times >= start + 5 * 60) & (times < end)
+            recovered = (times >= settled) & (times < settled + 10 * 60)
+            if not (rest.sum() >= 10 and effort.sum() >= 10 and recovered.sum() >= 5):
+                continue
+            rises.append(np.median(heart[effort]) - np.median(heart[rest]))
+            breath_rises.append(np.median(breaths[effort]) - np.median(breaths[rest]))
+            spo2_changes.append(np.median(spo2[effort]) - np.median(spo2[rest]))
+            after.append(np.median(heart[recovered]) - np.median(heart[rest]))
+    assert len(rises) >= 50
+    assert 22 <= np.median(rises) <= 32 and min(rises) >= 15
+    assert 3 <= np.median(breath_rises) <= 5
+    assert np.all(np.abs(spo2_changes) <= 1.5)
+    assert np.all(np.abs(after) <= 8)
+
+
+def test_busy_stable_patients_stay_stable_and_ill_patients_rest_while_ill():
+    """No NEWS2 single-parameter 3 and no fever in a stable patient who walks three times a
+    day; no bout from an hour before an illness starts to its planned end."""
+    simulation = Simulation(SimulationSettings(patients=60, days=3, seed=17, busy_share=1.0,
+                                               artifacts=NO_ARTIFACTS))
+    patients = by_patient(simulation.events())
+    for truth in simulation.truths:
+        assert truth.busy and (truth.bouts or truth.kind != "stable")
+        if truth.kind == "stable":
+            numerics, _, nurse = sources(patients[truth.patient_id])
+            assert truth.urgent_at is None and truth.max_grade == 0 and truth.first_fever_at is None
+            assert max(m.heart_rate for m in numerics) < 131
+            assert max(m.respiratory_rate for m in numerics) < 25
+        else:
+            ill_end = truth.deterioration_end or truth.monitored_to
+            for start, end in truth.bouts:
+                assert end <= truth.deterioration_start - timedelta(hours=1) or start >= ill_end
+
+
+def test_the_truth_lists_every_bout_and_the_same_seed_gives_the_same_bouts():
+    settings = SimulationSettings(patients=8, days=2, seed=23, busy_share=0.5)
+    first, again = Simulation(settings), Simulation(settings)
+    for truth, patient in zip(first.truths, first.patients):
+        assert [(s, e) for s, e in truth.bouts] == [
+            (settings.start + timedelta(seconds=int(round(a))), settings.start + timedelta(seconds=int(round(b))))
+            for a, b, _ in patient.course.bouts]
+        assert all(truth.monitored_from <= s < e <= truth.monitored_to for s, e in truth.bouts)
+    assert [t.bouts for t in first.truths] == [t.bouts for t in again.truths]
+    assert sum(len(t.bouts) for t in first.truths) > 0
+    other = Simulation(settings.model_copy(update={"seed": 24}))
+    assert [t.bouts for t in other.truths] != [t.bouts for t in first.truths]
+    document = first.truth_document()["patients"]
+    busy = next(p for p in document if p["bouts"])
+    assert set(busy["bouts"][0]) == {"start", "end"} and busy["busy"] is True
+    assert hashlib.sha256(b"".join(lines_of(settings))).hexdigest() == hashlib.sha256(
+        b"".join(lines_of(settings))).hexdigest()
+
+
+def test_activity_leaves_everyone_else_as_they_were():
+    """Who is busy and what they do come from streams of their own: the patients who do not
+    exercise send the same messages with or without activity on the ward."""
+    quiet = SimulationSettings(patients=8, days=1, seed=29, busy_share=0.0)
+    busy = Simulation(quiet.model_copy(update={"busy_share": 0.5}))
+    idle = {p.patient_id for p in busy.patients if not p.busy}
+    assert len(idle) == 4
+    with_activity = by_patient(busy.events())
+    without = by_patient(Simulation(quiet).events())
+    for patient_id in idle:
+        assert [encode(m) for m in with_activity[patient_id]] == [encode(m) for m in without[patient_id]]
+
+
+def test_activity_settings_are_checked():
+    with pytest.raises(InvalidSettings, match="busy_share"):
+        load_settings(None, {"busy_share": 1.5})
+    with pytest.raises(InvalidSettings, match="busy_bout_min"):
+        load_settings(None, {"busy_bout_min": [30, 20]})
+    with pytest.raises(InvalidSettings, match="must fit in its slot"):
+        load_settings(None, {"busy_bouts_per_day": 20})
