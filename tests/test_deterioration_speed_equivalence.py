@@ -223,3 +223,47 @@ def test_a_wrong_shape_is_refused_as_before(shipped) -> None:
         feat.hourly_medians(np.zeros((1439, COUNT)))
     with pytest.raises(ValueError):
         dmodel.assess(shipped, np.zeros((2, feat.HOURS, COUNT)))
+
+
+# -- the window's minutes: converted sparsely where they are sparse ---------------------------
+def test_the_windows_minutes_are_the_same_for_every_reader_of_the_real_stays(stays) -> None:
+    """Every `minutes_until` the engine asks for (the warning, trends, artifacts; column
+    subsets; rings that wrap) while it runs the real stays equals the replaced conversion."""
+    from monitor.window import Window
+
+    original = Window.minutes_until
+    calls = []
+
+    def compared(self, end_minute, count, columns=slice(COUNT)):
+        got = original(self, end_minute, count, columns)
+        expected = ref.minutes_until(self, end_minute, count, columns)
+        calls.append(same_array(got, expected))
+        return got
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Window, "minutes_until", compared)
+        for stay in stays[:25]:
+            run(Engine(ON), stay)
+    assert len(calls) > 500 and all(calls)
+
+
+def test_the_windows_minutes_are_the_same_dense_sparse_and_wrapped() -> None:
+    from monitor.window import ABSENT, Window, WindowLimits
+
+    rng = np.random.default_rng(11)
+    t0 = 1_795_420_800.0
+    for case in range(12):
+        window = Window(WindowLimits(minutes=int(rng.choice([30, 120, 1440]))))
+        step = float(rng.choice([1.0, 7.0, 60.0, 600.0, 3600.0]))
+        at = t0
+        for _ in range(int(rng.integers(50, 3000))):
+            values = tuple(float(v) if rng.random() < 0.8 else ABSENT
+                           for v in rng.normal(80, 20, COUNT).round(2).clip(1, 300))
+            window.add(at, values + (0.0,))
+            at += step * rng.uniform(0.5, 1.5)
+        last = int(at // 60)
+        for end in (last, last - 1, last - 37, last + 5, last - window.limits.minutes):
+            for count in (1, 7, 60, 1440, 3000):
+                for columns in (slice(COUNT), (0,), (1, 3, 5)):
+                    assert same_array(window.minutes_until(end, count, columns),
+                                      ref.minutes_until(window, end, count, columns)), case

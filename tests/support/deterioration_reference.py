@@ -236,3 +236,34 @@ def engine_evaluate(self, patient, at: float, news2: int, on_oxygen: bool) -> No
         patient.deterioration_due = math.inf
     else:
         patient.deterioration_due = (hour + 1) * 3600 + self.grace_s
+
+
+def minutes_until(window, end_minute: int, count: int, columns=slice(COUNT)) -> np.ndarray:
+    """monitor/window.py's Window.minutes_until as it was (4759c6e): the ring's minutes
+    converted all at once (gathered where the ring wraps)."""
+    from bisect import bisect_left
+
+    from monitor.window import _SCALE
+
+    width = COUNT if isinstance(columns, slice) else len(columns)
+    result = np.full((count, width), np.nan)
+    first = end_minute - count + 1
+    size = window.limits.minutes
+    low = max(first, window.last_minute - size + 1)
+    high = min(end_minute, window.last_minute)
+    if high >= low:
+        start, stop = low % size, high % size + 1
+        if stop > start:
+            codes = window.ring[start:stop, columns]
+        else:
+            codes = window.ring[np.arange(low, high + 1) % size][:, columns]
+        block = codes / _SCALE
+        block[codes == 0] = np.nan
+        result[low - first:high - first + 1] = block
+    times = window.times
+    start = bisect_left(times, first * 60)
+    stop = bisect_left(times, (end_minute + 1) * 60)
+    if stop > start:
+        minutes, medians = window._minute_medians(start, stop, columns)  # noqa: SLF001
+        result[minutes - first] = medians
+    return result
