@@ -10,8 +10,11 @@ Figures (best of `--rounds` interleaved rounds, process CPU time, µs per evalua
   words reasons every time; so does `assess`);
 - score_only (24, 7): what the engine now pays every hour (reasons only while a level is open);
 - hourly_medians (1440, 7): the window's minutes to hourly medians;
-- engine step: hourly_medians + score, with reasons where the engine words them (a level open),
-  i.e. HourlyWarning.evaluate without the window's `minutes_until` and the state machine.
+- minutes_until (window): the window's day of per-minute medians (`Window.minutes_until`, the
+  sparse conversion) on copies of the windows as they were at each evaluation;
+- engine step: hourly_medians + score, with reasons where the engine words them (a level open);
+- whole evaluation: minutes_until + engine step, i.e. HourlyWarning.evaluate without the
+  alert state machine (a few µs).
 
 Other work on the machine skews timings; the load average is printed with the figures.
 """
@@ -19,6 +22,7 @@ Other work on the machine skews timings; the load average is printed with the fi
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 import time
@@ -41,7 +45,8 @@ DATA = ROOT / "tests" / "data" / "physionet2019"
 
 
 def engine_inputs(count: int) -> list:
-    """(minutes, on_oxygen, level open afterwards) for every evaluation of `count` stays."""
+    """(minutes, on_oxygen, level open afterwards, the window then, the evaluation's last
+    minute) for every evaluation of `count` stays."""
     seen: list = []
     minutes_of, score_of = engine_rule.hourly_medians, engine_rule.score_only
     evaluate = engine_rule.HourlyWarning.evaluate
@@ -55,7 +60,9 @@ def engine_inputs(count: int) -> list:
         return score_of(model, hourly, on_oxygen)
 
     def record_open(self, patient, at, news2, on_oxygen):
+        window, end = copy.deepcopy(patient.window), int(round((at - self.grace_s) / 3600)) * 60
         evaluate(self, patient, at, news2, on_oxygen)
+        seen[-1] += [window, end]
         medium_open, _, high_open, _, _ = patient.deterioration
         seen[-1][2] = bool(medium_open or high_open)
 
@@ -91,24 +98,34 @@ def main() -> None:
     args = parser.parse_args()
     model = dmodel.load()
     inputs = engine_inputs(args.stays)
-    hourly = [(feat.hourly_medians(m), oxygen) for m, oxygen, _ in inputs]
-    opened = sum(o for _, _, o in inputs)
+    hourly = [(feat.hourly_medians(m), oxygen) for m, oxygen, *_ in inputs]
+    opened = sum(o for _, _, o, *_ in inputs)
+    day = feat.HOURS * 60
 
-    def old_step(minutes, oxygen, _open):
+    def old_step(minutes, oxygen, _open, *_):
         return ref.assess(model, ref.hourly_medians(minutes), oxygen)
 
-    def new_step(minutes, oxygen, level_open):
+    def new_step(minutes, oxygen, level_open, *_):
         scored = dmodel.score_only(model, feat.hourly_medians(minutes), oxygen)
         return dmodel.reasons(model, scored) if level_open else scored
+
+    def old_whole(_minutes, oxygen, level_open, window, end):
+        return old_step(ref.minutes_until(window, end, day), oxygen, level_open)
+
+    def new_whole(_minutes, oxygen, level_open, window, end):
+        return new_step(window.minutes_until(end, day), oxygen, level_open)
 
     rows = [
         ("assess (24, 7)", lambda h, o: ref.assess(model, h, o),
          lambda h, o: dmodel.assess(model, h, o), hourly),
-        ("score_only (24, 7)", lambda h, o: ref.assess(model, h, o),
+        ("score_only (24, 7)", lambda h, o: ref.assess(model, h, o),  # before: assess was all
          lambda h, o: dmodel.score_only(model, h, o), hourly),
-        ("hourly_medians (1440, 7)", lambda m, o, _: ref.hourly_medians(m),
-         lambda m, o, _: feat.hourly_medians(m), inputs),
+        ("hourly_medians (1440, 7)", lambda m, *_: ref.hourly_medians(m),
+         lambda m, *_: feat.hourly_medians(m), inputs),
+        ("minutes_until (window)", lambda m, o, _, w, end: ref.minutes_until(w, end, day),
+         lambda m, o, _, w, end: w.minutes_until(end, day), inputs),
         ("engine step", old_step, new_step, inputs),
+        ("whole evaluation", old_whole, new_whole, inputs),
     ]
     print(f"{len(inputs)} evaluations of {args.stays} stays ({opened} with a level open); "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
