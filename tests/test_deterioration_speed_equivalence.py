@@ -195,6 +195,19 @@ def test_random_hourly_medians_give_the_same_assessment(shipped) -> None:
                   int(rng.integers(1, 8)), float(rng.choice([0.0, 0.05, 0.3])))
 
 
+def test_zeros_of_either_sign_and_negative_values_give_the_same_assessment(shipped) -> None:
+    """No vital sign is zero or negative, but `assess` is public: such input gives what it
+    gave, the sign of every zero included (which shows in a reason as "−0 mmHg")."""
+    rng = np.random.default_rng(5)
+    for _ in range(1500):
+        hourly = rng.choice([0.0, -0.0, 1.0, -1.0, np.nan, 90.0, 37.0, 120.5], (feat.HOURS, COUNT))
+        check_one(shipped, hourly, bool(rng.random() < 0.3), int(rng.integers(1, 8)),
+                  float(rng.choice([0.0, 0.05])))
+    for _ in range(300):
+        hourly = random_hourly(rng) - rng.choice([0.0, 100.0])
+        check_one(shipped, hourly, False, 7, 0.0)
+
+
 def test_weights_of_another_fit_give_the_same_assessment(shipped) -> None:
     """The equality is not an accident of the shipped weights: random non-negative weights."""
     rng = np.random.default_rng(3)

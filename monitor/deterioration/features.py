@@ -260,6 +260,11 @@ def compute_one(hourly: np.ndarray, on_oxygen: bool = False) -> Moment:
     if hourly.shape != (HOURS, COUNT):
         raise ValueError(f"expected ({HOURS}, {COUNT}) hourly medians, got {hourly.shape}")
     columns = hourly.T.tolist()
+    if any(0.0 in column for column in columns):
+        # A zero is no vital sign (the window holds none), but where 0.0 and −0.0 tie, which
+        # of them a median or a maximum returns is numpy's sort's and reduction's own choice,
+        # and it shows ("−0 mmHg"): leave such input to `compute` itself.
+        return Moment(*(part[0].tolist() for part in compute(hourly, on_oxygen)))
     series = [columns[column] for column in _CHANNEL_COLUMNS]
     series.append([heart / systolic if systolic > 0 else _NAN
                    for heart, systolic in zip(columns[HEART_RATE], columns[SYSTOLIC])])
