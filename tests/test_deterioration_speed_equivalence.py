@@ -229,13 +229,22 @@ def test_the_engine_gives_the_same_alerts_as_with_the_replaced_evaluation(stays)
     assert sum(b'"deterioration"' in a for alerts in fast for a in alerts) > 10
 
 
-def test_a_wrong_shape_is_refused_as_before(shipped) -> None:
+def test_other_shapes_are_refused_or_assessed_as_before(shipped) -> None:
+    rng = np.random.default_rng(2)
     with pytest.raises(ValueError):
         feat.compute_one(np.zeros((23, COUNT)))
     with pytest.raises(ValueError):
         feat.hourly_medians(np.zeros((1439, COUNT)))
-    with pytest.raises(ValueError):
-        dmodel.assess(shipped, np.zeros((2, feat.HOURS, COUNT)))
+    for wrong in (np.ones((2, 23, COUNT)), np.ones((feat.HOURS, COUNT - 1))):
+        with pytest.raises(ValueError):
+            ref.assess(shipped, wrong)
+        with pytest.raises(ValueError):
+            dmodel.assess(shipped, wrong)
+    # `compute`'s batch form: the first moment, as `assess` always read it
+    batch = np.stack([random_hourly(rng) for _ in range(3)])
+    assert dmodel.assess(shipped, batch, top=7, least=0.0) == ref.assess(shipped, batch, top=7,
+                                                                         least=0.0)
+    assert dmodel.assess(shipped, batch[:1]) == ref.assess(shipped, batch[:1])
 
 
 # -- the window's minutes: converted sparsely where they are sparse ---------------------------

@@ -227,7 +227,7 @@ def assess(model: Model, hourly: np.ndarray, on_oxygen: bool = False, top: int =
     with reasons for the `top` measurements contributing at least `least` in total, largest
     first: "temperature 38.7 °C, highest 38.9 °C in the last 12 h [+1.75]"."""
     hourly = np.asarray(hourly, dtype=float)
-    if hourly.ndim == 3 and len(hourly) == 1:  # one moment in `compute`'s batch form
+    if hourly.ndim == 3:  # `compute`'s batch form: as always, the first moment is assessed
         hourly = hourly[0]
     scored = score_only(model, hourly, on_oxygen)
     return Assessment(scored.score, dict(zip(model.features, scored.parts)),
