@@ -297,13 +297,23 @@ class Window:
         high = min(end_minute, self.last_minute)
         if high >= low:
             start, stop = low % size, high % size + 1
-            if stop > start:  # no wrap: a slice of the ring, not a gather of its rows
+            # the ring's minutes as one or two slices (where it wraps), never a gather
+            pieces = (((start, stop, low - first),) if stop > start
+                      else ((start, size, low - first), (0, stop, low - first + size - start)))
+            for start, stop, offset in pieces:
                 codes = self.ring[start:stop, columns]
-            else:
-                codes = self.ring[np.arange(low, high + 1) % size][:, columns]
-            block = codes / _SCALE
-            block[codes == 0] = np.nan
-            result[low - first:high - first + 1] = block
+                if np.count_nonzero(codes) * 8 < codes.size:
+                    # sparse (hourly charting): convert only the cells that hold a value (found
+                    # in a flat boolean array: numpy's nonzero is several times slower on 2-D
+                    # or on uint16)
+                    flat = codes.ravel()
+                    where = np.flatnonzero(flat.astype(bool))
+                    rows, cells = np.divmod(where, codes.shape[1])
+                    result[rows + offset, cells] = flat[where] / _SCALE
+                else:
+                    block = codes / _SCALE
+                    block[codes == 0] = np.nan
+                    result[offset:offset + len(codes)] = block
         times = self.times
         start = bisect_left(times, first * 60)
         stop = bisect_left(times, (end_minute + 1) * 60)

@@ -15,7 +15,7 @@ import math
 
 from monitor.deterioration.alerting import AlertState, Dynamics, from_config
 from monitor.deterioration.features import HOURS, hourly_medians
-from monitor.deterioration.model import WEIGHTS_FILE, Model, assess, load
+from monitor.deterioration.model import WEIGHTS_FILE, Model, load, reasons, score_only
 from monitor.episodes import Level
 from monitor.patient_state import Patient
 
@@ -43,8 +43,10 @@ class HourlyWarning:
                  else AlertState.new())
         hour = int(round((at - self.grace_s) / 3600))
         minutes = patient.window.minutes_until(hour * 60, HOURS * 60)
-        assessment = assess(self.model, hourly_medians(minutes), on_oxygen, self.top, self.least)
-        state.step(assessment.score, self.dynamics, news2)
+        # The score every hour; the reasons only when a level is open after the step, the one
+        # time they are kept (most patient-hours score without an open level).
+        scored = score_only(self.model, hourly_medians(minutes), on_oxygen)
+        state.step(scored.score, self.dynamics, news2)
         state.hour = hour
         patient.deterioration = state.as_list()
         if state.medium.open or state.high.open:
@@ -52,7 +54,8 @@ class HourlyWarning:
             floored = ((f"NEWS2 {news2} (≥ {floor}: emergency response, RCP 2017)",)
                        if floor and news2 >= floor else ())
             patient.deterioration_reasons = (
-                f"deterioration score {assessment.score:.2f}",) + floored + assessment.reasons
+                f"deterioration score {scored.score:.2f}",) + floored + reasons(
+                    self.model, scored, self.top, self.least)
         newest = max((t for t in patient.newest_at if t is not None), default=-math.inf)
         settled = (not state.medium.open and not state.high.open and state.medium.run == 0
                    and state.high.run == 0)

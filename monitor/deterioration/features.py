@@ -101,8 +101,21 @@ def hourly_medians(minutes: np.ndarray) -> np.ndarray:
     where no data), e.g. `window.minutes_until(now_minute, 1440)`: the engine's way in."""
     if minutes.shape != (HOURS * 60, COUNT):
         raise ValueError(f"expected ({HOURS * 60}, {COUNT}) minutes, got {minutes.shape}")
-    blocks = minutes.reshape(HOURS, 60, COUNT)
-    return nanmedian_and_count(blocks, axis=1)[0]
+    # Charted hourly, a block holds at most one value per measurement, and that value is its
+    # median: find the few values and place them, instead of sorting 168 lanes of 60 minutes
+    # once an hour per patient. Only lanes holding several values (a monitor's per-minute
+    # data) are sorted, exactly as `nanmedian_and_count` does for all of them.
+    flat = minutes.ravel()
+    where = np.flatnonzero(flat == flat)  # not NaN
+    lane = (where // (60 * COUNT)) * COUNT + where % COUNT  # (hour, column) in (24, COUNT)
+    out = np.full(HOURS * COUNT, np.nan)
+    out[lane] = flat[where]
+    out = (out + out) / 2  # a lone value's median as the sort computes it, (v + v) / 2
+    several = np.bincount(lane, minlength=HOURS * COUNT) > 1
+    if several.any():
+        lanes = minutes.reshape(HOURS, 60, COUNT).transpose(0, 2, 1).reshape(HOURS * COUNT, 60)
+        out[several] = nanmedian_and_count(lanes[several], axis=-1)[0]
+    return out.reshape(HOURS, COUNT)
 
 
 def _channels(hourly: np.ndarray) -> np.ndarray:
@@ -183,3 +196,110 @@ def compute(hourly: np.ndarray, on_oxygen: np.ndarray | bool = False) -> Feature
     worst_feature = np.nan_to_num(np.clip((worst - limit) * direction, 0.0, cap), nan=0.0)
     values = np.column_stack([news, level_feature, worst_feature, trend_feature, base_feature])
     return Features(values, current, worst, trend, from_base, base)
+
+
+# -- one moment at a time: the engine's way, in plain Python ------------------------------------
+# The engine scores one patient-hour at a time, where numpy's per-call overhead (a few µs per
+# call, dozens of calls) costs far more than the arithmetic on 24 × 7 numbers. `compute_one`
+# gives exactly what `compute` gives for one moment — the same operations in the same order
+# on the same float64 values, tests/test_deterioration_speed_equivalence.py holds them to it
+# bit for bit — without numpy. `compute` stays the batch form the offline harness uses.
+
+_NAN = float("nan")
+_CHANNEL_COLUMNS = tuple(_COLUMN[channel] for channel in CHANNELS[:-1])
+#: Per channel: direction of deterioration, cap, normal limit (CHANNELS order).
+_PER_CHANNEL = tuple((float(DIRECTION[c]), _CAP[c], NORMAL_LIMIT[c]) for c in CHANNELS)
+#: NEWS2_PARTS' channels, with the chart function each scores by (None: air or oxygen).
+_NEWS2_SCORERS = tuple(
+    (CHANNELS.index(part), score) if score is not None else (None, None)
+    for part, score in zip(NEWS2_PARTS, (chart.respiration_points, chart.spo2_points, None,
+                                         chart.systolic_points, chart.pulse_points,
+                                         chart.temperature_points)))
+_OXYGEN_POINTS = float(chart.air_or_oxygen_points(True))
+_CURRENT_FROM = HOURS - 1 - CARRY_H
+_PAST_END = HOURS - TREND_H
+
+
+class Moment(NamedTuple):
+    """`Features` of one moment as plain lists (values in FEATURES order, the rest in
+    CHANNELS order), which is what one evaluation needs; `features()` gives the arrays."""
+
+    values: list[float]
+    current: list[float]
+    worst: list[float]
+    trend: list[float]
+    from_baseline: list[float]
+    baseline: list[float]
+
+    def features(self) -> Features:
+        """As `compute` returns it for one moment: (1, k) arrays."""
+        return Features(*(np.array([part]) for part in self))
+
+
+def _median(numbers: list[float]) -> float:
+    """The median of a non-empty list without NaN, as `nanmedian_and_count` computes it: the
+    middle two of the sorted numbers (the same one twice for an odd count), added and halved."""
+    numbers.sort()
+    count = len(numbers)
+    return (numbers[(count - 1) // 2] + numbers[count // 2]) / 2
+
+
+def _clipped(value: float, cap: float) -> float:
+    """np.nan_to_num(np.clip(value, 0.0, cap), nan=0.0) for one float as `compute` evaluates it
+    (with an array of caps): max(value, 0.0) then min(·, cap), each keeping `value` only when
+    strictly beyond the bound, so −0.0 and NaN give +0.0."""
+    if value > 0.0:
+        return value if value < cap else cap
+    return 0.0
+
+
+def compute_one(hourly: np.ndarray, on_oxygen: bool = False) -> Moment:
+    """The features of one moment from (24, COUNT) hourly medians, exactly as `compute` gives
+    them, several times faster for one moment (see above)."""
+    hourly = np.asarray(hourly, dtype=float)
+    if hourly.shape != (HOURS, COUNT):
+        raise ValueError(f"expected ({HOURS}, {COUNT}) hourly medians, got {hourly.shape}")
+    columns = hourly.T.tolist()
+    if any(0.0 in column for column in columns):
+        # A zero is no vital sign (the window holds none), but where 0.0 and −0.0 tie, which
+        # of them a median or a maximum returns is numpy's sort's and reduction's own choice,
+        # and it shows ("−0 mmHg"): leave such input to `compute` itself.
+        return Moment(*(part[0].tolist() for part in compute(hourly, on_oxygen)))
+    series = [columns[column] for column in _CHANNEL_COLUMNS]
+    series.append([heart / systolic if systolic > 0 else _NAN
+                   for heart, systolic in zip(columns[HEART_RATE], columns[SYSTOLIC])])
+    current, worst, trend, from_base, base = [], [], [], [], []
+    level_feature, worst_feature, trend_feature, base_feature = [], [], [], []
+    for hours, (direction, cap, limit) in zip(series, _PER_CHANNEL):
+        now = _NAN
+        for value in reversed(hours[_CURRENT_FROM:]):
+            if value == value:
+                now = value
+                break
+        recent = [v for v in hours[HOURS - RECENT_H:] if v == v]
+        past = [v for v in hours[_PAST_END - 3:_PAST_END] if v == v]
+        before = [v for v in hours[:HOURS - BASELINE_LAG_H] if v == v]
+        worst_hours = [v * direction for v in hours[HOURS - WORST_H:] if v == v]
+        middle = _median(recent) if recent else _NAN
+        channel_base = _median(before) if len(before) >= BASELINE_MIN_HOURS else _NAN
+        channel_trend = middle - _median(past) if recent and past else _NAN
+        channel_from_base = middle - channel_base if recent else _NAN
+        channel_worst = max(worst_hours) * direction if worst_hours else _NAN
+        current.append(now)
+        worst.append(channel_worst)
+        trend.append(channel_trend)
+        from_base.append(channel_from_base)
+        base.append(channel_base)
+        level_feature.append(_clipped((now - limit) * direction, cap))
+        worst_feature.append(_clipped((channel_worst - limit) * direction, cap))
+        trend_feature.append(_clipped(channel_trend * direction, cap))
+        base_feature.append(_clipped(channel_from_base * direction, cap))
+    news = []
+    for channel, score in _NEWS2_SCORERS:
+        if score is None:
+            news.append(_OXYGEN_POINTS if on_oxygen else 0.0)
+        else:
+            value = current[channel]
+            news.append(float(score(value)) if value == value else 0.0)
+    values = news + level_feature + worst_feature + trend_feature + base_feature
+    return Moment(values, current, worst, trend, from_base, base)

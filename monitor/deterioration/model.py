@@ -182,19 +182,53 @@ def reason(group: str, parts: dict[str, float], f: feat.Features, least: float,
     return f"{', '.join(said)} [+{sum(parts.values()):.2f}]"
 
 
+class Scored(NamedTuple):
+    """One moment's score with what its reasons would need, so that they can be worded later,
+    and only when someone reads them (`reasons`)."""
+
+    score: float
+    moment: feat.Moment
+    parts: list[float]  # the contributions, in FEATURES order
+
+
+#: Each measurement's features, as `group_of` groups them (indices into FEATURES), in the order
+#: the reasons have always listed measurements of equal weight (first mention in FEATURES).
+_GROUPS: tuple[tuple[str, tuple[int, ...]], ...] = tuple(
+    (group, tuple(i for i, name in enumerate(feat.FEATURES) if group_of(name) == group))
+    for group in dict.fromkeys(group_of(name) for name in feat.FEATURES))
+
+
+def score_only(model: Model, hourly: np.ndarray, on_oxygen: bool = False) -> Scored:
+    """The score of one moment from (24, COUNT) hourly medians, without wording any reason:
+    the engine scores every patient-hour but needs the reasons only while a level is open."""
+    moment = feat.compute_one(hourly, on_oxygen)
+    products = np.array(moment.values) * model.weights
+    # numpy's own sum (pairwise) of numpy's own products, so the score is `score()`'s to the bit
+    return Scored(float(products.sum()), moment, products.tolist())
+
+
+def reasons(model: Model, scored: Scored, top: int = 3, least: float = 0.05) -> tuple[str, ...]:
+    """The reasons for the `top` measurements contributing at least `least` in total, largest
+    first: "temperature 38.7 °C, highest 38.9 °C in the last 12 h [+1.75]"."""
+    parts, names = scored.parts, model.features
+    groups = {group: {names[i]: parts[i] for i in indices} for group, indices in _GROUPS}
+    totals = sorted(((sum(g.values()), name) for name, g in groups.items()),
+                    key=lambda item: -item[0])
+    chosen = [name for total, name in totals[:top] if total >= least]
+    if not chosen:
+        return ()
+    f = scored.moment.features()
+    return tuple(reason(name, groups[name], f, least) for name in chosen)
+
+
 def assess(model: Model, hourly: np.ndarray, on_oxygen: bool = False, top: int = 3,
            least: float = 0.05) -> Assessment:
     """Score one patient now from (24, COUNT) hourly medians (see features.hourly_medians),
     with reasons for the `top` measurements contributing at least `least` in total, largest
     first: "temperature 38.7 °C, highest 38.9 °C in the last 12 h [+1.75]"."""
-    f = feat.compute(hourly, on_oxygen)
-    parts = contributions(model, f.values)[0]
-    by_feature = {name: float(p) for name, p in zip(model.features, parts)}
-    groups: dict[str, dict[str, float]] = {}
-    for name, value in by_feature.items():
-        groups.setdefault(group_of(name), {})[name] = value
-    totals = sorted(((sum(g.values()), name) for name, g in groups.items()),
-                    key=lambda item: -item[0])
-    reasons = tuple(reason(name, groups[name], f, least) for total, name in totals[:top]
-                    if total >= least)
-    return Assessment(float(parts.sum()), by_feature, reasons)
+    hourly = np.asarray(hourly, dtype=float)
+    if hourly.ndim == 3:  # `compute`'s batch form: as always, the first moment is assessed
+        hourly = hourly[0]
+    scored = score_only(model, hourly, on_oxygen)
+    return Assessment(scored.score, dict(zip(model.features, scored.parts)),
+                      reasons(model, scored, top, least))

@@ -1,0 +1,143 @@
+"""One evaluation of the deterioration warning: µs before (the frozen copy of the code as it
+was, tests/support/deterioration_reference.py) and after (the shipped code), on the inputs the
+engine really scores — each patient-hour's day of per-minute medians from the window, recorded
+while the engine runs the PhysioNet sample stays with `deterioration_rule` on.
+
+Run:  .venv/bin/python -m bench.deterioration_speed [--stays 60] [--rounds 5]
+
+Figures (best of `--rounds` interleaved rounds, process CPU time, µs per evaluation):
+- assess (24, 7): `assess` from one moment's hourly medians, score and reasons (the reference
+  words reasons every time; so does `assess`);
+- score_only (24, 7): what the engine now pays every hour (reasons only while a level is open);
+- hourly_medians (1440, 7): the window's minutes to hourly medians;
+- minutes_until (window): the window's day of per-minute medians (`Window.minutes_until`, the
+  sparse conversion) on copies of the windows as they were at each evaluation;
+- engine step: hourly_medians + score, with reasons where the engine words them (a level open);
+- whole evaluation: minutes_until + engine step, i.e. HourlyWarning.evaluate without the
+  alert state machine (a few µs).
+
+Other work on the machine skews timings; the load average is printed with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from monitor.config import EngineConfig  # noqa: E402
+from monitor.deterioration import engine_rule  # noqa: E402
+from monitor.deterioration import features as feat  # noqa: E402
+from monitor.deterioration import model as dmodel  # noqa: E402
+from monitor.engine import Engine  # noqa: E402
+from tests.support import deterioration_reference as ref  # noqa: E402
+from validation.physionet import ColumnMap, read_stay  # noqa: E402
+from validation.problems import Problems  # noqa: E402
+
+DATA = ROOT / "tests" / "data" / "physionet2019"
+
+
+def engine_inputs(count: int) -> list:
+    """(minutes, on_oxygen, level open afterwards, the window then, the evaluation's last
+    minute) for every evaluation of `count` stays."""
+    seen: list = []
+    minutes_of, score_of = engine_rule.hourly_medians, engine_rule.score_only
+    evaluate = engine_rule.HourlyWarning.evaluate
+
+    def record_minutes(minutes):
+        seen.append([minutes.copy(), False, False])
+        return minutes_of(minutes)
+
+    def record_oxygen(model, hourly, on_oxygen=False):
+        seen[-1][1] = bool(on_oxygen)
+        return score_of(model, hourly, on_oxygen)
+
+    def record_open(self, patient, at, news2, on_oxygen):
+        window, end = copy.deepcopy(patient.window), int(round((at - self.grace_s) / 3600)) * 60
+        evaluate(self, patient, at, news2, on_oxygen)
+        seen[-1] += [window, end]
+        medium_open, _, high_open, _, _ = patient.deterioration
+        seen[-1][2] = bool(medium_open or high_open)
+
+    engine_rule.hourly_medians, engine_rule.score_only = record_minutes, record_oxygen
+    engine_rule.HourlyWarning.evaluate = record_open
+    try:
+        engine = Engine(EngineConfig(deterioration_rule=True))
+        for path in sorted(DATA.glob("*.psv"))[:count]:
+            stay = read_stay(path, ColumnMap(), Problems())
+            for event in stay.events:
+                engine.observe(event)
+            engine.close(stay.patient_id, stay.start + timedelta(hours=stay.hours))
+    finally:
+        engine_rule.hourly_medians, engine_rule.score_only = minutes_of, score_of
+        engine_rule.HourlyWarning.evaluate = evaluate
+    return seen
+
+
+def per_call(function, items, rounds: int) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.process_time()
+        for item in items:
+            function(*item)
+        best = min(best, time.process_time() - start)
+    return best / len(items) * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stays", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    model = dmodel.load()
+    inputs = engine_inputs(args.stays)
+    hourly = [(feat.hourly_medians(m), oxygen) for m, oxygen, *_ in inputs]
+    opened = sum(o for _, _, o, *_ in inputs)
+    day = feat.HOURS * 60
+
+    def old_step(minutes, oxygen, _open, *_):
+        return ref.assess(model, ref.hourly_medians(minutes), oxygen)
+
+    def new_step(minutes, oxygen, level_open, *_):
+        scored = dmodel.score_only(model, feat.hourly_medians(minutes), oxygen)
+        return dmodel.reasons(model, scored) if level_open else scored
+
+    def old_whole(_minutes, oxygen, level_open, window, end):
+        return old_step(ref.minutes_until(window, end, day), oxygen, level_open)
+
+    def new_whole(_minutes, oxygen, level_open, window, end):
+        return new_step(window.minutes_until(end, day), oxygen, level_open)
+
+    rows = [
+        ("assess (24, 7)", lambda h, o: ref.assess(model, h, o),
+         lambda h, o: dmodel.assess(model, h, o), hourly),
+        ("score_only (24, 7)", lambda h, o: ref.assess(model, h, o),  # before: assess was all
+         lambda h, o: dmodel.score_only(model, h, o), hourly),
+        ("hourly_medians (1440, 7)", lambda m, *_: ref.hourly_medians(m),
+         lambda m, *_: feat.hourly_medians(m), inputs),
+        ("minutes_until (window)", lambda m, o, _, w, end: ref.minutes_until(w, end, day),
+         lambda m, o, _, w, end: w.minutes_until(end, day), inputs),
+        ("engine step", old_step, new_step, inputs),
+        ("whole evaluation", old_whole, new_whole, inputs),
+    ]
+    print(f"{len(inputs)} evaluations of {args.stays} stays ({opened} with a level open); "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'µs per evaluation':<28}{'before':>10}{'after':>10}{'speed-up':>10}")
+    for name, before, after, items in rows:
+        # interleaved: each round of one then the other, so load hits both alike
+        old = new = float("inf")
+        for _ in range(args.rounds):
+            old = min(old, per_call(before, items, 1))
+            new = min(new, per_call(after, items, 1))
+        print(f"{name:<28}{old:>10.1f}{new:>10.1f}{old / new:>9.1f}×")
+
+
+if __name__ == "__main__":
+    main()
