@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from kafka.admin import KafkaAdminClient, NewTopic
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from monitor.wire import format_timestamp
 from tests.support.dashboard import (
-    Dashboard, alert_message, dashboard_env, launch_chromium, screenshot, started_dashboard,
+    chromium, dashboard_env_with_topics,
+    Dashboard, alert_message, screenshot, started_dashboard,
     status_message,
 )
 from tests.support.kafka_io import produce, read_until
@@ -41,24 +41,13 @@ def at(minutes_ago: float) -> str:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as opened:
+        yield opened
 
 
 @pytest.fixture
 def env(kafka, unique: str) -> dict[str, str]:
-    env = dashboard_env(kafka.bootstrap, unique)
-    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
-    try:
-        admin.create_topics([NewTopic(env[f"CRSMON_TOPIC_{name}"], 4, 1)
-                             for name in ("PATIENT_STATUS", "ALERTS", "ALERT_ACKS", "CLINICAL_EVENTS")])
-    finally:
-        admin.close()
-    return env
+    return dashboard_env_with_topics(kafka.bootstrap, unique, ("PATIENT_STATUS", "ALERTS", "ALERT_ACKS", "CLINICAL_EVENTS"))
 
 
 @pytest.fixture

@@ -68,6 +68,32 @@ class Dashboard(Service):
         raise AssertionError(f"dashboard not live in {timeout:.0f} s:\n{self.output()[-4000:]}")
 
 
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Chromium for a test module, closed after it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def dashboard_env_with_topics(bootstrap: str, unique: str, topics: tuple[str, ...]) -> dict[str, str]:
+    """`dashboard_env`, with these of its topics (e.g. "ALERTS") created with 4 partitions."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    env = dashboard_env(bootstrap, unique)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics([NewTopic(env[f"CRSMON_TOPIC_{name}"], 4, 1) for name in topics])
+    finally:
+        admin.close()
+    return env
+
+
 def dashboard_env(bootstrap: str, unique: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
