@@ -38,12 +38,12 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Itera
 from faust.streams import _current_event
 from faust.types import TP, EventT
 
+from streams.input_record import InputRecord
+
 if TYPE_CHECKING:  # the class the mixin goes into, for the type checker only
     from faust.transport.drivers.aiokafka import Consumer as _MixedInto
 else:
     _MixedInto = object
-
-from streams.input_record import InputRecord
 
 # The names of Faust's consumer used here are listed and checked in internals.py (the package
 # refuses to import without them).
