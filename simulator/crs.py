@@ -8,9 +8,8 @@ choices are judgements written down in docs/simulator.md.
 
 from __future__ import annotations
 
-from typing import cast
-
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
