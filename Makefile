@@ -27,9 +27,11 @@ lock: install
 kafka-jars: install
 	$(BIN)/python -m crsmon.local_kafka fetch
 
-# ruff first: pyflakes and flake8-self over the whole tree (pyproject.toml, [tool.ruff]).
+# ruff first: pyflakes and flake8-self over the whole tree (pyproject.toml, [tool.ruff]);
+# then mypy over the packages ([tool.mypy]).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: system-packages install kafka-jars lint
 	$(BIN)/python -m pytest
@@ -41,4 +43,4 @@ demo: install kafka-jars
 	$(BIN)/crsmon demo
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .hypothesis .mypy_cache

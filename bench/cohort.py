@@ -280,23 +280,23 @@ def _crs_figures(figures: Figures, courses: list[PatientAlerts]) -> None:
                 f"{dict(sorted(_tally(p.truth.max_grade for p in courses).items()))})")
     if not courses:
         return
-    onset = [p for p in courses if p.truth.crs_onset_at is not None]
-    alerted = [p for p in onset if p.open_at(p.truth.crs_onset_at)]
+    onset = [(p, at) for p in courses if (at := p.truth.crs_onset_at) is not None]
+    alerted = [p for p, at in onset if p.open_at(at)]
     figures.say(f"  alerted at the first febrile reading: {share(len(alerted), len(onset))} (target 100 %)")
-    for p in onset:
+    for p, _ in onset:
         if p not in alerted:
             figures.misses.append(f"no open medium+ episode at first fever: {_who(p)}")
-    grade2 = [p for p in courses if p.truth.grade2_at is not None]
+    grade2 = [(p, at) for p in courses if (at := p.truth.grade2_at) is not None]
     on_time, lags, early_high, early_any = 0, [], [], []
-    for p in grade2:
+    for p, grade2_at in grade2:
         high = p.first_true(HIGH)
         first = p.first_true(MEDIUM)
         if first is not None:
-            early_any.append(hours(p.truth.grade2_at - first.observed_at))
+            early_any.append(hours(grade2_at - first.observed_at))
         if high is None:
             figures.misses.append(f"never escalated to high: {_who(p)}")
             continue
-        lag = high.observed_at - p.truth.grade2_at
+        lag = high.observed_at - grade2_at
         lags.append(lag.total_seconds() / 60.0)
         early_high.append(-hours(lag))
         if lag <= timedelta(seconds=p.truth.grade2_cycle_s or 0):
@@ -322,12 +322,12 @@ def _other_figures(figures: Figures, courses: list[PatientAlerts]) -> None:
     if not courses:
         return
     alerted = [p for p in courses if p.first_true(MEDIUM) is not None]
-    urgent = [p for p in courses if p.truth.urgent_at is not None]
-    in_time = [p for p in urgent if (a := p.first_true(MEDIUM)) and a.observed_at <= p.truth.urgent_at]
+    urgent = [(p, at) for p in courses if (at := p.truth.urgent_at) is not None]
+    in_time = [p for p, at in urgent if (a := p.first_true(MEDIUM)) and a.observed_at <= at]
     figures.say(f"  alerted (medium+) at all: {share(len(alerted), len(courses))}; "
                 f"no later than the first NEWS2 single-3 reading: {share(len(in_time), len(urgent))}")
-    early_any = [hours(p.truth.urgent_at - a.observed_at) for p in urgent if (a := p.first_true(MEDIUM))]
-    early_high = [hours(p.truth.urgent_at - a.observed_at) for p in urgent if (a := p.first_true(HIGH))]
+    early_any = [hours(at - a.observed_at) for p, at in urgent if (a := p.first_true(MEDIUM))]
+    early_high = [hours(at - a.observed_at) for p, at in urgent if (a := p.first_true(HIGH))]
     figures.say(f"  warning before the first single-3 reading, first medium+ alert: {describe(early_any, 'h')}")
     figures.say(f"  warning before the first single-3 reading, first high alert: {describe(early_high, 'h')}")
     for p in courses:

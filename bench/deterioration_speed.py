@@ -27,6 +27,7 @@ import os
 import sys
 import time
 from datetime import timedelta
+from typing import cast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +41,7 @@ from monitor.engine import Engine  # noqa: E402
 from tests.support import deterioration_reference as ref  # noqa: E402
 from validation.physionet import ColumnMap, read_stay  # noqa: E402
 from validation.problems import Problems  # noqa: E402
+from validation.stays import Stay  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "physionet2019"
 
@@ -67,17 +69,17 @@ def engine_inputs(count: int) -> list:
         seen[-1][2] = bool(medium_open or high_open)
 
     engine_rule.hourly_medians, engine_rule.score_only = record_minutes, record_oxygen
-    engine_rule.HourlyWarning.evaluate = record_open
+    engine_rule.HourlyWarning.evaluate = record_open  # type: ignore[method-assign]  # recorded, then put back
     try:
         engine = Engine(EngineConfig(deterioration_rule=True))
         for path in sorted(DATA.glob("*.psv"))[:count]:
-            stay = read_stay(path, ColumnMap(), Problems())
+            stay = cast(Stay, read_stay(path, ColumnMap(), Problems()))  # the shipped records all read
             for event in stay.events:
                 engine.observe(event)
             engine.close(stay.patient_id, stay.start + timedelta(hours=stay.hours))
     finally:
         engine_rule.hourly_medians, engine_rule.score_only = minutes_of, score_of
-        engine_rule.HourlyWarning.evaluate = evaluate
+        engine_rule.HourlyWarning.evaluate = evaluate  # type: ignore[method-assign]
     return seen
 
 

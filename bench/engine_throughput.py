@@ -28,7 +28,7 @@ import gc
 import time
 import tracemalloc
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Any, Callable
 
 from monitor.engine import Engine
 from simulator import Simulation, SimulationSettings
@@ -105,12 +105,12 @@ def memory(patients: int) -> None:
                               mean_arterial_pressure=86.0)
             if second % 3600 == 0:
                 fields["temperature"] = 36.8
+            measurements: dict[str, Any] = {name: fields.get(name) for name in (
+                "heart_rate", "systolic_bp", "diastolic_bp", "mean_arterial_pressure",
+                "temperature", "spo2", "respiratory_rate")}
             engine.observe(VitalSigns.model_construct(
                 patient_id=f"MRN-{patient:05d}", ts=at, ward="5-West", bed=str(patient),
-                source=None, on_oxygen=None, consciousness=None,
-                **{name: fields.get(name) for name in (
-                    "heart_rate", "systolic_bp", "diastolic_bp", "mean_arterial_pressure",
-                    "temperature", "spo2", "respiratory_rate")},
+                source=None, on_oxygen=None, consciousness=None, **measurements,
             ))
     gc.collect()
     held = tracemalloc.get_traced_memory()[0] - before

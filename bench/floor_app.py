@@ -11,12 +11,15 @@ the floor as low as a Faust agent can go.
 """
 
 import os
+from typing import cast
 
 import faust
+from faust.types import StreamT
 from faust.web import Request, Response, View
 
 from streams.app import configured_app
 from streams.faust_compat.batch_lane import BatchLane
+from streams.faust_compat.kafka_transport import Transport
 from streams.settings import WorkerSettings
 
 #: BENCH_FLOOR_LANE=1: the floor of the path the worker takes — the same agent subscribes the
@@ -40,21 +43,21 @@ def build_floor_app(settings: WorkerSettings) -> faust.App:
     inputs = app.topic(topics.vitals, topics.clinical_events, topics.alert_acks)
     if BATCH > 1:
         @app.agent(inputs, name="observe")
-        async def observe(stream: faust.Stream) -> None:
+        async def observe(stream: StreamT) -> None:
             async for values in stream.take(BATCH, within=0.05):
                 consumed[0] += len(values)
     elif SEND_EVERY:
         output = app.topic(topics.patient_status, partitions=settings.partitions)
 
         @app.agent(inputs, name="observe")
-        async def observe(stream: faust.Stream) -> None:
+        async def observe(stream: StreamT) -> None:
             async for event in stream.events():
                 consumed[0] += 1
                 if consumed[0] % SEND_EVERY == 0:
                     await output.send(key=event.message.key, value=event.message.value)
     else:
         @app.agent(inputs, name="observe")
-        async def observe(stream: faust.Stream) -> None:
+        async def observe(stream: StreamT) -> None:
             async for _event in stream.events():
                 consumed[0] += 1
 
@@ -62,7 +65,7 @@ def build_floor_app(settings: WorkerSettings) -> faust.App:
         async def count(record) -> None:
             consumed[0] += 1
 
-        app.transport.batch_lane = BatchLane(frozenset(inputs.topics), count)
+        cast(Transport, app.transport).batch_lane = BatchLane(frozenset(inputs.topics), count)  # configured_app's
 
     @app.page("/metrics")
     class Metrics(View):

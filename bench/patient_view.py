@@ -37,6 +37,7 @@ import tracemalloc
 import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -145,7 +146,7 @@ async def fill(bootstrap: str, topics: dict[str, str], patients: list[FullPatien
                 for patient in patients:
                     await producer.send(status_topic, patient.status(ts), key=patient.id.encode())
                     sent += 1
-        events = [(14 * 24 * 60, {"type": "therapy", "therapy": "car-t"})]
+        events: list[tuple[int, dict[str, Any]]] = [(14 * 24 * 60, {"type": "therapy", "therapy": "car-t"})]
         for day in range(1, 14):
             events.append((day * 24 * 60 - 600, {"type": "oxygen", "device": "nasal_cannula", "flow_l_min": 2}))
             events.append((day * 24 * 60 - 300, {"type": "medication", "drug": "antipyretic"}))
@@ -199,7 +200,7 @@ def course_bytes_per_patient(hours: float) -> tuple[float, float]:
     rng = random.Random(3)
     patients = [FullPatient(index, rng) for index in range(20)]
     start = datetime(2026, 11, 23, tzinfo=timezone.utc)
-    statuses = []
+    statuses: list[PatientStatus] = []
     for minute in range(int(hours * 60)):
         ts = format_timestamp(start + timedelta(minutes=minute))
         statuses.extend(decode_as(PatientStatus, patient.status(ts)) for patient in patients)
@@ -281,7 +282,7 @@ async def run(args: argparse.Namespace) -> None:
                 if args.style:
                     await page.add_style_tag(content=args.style)
                 await asyncio.sleep(1)
-                results = {"24": [], "all": []}
+                results: dict[str, list[dict[str, Any]]] = {"24": [], "all": []}
                 for _ in range(args.repeat):
                     for span in ("24", "all"):
                         results[span].append(await page.evaluate(OPEN, [LONG_STAY, span]))

@@ -141,7 +141,7 @@ class Report:
         if result is None:
             return
         cores = result.worker_cores
-        busy = "" if cores is None else f"; worker busy {cores:.2f} cores, {1e6 * result.worker_cpu_seconds / result.produced:,.0f} µs CPU/set"
+        busy = "" if cores is None or result.worker_cpu_seconds is None else f"; worker busy {cores:.2f} cores, {1e6 * result.worker_cpu_seconds / result.produced:,.0f} µs CPU/set"
         self.set(LATENCY_LOAD, f"{result.rate_achieved:,.0f} /s ({result.patients:,} patients{busy})")
         p50, p99 = result.percentile(50), result.percentile(99)
         if p50 is None or p99 is None:

@@ -55,7 +55,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar, cast
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -75,6 +75,8 @@ from bench.services import (  # noqa: E402
 from bench.takeover import changelog_topics, measure_takeover  # noqa: E402
 from crsmon.local_kafka import LocalKafka, free_port  # noqa: E402
 from streams.topic_setup import ensure_topics  # noqa: E402
+
+Measured = TypeVar("Measured")
 
 QUICK = dict(patients=400, seconds_of_data=10, max_seconds=20.0, latency_seconds=4.0, latency_warmup=1.0,
              takeover_patients=400, takeover_sets=2, state_wait=5.0, takeover_timeout=35.0)
@@ -197,7 +199,8 @@ def measure_processes(run: Run, name: str, starters: list[Callable[[dict, Path],
         def cpu() -> float | None:
             used = [p.cpu_times() for p in processes]
             times.append(used)
-            return None if None in used else sum(user + system for user, system in used)
+            present = [sample for sample in used if sample is not None]
+            return None if len(present) < len(used) else sum(user + system for user, system in present)
 
         progress = follow(read, run.total, max_seconds=run.args.max_seconds, cpu=cpu,
                           alive=lambda: all(p.alive() for p in processes))
@@ -227,7 +230,8 @@ def measure_processes(run: Run, name: str, starters: list[Callable[[dict, Path],
 
 def kernel_share(times: list[list[tuple[float, float] | None]]) -> float | None:
     """The kernel's part of the CPU the processes used between the first and last sample."""
-    complete = [sample for sample in times if None not in sample]
+    # Samples with every process's times in them (None in none of them).
+    complete = [cast(list[tuple[float, float]], sample) for sample in times if None not in sample]
     if len(complete) < 2:
         return None
     user = sum(u for u, _ in complete[-1]) - sum(u for u, _ in complete[0])
@@ -299,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         report.input(patients=args.patients, sets=args.patients * args.seconds_of_data, total=run.total,
                      partitions=args.partitions)
 
-        def phase(name: str, measure: Callable[[], object]) -> object | None:
+        def phase(name: str, measure: Callable[[], Measured]) -> Measured | None:
             if name in args.skip:
                 report.skipped(name)
                 return None

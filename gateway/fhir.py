@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import Any, Iterable
 
 from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.observation import Observation, ObservationComponent
 from pydantic import ValidationError
 
 from gateway.readings import Decoded, Problems, Reading, Skip, merge
@@ -31,7 +31,8 @@ from monitor.wire.codec import _load_object
 from monitor.wire.vitals import PATIENT_ID_PATTERN
 
 USED_STATUSES = ("final", "amended", "corrected")
-RESOURCE_MODELS = {"Observation": Observation, "Bundle": Bundle}
+RESOURCE_MODELS: dict[str, type[Observation] | type[Bundle]] = {
+    "Observation": Observation, "Bundle": Bundle}
 UCUM = "http://unitsofmeasure.org"
 
 _PATIENT_ID = re.compile(PATIENT_ID_PATTERN)
@@ -65,6 +66,7 @@ def decode_fhir(raw: bytes | str, accept: Iterable[str] = ("Observation", "Bundl
         # worse) for a type it does not know rather than a ValidationError.
         raise InvalidMessage(f"not a valid FHIR R4 {resource_type}: a resource inside it has an "
                              f"unknown resourceType or shape", "not_fhir") from None
+    directory: dict[str, Any]
     if isinstance(resource, Observation):
         observations, directory = [(_named(resource), resource)], {}
     else:
@@ -137,7 +139,8 @@ def _readings(
     patient_id = _patient_id(observation.subject, directory)
     ts = _effective_time(observation)
     readings, skipped = [], []
-    measured = [(observation, own, label, where)] if own else []
+    measured: list[tuple[Observation | ObservationComponent, Meaning, str, str]] = (
+        [(observation, own, label, where)] if own else [])
     measured += [(component, meaning, part_label, f"{where} component {part_label}")
                  for component, meaning, part_label in used_parts]
     for holder, meaning, part_label, part_where in measured:

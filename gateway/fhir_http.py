@@ -48,19 +48,19 @@ def _endpoint(intake: Intake, accept: tuple[str, ...], created: int, max_message
             rejection = InvalidMessage(
                 f"Content-Type {request.content_type or '(none)'} is not accepted: send FHIR JSON "
                 f"with Content-Type: {FHIR_JSON}", "unsupported_media_type")
-            return _answer((await intake.reject(PROTOCOL, b"", rejection)).rejection)
+            return _answer((await intake.reject(PROTOCOL, b"", rejection)).refused)
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
             rejection = InvalidMessage(
                 f"the request body is larger than the {max_message_bytes} bytes "
                 "accepted (CRSMON_INGEST_MAX_MESSAGE_BYTES): split the Bundle", "too_large")
-            return _answer((await intake.reject(PROTOCOL, b"", rejection)).rejection)
+            return _answer((await intake.reject(PROTOCOL, b"", rejection)).refused)
         outcome = await intake.take(PROTOCOL, raw, decode)
         if outcome.decoded is not None:
             return web.Response(status=created, body=success_outcome(outcome.decoded),
                                 content_type=FHIR_JSON)
-        return _answer(outcome.rejection)
+        return _answer(outcome.refused)
 
     return handle
 

@@ -35,10 +35,12 @@ def text_of(raw: bytes | str) -> str:
     """
     if isinstance(raw, bytes):
         try:
-            raw = raw.decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raw = raw.decode("latin-1")
-    segments = raw.replace("\r\n", "\r").replace("\n", "\r").strip("\x00\x0b\x1c").split("\r")
+            text = raw.decode("latin-1")
+    else:
+        text = raw
+    segments = text.replace("\r\n", "\r").replace("\n", "\r").strip("\x00\x0b\x1c").split("\r")
     return "\r".join(segment for segment in segments if segment.strip())
 
 

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from aiokafka.errors import KafkaError
 
@@ -35,6 +35,11 @@ class Outcome:
     decoded: Decoded | None = None
     rejection: InvalidMessage | None = None
 
+    @property
+    def refused(self) -> InvalidMessage:
+        """`rejection`, of an outcome that was not published (each of those has one)."""
+        return cast(InvalidMessage, self.rejection)
+
 
 class Intake:
     """Publishes what the codecs make of each message. One per process, shared by protocols."""
@@ -56,14 +61,14 @@ class Intake:
         finally:
             metrics.HANDLING_SECONDS.labels(protocol).observe(time.perf_counter() - started)
         label = ("accepted" if outcome.decoded else
-                 "failed" if outcome.rejection.kind == "publish_failed" else "rejected")
+                 "failed" if outcome.refused.kind == "publish_failed" else "rejected")
         metrics.MESSAGES.labels(protocol, label).inc()
         return outcome
 
     async def reject(self, protocol: str, raw: bytes, rejection: InvalidMessage) -> Outcome:
         """Dead-letter a message the protocol itself could not take (framing, size, media type)."""
         outcome = await self._dead_letter(protocol, raw, rejection)
-        label = "failed" if outcome.rejection.kind == "publish_failed" else "rejected"
+        label = "failed" if outcome.refused.kind == "publish_failed" else "rejected"
         metrics.MESSAGES.labels(protocol, label).inc()
         return outcome
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import tzinfo
+from typing import cast
 
 from gateway import acknowledge, decode_oru
 from monitor.wire import InvalidMessage
@@ -94,7 +95,8 @@ class MllpServer:
         return decode_oru(raw, self.zone)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
+        # asyncio.start_server runs each connection's handler as a task of its own.
+        task = cast(asyncio.Task, asyncio.current_task())
         self._connections.add(task)
         metrics.MLLP_CONNECTIONS.inc()
         peer = writer.get_extra_info("peername")

@@ -54,8 +54,10 @@ def oxygen_in_force(patient: Patient) -> tuple[bool, str | None]:
     saying "off" after it overrides it.
     """
     device = None if patient.device in (None, "room_air") else patient.device
-    flag = patient.monitor_oxygen
-    if flag is None or (patient.device is not None and patient.device_at >= patient.monitor_oxygen_at):
+    flag, flag_at, device_at = patient.monitor_oxygen, patient.monitor_oxygen_at, patient.device_at
+    # Each `_at` is set together with its value, so a flag or a device has one.
+    if flag is None or flag_at is None or (
+            patient.device is not None and device_at is not None and device_at >= flag_at):
         return device is not None, device
     return flag, device if flag else None
 

@@ -304,7 +304,7 @@ def describe_settings(config: EngineConfig) -> list[dict[str, Any]]:
     """Each setting with its value, default, unit and source, for people and docs."""
     rows = []
     for name, field in EngineConfig.model_fields.items():
-        extra = field.json_schema_extra or {}
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         rows.append({
             "name": name, "value": getattr(config, name), "default": field.default,
             "unit": extra.get("unit", ""), "source": extra.get("source", ""),

@@ -21,7 +21,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable
+from typing import KeysView
 
 from monitor import trends
 from monitor.artifacts import expire, fever_never_held, take_sample
@@ -121,7 +121,7 @@ class Engine:
         self.discharges = DischargeMemory()  # monitor/discharges.py
 
     # -- state ---------------------------------------------------------------------------
-    def patients(self) -> Iterable[str]:
+    def patients(self) -> KeysView[str]:
         return self._patients.keys()
 
     def snapshot(self, patient_id: str) -> bytes | None:

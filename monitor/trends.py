@@ -114,10 +114,10 @@ def early_warning(
     if rate is not None and rate <= -config.spo2_fall_per_h and beyond(
             SPO2, config.spo2_below_baseline, upward=False):
         reasons.append(_trend("SpO2", "falling", rate, "%", base[SPO2]))
-    elif level is not None and base[SPO2] is not None and (
-            level <= base[SPO2] - config.spo2_far_below_baseline):
+    elif level is not None and (spo2_base := base[SPO2]) is not None and (
+            level <= spo2_base - config.spo2_far_below_baseline):
         reasons.append(f"SpO2 {level:.0f} % over the last {config.trend_recent_min:.0f} min, "
-                       f"{base[SPO2] - level:.0f} below baseline {base[SPO2]:.0f}")
+                       f"{spo2_base - level:.0f} below baseline {spo2_base:.0f}")
     if (shock_index is not None and shock_index >= config.shock_index_abnormal
             and base[SYSTOLIC] is not None and beyond(
                 SYSTOLIC, config.shock_index_systolic_below_baseline, upward=False)):

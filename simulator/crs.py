@@ -9,6 +9,7 @@ choices are judgements written down in docs/simulator.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -209,7 +210,8 @@ def plan_crs(rng: np.random.Generator, product_name: str, window_s: float,
 
     over = plan.recover(max(plan.recovery_from, onset)) if grade >= 2 else fever_over
     course.finish(max(over, fever_over))
-    course.escalated.append((onset + rng.uniform(0.5, 1.0) * HOUR, course.end))
+    # finish() above has set the end.
+    course.escalated.append((onset + rng.uniform(0.5, 1.0) * HOUR, cast(float, course.end)))
     return baseline, course
 
 

@@ -8,6 +8,8 @@ it is a true alert whatever rule raises it.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from simulator.course import DAY, HOUR, OTHER_DETERIORATION, Course, place_in_window
@@ -86,5 +88,6 @@ def plan_other_deterioration(rng: np.random.Generator, window_s: float,
         course.therapy_at = start - rng.uniform(2.0, 10.0) * DAY
         course.event(course.therapy_at, "therapy", therapy="car-t")
     (plan_sepsis if sepsis else plan_respiratory)(rng, course, baseline, start)
-    course.escalated.append((start + rng.uniform(2.0, 6.0) * HOUR, course.end))
+    # Each plan finishes the course, which sets its end.
+    course.escalated.append((start + rng.uniform(2.0, 6.0) * HOUR, cast(float, course.end)))
     return baseline, course

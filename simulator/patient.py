@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterator
+from typing import Any, Iterator, cast
 
 import numpy as np
 
@@ -88,6 +88,7 @@ class SimulatedPatient:
         """When a busy patient may exercise: monitored and not ill (from an hour before an
         illness starts to its planned end the patient rests)."""
         course = self.course
+        spans: list[tuple[float, float]]
         if course.start is None:
             spans = [(self.begin, self.end)]
         else:
@@ -246,7 +247,7 @@ class SimulatedPatient:
             ward, bed = self.place_at(at)
             rows.append((at, NURSE, VitalSigns(
                 patient_id=self.patient_id, ts=start + timedelta(seconds=at), ward=ward, bed=bed,
-                source="ehr", consciousness=self.consciousness_at(at),
+                source="ehr", consciousness=cast(Any, self.consciousness_at(at)),  # ACVPU letter
                 on_oxygen=self.device_at(at) != "room_air", **values,
             )))
         rows.sort(key=lambda row: (row[0], row[1]))
@@ -258,7 +259,7 @@ def _exertion(settings: SimulationSettings) -> Exertion:
                     settings.busy_settle_min, settings.busy_heart_rate_rise, settings.busy_breaths_rise)
 
 
-def _spot_rows(spot: Spot) -> Iterator[tuple[int, dict[str, float]]]:
+def _spot_rows(spot: Spot) -> Iterator[tuple[int, dict[str, Any]]]:
     columns = {name: values.tolist() for name, values in spot.values.items()}
     for row, at in enumerate(spot.times.tolist()):
         yield at, {name: column[row] for name, column in columns.items()}

@@ -53,8 +53,8 @@ def _published(name: str) -> Any:
     """The engine's default for a published criterion, with its source: the same number in
     code once, while a hospital's configuration of the engine leaves the truth where it is."""
     field = EngineConfig.model_fields[name]
-    extra = field.json_schema_extra or {}
-    return setting(field.default, extra.get("source", ""), extra.get("unit", ""))
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    return setting(field.default, str(extra.get("source", "")), str(extra.get("unit", "")))
 
 
 class TruthThresholds(BaseModel):

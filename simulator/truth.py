@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -131,6 +131,10 @@ def ground_truth(patient: SimulatedPatient, start: datetime, limits: TruthThresh
     grade = np.where(context.risk & (febrile | context.fever_lifted) & (organ >= 2), organ,
                      np.where(context.risk & febrile, 1, 0))
 
+    @overload
+    def when(seconds: float) -> datetime: ...
+    @overload
+    def when(seconds: float | None) -> datetime | None: ...
     def when(seconds: float | None) -> datetime | None:  # whole seconds, as the messages are
         return None if seconds is None else start + timedelta(seconds=int(round(seconds)))
 

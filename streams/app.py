@@ -3,10 +3,10 @@ takes their records a fetched batch at a time (streams/faust_compat/batch_lane.p
 
 import asyncio
 import logging
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import faust
-from faust.types import TP
+from faust.types import TP, StreamT
 from faust.web import Request, Response, View
 
 from monitor.config import load_config
@@ -15,7 +15,7 @@ from monitor.patient_state import RULES
 from streams import faust_worker, metrics
 from streams.faust_compat.batch_lane import BatchLane
 from streams.faust_compat.fetch_positions import committed_offset
-from streams.faust_compat.kafka_transport import use_short_fetch_wait
+from streams.faust_compat.kafka_transport import Transport, use_short_fetch_wait
 from streams.input_record import InputRecord
 from streams.long_lived import LongLivedObjects
 from streams.loop_watchdog import LoopWatchdog
@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 def configured_app(settings: WorkerSettings) -> faust.App:
     """The worker's Faust app with every setting and no agent (the benchmark's floor uses it
     too, so that its figure is Faust's cost under exactly the worker's configuration)."""
+    # Faust's assignor checks that a static member's URL is the one it had before; derived
+    # from the id, it survives a restart on another host or port.
+    static_member: dict[str, Any] = (
+        {"canonical_url": f"http://{settings.instance_id}"} if settings.instance_id else {})
     app = faust.App(
         settings.app_id,
         broker=settings.broker_url,
@@ -54,9 +58,7 @@ def configured_app(settings: WorkerSettings) -> faust.App:
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=max(1.0, settings.session_timeout_s / 5),
         consumer_group_instance_id=settings.instance_id,
-        # Faust's assignor checks that a static member's URL is the one it had before; derived
-        # from the id, it survives a restart on another host or port.
-        **({"canonical_url": f"http://{settings.instance_id}"} if settings.instance_id else {}),
+        **static_member,
     )
     use_short_fetch_wait(app, settings.fetch_max_wait_ms)
     return app
@@ -91,11 +93,13 @@ class Worker:
     def _register(self) -> None:
         app, settings = self.app, self.settings
         app.agent(self.inputs, name="observe")(self._observe)
-        app.transport.batch_lane = BatchLane(frozenset(self.input_names), self._take, self.lost_records.sensor.took)
+        # use_short_fetch_wait (configured_app) gave the app this transport.
+        cast(Transport, app.transport).batch_lane = BatchLane(frozenset(self.input_names), self._take, self.lost_records.sensor.took)
         app.timer(settings.tick_interval_s, name="advance")(self._advance)
         app.timer(5.0, name="gauges")(self._update_gauges)
         self.table.on_recover(self._on_recovered)
-        app.on_partitions_revoked.connect(self._on_revoked)
+        # mode types a receiver as (sender, *args, signal=..., **kwargs), which this one is
+        app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
         worker = self
 
         @app.page("/metrics")
@@ -119,7 +123,7 @@ class Worker:
                 return self.json({"status": "recovering"}, status=503)
 
     # -- the stream ----------------------------------------------------------------------
-    async def _observe(self, stream: faust.Stream) -> None:
+    async def _observe(self, stream: StreamT) -> None:
         """The agent subscribes the worker to its input topics, and with them co-partitions the
         table; the batch lane takes their records before they reach it. Were one to arrive
         (a Faust that no longer calls `getmany`), it is processed all the same."""

@@ -13,4 +13,8 @@ class InputRecord(Protocol):
     offset: int
     key: bytes | None
     value: bytes | None
-    timestamp: int
+
+    @property
+    def timestamp(self) -> float:
+        """Milliseconds (aiokafka's int) or seconds (Faust's float); only the batch lane's
+        merge reads it, and its records are all aiokafka's."""

@@ -111,7 +111,8 @@ class LostRecordsWatchdog:
         self.sensor = TakenOffsets(input_topics)
         self._blind = False  # reported that aiokafka could not be inspected
         app.sensors.add(self.sensor)
-        app.on_partitions_revoked.connect(self._on_revoked)
+        # mode types a receiver as (sender, *args, signal=..., **kwargs), which this one is
+        app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
         app.timer(check_interval_s, name="lost-records-watchdog")(self.check)
 
     async def _on_revoked(self, app: faust.App, revoked: set[TP], **kwargs: Any) -> None:

@@ -147,7 +147,8 @@ class PatientStates:
         self.release(p for p in set(self.partition_of.values()) if p not in partitions)
         self._forget(self._unplaced)
         self._unplaced = set()
-        restored, resend = 0, []
+        restored = 0
+        resend: list[tuple[str, bytes]] = []
         for key, stored in list(self.table.items()):
             if key in self._released and self._released[key] not in partitions:
                 continue  # the in-memory store keeps keys it wrote itself after a revoke

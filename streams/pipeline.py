@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 
 from kafka_client.topics import Topics
 from monitor.engine import Engine, Outputs
-from monitor.wire import InvalidMessage, dead_letter, decode_acknowledgement, decode_input, encode
+from monitor.wire import (Acknowledgement, InputEvent, InvalidMessage, dead_letter, decode_acknowledgement,
+                          decode_input, encode)
 from streams import metrics
 from streams.input_record import InputRecord
 
@@ -48,6 +49,7 @@ class Pipeline:
         try:
             if value is None:
                 raise InvalidMessage("empty message (no value)", "not_json")
+            event: Acknowledgement | InputEvent
             if topic == self.topics.alert_acks:
                 event = decode_acknowledgement(value)
             else:

@@ -37,7 +37,7 @@ CHUNK_FILES = 48
 
 def parse_sweep(text: str, config: EngineConfig) -> list[tuple[str, float]]:
     """`name=v1,v2;name2=…` into (setting, value) pairs, each value of the setting's type."""
-    pairs = []
+    pairs: list[tuple[str, float]] = []
     for part in filter(None, (piece.strip() for piece in text.split(";"))):
         name, _, values = part.partition("=")
         name = name.strip()
@@ -142,13 +142,13 @@ def _run_folder(files: list[Path], columns: ColumnMap, config: EngineConfig,
     swept: dict = {}
     bedside_swept: dict = {}
     for index in range(len(chunks)):  # file order, whatever order the chunks finished in
-        chunk = done[index]
-        results.extend(chunk.stays)
-        problems.merge(chunk.problems)
-        for key, flags in chunk.sweep.items():
+        finished = done[index]
+        results.extend(finished.stays)
+        problems.merge(finished.problems)
+        for key, flags in finished.sweep.items():
             swept.setdefault(key, []).extend(flags)
-        for key, flags in chunk.bedside_sweep.items():
-            bedside_swept.setdefault(key, []).extend(flags)
+        for name, scored in finished.bedside_sweep.items():
+            bedside_swept.setdefault(name, []).extend(scored)
     return results, problems, swept, bedside_swept
 
 

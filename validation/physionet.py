@@ -21,7 +21,7 @@ import numpy as np
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from monitor.wire import VitalSigns
+from monitor.wire import InputEvent, VitalSigns
 from monitor.wire.vitals import HARD_BOUNDS, MEASUREMENTS
 from validation.problems import Problems
 from validation.stays import COLUMN, GRID_COLUMNS, Stay
@@ -186,7 +186,7 @@ def _stay(patient_id: str, source: str, hours: list[float], rows: list[list[floa
     count = int(round(hours[-1] - first)) + 1
     grid = np.full((count, len(GRID_COLUMNS)), np.nan)
     names = [name for name, _ in layout.measurements]
-    events = []
+    events: list[InputEvent] = []
     for hour, values in zip(hours, rows):
         index = int(round(hour - first))
         document: dict = {}

@@ -8,6 +8,7 @@ holds one patient at a time however large the chunk.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -31,7 +32,7 @@ class ChunkResult:
     bedside_sweep: dict[str, list[Flags]]
 
 
-def crsmon_flags(stay: Stay, engine: Engine) -> tuple[dict[str, Flags], object]:
+def crsmon_flags(stay: Stay, engine: Engine) -> tuple[dict[str, Flags], Counter]:
     alerts = []
     for event in stay.events:
         alerts.extend(engine.observe(event).alerts)

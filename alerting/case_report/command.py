@@ -31,7 +31,8 @@ from monitor.wire import (
 
 from alerting.case_report.course import Output
 
-_OUTPUT_MODELS = {"status": PatientStatus, "alert": Alert, "ack": Acknowledgement}
+_OUTPUT_MODELS: dict[str, type[PatientStatus] | type[Alert] | type[Acknowledgement]] = {
+    "status": PatientStatus, "alert": Alert, "ack": Acknowledgement}
 
 
 def read_patient(lines: Iterable[bytes], patient_id: str, err: IO[str]) -> tuple[list[bytes], list[Output], datetime | None]:

@@ -122,8 +122,9 @@ def build_course(events: Iterable[Any], outputs: Iterable[Output], patient_id: s
     therapies = [event for event in clinical if event.type == "therapy" and event.ts <= end]
     if therapies and start - timedelta(hours=12) <= therapies[-1].ts < start:
         start = therapies[-1].ts
-    located = next((item for item in [*reversed(statuses), *reversed(vitals_in), *reversed(alerts)]
-                    if getattr(item, "ward", None)), None)
+    newest_first: list[PatientStatus | VitalSigns | Alert] = [
+        *reversed(statuses), *reversed(vitals_in), *reversed(alerts)]
+    located = next((item for item in newest_first if getattr(item, "ward", None)), None)
     return CaseCourse(
         patient_id=patient_id, ward=located.ward if located else None, bed=located.bed if located else None,
         start=start, end=end, vitals=vitals, statuses=statuses,

@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from matplotlib import dates as mdates
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.text import Annotation
 
 from alerting.case_report.course import CaseCourse
 
@@ -42,21 +44,25 @@ class DrawnReport:
 def read_back(figure: Figure, course: CaseCourse, png: Path, pdf: Path) -> DrawnReport:
     """What the figure holds, from its artists."""
     report = DrawnReport(png=png, pdf=pdf, patient_id=course.patient_id, start=course.start, end=course.end)
-    sizes = []
+    sizes: list[Any] = []  # points; matplotlib types a font size as float | str
     for text in figure.texts:
         report.texts.append(text.get_text())
         sizes.append(text.get_fontsize())
     for ax in figure.axes:
         for line in ax.get_lines():
             gid = line.get_gid() or ""
+            # matplotlib types the data as any ArrayLike; a Line2D's are the sequences drawn
+            xdata: Any = line.get_xdata()
+            ydata: Any = line.get_ydata()
             if gid.startswith("sign:"):
-                xs = [mdates.num2date(value) if isinstance(value, float) else value for value in line.get_xdata()]
-                report.lines[gid[5:]] = DrawnLine(list(xs), [float(value) for value in line.get_ydata()])
+                xs = [mdates.num2date(value) if isinstance(value, float) else value for value in xdata]
+                report.lines[gid[5:]] = DrawnLine(list(xs), [float(value) for value in ydata])
             elif gid.startswith("ack|"):
-                report.acks.append((_as_datetime(line.get_xdata()[0]), gid[4:]))
+                report.acks.append((_as_datetime(xdata[0]), gid[4:]))
         for patch in ax.patches:
             gid = patch.get_gid() or ""
-            left, width = patch.get_x(), patch.get_width()
+            rectangle = cast(Rectangle, patch)  # the renderer draws no other patch
+            left, width = rectangle.get_x(), rectangle.get_width()
             if gid.startswith("span|"):
                 _, rule, severity = gid.split("|")
                 report.spans.append((rule, severity, mdates.num2date(left), mdates.num2date(left + width)))
@@ -67,7 +73,8 @@ def read_back(figure: Figure, course: CaseCourse, png: Path, pdf: Path) -> Drawn
             report.texts.append(text.get_text())
             sizes.append(text.get_fontsize())
             if (text.get_gid() or "").startswith("mark:"):
-                report.marks.append((_as_datetime(text.xy[0]), text.get_text()))
+                # marks are drawn with ax.annotate, whose Text is an Annotation
+                report.marks.append((_as_datetime(cast(Annotation, text).xy[0]), text.get_text()))
         report.axis_labels.append(ax.get_ylabel())
         report.axis_labels.append(ax.get_xlabel())
         for label in [*ax.get_xticklabels(), *ax.get_yticklabels()]:

@@ -93,7 +93,7 @@ def draw(course: CaseCourse) -> Figure:
     _marks(marks_ax, axes[1:], course, x0, x1)
 
     for ax in axes:
-        ax.set_xlim(x0, x1)
+        ax.set_xlim(x0, x1)  # type: ignore[arg-type]  # datetimes: matplotlib converts them, its types say float
         ax.tick_params(labelsize=BASE_PT, length=3)
         if ax is not alerts_ax:
             ax.tick_params(labelbottom=False)
@@ -170,17 +170,17 @@ def _panel(ax, course: CaseCourse, key: str, label: str, series, thresholds) -> 
         ax.set_yticks([])
 
 
-def _news2_runs(course: CaseCourse) -> list[tuple[datetime, datetime, str, str]]:
+def _news2_runs(course: CaseCourse) -> list[tuple[datetime, datetime, str, str, Any]]:
     return _runs(course, lambda status: status.news2.band,
                  lambda status: str(status.news2.score), NEWS2_COLOUR)
 
 
-def _crs_runs(course: CaseCourse) -> list[tuple[datetime, datetime, str, str]]:
+def _crs_runs(course: CaseCourse) -> list[tuple[datetime, datetime, str, str, Any]]:
     return _runs(course, lambda status: status.crs.grade, lambda status: str(status.crs.grade),
                  {grade: colour for grade, colour in CRS_COLOUR.items()})
 
 
-def _runs(course: CaseCourse, key, label, colours) -> list[tuple[datetime, datetime, str, str]]:
+def _runs(course: CaseCourse, key, label, colours) -> list[tuple[datetime, datetime, str, str, Any]]:
     """Stretches of equal band (or grade), each to the next status; the label is its worst score."""
     runs: list[list] = []
     statuses = course.statuses

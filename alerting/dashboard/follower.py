@@ -23,7 +23,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Any, Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -77,7 +77,7 @@ class TopicFollower:
         self.state = FeedState(unreachable_since=datetime.now(timezone.utc))
         self._on_state = on_state
         topics = settings.topics
-        self._apply = {
+        self._apply: dict[str, tuple[Callable[[bytes], Any], Callable[[Any], None]]] = {
             topics.patient_status: (lambda raw: decode_as(PatientStatus, raw), view.apply_status),
             topics.alerts: (lambda raw: decode_as(Alert, raw), view.apply_alert),
             topics.alert_acks: (lambda raw: decode_as(Acknowledgement, raw), view.apply_ack),

@@ -80,8 +80,8 @@ async def serve(settings: DashboardSettings, kafka_options: dict) -> None:
         finished, _ = await asyncio.wait([*tasks, asyncio.create_task(stop.wait())],
                                          return_when=asyncio.FIRST_COMPLETED)
         for task in finished:
-            if task in tasks and task.exception() is not None:
-                raise task.exception()
+            if task in tasks and (error := task.exception()) is not None:
+                raise error
     finally:
         for task in tasks:
             task.cancel()

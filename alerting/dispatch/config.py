@@ -165,7 +165,7 @@ class Route(_Strict):
     receivers: list[str] = Field(min_length=1)
     escalate: list[Level] = Field(default_factory=list)
     continue_: bool = Field(False, alias="continue")
-    group_by: list[GroupField] = Field(default_factory=lambda: ["episode_id"])
+    group_by: list[GroupField] = Field(default_factory=lambda: list[GroupField](["episode_id"]))
     group_wait: Duration = 0.0
     repeat_interval: Duration | None = 1800.0
 
@@ -217,7 +217,7 @@ class Inhibition(_Strict):
 
     source: Match
     target: Match
-    equal: list[GroupField] = Field(default_factory=lambda: ["patient_id"])
+    equal: list[GroupField] = Field(default_factory=lambda: list[GroupField](["patient_id"]))
 
 
 class Topics(_Strict):

@@ -8,7 +8,7 @@ are an error too: PyYAML would otherwise keep the last one without a word.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, cast
 
 import yaml
 from pydantic import ValidationError
@@ -46,7 +46,7 @@ class _Document:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.convert(item, path + (index,)) for index, item in enumerate(node.value)]
-        return _scalar(node)
+        return _scalar(cast(yaml.ScalarNode, node))  # compose() makes no other kind of node
 
     def line_of(self, path: Position) -> int | None:
         """The line of the deepest part of `path` that exists in the file."""
@@ -110,7 +110,7 @@ def parse_config(text: str, source: str = "<config>") -> DispatchConfig:
     return config
 
 
-def _as_written(error: dict[str, Any]) -> dict[str, Any]:
+def _as_written(error: Mapping[str, Any]) -> dict[str, Any]:
     """pydantic's error with its location as the YAML spells it: no union tag, no aliases."""
     loc = tuple("continue" if part == "continue_" else part for part in error["loc"])
     if len(loc) > 2 and loc[0] == "receivers" and loc[2] in ("webhook", "pagerduty", "slack"):

@@ -94,12 +94,12 @@ class Dispatcher:
             loops = [asyncio.create_task(loop()) for loop in (self._consume, self._tick, self._commit_loop)]
             stopping = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait([stopping, *loops], return_when=asyncio.FIRST_COMPLETED)
-            for task in loops + [stopping]:
+            for task in [*loops, stopping]:
                 task.cancel()
             await asyncio.gather(*loops, stopping, return_exceptions=True)
-            for task in done:
-                if task is not stopping and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+            for ended in done:
+                if ended is not stopping and (error := ended.exception()) is not None:
+                    raise error
         finally:
             await self._shutdown(runner)
 
@@ -142,7 +142,7 @@ class Dispatcher:
                 self.config.delivery_for(name), self.metrics, self._finish, self._failed_attempt,
                 disabled_reason=disabled.get((name, receiver.url)),
             )
-            channel.on_disable = lambda reason, name=name, url=receiver.url: self.ledger.disable(  # type: ignore[union-attr]
+            channel.on_disable = lambda reason, name=name, url=receiver.url: self.ledger.disable(
                 name, url, reason, time.time())
             if channel.disabled_reason:
                 log.error("receiver %s is DISABLED since an earlier run: %s", name, channel.disabled_reason)

@@ -69,8 +69,8 @@ def thresholds_for(stays: list[Stay], scores: list[np.ndarray], shape: dict,
 
 def _figures(stays: list[Stay], scores: list[np.ndarray], d: Dynamics,
              news2: list[np.ndarray] | None) -> tuple[metrics.Summary, metrics.Summary]:
-    flags = [simulate(s, d, None if news2 is None else n)
-             for s, n in zip(scores, news2 or [None] * len(scores))]
+    nones: list[np.ndarray | None] = [None] * len(scores)
+    flags = [simulate(s, d, None if news2 is None else n) for s, n in zip(scores, news2 or nones)]
     return (metrics.summarise(stays, [f[1] for f in flags]),
             metrics.summarise(stays, [f[0] for f in flags]))
 

@@ -29,7 +29,7 @@ def training_rows(stays: list[Stay], values: list[np.ndarray], horizon: int,
     for stay, x in zip(stays, values):
         hours = np.arange(stay.hours)
         keep = stay.measured.copy()
-        if stay.septic:
+        if stay.onset is not None:  # septic
             if target == "window":
                 keep &= (hours >= stay.onset - horizon) & (hours <= stay.onset)
             else:
@@ -132,6 +132,7 @@ def choose_level(stays: list[Stay], scores: list[np.ndarray], limits: tuple[floa
                            f"{f['hours_flagged']:.1%} hours, {f['firings_per_day']:.2f}/day")
                 if best is None or value > best[0]:
                     best = (value, (threshold, threshold * ratio, persistence, resolve))
+    assert best is not None, "PERSISTENCE, RESOLVE and RESOLVE_RATIO are not empty"
     return best[1], log
 
 

@@ -45,7 +45,7 @@ def summarise(stays: list[Stay], flags: list[np.ndarray]) -> Summary:
     fire, hours, flagged, caught = [], [], [], []
     for stay, f in zip(stays, flags):
         f = np.asarray(f, dtype=bool)
-        if not stay.septic:
+        if stay.onset is None:  # not septic
             fire.append(firings(f))
             hours.append(int(stay.measured.sum()))
             flagged.append(int((f & stay.measured).sum()))

@@ -24,6 +24,7 @@ the hourly records, so the burden it reports is the burden of these dynamics.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -54,8 +55,10 @@ class Dynamics:
     @classmethod
     def from_thresholds(cls, thresholds: dict[str, float]) -> "Dynamics":
         """From the `thresholds` of a weights file (or the config's settings, same names)."""
-        return cls(**{name: (int(thresholds[name]) if name.endswith(("_h", "_floor")) else
-                             float(thresholds[name])) for name in cls.__dataclass_fields__})
+        values: dict[str, Any] = {
+            name: (int(thresholds[name]) if name.endswith(("_h", "_floor")) else
+                   float(thresholds[name])) for name in cls.__dataclass_fields__}
+        return cls(**values)
 
     def floored(self, score: float, news2: int | None) -> float:
         """The score the machines see: at least the high open threshold at NEWS2 ≥ the floor."""

@@ -296,7 +296,7 @@ def compute_one(hourly: np.ndarray, on_oxygen: bool = False) -> Moment:
         base_feature.append(_clipped(channel_from_base * direction, cap))
     news = []
     for channel, score in _NEWS2_SCORERS:
-        if score is None:
+        if channel is None or score is None:  # together: the air-or-oxygen part
             news.append(_OXYGEN_POINTS if on_oxygen else 0.0)
         else:
             value = current[channel]

@@ -36,8 +36,8 @@ def _within(name: str):
     return AfterValidator(check)
 
 
-def _measurement(name: str):
-    return Annotated[float | None, Field(strict=True, default=None), _within(name)]
+#: A measurement field, annotated with its bounds (`_within`) and defaulting to None.
+_Measurement = Annotated[float | None, Field(strict=True)]
 
 
 class VitalSigns(BaseModel):
@@ -51,13 +51,13 @@ class VitalSigns(BaseModel):
     ward: str | None = None
     bed: str | None = None
     source: str | None = None
-    heart_rate: _measurement("heart_rate")
-    systolic_bp: _measurement("systolic_bp")
-    diastolic_bp: _measurement("diastolic_bp")
-    mean_arterial_pressure: _measurement("mean_arterial_pressure")
-    temperature: _measurement("temperature")
-    spo2: _measurement("spo2")
-    respiratory_rate: _measurement("respiratory_rate")
+    heart_rate: Annotated[_Measurement, _within("heart_rate")] = None
+    systolic_bp: Annotated[_Measurement, _within("systolic_bp")] = None
+    diastolic_bp: Annotated[_Measurement, _within("diastolic_bp")] = None
+    mean_arterial_pressure: Annotated[_Measurement, _within("mean_arterial_pressure")] = None
+    temperature: Annotated[_Measurement, _within("temperature")] = None
+    spo2: Annotated[_Measurement, _within("spo2")] = None
+    respiratory_rate: Annotated[_Measurement, _within("respiratory_rate")] = None
     on_oxygen: Annotated[bool | None, Field(strict=True)] = None
     consciousness: Literal["A", "C", "V", "P", "U"] | None = None
 

@@ -33,12 +33,17 @@ import heapq
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Iterator, Sequence, cast
 
 from faust.streams import _current_event
-from faust.types import TP
+from faust.types import TP, EventT
 
 from streams.input_record import InputRecord
+
+if TYPE_CHECKING:  # the class the mixin goes into, for the type checker only
+    from faust.transport.drivers.aiokafka import Consumer as _MixedInto
+else:
+    _MixedInto = object
 
 # The names of Faust's consumer used here are listed and checked in internals.py (the package
 # refuses to import without them).
@@ -64,7 +69,7 @@ def in_produce_order(batch: Sequence[PartitionRecords]) -> Iterator[InputRecord]
     return heapq.merge(*(records for _tp, records in batch), key=_timestamp)
 
 
-def _timestamp(record: InputRecord) -> int:
+def _timestamp(record: InputRecord) -> float:
     return record.timestamp
 
 
@@ -94,7 +99,8 @@ def table_partition() -> Iterator[Callable[[int], None]]:
             event = events.get(partition)
             if event is None:
                 event = events[partition] = _PartitionEvent(_PartitionMessage(partition))
-            _current_event.set(weakref.ref(event))
+            # Faust's store reads only `event.message.partition` (see _PartitionEvent).
+            _current_event.set(weakref.ref(cast(EventT, event)))
             current[0] = partition
 
     try:
@@ -130,7 +136,7 @@ async def take_in_produce_order(take: Callable[[InputRecord], Awaitable[None]],
     return True
 
 
-class BatchLaneConsumer:
+class BatchLaneConsumer(_MixedInto):
     """Mixed into Faust's aiokafka Consumer: `getmany` hands input records to the lane.
 
     The lane is the transport's `batch_lane`; without one (e.g. the benchmark's floor app) this
@@ -140,7 +146,7 @@ class BatchLaneConsumer:
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
         lane_of_transport: BatchLane | None = getattr(self.transport, "batch_lane", None)
         if lane_of_transport is None:
-            async for item in super().getmany(timeout):  # type: ignore[misc]
+            async for item in super().getmany(timeout):
                 yield item
             return
         records, active_partitions = await self._wait_next_records(timeout)

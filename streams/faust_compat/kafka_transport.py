@@ -21,10 +21,11 @@ a second: 50 ms cost 1.5 % of a core (Faust's 1500 ms: 0.4 %, 100 ms: 0.9 %, 20 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
 
 from streams.faust_compat.batch_lane import BatchLane, BatchLaneConsumer
 from streams.faust_compat.internals import missing_on
@@ -36,7 +37,7 @@ from streams.faust_compat.internals import missing_on
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
         consumer = super()._create_worker_consumer(transport)
-        wait_ms = self.transport.fetch_max_wait_ms
+        wait_ms = cast(Transport, self.transport).fetch_max_wait_ms  # the one below creates us
         # The consumer hands this to its Fetcher in start(); fail loudly if aiokafka renames it.
         if not hasattr(consumer, "_fetch_max_wait_ms"):
             raise RuntimeError("aiokafka.AIOKafkaConsumer has no _fetch_max_wait_ms; "
@@ -56,11 +57,13 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         partitions that were paused while we waited, so that their records come again.
         """
         if active_partitions is None:  # a client-only app takes everything
-            return await super()._fetch_records(consumer, active_partitions, timeout, max_records)
+            # Faust types the set as required; its client-only apps pass None, as here
+            return await super()._fetch_records(consumer, active_partitions, timeout, max_records)  # type: ignore[arg-type]
         asked = set(active_partitions)
         if not asked:
             return {}
-        records = await super()._fetch_records(consumer, asked, timeout, max_records)
+        # Faust types the result a Mapping; aiokafka's getmany returns a dict
+        records = cast(dict[TP, list[Any]], await super()._fetch_records(consumer, asked, timeout, max_records))
         buffered = self.consumer._buffered_partitions  # noqa: SLF001
         for tp in [tp for tp in records if tp not in active_partitions and tp not in buffered]:
             consumer.seek(tp, records.pop(tp)[0].offset)

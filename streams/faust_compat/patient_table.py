@@ -1,6 +1,6 @@
 """The Faust table that holds each patient's engine state, durable through its changelog."""
 
-from typing import Any
+from typing import Any, cast
 
 import faust
 from faust.streams import current_event
@@ -28,4 +28,4 @@ def patient_state_table(app: faust.App, name: str, partitions: int) -> PatientSt
         partitions=partitions,
         help="Engine state per patient (versioned bytes), written on episode changes and on a cadence.",
     )
-    return app.tables.add(table)
+    return cast(PatientStateTable, app.tables.add(table))  # Faust's add returns what it was given
