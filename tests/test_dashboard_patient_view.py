@@ -141,7 +141,7 @@ def test_a_tile_opens_the_patients_course_with_alert_spans_and_clinical_events(
         ("MRN-2", status_message("MRN-2", at(0), ward="5-West", bed="3"))])
     dashboard.wait_until_live()
     page = open_page(browser, dashboard, size)
-    expect(page.locator(".tile")).to_have_count(2)
+    expect(page.locator(".tile")).to_have_count(2, timeout=20_000)  # the statuses come through Kafka
     tap(page.locator('.tile[data-patient-id="MRN-1"]'), size)
 
     view = page.locator("#patient-view")
@@ -217,7 +217,7 @@ def test_a_tile_opens_the_patients_course_with_alert_spans_and_clinical_events(
     page.go_back()
     page.go_back()
     expect(view).to_be_hidden()
-    expect(page.locator(".tile")).to_have_count(2)
+    expect(page.locator(".tile")).to_have_count(2, timeout=20_000)  # the statuses come through Kafka
 
 
 def test_an_alert_opens_the_course_which_follows_live_and_acknowledges(
