@@ -54,3 +54,12 @@ def worker_environment(bootstrap: str, unique: str, tmp_path: Path) -> dict[str,
         "CRSMON_TOPIC_DEAD_LETTERS": f"dead-letters-{unique}",
     })
     return env
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """A headless Chromium shared by one module's tests (the dashboard's)."""
+    from tests.support.dashboard import chromium
+
+    with chromium() as opened:
+        yield opened

@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect
 from crsmon.local_kafka import free_port
 from monitor.wire import format_timestamp, parse_timestamp
 from tests.support.dashboard import (
-    chromium, dashboard_env_with_topics,
+    dashboard_env_with_topics,
     Dashboard, alert_message, dashboard_env, screenshot, started_dashboard,
     status_message,
 )
@@ -31,12 +31,6 @@ pytestmark = pytest.mark.kafka
 
 def at(minutes_ago: float) -> str:
     return format_timestamp(datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=minutes_ago))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    with chromium() as opened:
-        yield opened
 
 
 @pytest.fixture

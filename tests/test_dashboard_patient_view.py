@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 
 from monitor.wire import format_timestamp
 from tests.support.dashboard import (
-    chromium, dashboard_env_with_topics,
+    dashboard_env_with_topics,
     Dashboard, alert_message, screenshot, started_dashboard,
     status_message,
 )
@@ -37,12 +37,6 @@ NOW = datetime.now(timezone.utc).replace(second=0, microsecond=0)
 
 def at(minutes_ago: float) -> str:
     return format_timestamp(NOW - timedelta(minutes=minutes_ago))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    with chromium() as opened:
-        yield opened
 
 
 @pytest.fixture
