@@ -61,9 +61,9 @@ def engine_inputs(count: int) -> list:
         seen[-1][1] = bool(on_oxygen)
         return score_of(model, hourly, on_oxygen)
 
-    def record_open(self, patient, at, news2, on_oxygen):
+    def record_open(self, patient, at, news2, on_oxygen, risk_period=False):
         window, end = copy.deepcopy(patient.window), int(round((at - self.grace_s) / 3600)) * 60
-        evaluate(self, patient, at, news2, on_oxygen)
+        evaluate(self, patient, at, news2, on_oxygen, risk_period)
         seen[-1] += [window, end]
         medium_open, _, high_open, _, _ = patient.deterioration
         seen[-1][2] = bool(medium_open or high_open)

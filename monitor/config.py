@@ -207,10 +207,11 @@ class EngineConfig(BaseModel):
 
     # -- deterioration early warning (issue 12, docs/deterioration-model.md) -----------------
     deterioration_rule: bool = setting(
-        False, "issue 8, in progress: the fitted deterioration warning replaces the NEWS2 "
-        "response levels for patients outside a CRS risk period (rule 'deterioration'); off "
-        "until it is proven on simulated wards and exertion, so measure it with "
-        "`crsmon validate --config` first"
+        True, "issue 8: the fitted deterioration warning, with NEWS2's confirmed response "
+        "levels as its floor, replaces the NEWS2 response levels (rule 'deterioration'); in a "
+        "CRS risk period it speaks through the CRS episode. Measured against NEWS2 ≥ 5 and ≥ 7 "
+        "on real ICU records and on simulated wards (docs/deterioration-model.md); false "
+        "brings back the NEWS2 rule ('news2') as before"
     )
     deterioration_grace_s: float = setting(
         60.0, f"{JUDGEMENT}: each hour is scored this long after it ends, so that a set "
@@ -257,8 +258,32 @@ class EngineConfig(BaseModel):
     )
     deterioration_news2_high_floor: int = setting(
         7, f"{RCP}: ≥ 7 calls an emergency response, so the warning is at least high while "
-        "NEWS2 is ≥ 7 (the fitted weights reflect ICU sepsis, not every emergency); the "
-        "thresholds were fitted with this floor in place; 0 turns it off"
+        "NEWS2 is ≥ 7 (the fitted weights reflect ICU sepsis, not every emergency): in its "
+        "hourly score (the thresholds were fitted with this floor in place) and, between hours, "
+        "once a repeat observation confirms it (deterioration_news2_confirm_s); 0 turns it off"
+    )
+    deterioration_news2_medium_floor: int = setting(
+        6, f"{RCP}: 5–6 calls an urgent clinical review, so the warning is at least medium "
+        "while NEWS2 ≥ 6 is confirmed on a repeat observation (deterioration_news2_confirm_s); "
+        "6 rather than 5 because on the development set a confirmed floor at 5 flags 14.5 % of "
+        "non-septic hours, over issue 12's 13 %, and at 6 12.2 % (docs/deterioration-model.md); "
+        "0 turns it off"
+    )
+    deterioration_news2_confirm_s: float = setting(
+        300.0, f"{RCP} and alarm safety: NEWS2's floors hold once a repeat observation at least "
+        "this long after the first confirms the score (as news2_persistence_s); a value carried "
+        "forward is not a repeat, so hourly charting confirms at the next hour's set", "s"
+    )
+    deterioration_news2_release_s: float = setting(
+        3600.0, f"{JUDGEMENT}: the medium floor ends once NEWS2 has stayed below it this long "
+        "(the high floor falls back to medium at once); 10 minutes let a score wobbling at 6 "
+        "on a monitor page 2–5 times per simulated course (bench.cohort)", "s"
+    )
+    deterioration_counts_fever_in_risk_period: bool = setting(
+        False, f"{ASTCT}: in a CRS risk period the ASTCT grade owns the fever (grade 1 is "
+        "medium by policy), so the warning scores the other measurements there; counting the "
+        "fever again escalated 58 % of simulated courses that never met grade 2 to high "
+        "(bench.cohort, seed 1)"
     )
     deterioration_reasons: int = setting(
         3, f"{JUDGEMENT}: an alert names its three largest contributions", "reasons"

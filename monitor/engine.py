@@ -27,13 +27,14 @@ from monitor import trends
 from monitor.artifacts import expire, fever_never_held, take_sample
 from monitor.assessment import Assessment, assess, in_risk_period, oxygen_in_force
 from monitor.deterioration.engine_rule import HourlyWarning
+from monitor.deterioration.news2_floor import ConfirmedNews2
 from monitor.config import EngineConfig
 from monitor.discharges import DischargeMemory
 from monitor.episodes import Change, Timing
 from monitor.parameters import TEMPERATURE
 from monitor.patient_state import Patient
 from monitor.reports import alert_id_for, alert_of, moment, status_of
-from monitor.rules import crs_level, news2_level, signal_loss_level
+from monitor.rules import crs_level, deterioration_level, news2_level, signal_loss_level
 from monitor.signals import check_losses, note_signal
 from monitor.window import ABSENT, DUPLICATE, TOO_LATE, WindowLimits
 from monitor.wire import (
@@ -109,6 +110,7 @@ class Engine:
             "deterioration": Timing(0.0, 0.0, 0.0),
         }
         self._warning = HourlyWarning(config) if config.deterioration_rule else None
+        self._news2_floor = ConfirmedNews2(config)
         self._crs_timing, self._news2_timing, self._signal_loss_timing = (
             self._timings["crs"], self._timings["news2"], self._timings["signal_loss"])
         self._patients: dict[str, Patient] = {}
@@ -392,8 +394,18 @@ class Engine:
             check_losses(patient, at, config)
         a = assess(patient, at, config)
         warning = self._warning
-        if warning is not None and at >= patient.deterioration_due:
-            warning.evaluate(patient, at, a.news2_score, oxygen_in_force(patient)[0])
+        ward = None  # the deterioration rule's finding, where it is on
+        if warning is not None:
+            if at >= patient.deterioration_due:
+                warning.evaluate(patient, at, a.news2_score, oxygen_in_force(patient)[0],
+                                 a.risk_period)
+            floor = self._news2_floor
+            floor_score = floor.score_of(a)
+            floor.observe(patient, at, floor_score, vitals)
+            severity = floor.severity(patient)
+            ward = deterioration_level(patient, a, warning.level(patient), None if severity is None
+                                       else (severity, floor.threshold(severity), floor_score),
+                                       config)
         crs = patient.episodes["crs"]
         crs_open = crs.episode_id is not None
         early = trends.NONE
@@ -409,8 +421,7 @@ class Engine:
             patient.baseline, patient.trend_at, patient.early_warning = None, None, trends.NONE
 
         changes: list[tuple[str, Change]] = []
-        change = crs.step(at, crs_level(patient, a, early, config, crs_open,
-                                        None if warning is None else warning.level(patient)),
+        change = crs.step(at, crs_level(patient, a, early, config, crs_open, ward),
                           self._timing("crs", crs.grade), patient.patient_id, "crs")
         if change is not None:
             changes.append(("crs", change))
@@ -420,8 +431,7 @@ class Engine:
             self._follow(patient, "news2", news2_level(patient, a, config), watched_as_crs, at,
                          changes)
         else:  # the warning speaks for NEWS2 outside CRS: NEWS2 is among its inputs, with a floor
-            self._follow(patient, "deterioration", warning.level(patient), watched_as_crs, at,
-                         changes)
+            self._follow(patient, "deterioration", ward, watched_as_crs, at, changes)
         change = patient.episodes["signal_loss"].step(
             at, signal_loss_level(patient, config), self._signal_loss_timing,
             patient.patient_id, "signal_loss")

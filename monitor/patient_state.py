@@ -80,6 +80,9 @@ class Patient:
     # AlertState.as_list(), and the reasons of its last evaluation
     deterioration: list | None = None
     deterioration_reasons: tuple = ()
+    # NEWS2's confirmed floors under the warning (monitor/deterioration/news2_floor.py):
+    # [since, confirmed] per floor, None while NEWS2 is below every floor
+    news2_floor: list | None = None
 
     episodes: dict[str, Episode] = field(default_factory=lambda: {rule: Episode() for rule in RULES})
     last_status_at: float | None = None
@@ -109,6 +112,7 @@ class Patient:
         header["early_warning"] = list(self.early_warning)
         header["deterioration"] = self.deterioration
         header["deterioration_reasons"] = list(self.deterioration_reasons)
+        header["news2_floor"] = self.news2_floor
         header["last_status_key"] = self.last_status_key
         header["episodes"] = {rule: episode.as_list() for rule, episode in self.episodes.items()}
         body = orjson.dumps(header)
@@ -133,6 +137,7 @@ class Patient:
             patient.early_warning = tuple(header["early_warning"])
             patient.deterioration = header.get("deterioration")  # absent before issue 8
             patient.deterioration_reasons = tuple(header.get("deterioration_reasons", ()))
+            patient.news2_floor = header.get("news2_floor")  # absent before the floor
             key = header["last_status_key"]
             patient.last_status_key = None if key is None else _freeze(key)
             patient.episodes = {rule: Episode.from_list(items)

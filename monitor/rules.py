@@ -5,6 +5,8 @@
   would say. A measured fever opens it at once.
 - `news2`: the NEWS2 response levels, for patients without an open CRS episode ("outside
   CRS"); inside one, NEWS2 speaks through the CRS episode instead.
+- `deterioration` (`deterioration_rule`): the hourly deterioration warning in NEWS2's place,
+  with NEWS2's confirmed response levels as its floor; inside CRS, through the CRS episode.
 - `signal_loss`: a continuous source silent or at zero (monitor/signals.py).
 """
 
@@ -21,6 +23,7 @@ from monitor.patient_state import Patient
 from monitor.scores.news2 import COMPONENTS
 from monitor.severity import crs_severity, news2_severity
 from monitor.signals import lost_signals
+from monitor.wire import SEVERITY_RANK
 from monitor.trends import EarlyWarning
 
 _NEWS2_VALUE = {"respiratory_rate": RESPIRATORY_RATE, "spo2": SPO2, "systolic_bp": SYSTOLIC,
@@ -46,6 +49,12 @@ def crs_level(patient: Patient, a: Assessment, early: EarlyWarning, config: Engi
         severity = news2_severity(a.news2_band, config)
     if severity is None:
         return None
+    if (ward is not None and config.deterioration_rule
+            and SEVERITY_RANK[ward.severity] > SEVERITY_RANK[severity]):
+        # A graded patient sliding by the other measurements (the warning leaves the fever
+        # to the grade in a risk period): the warning raises the episode, as a trend does.
+        return Level(ward.severity, a.grade, lambda: crs_reasons(patient, a, early, config)
+                     + ward.explain(), at_once=True)
     # No persistence for a fever (ASTCT counts it at once) nor for an early warning (a trend
     # over hours already persists); the other criteria must hold, against motion and noise.
     raised_by_trend = warned and severity != graded
@@ -104,6 +113,28 @@ def news2_reasons(patient: Patient, a: Assessment, config: EngineConfig) -> tupl
         elif name == "consciousness":
             reasons.append(f"consciousness {patient.consciousness} (ACVPU) scores {points}")
     return tuple(reasons)
+
+
+def deterioration_level(patient: Patient, a: Assessment, warned: Level | None,
+                        floor: tuple[str, int, int] | None, config: EngineConfig) -> Level | None:
+    """The deterioration rule: the hourly warning's level (`warned`), never below NEWS2's own
+    response once a repeat observation confirms it (`floor`: its severity, "medium" or
+    "high", the NEWS2 score it holds from, and the score as it reads it now;
+    monitor/deterioration/news2_floor.py)."""
+    if floor is None:
+        return warned
+    name, threshold, score = floor
+    severity = (config.deterioration_high_severity if name == "high"
+                else config.deterioration_medium_severity)
+    if warned is not None and SEVERITY_RANK[warned.severity] >= SEVERITY_RANK[severity]:
+        return warned
+    response = "emergency response" if name == "high" else "urgent clinical review"
+    read = "" if score == a.news2_score else f" without the temperature's {a.news2_score - score}"
+    said = (f"NEWS2 {score}{read} on repeat observations (≥ {threshold}: {response}, RCP 2017)"
+            if score >= threshold else
+            f"NEWS2 ≥ {threshold} on repeat observations ({response}, RCP 2017), now {score}{read}")
+    return Level(severity, None, lambda: (said,) + news2_reasons(patient, a, config)[1:],
+                 at_once=True)
 
 
 def signal_loss_level(patient: Patient, config: EngineConfig) -> Level | None:

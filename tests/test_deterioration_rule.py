@@ -1,5 +1,4 @@
-"""The deterioration warning inside the engine (`deterioration_rule`, off by default until
-issue 8 is done): scored once an hour of event time, the same whatever the timer does, kept
+"""The deterioration warning inside the engine (`deterioration_rule`, on by default): scored once an hour of event time, the same whatever the timer does, kept
 across a restart, and the same hour by hour as the offline figures were simulated.
 """
 
@@ -20,6 +19,7 @@ from validation.problems import Problems
 
 DATA = Path(__file__).parent / "data" / "physionet2019"
 ON = EngineConfig(deterioration_rule=True)
+OFF = EngineConfig(deterioration_rule=False)
 
 
 def stays(count: int | None = None):
@@ -44,22 +44,26 @@ def sample():
     return stays()
 
 
-def test_off_by_default_on_it_replaces_the_news2_rule_outside_crs(sample) -> None:
+def test_on_by_default_it_replaces_the_news2_rule_which_a_hospital_can_bring_back(sample) -> None:
     default = {a.rule for stay in sample[:60] for a in run(Engine(), stay)}
-    with_rule = {a.rule for stay in sample[:60] for a in run(Engine(ON), stay)}
-    assert "deterioration" not in default and "news2" in default
-    assert "deterioration" in with_rule and "news2" not in with_rule
+    news2_rule = {a.rule for stay in sample[:60] for a in run(Engine(OFF), stay)}
+    assert "deterioration" in default and "news2" not in default
+    assert "deterioration" not in news2_rule and "news2" in news2_rule
 
 
-def test_its_alerts_say_why_by_the_largest_contributions(sample) -> None:
+def test_its_alerts_say_why_by_the_largest_contributions_or_by_news2(sample) -> None:
     firing = [a for stay in sample for a in run(Engine(ON), stay)
               if a.rule == "deterioration" and a.status == "firing"]
-    assert firing
-    for alert in firing:
-        assert alert.reasons[0].startswith("deterioration score ")
+    by_score = [a for a in firing if a.reasons[0].startswith("deterioration score ")]
+    by_floor = [a for a in firing if a.reasons[0].startswith("NEWS2 ")]
+    assert by_score and by_floor and len(by_score) + len(by_floor) == len(firing)
+    for alert in by_score:
         assert len(alert.reasons) >= 2  # and at least one measurement that drove it
         assert all("[+" in reason or reason.startswith(("deterioration", "NEWS2"))
                    for reason in alert.reasons)
+    for alert in by_floor:  # NEWS2 confirmed, and the parameters that scored it
+        assert "on repeat observations" in alert.reasons[0] and "RCP 2017" in alert.reasons[0]
+        assert any(reason.endswith(("scores 2", "scores 3")) for reason in alert.reasons[1:])
 
 
 def test_the_timer_changes_nothing_and_neither_does_a_restart(sample) -> None:

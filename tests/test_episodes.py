@@ -8,6 +8,10 @@ from monitor.config import EngineConfig
 from monitor.engine import Engine, alert_id_for
 from tests.support.clinical import Bedside
 
+#: The NEWS2 rule, where a hospital turns the deterioration warning off (its floor's own tests:
+#: tests/test_news2_floor.py).
+NEWS2_RULE = EngineConfig(deterioration_rule=False)
+
 
 def stable_vitals(bed: Bedside, minute: float, **override):
     values = dict(heart_rate=78, systolic_bp=122, spo2=97, respiratory_rate=15, temperature=36.9)
@@ -16,7 +20,7 @@ def stable_vitals(bed: Bedside, minute: float, **override):
 
 
 def test_news2_fires_only_after_its_criteria_persist():
-    bed = Bedside()
+    bed = Bedside(Engine(NEWS2_RULE))
     for minute in range(0, 4):
         stable_vitals(bed, minute, spo2=91)  # a single parameter scoring 3
     stable_vitals(bed, 4)
@@ -30,7 +34,7 @@ def test_news2_fires_only_after_its_criteria_persist():
 
 
 def test_persistence_is_honoured_by_the_timer_for_a_patient_who_sends_nothing_more():
-    bed = Bedside()
+    bed = Bedside(Engine(NEWS2_RULE))
     stable_vitals(bed, 0)
     stable_vitals(bed, 60, systolic_bp=101, respiratory_rate=22, heart_rate=112)  # NEWS2 6
     bed.advance(bed.at(64))
@@ -170,7 +174,7 @@ def test_discharge_resolves_every_open_episode():
 
 
 def test_in_the_risk_period_a_deterioration_before_the_fever_is_already_the_crs_episode():
-    bed = Bedside()
+    bed = Bedside(Engine(NEWS2_RULE))
     bed.therapy(bed.at(0))
     for minute in range(0, 20):
         stable_vitals(bed, minute, respiratory_rate=26)  # single parameter 3: medium after 5 min
@@ -185,7 +189,7 @@ def test_in_the_risk_period_a_deterioration_before_the_fever_is_already_the_crs_
 
 
 def test_a_news2_episode_hands_over_to_the_crs_episode_when_a_risk_period_begins():
-    bed = Bedside()
+    bed = Bedside(Engine(NEWS2_RULE))
     for minute in range(0, 20):
         stable_vitals(bed, minute, respiratory_rate=26)
     assert [(a.rule, a.status) for a in bed.alerts] == [("news2", "firing")]
@@ -201,7 +205,7 @@ def test_news2_severity_policy_outside_crs():
     for override, severity in ((dict(respiratory_rate=26), "medium"),
                                (dict(respiratory_rate=22, heart_rate=112, systolic_bp=105), "high"),
                                (dict(respiratory_rate=26, heart_rate=112, systolic_bp=95), "critical")):
-        bed = Bedside()
+        bed = Bedside(Engine(NEWS2_RULE))
         for minute in range(0, 6):
             stable_vitals(bed, minute, **override)
         assert [(a.rule, a.severity) for a in bed.firing()] == [("news2", severity)], override

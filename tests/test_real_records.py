@@ -16,6 +16,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from monitor.config import EngineConfig
 from monitor.engine import Engine
 from monitor.replay import input_lines, plan, replay
 from monitor.wire import encode
@@ -120,7 +121,8 @@ def test_a_folder_of_per_stay_files_gives_the_alerts_of_one_grouped_file(stays, 
     assert folder
 
 
-def test_the_stay_that_hung_the_engine_ends_in_a_few_steps_per_record(stays) -> None:
+@pytest.mark.parametrize("ward_rule", ["deterioration", "news2"])
+def test_the_stay_that_hung_the_engine_ends_in_a_few_steps_per_record(stays, ward_rule) -> None:
     class Counting(Engine):
         steps = 0
 
@@ -128,12 +130,13 @@ def test_the_stay_that_hung_the_engine_ends_in_a_few_steps_per_record(stays) -> 
             self.steps += 1
             super()._step(*args, **kwargs)
 
-    engine = Counting()
+    # The hang was the NEWS2 rule's; the deterioration rule (the default) must end as well.
+    engine = Counting(EngineConfig(deterioration_rule=ward_rule == "deterioration"))
     lines = stays["p100049"]
     alerts, _ = run_replay(lines, engine)
     assert engine.steps <= 4 * len(lines)
     assert not engine.stalls
-    assert any(alert["rule"] == "news2" for alert in alerts)
+    assert any(alert["rule"] == ward_rule for alert in alerts)
 
 
 def test_an_engine_that_builds_no_statuses_gives_the_same_alerts(stays) -> None:

@@ -32,7 +32,7 @@ def validate(*args: str) -> subprocess.CompletedProcess:
 def report(tmp_path_factory) -> tuple[dict, Path, str]:
     out = tmp_path_factory.mktemp("validation")
     done = validate(str(DATA), "--out", str(out), "--jobs", "2", "--sweep",
-                    "news2_key_threshold=6")
+                    "deterioration_high_open=3.2")
     assert done.returncode == 0, done.stderr
     return orjson.loads((out / "validation.json").read_bytes()), out, done.stderr
 
@@ -120,9 +120,9 @@ def test_crsmon_figures_are_consistent_with_each_other(report) -> None:
                    "flagged_at_onset_minus_6h", "flagged_at_onset_minus_0h"):
         assert high[figure]["value"] <= medium[figure]["value"]
     by_rule = report[0]["crsmon_firings_by_rule"]
-    assert by_rule and all(key.split()[0] in ("crs", "news2") for key in by_rule)
-    curve = report[0]["what_if"]["crsmon ≥ high, news2_key_threshold"]
-    assert [point["value"] for point in curve] == [6, "default"]
+    assert by_rule and all(key.split()[0] in ("crs", "deterioration") for key in by_rule)
+    curve = report[0]["what_if"]["crsmon ≥ high, deterioration_high_open"]
+    assert [point["value"] for point in curve] == [3.2, "default"]
     assert curve[0]["hours_flagged_share_non_septic"] <= curve[1]["hours_flagged_share_non_septic"]
 
 
@@ -198,6 +198,12 @@ def test_a_sweep_of_an_unknown_setting_says_what_is_wrong(tmp_path) -> None:
     done = validate(str(DATA), "--out", str(tmp_path), "--sweep", "news2_threshhold=4")
     assert done.returncode != 0
     assert "news2_threshhold" in done.stderr and "crsmon config" in done.stderr
+
+
+def test_a_sweep_to_an_invalid_setting_says_why_before_the_run(tmp_path) -> None:
+    done = validate(str(DATA), "--out", str(tmp_path), "--sweep", "deterioration_high_open=2.0")
+    assert done.returncode != 0
+    assert "deterioration_high_open=2.0" in done.stderr and "high_resolve" in done.stderr
 
 
 def test_the_stays_to_review_are_written_out_and_drawn_on_request(tmp_path) -> None:

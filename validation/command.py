@@ -18,6 +18,7 @@ from typing import IO, Callable
 import orjson
 
 from monitor.config import EngineConfig, load_config
+from monitor.engine import Engine
 from validation.figures import (
     Bootstrap, by_rule, case_lists, cohort, detector_figures, groups_of, sweep_point,
 )
@@ -30,8 +31,9 @@ from validation.progress import Progress
 from validation.report_html import write_report
 from validation.run_stays import ChunkResult, run_chunk, run_stays
 
-#: The what-if sweep run by default: crsmon's NEWS2 response threshold (RCP's key threshold, 5).
-DEFAULT_SWEEP = "news2_key_threshold=4,6,7"
+#: The what-if sweep run by default: the deterioration warning's open thresholds, upwards (a
+#: threshold below its resolve threshold is not a valid setting; lower both to sweep down).
+DEFAULT_SWEEP = "deterioration_high_open=2.8,3.2;deterioration_medium_open=2.2"
 CHUNK_FILES = 48
 
 
@@ -48,10 +50,16 @@ def parse_sweep(text: str, config: EngineConfig) -> list[tuple[str, float]]:
         if kind not in (int, float):
             raise SystemExit(f"crsmon validate: --sweep {name}: only number settings can be swept")
         try:
-            pairs.extend((name, kind(value)) for value in values.split(","))
+            swept = [(name, kind(value)) for value in values.split(",")]
         except ValueError:
             raise SystemExit(f"crsmon validate: --sweep {name}={values}: values must be "
                              f"{kind.__name__}s separated by commas") from None
+        for _, value in swept:
+            try:
+                Engine(config.model_copy(update={name: value}), statuses=False)
+            except ValueError as error:
+                raise SystemExit(f"crsmon validate: --sweep {name}={value}: {error}") from None
+        pairs.extend(swept)
     return pairs
 
 
@@ -68,7 +76,8 @@ def validate_command(args: argparse.Namespace, render_case: CaseRenderer | None 
               "JSON Lines file with --outcomes", file=sys.stderr)
         return 2
     config = load_config(args.config)
-    sweep = parse_sweep(args.sweep, config) if args.sweep else []
+    text = DEFAULT_SWEEP if args.sweep is None else args.sweep
+    sweep = parse_sweep(text, config) if text else []
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()

@@ -15,7 +15,7 @@ import math
 
 from monitor.deterioration.alerting import AlertState, Dynamics, from_config
 from monitor.deterioration.features import HOURS, hourly_medians
-from monitor.deterioration.model import WEIGHTS_FILE, Model, load, reasons, score_only
+from monitor.deterioration.model import WEIGHTS_FILE, Model, load, reasons, score_only, without
 from monitor.episodes import Level
 from monitor.patient_state import Patient
 
@@ -27,6 +27,7 @@ class HourlyWarning:
         self.model: Model = load(config.deterioration_weights or WEIGHTS_FILE)
         self.dynamics: Dynamics = from_config(config)
         self.grace_s = float(config.deterioration_grace_s)
+        self.fever_in_risk_period = bool(config.deterioration_counts_fever_in_risk_period)
         self.top = int(config.deterioration_reasons)
         self.least = float(config.deterioration_reason_min_score)
         self.severities = {"medium": config.deterioration_medium_severity,
@@ -37,8 +38,12 @@ class HourlyWarning:
         hour = math.ceil((at - self.grace_s) / 3600)
         return hour * 3600 + self.grace_s
 
-    def evaluate(self, patient: Patient, at: float, news2: int, on_oxygen: bool) -> None:
-        """Score the hour due at `at` and step the machines; leaves the next deadline."""
+    def evaluate(self, patient: Patient, at: float, news2: int, on_oxygen: bool,
+                 risk_period: bool = False) -> None:
+        """Score the hour due at `at` and step the machines; leaves the next deadline.
+        In a CRS risk period the temperature's contributions are left out (unless configured
+        otherwise): the ASTCT grade owns the fever there, and counting it twice made every
+        febrile grade-1 patient whose fever dipped below 38 °C a `high`."""
         state = (AlertState.from_list(patient.deterioration) if patient.deterioration
                  else AlertState.new())
         hour = int(round((at - self.grace_s) / 3600))
@@ -46,6 +51,8 @@ class HourlyWarning:
         # The score every hour; the reasons only when a level is open after the step, the one
         # time they are kept (most patient-hours score without an open level).
         scored = score_only(self.model, hourly_medians(minutes), on_oxygen)
+        if risk_period and not self.fever_in_risk_period:
+            scored = without(scored, "temperature")
         state.step(scored.score, self.dynamics, news2)
         state.hour = hour
         patient.deterioration = state.as_list()

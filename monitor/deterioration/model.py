@@ -207,6 +207,14 @@ def score_only(model: Model, hourly: np.ndarray, on_oxygen: bool = False) -> Sco
     return Scored(float(products.sum()), moment, products.tolist())
 
 
+def without(scored: Scored, group: str) -> Scored:
+    """The same moment scored without one measurement's contributions (every feature of its
+    group): in a CRS risk period the ASTCT grade speaks for the temperature."""
+    indices = dict(_GROUPS)[group]
+    parts = [0.0 if index in indices else part for index, part in enumerate(scored.parts)]
+    return Scored(float(np.array(parts).sum()), scored.moment, parts)
+
+
 def reasons(model: Model, scored: Scored, top: int = 3, least: float = 0.05) -> tuple[str, ...]:
     """The reasons for the `top` measurements contributing at least `least` in total, largest
     first: "temperature 38.7 °C, highest 38.9 °C in the last 12 h [+1.75]"."""

@@ -207,11 +207,14 @@ def evaluate(model: Model, minutes: np.ndarray, on_oxygen: bool = False, top: in
     return assess(model, hourly_medians(minutes), on_oxygen, top, least)
 
 
-def engine_evaluate(self, patient, at: float, news2: int, on_oxygen: bool) -> None:
+def engine_evaluate(self, patient, at: float, news2: int, on_oxygen: bool,
+                    risk_period: bool = False) -> None:
     """monitor/deterioration/engine_rule.py's HourlyWarning.evaluate as it was (4759c6e), on
     the frozen `assess` above: patched over the engine's in the tests, it must give the same
-    alerts."""
+    alerts. It predates the risk-period rule, which the real ICU stays never meet."""
     import math
+
+    assert not risk_period, "the frozen reference has no CRS risk period"
 
     from monitor.deterioration.alerting import AlertState
 

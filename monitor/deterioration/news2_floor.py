@@ -1,0 +1,98 @@
+"""NEWS2's own response levels as a floor under the deterioration warning, once a repeat
+observation confirms them.
+
+The warning is scored once an hour and needs two hourly evaluations to open: right for a
+slide over hours, too slow for a patient who crashes between two hours on a continuous
+monitor (NEWS2 9 at 10:05 would wait until past noon). The floor closes that gap: while NEWS2
+is at least `deterioration_news2_high_floor` (7, RCP: emergency response) the warning is at
+least high, and at least medium from `deterioration_news2_medium_floor` (6, RCP: urgent
+clinical review) — from the moment a repeat observation confirms the score.
+
+Confirmed means: an observation set at least `deterioration_news2_confirm_s` (5 minutes)
+after the first one that scored this high, with every step in between scoring as high. A
+continuous monitor confirms within five minutes, as the NEWS2 rule's own persistence does; an
+hourly chart confirms at the next hour's set, because a value carried forward is not a
+repeat measurement. That is what keeps the floor affordable on ICU records charted hourly
+(docs/deterioration-model.md has the figures).
+
+The high floor ends as soon as NEWS2 is below 7: the alert falls back to medium, a change of
+severity rather than a new page. The medium floor ends only once NEWS2 has stayed below 6 for
+`deterioration_news2_release_s` (an hour, as the hourly warning's own hysteresis), so that a
+score wobbling at the threshold on a monitor does not page again and again; on hourly charting
+that is the next hour's set.
+"""
+
+from __future__ import annotations
+
+from monitor.assessment import Assessment
+from monitor.patient_state import Patient
+from monitor.scores.news2 import TEMPERATURE
+
+#: The fields of each floor in `patient.news2_floor`.
+_FIELDS = 3  # since (first step at or above), confirmed, below_since (first step below, confirmed)
+
+
+class ConfirmedNews2:
+    """The floors, per patient in `patient.news2_floor`: for each floor (high first) the time
+    of the first step at or above it, whether a repeat observation confirmed it, and the time
+    of the first step below it since."""
+
+    def __init__(self, config) -> None:
+        # (threshold, severity, how long below ends it): high falls back at once (to the
+        # medium floor, or the warning's own level); medium holds for the release time
+        self.floors = tuple(floor for floor in (
+            (int(config.deterioration_news2_high_floor), "high", 0.0),
+            (int(config.deterioration_news2_medium_floor), "medium",
+             float(config.deterioration_news2_release_s))) if floor[0] > 0)
+        self.confirm_s = float(config.deterioration_news2_confirm_s)
+        self.fever_in_risk_period = bool(config.deterioration_counts_fever_in_risk_period)
+
+    def score_of(self, a: Assessment) -> int:
+        """NEWS2 as the floors read it: in a CRS risk period without its temperature points
+        (unless configured otherwise), because the ASTCT grade owns the fever there — a
+        grade-1 fever of 39.1 °C with a respiratory rate of 21 and a pulse of 111 is NEWS2 7,
+        and CRS grade 1 by policy, not an emergency."""
+        if a.risk_period and not self.fever_in_risk_period:
+            return a.news2_score - a.news2_components[TEMPERATURE]
+        return a.news2_score
+
+    def observe(self, patient: Patient, at: float, news2: int, new_set: bool) -> None:
+        """Follow the patient's NEWS2 at a step; `new_set`: the step is an observation set."""
+        state = patient.news2_floor
+        if state is None:
+            if all(news2 < threshold for threshold, _, _ in self.floors):
+                return  # the usual case: nothing to remember
+            state = patient.news2_floor = [None, False, None] * len(self.floors)
+        for index, (threshold, _, release_s) in enumerate(self.floors):
+            base = _FIELDS * index
+            since, confirmed, below_since = state[base:base + _FIELDS]
+            if news2 >= threshold:
+                if since is None:
+                    since = at
+                elif not confirmed and new_set and at - since >= self.confirm_s:
+                    confirmed = True
+                below_since = None
+            elif not confirmed:
+                since = None
+            else:
+                if below_since is None:
+                    below_since = at
+                if at - below_since >= release_s:
+                    since, confirmed, below_since = None, False, None
+            state[base:base + _FIELDS] = since, confirmed, below_since
+        if all(value is None or value is False for value in state):
+            patient.news2_floor = None
+
+    def severity(self, patient: Patient) -> str | None:
+        """"high" or "medium" while that floor is confirmed, else None."""
+        state = patient.news2_floor
+        if state is None:
+            return None
+        for index, (_, severity, _) in enumerate(self.floors):
+            if state[_FIELDS * index + 1]:
+                return severity
+        return None
+
+    def threshold(self, severity: str) -> int:
+        """The NEWS2 score at which the floor of `severity` holds (for the alert's reasons)."""
+        return next(threshold for threshold, name, _ in self.floors if name == severity)
