@@ -3,6 +3,8 @@ flagged hour and a caught septic stay are — the figures of issue 12 rest on th
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from bench.deterioration import bedside, metrics
@@ -58,3 +60,16 @@ def test_bootstrap_interval_brackets_the_figure() -> None:
     f, ci = metrics.figures(s), metrics.bootstrap(s, reps=300)
     assert ci["hours_flagged"][0] <= f["hours_flagged"] <= ci["hours_flagged"][1]
     assert ci["hours_flagged"][0] < ci["hours_flagged"][1]
+
+
+def test_the_split_folders_hold_every_stay_once_as_links_to_the_originals(tmp_path) -> None:
+    from bench.deterioration.split_folders import write_split_folders
+
+    source = Path(__file__).parent / "data" / "physionet2019"
+    counts = write_split_folders(source, tmp_path)
+    fit = {p.name for p in (tmp_path / "fit").iterdir()}
+    held = {p.name for p in (tmp_path / "held").iterdir()}
+    assert not fit & held and fit | held == {p.name for p in source.glob("*.psv")}
+    assert counts == {"fit": len(fit), "held": len(held)} and held
+    link = next((tmp_path / "held").iterdir())
+    assert link.is_symlink() and link.resolve() == (source / link.name).resolve()
