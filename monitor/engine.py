@@ -90,9 +90,12 @@ class Outputs:
 class Engine:
     """Per-patient state plus the rules that turn events into status and alerts."""
 
-    def __init__(self, config: EngineConfig | None = None, *, statuses: bool = True) -> None:
+    def __init__(self, config: EngineConfig | None = None, *, statuses: bool = True,
+                 scores: dict | None = None) -> None:
         """`statuses=False` for callers that read only alerts (validation, replay without
-        --status): a status is built for most vital signs, and alerts never depend on it."""
+        --status): a status is built for most vital signs, and alerts never depend on it.
+        `scores`: the deterioration warning's hourly scores, shared by engines that see the
+        same events with other alert thresholds (a what-if sweep; see HourlyWarning)."""
         self.config = config = config or EngineConfig()
         self._statuses = statuses
         self._limits = WindowLimits(
@@ -109,7 +112,7 @@ class Engine:
             # the hourly machines persist and resolve; the episode follows them at once
             "deterioration": Timing(0.0, 0.0, 0.0),
         }
-        self._warning = HourlyWarning(config) if config.deterioration_rule else None
+        self._warning = HourlyWarning(config, scores) if config.deterioration_rule else None
         self._news2_floor = ConfirmedNews2(config)
         self._crs_timing, self._news2_timing, self._signal_loss_timing = (
             self._timings["crs"], self._timings["news2"], self._timings["signal_loss"])

@@ -229,3 +229,22 @@ def test_the_stays_to_review_are_written_out_and_drawn_on_request(tmp_path) -> N
         assert (drawn / files["report"]).read_bytes()[:4] == b"\x89PNG"
         assert (drawn / files["report"]).with_suffix(".pdf").read_bytes()[:4] == b"%PDF"
         assert f'href="{files["report"]}"' in page
+
+
+def test_a_sweep_of_the_warning_s_thresholds_reuses_scores_and_gives_what_a_run_of_its_own_gives() -> None:
+    from monitor.config import EngineConfig
+    from validation.physionet import ColumnMap, read_stay
+    from validation.problems import Problems
+    from validation.run_stays import run_stays
+
+    stays = [read_stay(path, ColumnMap(), Problems()) for path in FILES[:40]]
+    config = EngineConfig()
+    swept = run_stays(stays, Problems(), config, [("deterioration_high_open", 3.0),
+                                                  ("deterioration_medium_open", 2.4)]).sweep
+    for (name, value), flags in swept.items():
+        own = run_stays(stays, Problems(), config.model_copy(update={name: value}), [])
+        assert [stay.detectors["crsmon ≥ high"].hours.tolist() for stay in own.stays] == [
+            per_stay["crsmon ≥ high"].hours.tolist() for per_stay in flags], name
+        assert [stay.detectors["crsmon ≥ medium"].hours.tolist() for stay in own.stays] == [
+            per_stay["crsmon ≥ medium"].hours.tolist() for per_stay in flags], name
+        assert any(per_stay["crsmon ≥ high"].hours.any() for per_stay in flags)

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from monitor.config import EngineConfig
+from monitor.deterioration.engine_rule import THRESHOLD_SETTINGS
 from monitor.engine import Engine
 from validation.bedside import COMPARATORS, SWEEP, scores
 from validation.outcomes import Flags, StayResult, flags_of_alerts, flags_of_score
@@ -50,7 +51,10 @@ def run_chunk(files: list[Path], columns: ColumnMap, config: EngineConfig,
 
 def run_stays(stays: list[Stay], problems: Problems, config: EngineConfig,
               sweep: list[tuple[str, float]]) -> ChunkResult:
-    engine = Engine(config, statuses=False)
+    # Hourly deterioration scores, kept for the sweep of the warning's thresholds: the same
+    # stays give the same scores whatever the thresholds (monitor/deterioration/engine_rule.py)
+    memo: dict | None = {} if any(name in THRESHOLD_SETTINGS for name, _ in sweep) else None
+    engine = Engine(config, statuses=False, scores=memo)
     results = []
     bedside_sweep: dict[str, list[Flags]] = {}
     for stay in stays:
@@ -68,6 +72,7 @@ def run_stays(stays: list[Stay], problems: Problems, config: EngineConfig,
         results.append(result)
     swept = {}
     for name, value in sweep:
-        engine = Engine(config.model_copy(update={name: value}), statuses=False)
+        engine = Engine(config.model_copy(update={name: value}), statuses=False,
+                        scores=memo if name in THRESHOLD_SETTINGS else None)
         swept[(name, value)] = [crsmon_flags(stay, engine)[0] for stay in stays]
     return ChunkResult(results, problems, swept, bedside_sweep)

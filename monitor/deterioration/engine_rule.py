@@ -20,10 +20,20 @@ from monitor.episodes import Level
 from monitor.patient_state import Patient
 
 
+#: The settings a what-if sweep may change while sharing the hourly scores: the alert
+#: machines' thresholds and counts, which act after the score.
+THRESHOLD_SETTINGS = frozenset(f"deterioration_{name}" for name in Dynamics.__dataclass_fields__)
+
+
 class HourlyWarning:
     """The model and its dynamics, loaded once per engine."""
 
-    def __init__(self, config) -> None:
+    def __init__(self, config, scores: dict | None = None) -> None:
+        """`scores`: a memo of hourly scores by (patient, hour, oxygen, risk period), shared
+        with engines that see the same events. A score depends on the window and the weights,
+        never on the alert thresholds, so a what-if sweep of the thresholds scores each
+        patient-hour once (validation/run_stays.py; only for `THRESHOLD_SETTINGS`)."""
+        self.scores = scores
         self.model: Model = load(config.deterioration_weights or WEIGHTS_FILE)
         self.dynamics: Dynamics = from_config(config)
         self.grace_s = float(config.deterioration_grace_s)
@@ -47,12 +57,17 @@ class HourlyWarning:
         state = (AlertState.from_list(patient.deterioration) if patient.deterioration
                  else AlertState.new())
         hour = int(round((at - self.grace_s) / 3600))
-        minutes = patient.window.minutes_until(hour * 60, HOURS * 60)
-        # The score every hour; the reasons only when a level is open after the step, the one
-        # time they are kept (most patient-hours score without an open level).
-        scored = score_only(self.model, hourly_medians(minutes), on_oxygen)
-        if risk_period and not self.fever_in_risk_period:
-            scored = without(scored, "temperature")
+        key = (patient.patient_id, hour, on_oxygen, risk_period)
+        scored = None if self.scores is None else self.scores.get(key)
+        if scored is None:
+            minutes = patient.window.minutes_until(hour * 60, HOURS * 60)
+            # The score every hour; the reasons only when a level is open after the step, the
+            # one time they are kept (most patient-hours score without an open level).
+            scored = score_only(self.model, hourly_medians(minutes), on_oxygen)
+            if risk_period and not self.fever_in_risk_period:
+                scored = without(scored, "temperature")
+            if self.scores is not None:
+                self.scores[key] = scored
         state.step(scored.score, self.dynamics, news2)
         state.hour = hour
         patient.deterioration = state.as_list()
