@@ -124,6 +124,8 @@ def _child(path: Path, config: EngineConfig, job: int, owner_of: dict[str, int],
                           owner_of, known, sink, with_status)
     except BrokenPipeError:
         code = 1  # the parent went away
+    except KeyboardInterrupt:
+        code = 130  # Ctrl-C reaches every process of the terminal: the parent reports it
     except BaseException:  # noqa: BLE001 - a child must never return into the parent's code
         traceback.print_exc()
         code = 1

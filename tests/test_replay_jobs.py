@@ -129,3 +129,15 @@ def test_the_command_line_replays_with_jobs(stays, tmp_path: Path) -> None:
     assert runs["2"].stderr == runs["1"].stderr
     assert runs["1"].stderr.startswith(b"line ")
     _assert_same(_outputs(runs["1"].stdout), _outputs(runs["2"].stdout))
+
+
+def test_a_folder_of_stays_replays_with_jobs(stays, tmp_path: Path) -> None:
+    folder = tmp_path / "stays"
+    folder.mkdir()
+    for patient_id, lines in list(stays.items())[:30]:
+        (folder / f"{patient_id}.jsonl").write_bytes(b"".join(lines))
+    single, errors = _single(folder, with_status=True)
+    assert errors == "" and single
+    parallel, errors = _jobs(folder, 2, with_status=True)
+    assert errors == ""
+    _assert_same(single, parallel)
