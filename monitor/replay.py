@@ -11,6 +11,8 @@ When the input can be read twice (a file or a folder, not a pipe), a first pass 
 patient's last line and the input's newest time (`plan`). A patient whose last line has been
 read is then let run to that end at once and forgotten (`Engine.close`), so memory holds only
 the patients still to be heard of: one at a time for a grouped file, however many stays it has.
+The plan also counts each patient's lines, by which `crsmon replay --jobs N` shares the patients
+out among processes (monitor/replay_jobs.py).
 """
 
 from __future__ import annotations
