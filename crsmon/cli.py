@@ -51,17 +51,30 @@ def _replay(args: argparse.Namespace) -> int:
     from monitor.config import load_config
     from monitor.engine import Engine
     from monitor.replay import input_lines, plan, replay
+    from monitor.replay_jobs import default_jobs, replay_jobs
 
-    engine = Engine(load_config(args.config), statuses=args.status)
+    config = load_config(args.config)
+    if args.jobs is not None and args.jobs < 1:
+        print("crsmon replay: --jobs must be 1 or more", file=sys.stderr)
+        return 2
     try:
-        if args.file in (None, "-"):
-            replay(sys.stdin.buffer, engine, sys.stdout.buffer, sys.stderr, with_status=args.status)
+        if args.file in (None, "-"):  # read once, as it comes: one process
+            replay(sys.stdin.buffer, Engine(config, statuses=args.status), sys.stdout.buffer,
+                   sys.stderr, with_status=args.status)
         else:
             path = Path(args.file)
             known = plan(input_lines(path))  # a first pass: each patient is closed at its last line
-            replay(input_lines(path), engine, sys.stdout.buffer, sys.stderr,
-                   with_status=args.status, known=known)
+            jobs = min(args.jobs or default_jobs(), max(1, len(known.lines_of)))
+            if jobs > 1 and hasattr(os, "fork"):
+                replay_jobs(path, config, jobs, known, sys.stdout.buffer, sys.stderr,
+                            with_status=args.status)
+            else:
+                replay(input_lines(path), Engine(config, statuses=args.status),
+                       sys.stdout.buffer, sys.stderr, with_status=args.status, known=known)
         sys.stdout.flush()
+    except RuntimeError as error:  # a replay process failed; its traceback is above
+        print(f"crsmon replay: {error}", file=sys.stderr)
+        return 1
     except OSError as error:
         if isinstance(error, BrokenPipeError):
             # The reader went away (`crsmon replay day.jsonl | head`): not an error of ours.
@@ -176,6 +189,7 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("file", nargs="?", help="JSON Lines of VitalSigns and ClinicalEvents, or a folder of such .jsonl files (one stay each, read in name order); - or none for stdin")
     replay.add_argument("--status", action="store_true", help="print every PatientStatus too")
     replay.add_argument("--config", help="clinical configuration JSON")
+    replay.add_argument("--jobs", type=int, help="processes for a file or folder, each replaying its share of the patients (default: one per core; stdin: 1); the same alerts, in line order (docs/contract.md)")
     validate = sub.add_parser("validate", help="silent-mode validation: what crsmon would have done on past patients, against NEWS2, qSOFA and SIRS (docs/validation.md)")
     validate.add_argument("input", help="a folder of PhysioNet-format .psv files (one stay each), or a JSON Lines file of VitalSigns and ClinicalEvents with --outcomes")
     validate.add_argument("--out", default="validation", help="folder for validation.html and validation.json (default ./validation)")

@@ -11,11 +11,13 @@ When the input can be read twice (a file or a folder, not a pipe), a first pass 
 patient's last line and the input's newest time (`plan`). A patient whose last line has been
 read is then let run to that end at once and forgotten (`Engine.close`), so memory holds only
 the patients still to be heard of: one at a time for a grouped file, however many stays it has.
+The plan also counts each patient's lines, by which `crsmon replay --jobs N` shares the patients
+out among processes (monitor/replay_jobs.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Iterable, Iterator
@@ -35,12 +37,15 @@ class ReplayPlan:
 
     last_line_of: dict[str, int]
     end: datetime | None
+    #: How many lines each patient has, to share patients out among processes (--jobs).
+    lines_of: dict[str, int] = field(default_factory=dict)
 
 
 def plan(lines: Iterable[bytes | str]) -> ReplayPlan:
     """Read the input once, cheaply (no validation): lines that will not decode are left for
     the replay itself to report."""
     last_line_of: dict[str, int] = {}
+    lines_of: dict[str, int] = {}
     newest = ""
     end: datetime | None = None
     for number, line in enumerate(lines, start=1):
@@ -52,6 +57,7 @@ def plan(lines: Iterable[bytes | str]) -> ReplayPlan:
         if not isinstance(patient_id, str) or not isinstance(ts, str):
             continue
         last_line_of[patient_id] = number
+        lines_of[patient_id] = lines_of.get(patient_id, 0) + 1
         if ts != newest:  # most lines of a sorted or hourly file repeat or follow the last
             try:
                 at = parse_timestamp(ts)
@@ -59,7 +65,7 @@ def plan(lines: Iterable[bytes | str]) -> ReplayPlan:
                 continue
             if end is None or at > end:
                 end, newest = at, ts
-    return ReplayPlan(last_line_of, end)
+    return ReplayPlan(last_line_of, end, lines_of)
 
 
 def input_lines(path: Path) -> Iterator[bytes]:
@@ -116,9 +122,19 @@ def replay(
 
 
 def _write(outputs: Outputs, out: IO[bytes], with_status: bool) -> None:
-    now = datetime.now(timezone.utc)
-    if with_status:
-        for status in outputs.statuses:
-            out.write(encode(status) + b"\n")
-    for alert in outputs.alerts:
-        out.write(encode(alert.stamped(now)) + b"\n")
+    payload = outputs_bytes(outputs, with_status)
+    if payload:
+        out.write(payload)
+
+
+def outputs_bytes(outputs: Outputs, with_status: bool) -> bytes:
+    """The JSON Lines of one step's outputs (statuses first, if wanted, then alerts stamped
+    now); empty when there are none, as for most lines, without reading the clock."""
+    if not outputs.alerts and not (with_status and outputs.statuses):
+        return b""
+    lines = [encode(status) for status in outputs.statuses] if with_status else []
+    if outputs.alerts:
+        now = datetime.now(timezone.utc)
+        lines.extend(encode(alert.stamped(now)) for alert in outputs.alerts)
+    lines.append(b"")
+    return b"\n".join(lines)

@@ -162,9 +162,12 @@ class Window:
         vital signs, a cuff every hour): the minute's median is the row itself, and numpy's
         per-call cost is many times the work. False, having written nothing, otherwise."""
         times, rows = self.times, self.rows
-        minutes = [int(times[index] // 60) for index in range(count)]
-        if any(later <= earlier for earlier, later in zip(minutes, minutes[1:])):
-            return False
+        if count == 1:  # hourly charting: one row an hour, sealed as the next arrives
+            minutes = [int(times[0] // 60)]
+        else:
+            minutes = [int(times[index] // 60) for index in range(count)]
+            if any(later <= earlier for earlier, later in zip(minutes, minutes[1:])):
+                return False
         if self.last_minute >= 0 and minutes[0] <= self.last_minute:
             return False  # a minute sealed before: the general path merges nothing either, but
             # keeps its rules for it in one place
@@ -182,14 +185,20 @@ class Window:
                 else:
                     ring[first:] = 0
                     ring[:last] = 0
-            row = rows[index * WIDTH:index * WIDTH + COUNT]
-            ring[minute % size] = [0 if value <= 0 else min(_MAX_CODE, max(1, int(value * _SCALE + 0.5)))
-                                   for value in row]
+            # `_encode` of each value (hundredths, at least 1, at most _MAX_CODE), inline: no
+            # call per value
+            ring[minute % size] = [
+                0 if value <= 0 else (
+                    code if 1 <= (code := int(value * _SCALE + 0.5)) <= _MAX_CODE
+                    else (1 if code < 1 else _MAX_CODE))
+                for value in rows[index * WIDTH:index * WIDTH + COUNT]]
             previous = minute
         if self.first_minute < 0:
             self.first_minute = minutes[0]
-        self.last_minute = max(self.last_minute, minutes[-1])
-        self.first_minute = max(self.first_minute, self.last_minute - size + 1)
+        if minutes[-1] > self.last_minute:
+            self.last_minute = minutes[-1]
+        if self.last_minute - size + 1 > self.first_minute:
+            self.first_minute = self.last_minute - size + 1
         return True
 
     def _minute_medians(self, start: int, stop: int,

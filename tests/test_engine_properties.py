@@ -162,8 +162,9 @@ def test_snapshot_and_restore_mid_stream_change_nothing(events, cut):
     for step in events[:cut]:
         apply(first, step)
     restarted = Engine()
-    for patient in list(first.patients()):
-        restarted.restore(patient, first.snapshot(patient))
+    for patient in PATIENTS:  # tracked, or remembered as discharged: the worker's table has both
+        if (state := first.snapshot(patient)) is not None:
+            restarted.restore(patient, state)
     assert [wire(apply(restarted, step)) for step in events[cut:]] == expected
     for patient in uninterrupted.patients():
         assert restarted.snapshot(patient) == uninterrupted.snapshot(patient)
@@ -225,3 +226,20 @@ def test_state_stays_bounded_however_a_patient_streams(cadence_ms, late_share, d
     assert patient.window.size() < 48_000
     assert len(engine.snapshot("MRN-9")) < 65_536
     assert len(engine._timer) <= 4 * len(engine._patients) + 64  # noqa: SLF001
+
+
+def test_a_discharge_survives_snapshot_and_restore_before_a_late_reading():
+    """Found by the property above: a patient discharged just before the cut is in the engine
+    only as its discharge memory, which a restart must restore too."""
+    at = START.isoformat()
+    events = therapy_first([validate_input({"patient_id": "MRN-1", "ts": at, "type": "discharge"}),
+                            validate_input({"patient_id": "MRN-1", "ts": at, "heart_rate": 0.0})])
+    cut = len(PATIENTS) + 1
+    first = Engine()
+    for step in events[:cut]:
+        apply(first, step)
+    restarted = Engine()
+    for patient in PATIENTS:
+        if (state := first.snapshot(patient)) is not None:
+            restarted.restore(patient, state)
+    assert wire(apply(restarted, events[cut])) == wire(apply(first, events[cut])) == []
