@@ -20,6 +20,7 @@ one wild value cannot dominate it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -218,6 +219,7 @@ _NEWS2_SCORERS = tuple(
 _OXYGEN_POINTS = float(chart.air_or_oxygen_points(True))
 _CURRENT_FROM = HOURS - 1 - CARRY_H
 _PAST_END = HOURS - TREND_H
+_SYSTOLIC_INDEX = CHANNELS.index("systolic_bp")
 
 
 class Moment(NamedTuple):
@@ -265,9 +267,33 @@ def compute_one(hourly: np.ndarray, on_oxygen: bool = False) -> Moment:
         # of them a median or a maximum returns is numpy's sort's and reduction's own choice,
         # and it shows ("−0 mmHg"): leave such input to `compute` itself.
         return Moment(*(part[0].tolist() for part in compute(hourly, on_oxygen)))
-    series = [columns[column] for column in _CHANNEL_COLUMNS]
+    return _moment([columns[column] for column in _CHANNEL_COLUMNS], on_oxygen)
+
+
+#: The columns the features read (in CHANNELS order, the shock index being HR over SBP): what
+#: `compute_hours` takes, and what the engine asks the window for.
+CHANNEL_COLUMNS = _CHANNEL_COLUMNS
+
+
+def compute_hours(hours: list[tuple[float, ...]], on_oxygen: bool = False) -> Moment:
+    """`compute_one` from the hourly medians of CHANNEL_COLUMNS only, one tuple per hour
+    (oldest first), as `Window.hour_medians` gives them: the other columns are never read."""
+    if len(hours) != HOURS:
+        raise ValueError(f"expected {HOURS} hours, got {len(hours)}")
+    series: list[Sequence[float]] = list(zip(*hours))
+    if len(series) != len(_CHANNEL_COLUMNS):
+        raise ValueError(f"expected {len(_CHANNEL_COLUMNS)} columns (CHANNEL_COLUMNS)")
+    if any(0.0 in column for column in series):  # see compute_one
+        hourly = np.full((HOURS, COUNT), np.nan)
+        hourly[:, list(_CHANNEL_COLUMNS)] = np.array(hours, dtype=float)
+        return Moment(*(part[0].tolist() for part in compute(hourly, on_oxygen)))
+    return _moment(series, on_oxygen)
+
+
+def _moment(series: list[Sequence[float]], on_oxygen: bool) -> Moment:
+    """compute_one's work on the channels' 24 hourly medians (CHANNEL_COLUMNS order)."""
     series.append([heart / systolic if systolic > 0 else _NAN
-                   for heart, systolic in zip(columns[HEART_RATE], columns[SYSTOLIC])])
+                   for heart, systolic in zip(series[0], series[_SYSTOLIC_INDEX])])
     current, worst, trend, from_base, base = [], [], [], [], []
     level_feature, worst_feature, trend_feature, base_feature = [], [], [], []
     for hours, (direction, cap, limit) in zip(series, _PER_CHANNEL):
