@@ -15,6 +15,7 @@ Python-level seal per set would cost more than everything else a sparse set cost
 from __future__ import annotations
 
 import math
+import re
 import struct
 from array import array
 from bisect import bisect_left, bisect_right
@@ -38,6 +39,8 @@ NEWEST, LATE, TOO_LATE, DUPLICATE = range(4)
 _SPARSE_ROWS = 8
 
 _HEADER = struct.Struct("<ddqqqqII")
+_RING_ROW = struct.Struct(f"={COUNT}H")  # one minute of the ring, as numpy holds it
+_NONZERO = re.compile(rb"[^\x00]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,19 +444,26 @@ class Window:
             pieces = (((begin, end, low),) if end > begin
                       else ((begin, size, low), (0, end, low + size - begin)))
             ring = self.ring
-            limit = 4 * hours * width  # beyond a few values an hour a column: numpy's
+            limit = 4 * hours  # minutes with data; beyond a few an hour, numpy's
+            row_bytes = 2 * COUNT
             for begin, end, minute_of_begin in pieces:
-                codes = ring[begin:end, columns]
-                where = np.flatnonzero(codes.ravel().astype(bool))
-                if len(where) > limit:
-                    return None
-                limit -= len(where)
-                for cell, code in zip(where.tolist(), codes.ravel()[where].tolist()):
-                    row, position = divmod(cell, width)
+                # the minutes holding data, found as non-zero bytes of the ring's rows
+                data = ring[begin:end].tobytes()
+                found_at = _NONZERO.search(data)
+                while found_at is not None:
+                    row = found_at.start() // row_bytes
+                    limit -= 1
+                    if limit < 0:
+                        return None
                     minute = minute_of_begin + row
                     if minute not in raw_minutes:
-                        values.setdefault(((minute - first) // 60, position), []).append(
-                            code / _SCALE)
+                        codes = _RING_ROW.unpack_from(data, row * row_bytes)
+                        hour = (minute - first) // 60
+                        for position, column in enumerate(columns):
+                            code = codes[column]
+                            if code:
+                                values.setdefault((hour, position), []).append(code / _SCALE)
+                    found_at = _NONZERO.search(data, (row + 1) * row_bytes)
         nan = math.nan
         out = [[nan] * width for _ in range(hours)]
         for (hour, position), found in values.items():

@@ -220,6 +220,11 @@ _OXYGEN_POINTS = float(chart.air_or_oxygen_points(True))
 _CURRENT_FROM = HOURS - 1 - CARRY_H
 _PAST_END = HOURS - TREND_H
 _SYSTOLIC_INDEX = CHANNELS.index("systolic_bp")
+_CURRENT_HOURS = tuple(range(HOURS - 1, _CURRENT_FROM - 1, -1))  # the newest first
+_RECENT_FROM = HOURS - RECENT_H
+_PAST_FROM = _PAST_END - 3
+_BASELINE_END = HOURS - BASELINE_LAG_H
+_WORST_FROM = HOURS - WORST_H
 
 
 class Moment(NamedTuple):
@@ -236,23 +241,6 @@ class Moment(NamedTuple):
     def features(self) -> Features:
         """As `compute` returns it for one moment: (1, k) arrays."""
         return Features(*(np.array([part]) for part in self))
-
-
-def _median(numbers: list[float]) -> float:
-    """The median of a non-empty list without NaN, as `nanmedian_and_count` computes it: the
-    middle two of the sorted numbers (the same one twice for an odd count), added and halved."""
-    numbers.sort()
-    count = len(numbers)
-    return (numbers[(count - 1) // 2] + numbers[count // 2]) / 2
-
-
-def _clipped(value: float, cap: float) -> float:
-    """np.nan_to_num(np.clip(value, 0.0, cap), nan=0.0) for one float as `compute` evaluates it
-    (with an array of caps): max(value, 0.0) then min(·, cap), each keeping `value` only when
-    strictly beyond the bound, so −0.0 and NaN give +0.0."""
-    if value > 0.0:
-        return value if value < cap else cap
-    return 0.0
 
 
 def compute_one(hourly: np.ndarray, on_oxygen: bool = False) -> Moment:
@@ -291,35 +279,73 @@ def compute_hours(hours: list[tuple[float, ...]], on_oxygen: bool = False) -> Mo
 
 
 def _moment(series: list[Sequence[float]], on_oxygen: bool) -> Moment:
-    """compute_one's work on the channels' 24 hourly medians (CHANNEL_COLUMNS order)."""
+    """compute_one's work on the channels' 24 hourly medians (CHANNEL_COLUMNS order, floats).
+
+    The arithmetic is `compute`'s, operation for operation, written out inline (a function
+    call costs more than the work):
+    - a median is `nanmedian_and_count`'s: the middle two of the sorted values (the same one
+      twice for an odd count) added and halved;
+    - the worst of the last 12 h, the largest of value × direction times direction, is the
+      largest value where rising is deterioration and the smallest where falling is (no zero
+      reaches here, so no signed zero can tie);
+    - np.nan_to_num(np.clip(value, 0.0, cap), nan=0.0) as `compute` evaluates it: max(value,
+      0.0) then min(·, cap), each keeping `value` only when strictly beyond the bound, so −0.0
+      and NaN give +0.0.
+    Without a value in the last 12 h there is no current value, worst, trend or change from
+    baseline."""
     series.append([heart / systolic if systolic > 0 else _NAN
                    for heart, systolic in zip(series[0], series[_SYSTOLIC_INDEX])])
     current, worst, trend, from_base, base = [], [], [], [], []
     level_feature, worst_feature, trend_feature, base_feature = [], [], [], []
+    nan = _NAN
     for hours, (direction, cap, limit) in zip(series, _PER_CHANNEL):
-        now = _NAN
-        for value in reversed(hours[_CURRENT_FROM:]):
-            if value == value:
-                now = value
-                break
-        recent = [v for v in hours[HOURS - RECENT_H:] if v == v]
-        past = [v for v in hours[_PAST_END - 3:_PAST_END] if v == v]
-        before = [v for v in hours[:HOURS - BASELINE_LAG_H] if v == v]
-        worst_hours = [v * direction for v in hours[HOURS - WORST_H:] if v == v]
-        middle = _median(recent) if recent else _NAN
-        channel_base = _median(before) if len(before) >= BASELINE_MIN_HOURS else _NAN
-        channel_trend = middle - _median(past) if recent and past else _NAN
-        channel_from_base = middle - channel_base if recent else _NAN
-        channel_worst = max(worst_hours) * direction if worst_hours else _NAN
+        last = [v for v in hours[_WORST_FROM:] if v == v]
+        before = [v for v in hours[:_BASELINE_END] if v == v]
+        if not last:  # nothing in the last 12 h: no current value, no worst, no trend
+            now = channel_worst = channel_trend = channel_from_base = nan
+        else:
+            now = nan
+            for value in reversed(hours[_CURRENT_FROM:]):
+                if value == value:
+                    now = value
+                    break
+            channel_worst = max(last) if direction > 0 else min(last)
+            recent = [v for v in hours[_RECENT_FROM:] if v == v]
+            if recent:
+                count = len(recent)
+                if count > 1:
+                    recent.sort()
+                middle = (recent[(count - 1) // 2] + recent[count // 2]) / 2
+                past = [v for v in hours[_PAST_FROM:_PAST_END] if v == v]
+                if past:
+                    count = len(past)
+                    if count > 1:
+                        past.sort()
+                    channel_trend = middle - (past[(count - 1) // 2] + past[count // 2]) / 2
+                else:
+                    channel_trend = nan
+            else:
+                middle = channel_trend = nan
+        count = len(before)
+        if count >= BASELINE_MIN_HOURS:
+            before.sort()
+            channel_base = (before[(count - 1) // 2] + before[count // 2]) / 2
+        else:
+            channel_base = nan
+        channel_from_base = middle - channel_base if last and recent else nan
         current.append(now)
         worst.append(channel_worst)
         trend.append(channel_trend)
         from_base.append(channel_from_base)
         base.append(channel_base)
-        level_feature.append(_clipped((now - limit) * direction, cap))
-        worst_feature.append(_clipped((channel_worst - limit) * direction, cap))
-        trend_feature.append(_clipped(channel_trend * direction, cap))
-        base_feature.append(_clipped(channel_from_base * direction, cap))
+        value = (now - limit) * direction
+        level_feature.append((value if value < cap else cap) if value > 0.0 else 0.0)
+        value = (channel_worst - limit) * direction
+        worst_feature.append((value if value < cap else cap) if value > 0.0 else 0.0)
+        value = channel_trend * direction
+        trend_feature.append((value if value < cap else cap) if value > 0.0 else 0.0)
+        value = channel_from_base * direction
+        base_feature.append((value if value < cap else cap) if value > 0.0 else 0.0)
     news = []
     for channel, score in _NEWS2_SCORERS:
         if channel is None or score is None:  # together: the air-or-oxygen part
