@@ -413,11 +413,17 @@ class Window:
         (numpy's per-call cost is many times the work on a few values an hour): the same
         per-minute values `minutes_until` would give — a ring code over 100, a lone raw set's
         own value (a raw set overrides the ring's minute, as there) — and the same median of
-        an hour's values, the middle two of the sorted values added and halved. None where a
-        minute holds several raw sets or the hours hold many values: numpy's work, then."""
+        an hour's values, the middle two of the sorted values added and halved. A lone value
+        is its own median: (v + v) / 2 is v exactly for every value here (positive, from
+        float32 or a code over 100: doubling cannot overflow, halving cannot go subnormal).
+        None where a minute holds several raw sets or the hours hold many values: numpy's
+        work, then."""
         first = end_minute - 60 * hours + 1
         width = len(columns)
-        values: dict[tuple[int, int], list[float]] = {}  # (hour, position in columns)
+        places = tuple(enumerate(columns))
+        nan = math.nan
+        flat = [nan] * (hours * width)  # (hour, position in columns)
+        several: dict[int, list[float]] = {}  # the values of slots holding more than one
         # raw sets first: one a minute, or leave it to numpy
         times = self.times
         start = bisect_left(times, first * 60)
@@ -430,12 +436,18 @@ class Window:
                 if minute in raw_minutes:
                     return None
                 raw_minutes.add(minute)
-                hour = (minute - first) // 60
+                slot = (minute - first) // 60 * width
                 base = index * WIDTH
-                for position, column in enumerate(columns):
+                for position, column in places:
                     value = rows[base + column]
                     if value > 0:
-                        values.setdefault((hour, position), []).append(value)
+                        held = flat[slot + position]
+                        if held != held:
+                            flat[slot + position] = value
+                        elif slot + position in several:
+                            several[slot + position].append(value)
+                        else:
+                            several[slot + position] = [held, value]
         size = self.limits.minutes
         low = max(first, self.last_minute - size + 1)
         high = min(end_minute, self.last_minute)
@@ -458,20 +470,24 @@ class Window:
                     minute = minute_of_begin + row
                     if minute not in raw_minutes:
                         codes = _RING_ROW.unpack_from(data, row * row_bytes)
-                        hour = (minute - first) // 60
-                        for position, column in enumerate(columns):
+                        slot = (minute - first) // 60 * width
+                        for position, column in places:
                             code = codes[column]
                             if code:
-                                values.setdefault((hour, position), []).append(code / _SCALE)
+                                value = code / _SCALE
+                                held = flat[slot + position]
+                                if held != held:
+                                    flat[slot + position] = value
+                                elif slot + position in several:
+                                    several[slot + position].append(value)
+                                else:
+                                    several[slot + position] = [held, value]
                     found_at = _NONZERO.search(data, (row + 1) * row_bytes)
-        nan = math.nan
-        out = [[nan] * width for _ in range(hours)]
-        for (hour, position), found in values.items():
-            if len(found) > 1:
-                found.sort()
+        for slot, found in several.items():
+            found.sort()
             count = len(found)
-            out[hour][position] = (found[(count - 1) // 2] + found[count // 2]) / 2
-        return [tuple(row) for row in out]
+            flat[slot] = (found[(count - 1) // 2] + found[count // 2]) / 2
+        return [tuple(flat[hour:hour + width]) for hour in range(0, hours * width, width)]
 
     # -- bytes ---------------------------------------------------------------------------
     def to_bytes(self) -> bytes:

@@ -21,6 +21,8 @@ one wild value cannot dominate it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import filterfalse
+from math import isnan
 from typing import NamedTuple
 
 import numpy as np
@@ -292,31 +294,30 @@ def _moment(series: list[Sequence[float]], on_oxygen: bool) -> Moment:
       0.0) then min(·, cap), each keeping `value` only when strictly beyond the bound, so −0.0
       and NaN give +0.0.
     Without a value in the last 12 h there is no current value, worst, trend or change from
-    baseline."""
+    baseline. The values of each stretch of hours are picked by C-level filterfalse(isnan),
+    not a comprehension."""
     series.append([heart / systolic if systolic > 0 else _NAN
                    for heart, systolic in zip(series[0], series[_SYSTOLIC_INDEX])])
     current, worst, trend, from_base, base = [], [], [], [], []
     level_feature, worst_feature, trend_feature, base_feature = [], [], [], []
     nan = _NAN
     for hours, (direction, cap, limit) in zip(series, _PER_CHANNEL):
-        last = [v for v in hours[_WORST_FROM:] if v == v]
-        before = [v for v in hours[:_BASELINE_END] if v == v]
+        last = list(filterfalse(isnan, hours[_WORST_FROM:]))
+        before = list(filterfalse(isnan, hours[:_BASELINE_END]))
+        recent = None
         if not last:  # nothing in the last 12 h: no current value, no worst, no trend
-            now = channel_worst = channel_trend = channel_from_base = nan
+            now = channel_worst = middle = channel_trend = nan
         else:
-            now = nan
-            for value in reversed(hours[_CURRENT_FROM:]):
-                if value == value:
-                    now = value
-                    break
+            latest = list(filterfalse(isnan, hours[_CURRENT_FROM:]))
+            now = latest[-1] if latest else nan
             channel_worst = max(last) if direction > 0 else min(last)
-            recent = [v for v in hours[_RECENT_FROM:] if v == v]
+            recent = list(filterfalse(isnan, hours[_RECENT_FROM:]))
             if recent:
                 count = len(recent)
                 if count > 1:
                     recent.sort()
                 middle = (recent[(count - 1) // 2] + recent[count // 2]) / 2
-                past = [v for v in hours[_PAST_FROM:_PAST_END] if v == v]
+                past = list(filterfalse(isnan, hours[_PAST_FROM:_PAST_END]))
                 if past:
                     count = len(past)
                     if count > 1:
@@ -332,7 +333,7 @@ def _moment(series: list[Sequence[float]], on_oxygen: bool) -> Moment:
             channel_base = (before[(count - 1) // 2] + before[count // 2]) / 2
         else:
             channel_base = nan
-        channel_from_base = middle - channel_base if last and recent else nan
+        channel_from_base = middle - channel_base if recent else nan
         current.append(now)
         worst.append(channel_worst)
         trend.append(channel_trend)
