@@ -12,9 +12,15 @@ Figures (best of `--rounds` interleaved rounds, process CPU time, µs per evalua
 - hourly_medians (1440, 7): the window's minutes to hourly medians;
 - minutes_until (window): the window's day of per-minute medians (`Window.minutes_until`, the
   sparse conversion) on copies of the windows as they were at each evaluation;
-- engine step: hourly_medians + score, with reasons where the engine words them (a level open);
-- whole evaluation: minutes_until + engine step, i.e. HourlyWarning.evaluate without the
-  alert state machine (a few µs).
+- hour_medians (window): what the engine now asks the window for, the day's hourly medians of
+  the six columns the features read (`Window.hour_medians`), each window holding the hours it
+  had kept at that evaluation; before: the reference's minutes and hourly medians;
+- engine step: from the hourly medians, the features and the score (`compute_hours`,
+  `score_moment`), with reasons where the engine words them (a level open); before: `assess`;
+- whole evaluation: hour_medians + engine step, i.e. HourlyWarning.evaluate without the
+  alert state machine (a few µs);
+- vs minutes_until → score: the same whole evaluation against the way the engine did it
+  before `hour_medians` (minutes_until, hourly_medians, score_only).
 
 Other work on the machine skews timings; the load average is printed with the figures.
 """

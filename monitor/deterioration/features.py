@@ -298,55 +298,53 @@ def _moment(series: list[Sequence[float]], on_oxygen: bool) -> Moment:
     not a comprehension."""
     series.append([heart / systolic if systolic > 0 else _NAN
                    for heart, systolic in zip(series[0], series[_SYSTOLIC_INDEX])])
-    current, worst, trend, from_base, base = [], [], [], [], []
-    level_feature, worst_feature, trend_feature, base_feature = [], [], [], []
+    rows = []
     nan = _NAN
     for hours, (direction, cap, limit) in zip(series, _PER_CHANNEL):
         last = list(filterfalse(isnan, hours[_WORST_FROM:]))
         before = list(filterfalse(isnan, hours[:_BASELINE_END]))
-        recent = None
-        if not last:  # nothing in the last 12 h: no current value, no worst, no trend
-            now = channel_worst = middle = channel_trend = nan
-        else:
-            latest = list(filterfalse(isnan, hours[_CURRENT_FROM:]))
-            now = latest[-1] if latest else nan
-            channel_worst = max(last) if direction > 0 else min(last)
-            recent = list(filterfalse(isnan, hours[_RECENT_FROM:]))
-            if recent:
-                count = len(recent)
-                if count > 1:
-                    recent.sort()
-                middle = (recent[(count - 1) // 2] + recent[count // 2]) / 2
-                past = list(filterfalse(isnan, hours[_PAST_FROM:_PAST_END]))
-                if past:
-                    count = len(past)
-                    if count > 1:
-                        past.sort()
-                    channel_trend = middle - (past[(count - 1) // 2] + past[count // 2]) / 2
-                else:
-                    channel_trend = nan
-            else:
-                middle = channel_trend = nan
         count = len(before)
         if count >= BASELINE_MIN_HOURS:
             before.sort()
             channel_base = (before[(count - 1) // 2] + before[count // 2]) / 2
         else:
             channel_base = nan
-        channel_from_base = middle - channel_base if recent else nan
-        current.append(now)
-        worst.append(channel_worst)
-        trend.append(channel_trend)
-        from_base.append(channel_from_base)
-        base.append(channel_base)
-        value = (now - limit) * direction
-        level_feature.append((value if value < cap else cap) if value > 0.0 else 0.0)
-        value = (channel_worst - limit) * direction
-        worst_feature.append((value if value < cap else cap) if value > 0.0 else 0.0)
-        value = channel_trend * direction
-        trend_feature.append((value if value < cap else cap) if value > 0.0 else 0.0)
-        value = channel_from_base * direction
-        base_feature.append((value if value < cap else cap) if value > 0.0 else 0.0)
+        if not last:  # nothing in the last 12 h: no current value, no worst, no trend
+            rows.append((nan, nan, nan, nan, channel_base, 0.0, 0.0, 0.0, 0.0))
+            continue
+        now = hours[-1]
+        if now != now:
+            latest = list(filterfalse(isnan, hours[_CURRENT_FROM:]))
+            now = latest[-1] if latest else nan
+        channel_worst = max(last) if direction > 0 else min(last)
+        recent = list(filterfalse(isnan, hours[_RECENT_FROM:]))
+        if recent:
+            count = len(recent)
+            if count > 1:
+                recent.sort()
+            middle = (recent[(count - 1) // 2] + recent[count // 2]) / 2
+            past = list(filterfalse(isnan, hours[_PAST_FROM:_PAST_END]))
+            if past:
+                count = len(past)
+                if count > 1:
+                    past.sort()
+                channel_trend = middle - (past[(count - 1) // 2] + past[count // 2]) / 2
+            else:
+                channel_trend = nan
+            channel_from_base = middle - channel_base
+        else:
+            channel_trend = channel_from_base = nan
+        level = (now - limit) * direction
+        high = (channel_worst - limit) * direction
+        rise = channel_trend * direction
+        shift = channel_from_base * direction
+        rows.append((now, channel_worst, channel_trend, channel_from_base, channel_base,
+                     (level if level < cap else cap) if level > 0.0 else 0.0,
+                     (high if high < cap else cap) if high > 0.0 else 0.0,
+                     (rise if rise < cap else cap) if rise > 0.0 else 0.0,
+                     (shift if shift < cap else cap) if shift > 0.0 else 0.0))
+    (current, worst, trend, from_base, base, level_feature, worst_feature, trend_feature,
+     base_feature) = map(list, zip(*rows))
     news = []
     for channel, score in _NEWS2_SCORERS:
         if channel is None or score is None:  # together: the air-or-oxygen part
