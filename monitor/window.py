@@ -357,7 +357,8 @@ class Window:
 
         An hour is computed from the window only when its minutes can still change; the others
         come from the hours kept by the previous call (derived state: never written to bytes,
-        empty after `from_bytes`, forgotten when `_replace` changes a sealed minute). An hour
+        empty after `from_bytes`, cut back to the hour before a sealed minute that `_replace`
+        changes in one of `columns`). An hour
         is final once all its minutes lie before `sealed_until` (no late set can land there,
         and sealing writes only later minutes) and it is still wholly inside the ring's day (a
         minute leaves only by falling out of it, checked when the hour is read back). An hour

@@ -4,8 +4,10 @@ against the patient's own recent past, from a day of hourly medians.
 Everything is computed from one array, `hourly`: 24 rows, one per hour ending at the moment
 of evaluation (row 23 is the last hour), and one column per measurement in
 `monitor.parameters` order, holding the median of that hour's values (NaN where none). The
-engine gets it from the window's per-minute medians (`hourly_medians`); the offline harness
-gets it from the hourly PhysioNet rows. Both therefore compute the very same features.
+engine gets the columns the features read (CHANNEL_COLUMNS) from its window
+(`Window.hour_medians`, to the bit `hourly_medians` of the window's per-minute medians) and
+scores them with `compute_hours`; the offline harness gets them from the hourly PhysioNet rows
+and `compute`. Both therefore compute the very same features.
 
 Why hourly medians: a walk to the bathroom or physiotherapy lifts heart rate 20–40/min for
 10–30 minutes. A median of an hour's minutes barely moves for that, and the trend below is a
