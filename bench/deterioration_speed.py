@@ -12,9 +12,15 @@ Figures (best of `--rounds` interleaved rounds, process CPU time, µs per evalua
 - hourly_medians (1440, 7): the window's minutes to hourly medians;
 - minutes_until (window): the window's day of per-minute medians (`Window.minutes_until`, the
   sparse conversion) on copies of the windows as they were at each evaluation;
-- engine step: hourly_medians + score, with reasons where the engine words them (a level open);
-- whole evaluation: minutes_until + engine step, i.e. HourlyWarning.evaluate without the
-  alert state machine (a few µs).
+- hour_medians (window): what the engine now asks the window for, the day's hourly medians of
+  the six columns the features read (`Window.hour_medians`), each window holding the hours it
+  had kept at that evaluation; before: the reference's minutes and hourly medians;
+- engine step: from the hourly medians, the features and the score (`compute_hours`,
+  `score_moment`), with reasons where the engine words them (a level open); before: `assess`;
+- whole evaluation: hour_medians + engine step, i.e. HourlyWarning.evaluate without the
+  alert state machine (a few µs);
+- vs minutes_until → score: the same whole evaluation against the way the engine did it
+  before `hour_medians` (minutes_until, hourly_medians, score_only).
 
 Other work on the machine skews timings; the load average is printed with the figures.
 """
@@ -29,6 +35,8 @@ import time
 from datetime import timedelta
 from typing import cast
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -48,28 +56,19 @@ DATA = ROOT / "tests" / "data" / "physionet2019"
 
 def engine_inputs(count: int) -> list:
     """(minutes, on_oxygen, level open afterwards, the window then, the evaluation's last
-    minute) for every evaluation of `count` stays."""
+    minute, the hours the window kept then) for every evaluation of `count` stays."""
     seen: list = []
-    minutes_of, score_of = engine_rule.hourly_medians, engine_rule.score_only
     evaluate = engine_rule.HourlyWarning.evaluate
 
-    def record_minutes(minutes):
-        seen.append([minutes.copy(), False, False])
-        return minutes_of(minutes)
-
-    def record_oxygen(model, hourly, on_oxygen=False):
-        seen[-1][1] = bool(on_oxygen)
-        return score_of(model, hourly, on_oxygen)
-
-    def record_open(self, patient, at, news2, on_oxygen, risk_period=False):
+    def record(self, patient, at, news2, on_oxygen, risk_period=False):
         window, end = copy.deepcopy(patient.window), int(round((at - self.grace_s) / 3600)) * 60
         evaluate(self, patient, at, news2, on_oxygen, risk_period)
-        seen[-1] += [window, end]
         medium_open, _, high_open, _, _ = patient.deterioration
-        seen[-1][2] = bool(medium_open or high_open)
+        seen.append([ref.minutes_until(window, end, feat.HOURS * 60), bool(on_oxygen),
+                     bool(medium_open or high_open), window, end,
+                     window._hours])  # noqa: SLF001  # put back before each timed call
 
-    engine_rule.hourly_medians, engine_rule.score_only = record_minutes, record_oxygen
-    engine_rule.HourlyWarning.evaluate = record_open  # type: ignore[method-assign]  # recorded, then put back
+    engine_rule.HourlyWarning.evaluate = record  # type: ignore[method-assign]  # recorded, then put back
     try:
         engine = Engine(EngineConfig(deterioration_rule=True))
         for path in sorted(DATA.glob("*.psv"))[:count]:
@@ -78,7 +77,6 @@ def engine_inputs(count: int) -> list:
                 engine.observe(event)
             engine.close(stay.patient_id, stay.start + timedelta(hours=stay.hours))
     finally:
-        engine_rule.hourly_medians, engine_rule.score_only = minutes_of, score_of
         engine_rule.HourlyWarning.evaluate = evaluate  # type: ignore[method-assign]
     return seen
 
@@ -107,16 +105,33 @@ def main() -> None:
     def old_step(minutes, oxygen, _open, *_):
         return ref.assess(model, ref.hourly_medians(minutes), oxygen)
 
-    def new_step(minutes, oxygen, level_open, *_):
+    def new_step(minutes, oxygen, level_open, *_):  # as the engine did before hour_medians
         scored = dmodel.score_only(model, feat.hourly_medians(minutes), oxygen)
         return dmodel.reasons(model, scored) if level_open else scored
 
-    def old_whole(_minutes, oxygen, level_open, window, end):
+    def hours_of(window, end, kept):
+        window._hours = kept  # noqa: SLF001  # the hours the engine's window held then
+        return window.hour_medians(end, feat.HOURS, feat.CHANNEL_COLUMNS)
+
+    def hours_step(hours, oxygen, level_open):
+        scored = dmodel.score_moment(model, feat.compute_hours(hours, oxygen))
+        return dmodel.reasons(model, scored) if level_open else scored
+
+    def old_whole(_minutes, oxygen, level_open, window, end, _kept):
         return old_step(ref.minutes_until(window, end, day), oxygen, level_open)
 
-    def new_whole(_minutes, oxygen, level_open, window, end):
+    def minutes_whole(_minutes, oxygen, level_open, window, end, _kept):
         return new_step(window.minutes_until(end, day), oxygen, level_open)
 
+    def hours_whole(_minutes, oxygen, level_open, window, end, kept):
+        return hours_step(hours_of(window, end, kept), oxygen, level_open)
+
+    columns = list(feat.CHANNEL_COLUMNS)
+    by_hours = [(hours_of(w, end, kept), oxygen, level_open)
+                for _m, oxygen, level_open, w, end, kept in inputs]
+    for item, (hours, *_) in zip(inputs, by_hours):  # the figures are of the same answers
+        assert np.array_equal(np.array(hours), feat.hourly_medians(item[0])[:, columns],
+                              equal_nan=True)
     rows = [
         ("assess (24, 7)", lambda h, o: ref.assess(model, h, o),
          lambda h, o: dmodel.assess(model, h, o), hourly),
@@ -124,10 +139,16 @@ def main() -> None:
          lambda h, o: dmodel.score_only(model, h, o), hourly),
         ("hourly_medians (1440, 7)", lambda m, *_: ref.hourly_medians(m),
          lambda m, *_: feat.hourly_medians(m), inputs),
-        ("minutes_until (window)", lambda m, o, _, w, end: ref.minutes_until(w, end, day),
-         lambda m, o, _, w, end: w.minutes_until(end, day), inputs),
-        ("engine step", old_step, new_step, inputs),
-        ("whole evaluation", old_whole, new_whole, inputs),
+        ("minutes_until (window)", lambda m, o, _, w, end, k: ref.minutes_until(w, end, day),
+         lambda m, o, _, w, end, k: w.minutes_until(end, day), inputs),
+        ("hour_medians (window)",
+         lambda m, o, _, w, end, k: ref.hourly_medians(ref.minutes_until(w, end, day))[:, columns],
+         lambda m, o, _, w, end, k: hours_of(w, end, k), inputs),
+        ("engine step", lambda m, o, lv, _h: old_step(m, o, lv),
+         lambda _m, o, lv, h: hours_step(h, o, lv),
+         [(m, o, lv, h) for (m, *_), (h, o, lv) in zip(inputs, by_hours)]),
+        ("whole evaluation", old_whole, hours_whole, inputs),
+        ("  vs minutes_until → score", minutes_whole, hours_whole, inputs),
     ]
     print(f"{len(inputs)} evaluations of {args.stays} stays ({opened} with a level open); "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

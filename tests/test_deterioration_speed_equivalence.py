@@ -1,5 +1,6 @@
 """The fast evaluation of the deterioration warning (hourly_medians' placement of lone values,
-features.compute_one, model.score_only/reasons, the engine's lazy reasons) gives exactly what
+Window.hour_medians with the hours it keeps, features.compute_one/compute_hours,
+model.score_only/score_moment/reasons, the engine's lazy reasons) gives exactly what
 the code it replaced gave: the same hourly medians, features, score, contributions and reasons
 — to the bit, signed zeros included — on the engine's real inputs from the PhysioNet sample and
 on random days with all kinds of gaps. The replaced code is frozen in
@@ -49,28 +50,31 @@ def run(engine: Engine, stay) -> list:
 
 
 @pytest.fixture(scope="module")
-def engine_inputs(stays) -> list[tuple[np.ndarray, bool]]:
+def engine_inputs(stays) -> list[tuple[np.ndarray, bool, list]]:
     """What the engine scored on the real stays: each evaluation's (1440, COUNT) per-minute
-    medians from the window and its oxygen flag."""
-    seen: list[tuple[np.ndarray, bool]] = []
-    original = engine_rule.score_only
+    medians from the window (the replaced conversion, read when the engine asked), its
+    oxygen flag, and the hourly medians `Window.hour_medians` gave the engine."""
+    from monitor.window import Window
 
-    def recording(model, hourly, on_oxygen=False):
-        return original(model, hourly, on_oxygen)
+    seen: list[tuple[np.ndarray, bool, list]] = []
+    hours_of = Window.hour_medians
 
-    minutes_of = engine_rule.hourly_medians
+    def record_hours(window, end_minute, hours, columns):
+        assert (hours, columns) == (feat.HOURS, feat.CHANNEL_COLUMNS)
+        minutes = ref.minutes_until(window, end_minute, hours * 60)
+        got = hours_of(window, end_minute, hours, columns)
+        seen.append((minutes, False, got))
+        return got
 
-    def record_minutes(minutes):
-        seen.append((minutes.copy(), False))
-        return minutes_of(minutes)
+    compute_of = engine_rule.compute_hours
 
-    def record_oxygen(model, hourly, on_oxygen=False):
-        seen[-1] = (seen[-1][0], bool(on_oxygen))
-        return original(model, hourly, on_oxygen)
+    def record_oxygen(hours, on_oxygen=False):
+        seen[-1] = (seen[-1][0], bool(on_oxygen), seen[-1][2])
+        return compute_of(hours, on_oxygen)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(engine_rule, "hourly_medians", record_minutes)
-        patch.setattr(engine_rule, "score_only", record_oxygen)
+        patch.setattr(Window, "hour_medians", record_hours)
+        patch.setattr(engine_rule, "compute_hours", record_oxygen)
         for stay in stays:
             run(Engine(ON), stay)
     assert len(seen) > 1000
@@ -158,15 +162,27 @@ def check_one(model: dmodel.Model, hourly: np.ndarray, on_oxygen: bool, top: int
     scored = dmodel.score_only(model, hourly, on_oxygen)
     assert scored.score == expected.score
     assert dmodel.reasons(model, scored, top, least) == expected.reasons
+
+    # the engine's way: only the columns the features read, one tuple per hour
+    hours = [tuple(row) for row in np.asarray(hourly, dtype=float)[:, list(feat.CHANNEL_COLUMNS)].tolist()]
+    by_hours = feat.compute_hours(hours, on_oxygen)
+    for name, fast, slow in zip(feat.Features._fields, by_hours.features(), expected_f):
+        assert same_array(fast, slow), name
+    scored = dmodel.score_moment(model, by_hours)
+    assert scored.score == expected.score and np.signbit(scored.score) == np.signbit(expected.score)
+    assert same_array(scored.parts, list(expected.contributions.values()))
+    assert dmodel.reasons(model, scored, top, least) == expected.reasons
     return expected
 
 
 def test_the_engines_real_inputs_give_the_same_medians_features_score_and_reasons(
         shipped, engine_inputs) -> None:
     with_reasons = 0
-    for minutes, on_oxygen in engine_inputs:
+    for minutes, on_oxygen, hours in engine_inputs:
         hourly = feat.hourly_medians(minutes)
         assert same_array(hourly, ref.hourly_medians(minutes))
+        # what the window gave the engine: the reference's hourly medians of those columns
+        assert same_array(hours, ref.hourly_medians(minutes)[:, list(feat.CHANNEL_COLUMNS)])
         expected = check_one(shipped, hourly, on_oxygen)
         with_reasons += bool(expected.reasons)
     # the comparisons above saw reasons worded, not only quiet hours (the PhysioNet rows are
@@ -249,11 +265,12 @@ def test_other_shapes_are_refused_or_assessed_as_before(shipped) -> None:
 
 # -- the window's minutes: converted sparsely where they are sparse ---------------------------
 def test_the_windows_minutes_are_the_same_for_every_reader_of_the_real_stays(stays) -> None:
-    """Every `minutes_until` the engine asks for (the warning, trends, artifacts; column
-    subsets; rings that wrap) while it runs the real stays equals the replaced conversion."""
+    """Every `minutes_until` the engine asks for (trends, artifacts; column subsets; rings
+    that wrap) while it runs the real stays equals the replaced conversion, and so does every
+    `hour_medians` (the warning's way in) reduced from it."""
     from monitor.window import Window
 
-    original = Window.minutes_until
+    original, original_hours = Window.minutes_until, Window.hour_medians
     calls = []
 
     def compared(self, end_minute, count, columns=slice(COUNT)):
@@ -262,8 +279,15 @@ def test_the_windows_minutes_are_the_same_for_every_reader_of_the_real_stays(sta
         calls.append(same_array(got, expected))
         return got
 
+    def compared_hours(self, end_minute, hours, columns):
+        expected = ref.hourly_medians(ref.minutes_until(self, end_minute, hours * 60))
+        got = original_hours(self, end_minute, hours, columns)
+        calls.append(same_array(got, expected[:, list(columns)]))
+        return got
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Window, "minutes_until", compared)
+        patch.setattr(Window, "hour_medians", compared_hours)
         for stay in stays[:25]:
             run(Engine(ON), stay)
     assert len(calls) > 500 and all(calls)

@@ -228,3 +228,117 @@ def test_hourly_sets_seal_alone_in_their_minute_as_the_general_path_would():
     assert sparse.holds_data_in(1200, 1200) and not sparse.holds_data_in(1681, 1739)
     assert sparse.holds_data_in(1740, 1740)  # the newest set, not sealed yet
     assert not sparse.holds_data_in(0, 0)  # older than the ring's day: gone
+
+
+# -- hour_medians: the deterioration warning's day, with the hours that cannot change kept ------
+def _hours_reference(window: Window, end_minute: int, hours: int,
+                     columns: tuple[int, ...]) -> np.ndarray:
+    """The frozen way: the day of minutes (the replaced conversion) cut into hours, each
+    reduced by the frozen hourly medians' per-lane median."""
+    from tests.support import deterioration_reference as ref
+
+    minutes = ref.minutes_until(window, end_minute, 60 * hours, slice(COUNT))
+    padded = np.full((1440, COUNT), np.nan)  # ref.hourly_medians takes a whole day
+    padded[1440 - 60 * hours:] = minutes
+    return ref.hourly_medians(padded)[24 - hours:, list(columns)]
+
+
+def _same(got: list, expected: np.ndarray) -> bool:
+    got_array = np.array(got, dtype=float).reshape(expected.shape)
+    return (np.array_equal(got_array, expected, equal_nan=True)
+            and np.array_equal(np.signbit(got_array), np.signbit(expected)))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_hour_medians_equal_the_days_minutes_reduced_hour_by_hour(seed):
+    """Every answer of `hour_medians`, hours kept from earlier calls or not, equals the day of
+    minutes reduced afresh — through hourly charting, late and duplicate sets, several sets
+    in a minute, a monitor's minutes, discarded and reinstated values, gaps longer than the
+    ring, restarts from bytes, asking for earlier or later days and other columns."""
+    from monitor.deterioration.features import CHANNEL_COLUMNS
+
+    rng = np.random.default_rng(seed)
+    limits = WindowLimits(minutes=int(rng.choice([1440, 1440, 180])))
+    window = Window(limits)
+    at = T0 + float(rng.integers(0, 3600))
+    added: list[tuple[float, int, float]] = []  # (time, column, value) of sets still believable
+    checks = 0
+    for step in range(int(rng.integers(150, 300))):
+        kind = rng.random()
+        if kind < 0.6:  # charted hourly, give or take
+            at += float(rng.normal(3600, 600)) if rng.random() < 0.9 else float(rng.integers(1, 400))
+        elif kind < 0.7:
+            at += float(rng.integers(1, 60))  # often a second set in the same minute
+        elif kind < 0.75:
+            at += float(rng.choice([6 * 3600, 26 * 3600, 3 * 86400]))  # gaps, some past the ring
+        elif kind < 0.85:  # a monitor's minutes for a while
+            for _ in range(int(rng.integers(5, 120))):
+                at += float(rng.integers(20, 70))
+                values = [float(v) if rng.random() < 0.7 else ABSENT
+                          for v in rng.normal(85, 15, COUNT + 1).round(1).clip(1, 300)]
+                values[COUNT] = 0.0
+                window.add(at, tuple(values))
+        values = [float(v) if rng.random() < 0.75 else ABSENT
+                  for v in rng.normal(85, 15, COUNT + 1).round(int(rng.choice([0, 2]))).clip(1, 300)]
+        values[COUNT] = 0.0
+        when = at - float(rng.integers(1, 400)) if rng.random() < 0.15 else at
+        window.add(when, tuple(values))
+        if rng.random() < 0.05:
+            window.add(when, tuple(values))  # a duplicate
+        column = int(rng.integers(COUNT))
+        if values[column] > 0:
+            added.append((when, column, values[column]))
+        if added and rng.random() < 0.15:  # a value taken out, then perhaps put back
+            when, column, value = added[int(rng.integers(len(added)))]
+            window.discard(column, when, value)
+            if rng.random() < 0.5:
+                window.reinstate(column, when, value)
+        if rng.random() < 0.1:  # a restart: the kept hours are derived, never written
+            window = Window.from_bytes(window.to_bytes(), limits)
+        hour = int(window.watermark // 3600) + int(rng.choice([0, 0, 0, 1, 2, -1, -30]))
+        columns = CHANNEL_COLUMNS if rng.random() < 0.85 else (0, COUNT - 1)
+        hours = 24 if rng.random() < 0.9 else int(rng.integers(1, 24))
+        got = window.hour_medians(hour * 60, hours, columns)
+        assert _same(got, _hours_reference(window, hour * 60, hours, columns)), step
+        checks += 1
+    assert checks > 100
+
+
+def test_hour_medians_forget_a_sealed_hour_whose_value_is_taken_out():
+    from monitor.deterioration.features import CHANNEL_COLUMNS
+
+    window = Window(WindowLimits())
+    for hour in range(6):
+        window.add(T0 + hour * 3600, row(80 + hour, 95))
+    first = window.hour_medians(int(T0 // 60) + 5 * 60, 24, CHANNEL_COLUMNS)
+    assert first[-5][0] == 81
+    window.discard(HEART_RATE, T0 + 3600, 81)  # sealed long ago: the ring's minute changes
+    again = window.hour_medians(int(T0 // 60) + 5 * 60, 24, CHANNEL_COLUMNS)
+    assert math.isnan(again[-5][0])
+    assert _same(again, _hours_reference(window, int(T0 // 60) + 5 * 60, 24, CHANNEL_COLUMNS))
+
+
+def test_hour_medians_charted_hourly_compute_only_the_newest_hour_again(monkeypatch):
+    """The point of keeping hours: once the engine's day is known, the next hour's call
+    reads the window for the two hours that changed only (the new set's, and the hour before,
+    whose set was raw then and is sealed now) — and a restart reads it all again."""
+    from monitor.deterioration.features import CHANNEL_COLUMNS
+
+    window = Window(WindowLimits())
+    asked: list[int] = []
+    sparse = Window._sparse_hour_medians  # noqa: SLF001  # counted, not changed
+
+    def counting(self, end_minute, hours, columns):
+        asked.append(hours)
+        return sparse(self, end_minute, hours, columns)
+
+    monkeypatch.setattr(Window, "_sparse_hour_medians", counting)
+    for hour in range(40):
+        window.add(T0 + hour * 3600 + 17, row(80 + hour % 7, 95))
+        end = (int(T0 // 60) + hour * 60 + 60)
+        got = window.hour_medians(end, 24, CHANNEL_COLUMNS)
+        assert _same(got, _hours_reference(window, end, 24, CHANNEL_COLUMNS))
+    assert asked[0] > 2 and set(asked[2:]) == {2}, asked
+    restored = Window.from_bytes(window.to_bytes(), WindowLimits())
+    restored.hour_medians(end, 24, CHANNEL_COLUMNS)
+    assert asked[-1] > 2, asked

@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 
 from monitor.deterioration.alerting import AlertState, Dynamics, from_config
-from monitor.deterioration.features import HOURS, hourly_medians
-from monitor.deterioration.model import WEIGHTS_FILE, Model, load, reasons, score_only, without
+from monitor.deterioration.features import CHANNEL_COLUMNS, HOURS, compute_hours
+from monitor.deterioration.model import WEIGHTS_FILE, Model, load, reasons, score_moment, without
 from monitor.episodes import Level
 from monitor.patient_state import Patient
 
@@ -60,10 +60,12 @@ class HourlyWarning:
         key = (patient.patient_id, hour, on_oxygen, risk_period)
         scored = None if self.scores is None else self.scores.get(key)
         if scored is None:
-            minutes = patient.window.minutes_until(hour * 60, HOURS * 60)
+            # The day's hourly medians of the columns the features read, each hour computed
+            # from the window's minutes only while it can still change (Window.hour_medians).
+            hours = patient.window.hour_medians(hour * 60, HOURS, CHANNEL_COLUMNS)
             # The score every hour; the reasons only when a level is open after the step, the
             # one time they are kept (most patient-hours score without an open level).
-            scored = score_only(self.model, hourly_medians(minutes), on_oxygen)
+            scored = score_moment(self.model, compute_hours(hours, on_oxygen))
             if risk_period and not self.fever_in_risk_period:
                 scored = without(scored, "temperature")
             if self.scores is not None:

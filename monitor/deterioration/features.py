@@ -4,8 +4,10 @@ against the patient's own recent past, from a day of hourly medians.
 Everything is computed from one array, `hourly`: 24 rows, one per hour ending at the moment
 of evaluation (row 23 is the last hour), and one column per measurement in
 `monitor.parameters` order, holding the median of that hour's values (NaN where none). The
-engine gets it from the window's per-minute medians (`hourly_medians`); the offline harness
-gets it from the hourly PhysioNet rows. Both therefore compute the very same features.
+engine gets the columns the features read (CHANNEL_COLUMNS) from its window
+(`Window.hour_medians`, to the bit `hourly_medians` of the window's per-minute medians) and
+scores them with `compute_hours`; the offline harness gets them from the hourly PhysioNet rows
+and `compute`. Both therefore compute the very same features.
 
 Why hourly medians: a walk to the bathroom or physiotherapy lifts heart rate 20–40/min for
 10–30 minutes. A median of an hour's minutes barely moves for that, and the trend below is a
@@ -20,6 +22,9 @@ one wild value cannot dominate it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from itertools import filterfalse
+from math import isnan
 from typing import NamedTuple
 
 import numpy as np
@@ -218,6 +223,12 @@ _NEWS2_SCORERS = tuple(
 _OXYGEN_POINTS = float(chart.air_or_oxygen_points(True))
 _CURRENT_FROM = HOURS - 1 - CARRY_H
 _PAST_END = HOURS - TREND_H
+_SYSTOLIC_INDEX = CHANNELS.index("systolic_bp")
+_CURRENT_HOURS = tuple(range(HOURS - 1, _CURRENT_FROM - 1, -1))  # the newest first
+_RECENT_FROM = HOURS - RECENT_H
+_PAST_FROM = _PAST_END - 3
+_BASELINE_END = HOURS - BASELINE_LAG_H
+_WORST_FROM = HOURS - WORST_H
 
 
 class Moment(NamedTuple):
@@ -236,23 +247,6 @@ class Moment(NamedTuple):
         return Features(*(np.array([part]) for part in self))
 
 
-def _median(numbers: list[float]) -> float:
-    """The median of a non-empty list without NaN, as `nanmedian_and_count` computes it: the
-    middle two of the sorted numbers (the same one twice for an odd count), added and halved."""
-    numbers.sort()
-    count = len(numbers)
-    return (numbers[(count - 1) // 2] + numbers[count // 2]) / 2
-
-
-def _clipped(value: float, cap: float) -> float:
-    """np.nan_to_num(np.clip(value, 0.0, cap), nan=0.0) for one float as `compute` evaluates it
-    (with an array of caps): max(value, 0.0) then min(·, cap), each keeping `value` only when
-    strictly beyond the bound, so −0.0 and NaN give +0.0."""
-    if value > 0.0:
-        return value if value < cap else cap
-    return 0.0
-
-
 def compute_one(hourly: np.ndarray, on_oxygen: bool = False) -> Moment:
     """The features of one moment from (24, COUNT) hourly medians, exactly as `compute` gives
     them, several times faster for one moment (see above)."""
@@ -265,35 +259,94 @@ def compute_one(hourly: np.ndarray, on_oxygen: bool = False) -> Moment:
         # of them a median or a maximum returns is numpy's sort's and reduction's own choice,
         # and it shows ("−0 mmHg"): leave such input to `compute` itself.
         return Moment(*(part[0].tolist() for part in compute(hourly, on_oxygen)))
-    series = [columns[column] for column in _CHANNEL_COLUMNS]
+    return _moment([columns[column] for column in _CHANNEL_COLUMNS], on_oxygen)
+
+
+#: The columns the features read (in CHANNELS order, the shock index being HR over SBP): what
+#: `compute_hours` takes, and what the engine asks the window for.
+CHANNEL_COLUMNS = _CHANNEL_COLUMNS
+
+
+def compute_hours(hours: list[tuple[float, ...]], on_oxygen: bool = False) -> Moment:
+    """`compute_one` from the hourly medians of CHANNEL_COLUMNS only, one tuple per hour
+    (oldest first), as `Window.hour_medians` gives them: the other columns are never read."""
+    if len(hours) != HOURS:
+        raise ValueError(f"expected {HOURS} hours, got {len(hours)}")
+    series: list[Sequence[float]] = list(zip(*hours))
+    if len(series) != len(_CHANNEL_COLUMNS):
+        raise ValueError(f"expected {len(_CHANNEL_COLUMNS)} columns (CHANNEL_COLUMNS)")
+    if any(0.0 in column for column in series):  # see compute_one
+        hourly = np.full((HOURS, COUNT), np.nan)
+        hourly[:, list(_CHANNEL_COLUMNS)] = np.array(hours, dtype=float)
+        return Moment(*(part[0].tolist() for part in compute(hourly, on_oxygen)))
+    return _moment(series, on_oxygen)
+
+
+def _moment(series: list[Sequence[float]], on_oxygen: bool) -> Moment:
+    """compute_one's work on the channels' 24 hourly medians (CHANNEL_COLUMNS order, floats).
+
+    The arithmetic is `compute`'s, operation for operation, written out inline (a function
+    call costs more than the work):
+    - a median is `nanmedian_and_count`'s: the middle two of the sorted values (the same one
+      twice for an odd count) added and halved;
+    - the worst of the last 12 h, the largest of value × direction times direction, is the
+      largest value where rising is deterioration and the smallest where falling is (no zero
+      reaches here, so no signed zero can tie);
+    - np.nan_to_num(np.clip(value, 0.0, cap), nan=0.0) as `compute` evaluates it: max(value,
+      0.0) then min(·, cap), each keeping `value` only when strictly beyond the bound, so −0.0
+      and NaN give +0.0.
+    Without a value in the last 12 h there is no current value, worst, trend or change from
+    baseline. The values of each stretch of hours are picked by C-level filterfalse(isnan),
+    not a comprehension."""
     series.append([heart / systolic if systolic > 0 else _NAN
-                   for heart, systolic in zip(columns[HEART_RATE], columns[SYSTOLIC])])
-    current, worst, trend, from_base, base = [], [], [], [], []
-    level_feature, worst_feature, trend_feature, base_feature = [], [], [], []
+                   for heart, systolic in zip(series[0], series[_SYSTOLIC_INDEX])])
+    rows = []
+    nan = _NAN
     for hours, (direction, cap, limit) in zip(series, _PER_CHANNEL):
-        now = _NAN
-        for value in reversed(hours[_CURRENT_FROM:]):
-            if value == value:
-                now = value
-                break
-        recent = [v for v in hours[HOURS - RECENT_H:] if v == v]
-        past = [v for v in hours[_PAST_END - 3:_PAST_END] if v == v]
-        before = [v for v in hours[:HOURS - BASELINE_LAG_H] if v == v]
-        worst_hours = [v * direction for v in hours[HOURS - WORST_H:] if v == v]
-        middle = _median(recent) if recent else _NAN
-        channel_base = _median(before) if len(before) >= BASELINE_MIN_HOURS else _NAN
-        channel_trend = middle - _median(past) if recent and past else _NAN
-        channel_from_base = middle - channel_base if recent else _NAN
-        channel_worst = max(worst_hours) * direction if worst_hours else _NAN
-        current.append(now)
-        worst.append(channel_worst)
-        trend.append(channel_trend)
-        from_base.append(channel_from_base)
-        base.append(channel_base)
-        level_feature.append(_clipped((now - limit) * direction, cap))
-        worst_feature.append(_clipped((channel_worst - limit) * direction, cap))
-        trend_feature.append(_clipped(channel_trend * direction, cap))
-        base_feature.append(_clipped(channel_from_base * direction, cap))
+        last = list(filterfalse(isnan, hours[_WORST_FROM:]))
+        before = list(filterfalse(isnan, hours[:_BASELINE_END]))
+        count = len(before)
+        if count >= BASELINE_MIN_HOURS:
+            before.sort()
+            channel_base = (before[(count - 1) // 2] + before[count // 2]) / 2
+        else:
+            channel_base = nan
+        if not last:  # nothing in the last 12 h: no current value, no worst, no trend
+            rows.append((nan, nan, nan, nan, channel_base, 0.0, 0.0, 0.0, 0.0))
+            continue
+        now = hours[-1]
+        if now != now:
+            latest = list(filterfalse(isnan, hours[_CURRENT_FROM:]))
+            now = latest[-1] if latest else nan
+        channel_worst = max(last) if direction > 0 else min(last)
+        recent = list(filterfalse(isnan, hours[_RECENT_FROM:]))
+        if recent:
+            count = len(recent)
+            if count > 1:
+                recent.sort()
+            middle = (recent[(count - 1) // 2] + recent[count // 2]) / 2
+            past = list(filterfalse(isnan, hours[_PAST_FROM:_PAST_END]))
+            if past:
+                count = len(past)
+                if count > 1:
+                    past.sort()
+                channel_trend = middle - (past[(count - 1) // 2] + past[count // 2]) / 2
+            else:
+                channel_trend = nan
+            channel_from_base = middle - channel_base
+        else:
+            channel_trend = channel_from_base = nan
+        level = (now - limit) * direction
+        high = (channel_worst - limit) * direction
+        rise = channel_trend * direction
+        shift = channel_from_base * direction
+        rows.append((now, channel_worst, channel_trend, channel_from_base, channel_base,
+                     (level if level < cap else cap) if level > 0.0 else 0.0,
+                     (high if high < cap else cap) if high > 0.0 else 0.0,
+                     (rise if rise < cap else cap) if rise > 0.0 else 0.0,
+                     (shift if shift < cap else cap) if shift > 0.0 else 0.0))
+    (current, worst, trend, from_base, base, level_feature, worst_feature, trend_feature,
+     base_feature) = map(list, zip(*rows))
     news = []
     for channel, score in _NEWS2_SCORERS:
         if channel is None or score is None:  # together: the air-or-oxygen part

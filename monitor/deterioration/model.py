@@ -201,7 +201,11 @@ _GROUPS: tuple[tuple[str, tuple[int, ...]], ...] = tuple(
 def score_only(model: Model, hourly: np.ndarray, on_oxygen: bool = False) -> Scored:
     """The score of one moment from (24, COUNT) hourly medians, without wording any reason:
     the engine scores every patient-hour but needs the reasons only while a level is open."""
-    moment = feat.compute_one(hourly, on_oxygen)
+    return score_moment(model, feat.compute_one(hourly, on_oxygen))
+
+
+def score_moment(model: Model, moment: feat.Moment) -> Scored:
+    """`score_only` of features already computed (`features.compute_hours`: the engine's way)."""
     products = np.array(moment.values) * model.weights
     # numpy's own sum (pairwise) of numpy's own products, so the score is `score()`'s to the bit
     return Scored(float(products.sum()), moment, products.tolist())
