@@ -33,7 +33,7 @@ from validation.run_stays import ChunkResult, run_chunk, run_stays
 
 #: The what-if sweep run by default: the deterioration warning's open thresholds, upwards (a
 #: threshold below its resolve threshold is not a valid setting; lower both to sweep down).
-DEFAULT_SWEEP = "deterioration_high_open=2.8,3.2;deterioration_medium_open=2.2"
+DEFAULT_SWEEP = "deterioration_high_open=3.0;deterioration_medium_open=2.2"
 CHUNK_FILES = 48
 
 
