@@ -25,7 +25,7 @@ from typing import IO, Iterable, Iterator
 import orjson
 
 from monitor.engine import Engine, Outputs
-from monitor.wire import InvalidMessage, decode_input, encode, parse_timestamp
+from monitor.wire import InputEvent, InvalidMessage, decode_input, encode, parse_timestamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,16 +109,26 @@ def replay(
             invalid += 1
             err.write(f"line {number}: {error.reason}\n")
             continue
-        if horizon is None or event.ts > horizon:
-            horizon = event.ts  # time passes for every patient, as the worker's timer lets it
-            outputs = engine.advance_to(horizon)
-            outputs.extend(engine.observe(event))
-        else:
-            outputs = engine.observe(event)
-        if end is not None and last_line_of.get(event.patient_id) == number:
-            outputs.extend(engine.close(event.patient_id, end))
+        outputs, horizon = apply_line(engine, event, number, horizon, last_line_of, end)
         _write(outputs, out, with_status)
     return invalid
+
+
+def apply_line(engine: Engine, event: InputEvent, number: int, horizon: datetime | None,
+               last_line_of: dict[str, int], end: datetime | None) -> tuple[Outputs, datetime | None]:
+    """One line's event in replay: time passes for every patient up to it when it is the
+    newest (as the worker's timer lets it), then it is applied, and its patient is closed at
+    its last line. Returns the outputs and the new horizon; shared with the parallel replay
+    (monitor/replay_jobs.py), so both step alike."""
+    if horizon is None or event.ts > horizon:
+        horizon = event.ts
+        outputs = engine.advance_to(horizon)
+        outputs.extend(engine.observe(event))
+    else:
+        outputs = engine.observe(event)
+    if end is not None and last_line_of.get(event.patient_id) == number:
+        outputs.extend(engine.close(event.patient_id, end))
+    return outputs, horizon
 
 
 def _write(outputs: Outputs, out: IO[bytes], with_status: bool) -> None:

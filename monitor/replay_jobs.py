@@ -39,7 +39,7 @@ import orjson
 
 from monitor.config import EngineConfig
 from monitor.engine import Engine
-from monitor.replay import ReplayPlan, input_lines, outputs_bytes
+from monitor.replay import ReplayPlan, apply_line, input_lines, outputs_bytes
 from monitor.wire import InvalidMessage, decode_input, parse_timestamp, validate_input
 
 #: One record from a process: line number, kind, payload length; then the payload.
@@ -160,14 +160,7 @@ def _replay_share(lines: Iterator[bytes], engine: Engine, job: int, owner_of: di
                 sink.write(pack(number, _INVALID, len(reason)))
                 sink.write(reason)
                 continue
-            if horizon is None or event.ts > horizon:
-                horizon = event.ts
-                outputs = engine.advance_to(horizon)
-                outputs.extend(engine.observe(event))
-            else:
-                outputs = engine.observe(event)
-            if end is not None and last_line_of.get(event.patient_id) == number:
-                outputs.extend(engine.close(event.patient_id, end))
+            outputs, horizon = apply_line(engine, event, number, horizon, last_line_of, end)
         else:  # another process's line: only its time matters here, if it moves the horizon
             ts = document.get("ts") if type(patient_id) is str else None
             if type(ts) is not str:
