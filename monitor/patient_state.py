@@ -81,7 +81,7 @@ class Patient:
     deterioration: list | None = None
     deterioration_reasons: tuple = ()
     # NEWS2's confirmed floors under the warning (monitor/deterioration/news2_floor.py):
-    # [since, confirmed] per floor, None while NEWS2 is below every floor
+    # [since, confirmed, below_since] per floor, None while nothing is pending or held
     news2_floor: list | None = None
 
     episodes: dict[str, Episode] = field(default_factory=lambda: {rule: Episode() for rule in RULES})
