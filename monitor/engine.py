@@ -148,7 +148,10 @@ class Engine:
         check_losses(patient, patient.clock if patient.clock is not None else -math.inf,
                      self.config)
         patient.scheduled = math.inf
-        if self._warning is not None:
+        if self._warning is None:
+            patient.deterioration_due = math.inf  # written by an engine with the warning on
+        elif patient.deterioration_due != patient.deterioration_due:  # NaN: not in the bytes
+            patient.deterioration_due = math.inf
             self._warning.restored(patient)
         self._patients[patient_id] = patient
         self._schedule(patient)

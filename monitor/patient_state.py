@@ -92,10 +92,11 @@ class Patient:
 
     # derived, never stored (recomputed on restore): lower bounds of the next time a value
     # expires or a held sample is believed, of the next signal loss, and the timer's entry
+    # (except deterioration_due, stored with the header)
     expiry_due: float = -math.inf
     loss_due: float = -math.inf
     scheduled: float = math.inf
-    deterioration_due: float = math.inf  # when the next hour is scored (rule on)
+    deterioration_due: float = math.inf  # when the next hour is scored (rule on; stored)
     status_parts: tuple = ()  # the last status's unchanging parts, reused (monitor/reports.py)
 
     # -- bytes ---------------------------------------------------------------------------
@@ -113,6 +114,8 @@ class Patient:
         header["deterioration"] = self.deterioration
         header["deterioration_reasons"] = list(self.deterioration_reasons)
         header["news2_floor"] = self.news2_floor
+        due = self.deterioration_due
+        header["deterioration_due"] = None if due == math.inf else due
         header["last_status_key"] = self.last_status_key
         header["episodes"] = {rule: episode.as_list() for rule, episode in self.episodes.items()}
         body = orjson.dumps(header)
@@ -138,6 +141,11 @@ class Patient:
             patient.deterioration = header.get("deterioration")  # absent before issue 8
             patient.deterioration_reasons = tuple(header.get("deterioration_reasons", ()))
             patient.news2_floor = header.get("news2_floor")  # absent before the floor
+            # The next hourly evaluation: kept, because an hour that has data but was not yet
+            # scored cannot be told from the rest afterwards; NaN (absent, an older snapshot)
+            # asks the engine to derive it as it used to.
+            due = header.get("deterioration_due", math.nan)
+            patient.deterioration_due = math.inf if due is None else due
             key = header["last_status_key"]
             patient.last_status_key = None if key is None else _freeze(key)
             patient.episodes = {rule: Episode.from_list(items)

@@ -13,6 +13,7 @@ import pytest
 from monitor.config import EngineConfig
 from monitor.engine import Engine, Outputs
 from monitor.wire import encode
+from tests.support.clinical import START
 from validation.outcomes import flags_of_alerts
 from validation.physionet import ColumnMap, read_stay
 from validation.problems import Problems
@@ -169,3 +170,26 @@ def test_simulated_busy_stable_patients_raise_no_medium_or_high_alert() -> None:
                                   for start, end in truths[status.patient_id].bouts))
     assert found == {"rule on": [], "default": []}
     assert peaks["default"] == 5  # the bouts do move NEWS2: this is a test of exertion
+
+
+def test_a_restart_before_a_patient_s_first_hourly_evaluation_keeps_that_evaluation() -> None:
+    """Found by Hypothesis (tests/test_engine_properties.py) once the warning was on by
+    default: the first set at 08:00 makes 08:01 the first evaluation; a restart in between
+    used to forget it, and the restored patient was first scored an hour later."""
+    from monitor.wire import validate_input
+
+    def event(minute: float, **fields):
+        ts = (START + timedelta(minutes=minute)).isoformat()
+        return validate_input({"patient_id": "MRN-1", "ts": ts, **fields})
+
+    first = event(0, mean_arterial_pressure=55, spo2=86, heart_rate=125)
+    later = [event(minute, mean_arterial_pressure=55, spo2=86, heart_rate=125)
+             for minute in (1.5, 61, 121)]
+    plain = Engine()
+    expected = [encode(a) for e in [first, *later] for a in plain.observe(e).alerts]
+    before = Engine()
+    before.observe(first)
+    restarted = Engine()
+    restarted.restore("MRN-1", before.snapshot("MRN-1"))
+    assert [encode(a) for e in later for a in restarted.observe(e).alerts] == expected
+    assert restarted.snapshot("MRN-1") == plain.snapshot("MRN-1")
