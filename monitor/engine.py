@@ -117,6 +117,10 @@ class Engine:
         self._crs_timing, self._news2_timing, self._signal_loss_timing = (
             self._timings["crs"], self._timings["news2"], self._timings["signal_loss"])
         self._patients: dict[str, Patient] = {}
+        #: Patients whose latest full step published no change, with the NEWS2 score it
+        #: assessed: what an hourly evaluation alone needs (`_hourly_alone`). Derived, never
+        #: stored: a patient restored or admitted takes a full step first.
+        self._settled: dict[str, int] = {}
         self._timer: list[tuple[float, int, str]] = []
         self._sequence = itertools.count()
         #: Deadlines that a step could not move on, by what they belong to ("news2 resolve
@@ -154,10 +158,12 @@ class Engine:
             patient.deterioration_due = math.inf
             self._warning.restored(patient)
         self._patients[patient_id] = patient
+        self._settled.pop(patient_id, None)
         self._schedule(patient)
 
     def forget(self, patient_id: str) -> None:
         self._patients.pop(patient_id, None)
+        self._settled.pop(patient_id, None)
         self.discharges.forget(patient_id)
 
     def holds(self, patient_id: str) -> bool:
@@ -450,6 +456,9 @@ class Engine:
             for rule, change in changes:
                 outputs.alerts.append(alert_of(patient, rule, change, a, observed))
             outputs.durable = True
+            self._settled.pop(patient.patient_id, None)
+        else:
+            self._settled[patient.patient_id] = a.news2_score
         key = a.status_key()
         if changes or key != patient.last_status_key or (vitals and (
                 patient.last_status_at is None
@@ -496,9 +505,10 @@ class Engine:
         return self._timings[rule]
 
     # -- time ----------------------------------------------------------------------------
-    def _next_due(self, patient: Patient) -> float:
+    def _next_due(self, patient: Patient, hourly: bool = True) -> float:
         """The earliest time the patient's state could change without an event (after every
-        event and timer step: comparisons rather than min() calls)."""
+        event and timer step: comparisons rather than min() calls); `hourly=False`: leaving
+        the deterioration warning's hourly evaluation out."""
         due = patient.expiry_due
         if patient.loss_due < due:
             due = patient.loss_due
@@ -510,7 +520,7 @@ class Engine:
         lift = patient.fever_lift_until
         if lift is not None and lift < due and (clock is None or lift > clock):
             due = lift
-        if patient.deterioration_due < due:
+        if hourly and patient.deterioration_due < due:
             due = patient.deterioration_due
         for rule, episode in patient.episodes.items():
             if episode.above_since is not None or episode.below_since is not None or (
@@ -530,23 +540,61 @@ class Engine:
         `_schedule`, never stepped again and again.
         """
         config = self.config
+        due = self._next_due(patient)
         for _ in range(_MAX_STEPS_PER_CALL):
-            due = self._next_due(patient)
             if due > until:
                 return
             clock = patient.clock
             at = due if clock is None or due > clock else clock
             changed = False
-            if at >= patient.expiry_due:
-                changed = expire(patient, at, config)
-            if at >= patient.loss_due:
-                changed = check_losses(patient, at, config) or changed
-            if changed or self._next_due(patient) <= at:
-                self._step(patient, at, outputs, None, vitals=False)
-                if self._next_due(patient) <= at:
+            if at >= patient.expiry_due or at >= patient.loss_due:
+                if at >= patient.expiry_due:
+                    changed = expire(patient, at, config)
+                if at >= patient.loss_due:
+                    changed = check_losses(patient, at, config) or changed
+                due = self._next_due(patient)  # those two are exact now
+            if changed or due <= at:
+                if changed or not self._hourly_alone(patient, at):
+                    self._step(patient, at, outputs, None, vitals=False)
+                due = self._next_due(patient)
+                if due <= at:
                     return  # stuck at this moment: `_schedule` reports it and moves on
         else:
             self._stalled("catch-up budget", until, patient)
+
+    def _hourly_alone(self, patient: Patient, at: float) -> bool:
+        """Score the hour due at `at` without the rest of a step, where that rest could change
+        nothing; True if so. False leaves the moment to `_step` — having scored the hour or
+        not: an evaluation moves `deterioration_due` past `at`, so `_step` does not score it
+        again, and scoring first changes nothing else `_step` reads.
+
+        On hourly charting most catch-up steps are this evaluation and nothing else. Why the
+        rest of the step is idle then: every input of `_step` but time changes only in a step
+        (events step; expiry and signal loss step when they change a value), and time enters
+        it only through the deadlines `_next_due` weighs — none but the hour due now — and the
+        NEWS2 floor's release, which `releases` rules out. So the patient is as its latest full
+        step left it, and that step published no change (`_settled`): its episodes, the
+        CRS baseline and the status key were decided on the state they now have. The same
+        assessment and levels again leave each episode as it is (`Episode.step` changes nothing
+        twice without a deadline), the floor as it is, the status key as the last one sent.
+        What the evaluation itself changes is compared: the warning's open levels (medium,
+        high) are what the step reads of it; its runs count hours, not moments, and its
+        reasons are read only when a change is published."""
+        warning = self._warning
+        news2 = self._settled.get(patient.patient_id)
+        if (warning is None or news2 is None or at < patient.deterioration_due
+                or self._next_due(patient, hourly=False) <= at
+                or self._news2_floor.releases(patient, at)):
+            return False
+        before = patient.deterioration
+        patient.clock = at
+        warning.evaluate(patient, at, news2, oxygen_in_force(patient)[0],
+                         in_risk_period(patient, at, self.config))
+        after = patient.deterioration
+        assert after is not None  # evaluate always leaves the machines
+        if before is None:
+            return not after[0] and not after[2]
+        return before[0] == after[0] and before[2] == after[2]
 
     def _schedule(self, patient: Patient, after: float | None = None) -> None:
         """Put the patient's next deadline on the timer. Every deadline up to `after` (by

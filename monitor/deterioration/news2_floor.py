@@ -83,6 +83,21 @@ class ConfirmedNews2:
         if all(value is None or value is False for value in state):
             patient.news2_floor = None
 
+    def releases(self, patient: Patient, at: float) -> bool:
+        """Whether a step at `at` would end a floor by time alone: a confirmed floor whose
+        score has stayed below it for its release time. Every other change of the floors needs
+        a new NEWS2 score or a new observation set; this one has no deadline of its own and
+        happens at whatever step comes first, so a step skipped then would move it
+        (Engine._hourly_alone)."""
+        state = patient.news2_floor
+        if state is None:
+            return False
+        for index, (_, _, release_s) in enumerate(self.floors):
+            below_since = state[_FIELDS * index + 2]
+            if below_since is not None and at - below_since >= release_s:
+                return True
+        return False
+
     def severity(self, patient: Patient) -> str | None:
         """"high" or "medium" while that floor is confirmed, else None."""
         state = patient.news2_floor
