@@ -3,6 +3,7 @@
 
 - A row's VitalSigns: the wire's fast path for plain vital signs, against pydantic.
 - The figures' hours and bootstrap sums: counted once per run, against counting per figure.
+- A chunk's results pickled as bytes: back as they were made.
 """
 
 from __future__ import annotations
@@ -83,3 +84,33 @@ def test_ratios_from_kept_resampled_sums_are_those_summed_afresh(results) -> Non
     # the same content gives the sums kept; another content its own
     assert kept.resampled_sums(hours.patient.copy()) is kept.resampled_sums(hours.patient)
     assert not np.array_equal(kept.resampled_sums(flagged), kept.resampled_sums(hours.patient))
+
+
+def test_a_chunk_s_results_cross_processes_as_they_were_made() -> None:
+    import pickle
+
+    from monitor.config import EngineConfig
+    from validation.run_stays import run_stays
+
+    stays = _read_all()[:24]
+    made = run_stays(stays, Problems(), EngineConfig(), [("deterioration_high_open", 3.0)])
+    back = pickle.loads(pickle.dumps(made))
+
+    def plain(flags: Flags) -> tuple:
+        return flags.hours.dtype.str, flags.hours.tolist(), flags.firings, flags.first_at
+
+    assert any(stay.detectors["crsmon ≥ medium"].firings for stay in made.stays)
+    for mine, theirs in zip(made.stays, back.stays):
+        assert (theirs.patient_id, theirs.source, theirs.hours, theirs.onset_hour,
+                theirs.outcome_known, theirs.by_rule) == (
+            mine.patient_id, mine.source, mine.hours, mine.onset_hour, mine.outcome_known,
+            mine.by_rule)
+        assert (theirs.measured.dtype, theirs.measured.tolist()) == (
+            mine.measured.dtype, mine.measured.tolist())
+        assert {name: plain(f) for name, f in theirs.detectors.items()} == {
+            name: plain(f) for name, f in mine.detectors.items()}
+    for key, per_stay in made.sweep.items():
+        assert [{n: plain(f) for n, f in d.items()} for d in back.sweep[key]] == [
+            {n: plain(f) for n, f in d.items()} for d in per_stay]
+    for label, flags in made.bedside_sweep.items():
+        assert [plain(f) for f in back.bedside_sweep[label]] == [plain(f) for f in flags]
