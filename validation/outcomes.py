@@ -23,6 +23,19 @@ CRSMON_LEVELS: dict[str, str] = {"crsmon ≥ medium": "medium", "crsmon ≥ high
 CLINICAL_RULES = frozenset({"crs", "news2", "deterioration"})
 
 
+def _packed(mask: np.ndarray) -> tuple[str, bytes]:
+    """A 1-D array as its dtype and bytes. A chunk's results cross from its process as tens of
+    thousands of small arrays, and numpy's own pickling of each (its reconstruction through
+    __reduce__) cost more than the data: about a second of CPU on the development set."""
+    return mask.dtype.str, mask.tobytes()
+
+
+def _unpacked(packed: tuple[str, bytes]) -> np.ndarray:
+    """The array `_packed` gave, read-only: nothing changes a stay's flags once they are made."""
+    dtype, data = packed
+    return np.frombuffer(data, dtype=np.dtype(dtype))
+
+
 @dataclass(slots=True)
 class Flags:
     """One detector on one stay."""
@@ -30,6 +43,13 @@ class Flags:
     hours: np.ndarray  # bool per hour of the stay
     firings: int
     first_at: float | None  # hours after the stay's start of the first firing
+
+    def __getstate__(self) -> tuple:
+        return _packed(self.hours), self.firings, self.first_at
+
+    def __setstate__(self, state: tuple) -> None:
+        hours, self.firings, self.first_at = state
+        self.hours = _unpacked(hours)
 
 
 @dataclass(slots=True)
@@ -43,6 +63,15 @@ class StayResult:
     detectors: dict[str, Flags] = field(default_factory=dict)
     #: crsmon's passages into each severity, by rule: (rule, severity) -> count
     by_rule: Counter = field(default_factory=Counter)
+
+    def __getstate__(self) -> tuple:
+        return (self.patient_id, self.source, self.hours, _packed(self.measured),
+                self.onset_hour, self.outcome_known, self.detectors, self.by_rule)
+
+    def __setstate__(self, state: tuple) -> None:
+        (self.patient_id, self.source, self.hours, measured, self.onset_hour,
+         self.outcome_known, self.detectors, self.by_rule) = state
+        self.measured = _unpacked(measured)
 
 
 def flags_of_alerts(alerts: list[Alert], start: float, hours: int) -> tuple[dict[str, Flags], Counter]:

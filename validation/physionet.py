@@ -22,6 +22,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from monitor.wire import InputEvent, VitalSigns
+from monitor.wire.plain_vitals import plain_vitals
+from monitor.wire.timestamps import format_timestamp
 from monitor.wire.vitals import HARD_BOUNDS, MEASUREMENTS
 from validation.problems import Problems
 from validation.stays import COLUMN, GRID_COLUMNS, Stay
@@ -82,6 +84,13 @@ class _Layout:
     paco2: int | None
     wbc: int | None
 
+    @property
+    def read(self) -> tuple[int | None, ...]:
+        """The positions a row's values are read from, in `values` order: the measurements,
+        FiO2, PaCO2, WBC, the outcome."""
+        return (*(index for _, index in self.measurements), self.fio2, self.paco2, self.wbc,
+                self.outcome)
+
 
 def _layout(header: list[str], columns: ColumnMap, source: str,
             problems: Problems) -> _Layout | None:
@@ -139,6 +148,7 @@ def read_stay(path: Path, columns: ColumnMap, problems: Problems) -> Stay | None
     rows: list[list[float]] = []
     labelled_at: float | None = None
     missing = columns.missing
+    read = layout.read
     for number, line in enumerate(lines[1:], start=2):
         fields = line.split(columns.separator)
         if len(fields) != width:
@@ -148,8 +158,7 @@ def read_stay(path: Path, columns: ColumnMap, problems: Problems) -> Stay | None
         try:
             hour = float(fields[layout.hour])
             values = [math.nan if (index is None or fields[index] == missing) else float(fields[index])
-                      for index in (*(index for _, index in layout.measurements), layout.fio2,
-                                    layout.paco2, layout.wbc, layout.outcome)]
+                      for index in read]
         except ValueError as error:
             problems.note("bad row", f"{source} line {number}: {error}; row skipped")
             continue
@@ -182,33 +191,67 @@ def _outside_bounds(layout: _Layout, values: list[float]) -> str | None:
 
 def _stay(patient_id: str, source: str, hours: list[float], rows: list[list[float]],
           layout: _Layout, columns: ColumnMap, labelled_at: float | None) -> Stay:
+    """The rows as a stay: the hourly grid (built as lists, each value put where it goes in
+    row order, then made one array) and a VitalSigns per row that measured anything."""
     first = hours[0]
     count = int(round(hours[-1] - first)) + 1
-    grid = np.full((count, len(GRID_COLUMNS)), np.nan)
+    grid = [[math.nan] * len(GRID_COLUMNS) for _ in range(count)]
     names = [name for name, _ in layout.measurements]
+    positions = [COLUMN[name] for name in names]
+    oxygen, paco2_at, wbc_at = COLUMN["on_oxygen"], COLUMN["paco2"], COLUMN["wbc"]
     events: list[InputEvent] = []
     for hour, values in zip(hours, rows):
-        index = int(round(hour - first))
+        row = grid[int(round(hour - first))]
         document: dict = {}
-        for name, value in zip(names, values):
+        for name, position, value in zip(names, positions, values):
             if not math.isnan(value):
                 document[name] = value
                 if value != 0:  # 0 is a probe off in the contract, never a reading
-                    grid[index, COLUMN[name]] = value
+                    row[position] = value
+        measured = bool(document)
         fio2, paco2, wbc = values[len(names):len(names) + 3]
         if not math.isnan(fio2):
             fraction = fio2 / 100 if fio2 > 1 else fio2  # some exports give percent
             document["on_oxygen"] = fraction > 0.21
-            grid[index, COLUMN["on_oxygen"]] = float(fraction > 0.21)
-        grid[index, COLUMN["paco2"]] = paco2
-        grid[index, COLUMN["wbc"]] = wbc
-        if any(name in document for name in MEASUREMENTS):
+            row[oxygen] = float(fraction > 0.21)
+        row[paco2_at] = paco2
+        row[wbc_at] = wbc
+        if measured:
             document["patient_id"] = patient_id
-            document["ts"] = EPOCH + timedelta(hours=hour)
-            events.append(VitalSigns.model_validate(document))
+            events.append(_vital_signs(document, hour))
     onset = None if labelled_at is None else labelled_at + columns.outcome_label_lead_h - first
-    return Stay(patient_id, source, EPOCH + timedelta(hours=first), grid, events, onset,
+    return Stay(patient_id, source, EPOCH + timedelta(hours=first),
+                np.array(grid, dtype=float).reshape(count, len(GRID_COLUMNS)), events, onset,
                 outcome_known=layout.outcome is not None)
+
+
+#: Each hour's timestamp, as a datetime and as the wire's text (None when the text would round
+#: it): the same hours recur in every stay. Emptied when full, to stay small.
+_timestamps: dict[float, tuple[datetime, str | None]] = {}
+_TIMESTAMPS_MAX = 4096
+
+
+def _timestamp(hour: float) -> tuple[datetime, str | None]:
+    known = _timestamps.get(hour)
+    if known is None:
+        if len(_timestamps) >= _TIMESTAMPS_MAX:
+            _timestamps.clear()
+        at = EPOCH + timedelta(hours=hour)
+        known = _timestamps[hour] = (at, format_timestamp(at) if at.microsecond % 1000 == 0
+                                     else None)
+    return known
+
+
+def _vital_signs(document: dict, hour: float) -> VitalSigns:
+    """The row's VitalSigns at `hour`: by the wire's fast path for plain vital signs (a row's
+    values are floats already checked against the contract's bounds, so it nearly always
+    applies, at a third of pydantic's cost), else by pydantic, as before."""
+    at, text = _timestamp(hour)
+    if text is not None:
+        fast = plain_vitals({**document, "ts": text})
+        if fast is not None:
+            return fast
+    return VitalSigns.model_validate({**document, "ts": at})
 
 
 def stay_files(folder: Path) -> list[Path]:
