@@ -166,6 +166,12 @@ class Engine:
         self._settled.pop(patient_id, None)
         self.discharges.forget(patient_id)
 
+    def due_by(self, now: datetime) -> bool:
+        """Whether a deadline up to `now` may still be waiting on the timer (after
+        `advance_to(now, patients)` took a slice); stale entries of patients rescheduled or
+        forgotten can make it say so once more than needed, never less."""
+        return bool(self._timer) and self._timer[0][0] <= now.timestamp()
+
     def holds(self, patient_id: str) -> bool:
         """Whether this engine has the patient's state (tracked, or remembered as discharged)."""
         return patient_id in self._patients or self.discharges.remembers(patient_id)
@@ -222,21 +228,30 @@ class Engine:
             return outputs
         return self._observe_clinical(event)
 
-    def advance_to(self, now: datetime) -> Outputs:
-        """Let event time pass to `now` without events: honour every deadline up to it.
+    def advance_to(self, now: datetime, patients: int | None = None) -> Outputs:
+        """Let event time pass to `now` without events: honour every deadline up to it, or
+        those of the first `patients` patients due (earliest deadline first) and leave the rest
+        on the timer for the next call (`due_by` says whether any is left).
 
         An event honours the deadlines up to its own time in the same way before it is
         applied, so the same events give the same outputs however often, and whenever, time
-        was advanced in between (tests/test_engine_time.py).
+        was advanced in between (tests/test_engine_time.py) — and however many patients each
+        call took: a patient left on the timer is honoured at its next event or next call, at
+        the moments of its own deadlines. Why a worker takes a slice: the deterioration
+        warning's hourly evaluations fall due for every patient at the same H:00 + grace, and
+        ten thousand of them in one call held a worker's event loop for about three seconds.
         """
+        if patients is not None and patients < 1:
+            raise ValueError(f"advance_to takes at least one patient a call, not {patients}")
         until = now.timestamp()
         outputs = Outputs()
         timer = self._timer
+        left = math.inf if patients is None else patients
         # Each patient popped is honoured up to `until` and scheduled after it, so this call
         # does not pop it again: the loop ends within the entries it began with. The budget
         # says so, and holds should a defect push an entry at or before `until`.
         budget = len(timer)
-        while timer and timer[0][0] <= until:
+        while timer and timer[0][0] <= until and left > 0:
             if budget == 0:
                 self._stalled("advance_to budget", until, None)
                 break
@@ -245,6 +260,7 @@ class Engine:
             patient = self._patients.get(patient_id)
             if patient is None or patient.scheduled != due:
                 continue  # forgotten, or rescheduled earlier since
+            left -= 1
             patient.scheduled = math.inf
             self._catch_up(patient, until, outputs)
             self._schedule(patient, after=until)

@@ -177,9 +177,16 @@ class Worker:
 
     # -- time, checkpoints, rebalances ---------------------------------------------------
     async def _advance(self) -> None:
-        """Rules about silence fire from here: nothing else happens when nothing arrives."""
-        if self.ready:
-            await self._carry_out(self.step.advance())
+        """Rules about silence fire from here, and the hourly evaluations: nothing else
+        happens when nothing arrives. A slice of patients at a time (`tick_patients`), the
+        loop given back between slices: an hour's evaluations fall due for every patient at
+        once, and in one piece they held the loop for seconds (records, /readyz and the
+        watchdog waited)."""
+        while self.ready:
+            await self._carry_out(self.step.advance(self.settings.tick_patients))
+            if not self.step.more_due():
+                return
+            await asyncio.sleep(0)
 
     async def _on_recovered(self) -> None:
         partitions = {tp.partition for tp in self.app.consumer.assignment()

@@ -19,6 +19,7 @@ Faust commit the offset once the producer has flushed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Iterable, Mapping
 
 from kafka_client.topics import Topics
@@ -48,6 +49,7 @@ class RecordStep:
         self.pipeline = Pipeline(engine, topics)
         self.states = PatientStates(engine, stored, checkpoint_interval_s)
         self.clock = clock or EventClock()
+        self._advanced_to: datetime | None = None  # the moment of the last `advance`
 
     def take(self, record: InputRecord) -> Decision:
         """The decision for one input record."""
@@ -69,12 +71,16 @@ class RecordStep:
         decision.write = self.states.settle(patient_id, outputs.durable, event.ts.timestamp())  # type: ignore[attr-defined]
         return decision
 
-    def advance(self) -> Decision:
-        """Let event time pass (the worker's timer): rules about silence fire from here."""
+    def advance(self, patients: int | None = None) -> Decision:
+        """Let event time pass (the worker's timer): rules about silence fire from here, and
+        the hourly evaluations. `patients`: at most that many patients' deadlines this call
+        (`more_due` says whether some are left), so a worker's timer can give the loop back
+        between slices of an hour's evaluations."""
         now = self.clock.now()
         if now is None:
             return Decision()
-        outputs = self.engine.advance_to(now)
+        self._advanced_to = now
+        outputs = self.engine.advance_to(now, patients)
         self.engine.discharges.expire(now)
         decision = Decision()
         self._add(decision, outputs)
@@ -83,6 +89,10 @@ class RecordStep:
             # these patients are written on their next event.
             self.states.changed_outside_events(alert.patient_id for alert in outputs.alerts)
         return decision
+
+    def more_due(self) -> bool:
+        """Whether the last `advance` left deadlines due by its moment on the timer."""
+        return self._advanced_to is not None and self.engine.due_by(self._advanced_to)
 
     def assigned(self, partitions: set[int]) -> tuple[int, Decision]:
         """After a rebalance, the input partitions this worker now owns: patients of the others

@@ -26,6 +26,10 @@ class WorkerSettings:
     store: str = field(default_factory=lambda: crsmon_setting("STORE", "rocksdb://"))
     session_timeout_s: float = field(default_factory=lambda: float(crsmon_setting("SESSION_TIMEOUT_S", "6")))
     tick_interval_s: float = field(default_factory=lambda: float(crsmon_setting("TICK_INTERVAL_S", "5")))
+    # Patients whose deadlines one slice of a tick honours before the loop runs other work:
+    # an hour's deterioration evaluations fall due for every patient at once (≈ 0.3 ms each
+    # here), so 200 keep a slice to 0.1–0.2 s (streams/app.py, bench/hour_boundary.py).
+    tick_patients: int = field(default_factory=lambda: int(crsmon_setting("TICK_PATIENTS", "200")))
     checkpoint_interval_s: float = field(default_factory=lambda: float(crsmon_setting("CHECKPOINT_INTERVAL_S", "30")))
     # The longest the broker holds a fetch that finds no data; it bounds how long new vitals can
     # wait behind a fetch for idle partitions (streams/faust_compat/kafka_transport.py). Faust's own is 1500.
@@ -48,6 +52,11 @@ class WorkerSettings:
             raise ValueError(
                 f"CRSMON_INSTANCE_ID={self.instance_id!r} is not a usable worker id: use 1-64 "
                 "letters, digits, '.', '_' or '-' (e.g. the pod name worker-0), or leave it unset"
+            )
+        if self.tick_patients < 1:
+            raise ValueError(
+                f"CRSMON_TICK_PATIENTS={self.tick_patients} must be 1 or more: it is how many "
+                "patients' deadlines the timer honours before letting other work run (default 200)"
             )
 
     def kafka_client_options(self) -> dict:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -99,16 +100,23 @@ def per_patient(outputs: Outputs) -> dict[str, list[bytes]]:
     return seen
 
 
-def run(engine: Engine, events: list, ticks: list[datetime]) -> Outputs:
+def run(engine: Engine, events: list, ticks: list[datetime], patients: int | None = None) -> Outputs:
     """Each event, with the timer run at each tick that falls due before it, as a worker's
-    timer would; then time runs to a day after the last event."""
+    timer would; then time runs to a day after the last event. `patients`: each tick honours
+    that many patients a call, called again while any is due (the worker's slices)."""
     outputs = Outputs()
     pending = list(ticks)
+
+    def tick(now: datetime) -> None:
+        outputs.extend(engine.advance_to(now, patients))
+        while patients is not None and engine.due_by(now):
+            outputs.extend(engine.advance_to(now, patients))
+
     for event in events:
         while pending and pending[0] <= event.ts:
-            outputs.extend(engine.advance_to(pending.pop(0)))
+            tick(pending.pop(0))
         outputs.extend(engine.observe(event))
-    outputs.extend(engine.advance_to(events[-1].ts + timedelta(days=1)))
+    tick(events[-1].ts + timedelta(days=1))
     return outputs
 
 
@@ -139,6 +147,38 @@ def test_the_same_events_give_the_same_alerts_whenever_time_was_advanced(ward) -
     with_timer = run(Engine(), events, ticks)
     without = run(Engine(), events, [])
     assert per_patient(with_timer) == per_patient(without)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wards())
+def test_time_advanced_one_patient_a_call_gives_the_same_alerts_as_all_at_once(ward) -> None:
+    """The worker's timer takes slices of the patients due (CRSMON_TICK_PATIENTS); a patient
+    left for the next call, or for its next event, fires at its own deadlines all the same."""
+    events, ticks = ward
+    at_once = run(Engine(), events, ticks)
+    one_a_call = run(Engine(), events, ticks, patients=1)
+    assert per_patient(one_a_call) == per_patient(at_once)
+
+
+def test_a_call_takes_at_most_the_patients_asked_and_says_when_some_are_left() -> None:
+    engine = Engine(EngineConfig(signal_loss_after_s=120))
+    for seconds in range(0, 50, 10):  # five monitors fall silent at the same moment
+        for number in range(5):
+            engine.observe(validate_input({
+                "patient_id": f"p{number}", "ts": (START + timedelta(seconds=seconds)).isoformat(),
+                "heart_rate": 80, "spo2": 97, "respiratory_rate": 15}))
+    later = START + timedelta(minutes=10)
+    fired = []
+    calls = 0
+    while calls == 0 or engine.due_by(later):
+        outputs = engine.advance_to(later, patients=2)
+        assert len({alert.patient_id for alert in outputs.alerts}) <= 2
+        fired += [(alert.patient_id, alert.rule) for alert in outputs.alerts]
+        calls += 1
+    assert calls == 3
+    assert sorted(fired) == [(f"p{number}", "signal_loss") for number in range(5)]
+    with pytest.raises(ValueError, match="at least one patient"):
+        engine.advance_to(later, patients=0)
 
 
 def test_closing_a_patient_gives_what_the_timer_would_and_forgets_it() -> None:

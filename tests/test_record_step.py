@@ -1,10 +1,13 @@
 """The worker's step per record (streams/record_step.py), driven directly: the order of its
-parts, and two defects of the worker shell it replaced (issue 13, defects a and c)."""
+parts, two defects of the worker shell it replaced (issue 13, defects a and c), and the timer's
+slices of the patients due."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+
+import pytest
 
 from monitor.config import EngineConfig
 from monitor.engine import Engine
@@ -88,3 +91,38 @@ def test_a_patient_restored_at_a_rebalance_and_never_heard_of_leaves_with_its_pa
     table.update(owned[0])
     step.assigned({0})
     assert not step.engine.holds("SILENT"), "its new owner alone may raise its alerts"
+
+
+def test_the_timer_takes_the_patients_due_a_slice_at_a_time_with_the_same_alerts() -> None:
+    """A worker's timer honours `tick_patients` patients a call and calls again while
+    `more_due` says so (streams/app.py): the loop runs records in between."""
+    now = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
+    silent = [record({"patient_id": f"P{n}", "ts": stamp(now - timedelta(seconds=s)), "heart_rate": 80,
+                      "spo2": 97, "respiratory_rate": 15}, offset=n * 5 + i)
+              for n in range(7) for i, s in enumerate((40, 30, 20, 10, 0))]
+    fired: dict[str, list[list[tuple[str, str]]]] = {}
+    for name, slice_size in (("at once", None), ("three a call", 3)):
+        wall = Wall()
+        step = RecordStep(Engine(EngineConfig(signal_loss_after_s=120)), TOPICS, Store(),
+                          checkpoint_interval_s=30, clock=EventClock(wall))
+        assert not step.more_due(), "no advance yet"
+        take_all(step, Store(), silent)
+        wall.now += 300  # every monitor falls silent at once
+        slices = [alerts_of([step.advance(slice_size)])]
+        while step.more_due():
+            wall.now += 0.05  # the loop ran other work in between
+            slices.append(alerts_of([step.advance(slice_size)]))
+        fired[name] = [[(a["patient_id"], a["rule"]) for a in alerts] for alerts in slices]
+    assert [len(alerts) for alerts in fired["three a call"]] == [3, 3, 1]
+    assert sorted(sum(fired["three a call"], [])) == sorted(sum(fired["at once"], []))
+    assert len(fired["at once"]) == 1 and len(fired["at once"][0]) == 7
+
+
+def test_a_timer_slice_of_no_patients_is_refused_with_what_to_set(monkeypatch) -> None:
+    from streams.settings import WorkerSettings
+
+    monkeypatch.setenv("CRSMON_TICK_PATIENTS", "0")
+    with pytest.raises(ValueError, match="CRSMON_TICK_PATIENTS=0 must be 1 or more"):
+        WorkerSettings()
+    monkeypatch.setenv("CRSMON_TICK_PATIENTS", "50")
+    assert WorkerSettings().tick_patients == 50
