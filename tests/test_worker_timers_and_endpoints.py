@@ -61,6 +61,36 @@ def test_a_silent_monitor_raises_signal_loss_from_the_timer(quick_worker, kafka)
     assert last_sample + timedelta(seconds=6) <= observed <= last_sample + timedelta(seconds=30)
 
 
+def test_the_timer_honours_every_patient_due_in_one_tick_a_slice_at_a_time(worker_env, tmp_path, kafka) -> None:
+    """Patients due at the same moment (as at every hour, for the deterioration warning) are
+    taken CRSMON_TICK_PATIENTS at a time with the loop free in between, and all in the same
+    tick: one slice a tick would leave the last ones for ticks 20 s and 40 s later."""
+    config = tmp_path / "clinical.json"
+    config.write_text(json.dumps({"signal_loss_after_s": 6, "continuous_min_samples": 3}))
+    env = {**worker_env, "CRSMON_CLINICAL_CONFIG": str(config), "CRSMON_TICK_INTERVAL_S": "20",
+           "CRSMON_TICK_PATIENTS": "2"}
+    worker = Service(["worker"], env, tmp_path / "worker.log")
+    try:
+        worker.wait_for_output("Ready")
+        start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=10)
+        patients = [f"MRN-03{n:02d}" for n in range(6)]
+        produce(kafka.bootstrap, env["CRSMON_TOPIC_VITALS"], [
+            (patient, {"patient_id": patient, "ts": format_timestamp(start + timedelta(seconds=2 * n)),
+                       "heart_rate": 78, "spo2": 97, "respiratory_rate": 15})
+            for n in range(6) for patient in patients])  # six monitors silent from the same moment
+
+        def lost(alerts: list[dict]) -> list[dict]:
+            return [a for a in alerts if a["rule"] == "signal_loss"]
+
+        alerts = lost(read_until(kafka.bootstrap, env["CRSMON_TOPIC_ALERTS"],
+                                 lambda a: len(lost(a)) >= 6, timeout=90))
+    finally:
+        worker.stop()
+    assert sorted(a["patient_id"] for a in alerts) == patients
+    emitted = [datetime.fromisoformat(a["emitted_at"].replace("Z", "+00:00")) for a in alerts]
+    assert max(emitted) - min(emitted) < timedelta(seconds=10), "all in one tick (ticks are 20 s apart)"
+
+
 def test_metrics_health_and_readiness(quick_worker, kafka) -> None:
     env = quick_worker.env
     port = int(env["CRSMON_WEB_PORT"])
