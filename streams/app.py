@@ -146,23 +146,39 @@ class Worker:
 
     async def _publish(self, decision: Decision) -> None:
         for publish in decision.publish:
-            await self._produce(publish)
+            delivery = await self._produce(publish)
+            if delivery is not None:
+                delivery.add_done_callback(self._confirmation(publish))
         if decision.alerts:
             for alert in decision.alerts:
                 delivery = await self._produce(alert)
-                delivery.add_done_callback(self._confirmation(alert))
+                if delivery is not None:
+                    delivery.add_done_callback(self._confirmation(alert))
             await asyncio.sleep(0)  # the producer sends an alert now, not after the batch
 
-    async def _produce(self, publish: Publish) -> Any:
+    async def _produce(self, publish: Publish) -> asyncio.Future | None:
         """Straight to Faust's producer: its Topic.send machinery cost ~500 µs per message here
-        (bench/worker.py). Faust still flushes this producer before it commits offsets."""
-        return await self.app.producer.send(publish.topic, publish.key, publish.value, None, None, None)
+        (bench/worker.py). Faust still flushes this producer before it commits offsets.
 
-    def _confirmation(self, alert: Publish) -> Callable[[asyncio.Future], None]:
-        step, patient_id, value = self.step, alert.unconfirmed_of, alert.value
+        A message the producer refuses (too large for the broker, a topic it cannot write) is
+        counted and logged, never raised: raised here, it stopped the worker, and the same
+        record stopped it again at every restart (issue 19). None then."""
+        try:
+            return await self.app.producer.send(publish.topic, publish.key, publish.value, None, None, None)
+        except Exception as error:  # noqa: BLE001 - any refusal: the ward must go on
+            _publish_failed(publish, error)
+            return None
+
+    def _confirmation(self, publish: Publish) -> Callable[[asyncio.Future], None]:
+        step, patient_id, value = self.step, publish.unconfirmed_of, publish.value
 
         def confirmed(done: asyncio.Future) -> None:
-            if patient_id is not None and not done.cancelled() and done.exception() is None:
+            if done.cancelled():
+                return
+            error = done.exception()
+            if error is not None:
+                _publish_failed(publish, error)
+            elif patient_id is not None:
                 step.delivered(patient_id, value)
 
         return confirmed
@@ -223,6 +239,14 @@ class Worker:
             if highwater is not None:
                 lag = max(0, highwater - (position or 0))
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag)
+
+
+def _publish_failed(publish: Publish, error: BaseException) -> None:
+    metrics.PUBLISH_FAILURES.labels(publish.topic).inc()
+    kept = ("; the alert stays unconfirmed in its patient's record and is sent again when the "
+            "record is next restored" if publish.unconfirmed_of is not None else "")
+    log.error("could not publish a %d-byte message to %s (%s: %s)%s; processing goes on",
+              len(publish.value), publish.topic, type(error).__name__, error, kept)
 
 
 def run_worker(settings: WorkerSettings) -> None:

@@ -64,6 +64,12 @@ STATE_RESTORE_FAILURES = Counter(
     "crsmon_state_restore_failures_total", "Stored patient states that could not be read.",
     registry=REGISTRY,
 )
+PUBLISH_FAILURES = Counter(
+    "crsmon_publish_failures_total",
+    "Messages the worker could not publish (the producer refused them or the broker did not "
+    "confirm them), by topic. Never fatal: an alert stays in its patient's record, unconfirmed, "
+    "and is sent again when that record is next restored.", ["topic"], registry=REGISTRY,
+)
 EVENT_LOOP_STALLS = Counter(
     "crsmon_event_loop_stalls_total",
     "Times the worker's event loop did not run for longer than CRSMON_LOOP_STALL_S "

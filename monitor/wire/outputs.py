@@ -101,3 +101,8 @@ class DeadLetter(_Wire):
     reason: str
     payload: str
     received_at: Timestamp
+    #: The original message's size in bytes and its SHA-256 (hex), so that a payload cut to
+    #: `PAYLOAD_KEPT` bytes can still be matched with the message on its topic.
+    payload_bytes: int | None = None
+    payload_sha256: str | None = None
+    payload_truncated: bool = False
