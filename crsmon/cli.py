@@ -50,6 +50,7 @@ def _replay(args: argparse.Namespace) -> int:
 
     from monitor.config import load_config
     from monitor.engine import Engine
+    from monitor.intake import FutureCheck
     from monitor.replay import input_lines, plan, replay
     from monitor.replay_jobs import default_jobs, replay_jobs
 
@@ -63,7 +64,8 @@ def _replay(args: argparse.Namespace) -> int:
                    sys.stderr, with_status=args.status)
         else:
             path = Path(args.file)
-            known = plan(input_lines(path))  # a first pass: each patient is closed at its last line
+            # a first pass: each patient is closed at its last line, none later than the clock allows
+            known = plan(input_lines(path), FutureCheck(config.future_tolerance_s))
             jobs = min(args.jobs or default_jobs(), max(1, len(known.lines_of)))
             if jobs > 1 and hasattr(os, "fork"):
                 replay_jobs(path, config, jobs, known, sys.stdout.buffer, sys.stderr,

@@ -101,6 +101,11 @@ class EngineConfig(BaseModel):
     lateness_s: float = setting(
         300.0, "issue 3: events up to 5 minutes late are placed; older ones are counted and ignored", "s"
     )
+    future_tolerance_s: float = setting(
+        300.0, "issue 19: a record dated more than this after the machine's clock is refused "
+        "(dead-lettered): a device clock running ahead would otherwise hide every later reading "
+        "behind it; a jump within it blinds a patient no longer than the jump", "s"
+    )
     raw_rows_max: int = setting(
         512, f"memory bound (≤ 64 KB a patient, issue 3); {JUDGEMENT}", "observation sets"
     )

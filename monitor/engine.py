@@ -290,6 +290,8 @@ class Engine:
         )
         placed = patient.window.add(at, row)
         if placed == TOO_LATE or placed == DUPLICATE:
+            # Counted by the caller (a metric, replay's summary), never silent (issue 19).
+            outputs.ignored = "behind_window" if placed == TOO_LATE else "duplicate"
             return outputs
         if vitals.ward is not None:
             patient.ward = vitals.ward

@@ -17,6 +17,7 @@ out among processes (monitor/replay_jobs.py).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,7 +26,14 @@ from typing import IO, Iterable, Iterator
 import orjson
 
 from monitor.engine import Engine, Outputs
+from monitor.intake import FutureCheck, RecentMessages
 from monitor.wire import InputEvent, InvalidMessage, decode_input, encode, parse_timestamp
+
+#: How replay's summary names each reason a valid line was not applied.
+_IGNORED = {"duplicate_message": "the same line as one of the patient's last few",
+            "duplicate": "a set identical to one the window holds",
+            "behind_window": "older than the patient's window",
+            "after_discharge": "older than the patient's discharge"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +49,10 @@ class ReplayPlan:
     lines_of: dict[str, int] = field(default_factory=dict)
 
 
-def plan(lines: Iterable[bytes | str]) -> ReplayPlan:
+def plan(lines: Iterable[bytes | str], future: FutureCheck | None = None) -> ReplayPlan:
     """Read the input once, cheaply (no validation): lines that will not decode are left for
-    the replay itself to report."""
+    the replay itself to report, and so are lines dated ahead of the clock (`future`), which
+    must not move the end of time for everyone."""
     last_line_of: dict[str, int] = {}
     lines_of: dict[str, int] = {}
     newest = ""
@@ -63,7 +72,7 @@ def plan(lines: Iterable[bytes | str]) -> ReplayPlan:
                 at = parse_timestamp(ts)
             except ValueError:
                 continue
-            if end is None or at > end:
+            if (end is None or at > end) and (future is None or not future.refuses(at)):
                 end, newest = at, ts
     return ReplayPlan(last_line_of, end, lines_of)
 
@@ -100,18 +109,55 @@ def replay(
     horizon: datetime | None = None
     last_line_of = known.last_line_of if known is not None else {}
     end = known.end if known is not None else None
+    intake = ReplayIntake(engine)
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             event = decode_input(line)
+            if not intake.admits(event, line):
+                continue
         except InvalidMessage as error:
             invalid += 1
             err.write(f"line {number}: {error.reason}\n")
             continue
         outputs, horizon = apply_line(engine, event, number, horizon, last_line_of, end)
+        intake.applied(event, outputs, number, last_line_of)
         _write(outputs, out, with_status)
+    intake.report(err)
     return invalid
+
+
+class ReplayIntake:
+    """Replay's share of monitor/intake.py: lines dated ahead of the clock are invalid, lines
+    repeated are not applied twice, and every valid line not applied is counted by why and
+    reported on standard error at the end (issue 19: no record dropped without a reason)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.future = FutureCheck(engine.config.future_tolerance_s)
+        self.recent = RecentMessages()
+        self.ignored: Counter[str] = Counter()
+
+    def admits(self, event: InputEvent, line: bytes | str) -> bool:
+        """Raises InvalidMessage for a line dated ahead of the clock; False for a repeat."""
+        self.future.check(event.ts)
+        message = line.encode() if isinstance(line, str) else line
+        if self.recent.repeated(event.patient_id, message.strip()):
+            self.ignored["duplicate_message"] += 1
+            return False
+        return True
+
+    def applied(self, event: InputEvent, outputs: Outputs, number: int, last_line_of: dict[str, int]) -> None:
+        if outputs.ignored is not None:
+            self.ignored[outputs.ignored] += 1
+        if last_line_of.get(event.patient_id) == number:
+            self.recent.forget(event.patient_id)  # closed: nothing of it is read again
+
+    def report(self, err: IO[str]) -> None:
+        if self.ignored:
+            counts = "; ".join(f"{count} {_IGNORED.get(reason, reason)}"
+                               for reason, count in sorted(self.ignored.items()))
+            err.write(f"replay: {sum(self.ignored.values())} valid lines not applied: {counts}\n")
 
 
 def apply_line(engine: Engine, event: InputEvent, number: int, horizon: datetime | None,

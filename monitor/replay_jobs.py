@@ -39,7 +39,7 @@ import orjson
 
 from monitor.config import EngineConfig
 from monitor.engine import Engine
-from monitor.replay import ReplayPlan, apply_line, input_lines, outputs_bytes
+from monitor.replay import ReplayIntake, ReplayPlan, apply_line, input_lines, outputs_bytes
 from monitor.wire import InvalidMessage, decode_input, parse_timestamp, validate_input
 
 #: One record from a process: line number, kind, payload length; then the payload.
@@ -142,6 +142,7 @@ def _replay_share(lines: Iterator[bytes], engine: Engine, job: int, owner_of: di
     last_line_of, end = known.last_line_of, known.end
     parsed: dict[str, object] = {}  # timestamp text → datetime, or None when not a timestamp
     pack = _RECORD.pack
+    intake = ReplayIntake(engine)
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -155,12 +156,15 @@ def _replay_share(lines: Iterator[bytes], engine: Engine, job: int, owner_of: di
             try:
                 event = (validate_input(document) if type(document) is dict
                          else decode_input(line))
+                if not intake.admits(event, line):
+                    continue
             except InvalidMessage as error:
                 reason = error.reason.encode()
                 sink.write(pack(number, _INVALID, len(reason)))
                 sink.write(reason)
                 continue
             outputs, horizon = apply_line(engine, event, number, horizon, last_line_of, end)
+            intake.applied(event, outputs, number, last_line_of)
         else:  # another process's line: only its time matters here, if it moves the horizon
             ts = document.get("ts") if type(patient_id) is str else None
             if type(ts) is not str:
@@ -176,6 +180,8 @@ def _replay_share(lines: Iterator[bytes], engine: Engine, job: int, owner_of: di
                 parsed[ts] = at
             if at is None or (horizon is not None and at <= horizon):  # type: ignore[operator]
                 continue
+            if intake.future.refuses(at):  # type: ignore[arg-type]
+                continue  # refused by its own process; time does not move for it
             try:
                 event = validate_input(document)
             except InvalidMessage:
@@ -186,6 +192,7 @@ def _replay_share(lines: Iterator[bytes], engine: Engine, job: int, owner_of: di
         if payload:
             sink.write(pack(number, _OUTPUT, len(payload)))
             sink.write(payload)
+    intake.report(sys.stderr)  # each process its own patients' count
 
 
 def _records(stream: BinaryIO, job: int) -> Iterator[tuple[int, int, int, bytes]]:

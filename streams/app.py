@@ -94,7 +94,8 @@ class Worker:
         app, settings = self.app, self.settings
         app.agent(self.inputs, name="observe")(self._observe)
         # use_short_fetch_wait (configured_app) gave the app this transport.
-        cast(Transport, app.transport).batch_lane = BatchLane(frozenset(self.input_names), self._take, self.lost_records.sensor.took)
+        cast(Transport, app.transport).batch_lane = BatchLane(
+            frozenset(self.input_names), self._take, self.lost_records.sensor.took, self.step.safe_offset)
         app.timer(settings.tick_interval_s, name="advance")(self._advance)
         app.timer(5.0, name="gauges")(self._update_gauges)
         self.table.on_recover(self._on_recovered)
@@ -138,6 +139,8 @@ class Worker:
             await self._publish(decision)
         if decision.write is not None:
             self._write(decision.write)
+        if decision.overdue is not None:
+            self._write(decision.overdue)
 
     async def _carry_out(self, decision: Decision) -> None:
         await self._publish(decision)

@@ -14,8 +14,17 @@ write in a partition from an event — and only:
   (event time, not wall time: a worker catching up on a backlog does not rewrite every patient
   every interval of wall time).
 
-So a crash can lose the window samples of the last checkpoint interval, which the `vitals`
-topic still holds, and never an episode transition.
+A crash loses nothing a restart cannot read again (issue 19). Each stored record carries the
+offsets its state has taken (streams/patient_record.py), and this class keeps, per input
+partition, the patients whose latest records are not in the table yet, with the first such
+offset: `safe_offset`. The worker acknowledges to Faust — so commits — only the offsets below
+it (streams/faust_compat/batch_lane.py). A restarted worker therefore reads again every record
+a stored state may lack, and skips, patient by patient, those a stored state already has
+(`redelivered`): each record takes effect once, and the alerts are those of a run that saw
+each record once. A patient that falls silent with records not yet stored would hold the
+partition's commits back for ever: once the partition's event time has moved a checkpoint
+interval past it, it is written on the next record of its partition (`overdue`) — which is
+how a patient with a single record is kept too.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from monitor.engine import Engine
+from monitor.intake import RecentMessages
 from streams import metrics
 from streams import patient_record
 
@@ -59,6 +69,13 @@ class PatientStates:
         self._unconfirmed: dict[str, list[bytes]] = {}
         # Restored after a rebalance and not heard of since: their partition is unknown here.
         self._unplaced: set[str] = set()
+        # Per patient and input topic: (partition, the last offset its state has taken).
+        self._applied: dict[str, patient_record.Applied] = {}
+        # Per input (topic, partition): the patients with records not in the table yet, each
+        # with the first such offset and its event time, in offset order (insertion order:
+        # offsets only grow within a partition), so the first is the partition's safe offset.
+        self._unstored: dict[tuple[str, int], dict[str, tuple[int, float]]] = {}
+        self._recent = RecentMessages()
 
     def track(self, patient_id: str, partition: int) -> list[bytes]:
         """Before an event is processed: restore the patient if this worker has not got it.
@@ -74,6 +91,60 @@ class PatientStates:
             return []
         stored = self.table.get(key)
         return [] if stored is None else self._restore(patient_id, stored)
+
+    def repeated(self, patient_id: str, message: bytes) -> bool:
+        """Whether the message is one of the patient's last few (monitor/intake.py)."""
+        return self._recent.repeated(patient_id, message)
+
+    def redelivered(self, patient_id: str, topic: str, partition: int, offset: int) -> bool:
+        """Whether the patient's state has taken this record already (Kafka delivers again
+        what was not committed; after `track`, which restores what the table has)."""
+        taken = self._applied.get(patient_id)
+        if taken is None:
+            return False
+        last = taken.get(topic)
+        return last is not None and last[0] == partition and offset <= last[1]
+
+    def took(self, patient_id: str, topic: str, partition: int, offset: int, at: float) -> None:
+        """The engine has applied this record to the patient's state in memory."""
+        taken = self._applied.get(patient_id)
+        if taken is None:
+            taken = self._applied[patient_id] = {}
+        taken[topic] = (partition, offset)
+        unstored = self._unstored.get((topic, partition))
+        if unstored is None:
+            unstored = self._unstored[(topic, partition)] = {}
+        if patient_id not in unstored:
+            unstored[patient_id] = (offset, at)
+
+    def safe_offset(self, topic: str, partition: int) -> int | None:
+        """The first offset of this input partition whose effect is not in the table yet (None:
+        every record taken is): commits stop below it, so a restart reads it again."""
+        unstored = self._unstored.get((topic, partition))
+        if not unstored:
+            return None
+        return next(iter(unstored.values()))[0]
+
+    def overdue(self, topic: str, partition: int, at: float) -> StateWrite | None:
+        """The write of the patient longest unstored on this partition, if the partition's
+        event time `at` has moved a checkpoint interval past its first unstored record: a
+        silent patient must not hold the partition's commits back."""
+        unstored = self._unstored.get((topic, partition))
+        if not unstored:
+            return None
+        patient_id, (_offset, since) = next(iter(unstored.items()))
+        if at - since < self.checkpoint_interval_s:
+            return None
+        write = self._write(patient_id, "overdue", at)
+        self._stored(patient_id)  # even with nothing to write (forgotten meanwhile)
+        return write
+
+    def _stored(self, patient_id: str) -> None:
+        key = patient_id.encode()
+        partition = self.partition_of.get(key)
+        for (topic, in_partition), unstored in self._unstored.items():
+            if partition is None or in_partition == partition:
+                unstored.pop(patient_id, None)
 
     def sending(self, patient_id: str, alert: bytes) -> None:
         """An alert of this patient is being sent: it is unconfirmed until `delivered`."""
@@ -110,18 +181,21 @@ class PatientStates:
         key = patient_id.encode()
         snapshot = self.engine.snapshot(patient_id)
         self._pending.discard(patient_id)
+        self._stored(patient_id)
         if snapshot is None:
             self._written_at.pop(patient_id, None)
             if self.table.get(key) is None:
                 return None
             return StateWrite(key, None, cause)  # forgotten: a tombstone, compacted away by Kafka
         self._written_at[patient_id] = at
-        return StateWrite(key, patient_record.pack(snapshot, self._unconfirmed.get(patient_id, [])), cause)
+        return StateWrite(key, patient_record.pack(snapshot, self._unconfirmed.get(patient_id, []),
+                                                   self._applied.get(patient_id)), cause)
 
     def _restore(self, patient_id: str, stored: bytes) -> list[bytes]:
         try:
-            snapshot, unconfirmed = patient_record.unpack(stored)
+            snapshot, unconfirmed, applied = patient_record.unpack(stored)
             self.engine.restore(patient_id, snapshot)
+            self._applied[patient_id] = applied
         except ValueError as error:
             # A state this version cannot read must not stop the ward: start the patient afresh.
             metrics.STATE_RESTORE_FAILURES.inc()
@@ -169,6 +243,8 @@ class PatientStates:
         self._forget(key.decode() for key in keys)
         for key in keys:
             self._released[key] = self.partition_of.pop(key)
+        for topic_partition in [tp for tp in self._unstored if tp[1] in lost]:
+            del self._unstored[topic_partition]  # its next owner reads them again
 
     def _forget(self, patient_ids: Iterable[str]) -> None:
         for patient_id in patient_ids:
@@ -176,3 +252,5 @@ class PatientStates:
             self._written_at.pop(patient_id, None)
             self._pending.discard(patient_id)
             self._unconfirmed.pop(patient_id, None)
+            self._applied.pop(patient_id, None)
+            self._recent.forget(patient_id)

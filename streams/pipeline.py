@@ -6,13 +6,15 @@ them in order.
 """
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from kafka_client.topics import Topics
 from monitor.engine import Engine, Outputs
+from monitor.intake import FutureCheck
 from monitor.wire import (Acknowledgement, InputEvent, InvalidMessage, dead_letter, decode_acknowledgement,
-                          decode_input, encode)
+                          decode_input, encode, format_timestamp)
 from streams import metrics
 from streams.input_record import InputRecord
 
@@ -37,6 +39,8 @@ class Pipeline:
         self.engine = engine
         self.topics = topics
         self._consumed: dict[str, object] = {}
+        self.future = FutureCheck(engine.config.future_tolerance_s)  # monitor/intake.py
+        self._behind_logged: dict[str, float] = {}  # patient -> when its last was logged (monotonic)
 
     def decode(self, record: InputRecord) -> object | Publish:
         """The record's event, valid by the contract and keyed by its patient; else its dead letter."""
@@ -54,6 +58,7 @@ class Pipeline:
                 event = decode_acknowledgement(value)
             else:
                 event = decode_input(value)
+            self.future.check(event.ts)
             if key != event.patient_id.encode():
                 # A patient's events are ordered only within one partition, i.e. one key.
                 raise InvalidMessage(
@@ -78,8 +83,31 @@ class Pipeline:
                 "a defect in crsmon, not in the message: report it with this dead letter. The "
                 "patient's other messages are still processed"))
         if outputs.ignored is not None:  # e.g. a reading older than a discharge (monitor/discharges.py)
-            metrics.MESSAGES_IGNORED.labels(record.topic, outputs.ignored).inc()
+            self.ignored(record, outputs.ignored)
+            if outputs.ignored == "behind_window":
+                self._log_behind_window(event)
         return outputs
+
+    def ignored(self, record: InputRecord, reason: str) -> None:
+        """A valid record deliberately not applied: counted by why, never silent."""
+        metrics.MESSAGES_IGNORED.labels(record.topic, reason).inc()
+
+    def _log_behind_window(self, event) -> None:
+        """Once per patient per hour: a feed replaying old data, or a clock set back, shows in
+        the log without a line per record (the metric counts every one)."""
+        now = time.monotonic()
+        logged = self._behind_logged
+        last = logged.get(event.patient_id)
+        if last is not None and now - last < 3600:
+            return
+        if len(logged) > 10_000:  # forget the hour-old ones, so the memory stays bounded
+            for patient_id in [p for p, at in logged.items() if now - at >= 3600]:
+                del logged[patient_id]
+        logged[event.patient_id] = now
+        log.warning("a record of patient %s dated %s is older than that patient's window (records more "
+                    "than lateness_s behind its newest are not applied); counted in "
+                    "crsmon_messages_ignored_total{reason=\"behind_window\"}, logged once an hour per "
+                    "patient", event.patient_id, format_timestamp(event.ts))
 
     def rejected(self, record: InputRecord, kind: str, reason: str) -> Publish:
         metrics.MESSAGES_REJECTED.labels(record.topic, kind).inc()

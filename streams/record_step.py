@@ -37,6 +37,9 @@ class Decision:
     publish: list[Publish] = field(default_factory=list)  # statuses and dead letters
     alerts: list[Publish] = field(default_factory=list)  # re-sent first, then new; unconfirmed until delivered
     write: StateWrite | None = None  # after the alerts it remembers have been sent
+    #: Another patient of the record's partition, written now so that it does not hold the
+    #: partition's commits back (PatientStates.overdue).
+    overdue: StateWrite | None = None
 
 
 class RecordStep:
@@ -58,18 +61,33 @@ class RecordStep:
             return Decision(publish=[decoded])
         event = decoded
         patient_id: str = event.patient_id  # type: ignore[attr-defined]
-        unconfirmed = self.states.track(patient_id, record.partition)
+        states = self.states
+        topic, partition, offset = record.topic, record.partition, record.offset
+        unconfirmed = states.track(patient_id, partition)
         decision = Decision(alerts=self._resend(patient_id, unconfirmed)) if unconfirmed else Decision()
+        if states.redelivered(patient_id, topic, partition, offset):
+            self.pipeline.ignored(record, "redelivered")  # its effect is in the restored state
+            return decision
+        if states.repeated(patient_id, record.value):  # type: ignore[arg-type]
+            self.pipeline.ignored(record, "duplicate_message")  # a producer's retry, say
+            return decision
         outputs = self.pipeline.observe(record, event)
         if isinstance(outputs, Publish):
             decision.publish.append(outputs)
             return decision
-        if outputs.ignored is not None:
+        at = event.ts.timestamp()  # type: ignore[attr-defined]
+        states.took(patient_id, topic, partition, offset, at)
+        if outputs.ignored is not None and not (outputs.alerts or outputs.statuses or outputs.durable):
             return decision
         self._add(decision, outputs)
-        self.clock.saw(record.partition, event.ts)  # type: ignore[attr-defined]
-        decision.write = self.states.settle(patient_id, outputs.durable, event.ts.timestamp())  # type: ignore[attr-defined]
+        self.clock.saw(partition, event.ts)  # type: ignore[attr-defined]
+        decision.write = states.settle(patient_id, outputs.durable, at)
+        decision.overdue = states.overdue(topic, partition, at)
         return decision
+
+    def safe_offset(self, topic: str, partition: int) -> int | None:
+        """The first offset of the partition a restart must read again (None: none)."""
+        return self.states.safe_offset(topic, partition)
 
     def advance(self, patients: int | None = None) -> Decision:
         """Let event time pass (the worker's timer): rules about silence fire from here, and

@@ -52,7 +52,8 @@ def test_the_engine_ignores_it_counts_it_and_takes_newer_input_as_an_admission()
     assert PATIENT not in engine.patients()
     engine.observe(event(NEWER_1000))
     assert PATIENT in engine.patients(), "newer input is a new admission"
-    assert engine.observe(event(LATE_0830)).ignored is None, "the admission ended the memory"
+    # The admission ended the memory: what ignores it now is the new stay's window, 90 min on.
+    assert engine.observe(event(LATE_0830)).ignored == "behind_window", "the admission ended the memory"
 
 
 def test_the_memory_is_part_of_the_stored_state_and_survives_a_restart() -> None:

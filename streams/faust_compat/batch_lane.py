@@ -120,6 +120,10 @@ class BatchLane:
     topics: frozenset[str]
     take: Callable[[InputRecord], Awaitable[None]]
     taken: Callable[[TP, int, int], None] | None = None
+    #: (topic, partition) -> the first offset whose effect is not stored yet (None: all are):
+    #: offsets from there on are taken but not acknowledged, so not committed, so a restart
+    #: reads them again (streams/patient_states.py).
+    safe_offset: Callable[[str, int], int | None] | None = None
 
 
 async def take_in_produce_order(take: Callable[[InputRecord], Awaitable[None]],
@@ -213,16 +217,45 @@ class BatchLaneConsumer(_MixedInto):
         if not (whole and still_current()):
             return  # cut short by a rebalance: not acknowledged, read again by the next owner
         taken = lane_of_transport.taken
+        safe_offset = lane_of_transport.safe_offset
+        held = self._held_back(generation_id) if safe_offset is not None else None
         for tp, tp_records in fresh:
             first, last = tp_records[0].offset, tp_records[-1].offset
             read_offset[tp] = last
-            self._acknowledge(tp, first, last)
+            if held is None:
+                self._acknowledge(tp, first, last)
+            else:
+                held[tp] = (held[tp][0] if tp in held else first, last)
             if taken is not None:
                 taken(tp, first, last)
+        if held:
+            self._acknowledge_stored(held, cast(Callable[[str, int], "int | None"], safe_offset))
         commit_every = self._commit_every
         if commit_every is not None and self._n_acked >= commit_every:
             self._n_acked = 0
             await self.commit()
+
+    def _held_back(self, generation_id: int) -> dict[TP, tuple[int, int]]:
+        """Per partition, the offsets taken but not acknowledged yet (first, last), for this
+        generation: a rebalance starts afresh (what was held is read again by the next owner)."""
+        state = self.__dict__.get("_crsmon_held_back")
+        if state is None or state[0] != generation_id:
+            state = self.__dict__["_crsmon_held_back"] = (generation_id, {})
+        return state[1]
+
+    def _acknowledge_stored(self, held: dict[TP, tuple[int, int]],
+                            safe_offset: Callable[[str, int], int | None]) -> None:
+        """Acknowledge what is stored of every partition held back — also of partitions not in
+        this batch: a patient written on a record of `clinical-events` is stored for `vitals`."""
+        for tp, (first, last) in list(held.items()):
+            safe = safe_offset(tp.topic, tp.partition)
+            end = last if safe is None else min(last, safe - 1)
+            if end >= first:
+                self._acknowledge(tp, first, end)
+            if end >= last:
+                del held[tp]
+            elif end >= first:
+                held[tp] = (end + 1, last)
 
     def _acknowledge(self, tp: TP, first: int, last: int) -> None:
         """Faust's `ack` for every offset from `first` to `last`: a hole inside a fetched batch

@@ -3,8 +3,10 @@ gives them, and a store that carries out each decision's state write as the work
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
+from typing import Iterator
 
 from kafka_client.topics import Topics
 from streams.record_step import Decision, RecordStep
@@ -22,11 +24,18 @@ class Record:
     timestamp: int = 0
 
 
-def record(document: dict, *, key: str | None = None, partition: int = 0, offset: int = 0,
+#: The next offset of each (topic, partition), as a broker would give them: every record of a
+#: test has its own offset, so none is mistaken for a redelivery (streams/patient_states.py).
+_NEXT_OFFSET: dict[tuple[str, int], Iterator[int]] = {}
+
+
+def record(document: dict, *, key: str | None = None, partition: int = 0, offset: int | None = None,
            topic: str | None = None) -> Record:
     """A record of the topic the contract puts `document` on, keyed by its patient_id."""
     if topic is None:
         topic = TOPICS.clinical_events if "type" in document else TOPICS.vitals
+    if offset is None:
+        offset = next(_NEXT_OFFSET.setdefault((topic, partition), itertools.count(1_000_000)))
     key = document.get("patient_id") if key is None else key
     return Record(topic, partition, offset, None if key is None else key.encode(),
                   json.dumps(document).encode())
@@ -37,12 +46,12 @@ class Store(dict):
 
     def carry_out(self, decision: Decision) -> Decision:
         """Apply the decision's state write, as streams/app.py does after publishing."""
-        write = decision.write
-        if write is not None:
-            if write.value is None:
-                self.pop(write.key, None)
-            else:
-                self[write.key] = write.value
+        for write in (decision.write, decision.overdue):
+            if write is not None:
+                if write.value is None:
+                    self.pop(write.key, None)
+                else:
+                    self[write.key] = write.value
         return decision
 
 
