@@ -61,3 +61,36 @@ def test_a_message_the_engine_fails_on_is_dead_lettered_and_the_ward_goes_on() -
     assert metrics.MESSAGES_REJECTED.labels(TOPICS.vitals, "engine_error")._value.get() == before + 1  # noqa: SLF001
     fine = step.take(record({"patient_id": "MRN-0500", "ts": "2026-11-21T08:00:00Z", "heart_rate": 80}))
     assert [p.topic for p in fine.publish] == [TOPICS.patient_status]
+
+
+def ignored(reason: str, topic: str = TOPICS.vitals) -> float:
+    return metrics.MESSAGES_IGNORED.labels(topic, reason)._value.get()  # noqa: SLF001
+
+
+def test_a_reading_dated_ahead_of_the_clock_is_dead_lettered_and_blinds_nobody() -> None:
+    """Issue 19, finding 3: one heart rate dated 2099 was accepted, and every later reading of
+    the patient fell behind it, dropped without a word (seen failing: no dead letter, no alert)."""
+    step = new_step()
+    future = step.take(record({"patient_id": "MRN-0600", "ts": "2099-01-01T00:00:00Z", "heart_rate": 80}))
+    [dead] = future.publish
+    reason = json.loads(dead.value)["reason"]
+    assert dead.topic == TOPICS.dead_letters and "years ahead of this machine's clock" in reason
+    assert "future_tolerance_s" in reason
+    step.take(record({"patient_id": "MRN-0600", "ts": "2026-11-20T08:00:00Z", "type": "therapy", "therapy": "car-t"}))
+    fever = step.take(record({"patient_id": "MRN-0600", "ts": "2026-11-21T08:00:00Z", "temperature": 39.0}))
+    assert [json.loads(a.value)["status"] for a in fever.alerts] == ["firing"]
+    discharge = step.take(record({"patient_id": "MRN-0600", "ts": "2099-01-01T00:00:00Z", "type": "discharge"}))
+    assert [p.topic for p in discharge.publish] == [TOPICS.dead_letters], "a discharge in the future likewise"
+    assert "MRN-0600" in step.engine.patients()
+
+
+def test_a_record_behind_the_window_a_repeat_and_a_redelivery_are_each_counted() -> None:
+    step = new_step()
+    newest = record({"patient_id": "MRN-0601", "ts": "2026-11-21T10:00:00Z", "heart_rate": 80})
+    counts = {reason: ignored(reason) for reason in ("behind_window", "duplicate_message", "redelivered")}
+    step.take(newest)
+    step.take(record({"patient_id": "MRN-0601", "ts": "2026-11-21T08:00:00Z", "heart_rate": 81}))
+    step.take(record({"patient_id": "MRN-0601", "ts": "2026-11-21T10:00:00Z", "heart_rate": 80}))  # a retry
+    step.take(newest)  # the same record again: Kafka's redelivery
+    assert {reason: ignored(reason) - before for reason, before in counts.items()} == {
+        "behind_window": 1, "duplicate_message": 1, "redelivered": 1}
