@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit, urlunsplit
 
+import orjson
 import yaml
 
 from crsmon.children import Child, accepts_connections, http_status, port_is_free, stop_all
@@ -162,7 +163,8 @@ class Demo:
         web_port = free_port()
         self.worker_metrics = f"http://127.0.0.1:{web_port}/metrics"
         worker = self._start(step, "worker", [*self.command, "worker"], env={
-            "CRSMON_WEB_PORT": str(web_port), "CRSMON_DATA_DIR": str(self.root / "worker")},
+            "CRSMON_WEB_PORT": str(web_port), "CRSMON_DATA_DIR": str(self.root / "worker"),
+            "CRSMON_CLINICAL_CONFIG": str(self._clinical_config())},
             ready=lambda child: http_status(f"http://127.0.0.1:{web_port}/readyz") == 200)
         step.done(f"metrics {self.worker_metrics} (pid {worker.pid})")
 
@@ -234,6 +236,19 @@ class Demo:
                 raise StartFailed(f"the {name} was not ready within {step.elapsed:.0f} s; the rest are stopped", child)
             time.sleep(0.2)
         return child
+
+    def _clinical_config(self) -> Path:
+        """The defaults, but for the clock: the simulated ward runs ahead of it (at --speed),
+        and the worker refuses records dated more than future_tolerance_s ahead (issue 19).
+        A year covers any demo; a real feed keeps the default's few minutes."""
+        path = self.root / "worker-clinical.json"
+        if "CRSMON_CLINICAL_CONFIG" in self.env:  # the user's own, with its tolerance widened
+            settings = orjson.loads(Path(self.env["CRSMON_CLINICAL_CONFIG"]).read_bytes())
+        else:
+            settings = {}
+        settings["future_tolerance_s"] = 365 * 86400.0
+        path.write_bytes(orjson.dumps(settings))
+        return path
 
     def _dispatch_config(self) -> dict:
         try:

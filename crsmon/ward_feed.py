@@ -275,6 +275,11 @@ async def _publish(settings: SimulationSettings, pacing: Pacing, worker: WorkerS
           f"({topics.vitals}, {topics.clinical_events}); ward time {_clock_time(settings.start)} to "
           f"{_clock_time(end)}, the first {(pacing.live_from - settings.start).total_seconds() / 3600:g} h "
           f"published at once, then {describe_speed(pacing.speed)}", flush=True)
+    if pacing.speed > 1:
+        print("crsmon simulate: from then on the ward's time runs ahead of the clock; a worker refuses "
+              "records dated more than its future_tolerance_s (300 s by default) ahead, so give it a "
+              'clinical config with a larger one, e.g. {"future_tolerance_s": 31536000} (make demo does)',
+              flush=True)
 
     def history_done(progress: FeedProgress) -> None:
         print(f"crsmon simulate: history published: {progress.history:,} messages in "

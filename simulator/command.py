@@ -6,12 +6,26 @@ import argparse
 import os
 import sys
 from contextlib import nullcontext
+from datetime import datetime, timedelta, timezone
 
 from simulator.files import InvalidSettings, load_settings, write_events, write_truth
+from simulator.settings import SimulationSettings
 from simulator.ward import Simulation
 
 OVERRIDES = ("patients", "days", "seed", "start", "numerics_interval_s", "nibp_intervals_min",
              "temperature_interval_min", "crs_share", "deterioration_share", "busy_share")
+
+
+def ending_by_now(settings: SimulationSettings, told: bool) -> SimulationSettings:
+    """A ward that would run past the present starts earlier, so that it ends at the last whole
+    hour, unless its start was asked for: the worker and replay refuse records dated ahead of
+    their clock (monitor/intake.py), and a file of them would be dead letters."""
+    end = settings.start + timedelta(days=settings.days)
+    now = datetime.now(timezone.utc)
+    if told or end <= now:
+        return settings
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    return settings.model_copy(update={"start": hour - timedelta(days=settings.days)})
 
 
 def simulate_command(args: argparse.Namespace) -> int:
@@ -25,6 +39,7 @@ def simulate_command(args: argparse.Namespace) -> int:
     except InvalidSettings as error:
         print(f"crsmon simulate: {error}", file=sys.stderr)
         return 2
+    settings = ending_by_now(settings, told="start" in overrides)
     simulation = Simulation(settings)
     try:
         out = nullcontext(sys.stdout.buffer) if args.out == "-" else open(args.out, "wb")
