@@ -178,3 +178,24 @@ def test_offsets_whose_effect_is_not_stored_are_held_back_until_it_is(consumer) 
     safe[(VITALS.topic, VITALS.partition)] = None
     take_lane(VITALS, 10, 11)
     assert committable(consumer) == 12
+
+
+def test_a_commit_flushes_the_state_writes_its_offsets_stand_on_first(consumer, monkeypatch) -> None:
+    """Faust sends table writes through a buffer and commits without waiting for it: a SIGTERM
+    could commit offsets whose writes never left (seen in tests/test_worker_chaos.py's logs:
+    ProducerBuffer crashed with writes pending at stop)."""
+    calls: list = []
+
+    async def flush() -> None:
+        calls.append("flush")
+
+    async def commit_offsets(offsets, start_new_transaction: bool) -> bool:
+        calls.append(("commit", dict(offsets)))
+        return True
+
+    consumer.transport.batch_lane = BatchLane(frozenset({VITALS.topic}), Handler())
+    monkeypatch.setattr(consumer.app.producer, "flush", flush)
+    monkeypatch.setattr(consumer, "_commit_offsets", commit_offsets)
+    take(consumer, Handler(), records(0, 9))
+    assert asyncio.run(consumer._commit_tps({VITALS}, start_new_transaction=False))  # noqa: SLF001
+    assert calls == ["flush", ("commit", {VITALS: 10})]

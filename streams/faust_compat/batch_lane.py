@@ -35,6 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Iterator, Sequence, cast
 
+from faust.exceptions import ProducerSendError
 from faust.streams import _current_event
 from faust.types import TP, EventT
 
@@ -234,6 +235,30 @@ class BatchLaneConsumer(_MixedInto):
         if commit_every is not None and self._n_acked >= commit_every:
             self._n_acked = 0
             await self.commit()
+
+    async def _commit_tps(self, tps: Any, start_new_transaction: bool) -> bool:
+        """Faust's commit, with its producer flushed between choosing the offsets and
+        committing them. The offsets the lane acknowledges stand on the patients' state writes
+        (streams/patient_states.py); Faust sends a table write through its producer buffer and
+        does not wait for it before a commit, so a SIGTERM could commit an offset whose write
+        was still in the buffer when the producer stopped. A flush that fails commits nothing:
+        the records are read again."""
+        if getattr(self.transport, "batch_lane", None) is None:
+            return await super()._commit_tps(tps, start_new_transaction)
+        commit_offsets = self._filter_committable_offsets(tps)
+        if not commit_offsets:
+            return False
+        try:
+            await self.app.producer.flush()
+        except Exception as error:  # noqa: BLE001 - stopping, or the broker gone: commit later
+            self.log.warning(f"not committing yet: the state writes behind these offsets were not flushed ({error})")
+            return False
+        try:
+            await self._handle_attached(commit_offsets)
+        except ProducerSendError as error:
+            await self.crash(error)
+            return False
+        return await self._commit_offsets(commit_offsets, start_new_transaction=start_new_transaction)
 
     def _held_back(self, generation_id: int) -> dict[TP, tuple[int, int]]:
         """Per partition, the offsets taken but not acknowledged yet (first, last), for this
