@@ -94,3 +94,35 @@ def test_a_record_behind_the_window_a_repeat_and_a_redelivery_are_each_counted()
     step.take(newest)  # the same record again: Kafka's redelivery
     assert {reason: ignored(reason) - before for reason, before in counts.items()} == {
         "behind_window": 1, "duplicate_message": 1, "redelivered": 1}
+
+
+def test_a_device_clock_that_jumps_ahead_within_the_tolerance_blinds_the_patient_no_longer_than_the_jump() -> None:
+    """A set four minutes ahead of the monitor's true time (accepted: within future_tolerance_s),
+    then the true readings of a patient in shock: the alert comes at most the jump later than
+    without it."""
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=30)
+
+    def at(minutes: float) -> str:
+        return (now + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def shock(minutes: float) -> dict:
+        return {"patient_id": "MRN-0602", "ts": at(minutes), "heart_rate": 150, "systolic_bp": 80, "spo2": 85,
+                "respiratory_rate": 30, "temperature": 39.5}
+
+    clean, jumped = new_step(), new_step()
+    clean.take(record({"patient_id": "MRN-0602", "ts": at(0), "heart_rate": 80}))
+    jumped.take(record({"patient_id": "MRN-0602", "ts": at(0), "heart_rate": 80}))
+    jumped.take(record({"patient_id": "MRN-0602", "ts": at(5), "heart_rate": 82}))  # the clock ran 4 min ahead
+    fired: dict[str, str] = {}
+    for minute in range(1, 12):
+        for name, step in (("clean", clean), ("jumped", jumped)):
+            for alert in step.take(record(shock(minute))).alerts:
+                fired.setdefault(name, json.loads(alert.value)["observed_at"])
+    assert set(fired) == {"clean", "jumped"}
+    # The jumped set is dated minute 5 and sent at minute 1: a four-minute jump. The patient's
+    # clock stood at minute 5 until then, so persistence counted from there: four minutes late
+    # at most, never more (a jump past lateness_s used to hide every later reading for good).
+    delay = datetime.fromisoformat(fired["jumped"]) - datetime.fromisoformat(fired["clean"])
+    assert timedelta(0) <= delay <= timedelta(minutes=4), fired

@@ -49,24 +49,24 @@ def not_utf8(size: int) -> bytes:
 
 def test_the_largest_message_of_any_bytes_on_each_input_topic_is_a_capped_dead_letter(worker_env, kafka,
                                                                                        tmp_path: Path) -> None:
-    topics = {name: worker_env[f"CRSMON_TOPIC_{name.upper()}"] for name in
-              ("vitals", "clinical_events", "alerts", "dead_letters")}
+    inputs = ("vitals", "clinical_events", "alert_acks")
+    topics = {name: worker_env[f"CRSMON_TOPIC_{name.upper()}"] for name in (*inputs, "alerts", "dead_letters")}
     worker = Service(["worker"], worker_env, tmp_path / "worker.log")
     try:
         worker.wait_for_output("Ready", timeout=120)
         poison = not_utf8(LARGEST)
-        produce(kafka.bootstrap, topics["vitals"], [("MRN-P1", poison)], max_request_size=2_000_000)
-        produce(kafka.bootstrap, topics["clinical_events"], [("MRN-P1", poison)], max_request_size=2_000_000)
+        for name in inputs:
+            produce(kafka.bootstrap, topics[name], [("MRN-P1", poison)], max_request_size=2_000_000)
         events, vitals = fever_course("MRN-P2")
         produce(kafka.bootstrap, topics["clinical_events"], events)
         produce(kafka.bootstrap, topics["vitals"], vitals)
         alerts = read_until(kafka.bootstrap, topics["alerts"], lambda records: len(records) >= 1)
-        dead = read_until(kafka.bootstrap, topics["dead_letters"], lambda records: len(records) >= 2)
+        dead = read_until(kafka.bootstrap, topics["dead_letters"], lambda records: len(records) >= 3)
         assert worker.alive(), worker.output()[-3000:]
     finally:
         worker.stop()
     assert alerts[0]["patient_id"] == "MRN-P2" and alerts[0]["status"] == "firing"
-    assert {d["topic"] for d in dead} == {topics["vitals"], topics["clinical_events"]}
+    assert {d["topic"] for d in dead} == {topics[name] for name in inputs}
     for letter in dead:
         assert letter["payload_bytes"] == LARGEST and letter["payload_truncated"] is True
         assert letter["payload_sha256"] == hashlib.sha256(poison).hexdigest()
