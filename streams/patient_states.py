@@ -173,6 +173,13 @@ class PatientStates:
             return self._write(patient_id, "cadence", at)
         return None
 
+    def ended(self, patient_ids: Iterable[str]) -> None:
+        """Discharged patients whose memory ended (monitor/discharges.py): the offsets and
+        message digests kept here for them go too, so memory stays in proportion to the ward."""
+        for patient_id in patient_ids:
+            self._applied.pop(patient_id, None)
+            self._recent.forget(patient_id)
+
     def changed_outside_events(self, patient_ids: Iterable[str]) -> None:
         """A timer changed these patients durably: write them on their next event."""
         self._pending.update(patient_ids)

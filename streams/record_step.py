@@ -99,7 +99,7 @@ class RecordStep:
             return Decision()
         self._advanced_to = now
         outputs = self.engine.advance_to(now, patients)
-        self.engine.discharges.expire(now)
+        self.states.ended(self.engine.discharges.expire(now))
         decision = Decision()
         self._add(decision, outputs)
         if outputs.durable:
