@@ -199,6 +199,12 @@ class Engine:
         self.forget(patient_id)
         return outputs
 
+    def clock_of(self, patient_id: str) -> float | None:
+        """The latest event time the patient was evaluated at (seconds), None if not tracked:
+        an event after it cannot have been applied yet, whatever a caller's bookkeeping says."""
+        patient = self._patients.get(patient_id)
+        return None if patient is None else patient.clock
+
     def counters(self, patient_id: str) -> dict[str, int] | None:
         """Input the window ignored and samples the engine did not believe, for one patient."""
         patient = self._patients.get(patient_id)

@@ -96,14 +96,21 @@ class PatientStates:
         """Whether the message is one of the patient's last few (monitor/intake.py)."""
         return self._recent.repeated(patient_id, message)
 
-    def redelivered(self, patient_id: str, topic: str, partition: int, offset: int) -> bool:
+    def redelivered(self, patient_id: str, topic: str, partition: int, offset: int, at: float) -> bool:
         """Whether the patient's state has taken this record already (Kafka delivers again
-        what was not committed; after `track`, which restores what the table has)."""
+        what was not committed; after `track`, which restores what the table has).
+
+        A record dated after the patient's clock cannot have been taken, whatever its offset:
+        a topic deleted and created again starts its offsets afresh, and its new records must
+        not be skipped against the old ones."""
         taken = self._applied.get(patient_id)
         if taken is None:
             return False
         last = taken.get(topic)
-        return last is not None and last[0] == partition and offset <= last[1]
+        if last is None or last[0] != partition or offset > last[1]:
+            return False
+        clock = self.engine.clock_of(patient_id)
+        return clock is None or at <= clock
 
     def took(self, patient_id: str, topic: str, partition: int, offset: int, at: float) -> None:
         """The engine has applied this record to the patient's state in memory."""

@@ -65,7 +65,8 @@ class RecordStep:
         topic, partition, offset = record.topic, record.partition, record.offset
         unconfirmed = states.track(patient_id, partition)
         decision = Decision(alerts=self._resend(patient_id, unconfirmed)) if unconfirmed else Decision()
-        if states.redelivered(patient_id, topic, partition, offset):
+        at = event.ts.timestamp()  # type: ignore[attr-defined]
+        if states.redelivered(patient_id, topic, partition, offset, at):
             self.pipeline.ignored(record, "redelivered")  # its effect is in the restored state
             return decision
         if states.repeated(patient_id, record.value):  # type: ignore[arg-type]
@@ -75,7 +76,6 @@ class RecordStep:
         if isinstance(outputs, Publish):
             decision.publish.append(outputs)
             return decision
-        at = event.ts.timestamp()  # type: ignore[attr-defined]
         states.took(patient_id, topic, partition, offset, at)
         if outputs.ignored is not None and not (outputs.alerts or outputs.statuses or outputs.durable):
             return decision

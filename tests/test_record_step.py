@@ -126,3 +126,18 @@ def test_a_timer_slice_of_no_patients_is_refused_with_what_to_set(monkeypatch) -
         WorkerSettings()
     monkeypatch.setenv("CRSMON_TICK_PATIENTS", "50")
     assert WorkerSettings().tick_patients == 50
+
+
+def test_a_topic_created_again_starts_its_offsets_afresh_and_its_new_records_are_not_skipped() -> None:
+    """A stored state took offsets up to 100 of `vitals`; the topic is deleted and created again
+    (offsets from 0): records newer than the patient's clock are applied whatever their offset."""
+    store = Store()
+    first = RecordStep(Engine(), TOPICS, store, checkpoint_interval_s=30)
+    take_all(first, store, [
+        record({"patient_id": "P9", "ts": "2026-11-20T08:00:00Z", "type": "therapy", "therapy": "car-t"}, offset=50),
+        record({"patient_id": "P9", "ts": "2026-11-21T08:00:00Z", "heart_rate": 80}, offset=100)])
+    second = RecordStep(Engine(), TOPICS, store, checkpoint_interval_s=30)
+    again = second.take(record({"patient_id": "P9", "ts": "2026-11-21T08:00:00Z", "heart_rate": 80}, offset=100))
+    assert again.alerts == [] and again.write is None, "the same record: redelivered, skipped"
+    fever = second.take(record({"patient_id": "P9", "ts": "2026-11-21T09:00:00Z", "temperature": 39.0}, offset=3))
+    assert [a["status"] for a in alerts_of([fever])] == ["firing"]
