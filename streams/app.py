@@ -83,7 +83,9 @@ class Worker:
         self.inputs = app.topic(topics.vitals, topics.clinical_events, topics.alert_acks)
         self.input_names = {topics.vitals, topics.clinical_events, topics.alert_acks}
         # Faust can drop records in flight as a rebalance ends: this re-reads them.
-        self.lost_records = LostRecordsWatchdog(app, self.input_names, lambda: self.ready)
+        self.lost_records = LostRecordsWatchdog(
+            app, self.input_names, lambda: self.ready,
+            check_interval_s=settings.lost_records_check_s, stall_s=settings.lost_records_stall_s)
         self.long_lived = LongLivedObjects()
         self.engine_stalls = metrics.EngineStalls()
         self.loop_watchdog = LoopWatchdog(settings.loop_stall_s, settings.stop_timeout_s)
@@ -94,7 +96,8 @@ class Worker:
         app, settings = self.app, self.settings
         app.agent(self.inputs, name="observe")(self._observe)
         # use_short_fetch_wait (configured_app) gave the app this transport.
-        cast(Transport, app.transport).batch_lane = BatchLane(frozenset(self.input_names), self._take, self.lost_records.sensor.took)
+        cast(Transport, app.transport).batch_lane = BatchLane(
+            frozenset(self.input_names), self._take, self.lost_records.sensor.took, self.lost_records.sensor.in_hand)
         app.timer(settings.tick_interval_s, name="advance")(self._advance)
         app.timer(5.0, name="gauges")(self._update_gauges)
         self.table.on_recover(self._on_recovered)

@@ -42,6 +42,17 @@ LOST_RECORDS_UNCHECKED = Counter(
     "moved its internals: streams/faust_compat/); any is a safety net switched off.",
     registry=REGISTRY,
 )
+LOST_RECORDS_GIVEN_UP = Counter(
+    "crsmon_lost_records_given_up_total",
+    "Offsets the lost-records watchdog sought back to max_rewinds times without the worker "
+    "reading them again: it stopped trying (an ERROR says so); restart the worker.", ["topic"],
+    registry=REGISTRY,
+)
+LOST_RECORDS_CHECKS = Counter(
+    "crsmon_lost_records_checks_total",
+    "Checks the lost-records watchdog made of a ready worker (streams/lost_records.py): proof "
+    "that the safety net runs, and a clock for tests that wait for it.", registry=REGISTRY,
+)
 CONSUMER_LAG = Gauge(
     "crsmon_consumer_lag_messages", "Messages not yet processed, per input topic partition.",
     ["topic", "partition"], registry=REGISTRY,

@@ -41,6 +41,12 @@ class WorkerSettings:
     loop_stall_s: float = field(default_factory=lambda: float(crsmon_setting("LOOP_STALL_S", "2")))
     # After SIGTERM/SIGINT, a worker whose loop is stalled is ended after this long.
     stop_timeout_s: float = field(default_factory=lambda: float(crsmon_setting("STOP_TIMEOUT_S", "5")))
+    # The lost-records watchdog (streams/lost_records.py) looks every `check` seconds and calls
+    # a partition's records lost after `stall` seconds in which nothing about it moved.
+    lost_records_check_s: float = field(default_factory=lambda: float(crsmon_setting("LOST_RECORDS_CHECK_S", "2")))
+    lost_records_stall_s: float = field(default_factory=lambda: float(crsmon_setting("LOST_RECORDS_STALL_S", "4")))
+    # No answer from any broker for this long and /readyz answers 503 (streams/broker_contact.py).
+    broker_unreachable_s: float = field(default_factory=lambda: float(crsmon_setting("BROKER_UNREACHABLE_S", "10")))
     data_dir: str = field(default_factory=lambda: crsmon_setting("DATA_DIR", "var/worker"))
     clinical_config: str | None = field(default_factory=lambda: os.environ.get("CRSMON_CLINICAL_CONFIG"))
     log_level: str = field(default_factory=lambda: crsmon_setting("LOG_LEVEL", "info"))
