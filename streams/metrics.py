@@ -53,6 +53,17 @@ LOST_RECORDS_CHECKS = Counter(
     "Checks the lost-records watchdog made of a ready worker (streams/lost_records.py): proof "
     "that the safety net runs, and a clock for tests that wait for it.", registry=REGISTRY,
 )
+BROKER_CONNECTED = Gauge(
+    "crsmon_broker_connected",
+    "1 while the worker's consumer had an answer from a Kafka broker within "
+    "CRSMON_BROKER_UNREACHABLE_S (10 s); 0 after that, when /readyz answers 503 "
+    "(streams/broker_contact.py).", registry=REGISTRY,
+)
+BROKER_SILENT = Gauge(
+    "crsmon_broker_last_answer_age_seconds",
+    "Seconds since a Kafka broker last answered the worker's consumer (fetches, heartbeats, "
+    "metadata); a fraction of a second while connected.", registry=REGISTRY,
+)
 CONSUMER_LAG = Gauge(
     "crsmon_consumer_lag_messages", "Messages not yet processed, per input topic partition.",
     ["topic", "partition"], registry=REGISTRY,
