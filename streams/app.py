@@ -58,7 +58,7 @@ def configured_app(settings: WorkerSettings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         # A dead worker's patients move to the others after this long without a heartbeat.
         broker_session_timeout=settings.session_timeout_s,
-        broker_heartbeat_interval=max(1.0, settings.session_timeout_s / 5),
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
         consumer_group_instance_id=settings.instance_id,
         **static_member,
     )
@@ -93,7 +93,7 @@ class Worker:
         self.long_lived = LongLivedObjects()
         self.engine_stalls = metrics.EngineStalls()
         self.loop_watchdog = LoopWatchdog(settings.loop_stall_s, settings.stop_timeout_s)
-        self.broker_contact = BrokerContact(settings.broker_unreachable_s)
+        self.broker_contact = BrokerContact(settings.broker_silence_limit_s)
         self.log_flood = KafkaClientFlood(outage=lambda: not self.broker_contact.reachable())
         self.outage_log = OutageLog(self.broker_contact, settings.broker, lambda: self.log_flood.problems,
                                     log.warning, log.info)

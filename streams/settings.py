@@ -65,6 +65,18 @@ class WorkerSettings:
                 "patients' deadlines the timer honours before letting other work run (default 200)"
             )
 
+    @property
+    def heartbeat_interval_s(self) -> float:
+        """How often the worker's consumer tells the group it lives (a fifth of the session)."""
+        return max(1.0, self.session_timeout_s / 5)
+
+    @property
+    def broker_silence_limit_s(self) -> float:
+        """`broker_unreachable_s`, but never less than 2.5 heartbeats: a worker with no
+        partitions hears the broker only at its heartbeats, and must not flap between ready
+        and not (CRSMON_SESSION_TIMEOUT_S=60 heartbeats every 12 s)."""
+        return max(self.broker_unreachable_s, 2.5 * self.heartbeat_interval_s)
+
     def kafka_client_options(self) -> dict:
         """Security options for kafka-python/aiokafka clients (see kafka_client/security.py)."""
         return self.security.client_options()
