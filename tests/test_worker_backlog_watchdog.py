@@ -64,7 +64,9 @@ def test_a_backlog_read_to_its_end_raises_no_lost_records_alarm(kafka, worker_en
     finally:
         worker.stop()
     log = worker.output()
-    errors = [line for line in log.splitlines() if "ERROR" in line and "Coordinator" not in line]
+    # The watchdog's own ERRORs (a broker still electing its coordinator may log others at start).
+    errors = [line for line in log.splitlines() if "ERROR" in line and
+              ("seeking back" in line or "gives up" in line or "lost-records" in line)]
     assert lost == 0, f"{lost:.0f} records called lost in flight, with no rebalance:\n" + "\n".join(errors[:5])
     assert "never reached the worker" not in log
     assert errors == [], "\n".join(errors[:5])
