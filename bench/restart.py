@@ -53,7 +53,7 @@ class Run:
 
 def feed(folder: Path, stays: int | None) -> list[tuple[str, bytes, str]]:
     problems = Problems()
-    out = []
+    out: list[tuple[str, bytes, str]] = []
     for path in stay_files(folder)[:stays]:
         stay = read_stay(path, ColumnMap(), problems)
         if stay is not None:

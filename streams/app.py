@@ -13,10 +13,12 @@ from monitor.config import load_config
 from monitor.engine import Engine
 from monitor.patient_state import RULES
 from streams import faust_worker, metrics
+from streams.broker_contact import BrokerContact, OutageLog
 from streams.faust_compat.batch_lane import BatchLane
 from streams.faust_compat.fetch_positions import committed_offset
 from streams.faust_compat.kafka_transport import Transport, use_short_fetch_wait
 from streams.input_record import InputRecord
+from streams.log_flood import KafkaClientFlood
 from streams.long_lived import LongLivedObjects
 from streams.loop_watchdog import LoopWatchdog
 from streams.lost_records import LostRecordsWatchdog
@@ -56,7 +58,7 @@ def configured_app(settings: WorkerSettings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         # A dead worker's patients move to the others after this long without a heartbeat.
         broker_session_timeout=settings.session_timeout_s,
-        broker_heartbeat_interval=max(1.0, settings.session_timeout_s / 5),
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
         consumer_group_instance_id=settings.instance_id,
         **static_member,
     )
@@ -83,10 +85,20 @@ class Worker:
         self.inputs = app.topic(topics.vitals, topics.clinical_events, topics.alert_acks)
         self.input_names = {topics.vitals, topics.clinical_events, topics.alert_acks}
         # Faust can drop records in flight as a rebalance ends: this re-reads them.
-        self.lost_records = LostRecordsWatchdog(app, self.input_names, lambda: self.ready)
+        # Not while the broker is away: its look-ups would wait for the broker (it cannot lose
+        # records then, nothing arrives).
+        self.lost_records = LostRecordsWatchdog(
+            app, self.input_names, lambda: self.ready and self.broker_contact.reachable(),
+            check_interval_s=settings.lost_records_check_s, stall_s=settings.lost_records_stall_s)
         self.long_lived = LongLivedObjects()
         self.engine_stalls = metrics.EngineStalls()
         self.loop_watchdog = LoopWatchdog(settings.loop_stall_s, settings.stop_timeout_s)
+        self.broker_contact = BrokerContact(settings.broker_silence_limit_s)
+        self.log_flood = KafkaClientFlood(outage=lambda: not self.broker_contact.reachable())
+        self.outage_log = OutageLog(self.broker_contact, settings.broker, lambda: self.log_flood.problems,
+                                    log.warning, log.info)
+        metrics.BROKER_CONNECTED.set_function(lambda: float(self.broker_contact.reachable()))
+        metrics.BROKER_SILENT.set_function(self.broker_contact.silent_for)
         self._register()
 
     # -- wiring --------------------------------------------------------------------------
@@ -94,10 +106,13 @@ class Worker:
         app, settings = self.app, self.settings
         app.agent(self.inputs, name="observe")(self._observe)
         # use_short_fetch_wait (configured_app) gave the app this transport.
+        cast(Transport, app.transport).broker_contact = self.broker_contact
         cast(Transport, app.transport).batch_lane = BatchLane(
-            frozenset(self.input_names), self._take, self.lost_records.sensor.took, self.step.safe_offset)
+            frozenset(self.input_names), self._take, self.lost_records.sensor.took,
+            safe_offset=self.step.safe_offset, in_hand=self.lost_records.sensor.in_hand)
         app.timer(settings.tick_interval_s, name="advance")(self._advance)
         app.timer(5.0, name="gauges")(self._update_gauges)
+        app.timer(5.0, name="broker-outage-log")(self._report_outage)
         self.table.on_recover(self._on_recovered)
         # mode types a receiver as (sender, *args, signal=..., **kwargs), which this one is
         app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
@@ -119,9 +134,26 @@ class Worker:
                 stalled = worker.loop_watchdog.problem()
                 if stalled is not None:
                     return self.json({"status": "stalled", "reason": stalled}, status=503)
+                unreachable = worker.broker_unreachable()
+                if unreachable is not None:
+                    return self.json({"status": "broker-unreachable", "reason": unreachable}, status=503)
                 if worker.ready:
                     return self.json({"status": "ready", "patients": len(worker.engine.patients())})
                 return self.json({"status": "recovering"}, status=503)
+
+    def broker_unreachable(self) -> str | None:
+        """Why /readyz says not ready for the broker's sake, or None while it answers."""
+        contact = self.broker_contact
+        if contact.reachable():
+            return None
+        return (f"no answer from the Kafka broker {self.settings.broker} for {contact.silent_for():.0f} s "
+                f"(last answer: {contact.last_contact()}; not ready after "
+                f"{contact.unreachable_after_s:.0f} s, CRSMON_BROKER_UNREACHABLE_S): no vital sign "
+                "arrives and no alert leaves. Check that the broker runs and that this host reaches "
+                "it (CRSMON_BROKER, CRSMON_KAFKA_* TLS/SASL settings)")
+
+    async def _report_outage(self) -> None:
+        self.outage_log.report()
 
     # -- the stream ----------------------------------------------------------------------
     async def _observe(self, stream: StreamT) -> None:
@@ -257,5 +289,5 @@ def run_worker(settings: WorkerSettings) -> None:
     if settings.create_topics:
         ensure_topics(settings)
     worker = Worker(settings)
-    faust_worker.Worker(worker.app, worker.loop_watchdog, loglevel=settings.log_level,
+    faust_worker.Worker(worker.app, worker.loop_watchdog, worker.log_flood, loglevel=settings.log_level,
                         quiet=True).execute_from_commandline()

@@ -42,6 +42,28 @@ LOST_RECORDS_UNCHECKED = Counter(
     "moved its internals: streams/faust_compat/); any is a safety net switched off.",
     registry=REGISTRY,
 )
+LOST_RECORDS_GIVEN_UP = Counter(
+    "crsmon_lost_records_given_up_total",
+    "Offsets the lost-records watchdog sought back to max_rewinds times without the worker "
+    "reading them again: it stopped trying (an ERROR says so); restart the worker.", ["topic"],
+    registry=REGISTRY,
+)
+LOST_RECORDS_CHECKS = Counter(
+    "crsmon_lost_records_checks_total",
+    "Checks the lost-records watchdog made of a ready worker (streams/lost_records.py): proof "
+    "that the safety net runs, and a clock for tests that wait for it.", registry=REGISTRY,
+)
+BROKER_CONNECTED = Gauge(
+    "crsmon_broker_connected",
+    "1 while the worker's consumer had an answer from a Kafka broker within "
+    "CRSMON_BROKER_UNREACHABLE_S (10 s); 0 after that, when /readyz answers 503 "
+    "(streams/broker_contact.py).", registry=REGISTRY,
+)
+BROKER_SILENT = Gauge(
+    "crsmon_broker_last_answer_age_seconds",
+    "Seconds since a Kafka broker last answered the worker's consumer (fetches, heartbeats, "
+    "metadata); a fraction of a second while connected.", registry=REGISTRY,
+)
 CONSUMER_LAG = Gauge(
     "crsmon_consumer_lag_messages", "Messages not yet processed, per input topic partition.",
     ["topic", "partition"], registry=REGISTRY,

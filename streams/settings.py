@@ -41,6 +41,12 @@ class WorkerSettings:
     loop_stall_s: float = field(default_factory=lambda: float(crsmon_setting("LOOP_STALL_S", "2")))
     # After SIGTERM/SIGINT, a worker whose loop is stalled is ended after this long.
     stop_timeout_s: float = field(default_factory=lambda: float(crsmon_setting("STOP_TIMEOUT_S", "5")))
+    # The lost-records watchdog (streams/lost_records.py) looks every `check` seconds and calls
+    # a partition's records lost after `stall` seconds in which nothing about it moved.
+    lost_records_check_s: float = field(default_factory=lambda: float(crsmon_setting("LOST_RECORDS_CHECK_S", "2")))
+    lost_records_stall_s: float = field(default_factory=lambda: float(crsmon_setting("LOST_RECORDS_STALL_S", "4")))
+    # No answer from any broker for this long and /readyz answers 503 (streams/broker_contact.py).
+    broker_unreachable_s: float = field(default_factory=lambda: float(crsmon_setting("BROKER_UNREACHABLE_S", "10")))
     data_dir: str = field(default_factory=lambda: crsmon_setting("DATA_DIR", "var/worker"))
     clinical_config: str | None = field(default_factory=lambda: os.environ.get("CRSMON_CLINICAL_CONFIG"))
     log_level: str = field(default_factory=lambda: crsmon_setting("LOG_LEVEL", "info"))
@@ -58,6 +64,18 @@ class WorkerSettings:
                 f"CRSMON_TICK_PATIENTS={self.tick_patients} must be 1 or more: it is how many "
                 "patients' deadlines the timer honours before letting other work run (default 200)"
             )
+
+    @property
+    def heartbeat_interval_s(self) -> float:
+        """How often the worker's consumer tells the group it lives (a fifth of the session)."""
+        return max(1.0, self.session_timeout_s / 5)
+
+    @property
+    def broker_silence_limit_s(self) -> float:
+        """`broker_unreachable_s`, but never less than 2.5 heartbeats: a worker with no
+        partitions hears the broker only at its heartbeats, and must not flap between ready
+        and not (CRSMON_SESSION_TIMEOUT_S=60 heartbeats every 12 s)."""
+        return max(self.broker_unreachable_s, 2.5 * self.heartbeat_interval_s)
 
     def kafka_client_options(self) -> dict:
         """Security options for kafka-python/aiokafka clients (see kafka_client/security.py)."""

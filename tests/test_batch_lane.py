@@ -199,3 +199,30 @@ def test_a_commit_flushes_the_state_writes_its_offsets_stand_on_first(consumer, 
     take(consumer, Handler(), records(0, 9))
     assert asyncio.run(consumer._commit_tps({VITALS}, start_new_transaction=False))  # noqa: SLF001
     assert calls == ["flush", ("commit", {VITALS: 10})]
+
+
+def test_the_watchdog_knows_which_batch_the_lane_holds_until_it_is_done_with_it(consumer) -> None:
+    """aiokafka's position is past a batch while the lane takes it; the lost-records watchdog
+    must see it in hand (issue 19: the last batch of a backlog was called lost), and must not
+    see it held for ever once the lane let go of it, whole or cut short."""
+    holding: dict = {}
+    seen_while_taking: list[dict] = []
+
+    def in_hand(tp, last) -> None:
+        if last is None:
+            holding.pop(tp, None)
+        else:
+            holding[tp] = last
+
+    class Watching(Handler):
+        async def __call__(self, record) -> None:
+            seen_while_taking.append(dict(holding))
+            await super().__call__(record)
+
+    lane = BatchLane(frozenset({VITALS.topic}), Watching(), None, in_hand=in_hand)
+    asyncio.run(consumer._take_batch(lane, [(VITALS, records(0, 9))], consumer.app.consumer_generation_id))  # noqa: SLF001
+    assert seen_while_taking == [{VITALS: 9}] * 10
+    assert holding == {}
+    lane = BatchLane(frozenset({VITALS.topic}), Watching(consumer.app, stop_after=3), None, in_hand=in_hand)
+    asyncio.run(consumer._take_batch(lane, [(VITALS, records(10, 19))], consumer.app.consumer_generation_id))  # noqa: SLF001
+    assert holding == {}

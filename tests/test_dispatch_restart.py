@@ -21,19 +21,24 @@ pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
 BACKLOG = 300
 
 
-def write_config(path: Path, kafka: str, unique: str, receivers: str, routes: str) -> Path:
+QUICK_DELIVERY = "{timeout: 2s, max_attempts: 20, backoff_initial: 50ms, backoff_max: 300ms, concurrency: 4}"
+QUICK_TIMINGS = "{tick: 50ms, commit_interval: 50ms}"
+
+
+def write_config(path: Path, kafka: str, unique: str, receivers: str, routes: str,
+                 delivery: str = QUICK_DELIVERY, timings: str = QUICK_TIMINGS) -> Path:
     path.write_text(f"""
 receivers:
 {receivers}
 {routes}
-delivery: {{timeout: 2s, max_attempts: 20, backoff_initial: 50ms, backoff_max: 300ms, concurrency: 4}}
+delivery: {delivery}
 kafka:
   bootstrap: "{kafka}"
   group_id: dispatch-{unique}
   topics: {{alerts: alerts-{unique}, alert_acks: alert-acks-{unique}, dead_letters: dead-letters-{unique}}}
 http: {{port: 0}}
 state_path: {path.parent}/ledger-{unique}.sqlite3
-timings: {{tick: 50ms, commit_interval: 50ms}}
+timings: {timings}
 """)
     return path
 
@@ -102,6 +107,49 @@ def test_sigkill_mid_backlog_then_restart_delivers_every_page_as_often_as_withou
     print(f"pages taken twice after the SIGKILL: slow {len(twice['slow'])}, fast {len(twice['fast'])}")
     assert max(slow.values()) <= 2 and max(fast.values()) <= 2
     assert len(twice["slow"]) <= 30 and len(twice["fast"]) <= 30, twice
+
+
+STREAM = 4000
+
+
+def test_sigkill_mid_stream_at_full_speed_resends_at_most_the_documented_bound(kafka, unique, tmp_path):
+    """Issue 19: killed with 4,040 notifications pending, the dispatcher re-sent 911 where
+    docs/dispatch.md promised the 32 in flight. The defaults (concurrency 32, commit_interval
+    200 ms) and a receiver that answers at once, so the pages go as fast as this machine sends
+    them; the bound is the one docs/dispatch.md states: the requests in flight (concurrency per
+    receiver) plus fewer than `concurrency` outcomes not yet written to the ledger."""
+    concurrency = 32
+    receiver = ScriptedReceiver()
+    config = write_config(
+        tmp_path / "dispatch.yaml", kafka.bootstrap, unique,
+        f"  ward: {{type: webhook, url: '{receiver.url}', secrets: [{SECRET}]}}",
+        "default_route: {receivers: [ward], repeat_interval: null}",
+        delivery=f"{{timeout: 5s, max_attempts: 20, backoff_initial: 50ms, backoff_max: 300ms, concurrency: {concurrency}}}",
+        timings="{tick: 250ms, commit_interval: 200ms}",
+    )
+    log = tmp_path / "dispatch.log"
+    pages = [alert(f"MRN-{n}", episode=f"ep-{n}") for n in range(STREAM)]
+    expected = {page["alert_id"] for page in pages}
+    dispatcher = Service(["dispatch", "--config", str(config)], dict(os.environ), log)
+    try:
+        dispatcher.wait_for_output("dispatching", timeout=60)
+        produce(kafka.bootstrap, f"alerts-{unique}", [(p["patient_id"], p) for p in pages])
+        receiver.wait_until(lambda r: len(r.accepted()) >= STREAM // 3, timeout=120, what="a third of the stream")
+        dispatcher.stop(signal.SIGKILL)
+        sent_before_the_kill = len(receiver.accepted())
+        assert sent_before_the_kill < STREAM, "the stream was done before the kill"
+        dispatcher = Service(["dispatch", "--config", str(config)], dict(os.environ), log)
+        receiver.wait_until(lambda r: set(r.accepted_ids()) >= expected, timeout=180,
+                            what="every page", quiet_for=0.5)
+        accepted = receiver.accepted_ids()
+    finally:
+        dispatcher.stop()
+        receiver.close()
+    twice = sum(count - 1 for count in accepted.values())
+    print(f"SIGKILL after {sent_before_the_kill} of {STREAM} pages: {twice} sent again "
+          f"(bound {2 * concurrency - 1})")
+    assert set(accepted) == expected
+    assert twice <= 2 * concurrency - 1
 
 
 def test_an_unacknowledged_episode_still_escalates_after_sigkill(kafka, unique, tmp_path):

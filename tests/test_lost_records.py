@@ -82,3 +82,43 @@ def test_a_rewind_target_inside_a_batch_is_taken() -> None:
     state.awaiting = 3
     sensor.took(VITALS, 1, 8)
     assert (state.taken, state.awaiting) == (8, None)
+
+
+def test_a_partition_that_will_not_move_is_given_up_with_an_error_never_a_crash(monkeypatch, tmp_path, caplog) -> None:
+    """Issue 19: three rewinds of one offset crashed the worker, and with it the watch of every
+    other patient. Now the watchdog stops trying that offset: one ERROR, one count, no crash.
+    The app is the worker's real Faust app, not started: its seek and crash are recorded."""
+    import asyncio
+    import logging
+
+    from streams import metrics
+    from streams.app import configured_app
+    from streams.lost_records import LostRecordsWatchdog, _Partition
+    from streams.settings import WorkerSettings
+
+    monkeypatch.setenv("CRSMON_STORE", "memory://")
+    monkeypatch.setenv("CRSMON_DATA_DIR", str(tmp_path))
+    app = configured_app(WorkerSettings())
+    sought: list[int] = []
+    crashed: list[BaseException] = []
+
+    async def seek(tp, offset) -> None:
+        sought.append(offset)
+
+    async def crash(error) -> None:
+        crashed.append(error)
+
+    monkeypatch.setattr(app.consumer, "seek", seek)
+    monkeypatch.setattr(app, "crash", crash)
+    watchdog = LostRecordsWatchdog(app, {"vitals"}, lambda: True, max_rewinds=3)
+    given_up = metrics.LOST_RECORDS_GIVEN_UP.labels("vitals")
+    before = given_up._value.get()  # noqa: SLF001
+    state = _Partition()
+    with caplog.at_level(logging.ERROR, logger="streams.lost_records"):
+        for _ in range(6):
+            asyncio.run(watchdog._rewind(VITALS, state, 7, 20, "fetched but never reached the worker"))  # noqa: SLF001
+    assert sought == [7, 7, 7]
+    assert crashed == []
+    assert given_up._value.get() - before == 1  # noqa: SLF001
+    gave_up = [r.getMessage() for r in caplog.records if "gives up" in r.getMessage()]
+    assert len(gave_up) == 1 and "Restart this worker" in gave_up[0]

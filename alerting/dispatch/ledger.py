@@ -8,8 +8,11 @@ transaction through a killed process (SIGKILL); `synchronous=FULL` (setting `dur
 also through a power cut, at the price of an fsync per commit.
 
 Page writes are buffered in memory and written in one batch by `commit()`, which makes
-everything durable; the service commits before it commits Kafka offsets, never after. Reads
-see the buffer, so the books always answer as if every write had gone to disk at once.
+everything durable; the service commits before it commits Kafka offsets, never after, and as
+soon as `unwritten_outcomes()` reaches the delivery concurrency (an outcome not yet written is a
+page a SIGKILL sends again: issue 19 measured 911 at 4,558 pages/s with only the 200 ms
+interval). Reads see the buffer, so the books always answer as if every write had gone to disk
+at once.
 """
 
 from __future__ import annotations
@@ -95,6 +98,10 @@ class Ledger:
                                  list(self._applied.items()))
         self._db.commit()
         self._inserts, self._updates, self._applied = [], {}, {}
+
+    def unwritten_outcomes(self) -> int:
+        """Pages with an outcome (or an attempt) that `commit()` has not yet written."""
+        return len(self._updates)
 
     def close(self) -> None:
         self.commit()

@@ -312,6 +312,11 @@ class Dispatcher:
         elif outcome == DELIVERED:
             self.metrics.labelled(self.metrics.latency, notification.receiver).observe(max(now - notification.since, 0.0))
         self.ledger.finish(notification.receiver, notification.page_ids, outcome, notification.attempts, now)
+        if self.ledger.unwritten_outcomes() >= self.config.delivery.concurrency:
+            # Every outcome not on disk is a page a SIGKILL sends again; at thousands of pages a
+            # second the commit interval alone let hundreds wait (docs/dispatch.md, the bound).
+            self._persist_pager()
+            self.ledger.commit()
         self.metrics.labelled(self.metrics.notifications, notification.receiver, outcome).inc(len(notification.orders))
         for page_id in notification.page_ids:
             self.in_flight.pop((notification.receiver, page_id), None)

@@ -115,7 +115,10 @@ class BatchLane:
     """The topics whose records go to `take`, a fetched batch at a time, instead of to agents.
 
     `take` handles one record, with table operations placed in its partition; `taken`, if
-    given, hears per partition the first and last offset of each batch taken whole.
+    given, hears per partition the first and last offset of each batch taken whole; `in_hand`,
+    if given, hears per partition the last offset of a batch the lane starts taking, and None
+    once it is done with it (whole or cut short): aiokafka's position is past a batch in hand
+    while the worker is still taking it, which is not a loss (streams/lost_records.py).
     """
 
     topics: frozenset[str]
@@ -125,6 +128,7 @@ class BatchLane:
     #: offsets from there on are taken but not acknowledged, so not committed, so a restart
     #: reads them again (streams/patient_states.py).
     safe_offset: Callable[[str, int], int | None] | None = None
+    in_hand: Callable[[TP, int | None], None] | None = None
 
 
 async def take_in_produce_order(take: Callable[[InputRecord], Awaitable[None]],
@@ -214,7 +218,16 @@ class BatchLaneConsumer(_MixedInto):
         if not fresh:
             return
         still_current = self._still_current(generation_id)
-        whole = await take_in_produce_order(lane_of_transport.take, fresh, still_current)
+        in_hand = lane_of_transport.in_hand
+        if in_hand is not None:
+            for tp, tp_records in fresh:
+                in_hand(tp, tp_records[-1].offset)
+        try:
+            whole = await take_in_produce_order(lane_of_transport.take, fresh, still_current)
+        finally:
+            if in_hand is not None:
+                for tp, _records in fresh:
+                    in_hand(tp, None)
         if not (whole and still_current()):
             return  # cut short by a rebalance: not acknowledged, read again by the next owner
         taken = lane_of_transport.taken

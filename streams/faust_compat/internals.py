@@ -66,6 +66,9 @@ FAUST: tuple[Internal, ...] = (
 AIOKAFKA: tuple[Internal, ...] = (
     Internal("aiokafka.AIOKafkaConsumer", "_fetch_max_wait_ms", "kafka_transport",
              "Faust hard-codes 1500 ms; set before start(), which hands it to the Fetcher", True),
+    Internal("aiokafka.AIOKafkaConsumer", "_client", "kafka_transport.note_answers",
+             "every broker answer comes back through its send(): /readyz and crsmon_broker_connected "
+             "(streams/broker_contact.py)", True),
     Internal("aiokafka.AIOKafkaConsumer", "_fetcher", "fetch_positions", "positions and prefetched records", True),
     Internal("aiokafka.consumer.fetcher.Fetcher", "_subscriptions", "fetch_positions", "the assignment and its positions", True),
     Internal("aiokafka.consumer.fetcher.Fetcher", "_records", "fetch_positions",

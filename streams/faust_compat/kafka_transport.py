@@ -27,6 +27,7 @@ import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
+from streams.broker_contact import BrokerContact
 from streams.faust_compat.batch_lane import BatchLane, BatchLaneConsumer
 from streams.faust_compat.internals import missing_on
 
@@ -43,6 +44,9 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
             raise RuntimeError("aiokafka.AIOKafkaConsumer has no _fetch_max_wait_ms; "
                                "streams/faust_compat/ needs updating for this aiokafka")
         consumer._fetch_max_wait_ms = wait_ms  # noqa: SLF001
+        contact = cast(Transport, self.transport).broker_contact
+        if contact is not None:
+            note_answers(consumer, contact)
         return consumer
 
 
@@ -70,6 +74,25 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return records
 
 
+def note_answers(consumer: aiokafka.AIOKafkaConsumer, contact: BrokerContact) -> None:
+    """Every answer a broker gives the consumer's client (fetches, heartbeats, metadata) is
+    contact (streams/broker_contact.py). aiokafka has no public hook for it: its client is the
+    private `_client` of the consumer, and `send` is where every request's answer comes back,
+    or an exception when none came. Wrapped on this instance only."""
+    client = getattr(consumer, "_client", None)
+    if client is None or not hasattr(client, "send"):
+        raise RuntimeError("aiokafka.AIOKafkaConsumer has no _client.send; "
+                           "streams/faust_compat/ needs updating for this aiokafka")
+    send = client.send
+
+    async def send_and_note(*args: Any, **kwargs: Any) -> Any:
+        answer = await send(*args, **kwargs)
+        contact.heard()
+        return answer
+
+    client.send = send_and_note
+
+
 class _Consumer(BatchLaneConsumer, faust_aiokafka.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -92,6 +115,7 @@ class Transport(faust_aiokafka.Transport):
         super().__init__(*args, **kwargs)
         self.fetch_max_wait_ms = fetch_max_wait_ms
         self.batch_lane: BatchLane | None = None
+        self.broker_contact: BrokerContact | None = None
 
 
 def use_short_fetch_wait(app: Any, fetch_max_wait_ms: int) -> None:
