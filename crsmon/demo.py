@@ -240,13 +240,20 @@ class Demo:
     def _clinical_config(self) -> Path:
         """The defaults, but for the clock: the simulated ward runs ahead of it (at --speed),
         and the worker refuses records dated more than future_tolerance_s ahead (issue 19).
-        A year covers any demo; a real feed keeps the default's few minutes."""
-        path = self.root / "worker-clinical.json"
-        if "CRSMON_CLINICAL_CONFIG" in self.env:  # the user's own, with its tolerance widened
-            settings = orjson.loads(Path(self.env["CRSMON_CLINICAL_CONFIG"]).read_bytes())
-        else:
-            settings = {}
+        A year covers any demo; a real feed keeps the default's few minutes. The user's own
+        configuration (CRSMON_CLINICAL_CONFIG) is kept, its tolerance widened; one that cannot
+        be read is passed on as it is, for the worker to say what is wrong with it."""
+        settings: dict = {}
+        if "CRSMON_CLINICAL_CONFIG" in self.env:
+            given = Path(self.env["CRSMON_CLINICAL_CONFIG"])
+            try:
+                settings = orjson.loads(given.read_bytes())
+            except (OSError, orjson.JSONDecodeError):
+                return given
+            if not isinstance(settings, dict):
+                return given
         settings["future_tolerance_s"] = 365 * 86400.0
+        path = self.root / "worker-clinical.json"
         path.write_bytes(orjson.dumps(settings))
         return path
 
