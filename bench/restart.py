@@ -29,7 +29,7 @@ from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer
 
-from bench.progress import metric_total
+from bench.progress import committed, metric_total
 from bench.services import Inputs, Process, run_topics, settings_for, start_worker, worker_environment
 from crsmon.local_kafka import LocalKafka, free_port
 from monitor.engine import Engine
@@ -92,10 +92,6 @@ def wait(condition, timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def lag(worker: Process) -> float | None:
-    return metric_total(worker.port, "crsmon_consumer_lag_messages")
-
-
 def one_run(kafka: LocalKafka, messages: list[tuple[str, bytes]], name: str, stop: int | None,
             share: float, last_ts: dict[str, str], work: Path) -> Run:
     inputs = Inputs.named(name)
@@ -122,7 +118,9 @@ def one_run(kafka: LocalKafka, messages: list[tuple[str, bytes]], name: str, sto
         worker = start_worker(env, work / f"{name}-b.log")
         wait(lambda: consumed(worker) > 0, 300, f"{name}: the restarted worker's first record")
         run.takeover_s = time.monotonic() - restarted
-    wait(lambda: lag(worker) == 0 and consumed(worker) > 0, 1800, f"{name}: the backlog done")
+    group = f"bench-restart-{name}"
+    wait(lambda: committed(kafka.bootstrap, group, inputs.names) >= len(messages), 1800,
+         f"{name}: every record committed (processed, and its effect stored)")
     run.seconds = time.monotonic() - began
     run.changes = comparable(read_all(kafka.bootstrap, topics.alerts), last_ts)
     worker.stop()

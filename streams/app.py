@@ -14,8 +14,8 @@ from monitor.engine import Engine
 from monitor.patient_state import RULES
 from streams import faust_worker, metrics
 from streams.broker_contact import BrokerContact, OutageLog
-from streams.faust_compat.batch_lane import BatchLane
-from streams.faust_compat.fetch_positions import committed_offset
+from streams.faust_compat.batch_lane import BatchLane, BatchLaneConsumer, table_partition
+from streams.faust_compat.fetch_positions import committed_offset, read_offset
 from streams.faust_compat.kafka_transport import Transport, use_short_fetch_wait
 from streams.input_record import InputRecord
 from streams.log_flood import KafkaClientFlood
@@ -112,6 +112,7 @@ class Worker:
             safe_offset=self.step.safe_offset, in_hand=self.lost_records.sensor.in_hand)
         app.timer(settings.tick_interval_s, name="advance")(self._advance)
         app.timer(5.0, name="gauges")(self._update_gauges)
+        app.timer(max(1.0, min(5.0, settings.checkpoint_interval_s / 4)), name="store-quiet")(self._store_quiet)
         app.timer(5.0, name="broker-outage-log")(self._report_outage)
         self.table.on_recover(self._on_recovered)
         # mode types a receiver as (sender, *args, signal=..., **kwargs), which this one is
@@ -227,6 +228,20 @@ class Worker:
         metrics.STATE_WRITES.labels(write.cause).inc()
 
     # -- time, checkpoints, rebalances ---------------------------------------------------
+    async def _store_quiet(self) -> None:
+        """Write the patients whose latest records no record has come to carry the write of
+        (streams/patient_states.py: `quiet`), each in its own partition's table, and let the
+        commits move past them: a ward that falls quiet is committed to its last record."""
+        if not self.ready:
+            return
+        writes = self.step.quiet_writes()
+        if writes:
+            with table_partition() as move_to:
+                for partition, write in writes:
+                    move_to(partition)
+                    self._write(write)
+        cast(BatchLaneConsumer, self.app.consumer).acknowledge_stored()
+
     async def _advance(self) -> None:
         """Rules about silence fire from here, and the hourly evaluations: nothing else
         happens when nothing arrives. A slice of patients at a time (`tick_patients`), the
@@ -270,10 +285,12 @@ class Worker:
             if tp.topic not in self.input_names:
                 continue
             highwater = consumer.highwater(tp)
-            position = committed_offset(consumer, tp)  # what a restart would resume from
+            taken = read_offset(consumer, tp)  # the last offset taken; None before any
+            position = 0 if taken is None else taken + 1
+            committed = committed_offset(consumer, tp) or 0  # what a restart would resume from
             if highwater is not None:
-                lag = max(0, highwater - (position or 0))
-                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag)
+                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - max(position, committed)))
+            metrics.RECORDS_UNCOMMITTED.labels(tp.topic, str(tp.partition)).set(max(0, position - committed))
 
 
 def _publish_failed(publish: Publish, error: BaseException) -> None:

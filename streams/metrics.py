@@ -68,6 +68,12 @@ CONSUMER_LAG = Gauge(
     "crsmon_consumer_lag_messages", "Messages not yet processed, per input topic partition.",
     ["topic", "partition"], registry=REGISTRY,
 )
+RECORDS_UNCOMMITTED = Gauge(
+    "crsmon_records_uncommitted", "Input records taken but not committed, per input topic partition: "
+    "their effect is not in the patients' stored state yet, so a restart reads them again "
+    "(streams/patient_states.py; about a checkpoint interval of input).", ["topic", "partition"],
+    registry=REGISTRY,
+)
 OPEN_EPISODES = Gauge(
     "crsmon_open_episodes", "Alert episodes open on this worker, by rule.", ["rule"],
     registry=REGISTRY,

@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from monitor.engine import Engine
 from monitor.intake import RecentMessages
@@ -58,8 +59,10 @@ class PatientStates:
     and never writes: `settle` returns the write that is due, for the caller to carry out.
     """
 
-    def __init__(self, engine: Engine, table: Mapping[bytes, bytes], checkpoint_interval_s: float) -> None:
+    def __init__(self, engine: Engine, table: Mapping[bytes, bytes], checkpoint_interval_s: float,
+                 wall: Callable[[], float] = time.monotonic) -> None:
         self.engine = engine
+        self._wall = wall
         self.table = table
         self.partition_of: dict[bytes, int] = {}
         self.checkpoint_interval_s = checkpoint_interval_s
@@ -72,9 +75,10 @@ class PatientStates:
         # Per patient and input topic: (partition, the last offset its state has taken).
         self._applied: dict[str, patient_record.Applied] = {}
         # Per input (topic, partition): the patients with records not in the table yet, each
-        # with the first such offset and its event time, in offset order (insertion order:
-        # offsets only grow within a partition), so the first is the partition's safe offset.
-        self._unstored: dict[tuple[str, int], dict[str, tuple[int, float]]] = {}
+        # with the first such offset, its event time and the wall time it was taken, in offset
+        # order (insertion order: offsets only grow within a partition), so the first is the
+        # partition's safe offset.
+        self._unstored: dict[tuple[str, int], dict[str, tuple[int, float, float]]] = {}
         self._recent = RecentMessages()
 
     def track(self, patient_id: str, partition: int) -> list[bytes]:
@@ -122,7 +126,7 @@ class PatientStates:
         if unstored is None:
             unstored = self._unstored[(topic, partition)] = {}
         if patient_id not in unstored:
-            unstored[patient_id] = (offset, at)
+            unstored[patient_id] = (offset, at, self._wall())
 
     def safe_offset(self, topic: str, partition: int) -> int | None:
         """The first offset of this input partition whose effect is not in the table yet (None:
@@ -132,6 +136,24 @@ class PatientStates:
             return None
         return next(iter(unstored.values()))[0]
 
+    def quiet(self) -> list[tuple[int, StateWrite]]:
+        """The writes, with their partitions, of the patients unstored for a checkpoint interval
+        of wall time: when input stops (the end of a backlog, a quiet ward) no record comes to
+        carry `overdue` writes, and without these the last records would stay uncommitted and
+        be read again at every restart."""
+        due = self._wall() - self.checkpoint_interval_s
+        writes = []
+        for (_topic, partition), unstored in list(self._unstored.items()):
+            while unstored:
+                patient_id, (_offset, since, taken_at) = next(iter(unstored.items()))
+                if taken_at > due:
+                    break
+                write = self._write(patient_id, "quiet", since)
+                self._stored(patient_id)
+                if write is not None:
+                    writes.append((partition, write))
+        return writes
+
     def overdue(self, topic: str, partition: int, at: float) -> StateWrite | None:
         """The write of the patient longest unstored on this partition, if the partition's
         event time `at` has moved a checkpoint interval past its first unstored record: a
@@ -139,7 +161,7 @@ class PatientStates:
         unstored = self._unstored.get((topic, partition))
         if not unstored:
             return None
-        patient_id, (_offset, since) = next(iter(unstored.items()))
+        patient_id, (_offset, since, _taken_at) = next(iter(unstored.items()))
         if at - since < self.checkpoint_interval_s:
             return None
         write = self._write(patient_id, "overdue", at)

@@ -85,6 +85,11 @@ class RecordStep:
         decision.overdue = states.overdue(topic, partition, at)
         return decision
 
+    def quiet_writes(self) -> list[tuple[int, StateWrite]]:
+        """The state writes due without a record to carry them (PatientStates.quiet), each
+        with the partition whose table it goes to: the worker's timer carries them out."""
+        return self.states.quiet()
+
     def safe_offset(self, topic: str, partition: int) -> int | None:
         """The first offset of the partition a restart must read again (None: none)."""
         return self.states.safe_offset(topic, partition)

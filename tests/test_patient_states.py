@@ -95,3 +95,27 @@ def test_discharge_keeps_only_its_memory_and_release_forgets_other_partitions() 
         "the patient's state gives way to the memory of its discharge (monitor/discharges.py)")
     step.assigned({0})
     assert not engine.holds(PATIENT)
+
+
+def test_records_not_stored_hold_commits_back_until_a_write_or_a_quiet_interval_stores_them() -> None:
+    """The safe offset (streams/patient_states.py): the first record of a partition whose effect
+    is not in the table. A patient with one record is written by the timer once the ward has
+    been quiet for a checkpoint interval of wall time, and the commits reach the end."""
+    from streams.patient_states import PatientStates
+
+    wall = [0.0]
+    store = Store()
+    step = new_step(store)
+    step.states = PatientStates(step.engine, store, 30, wall=lambda: wall[0])
+    lone = record({"patient_id": "MRN-0401", "ts": "2026-11-21T09:00:00Z", "heart_rate": 80}, offset=7)
+    store.carry_out(step.take(lone))
+    assert step.safe_offset(TOPICS.vitals, 0) == 7, "its one record is not stored: commits stop before it"
+    assert step.quiet_writes() == [], "not quiet for long enough yet"
+    wall[0] = 31.0
+    [(partition, write)] = step.quiet_writes()
+    assert partition == 0 and write.key == b"MRN-0401" and write.cause == "quiet"
+    store[write.key] = write.value
+    assert step.safe_offset(TOPICS.vitals, 0) is None, "stored: nothing holds the commits back"
+    restarted = new_step(store)
+    assert restarted.take(lone).publish == [], "a restart that reads it again skips it"
+    assert restarted.engine.holds("MRN-0401"), "the patient with one record survived the restart"

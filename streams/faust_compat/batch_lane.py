@@ -273,6 +273,16 @@ class BatchLaneConsumer(_MixedInto):
             return False
         return await self._commit_offsets(commit_offsets, start_new_transaction=start_new_transaction)
 
+    def acknowledge_stored(self) -> None:
+        """Acknowledge what has become stored since the last batch (the worker's timer wrote
+        patients of a quiet ward): commits then reach the end of the input without new records."""
+        lane: BatchLane | None = getattr(self.transport, "batch_lane", None)
+        state = self.__dict__.get("_crsmon_held_back")
+        if lane is None or lane.safe_offset is None or state is None:
+            return
+        if state[0] == self.app.consumer_generation_id and state[1]:
+            self._acknowledge_stored(state[1], lane.safe_offset)
+
     def _held_back(self, generation_id: int) -> dict[TP, tuple[int, int]]:
         """Per partition, the offsets taken but not acknowledged yet (first, last), for this
         generation: a rebalance starts afresh (what was held is read again by the next owner)."""

@@ -59,3 +59,8 @@ def buffered_in_agents(app: Any) -> int:
 def committed_offset(consumer: Any, tp: TP) -> int | None:
     """The offset a restart would resume `tp` from (Faust's own record of its commits)."""
     return consumer._committed_offset.get(tp)  # noqa: SLF001
+
+
+def read_offset(consumer: Any, tp: TP) -> int | None:
+    """The last offset of `tp` the worker has taken (Faust's record of what it read)."""
+    return consumer._read_offset.get(tp)  # noqa: SLF001

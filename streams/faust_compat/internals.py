@@ -42,7 +42,7 @@ FAUST: tuple[Internal, ...] = (
     Internal(_CONSUMER, "_commit_offsets", "batch_lane._commit_tps", "the commit itself"),
     Internal(_CONSUMER, "flow_active", "batch_lane", "records are skipped once a rebalance began"),
     Internal(_CONSUMER, "should_stop", "batch_lane", "a stopping consumer hands out nothing"),
-    Internal(_CONSUMER, "_read_offset", "batch_lane", "Faust's per-partition last offset read", True),
+    Internal(_CONSUMER, "_read_offset", "batch_lane, fetch_positions (lag gauge)", "Faust's per-partition last offset read", True),
     Internal(_CONSUMER, "_committed_offset", "batch_lane, lost_records, app (lag gauge)",
              "what a restart resumes from", True),
     Internal(_CONSUMER, "_acked", "batch_lane._acknowledge", "Faust's acknowledged offsets, which it commits", True),
