@@ -232,7 +232,7 @@ class Worker:
         """Write the patients whose latest records no record has come to carry the write of
         (streams/patient_states.py: `quiet`), each in its own partition's table, and let the
         commits move past them: a ward that falls quiet is committed to its last record."""
-        if not self.ready:
+        if not self.ready or self.app.should_stop:  # stopping: its producer may be gone
             return
         writes = self.step.quiet_writes()
         if writes:
