@@ -15,7 +15,6 @@ the same events give the same alerts whether a timer ran in between or not.
 from __future__ import annotations
 
 import heapq
-import itertools
 import logging
 import math
 from collections import Counter
@@ -121,8 +120,10 @@ class Engine:
         #: assessed: what an hourly evaluation alone needs (`_hourly_alone`). Derived, never
         #: stored: a patient restored or admitted takes a full step first.
         self._settled: dict[str, int] = {}
-        self._timer: list[tuple[float, int, str]] = []
-        self._sequence = itertools.count()
+        #: (deadline, patient): patients due at the same moment are honoured in patient order,
+        #: not in the order they were put on the timer, which a restore changes (the same
+        #: events must give the same outputs, in the same order, restored or not).
+        self._timer: list[tuple[float, str]] = []
         #: Deadlines that a step could not move on, by what they belong to ("news2 resolve
         #: hysteresis", "values carried forward", "catch-up budget"): each is a defect of the
         #: engine, skipped so that no patient and no worker hangs on it. The worker exports it.
@@ -262,7 +263,7 @@ class Engine:
                 self._stalled("advance_to budget", until, None)
                 break
             budget -= 1
-            due, _, patient_id = heapq.heappop(timer)
+            due, patient_id = heapq.heappop(timer)
             patient = self._patients.get(patient_id)
             if patient is None or patient.scheduled != due:
                 continue  # forgotten, or rescheduled earlier since
@@ -630,7 +631,7 @@ class Engine:
         if due < patient.scheduled:
             patient.scheduled = due
             timer = self._timer
-            heapq.heappush(timer, (due, next(self._sequence), patient.patient_id))
+            heapq.heappush(timer, (due, patient.patient_id))
             if len(timer) > 4 * len(self._patients) + 64:
                 self._compact_timer()
 
@@ -683,6 +684,6 @@ class Engine:
         deadlines before `advance_to` does: the timer stays as small as the ward."""
         patients = self._patients
         self._timer = [entry for entry in self._timer
-                       if (patient := patients.get(entry[2])) is not None
+                       if (patient := patients.get(entry[1])) is not None
                        and patient.scheduled == entry[0]]
         heapq.heapify(self._timer)
