@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from monitor.catalogue import CATALOGUE
+
 #: Contract order of the components in `PatientStatus.news2.components`.
 COMPONENTS: tuple[str, ...] = (
     "respiratory_rate", "spo2", "air_or_oxygen", "systolic_bp", "heart_rate", "consciousness",
@@ -57,17 +59,26 @@ def _spo2_scale_2(spo2: float, on_oxygen: bool) -> int:
     return _band(spo2, _SPO2_SCALE_2_ON_OXYGEN, _SPO2_SCALE_2_ON_OXYGEN_ABOVE)
 
 
-_RESPIRATION_POINTS = _by_whole_number(_RESPIRATION, _RESPIRATION_ABOVE, 120)
-_SPO2_SCALE_1_POINTS = _by_whole_number(_SPO2_SCALE_1, _SPO2_SCALE_1_ABOVE, 100)
-_SPO2_SCALE_2_ON_AIR_POINTS = tuple(_spo2_scale_2(number, False) for number in range(101))
-_SPO2_SCALE_2_ON_OXYGEN_POINTS = tuple(_spo2_scale_2(number, True) for number in range(101))
-_SYSTOLIC_POINTS = _by_whole_number(_SYSTOLIC, _SYSTOLIC_ABOVE, 300)
-_PULSE_POINTS = _by_whole_number(_PULSE, _PULSE_ABOVE, 350)
+def _highest(name: str) -> int:
+    """The contract's upper bound of a measurement (the catalogue's), as a whole number."""
+    return int(CATALOGUE[name].bounds[1])
+
+
+_RESPIRATION_HIGHEST = _highest("respiratory_rate")
+_SPO2_HIGHEST = _highest("spo2")
+_SYSTOLIC_HIGHEST = _highest("systolic_bp")
+_PULSE_HIGHEST = _highest("heart_rate")
+_RESPIRATION_POINTS = _by_whole_number(_RESPIRATION, _RESPIRATION_ABOVE, _RESPIRATION_HIGHEST)
+_SPO2_SCALE_1_POINTS = _by_whole_number(_SPO2_SCALE_1, _SPO2_SCALE_1_ABOVE, _SPO2_HIGHEST)
+_SPO2_SCALE_2_ON_AIR_POINTS = tuple(_spo2_scale_2(number, False) for number in range(_SPO2_HIGHEST + 1))
+_SPO2_SCALE_2_ON_OXYGEN_POINTS = tuple(_spo2_scale_2(number, True) for number in range(_SPO2_HIGHEST + 1))
+_SYSTOLIC_POINTS = _by_whole_number(_SYSTOLIC, _SYSTOLIC_ABOVE, _SYSTOLIC_HIGHEST)
+_PULSE_POINTS = _by_whole_number(_PULSE, _PULSE_ABOVE, _PULSE_HIGHEST)
 
 
 def respiration_points(rate: float) -> int:
     index = int(rate + 0.5)
-    if 0 <= index <= 120:
+    if 0 <= index <= _RESPIRATION_HIGHEST:
         return _RESPIRATION_POINTS[index]
     return _band(rate, _RESPIRATION, _RESPIRATION_ABOVE)
 
@@ -75,7 +86,7 @@ def respiration_points(rate: float) -> int:
 def spo2_points(spo2: float, scale: int = 1, on_oxygen: bool = False) -> int:
     """Scale 2 scores high saturations only on oxygen: ≥ 93 % on air scores 0."""
     index = int(spo2 + 0.5)
-    if not 0 <= index <= 100:
+    if not 0 <= index <= _SPO2_HIGHEST:
         return _band(spo2, _SPO2_SCALE_1, _SPO2_SCALE_1_ABOVE) if scale != 2 else _spo2_scale_2(
             spo2, on_oxygen)
     if scale != 2:
@@ -89,14 +100,14 @@ def air_or_oxygen_points(on_oxygen: bool) -> int:
 
 def systolic_points(systolic: float) -> int:
     index = int(systolic + 0.5)
-    if 0 <= index <= 300:
+    if 0 <= index <= _SYSTOLIC_HIGHEST:
         return _SYSTOLIC_POINTS[index]
     return _band(systolic, _SYSTOLIC, _SYSTOLIC_ABOVE)
 
 
 def pulse_points(pulse: float) -> int:
     index = int(pulse + 0.5)
-    if 0 <= index <= 350:
+    if 0 <= index <= _PULSE_HIGHEST:
         return _PULSE_POINTS[index]
     return _band(pulse, _PULSE, _PULSE_ABOVE)
 
