@@ -23,7 +23,7 @@ Sources of the numbers:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Iterator, Literal
 
 Kind = Literal["vital_sign", "lab"]
 KINDS: tuple[Kind, ...] = ("vital_sign", "lab")
@@ -162,7 +162,7 @@ class Catalogue:
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Observation]:
         return iter(self.observations)
 
     def get(self, name: str) -> Observation | None:

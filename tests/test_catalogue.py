@@ -270,14 +270,18 @@ def test_the_dashboard_serves_the_catalogue_and_an_added_observation_shows_up() 
         "units": [{"ucum": "mmol/L", "spellings": ["mmol/L"], "multiply": 1.0, "divide": 1.0, "shift": 0.0}]}
 
 
-def test_the_dashboards_format_module_takes_words_and_units_from_the_served_catalogue() -> None:
-    """The page's sign words and units come from /api/observations (format.js), not from literals."""
-    script = (ROOT / "alerting/dashboard/static/js/format.js").read_text()
-    assert "fetch('/api/observations'" in script
-    for entry in CATALOGUE.of_kind("vital_sign"):
-        assert f"label: '{entry.short_label}'" not in script
-    for unit in ("'°C'", "'mmHg'", "'/min'", "'%'"):
-        assert unit not in script
+def test_the_dashboards_scripts_take_words_and_units_from_the_served_catalogue() -> None:
+    """The page's sign words and units come from /api/observations (format.js, which the tiles,
+    the course chart and the patient view import), never from literals in a script."""
+    scripts = {path.name: path.read_text() for path in (ROOT / "alerting/dashboard/static/js").glob("*.js")}
+    assert "fetch('/api/observations'" in scripts["format.js"]
+    for name in ("tile.js", "course_chart.js", "patient_view.js"):
+        assert "from './format.js'" in scripts[name]
+    literals = {f"'{entry.short_label}'" for entry in CATALOGUE.of_kind("vital_sign")} | {
+        f"'{entry.unit}'" for entry in CATALOGUE.of_kind("vital_sign")}
+    restated = sorted((name, literal) for name, script in scripts.items() for literal in literals
+                      if literal in script)
+    assert restated == []
 
 
 # --- nobody else restates the seven measurements' bounds -------------------------------------

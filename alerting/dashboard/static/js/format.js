@@ -8,14 +8,21 @@ export const OBSERVATIONS = await loadObservations();
 const OBSERVATION_BY_NAME = new Map(OBSERVATIONS.map((entry) => [entry.name, entry]));
 
 async function loadObservations() {
-  try {
-    const response = await fetch('/api/observations', { credentials: 'same-origin' });
-    if (response.ok) return (await response.json()).observations;
-  } catch (error) {
-    // The server went away between the page and this request: the names stand in below.
+  // A page loaded while the server restarts asks again a few times before doing without.
+  for (const waitMs of [0, 500, 1000, 2000, 4000]) {
+    if (waitMs) await new Promise((resolve) => { setTimeout(resolve, waitMs); });
+    try {
+      const response = await fetch('/api/observations', { credentials: 'same-origin' });
+      if (response.ok) return (await response.json()).observations;
+    } catch (error) {
+      // The server is not answering: try again, then let the names stand in below.
+    }
   }
   return [];
 }
+
+// The vital signs, in the catalogue's display order (the server sends it in that order).
+export const VITAL_SIGNS = OBSERVATIONS.filter((entry) => entry.kind === 'vital_sign').map((entry) => entry.name);
 
 // A sign as the page shows it; without the catalogue its name stands in and no unit is guessed.
 export function signOf(key, extra = {}) {
