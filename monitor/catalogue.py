@@ -199,7 +199,7 @@ class Catalogue:
 _PER_MINUTE = Unit(("/min", "1/min", "min-1", "{beats}/min", "{beat}/min", "{breaths}/min",
                     "{breath}/min", "{resp}/min", "bpm", "beats/min", "breaths/min"))
 _MMHG = Unit(("mm[Hg]", "mmHg", "mm Hg"))
-# 1 kPa = 7.500617 mmHg (1 mmHg = 133.322 Pa, BIPM SI brochure, table 8); rounded to 0.1 mmHg.
+# 1 kPa = 7.500617 mmHg (1 mmHg = 133.322 Pa, the BIPM SI brochure's non-SI units); to 0.1 mmHg.
 _KPA_TO_MMHG = Unit(("kPa",), multiply=7.500617, digits=1)
 _PERCENT = Unit(("%",))
 _CELSIUS = Unit(("Cel", "°C", "degC"))
