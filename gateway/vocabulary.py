@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from monitor.catalogue import CATALOGUE
+
 
 @dataclass(frozen=True, slots=True)
 class Meaning:
@@ -71,24 +73,11 @@ MDC_CODES, MDC_REFERENCE_IDS = _mdc([
     (151658, "MDC_PULS_OXIM_PLETH_RESP_RATE", "respiratory_rate", 2),
 ])
 
+#: LOINC codes of the vital signs, from the catalogue (monitor/catalogue.py). Lab tests are not
+#: here yet: a lab result is a `type: lab` ClinicalEvent, which the gateway does not make.
 LOINC_CODES: dict[str, Meaning] = {
-    code: Meaning(measurement, rank, code)
-    for code, measurement, rank in [
-        ("8867-4", "heart_rate", 0),
-        ("8889-8", "heart_rate", 2),  # heart rate by pulse oximetry
-        ("59408-5", "spo2", 0),
-        ("2708-6", "spo2", 0),  # the FHIR R4 vital-signs profile's SpO2 code
-        ("2710-2", "spo2", 1),
-        ("8480-6", "systolic_bp", 0),
-        ("8462-4", "diastolic_bp", 0),
-        ("8478-0", "mean_arterial_pressure", 0),
-        ("8310-5", "temperature", 0),
-        ("8331-1", "temperature", 0),  # oral
-        ("8328-7", "temperature", 0),  # axillary
-        ("8332-9", "temperature", 0),  # rectal
-        ("8333-7", "temperature", 0),  # tympanic membrane
-        ("9279-1", "respiratory_rate", 0),
-    ]
+    loinc.code: Meaning(entry.name, loinc.rank, loinc.code)
+    for entry in CATALOGUE.of_kind("vital_sign") for loinc in entry.loinc
 }
 
 #: Codes of groups whose values are in their parts (FHIR components, PCD-01 child OBX rows):
@@ -143,45 +132,35 @@ def _full_mdc_code(code: str) -> bool:
 
 
 # --- units ------------------------------------------------------------------------------------
+# The catalogue holds each measurement's units (UCUM and the spellings people use) and their
+# conversions; the IEEE 11073 MDC unit codes are the gateway's, added here per UCUM unit.
 
 Convert = Callable[[float], float]
 
-
-def _same(value: float) -> float:
-    return value
-
-
-def _fahrenheit_to_celsius(value: float) -> float:
-    return round((value - 32.0) * 5.0 / 9.0, 2)
-
-
-def _kilopascal_to_mmhg(value: float) -> float:
-    return round(value * 7.500617, 1)
-
-
-_PER_MINUTE = {"/min", "1/min", "min-1", "{beats}/min", "{beat}/min", "{breaths}/min",
-               "{breath}/min", "{resp}/min", "bpm", "beats/min", "breaths/min",
-               "264864", "MDC_DIM_BEAT_PER_MIN", "264928", "MDC_DIM_RESP_PER_MIN"}
-_MMHG = {"mm[Hg]", "mmHg", "mm Hg", "266016", "MDC_DIM_MMHG"}
-_KPA = {"kPa", "MDC_DIM_KILO_PASCAL"}
-_PERCENT = {"%", "262688", "MDC_DIM_PERCENT"}
-_CELSIUS = {"Cel", "°C", "degC", "268192", "MDC_DIM_DEGC"}
-_FAHRENHEIT = {"[degF]", "°F", "degF", "266560", "MDC_DIM_FAHR"}
+#: MDC dimension codes (numeric and reference id) for (measurement, UCUM unit). A heart rate
+#: and a respiratory rate are both "/min" in UCUM but have distinct MDC units.
+_MDC_UNITS: dict[tuple[str, str], frozenset[str]] = {
+    ("heart_rate", "/min"): frozenset({"264864", "MDC_DIM_BEAT_PER_MIN"}),
+    ("respiratory_rate", "/min"): frozenset({"264928", "MDC_DIM_RESP_PER_MIN"}),
+    ("spo2", "%"): frozenset({"262688", "MDC_DIM_PERCENT"}),
+    **{(pressure, "mm[Hg]"): frozenset({"266016", "MDC_DIM_MMHG"})
+       for pressure in ("systolic_bp", "diastolic_bp", "mean_arterial_pressure")},
+    **{(pressure, "kPa"): frozenset({"MDC_DIM_KILO_PASCAL"})
+       for pressure in ("systolic_bp", "diastolic_bp", "mean_arterial_pressure")},
+    ("temperature", "Cel"): frozenset({"268192", "MDC_DIM_DEGC"}),
+    ("temperature", "[degF]"): frozenset({"266560", "MDC_DIM_FAHR"}),
+}
 
 #: For each measurement, the units it may arrive in and how each becomes the contract's unit.
 UNITS: dict[str, list[tuple[frozenset[str], Convert]]] = {
-    "heart_rate": [(frozenset(_PER_MINUTE - {"264928", "MDC_DIM_RESP_PER_MIN"}), _same)],
-    "respiratory_rate": [(frozenset(_PER_MINUTE - {"264864", "MDC_DIM_BEAT_PER_MIN"}), _same)],
-    "spo2": [(frozenset(_PERCENT), _same)],
-    "systolic_bp": [(frozenset(_MMHG), _same), (frozenset(_KPA), _kilopascal_to_mmhg)],
-    "diastolic_bp": [(frozenset(_MMHG), _same), (frozenset(_KPA), _kilopascal_to_mmhg)],
-    "mean_arterial_pressure": [(frozenset(_MMHG), _same), (frozenset(_KPA), _kilopascal_to_mmhg)],
-    "temperature": [(frozenset(_CELSIUS), _same), (frozenset(_FAHRENHEIT), _fahrenheit_to_celsius)],
+    entry.name: [(frozenset(unit.spellings) | _MDC_UNITS.get((entry.name, unit.ucum), frozenset()),
+                  unit.to_canonical) for unit in entry.units]
+    for entry in CATALOGUE.of_kind("vital_sign")
 }
 
-CONTRACT_UNITS = {"heart_rate": "/min", "respiratory_rate": "/min", "spo2": "%",
-                  "systolic_bp": "mm[Hg]", "diastolic_bp": "mm[Hg]",
-                  "mean_arterial_pressure": "mm[Hg]", "temperature": "Cel or [degF]"}
+#: What a sender is told a measurement needs when its unit is not understood: the UCUM codes.
+CONTRACT_UNITS = {entry.name: " or ".join(unit.ucum for unit in entry.units)
+                  for entry in CATALOGUE.of_kind("vital_sign")}
 
 
 def converter_for(measurement: str, unit_codes: list[str]) -> Convert | None:

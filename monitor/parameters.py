@@ -4,6 +4,7 @@ The engine keeps per-measurement state in short lists indexed by these positions
 several times cheaper per vital sign than dictionaries keyed by name.
 """
 
+from monitor.catalogue import CATALOGUE
 from monitor.wire.vitals import MEASUREMENTS
 
 HEART_RATE, SYSTOLIC, DIASTOLIC, MEAN_ARTERIAL, TEMPERATURE, SPO2, RESPIRATORY_RATE = range(7)
@@ -14,17 +15,21 @@ assert MEASUREMENTS == (
 
 COUNT = len(MEASUREMENTS)
 
-LABELS: tuple[str, ...] = (
-    "heart rate", "systolic BP", "diastolic BP", "mean arterial pressure", "temperature",
-    "SpO2", "respiratory rate",
-)
-UNITS: tuple[str, ...] = ("/min", "mmHg", "mmHg", "mmHg", "°C", "%", "/min")
+#: The words and units of each position, as the catalogue (monitor/catalogue.py) gives them.
+LABELS: tuple[str, ...] = tuple(CATALOGUE[name].label for name in MEASUREMENTS)
+UNITS: tuple[str, ...] = tuple(CATALOGUE[name].unit for name in MEASUREMENTS)
+
+
+_DIGITS: tuple[int, ...] = tuple(CATALOGUE[name].digits for name in MEASUREMENTS)
 
 
 def describe(position: int, value: float) -> str:
-    """`systolic BP 88 mmHg`, `temperature 38.9 °C`: a value as a person reads it."""
-    if position == TEMPERATURE:
-        return f"temperature {value:.1f} °C"
+    """`systolic BP 88 mmHg`, `temperature 38.9 °C`: a value as a person reads it (a sign shown
+    with decimals always has them; the others are whole unless they are not)."""
+    digits = _DIGITS[position]
+    if digits:
+        number = f"{value:.{digits}f}"
+    else:
+        number = f"{value:.0f}" if value == round(value) else f"{value:.1f}"
     unit = UNITS[position]
-    number = f"{value:.0f}" if value == round(value) else f"{value:.1f}"
     return f"{LABELS[position]} {number}{'' if unit == '/min' else ' '}{unit}"

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from monitor.config import EngineConfig
-from monitor.parameters import COUNT, HEART_RATE, SPO2, SYSTOLIC, TEMPERATURE
+from monitor.parameters import COUNT, HEART_RATE, LABELS, SPO2, SYSTOLIC, TEMPERATURE, UNITS
 from monitor.robust import nanmedian, nanmedian_and_count
 from monitor.window import Window
 
@@ -109,31 +109,32 @@ def early_warning(
     rate = rates[SYSTOLIC]
     if rate is not None and rate <= -config.systolic_fall_per_h and beyond(
             SYSTOLIC, config.systolic_below_baseline, upward=False):
-        reasons.append(_trend("systolic BP", "falling", rate, "mmHg", base[SYSTOLIC]))
+        reasons.append(_trend(SYSTOLIC, "falling", rate, base[SYSTOLIC]))
     rate, level = rates[SPO2], trend.recent[SPO2]
     if rate is not None and rate <= -config.spo2_fall_per_h and beyond(
             SPO2, config.spo2_below_baseline, upward=False):
-        reasons.append(_trend("SpO2", "falling", rate, "%", base[SPO2]))
+        reasons.append(_trend(SPO2, "falling", rate, base[SPO2]))
     elif level is not None and (spo2_base := base[SPO2]) is not None and (
             level <= spo2_base - config.spo2_far_below_baseline):
-        reasons.append(f"SpO2 {level:.0f} % over the last {config.trend_recent_min:.0f} min, "
+        reasons.append(f"{LABELS[SPO2]} {level:.0f} {UNITS[SPO2]} over the last {config.trend_recent_min:.0f} min, "
                        f"{spo2_base - level:.0f} below baseline {spo2_base:.0f}")
     if (shock_index is not None and shock_index >= config.shock_index_abnormal
             and base[SYSTOLIC] is not None and beyond(
                 SYSTOLIC, config.shock_index_systolic_below_baseline, upward=False)):
         reasons.append(f"shock index {shock_index:.2f} >= {config.shock_index_abnormal:.1f}, "
-                       f"systolic BP below baseline {base[SYSTOLIC]:.0f}")
+                       f"{LABELS[SYSTOLIC]} below baseline {base[SYSTOLIC]:.0f}")
     if not reasons:
         return NONE
     heart, heat = rates[HEART_RATE], rates[TEMPERATURE]
     if heart is not None and heart >= config.heart_rate_rise_per_h and beyond(
             HEART_RATE, config.heart_rate_above_baseline, upward=True):
-        reasons.append(_trend("heart rate", "rising", heart, "/min", base[HEART_RATE]))
+        reasons.append(_trend(HEART_RATE, "rising", heart, base[HEART_RATE]))
     if heat is not None and heat >= config.temperature_rise_per_h:
-        reasons.append(f"temperature rising {heat:.1f} °C/h")
+        reasons.append(f"{LABELS[TEMPERATURE]} rising {heat:.1f} {UNITS[TEMPERATURE]}/h")
     return tuple(reasons)
 
 
-def _trend(label: str, direction: str, rate: float, unit: str, reference: float | None) -> str:
-    text = f"{label} {direction} {abs(rate):.1f} {unit}/h"
+def _trend(position: int, direction: str, rate: float, reference: float | None) -> str:
+    """`systolic BP falling 9.0 mmHg/h (baseline 121)`: words and unit are the catalogue's."""
+    text = f"{LABELS[position]} {direction} {abs(rate):.1f} {UNITS[position]}/h"
     return text if reference is None else f"{text} (baseline {reference:.0f})"

@@ -20,7 +20,7 @@ from tests.support.dashboard import Dashboard, dashboard_env, started_dashboard
 
 TOKEN_PROTECTED = [("GET", "/"), ("GET", "/events"), ("GET", "/api/session"),
                    ("POST", "/api/acknowledgements"), ("GET", "/static/js/main.js"),
-                   ("GET", "/api/patients/MRN-1/course")]
+                   ("GET", "/api/patients/MRN-1/course"), ("GET", "/api/observations")]
 
 
 def request(dashboard: Dashboard, method: str, path: str, headers: dict | None = None,

@@ -18,6 +18,7 @@ from kafka.admin import KafkaAdminClient
 from playwright.sync_api import Page, expect
 
 from crsmon.local_kafka import free_port
+from monitor.catalogue import CATALOGUE
 from monitor.wire import format_timestamp, parse_timestamp
 from tests.support.dashboard import (
     dashboard_env_with_topics,
@@ -84,6 +85,9 @@ def test_tiles_show_each_patients_status_grouped_by_ward(browser, dashboard: Das
     expect(first.locator('[data-sign="heart_rate"] .value')).to_have_text("112")
     expect(first.locator('[data-sign="systolic_bp"] .value')).to_have_text("88")
     expect(first.locator('[data-sign="spo2"] .value')).to_have_text("95")
+    for sign in ("temperature", "heart_rate", "systolic_bp", "spo2"):  # words and units: the served catalogue's
+        expect(first.locator(f'[data-sign="{sign}"] .vital-label')).to_have_text(CATALOGUE[sign].short_label)
+        expect(first.locator(f'[data-sign="{sign}"] .unit')).to_have_text(CATALOGUE[sign].unit)
     expect(tile(page, "MRN-3").locator(".news2-band")).to_have_text("high")
     # Eleven statuses five minutes apart: a line of eleven points, one segment between each two.
     line = first.locator('[data-sign="temperature"] .spark-line').get_attribute("d")

@@ -146,6 +146,7 @@ def test_a_tile_opens_the_patients_course_with_alert_spans_and_clinical_events(
     chart = view.locator("svg.course")
     expect(chart).to_be_visible()
     expect(chart.locator(".panel .panel-label")).to_have_text(["Temp", "HR", "BP", "SpO₂", "RR"])
+    expect(chart.locator(".panel .panel-unit")).to_have_text(["°C", "/min", "mmHg", "%", "/min"])  # the catalogue's
     assert chart.get_attribute("data-rows") == "37"
     for series in ("temperature", "heart_rate", "systolic_bp", "diastolic_bp", "mean_arterial_pressure",
                    "spo2", "respiratory_rate"):
@@ -248,6 +249,8 @@ def test_an_alert_opens_the_course_which_follows_live_and_acknowledges(
                                  heart_rate=131, temperature=39.1, systolic_bp=88, spo2=94))])
     on_topic = time.time() * 1000
     expect(view.locator('.pv-latest [data-sign="heart_rate"] b')).to_have_text("131", timeout=5_000)
+    expect(view.locator('.pv-latest [data-sign="temperature"]')).to_have_text("Temp 39.1 °C")
+    expect(view.locator('.pv-latest [data-sign="blood_pressure"]')).to_contain_text("(MAP")
     expect(chart).to_have_attribute("data-rows", "5")
     page.wait_for_function("() => 'tile' in window.__seen && 'view' in window.__seen", timeout=5_000)
     seen = page.evaluate("() => window.__seen")

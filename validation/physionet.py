@@ -21,6 +21,7 @@ import numpy as np
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from monitor.catalogue import CATALOGUE
 from monitor.wire import InputEvent, VitalSigns
 from monitor.wire.plain_vitals import plain_vitals
 from monitor.wire.timestamps import format_timestamp
@@ -30,6 +31,42 @@ from validation.stays import COLUMN, GRID_COLUMNS, Stay
 
 #: Hour 0 of every stay's clock. PhysioNet gives no dates, only hours since ICU admission.
 EPOCH = datetime(2020, 1, 1, tzinfo=timezone.utc)
+
+#: The columns of the PhysioNet 2019 files that hold an observation of crsmon's catalogue
+#: (monitor/catalogue.py): column -> (the observation's name, the unit its values are in).
+#: Units as the challenge documents them (physionet.org/content/challenge-2019/1.0.0), but for
+#: Lactate: documented as mg/dL ("Lactic acid"), its values are in mmol/L (0.5-19.7 in the 3,072
+#: stays of set B, median about 2; in mg/dL they would be a ninth of normal), so mmol/L is written.
+PHYSIONET_OBSERVATIONS: dict[str, tuple[str, str]] = {
+    "HR": ("heart_rate", "/min"),
+    "SBP": ("systolic_bp", "mmHg"),
+    "DBP": ("diastolic_bp", "mmHg"),
+    "MAP": ("mean_arterial_pressure", "mmHg"),
+    "Temp": ("temperature", "°C"),
+    "O2Sat": ("spo2", "%"),
+    "Resp": ("respiratory_rate", "/min"),
+    "Creatinine": ("creatinine", "mg/dL"),
+    "Bilirubin_total": ("bilirubin", "mg/dL"),
+    "Platelets": ("platelets", "10^3/µL"),
+    "WBC": ("wbc", "10^3/µL"),
+    "Lactate": ("lactate", "mmol/L"),
+    "AST": ("ast", "IU/L"),
+    "Fibrinogen": ("fibrinogen", "mg/dL"),
+}
+for _column, (_name, _unit) in PHYSIONET_OBSERVATIONS.items():  # a wrong entry fails at import
+    if CATALOGUE[_name].unit_for(_unit) is None:
+        raise ValueError(f"PhysioNet column {_column}: {_name} does not accept the unit {_unit}")
+_COLUMN_OF = {name: column for column, (name, _) in PHYSIONET_OBSERVATIONS.items()}
+
+
+def physionet_value(column: str, value: float) -> tuple[str, float]:
+    """A PhysioNet column's value as the catalogue's observation, in its canonical unit:
+    (`Creatinine`, 1.9) -> (creatinine, 1.9); (`Platelets`, 42) -> (platelets, 42 ×10^9/L)."""
+    name, unit = PHYSIONET_OBSERVATIONS[column]
+    accepted = CATALOGUE[name].unit_for(unit)
+    assert accepted is not None  # checked at import
+    return name, accepted.to_canonical(value)
+
 
 #: Columns of the PhysioNet 2019 files that validation knowingly does not use.
 PHYSIONET_UNUSED = frozenset((
@@ -48,16 +85,16 @@ class ColumnMap(BaseModel):
     hour: str = "ICULOS"
     outcome: str | None = "SepsisLabel"
     outcome_label_lead_h: float = 6.0
-    heart_rate: str | None = "HR"
-    systolic_bp: str | None = "SBP"
-    diastolic_bp: str | None = "DBP"
-    mean_arterial_pressure: str | None = "MAP"
-    temperature: str | None = "Temp"
-    spo2: str | None = "O2Sat"
-    respiratory_rate: str | None = "Resp"
+    heart_rate: str | None = _COLUMN_OF["heart_rate"]
+    systolic_bp: str | None = _COLUMN_OF["systolic_bp"]
+    diastolic_bp: str | None = _COLUMN_OF["diastolic_bp"]
+    mean_arterial_pressure: str | None = _COLUMN_OF["mean_arterial_pressure"]
+    temperature: str | None = _COLUMN_OF["temperature"]
+    spo2: str | None = _COLUMN_OF["spo2"]
+    respiratory_rate: str | None = _COLUMN_OF["respiratory_rate"]
     fio2: str | None = "FiO2"
     paco2: str | None = "PaCO2"
-    wbc: str | None = "WBC"
+    wbc: str | None = _COLUMN_OF["wbc"]
     ignored: list[str] = sorted(PHYSIONET_UNUSED)
 
     @classmethod

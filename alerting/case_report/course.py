@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
+from monitor.catalogue import CATALOGUE
 from monitor.wire import Acknowledgement, Alert, PatientStatus, VitalSigns
 
-SIGNS: tuple[str, ...] = ("temperature", "heart_rate", "systolic_bp", "diastolic_bp",
-                          "mean_arterial_pressure", "spo2", "respiratory_rate")
+#: The vital signs a report draws, in the catalogue's display order.
+SIGNS: tuple[str, ...] = tuple(entry.name for entry in CATALOGUE.in_display_order("vital_sign"))
 
 Output = PatientStatus | Alert | Acknowledgement
 

@@ -28,6 +28,7 @@ from matplotlib.patches import Rectangle
 from alerting.case_report.course import CaseCourse, Output, build_course
 from alerting.case_report.readback import DrawnReport, read_back
 from alerting.case_report.words import describe_event
+from monitor.catalogue import CATALOGUE
 
 A4_LANDSCAPE_IN = (11.69, 8.27)
 PNG_DPI = 150
@@ -40,14 +41,29 @@ PRIORITY_COLOUR = {"high": "#ff2d2d", "medium": "#ffd400", "low": "#00c8f0"}
 NEWS2_COLOUR = {"low": "#2e9d4a", "low_medium": "#ffd400", "medium": "#ff9100", "high": "#ff2d2d"}
 CRS_COLOUR = {0: "#e6e9ed", 1: "#ffd400", 2: "#ff9100", 3: "#ff2d2d", 4: "#b00000"}
 
-# Panel: key, label with unit, the signs drawn in it, threshold lines (clinical reference).
-PANELS: tuple[tuple[str, str, tuple[tuple[str, str, str, str], ...], tuple[tuple[float, str], ...]], ...] = (
-    ("temperature", "Temp\n(°C)", (("temperature", "temperature", "#d46b00", "-"),), ((38.0, "fever 38.0"),)),
-    ("heart_rate", "HR\n(/min)", (("heart_rate", "heart rate", "#1a7f37", "-"),), ()),
-    ("bp", "BP\n(mmHg)", (("systolic_bp", "systolic", "#111111", "-"), ("diastolic_bp", "diastolic", "#666666", "--"),
-                         ("mean_arterial_pressure", "MAP", "#8250df", "-")), ((90.0, "sys 90"), (65.0, "MAP 65"))),
-    ("spo2", "SpO₂\n(%)", (("spo2", "SpO₂", "#0969da", "-"),), ((93.0, "93 %"),)),
-    ("respiratory_rate", "RR\n(/min)", (("respiratory_rate", "resp. rate", "#bf3989", "-"),), ()),
+# Panel: key, its title (None: the sign's short label), the signs drawn in it with colour and line
+# style, threshold lines (clinical reference). Words and units are the catalogue's.
+_PANEL_LAYOUT: tuple[tuple[str, str | None, tuple[tuple[str, str, str], ...], tuple[tuple[float, str], ...]], ...] = (
+    ("temperature", None, (("temperature", "#d46b00", "-"),), ((38.0, "fever 38.0"),)),
+    ("heart_rate", None, (("heart_rate", "#1a7f37", "-"),), ()),
+    ("bp", "BP", (("systolic_bp", "#111111", "-"), ("diastolic_bp", "#666666", "--"),
+                  ("mean_arterial_pressure", "#8250df", "-")), ((90.0, "sys 90"), (65.0, "MAP 65"))),
+    ("spo2", None, (("spo2", "#0969da", "-"),), ((93.0, "93 %"),)),
+    ("respiratory_rate", None, (("respiratory_rate", "#bf3989", "-"),), ()),
+)
+
+
+def _axis_label(title: str | None, first_sign: str) -> str:
+    """`Temp\n(°C)`: the panel's title over the unit of its signs, as the catalogue gives them."""
+    entry = CATALOGUE[first_sign]
+    return f"{title or entry.short_label}\n({entry.unit})"
+
+
+# Panel: key, label with unit, the signs drawn in it (name, legend label, colour, style), thresholds.
+PANELS: tuple[tuple[str, str, tuple[tuple[str, str, str, str], ...], tuple[tuple[float, str], ...]], ...] = tuple(
+    (key, _axis_label(title, signs[0][0]),
+     tuple((sign, CATALOGUE[sign].short_label, colour, style) for sign, colour, style in signs), thresholds)
+    for key, title, signs, thresholds in _PANEL_LAYOUT
 )
 NUMERIC_GAP = timedelta(minutes=5)
 

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
+from monitor.catalogue import CATALOGUE
 from monitor.wire import Acknowledgement, Alert, ClinicalEvent, PatientStatus, format_timestamp
 
 #: The vital signs of the course, in the order the page draws them.
-COURSE_SIGNS: tuple[str, ...] = ("temperature", "heart_rate", "systolic_bp", "diastolic_bp",
-                                 "mean_arterial_pressure", "spo2", "respiratory_rate")
+COURSE_SIGNS: tuple[str, ...] = tuple(entry.name for entry in CATALOGUE.in_display_order("vital_sign"))
 NEWS2_BANDS: tuple[str, ...] = ("low", "low_medium", "medium", "high")
 #: Every column of a course: the signs, then NEWS2 (score and band index) and the CRS grade.
 SERIES: tuple[str, ...] = (*COURSE_SIGNS, "news2", "news2_band", "crs_grade")

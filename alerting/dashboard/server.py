@@ -19,6 +19,7 @@ from alerting.dashboard import metrics
 from alerting.dashboard.access import token_guard
 from alerting.dashboard.acknowledge import Acknowledger, AcknowledgementRefused
 from alerting.dashboard.broadcast import Broadcaster
+from monitor.catalogue import CATALOGUE, Catalogue
 
 STATIC = Path(__file__).parent / "static"
 
@@ -34,6 +35,8 @@ SECURITY_HEADERS = {
 
 BROADCASTER = web.AppKey("broadcaster", Broadcaster)
 ACKNOWLEDGER = web.AppKey("acknowledger", Acknowledger)
+#: The catalogue's JSON, made once: the page reads every label, unit and precision from it.
+OBSERVATIONS = web.AppKey("observations", bytes)
 
 
 @web.middleware
@@ -116,6 +119,12 @@ async def _course(request: web.Request) -> web.Response:
     return web.Response(body=orjson.dumps(course), content_type="application/json")
 
 
+async def _observations(request: web.Request) -> web.Response:
+    """What crsmon observes, with the words, units and precision the page shows them with
+    (monitor/catalogue.py): the page reads them here rather than restating them in JavaScript."""
+    return web.Response(body=request.app[OBSERVATIONS], content_type="application/json")
+
+
 async def _session(request: web.Request) -> web.Response:
     """204 when the request carries the token: how a page tells a refusal from an outage."""
     return web.Response(status=204)
@@ -133,15 +142,18 @@ async def _metrics(request: web.Request) -> web.Response:
                         headers={"X-Content-Type-Options": "nosniff"})
 
 
-def build_app(broadcaster: Broadcaster, acknowledger: Acknowledger, token: str, port: int) -> web.Application:
+def build_app(broadcaster: Broadcaster, acknowledger: Acknowledger, token: str, port: int,
+              catalogue: Catalogue = CATALOGUE) -> web.Application:
     """The web application; `port` only names the access cookie."""
     app = web.Application(middlewares=[_security_headers, token_guard(token, port)])
     app[BROADCASTER] = broadcaster
     app[ACKNOWLEDGER] = acknowledger
+    app[OBSERVATIONS] = orjson.dumps(catalogue.to_json())
     app.router.add_get("/", _page)
     app.router.add_get("/events", _events)
     app.router.add_post("/api/acknowledgements", _acknowledge)
     app.router.add_get("/api/patients/{patient_id}/course", _course)
+    app.router.add_get("/api/observations", _observations)
     app.router.add_get("/api/session", _session)
     app.router.add_get("/healthz", _health)
     app.router.add_get("/metrics", _metrics)

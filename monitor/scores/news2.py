@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from monitor.catalogue import CATALOGUE
+
 #: Contract order of the components in `PatientStatus.news2.components`.
 COMPONENTS: tuple[str, ...] = (
     "respiratory_rate", "spo2", "air_or_oxygen", "systolic_bp", "heart_rate", "consciousness",
@@ -57,30 +59,48 @@ def _spo2_scale_2(spo2: float, on_oxygen: bool) -> int:
     return _band(spo2, _SPO2_SCALE_2_ON_OXYGEN, _SPO2_SCALE_2_ON_OXYGEN_ABOVE)
 
 
-_RESPIRATION_POINTS = _by_whole_number(_RESPIRATION, _RESPIRATION_ABOVE, 120)
-_SPO2_SCALE_1_POINTS = _by_whole_number(_SPO2_SCALE_1, _SPO2_SCALE_1_ABOVE, 100)
-_SPO2_SCALE_2_ON_AIR_POINTS = tuple(_spo2_scale_2(number, False) for number in range(101))
-_SPO2_SCALE_2_ON_OXYGEN_POINTS = tuple(_spo2_scale_2(number, True) for number in range(101))
-_SYSTOLIC_POINTS = _by_whole_number(_SYSTOLIC, _SYSTOLIC_ABOVE, 300)
-_PULSE_POINTS = _by_whole_number(_PULSE, _PULSE_ABOVE, 350)
+def _highest(name: str) -> int:
+    """The contract's upper bound of a measurement (the catalogue's), as a whole number."""
+    return int(CATALOGUE[name].bounds[1])
+
+
+# Each table runs from 0 to the contract's upper bound. A rounded value beyond the table (only an
+# out-of-contract value, in a test or a caller that skipped the wire) is banded instead: the
+# IndexError costs nothing on the common path, unlike comparing with a module constant.
+_RESPIRATION_POINTS = _by_whole_number(_RESPIRATION, _RESPIRATION_ABOVE, _highest("respiratory_rate"))
+_SPO2_SCALE_1_POINTS = _by_whole_number(_SPO2_SCALE_1, _SPO2_SCALE_1_ABOVE, _highest("spo2"))
+_SPO2_SCALE_2_ON_AIR_POINTS = tuple(_spo2_scale_2(number, False) for number in range(_highest("spo2") + 1))
+_SPO2_SCALE_2_ON_OXYGEN_POINTS = tuple(_spo2_scale_2(number, True) for number in range(_highest("spo2") + 1))
+_SYSTOLIC_POINTS = _by_whole_number(_SYSTOLIC, _SYSTOLIC_ABOVE, _highest("systolic_bp"))
+_PULSE_POINTS = _by_whole_number(_PULSE, _PULSE_ABOVE, _highest("heart_rate"))
 
 
 def respiration_points(rate: float) -> int:
     index = int(rate + 0.5)
-    if 0 <= index <= 120:
-        return _RESPIRATION_POINTS[index]
+    if index >= 0:
+        try:
+            return _RESPIRATION_POINTS[index]
+        except IndexError:
+            pass
     return _band(rate, _RESPIRATION, _RESPIRATION_ABOVE)
 
 
 def spo2_points(spo2: float, scale: int = 1, on_oxygen: bool = False) -> int:
     """Scale 2 scores high saturations only on oxygen: ≥ 93 % on air scores 0."""
     index = int(spo2 + 0.5)
-    if not 0 <= index <= 100:
-        return _band(spo2, _SPO2_SCALE_1, _SPO2_SCALE_1_ABOVE) if scale != 2 else _spo2_scale_2(
-            spo2, on_oxygen)
     if scale != 2:
-        return _SPO2_SCALE_1_POINTS[index]
-    return (_SPO2_SCALE_2_ON_OXYGEN_POINTS if on_oxygen else _SPO2_SCALE_2_ON_AIR_POINTS)[index]
+        if index >= 0:
+            try:
+                return _SPO2_SCALE_1_POINTS[index]
+            except IndexError:
+                pass
+        return _band(spo2, _SPO2_SCALE_1, _SPO2_SCALE_1_ABOVE)
+    if index >= 0:
+        try:
+            return (_SPO2_SCALE_2_ON_OXYGEN_POINTS if on_oxygen else _SPO2_SCALE_2_ON_AIR_POINTS)[index]
+        except IndexError:
+            pass
+    return _spo2_scale_2(spo2, on_oxygen)
 
 
 def air_or_oxygen_points(on_oxygen: bool) -> int:
@@ -89,15 +109,21 @@ def air_or_oxygen_points(on_oxygen: bool) -> int:
 
 def systolic_points(systolic: float) -> int:
     index = int(systolic + 0.5)
-    if 0 <= index <= 300:
-        return _SYSTOLIC_POINTS[index]
+    if index >= 0:
+        try:
+            return _SYSTOLIC_POINTS[index]
+        except IndexError:
+            pass
     return _band(systolic, _SYSTOLIC, _SYSTOLIC_ABOVE)
 
 
 def pulse_points(pulse: float) -> int:
     index = int(pulse + 0.5)
-    if 0 <= index <= 350:
-        return _PULSE_POINTS[index]
+    if index >= 0:
+        try:
+            return _PULSE_POINTS[index]
+        except IndexError:
+            pass
     return _band(pulse, _PULSE, _PULSE_ABOVE)
 
 

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from monitor.catalogue import CATALOGUE
 from monitor.wire.timestamps import Timestamp
 
 PATIENT_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
@@ -11,15 +12,10 @@ PATIENT_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 PatientId = Annotated[str, Field(strict=True, pattern=PATIENT_ID_PATTERN)]
 
 #: Hard physical bounds from the wire contract; outside them a value is a device or gateway
-#: error, not a patient state, and the whole message is dead-lettered.
+#: error, not a patient state, and the whole message is dead-lettered. Read from the catalogue
+#: (monitor/catalogue.py), in the contract's order: name -> (low, high, unit).
 HARD_BOUNDS: dict[str, tuple[float, float, str]] = {
-    "heart_rate": (0, 350, "/min"),
-    "systolic_bp": (0, 300, "mmHg"),
-    "diastolic_bp": (0, 300, "mmHg"),
-    "mean_arterial_pressure": (0, 300, "mmHg"),
-    "temperature": (20, 45, "°C"),
-    "spo2": (0, 100, "%"),
-    "respiratory_rate": (0, 120, "/min"),
+    entry.name: (*entry.bounds, entry.unit) for entry in CATALOGUE.of_kind("vital_sign")
 }
 
 MEASUREMENTS: tuple[str, ...] = tuple(HARD_BOUNDS)

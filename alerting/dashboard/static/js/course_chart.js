@@ -7,24 +7,27 @@
 // drawn as each pixel column's lowest and highest value, so 14 days of minutes cost what a
 // screen's width costs and a one-minute fever peak is still drawn.
 
-import { PRIORITY_OF_SEVERITY } from './format.js';
+import { PRIORITY_OF_SEVERITY, signOf } from './format.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const MAX_JOIN_MINUTES = 5; // a longer gap is drawn as a break: the signal was lost
 const MINUTE_MS = 60000;
 
+// A panel: its title (null: its first sign's short label), unit and precision from the catalogue
+// (format.js), the signs drawn in it, the smallest span of its axis, and its thresholds.
+function panel(key, title, series, minSpan, thresholds) {
+  const first = signOf(series[0]);
+  return { key, label: title || first.label, unit: first.unit, digits: first.digits, minSpan, series, thresholds };
+}
+
 // Thresholds drawn as dashed lines, from the clinical reference: fever (ASTCT), hypotension
 // (systolic < 90, MAP < 65), hypoxia on air (SpO2 <= 93 %).
 export const PANELS = [
-  { key: 'temperature', label: 'Temp', unit: '°C', minSpan: 2, digits: 1,
-    series: ['temperature'], thresholds: [[38.0, 'fever 38.0']] },
-  { key: 'heart_rate', label: 'HR', unit: '/min', minSpan: 40, digits: 0, series: ['heart_rate'], thresholds: [] },
-  { key: 'bp', label: 'BP', unit: 'mmHg', minSpan: 60, digits: 0,
-    series: ['systolic_bp', 'diastolic_bp', 'mean_arterial_pressure'],
-    thresholds: [[90, 'sys 90'], [65, 'MAP 65']] },
-  { key: 'spo2', label: 'SpO₂', unit: '%', minSpan: 10, digits: 0, series: ['spo2'], thresholds: [[93, '93']] },
-  { key: 'respiratory_rate', label: 'RR', unit: '/min', minSpan: 14, digits: 0, series: ['respiratory_rate'],
-    thresholds: [] },
+  panel('temperature', null, ['temperature'], 2, [[38.0, 'fever 38.0']]),
+  panel('heart_rate', null, ['heart_rate'], 40, []),
+  panel('bp', 'BP', ['systolic_bp', 'diastolic_bp', 'mean_arterial_pressure'], 60, [[90, 'sys 90'], [65, 'MAP 65']]),
+  panel('spo2', null, ['spo2'], 10, [[93, '93']]),
+  panel('respiratory_rate', null, ['respiratory_rate'], 14, []),
 ];
 
 const NEWS2_CLASS = ['low', 'low_medium', 'medium', 'high'];

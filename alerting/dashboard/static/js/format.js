@@ -1,21 +1,50 @@
 // How values read on the page: units, rounding, times, and the alarm priority of a severity.
 
+// Words, units and precision of every observation come from the server's catalogue
+// (GET /api/observations, read from monitor/catalogue.py), not restated here. Modules that import
+// this one wait for it (a module-level await): a tile drawn without its units would mislead.
+// Which signs a tile trends or lists, and how far a sparkline may stretch, are the page's choices.
+export const OBSERVATIONS = await loadObservations();
+const OBSERVATION_BY_NAME = new Map(OBSERVATIONS.map((entry) => [entry.name, entry]));
+
+async function loadObservations() {
+  // A page loaded while the server restarts asks again a few times before doing without.
+  for (const waitMs of [0, 500, 1000, 2000, 4000]) {
+    if (waitMs) await new Promise((resolve) => { setTimeout(resolve, waitMs); });
+    try {
+      const response = await fetch('/api/observations', { credentials: 'same-origin' });
+      if (response.ok) return (await response.json()).observations;
+    } catch (error) {
+      // The server is not answering: try again, then let the names stand in below.
+    }
+  }
+  return [];
+}
+
+// The vital signs, in the catalogue's display order (the server sends it in that order).
+export const VITAL_SIGNS = OBSERVATIONS.filter((entry) => entry.kind === 'vital_sign').map((entry) => entry.name);
+
+// A sign as the page shows it; without the catalogue its name stands in and no unit is guessed.
+export function signOf(key, extra = {}) {
+  const entry = OBSERVATION_BY_NAME.get(key);
+  return {
+    key, label: entry ? entry.short_label : key, unit: entry ? entry.unit : '',
+    digits: entry ? entry.digits : 1, ...extra,
+  };
+}
+
 // The trended signs, in the order of the values in each history point the server sends.
 // `minSpan` keeps a sparkline from magnifying noise: a line that varies less than this is drawn
 // within a band this tall, so a flat 37.0–37.2 °C does not look like a fever spike.
 export const TRENDED = [
-  { key: 'temperature', label: 'Temp', unit: '°C', digits: 1, minSpan: 1.5 },
-  { key: 'heart_rate', label: 'HR', unit: '/min', digits: 0, minSpan: 30 },
-  { key: 'systolic_bp', label: 'Sys BP', unit: 'mmHg', digits: 0, minSpan: 30 },
-  { key: 'spo2', label: 'SpO₂', unit: '%', digits: 0, minSpan: 8 },
+  signOf('temperature', { minSpan: 1.5 }),
+  signOf('heart_rate', { minSpan: 30 }),
+  signOf('systolic_bp', { minSpan: 30 }),
+  signOf('spo2', { minSpan: 8 }),
 ];
 
 // Signs shown as text only.
-export const OTHER_SIGNS = [
-  { key: 'respiratory_rate', label: 'RR', unit: '/min', digits: 0 },
-  { key: 'diastolic_bp', label: 'Dia BP', unit: 'mmHg', digits: 0 },
-  { key: 'mean_arterial_pressure', label: 'MAP', unit: 'mmHg', digits: 0 },
-];
+export const OTHER_SIGNS = ['respiratory_rate', 'diastolic_bp', 'mean_arterial_pressure'].map((key) => signOf(key));
 
 export const NEWS2_BAND_LABEL = { low: 'low', low_medium: 'low–medium', medium: 'medium', high: 'high' };
 

@@ -8,10 +8,11 @@
 import { AlertList } from './alerts.js';
 import { drawCourse, describeEvent, formatStamp } from './course_chart.js';
 import { setHidden, setText } from './dom.js';
-import { NEWS2_BAND_LABEL, formatSign, formatTime } from './format.js';
+import {
+  NEWS2_BAND_LABEL, VITAL_SIGNS, formatSign, formatTime, signOf,
+} from './format.js';
 
-const SIGNS = ['temperature', 'heart_rate', 'systolic_bp', 'diastolic_bp', 'mean_arterial_pressure', 'spo2',
-  'respiratory_rate'];
+const SIGNS = VITAL_SIGNS; // the catalogue's, in display order (format.js)
 const NEWS2_BANDS = ['low', 'low_medium', 'medium', 'high'];
 const NEAR_PX = 22; // half a mark's touch target
 
@@ -159,13 +160,20 @@ export class PatientView {
 
   drawLatest(status) {
     const latest = (status && status.latest) || {};
+    // Words, units and precision: the catalogue's (format.js); blood pressure is one reading of three.
+    const one = (key) => {
+      const sign = signOf(key);
+      return [key, sign.label, formatSign(latest[key], sign.digits), sign.unit];
+    };
+    const [systolic, diastolic, mean] = ['systolic_bp', 'diastolic_bp', 'mean_arterial_pressure'].map((key) => signOf(key));
     const parts = [
-      ['temperature', 'Temp', formatSign(latest.temperature, 1), '°C'],
-      ['heart_rate', 'HR', formatSign(latest.heart_rate, 0), '/min'],
-      ['blood_pressure', 'BP', `${formatSign(latest.systolic_bp, 0)}/${formatSign(latest.diastolic_bp, 0)}`
-        + ` (MAP ${formatSign(latest.mean_arterial_pressure, 0)})`, 'mmHg'],
-      ['spo2', 'SpO₂', formatSign(latest.spo2, 0), '%'],
-      ['respiratory_rate', 'RR', formatSign(latest.respiratory_rate, 0), '/min'],
+      one('temperature'),
+      one('heart_rate'),
+      ['blood_pressure', 'BP', `${formatSign(latest.systolic_bp, systolic.digits)}/`
+        + `${formatSign(latest.diastolic_bp, diastolic.digits)}`
+        + ` (${mean.label} ${formatSign(latest.mean_arterial_pressure, mean.digits)})`, systolic.unit],
+      one('spo2'),
+      one('respiratory_rate'),
     ];
     const spans = parts.map(([key, label, value, unit]) => {
       const span = document.createElement('span');
