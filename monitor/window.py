@@ -38,7 +38,12 @@ NEWEST, LATE, TOO_LATE, DUPLICATE = range(4)
 #: At most this many rows are sealed without numpy (`Window._seal_sparse`).
 _SPARSE_ROWS = 8
 
+#: The window's fields before its buffers: layout 1 (patient state format 2), and layout 2,
+#: which adds how the ring's minutes are stored (_DENSE, or how many are listed by offset).
 _HEADER = struct.Struct("<ddqqqqII")
+_HEADER_2 = struct.Struct("<ddqqqqIII")
+_DENSE = 0xFFFFFFFF
+_OFFSET = np.dtype("<u4")  # a listed minute: minutes after the span's first
 _RING_ROW = struct.Struct(f"={COUNT}H")  # one minute of the ring, as numpy holds it
 _NONZERO = re.compile(rb"[^\x00]")
 
@@ -501,42 +506,84 @@ class Window:
 
     # -- bytes ---------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
-        """The window as bytes; only the ring's minutes that may hold data are written."""
+        """The window as bytes (layout 2): only the ring's minutes that may hold data, and of
+        those, where few hold any (charted vital signs: one minute an hour), only the ones
+        that do, each with its offset. A day charted hourly is then 24 minutes, not 1,440;
+        a day at 1 Hz stays the dense block it was (the offsets would only add to it)."""
         if self.last_minute < 0:
-            ring = b""
-            ring_minutes = 0
+            ring_minutes, ring = 0, b""
+            form = _DENSE
         else:
             ring_minutes = self.last_minute - self.first_minute + 1
-            slots = np.arange(self.first_minute, self.last_minute + 1) % self.limits.minutes
-            ring = self.ring[slots].tobytes()
-        header = _HEADER.pack(
+            size = self.limits.minutes
+            start = self.first_minute % size
+            # the span's rows, oldest first, as one or two slices (where it wraps)
+            pieces = ((self.ring[start:start + ring_minutes],) if start + ring_minutes <= size
+                      else (self.ring[start:], self.ring[:start + ring_minutes - size]))
+            held = [np.flatnonzero(piece.any(axis=1)) for piece in pieces]
+            kept = sum(len(rows) for rows in held)
+            if kept * (_OFFSET.itemsize + _RING_ROW.size) < ring_minutes * _RING_ROW.size:
+                form = kept
+                offsets = held[0] if len(pieces) == 1 else np.concatenate(
+                    (held[0], held[1] + len(pieces[0])))
+                rows = np.concatenate([piece[where] for piece, where in zip(pieces, held)])
+                ring = offsets.astype(_OFFSET).tobytes() + rows.tobytes()
+            else:
+                form = _DENSE
+                ring = b"".join(piece.tobytes() for piece in pieces)
+        header = _HEADER_2.pack(
             self.watermark, self.sealed_until, self.first_minute, self.last_minute,
-            self.too_late, self.duplicates, len(self.times), ring_minutes,
+            self.too_late, self.duplicates, len(self.times), ring_minutes, form,
         )
         return header + self.times.tobytes() + self.rows.tobytes() + ring
 
     @classmethod
-    def from_bytes(cls, data: bytes | memoryview, limits: WindowLimits) -> "Window":
+    def from_bytes(cls, data: bytes | memoryview, limits: WindowLimits, layout: int = 2) -> "Window":
+        """A window from `to_bytes`' bytes (`layout` 2), or from layout 1, the dense span that
+        patient state format 2 carried; ValueError for bytes that do not add up."""
         window = cls(limits)
+        layout_header = _HEADER_2 if layout == 2 else _HEADER
         try:
-            (window.watermark, window.sealed_until, first_minute, last_minute, window.too_late,
-             window.duplicates, rows, ring_minutes) = _HEADER.unpack_from(data)
+            fields = layout_header.unpack_from(data)
         except struct.error:
             raise ValueError("patient state is truncated (window header)") from None
-        offset = _HEADER.size
+        (window.watermark, window.sealed_until, first_minute, last_minute, window.too_late,
+         window.duplicates, rows, ring_minutes) = fields[:8]
+        form = fields[8] if layout == 2 else _DENSE
+        offset = layout_header.size
         window.times.frombytes(bytes(data[offset:offset + 8 * rows]))
         offset += 8 * rows
         window.rows.frombytes(bytes(data[offset:offset + 4 * WIDTH * rows]))
         offset += 4 * WIDTH * rows
-        ring = np.frombuffer(bytes(data[offset:offset + 2 * COUNT * ring_minutes]), dtype=np.uint16)
-        if len(window.times) != rows or len(ring) != COUNT * ring_minutes or len(data) != (
-                offset + 2 * COUNT * ring_minutes):
+        if form == _DENSE:
+            offsets = None
+            stored = ring_minutes
+        else:
+            stored = form
+            if stored > ring_minutes:
+                raise ValueError("patient state is damaged (window minutes)")
+            offsets = np.frombuffer(bytes(data[offset:offset + _OFFSET.itemsize * stored]),
+                                    dtype=_OFFSET).astype(np.int64)
+            offset += _OFFSET.itemsize * stored
+        ring = np.frombuffer(bytes(data[offset:offset + 2 * COUNT * stored]), dtype=np.uint16)
+        if len(window.times) != rows or len(ring) != COUNT * stored or len(data) != (
+                offset + 2 * COUNT * stored) or (offsets is not None and len(offsets) != stored):
             raise ValueError("patient state is truncated or too long (window)")
         if ring_minutes:
             kept = min(ring_minutes, limits.minutes)  # a shorter configured window keeps the newest
-            minutes = np.arange(last_minute - kept + 1, last_minute + 1)
-            window.ring[minutes % limits.minutes] = ring.reshape(ring_minutes, COUNT)[-kept:]
-            window.first_minute, window.last_minute = int(minutes[0]), last_minute
+            first_kept = last_minute - kept + 1
+            codes = ring.reshape(stored, COUNT)
+            if offsets is None:
+                minutes = np.arange(first_kept, last_minute + 1)
+                codes = codes[-kept:]
+            else:
+                if len(offsets) and (offsets.min() < 0 or offsets.max() >= ring_minutes):
+                    raise ValueError("patient state is damaged (window minute offsets)")
+                minutes = last_minute - ring_minutes + 1 + offsets
+                inside = minutes >= first_kept
+                minutes, codes = minutes[inside], codes[inside]
+            window.ring[minutes % limits.minutes] = codes
+            window.first_minute, window.last_minute = first_kept, last_minute
         window._schedule_seal()
         return window
 

@@ -1,6 +1,7 @@
 """The per-patient window: event-time placement, lateness, duplicates, bytes, memory."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -342,3 +343,97 @@ def test_hour_medians_charted_hourly_compute_only_the_newest_hour_again(monkeypa
     restored = Window.from_bytes(window.to_bytes(), WindowLimits())
     restored.hour_medians(end, 24, CHANNEL_COLUMNS)
     assert asked[-1] > 2, asked
+
+
+# -- the compact byte form (patient state format 3) -----------------------------------------
+FORMAT_2_FIXTURE = Path(__file__).parent / "data" / "patient_state" / "format2-p103061-after-30-sets.bin"
+
+
+def _real_stay():
+    from validation.physionet import ColumnMap, read_stay
+    from validation.problems import Problems
+
+    return read_stay(Path(__file__).parent / "data" / "physionet2019" / "p103061.psv",
+                     ColumnMap(), Problems())
+
+
+def test_a_format_2_snapshot_of_the_previous_version_restores_and_goes_on_as_if_never_stopped():
+    """A table written by the previous worker (format 2, committed as written) restores after
+    an upgrade: the rest of the stay gives the alerts of a run that was never interrupted."""
+    stay = _real_stay()
+    stored = FORMAT_2_FIXTURE.read_bytes()
+    assert stored[0] == 2
+    uninterrupted = Engine()
+    for event in stay.events[:30]:
+        uninterrupted.observe(event)
+    restored = Engine()
+    restored.restore(stay.patient_id, stored)
+    assert restored.snapshot(stay.patient_id) == uninterrupted.snapshot(stay.patient_id)
+    expected = [alert for event in stay.events[30:] for alert in uninterrupted.observe(event).alerts]
+    got = [alert for event in stay.events[30:] for alert in restored.observe(event).alerts]
+    assert got == expected
+    assert [(a.rule, a.status) for a in got] == [("deterioration", "resolved")]
+    assert restored.snapshot(stay.patient_id) == uninterrupted.snapshot(stay.patient_id)
+
+
+def test_a_patient_charted_hourly_is_written_in_under_a_kilobyte():
+    """The worker writes such a patient on nearly every record: its snapshot is the changelog's
+    cost per record (format 2 wrote ≈ 14.7 KB: the ring's whole day for 24 minutes of data)."""
+    stay = _real_stay()
+    engine = Engine()
+    sizes = []
+    for event in stay.events:
+        engine.observe(event)
+        sizes.append(len(engine.snapshot(stay.patient_id)))
+    assert sizes[0] > 0 and max(sizes[24:]) < 1024, sizes
+    assert sum(sizes) / len(sizes) < 1024
+
+
+def test_the_ring_is_written_sparse_when_few_minutes_hold_data_and_dense_when_many_do():
+    hourly = Window(WindowLimits())
+    for hour in range(30):
+        hourly.add(T0 + hour * 3600 + 17, row(80 + hour % 7, 95))
+    dense = Window(WindowLimits())
+    for second in range(0, 86_400, 20):
+        dense.add(T0 + second, row(70 + second % 5, 97))
+    for window in (hourly, dense):
+        copy = Window.from_bytes(window.to_bytes(), WindowLimits())
+        assert copy.to_bytes() == window.to_bytes()
+        end = window.last_minute
+        assert np.array_equal(copy.minutes_until(end, 1440), window.minutes_until(end, 1440),
+                              equal_nan=True)
+    assert len(hourly.to_bytes()) < 1_000  # 24 minutes listed, not the day's 1,440
+    assert 1440 * COUNT * 2 < len(dense.to_bytes()) < 1440 * COUNT * 2 + 2_000  # no offsets added
+
+
+def test_a_sparse_ring_restores_into_a_shorter_window_keeping_its_newest_minutes():
+    window = Window(WindowLimits())
+    for hour in range(30):
+        window.add(T0 + hour * 3600 + 17, row(80 + hour % 7, 95))
+    shorter = Window.from_bytes(window.to_bytes(), WindowLimits(minutes=300))
+    end = window.last_minute
+    assert np.array_equal(shorter.minutes_until(end, 300), window.minutes_until(end, 300),
+                          equal_nan=True)
+    assert shorter.first_minute == end - 299
+
+
+def test_a_damaged_compact_state_is_refused_with_a_value_error():
+    bed = Bedside()
+    for minute in range(0, 600, 60):
+        bed.vitals(bed.at(minute), heart_rate=80, temperature=37.0)
+    data = bed.engine.snapshot(bed.patient_id)
+    assert data[0] == FORMAT_VERSION == 3
+    for damaged in (data[:-3], data[:1] + bytes(len(data) - 1), data + b"x"):
+        with pytest.raises(ValueError):
+            Engine().restore(bed.patient_id, damaged)
+
+
+def test_a_dense_patients_snapshot_does_not_grow():
+    """A day of monitoring, a set every 20 s: every minute holds data, so the ring stays
+    dense (listing its minutes would only add to it), and the deflate does not grow it."""
+    bed = Bedside()
+    for second in range(0, 86_400, 20):
+        bed.vitals(bed.at(second / 60), heart_rate=70 + second % 7, spo2=97, respiratory_rate=16)
+    window = bed.engine._patients[bed.patient_id].window  # noqa: SLF001
+    assert window.last_minute - window.first_minute > 1400
+    assert len(bed.engine.snapshot(bed.patient_id)) < len(window.to_bytes())
