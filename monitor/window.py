@@ -90,6 +90,15 @@ def _hour_medians(minutes: np.ndarray, hours: int) -> np.ndarray:
     return out.reshape(hours, width)
 
 
+def _rows_with_data(codes: np.ndarray) -> np.ndarray:
+    """The rows of a (minutes, COUNT) block of ring codes that hold any, ascending: from the
+    non-zero cells of the flat block as booleans (several times faster than `any(axis=1)`)."""
+    rows = np.flatnonzero(codes.ravel().astype(bool)) // codes.shape[1]
+    if len(rows) > 1:
+        rows = rows[np.concatenate(((True,), rows[1:] != rows[:-1]))]
+    return rows
+
+
 class Window:
     """Raw sets for the last few minutes plus a ring of per-minute medians for `minutes`."""
 
@@ -520,7 +529,7 @@ class Window:
             # the span's rows, oldest first, as one or two slices (where it wraps)
             pieces = ((self.ring[start:start + ring_minutes],) if start + ring_minutes <= size
                       else (self.ring[start:], self.ring[:start + ring_minutes - size]))
-            held = [np.flatnonzero(piece.any(axis=1)) for piece in pieces]
+            held = [_rows_with_data(piece) for piece in pieces]
             kept = sum(len(rows) for rows in held)
             if kept * (_OFFSET.itemsize + _RING_ROW.size) < ring_minutes * _RING_ROW.size:
                 form = kept
