@@ -437,3 +437,90 @@ def test_a_dense_patients_snapshot_does_not_grow():
     window = bed.engine._patients[bed.patient_id].window  # noqa: SLF001
     assert window.last_minute - window.first_minute > 1400
     assert len(bed.engine.snapshot(bed.patient_id)) < len(window.to_bytes())
+
+
+# -- the ring taken only when many minutes hold data ---------------------------------------
+def _dense(window: Window) -> Window:
+    window._dense_ring()  # noqa: SLF001  # the ring at once, as a window with many minutes has it
+    return window
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_a_window_listing_its_minutes_answers_as_one_holding_the_ring(seed):
+    """The same operations through a window that lists its few minutes with data (until there
+    are many) and one that holds the ring from the start: every read, the bytes and the ring
+    itself agree, through hourly charting, late and duplicate sets, values taken out and put
+    back (also where a minute had none), gaps past the ring, a monitor's minutes (which make
+    the listing window take the ring), restarts from bytes and a shorter ring."""
+    from monitor.deterioration.features import CHANNEL_COLUMNS
+
+    rng = np.random.default_rng(1000 + seed)
+    limits = WindowLimits(minutes=int(rng.choice([1440, 1440, 180])))
+    listing, holding = Window(limits), _dense(Window(limits))
+    at = T0 + float(rng.integers(0, 3600))
+    added: list[tuple[float, int, float]] = []
+    set_aside: list[tuple[float, int, float]] = []
+    for step in range(int(rng.integers(100, 200))):
+        kind = rng.random()
+        burst = []
+        if kind < 0.75:
+            at += float(rng.normal(3600, 600)) if rng.random() < 0.9 else float(rng.integers(1, 400))
+        elif kind < 0.85:
+            at += float(rng.integers(1, 60))
+        elif kind < 0.9:
+            at += float(rng.choice([6 * 3600, 26 * 3600, 3 * 86400]))
+        elif kind < 0.93:
+            for _ in range(int(rng.integers(5, 60))):
+                at += float(rng.integers(20, 70))
+                burst.append((at, tuple([*rng.normal(85, 15, COUNT).round(1).clip(1, 300), 0.0])))
+        values = [float(v) if rng.random() < 0.75 else ABSENT
+                  for v in rng.normal(85, 15, COUNT + 1).round(int(rng.choice([0, 2]))).clip(1, 300)]
+        if rng.random() < 0.3:  # a lone measurement (a temperature charted alone)
+            values = [ABSENT] * COUNT + [0.0]
+            values[int(rng.integers(COUNT))] = float(rng.integers(30, 200))
+        values[COUNT] = 0.0
+        when = at - float(rng.integers(1, 400)) if rng.random() < 0.15 else at
+        taken_out = None
+        if added and rng.random() < 0.3:
+            taken_out = added[-1 - int(rng.integers(min(len(added), 20)))]  # recent: still in the ring
+        put_back = rng.random() < 0.5
+        later = set_aside.pop(int(rng.integers(len(set_aside)))) if set_aside and rng.random() < 0.3 else None
+        restart = rng.random() < 0.15
+        for window in (listing, holding):
+            for moment, burst_values in burst:
+                window.add(moment, burst_values)
+            window.add(when, tuple(values))
+            if taken_out is not None:
+                window.discard(taken_out[1], taken_out[0], taken_out[2])
+                if put_back:
+                    window.reinstate(taken_out[1], taken_out[0], taken_out[2])
+            if later is not None:  # put back steps later, perhaps after a restart
+                window.reinstate(later[1], later[0], later[2])
+        if taken_out is not None and not put_back:
+            set_aside.append(taken_out)
+        column = int(rng.integers(COUNT))
+        if values[column] > 0:
+            added.append((when, column, values[column]))
+        if restart:
+            listing = Window.from_bytes(listing.to_bytes(), limits)
+            holding = _dense(Window.from_bytes(holding.to_bytes(), limits))
+        assert listing.to_bytes() == holding.to_bytes(), step
+        assert np.array_equal(listing.ring, holding.ring), step
+        end = int(listing.watermark // 60) + int(rng.choice([0, 0, 30, -90]))
+        assert np.array_equal(listing.minutes_until(end, limits.minutes), holding.minutes_until(end, limits.minutes),
+                              equal_nan=True), step
+        hour = int(listing.watermark // 3600) + int(rng.choice([0, 0, 1, -1, -30]))
+        assert _same(listing.hour_medians(hour * 60, 24, CHANNEL_COLUMNS),
+                     np.array(holding.hour_medians(hour * 60, 24, CHANNEL_COLUMNS), dtype=float)), step
+    shorter = WindowLimits(minutes=120)
+    assert np.array_equal(Window.from_bytes(listing.to_bytes(), shorter).ring,
+                          Window.from_bytes(holding.to_bytes(), shorter).ring)
+
+
+def test_a_day_charted_hourly_holds_no_ring():
+    window = Window(WindowLimits())
+    for hour in range(30):
+        window.add(T0 + hour * 3600 + 17, row(80 + hour % 7, 95))
+    assert window.size() < 1_000  # the ring's day would be 20,160 bytes
+    restored = Window.from_bytes(window.to_bytes(), WindowLimits())
+    assert restored.size() < 1_000
