@@ -56,6 +56,7 @@ _HEADER = struct.Struct("<ddqqqqII")
 _HEADER_2 = struct.Struct("<ddqqqqIII")
 _DENSE = 0xFFFFFFFF
 _OFFSET = np.dtype("<u4")  # a listed minute: minutes after the span's first
+_ZERO_ROW = bytes(2 * COUNT)
 _RING_ROW = struct.Struct(f"={COUNT}H")  # one minute of the ring, as numpy holds it
 _NONZERO = re.compile(rb"[^\x00]")
 
@@ -686,6 +687,18 @@ class Window:
         ring would give (minutes whose codes are all 0 hold no data there)."""
         ring_minutes = self.last_minute - self.first_minute + 1
         start, stop = self._listed_between(self.first_minute, self.last_minute)
+        if (stop - start) * (_OFFSET.itemsize + _RING_ROW.size) < ring_minutes * _RING_ROW.size:
+            # the usual case, in plain Python (numpy's per-call cost is most of the work on a
+            # few dozen minutes): unless a minute's codes are all 0 (found as an aligned run of
+            # zero bytes), they are the listed ones as they are
+            raw = self._listed[start * COUNT:stop * COUNT].tobytes()
+            found = raw.find(_ZERO_ROW)
+            while found != -1 and found % _RING_ROW.size:
+                found = raw.find(_ZERO_ROW, found + 1)
+            if found == -1:
+                first = self.first_minute
+                offsets = array("I", [minute - first for minute in self._minutes[start:stop]])
+                return ring_minutes, offsets.tobytes() + raw, stop - start
         minutes = np.frombuffer(self._minutes[start:stop], dtype=np.int64)
         codes = np.frombuffer(self._listed[start * COUNT:stop * COUNT], dtype=np.uint16).reshape(
             stop - start, COUNT)
