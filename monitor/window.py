@@ -697,8 +697,8 @@ class Window:
                 found = raw.find(_ZERO_ROW, found + 1)
             if found == -1:
                 first = self.first_minute
-                offsets = array("I", [minute - first for minute in self._minutes[start:stop]])
-                return ring_minutes, offsets.tobytes() + raw, stop - start
+                listed_offsets = array("I", [minute - first for minute in self._minutes[start:stop]])
+                return ring_minutes, listed_offsets.tobytes() + raw, stop - start
         minutes = np.frombuffer(self._minutes[start:stop], dtype=np.int64)
         codes = np.frombuffer(self._listed[start * COUNT:stop * COUNT], dtype=np.uint16).reshape(
             stop - start, COUNT)
