@@ -13,8 +13,8 @@ Python-level seal per set would cost more than everything else a sparse set cost
 
 The ring is allocated only when many minutes hold data. Charted vital signs fill one minute an
 hour: a day of them is 24 minutes, listed with their minute numbers (≈ 0.5 KB), where the
-ring's day of 1,440 minutes × 7 codes is 20 KB, most of an hourly patient's memory (3,072
-development stays: 28 → 9 KB a patient in the engine). Past `_LISTED_MAX` minutes with data the
+ring's day of 1,440 minutes × 7 codes is 20 KB, most of an hourly patient's memory (600
+development stays: 29.5 → 10.3 KiB a patient in the engine, bench/state_size.py). Past `_LISTED_MAX` minutes with data the
 window takes the ring for good; both forms read and write the same values (tests/test_window.py
 runs the same operations through both).
 """
