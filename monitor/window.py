@@ -10,6 +10,13 @@ Raw sets live in `array` buffers rather than Python objects (a float object cost
 array slot 4 or 8), because appending to them is cheap enough to do for every vital sign.
 Minutes are sealed in batches with numpy (`seal_delay_s` after they could be), because one
 Python-level seal per set would cost more than everything else a sparse set costs.
+
+The ring is allocated only when many minutes hold data. Charted vital signs fill one minute an
+hour: a day of them is 24 minutes, listed with their minute numbers (≈ 0.5 KB), where the
+ring's day of 1,440 minutes × 7 codes is 20 KB, most of an hourly patient's memory (600
+development stays: 29.5 → 10.3 KiB a patient in the engine, bench/state_size.py). Past `_LISTED_MAX` minutes with data the
+window takes the ring for good; both forms read and write the same values (tests/test_window.py
+runs the same operations through both).
 """
 
 from __future__ import annotations
@@ -35,10 +42,21 @@ _SCALE = 100.0
 _MAX_CODE = 65535
 
 NEWEST, LATE, TOO_LATE, DUPLICATE = range(4)
+#: Minutes with data a window lists (`Window._minutes`, `_listed`) before it takes the ring: the
+#: list costs 22 bytes a minute and a bisection to reach one, the ring 14 bytes a minute of
+#: the whole day and an index; 96 is four days of hourly charting (well past the day the
+#: window keeps) and an hour and a half of monitoring.
+_LISTED_MAX = 96
 #: At most this many rows are sealed without numpy (`Window._seal_sparse`).
 _SPARSE_ROWS = 8
 
+#: The window's fields before its buffers: layout 1 (patient state format 2), and layout 2,
+#: which adds how the ring's minutes are stored (_DENSE, or how many are listed by offset).
 _HEADER = struct.Struct("<ddqqqqII")
+_HEADER_2 = struct.Struct("<ddqqqqIII")
+_DENSE = 0xFFFFFFFF
+_OFFSET = np.dtype("<u4")  # a listed minute: minutes after the span's first
+_ZERO_ROW = bytes(2 * COUNT)
 _RING_ROW = struct.Struct(f"={COUNT}H")  # one minute of the ring, as numpy holds it
 _NONZERO = re.compile(rb"[^\x00]")
 
@@ -85,17 +103,33 @@ def _hour_medians(minutes: np.ndarray, hours: int) -> np.ndarray:
     return out.reshape(hours, width)
 
 
+def _rows_with_data(codes: np.ndarray) -> np.ndarray:
+    """The rows of a (minutes, COUNT) block of ring codes that hold any, ascending: from the
+    non-zero cells of the flat block as booleans (several times faster than `any(axis=1)`)."""
+    rows = np.flatnonzero(codes.ravel().astype(bool)) // codes.shape[1]
+    if len(rows) > 1:
+        rows = rows[np.concatenate(((True,), rows[1:] != rows[:-1]))]
+    return rows
+
+
 class Window:
     """Raw sets for the last few minutes plus a ring of per-minute medians for `minutes`."""
 
-    __slots__ = ("limits", "times", "rows", "ring", "first_minute", "last_minute", "watermark",
-                 "sealed_until", "too_late", "duplicates", "_next_seal", "_hours")
+    __slots__ = ("limits", "times", "rows", "_ring", "_minutes", "_listed", "first_minute",
+                 "last_minute", "watermark", "sealed_until", "too_late", "duplicates", "_next_seal",
+                 "_hours")
 
     def __init__(self, limits: WindowLimits) -> None:
         self.limits = limits
         self.times = array("d")
         self.rows = array("f")
-        self.ring = np.zeros((limits.minutes, COUNT), dtype=np.uint16)
+        # The per-minute codes: the ring (minutes, COUNT), indexed by minute % minutes, once
+        # many minutes hold data; until then None, and the minutes that may hold data are
+        # listed, ascending, with their codes (COUNT a minute) — only minutes inside the ring's
+        # day, [last_minute - minutes + 1, last_minute], as the ring would hold them.
+        self._ring: np.ndarray | None = None
+        self._minutes = array("q")
+        self._listed = array("H")
         self.first_minute = -1  # the oldest minute the ring may hold; -1 before any
         self.last_minute = -1  # the latest minute sealed into the ring
         self.watermark = -math.inf  # the newest set's time
@@ -196,8 +230,17 @@ class Window:
             return False  # a minute sealed before: the general path merges nothing either, but
             # keeps its rules for it in one place
         size = self.limits.minutes
-        ring = self.ring
         previous = self.last_minute
+        if self._ring is None and len(self._minutes) + len(minutes) <= _LISTED_MAX:
+            for index, minute in enumerate(minutes):  # after every minute listed: no gap to clear
+                self._list(minute, array("H", [
+                    0 if value <= 0 else (
+                        code if 1 <= (code := int(value * _SCALE + 0.5)) <= _MAX_CODE
+                        else (1 if code < 1 else _MAX_CODE))
+                    for value in rows[index * WIDTH:index * WIDTH + COUNT]]))
+            self._sealed_through(minutes[0], minutes[-1])
+            return True
+        ring = self._dense_ring()
         for index, minute in enumerate(minutes):
             if previous >= 0 and minute - previous > 1:  # minutes without data are empty
                 gap_start, gap_end = previous + 1, min(minute, previous + 1 + size)
@@ -217,13 +260,62 @@ class Window:
                     else (1 if code < 1 else _MAX_CODE))
                 for value in rows[index * WIDTH:index * WIDTH + COUNT]]
             previous = minute
-        if self.first_minute < 0:
-            self.first_minute = minutes[0]
-        if minutes[-1] > self.last_minute:
-            self.last_minute = minutes[-1]
-        if self.last_minute - size + 1 > self.first_minute:
-            self.first_minute = self.last_minute - size + 1
+        self._sealed_through(minutes[0], minutes[-1])
         return True
+
+    def _sealed_through(self, oldest: int, newest: int) -> None:
+        """Minutes from `oldest` to `newest` were sealed: the span of the ring's day follows,
+        and listed minutes that fell out of it go (the ring overwrites them)."""
+        if self.first_minute < 0:
+            self.first_minute = oldest
+        if newest > self.last_minute:
+            self.last_minute = newest
+        kept_from = self.last_minute - self.limits.minutes + 1
+        if kept_from > self.first_minute:
+            self.first_minute = kept_from
+        if self._ring is None and self._minutes and self._minutes[0] < kept_from:
+            gone = bisect_left(self._minutes, kept_from)
+            del self._minutes[:gone]
+            del self._listed[:gone * COUNT]
+
+    # -- the two forms of the per-minute codes -----------------------------------------------
+    def _list(self, minute: int, codes: array) -> None:
+        """Give a listed minute these codes (COUNT of them), adding it in order if new."""
+        place = bisect_left(self._minutes, minute)
+        if place < len(self._minutes) and self._minutes[place] == minute:
+            self._listed[place * COUNT:(place + 1) * COUNT] = codes
+        else:
+            self._minutes.insert(place, minute)
+            self._listed[place * COUNT:place * COUNT] = codes
+
+    def _dense_ring(self) -> np.ndarray:
+        """The ring, taken now (for good) if the minutes were listed."""
+        if self._ring is None:
+            ring = np.zeros((self.limits.minutes, COUNT), dtype=np.uint16)
+            if self._minutes:
+                minutes = np.frombuffer(self._minutes.tobytes(), dtype=np.int64)
+                ring[minutes % self.limits.minutes] = np.frombuffer(
+                    self._listed.tobytes(), dtype=np.uint16).reshape(len(minutes), COUNT)
+            self._ring = ring
+            self._minutes, self._listed = array("q"), array("H")
+        return self._ring
+
+    def _listed_between(self, low: int, high: int) -> tuple[int, int]:
+        """Positions [start, stop) of the listed minutes from `low` to `high`."""
+        return bisect_left(self._minutes, low), bisect_right(self._minutes, high)
+
+    @property
+    def ring(self) -> np.ndarray:
+        """The per-minute codes as the ring (minutes, COUNT), for readers outside the window
+        (tests): the window's own, or one built from its listed minutes (a copy)."""
+        if self._ring is not None:
+            return self._ring
+        ring = np.zeros((self.limits.minutes, COUNT), dtype=np.uint16)
+        if self._minutes:
+            minutes = np.frombuffer(self._minutes.tobytes(), dtype=np.int64)
+            ring[minutes % self.limits.minutes] = np.frombuffer(
+                self._listed.tobytes(), dtype=np.uint16).reshape(len(minutes), COUNT)
+        return ring
 
     def _minute_medians(self, start: int, stop: int,
                         columns: slice | tuple[int, ...] = slice(COUNT),
@@ -257,22 +349,28 @@ class Window:
     def _write_minutes(self, minutes: np.ndarray, medians: np.ndarray) -> None:
         size = self.limits.minutes
         newest = int(minutes[-1])
+        keep = minutes > newest - size
+        codes = _codes(medians[keep])
+        if self._ring is None and len(self._minutes) + len(codes) <= _LISTED_MAX:
+            # Listed minutes all lie at or before last_minute: none in the minutes the ring
+            # would clear below; those written may include earlier ones, overwritten as there.
+            for minute, row in zip(minutes[keep].tolist(), codes):
+                self._list(minute, array("H", row.tobytes()))
+            self._sealed_through(int(minutes[0]), newest)
+            return
+        ring = self._dense_ring()
         start = self.last_minute + 1 if self.last_minute >= 0 else int(minutes[0])
         if newest - start + 1 >= size:
-            self.ring[:] = 0
+            ring[:] = 0
         elif newest >= start:  # minutes without data are empty
             first, end = start % size, newest % size + 1
             if end > first:
-                self.ring[first:end] = 0
+                ring[first:end] = 0
             else:
-                self.ring[first:] = 0
-                self.ring[:end] = 0
-        keep = minutes > newest - size
-        self.ring[minutes[keep] % size] = _codes(medians[keep])
-        if self.first_minute < 0:
-            self.first_minute = int(minutes[0])
-        self.last_minute = max(self.last_minute, newest)
-        self.first_minute = max(self.first_minute, self.last_minute - size + 1)
+                ring[first:] = 0
+                ring[:end] = 0
+        ring[minutes[keep] % size] = codes
+        self._sealed_through(int(minutes[0]), newest)
 
     # -- correcting ----------------------------------------------------------------------
     def discard(self, column: int, at: float, value: float) -> None:
@@ -302,11 +400,25 @@ class Window:
             return
         minute = int(at // 60)
         if self.last_minute - self.limits.minutes < minute <= self.last_minute:
-            slot = minute % self.limits.minutes
-            if self.ring[slot, column] == old[1]:
-                self.ring[slot, column] = new[1]
-                if self._hours is not None:
-                    self._forget_hours_from(minute, column)
+            if self._ring is not None:
+                slot = minute % self.limits.minutes
+                if self._ring[slot, column] != old[1]:
+                    return
+                self._ring[slot, column] = new[1]
+            else:
+                start, stop = self._listed_between(minute, minute)
+                if stop > start:
+                    if self._listed[start * COUNT + column] != old[1]:
+                        return
+                    self._listed[start * COUNT + column] = new[1]
+                elif old[1] == 0:  # a minute without data reads as zeros, as in the ring
+                    codes = array("H", bytes(2 * COUNT))
+                    codes[column] = new[1]
+                    self._list(minute, codes)
+                else:
+                    return
+            if self._hours is not None:
+                self._forget_hours_from(minute, column)
 
     # -- reading -------------------------------------------------------------------------
     def holds_data_in(self, first_minute: int, last_minute: int) -> bool:
@@ -330,13 +442,23 @@ class Window:
         size = self.limits.minutes
         low = max(first, self.last_minute - size + 1)
         high = min(end_minute, self.last_minute)
-        if high >= low:
+        if high >= low and self._ring is None:
+            start, stop = self._listed_between(low, high)
+            if stop > start:
+                codes = np.frombuffer(self._listed[start * COUNT:stop * COUNT],
+                                      dtype=np.uint16).reshape(stop - start, COUNT)[:, columns]
+                rows = np.frombuffer(self._minutes[start:stop], dtype=np.int64) - first
+                block = codes / _SCALE
+                block[codes == 0] = np.nan
+                result[rows] = block
+        elif high >= low:
+            assert self._ring is not None
             start, stop = low % size, high % size + 1
             # the ring's minutes as one or two slices (where it wraps), never a gather
             pieces = (((start, stop, low - first),) if stop > start
                       else ((start, size, low - first), (0, stop, low - first + size - start)))
             for start, stop, offset in pieces:
-                codes = self.ring[start:stop, columns]
+                codes = self._ring[start:stop, columns]
                 if np.count_nonzero(codes) * 8 < codes.size:
                     # sparse (hourly charting): convert only the cells that hold a value (found
                     # in a flat boolean array: numpy's nonzero is several times slower on 2-D
@@ -461,11 +583,38 @@ class Window:
         size = self.limits.minutes
         low = max(first, self.last_minute - size + 1)
         high = min(end_minute, self.last_minute)
-        if high >= low:
+        if high >= low and self._ring is None:
+            limit = 4 * hours  # minutes with data; beyond a few an hour, numpy's
+            listed = self._listed
+            start, stop = self._listed_between(low, high)
+            for position_of_minute in range(start, stop):
+                base = position_of_minute * COUNT
+                if not any(listed[base:base + COUNT]):
+                    continue  # a minute whose values were all taken out: no data, as in the ring
+                limit -= 1
+                if limit < 0:
+                    return None
+                minute = self._minutes[position_of_minute]
+                if minute in raw_minutes:
+                    continue
+                slot = (minute - first) // 60 * width
+                for position, column in places:
+                    code = listed[base + column]
+                    if code:
+                        value = code / _SCALE
+                        held = flat[slot + position]
+                        if held != held:
+                            flat[slot + position] = value
+                        elif slot + position in several:
+                            several[slot + position].append(value)
+                        else:
+                            several[slot + position] = [held, value]
+        elif high >= low:
             begin, end = low % size, high % size + 1
             pieces = (((begin, end, low),) if end > begin
                       else ((begin, size, low), (0, end, low + size - begin)))
-            ring = self.ring
+            ring = self._ring
+            assert ring is not None
             limit = 4 * hours  # minutes with data; beyond a few an hour, numpy's
             row_bytes = 2 * COUNT
             for begin, end, minute_of_begin in pieces:
@@ -501,46 +650,128 @@ class Window:
 
     # -- bytes ---------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
-        """The window as bytes; only the ring's minutes that may hold data are written."""
+        """The window as bytes (layout 2): only the ring's minutes that may hold data, and of
+        those, where few hold any (charted vital signs: one minute an hour), only the ones
+        that do, each with its offset. A day charted hourly is then 24 minutes, not 1,440;
+        a day at 1 Hz stays the dense block it was (the offsets would only add to it)."""
         if self.last_minute < 0:
-            ring = b""
-            ring_minutes = 0
+            ring_minutes, ring, form = 0, b"", _DENSE
+        elif self._ring is None:
+            ring_minutes, ring, form = self._listed_bytes()
         else:
             ring_minutes = self.last_minute - self.first_minute + 1
-            slots = np.arange(self.first_minute, self.last_minute + 1) % self.limits.minutes
-            ring = self.ring[slots].tobytes()
-        header = _HEADER.pack(
+            size = self.limits.minutes
+            start = self.first_minute % size
+            # the span's rows, oldest first, as one or two slices (where it wraps)
+            pieces = ((self._ring[start:start + ring_minutes],) if start + ring_minutes <= size
+                      else (self._ring[start:], self._ring[:start + ring_minutes - size]))
+            held = [_rows_with_data(piece) for piece in pieces]
+            kept = sum(len(rows) for rows in held)
+            if kept * (_OFFSET.itemsize + _RING_ROW.size) < ring_minutes * _RING_ROW.size:
+                form = kept
+                offsets = held[0] if len(pieces) == 1 else np.concatenate(
+                    (held[0], held[1] + len(pieces[0])))
+                rows = np.concatenate([piece[where] for piece, where in zip(pieces, held)])
+                ring = offsets.astype(_OFFSET).tobytes() + rows.tobytes()
+            else:
+                form = _DENSE
+                ring = b"".join(piece.tobytes() for piece in pieces)
+        header = _HEADER_2.pack(
             self.watermark, self.sealed_until, self.first_minute, self.last_minute,
-            self.too_late, self.duplicates, len(self.times), ring_minutes,
+            self.too_late, self.duplicates, len(self.times), ring_minutes, form,
         )
         return header + self.times.tobytes() + self.rows.tobytes() + ring
 
+    def _listed_bytes(self) -> tuple[int, bytes, int]:
+        """`to_bytes`' span, ring bytes and form from the listed minutes: the very bytes the
+        ring would give (minutes whose codes are all 0 hold no data there)."""
+        ring_minutes = self.last_minute - self.first_minute + 1
+        start, stop = self._listed_between(self.first_minute, self.last_minute)
+        if (stop - start) * (_OFFSET.itemsize + _RING_ROW.size) < ring_minutes * _RING_ROW.size:
+            # the usual case, in plain Python (numpy's per-call cost is most of the work on a
+            # few dozen minutes): unless a minute's codes are all 0 (found as an aligned run of
+            # zero bytes), they are the listed ones as they are
+            raw = self._listed[start * COUNT:stop * COUNT].tobytes()
+            found = raw.find(_ZERO_ROW)
+            while found != -1 and found % _RING_ROW.size:
+                found = raw.find(_ZERO_ROW, found + 1)
+            if found == -1:
+                first = self.first_minute
+                listed_offsets = array("I", [minute - first for minute in self._minutes[start:stop]])
+                return ring_minutes, listed_offsets.tobytes() + raw, stop - start
+        minutes = np.frombuffer(self._minutes[start:stop], dtype=np.int64)
+        codes = np.frombuffer(self._listed[start * COUNT:stop * COUNT], dtype=np.uint16).reshape(
+            stop - start, COUNT)
+        with_data = codes.any(axis=1)
+        if not with_data.all():
+            minutes, codes = minutes[with_data], codes[with_data]
+        offsets = minutes - self.first_minute
+        if len(minutes) * (_OFFSET.itemsize + _RING_ROW.size) < ring_minutes * _RING_ROW.size:
+            return ring_minutes, offsets.astype(_OFFSET).tobytes() + codes.tobytes(), len(minutes)
+        span = np.zeros((ring_minutes, COUNT), dtype=np.uint16)
+        span[offsets] = codes
+        return ring_minutes, span.tobytes(), _DENSE
+
     @classmethod
-    def from_bytes(cls, data: bytes | memoryview, limits: WindowLimits) -> "Window":
+    def from_bytes(cls, data: bytes | memoryview, limits: WindowLimits, layout: int = 2) -> "Window":
+        """A window from `to_bytes`' bytes (`layout` 2), or from layout 1, the dense span that
+        patient state format 2 carried; ValueError for bytes that do not add up."""
         window = cls(limits)
+        layout_header = _HEADER_2 if layout == 2 else _HEADER
         try:
-            (window.watermark, window.sealed_until, first_minute, last_minute, window.too_late,
-             window.duplicates, rows, ring_minutes) = _HEADER.unpack_from(data)
+            fields = layout_header.unpack_from(data)
         except struct.error:
             raise ValueError("patient state is truncated (window header)") from None
-        offset = _HEADER.size
+        (window.watermark, window.sealed_until, first_minute, last_minute, window.too_late,
+         window.duplicates, rows, ring_minutes) = fields[:8]
+        form = fields[8] if layout == 2 else _DENSE
+        offset = layout_header.size
         window.times.frombytes(bytes(data[offset:offset + 8 * rows]))
         offset += 8 * rows
         window.rows.frombytes(bytes(data[offset:offset + 4 * WIDTH * rows]))
         offset += 4 * WIDTH * rows
-        ring = np.frombuffer(bytes(data[offset:offset + 2 * COUNT * ring_minutes]), dtype=np.uint16)
-        if len(window.times) != rows or len(ring) != COUNT * ring_minutes or len(data) != (
-                offset + 2 * COUNT * ring_minutes):
+        if form == _DENSE:
+            offsets = None
+            stored = ring_minutes
+        else:
+            stored = form
+            if stored > ring_minutes:
+                raise ValueError("patient state is damaged (window minutes)")
+            offsets = np.frombuffer(bytes(data[offset:offset + _OFFSET.itemsize * stored]),
+                                    dtype=_OFFSET).astype(np.int64)
+            offset += _OFFSET.itemsize * stored
+        ring = np.frombuffer(bytes(data[offset:offset + 2 * COUNT * stored]), dtype=np.uint16)
+        if len(window.times) != rows or len(ring) != COUNT * stored or len(data) != (
+                offset + 2 * COUNT * stored) or (offsets is not None and len(offsets) != stored):
             raise ValueError("patient state is truncated or too long (window)")
         if ring_minutes:
             kept = min(ring_minutes, limits.minutes)  # a shorter configured window keeps the newest
-            minutes = np.arange(last_minute - kept + 1, last_minute + 1)
-            window.ring[minutes % limits.minutes] = ring.reshape(ring_minutes, COUNT)[-kept:]
-            window.first_minute, window.last_minute = int(minutes[0]), last_minute
+            first_kept = last_minute - kept + 1
+            codes = ring.reshape(stored, COUNT)
+            if offsets is None:
+                minutes = np.arange(first_kept, last_minute + 1)
+                codes = codes[-kept:]
+            else:
+                if len(offsets) and (offsets.min() < 0 or offsets.max() >= ring_minutes):
+                    raise ValueError("patient state is damaged (window minute offsets)")
+                minutes = last_minute - ring_minutes + 1 + offsets
+                inside = minutes >= first_kept
+                minutes, codes = minutes[inside], codes[inside]
+            held = np.flatnonzero(codes.any(axis=1)) if len(codes) else codes[:0, 0]
+            if len(held) <= _LISTED_MAX:
+                window._minutes = array("q", minutes[held].astype(np.int64).tobytes())
+                window._listed = array("H", np.ascontiguousarray(codes[held]).tobytes())
+            else:
+                ring = window._dense_ring()
+                ring[minutes % limits.minutes] = codes
+            window.first_minute, window.last_minute = first_kept, last_minute
         window._schedule_seal()
         return window
 
     def size(self) -> int:
         """Bytes held by the buffers, for the memory benchmark."""
+        ring = 0 if self._ring is None else self._ring.nbytes
         return (self.times.buffer_info()[1] * self.times.itemsize
-                + self.rows.buffer_info()[1] * self.rows.itemsize + self.ring.nbytes)
+                + self.rows.buffer_info()[1] * self.rows.itemsize + ring
+                + self._minutes.buffer_info()[1] * self._minutes.itemsize
+                + self._listed.buffer_info()[1] * self._listed.itemsize)

@@ -171,14 +171,14 @@ class Worker:
         if decision.publish or decision.alerts:  # most records publish nothing: no coroutine
             await self._publish(decision)
         if decision.write is not None:
-            self._write(decision.write)
+            await self._write(decision.write)
         if decision.overdue is not None:
-            self._write(decision.overdue)
+            await self._write(decision.overdue)
 
     async def _carry_out(self, decision: Decision) -> None:
         await self._publish(decision)
         if decision.write is not None:
-            self._write(decision.write)
+            await self._write(decision.write)
 
     async def _publish(self, decision: Decision) -> None:
         for publish in decision.publish:
@@ -219,12 +219,15 @@ class Worker:
 
         return confirmed
 
-    def _write(self, write: StateWrite) -> None:
-        """Inside the record's event (the batch lane's), so Faust's store finds its partition."""
+    async def _write(self, write: StateWrite) -> None:
+        """Inside the record's event (the batch lane's), so Faust's store finds its partition;
+        its changelog message is in the producer before the record is acknowledged
+        (streams/faust_compat/patient_table.py says why not through Faust's buffer)."""
         if write.value is None:
             self.table.pop(write.key, None)  # a tombstone
         else:
             self.table[write.key] = write.value
+        await self.table.send_written()
         metrics.STATE_WRITES.labels(write.cause).inc()
 
     # -- time, checkpoints, rebalances ---------------------------------------------------
@@ -239,7 +242,7 @@ class Worker:
             with table_partition() as move_to:
                 for partition, write in writes:
                     move_to(partition)
-                    self._write(write)
+                    await self._write(write)
         cast(BatchLaneConsumer, self.app.consumer).acknowledge_stored()
 
     async def _advance(self) -> None:

@@ -27,3 +27,17 @@ def test_quick_benchmark_completes_and_prints_every_figure(tmp_path: Path) -> No
     rows = {line.split("  ")[0].strip(): line for line in table.splitlines()}
     broken = [rows[figure] for figure in FIGURES if "failed:" in rows[figure] or "not measured" in rows[figure]]
     assert not broken, "\n".join(broken) + "\n" + result.stderr[-4000:]
+
+
+def test_the_backlog_benchmark_runs_on_the_shipped_stays_and_prints_every_figure(tmp_path: Path) -> None:
+    """bench/backlog.py on 20 of the stays the tests ship (its figures are read, not checked)."""
+    stays = Path(__file__).resolve().parent / "data" / "physionet2019"
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.backlog", str(stays), "--stays", "20", "--workdir", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=BENCHMARK.parent.parent,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    for figure in ("baseline: sets/s", "worker: sets/s", "worker: longest pause", "changelog bytes per input record",
+                   "worker RSS per patient", "worker / baseline"):
+        assert figure in result.stdout, f"{figure!r} not printed:\n{result.stdout}"
+    assert "INCOMPLETE" not in result.stdout, result.stdout

@@ -1,6 +1,7 @@
 """The per-patient window: event-time placement, lateness, duplicates, bytes, memory."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -342,3 +343,184 @@ def test_hour_medians_charted_hourly_compute_only_the_newest_hour_again(monkeypa
     restored = Window.from_bytes(window.to_bytes(), WindowLimits())
     restored.hour_medians(end, 24, CHANNEL_COLUMNS)
     assert asked[-1] > 2, asked
+
+
+# -- the compact byte form (patient state format 3) -----------------------------------------
+FORMAT_2_FIXTURE = Path(__file__).parent / "data" / "patient_state" / "format2-p103061-after-30-sets.bin"
+
+
+def _real_stay():
+    from validation.physionet import ColumnMap, read_stay
+    from validation.problems import Problems
+
+    return read_stay(Path(__file__).parent / "data" / "physionet2019" / "p103061.psv",
+                     ColumnMap(), Problems())
+
+
+def test_a_format_2_snapshot_of_the_previous_version_restores_and_goes_on_as_if_never_stopped():
+    """A table written by the previous worker (format 2, committed as written) restores after
+    an upgrade: the rest of the stay gives the alerts of a run that was never interrupted."""
+    stay = _real_stay()
+    stored = FORMAT_2_FIXTURE.read_bytes()
+    assert stored[0] == 2
+    uninterrupted = Engine()
+    for event in stay.events[:30]:
+        uninterrupted.observe(event)
+    restored = Engine()
+    restored.restore(stay.patient_id, stored)
+    assert restored.snapshot(stay.patient_id) == uninterrupted.snapshot(stay.patient_id)
+    expected = [alert for event in stay.events[30:] for alert in uninterrupted.observe(event).alerts]
+    got = [alert for event in stay.events[30:] for alert in restored.observe(event).alerts]
+    assert got == expected
+    assert [(a.rule, a.status) for a in got] == [("deterioration", "resolved")]
+    assert restored.snapshot(stay.patient_id) == uninterrupted.snapshot(stay.patient_id)
+
+
+def test_a_patient_charted_hourly_is_written_in_under_a_kilobyte():
+    """The worker writes such a patient on nearly every record: its snapshot is the changelog's
+    cost per record (format 2 wrote ≈ 14.7 KB: the ring's whole day for 24 minutes of data)."""
+    stay = _real_stay()
+    engine = Engine()
+    sizes = []
+    for event in stay.events:
+        engine.observe(event)
+        sizes.append(len(engine.snapshot(stay.patient_id)))
+    assert sizes[0] > 0 and max(sizes[24:]) < 1024, sizes
+    assert sum(sizes) / len(sizes) < 1024
+
+
+def test_the_ring_is_written_sparse_when_few_minutes_hold_data_and_dense_when_many_do():
+    hourly = Window(WindowLimits())
+    for hour in range(30):
+        hourly.add(T0 + hour * 3600 + 17, row(80 + hour % 7, 95))
+    dense = Window(WindowLimits())
+    for second in range(0, 86_400, 20):
+        dense.add(T0 + second, row(70 + second % 5, 97))
+    for window in (hourly, dense):
+        copy = Window.from_bytes(window.to_bytes(), WindowLimits())
+        assert copy.to_bytes() == window.to_bytes()
+        end = window.last_minute
+        assert np.array_equal(copy.minutes_until(end, 1440), window.minutes_until(end, 1440),
+                              equal_nan=True)
+    assert len(hourly.to_bytes()) < 1_000  # 24 minutes listed, not the day's 1,440
+    assert 1440 * COUNT * 2 < len(dense.to_bytes()) < 1440 * COUNT * 2 + 2_000  # no offsets added
+
+
+def test_a_sparse_ring_restores_into_a_shorter_window_keeping_its_newest_minutes():
+    window = Window(WindowLimits())
+    for hour in range(30):
+        window.add(T0 + hour * 3600 + 17, row(80 + hour % 7, 95))
+    shorter = Window.from_bytes(window.to_bytes(), WindowLimits(minutes=300))
+    end = window.last_minute
+    assert np.array_equal(shorter.minutes_until(end, 300), window.minutes_until(end, 300),
+                          equal_nan=True)
+    assert shorter.first_minute == end - 299
+
+
+def test_a_damaged_compact_state_is_refused_with_a_value_error():
+    bed = Bedside()
+    for minute in range(0, 600, 60):
+        bed.vitals(bed.at(minute), heart_rate=80, temperature=37.0)
+    data = bed.engine.snapshot(bed.patient_id)
+    assert data[0] == FORMAT_VERSION == 3
+    for damaged in (data[:-3], data[:1] + bytes(len(data) - 1), data + b"x"):
+        with pytest.raises(ValueError):
+            Engine().restore(bed.patient_id, damaged)
+
+
+def test_a_dense_patients_snapshot_does_not_grow():
+    """A day of monitoring, a set every 20 s: every minute holds data, so the ring stays
+    dense (listing its minutes would only add to it), and the deflate does not grow it."""
+    bed = Bedside()
+    for second in range(0, 86_400, 20):
+        bed.vitals(bed.at(second / 60), heart_rate=70 + second % 7, spo2=97, respiratory_rate=16)
+    window = bed.engine._patients[bed.patient_id].window  # noqa: SLF001
+    assert window.last_minute - window.first_minute > 1400
+    assert len(bed.engine.snapshot(bed.patient_id)) < len(window.to_bytes())
+
+
+# -- the ring taken only when many minutes hold data ---------------------------------------
+def _dense(window: Window) -> Window:
+    window._dense_ring()  # noqa: SLF001  # the ring at once, as a window with many minutes has it
+    return window
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_a_window_listing_its_minutes_answers_as_one_holding_the_ring(seed):
+    """The same operations through a window that lists its few minutes with data (until there
+    are many) and one that holds the ring from the start: every read, the bytes and the ring
+    itself agree, through hourly charting, late and duplicate sets, values taken out and put
+    back (also where a minute had none), gaps past the ring, a monitor's minutes (which make
+    the listing window take the ring), restarts from bytes and a shorter ring."""
+    from monitor.deterioration.features import CHANNEL_COLUMNS
+
+    rng = np.random.default_rng(1000 + seed)
+    limits = WindowLimits(minutes=int(rng.choice([1440, 1440, 180])))
+    listing, holding = Window(limits), _dense(Window(limits))
+    at = T0 + float(rng.integers(0, 3600))
+    added: list[tuple[float, int, float]] = []
+    set_aside: list[tuple[float, int, float]] = []
+    for step in range(int(rng.integers(100, 200))):
+        kind = rng.random()
+        burst = []
+        if kind < 0.75:
+            at += float(rng.normal(3600, 600)) if rng.random() < 0.9 else float(rng.integers(1, 400))
+        elif kind < 0.85:
+            at += float(rng.integers(1, 60))
+        elif kind < 0.9:
+            at += float(rng.choice([6 * 3600, 26 * 3600, 3 * 86400]))
+        elif kind < 0.93:
+            for _ in range(int(rng.integers(5, 60))):
+                at += float(rng.integers(20, 70))
+                burst.append((at, tuple([*rng.normal(85, 15, COUNT).round(1).clip(1, 300), 0.0])))
+        values = [float(v) if rng.random() < 0.75 else ABSENT
+                  for v in rng.normal(85, 15, COUNT + 1).round(int(rng.choice([0, 2]))).clip(1, 300)]
+        if rng.random() < 0.3:  # a lone measurement (a temperature charted alone)
+            values = [ABSENT] * COUNT + [0.0]
+            values[int(rng.integers(COUNT))] = float(rng.integers(30, 200))
+        values[COUNT] = 0.0
+        when = at - float(rng.integers(1, 400)) if rng.random() < 0.15 else at
+        taken_out = None
+        if added and rng.random() < 0.3:
+            taken_out = added[-1 - int(rng.integers(min(len(added), 20)))]  # recent: still in the ring
+        put_back = rng.random() < 0.5
+        later = set_aside.pop(int(rng.integers(len(set_aside)))) if set_aside and rng.random() < 0.3 else None
+        restart = rng.random() < 0.15
+        for window in (listing, holding):
+            for moment, burst_values in burst:
+                window.add(moment, burst_values)
+            window.add(when, tuple(values))
+            if taken_out is not None:
+                window.discard(taken_out[1], taken_out[0], taken_out[2])
+                if put_back:
+                    window.reinstate(taken_out[1], taken_out[0], taken_out[2])
+            if later is not None:  # put back steps later, perhaps after a restart
+                window.reinstate(later[1], later[0], later[2])
+        if taken_out is not None and not put_back:
+            set_aside.append(taken_out)
+        column = int(rng.integers(COUNT))
+        if values[column] > 0:
+            added.append((when, column, values[column]))
+        if restart:
+            listing = Window.from_bytes(listing.to_bytes(), limits)
+            holding = _dense(Window.from_bytes(holding.to_bytes(), limits))
+        assert listing.to_bytes() == holding.to_bytes(), step
+        assert np.array_equal(listing.ring, holding.ring), step
+        end = int(listing.watermark // 60) + int(rng.choice([0, 0, 30, -90]))
+        assert np.array_equal(listing.minutes_until(end, limits.minutes), holding.minutes_until(end, limits.minutes),
+                              equal_nan=True), step
+        hour = int(listing.watermark // 3600) + int(rng.choice([0, 0, 1, -1, -30]))
+        assert _same(listing.hour_medians(hour * 60, 24, CHANNEL_COLUMNS),
+                     np.array(holding.hour_medians(hour * 60, 24, CHANNEL_COLUMNS), dtype=float)), step
+    shorter = WindowLimits(minutes=120)
+    assert np.array_equal(Window.from_bytes(listing.to_bytes(), shorter).ring,
+                          Window.from_bytes(holding.to_bytes(), shorter).ring)
+
+
+def test_a_day_charted_hourly_holds_no_ring():
+    window = Window(WindowLimits())
+    for hour in range(30):
+        window.add(T0 + hour * 3600 + 17, row(80 + hour % 7, 95))
+    assert window.size() < 1_000  # the ring's day would be 20,160 bytes
+    restored = Window.from_bytes(window.to_bytes(), WindowLimits())
+    assert restored.size() < 1_000

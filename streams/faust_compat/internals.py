@@ -61,6 +61,12 @@ FAUST: tuple[Internal, ...] = (
     Internal(f"{_AIO}.AIOKafkaConsumerThread", "_ensure_consumer", "fetch_positions", "the live aiokafka consumer"),
     Internal(f"{_AIO}.Consumer", "_new_consumer_thread", "kafka_transport", "gives the consumer our thread class"),
     Internal(_CONSUMER, "_thread", "fetch_positions", "the consumer thread holding aiokafka's consumer", True),
+    Internal("faust.tables.table.Table", "on_key_set", "patient_table",
+             "overridden: the hook Faust's table calls on a set, where it would buffer the "
+             "changelog message; the writer sends it itself (send_written)"),
+    Internal("faust.tables.table.Table", "on_key_del", "patient_table", "overridden, as on_key_set, for a delete"),
+    Internal("faust.tables.base.Collection", "_sensor_on_set", "patient_table", "what Faust's on_key_set tells its sensors", True),
+    Internal("faust.tables.base.Collection", "_sensor_on_del", "patient_table", "what Faust's on_key_del tells its sensors", True),
 )
 
 AIOKAFKA: tuple[Internal, ...] = (
