@@ -160,7 +160,7 @@ def changelog_bytes(bootstrap: str, topics: list[str]) -> Changelog:
                     found.messages += 1
                     found.size += len(record.key or b"") + len(record.value or b"")
                     try:
-                        _, alerts = patient_record.unpack(record.value or b"")
+                        alerts = patient_record.unpack(record.value or b"").unconfirmed
                     except ValueError:
                         continue  # a tombstone, or a discharged patient's memory
                     found.alerts += len(alerts)
