@@ -1,0 +1,246 @@
+"""Cross-validated figures of the deterioration warning beside the bedside scores: every
+figure from patients the fitting never touched.
+
+    .venv/bin/python -m bench.deterioration.crossval /path/to/physionet2019-sepsis-dev \
+        [--folds 5] [--repeats 3] [--model linear,additive] [--reps 2000]
+
+Repeated, patient-level, stratified k-fold cross-validation over the whole development set.
+In each fold the whole recipe runs on the training stays only, exactly as
+scripts/fit_deterioration.py runs it on its fit split: the weights (features with weight 0
+drop out: that is the feature choice), then each level's persistence, hysteresis and open
+threshold under the burden limits of bench/deterioration/fitting.py, with the NEWS2 floor in
+place. The stays of the held-out fold are then scored by those weights and alerted by those
+dynamics (monitor/deterioration/alerting.py, the engine's own machines). Each stay is held out
+once per repeat; a patient's counts (caught at −6/−3/0 h, firings, flagged hours) are averaged
+over the repeats, and the 95 % intervals resample patients (septic and non-septic apart), the
+same draws for every detector, so the ratio to NEWS2 ≥ 7 gets a paired interval too.
+
+The bedside scores need no fitting: they are scored on every stay with the definitions
+`crsmon validate` uses (bench/deterioration/bedside.py, metrics.py: flagged 6 h before onset
+among septic stays with onset ≥ 12 h after their first record; non-septic patient-hours
+flagged; firings per non-septic patient-day).
+
+These are the hourly machines on hourly records (the harness), without the engine's confirmed
+NEWS2 floor between hours: `crsmon validate` runs the engine and puts a few more hours under
+alert (docs/deterioration-model.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Callable
+
+import numpy as np
+
+from bench.deterioration import additive_fit, bedside, metrics
+from bench.deterioration.data import Stay, read_folder
+from bench.deterioration.fitting import (
+    HORIZON_H, choose_dynamics, fit_nonnegative_logistic, news2_of, training_rows,
+)
+from bench.deterioration.hourly import stay_features
+from monitor.deterioration.alerting import simulate
+
+#: A recipe: (training stays, their feature values, their NEWS2) -> a scorer of feature values
+Scorer = Callable[[np.ndarray], np.ndarray]
+
+
+def linear_recipe(stays: list[Stay], values: list[np.ndarray]) -> Scorer:
+    """The shipped recipe: non-negative logistic regression on the 34 features."""
+    x, y = training_rows(stays, values, HORIZON_H)
+    w, _ = fit_nonnegative_logistic(x, y)
+    return lambda v: v @ w
+
+
+def _keywords(options: dict[str, float]) -> dict:
+    """fit()'s keywords from a recipe's options: counts as ints."""
+    return {k: (int(v) if k in ("rounds", "bins") else v) for k, v in options.items()}
+
+
+def additive_recipe(stays: list[Stay], values: list[np.ndarray], **options: float) -> Scorer:
+    """A learned non-decreasing shape per feature (bench/deterioration/additive_fit.py);
+    `options`: fit()'s keywords (rounds, learning_rate, smoothing, bins)."""
+    x, y = training_rows(stays, values, HORIZON_H)
+    shapes = additive_fit.fit(x, y, **_keywords(options))
+    return lambda v: additive_fit.score(shapes, v)
+
+
+#: The raw inputs of the two-sided additive model, per channel (CHANNELS order): the current
+#: value, the worst of 12 h, the 6-hour change, the change from baseline; then oxygen.
+RAW_PARTS = ("current", "worst", "trend", "from_baseline")
+
+
+def raw_inputs(f) -> np.ndarray:
+    """(hours, 29): the Features' raw values (NaN where not measured) and oxygen (0/1)."""
+    oxygen = f.values[:, list(feat_names()).index("news2_air_or_oxygen")] > 0
+    return np.column_stack([getattr(f, part) for part in RAW_PARTS] + [oxygen.astype(float)])
+
+
+def feat_names() -> tuple[str, ...]:
+    from monitor.deterioration.features import FEATURES
+    return FEATURES
+
+
+def raw_monotone() -> list[int]:
+    """Worst of 12 h: monotone in the channel's direction of deterioration; the current value
+    monotone for blood pressure and SpO2 (lower is worse) and free elsewhere (fever and
+    hypothermia, tachy- and bradycardia); changes free; oxygen: on is worse."""
+    from monitor.deterioration.features import CHANNELS, DIRECTION
+    current = [-1 if c in ("systolic_bp", "mean_arterial_pressure", "spo2") else 0
+               for c in CHANNELS]
+    worst = [DIRECTION[c] for c in CHANNELS]
+    return current + worst + [0] * len(CHANNELS) * 2 + [1]
+
+
+def raw_additive_recipe(stays: list[Stay], values: list[np.ndarray], **options: float) -> Scorer:
+    """Two-sided shapes over the raw values (`values` here are raw_inputs)."""
+    x, y = training_rows(stays, values, HORIZON_H)
+    shapes = additive_fit.fit_raw(x, y, raw_monotone(), **_keywords(options))
+    return lambda v: additive_fit.score_raw(shapes, v)
+
+
+RECIPES = {"linear": linear_recipe, "additive": additive_recipe, "raw": raw_additive_recipe}
+
+
+def recipe_of(spec: str):
+    """`additive` or `additive:smoothing=1000:rounds=20` (a recipe and its options)."""
+    name, *options = spec.split(":")
+    kwargs = {key: float(value) for key, value in (o.split("=") for o in options)}
+    return (lambda stays, values: RECIPES[name](stays, values, **kwargs)) if kwargs else RECIPES[name]
+
+
+def folds_of(stays: list[Stay], folds: int, seed: int) -> np.ndarray:
+    """Fold per stay, stratified by sepsis (and by whether the onset counts)."""
+    rng = np.random.default_rng(seed)
+    fold = np.zeros(len(stays), dtype=int)
+    onset = [s.onset if s.onset is not None else -1 for s in stays]
+    counted = [i for i, s in enumerate(stays) if s.septic and onset[i] >= metrics.MIN_ONSET_H]
+    early = [i for i, s in enumerate(stays) if s.septic and onset[i] < metrics.MIN_ONSET_H]
+    others = [i for i, s in enumerate(stays) if not s.septic]
+    for group in (counted, early, others):
+        order = rng.permutation(group)
+        fold[order] = np.arange(len(order)) % folds
+    return fold
+
+
+def cross_validate(stays: list[Stay], values: list[np.ndarray], news2: list[np.ndarray],
+                   recipe, folds: int, repeats: int, seed: int,
+                   log: Callable[[str], None]) -> tuple[metrics.Summary, metrics.Summary, list]:
+    """(high, medium-or-above) summaries averaged over the repeats, and each fold's dynamics."""
+    high_runs, medium_runs, chosen = [], [], []
+    for repeat in range(repeats):
+        fold = folds_of(stays, folds, seed + repeat)
+        high: list = [None] * len(stays)
+        medium: list = [None] * len(stays)
+        for k in range(folds):
+            started = time.monotonic()
+            train = np.flatnonzero(fold != k)
+            test = np.flatnonzero(fold == k)
+            t_stays = [stays[i] for i in train]
+            scorer = recipe(t_stays, [values[i] for i in train])
+            dynamics, _ = choose_dynamics(t_stays, [scorer(values[i]) for i in train],
+                                          [news2[i] for i in train])
+            chosen.append(dynamics)
+            for i in test:
+                medium[i], high[i] = simulate(scorer(values[i]), dynamics, news2[i])
+            log(f"  repeat {repeat + 1} fold {k + 1}: high ≥ {dynamics.high_open:.2f} "
+                f"(persistence {dynamics.high_persistence_h}, resolve {dynamics.high_resolve_h}), "
+                f"medium ≥ {dynamics.medium_open:.2f} ({time.monotonic() - started:.0f} s)")
+        high_runs.append(metrics.summarise(stays, high))
+        medium_runs.append(metrics.summarise(stays, medium))
+    return averaged(high_runs), averaged(medium_runs), chosen
+
+
+def averaged(runs: list[metrics.Summary]) -> metrics.Summary:
+    """Per patient, the mean over the repeats of each count (floats)."""
+    return metrics.Summary(*(np.mean([np.asarray(getattr(r, f), dtype=float) for r in runs], axis=0)
+                             for f in metrics.Summary._fields))
+
+
+def replicates(s: metrics.Summary, reps: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Bootstrap replicates of each figure; the same seed gives the same draws of patients
+    for every detector (they share the stays), so replicates of two detectors pair up."""
+    rng = np.random.default_rng(seed)
+    n, m = len(s.hours), len(s.caught)
+    a = rng.integers(0, n, size=(reps, n))
+    b = rng.integers(0, m, size=(reps, m))
+    hours = s.hours[a].sum(axis=1)
+    out = {"firings_per_day": s.firings[a].sum(axis=1) / (hours / 24.0),
+           "hours_flagged": s.flagged_hours[a].sum(axis=1) / hours}
+    for i, lead in enumerate(metrics.LEADS):
+        out[f"sens_{lead}"] = s.caught[:, i][b].mean(axis=1)
+    return out
+
+
+def _ci(values: np.ndarray) -> tuple[float, float]:
+    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+
+
+HEADER = ("| detector | flagged 6 h before onset % | at −3 h % | at 0 h % | "
+          "non-septic hours flagged % | firings / non-septic patient-day | "
+          "6 h sensitivity ÷ NEWS2 ≥ 7's |\n|---|---|---|---|---|---|---|")
+
+
+def table_row(name: str, s: metrics.Summary, reference: dict, reps: int) -> str:
+    f = metrics.figures(s)
+    r = replicates(s, reps)
+
+    def pct(key: str) -> str:
+        low, high = _ci(r[key])
+        return f"{100 * f[key]:.1f} ({100 * low:.1f}–{100 * high:.1f})"
+
+    low, high = _ci(r["firings_per_day"])
+    ref = metrics.figures(metrics.Summary(*reference["summary"]))["sens_6"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = r["sens_6"] / reference["sens_6"]
+    ratio = ratio[np.isfinite(ratio)]
+    rlow, rhigh = _ci(ratio)
+    return (f"| {name} | {pct('sens_6')} | {pct('sens_3')} | {pct('sens_0')} | "
+            f"{pct('hours_flagged')} | {f['firings_per_day']:.2f} ({low:.2f}–{high:.2f}) | "
+            f"{f['sens_6'] / ref:.2f} ({rlow:.2f}–{rhigh:.2f}) |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=22)
+    parser.add_argument("--model", default="linear", help="comma-separated: "
+                        + ", ".join(RECIPES))
+    parser.add_argument("--reps", type=int, default=2000, help="bootstrap replicates")
+    parser.add_argument("--quiet", action="store_true", help="no per-fold lines")
+    args = parser.parse_args()
+    started = time.monotonic()
+    stays = read_folder(args.folder)
+    features = [stay_features(s) for s in stays]
+    values = [f.values for f in features]
+    raw = [raw_inputs(f) for f in features]
+    news2 = [news2_of(v) for v in values]
+    log = (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
+    rows: list[tuple[str, metrics.Summary]] = []
+    for name in filter(None, args.model.split(",")):
+        log(f"{name}: {args.folds}-fold × {args.repeats}")
+        inputs = raw if name.split(":")[0] == "raw" else values
+        high, medium, _ = cross_validate(stays, inputs, news2, recipe_of(name), args.folds,
+                                         args.repeats, args.seed, log)
+        rows += [(f"{name} ≥ high (cross-validated)", high),
+                 (f"{name} ≥ medium (cross-validated)", medium)]
+    for score, flags in bedside.bedside_flags(stays).items():
+        rows.append((score.replace(">=", "≥"), metrics.summarise(stays, flags)))
+    reference_summary = dict(rows)["NEWS2 ≥ 7"]
+    reference = {"summary": tuple(reference_summary),
+                 "sens_6": replicates(reference_summary, args.reps)["sens_6"]}
+    counted = sum(1 for s in stays if s.onset is not None and s.onset >= metrics.MIN_ONSET_H)
+    print(f"\n{len(stays):,} stays ({counted} septic with onset ≥ {metrics.MIN_ONSET_H} h, "
+          f"{sum(not s.septic for s in stays):,} non-septic); {args.folds}-fold × "
+          f"{args.repeats} repeats, seed {args.seed}; 95 % intervals from {args.reps} "
+          f"bootstrap draws of patients\n")
+    print(HEADER)
+    for name, summary in rows:
+        print(table_row(name, summary, reference, args.reps))
+    print(f"\n({time.monotonic() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
