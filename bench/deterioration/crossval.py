@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -39,7 +40,7 @@ from bench.deterioration.fitting import (
     HORIZON_H, choose_dynamics, fit_nonnegative_logistic, news2_of, training_rows,
 )
 from bench.deterioration.hourly import stay_features
-from monitor.deterioration.alerting import simulate
+from monitor.deterioration.alerting import Dynamics, simulate
 
 #: A recipe: (training stays, their feature values, their NEWS2) -> a scorer of feature values
 Scorer = Callable[[np.ndarray], np.ndarray]
@@ -125,7 +126,8 @@ def folds_of(stays: list[Stay], folds: int, seed: int) -> np.ndarray:
 
 def cross_validate(stays: list[Stay], values: list[np.ndarray], news2: list[np.ndarray],
                    recipe, folds: int, repeats: int, seed: int,
-                   log: Callable[[str], None]) -> tuple[metrics.Summary, metrics.Summary, list]:
+                   log: Callable[[str], None], limits: dict | None = None,
+                   ) -> tuple[metrics.Summary, metrics.Summary, list]:
     """(high, medium-or-above) summaries averaged over the repeats, and each fold's dynamics."""
     high_runs, medium_runs, chosen = [], [], []
     for repeat in range(repeats):
@@ -139,7 +141,7 @@ def cross_validate(stays: list[Stay], values: list[np.ndarray], news2: list[np.n
             t_stays = [stays[i] for i in train]
             scorer = recipe(t_stays, [values[i] for i in train])
             dynamics, _ = choose_dynamics(t_stays, [scorer(values[i]) for i in train],
-                                          [news2[i] for i in train])
+                                          [news2[i] for i in train], **(limits or {}))
             chosen.append(dynamics)
             for i in test:
                 medium[i], high[i] = simulate(scorer(values[i]), dynamics, news2[i])
@@ -168,7 +170,17 @@ def replicates(s: metrics.Summary, reps: int, seed: int = 0) -> dict[str, np.nda
     out = {"firings_per_day": s.firings[a].sum(axis=1) / (hours / 24.0),
            "hours_flagged": s.flagged_hours[a].sum(axis=1) / hours}
     for i, lead in enumerate(metrics.LEADS):
-        out[f"sens_{lead}"] = s.caught[:, i][b].mean(axis=1)
+        out[f"sens_{lead}"] = np.nanmean(s.caught[:, i][b], axis=1)
+    return out
+
+
+def figures(s: metrics.Summary) -> dict[str, float]:
+    """metrics.figures, where a stay whose onset hour lies past its record (NaN) is not
+    evaluable at that lead, as `crsmon validate` counts it."""
+    out = {"firings_per_day": s.firings.sum() / (s.hours.sum() / 24.0),
+           "hours_flagged": s.flagged_hours.sum() / s.hours.sum()}
+    for i, lead in enumerate(metrics.LEADS):
+        out[f"sens_{lead}"] = float(np.nanmean(s.caught[:, i]))
     return out
 
 
@@ -182,7 +194,7 @@ HEADER = ("| detector | flagged 6 h before onset % | at −3 h % | at 0 h % | "
 
 
 def table_row(name: str, s: metrics.Summary, reference: dict, reps: int) -> str:
-    f = metrics.figures(s)
+    f = figures(s)
     r = replicates(s, reps)
 
     def pct(key: str) -> str:
@@ -190,7 +202,7 @@ def table_row(name: str, s: metrics.Summary, reference: dict, reps: int) -> str:
         return f"{100 * f[key]:.1f} ({100 * low:.1f}–{100 * high:.1f})"
 
     low, high = _ci(r["firings_per_day"])
-    ref = metrics.figures(metrics.Summary(*reference["summary"]))["sens_6"]
+    ref = figures(metrics.Summary(*reference["summary"]))["sens_6"]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = r["sens_6"] / reference["sens_6"]
     ratio = ratio[np.isfinite(ratio)]
@@ -198,6 +210,103 @@ def table_row(name: str, s: metrics.Summary, reference: dict, reps: int) -> str:
     return (f"| {name} | {pct('sens_6')} | {pct('sens_3')} | {pct('sens_0')} | "
             f"{pct('hours_flagged')} | {f['firings_per_day']:.2f} ({low:.2f}–{high:.2f}) | "
             f"{f['sens_6'] / ref:.2f} ({rlow:.2f}–{rhigh:.2f}) |")
+
+
+# -- the engine itself, as `crsmon validate` runs it ------------------------------------------
+
+#: What `crsmon validate` reports, by detector name.
+ENGINE_DETECTORS = ("crsmon ≥ high", "crsmon ≥ medium", "NEWS2 ≥ 5", "NEWS2 ≥ 7", "qSOFA ≥ 2",
+                    "SIRS ≥ 2")
+
+
+def fold_config(w: np.ndarray, intercept: float, dynamics: Dynamics, folder: Path, name: str):
+    """The engine's configuration for one fold: its weights file and its thresholds."""
+    from monitor.config import EngineConfig
+    from monitor.deterioration import features as feat
+    from monitor.deterioration.model import Model, to_json
+
+    path = folder / f"weights-{name}.json"
+    path.write_text(to_json(Model(name, feat.FEATURES, w, intercept, dynamics.as_dict(),
+                                  {"fitted_by": "bench/deterioration/crossval.py"})))
+    settings = {f"deterioration_{k}": v for k, v in dynamics.as_dict().items()
+                if k != "news2_high_floor"}
+    return EngineConfig.model_validate({"deterioration_weights": str(path), **settings})
+
+
+def engine_summaries(results_by_repeat: list[dict], names: tuple[str, ...]
+                     ) -> dict[str, metrics.Summary]:
+    """Per detector, a Summary of per-patient counts averaged over the repeats, with
+    `crsmon validate`'s definitions (validation/figures.py): patient-hours are the stay's
+    `measured` hours, a septic stay counts when its onset is ≥ 12 h after its first record,
+    and it is evaluable at a lead when that hour lies inside its record (NaN otherwise)."""
+    from validation.figures import MIN_ONSET_H, OFFSETS_H
+
+    patients = sorted(results_by_repeat[0])
+    out = {}
+    for name in names:
+        runs = []
+        for results in results_by_repeat:
+            fire, hours, flagged, caught = [], [], [], []
+            for patient in patients:
+                stay = results[patient]
+                flags = stay.detectors[name]
+                if stay.onset_hour is None:
+                    fire.append(flags.firings)
+                    hours.append(int(stay.measured.sum()))
+                    flagged.append(int((flags.hours & stay.measured).sum()))
+                elif stay.onset_hour >= MIN_ONSET_H:
+                    row = []
+                    for offset in OFFSETS_H:
+                        hour = int(np.floor(stay.onset_hour - offset))
+                        row.append(float(flags.hours[hour]) if 0 <= hour < stay.hours
+                                   else np.nan)
+                    caught.append(row)
+            runs.append(metrics.Summary(np.array(fire, float), np.array(hours, float),
+                                        np.array(flagged, float), np.array(caught, float)))
+        out[name] = averaged(runs)
+    return out
+
+
+def engine_cross_validate(folder: Path, stays: list[Stay], values: list[np.ndarray],
+                          news2: list[np.ndarray], folds: int, repeats: int, seed: int,
+                          jobs: int, log: Callable[[str], None], limits: dict | None = None
+                          ) -> dict[str, metrics.Summary]:
+    """The shipped recipe fitted in each training fold (as cross_validate does), its held-out
+    fold then run through the engine by `crsmon validate`'s own code (validation/run_stays.py)
+    with that fold's weights file and thresholds: the NEWS2 floor between hours, artifact
+    rejection and the hour-by-hour flags exactly as a hospital's validation run gives them.
+    The folds are those of cross_validate (same seeds)."""
+    import tempfile
+    from concurrent.futures import ProcessPoolExecutor
+
+    from validation.physionet import ColumnMap
+    from validation.run_stays import run_chunk
+
+    limits = limits or {}
+    results_by_repeat = []
+    with tempfile.TemporaryDirectory() as scratch, ProcessPoolExecutor(jobs) as pool:
+        for repeat in range(repeats):
+            fold = folds_of(stays, folds, seed + repeat)
+            results: dict = {}
+            for k in range(folds):
+                started = time.monotonic()
+                train = np.flatnonzero(fold != k)
+                t_stays = [stays[i] for i in train]
+                x, y = training_rows(t_stays, [values[i] for i in train], HORIZON_H)
+                w, intercept = fit_nonnegative_logistic(x, y)
+                dynamics, _ = choose_dynamics(t_stays, [values[i] @ w for i in train],
+                                              [news2[i] for i in train], **limits)
+                config = fold_config(w, intercept, dynamics, Path(scratch), f"r{repeat}f{k}")
+                files = [folder / f"{stays[i].patient}.psv" for i in np.flatnonzero(fold == k)]
+                chunks = [files[i:i + 48] for i in range(0, len(files), 48)]
+                for chunk in pool.map(run_chunk, chunks, [ColumnMap()] * len(chunks),
+                                      [config] * len(chunks), [[]] * len(chunks)):
+                    results.update({stay.patient_id: stay for stay in chunk.stays})
+                log(f"  engine repeat {repeat + 1} fold {k + 1}: high ≥ "
+                    f"{dynamics.high_open:.2f}, medium ≥ {dynamics.medium_open:.2f} "
+                    f"({time.monotonic() - started:.0f} s)")
+            results_by_repeat.append(results)
+    return engine_summaries(results_by_repeat, ENGINE_DETECTORS)
 
 
 def main() -> None:
@@ -210,6 +319,12 @@ def main() -> None:
                         + ", ".join(RECIPES))
     parser.add_argument("--reps", type=int, default=2000, help="bootstrap replicates")
     parser.add_argument("--quiet", action="store_true", help="no per-fold lines")
+    parser.add_argument("--engine", action="store_true", help="also run each held-out fold "
+                        "through the engine as `crsmon validate` does (the shipped recipe)")
+    parser.add_argument("--jobs", type=int, default=2, help="processes for --engine")
+    parser.add_argument("--high-limits", default="", help="FIRINGS,HOURS the high threshold "
+                        "search keeps under in each training fold (default: fitting.HIGH_LIMITS)")
+    parser.add_argument("--medium-limits", default="", help="the same for medium or above")
     args = parser.parse_args()
     started = time.monotonic()
     stays = read_folder(args.folder)
@@ -218,16 +333,32 @@ def main() -> None:
     raw = [raw_inputs(f) for f in features]
     news2 = [news2_of(v) for v in values]
     log = (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
+    limits = {f"{level}_limits": tuple(float(v) for v in text.split(","))
+              for level, text in (("high", args.high_limits), ("medium", args.medium_limits))
+              if text}
     rows: list[tuple[str, metrics.Summary]] = []
     for name in filter(None, args.model.split(",")):
         log(f"{name}: {args.folds}-fold × {args.repeats}")
         inputs = raw if name.split(":")[0] == "raw" else values
         high, medium, _ = cross_validate(stays, inputs, news2, recipe_of(name), args.folds,
-                                         args.repeats, args.seed, log)
+                                         args.repeats, args.seed, log, limits)
         rows += [(f"{name} ≥ high (cross-validated)", high),
                  (f"{name} ≥ medium (cross-validated)", medium)]
     for score, flags in bedside.bedside_flags(stays).items():
         rows.append((score.replace(">=", "≥"), metrics.summarise(stays, flags)))
+    if args.engine:
+        log(f"engine: {args.folds}-fold × {args.repeats}")
+        engine = engine_cross_validate(Path(args.folder), stays, values, news2, args.folds,
+                                       args.repeats, args.seed, args.jobs, log, limits)
+        reference = {"summary": tuple(engine["NEWS2 ≥ 7"]),
+                     "sens_6": replicates(engine["NEWS2 ≥ 7"], args.reps)["sens_6"]}
+        print("\n### In the engine (crsmon validate's code and definitions), the shipped recipe "
+              "fitted in each training fold\n")
+        print(HEADER)
+        for name, summary in engine.items():
+            label = (f"{name} (cross-validated)" if name.startswith("crsmon") else name)
+            print(table_row(label, summary, reference, args.reps))
+        print("\n### The hourly machines on the hourly records (the harness)\n")
     reference_summary = dict(rows)["NEWS2 ≥ 7"]
     reference = {"summary": tuple(reference_summary),
                  "sens_6": replicates(reference_summary, args.reps)["sens_6"]}

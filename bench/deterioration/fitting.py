@@ -209,12 +209,16 @@ def floored(scores: list[np.ndarray], news2: list[np.ndarray] | None,
 
 def choose_dynamics(stays: list[Stay], scores: list[np.ndarray],
                     news2: list[np.ndarray] | None = None,
-                    floor: int = NEWS2_HIGH_FLOOR) -> tuple[Dynamics, list[str]]:
+                    floor: int = NEWS2_HIGH_FLOOR,
+                    high_limits: tuple[float, float] = HIGH_LIMITS,
+                    medium_limits: tuple[float, float] = MEDIUM_LIMITS,
+                    ) -> tuple[Dynamics, list[str]]:
     """Each level's persistence, hysteresis and thresholds, chosen on its own, with the
-    NEWS2 floor in place when `news2` is given."""
+    NEWS2 floor in place when `news2` is given; limits: (firings per patient-day, share of
+    hours) on these stays."""
     seen = floored(scores, news2, floor)
-    high, log_high = choose_level(stays, seen, HIGH_LIMITS, "high")
-    medium, log_medium = choose_level(stays, seen, MEDIUM_LIMITS, "medium")
+    high, log_high = choose_level(stays, seen, high_limits, "high")
+    medium, log_medium = choose_level(stays, seen, medium_limits, "medium")
     dynamics = Dynamics(medium[0], medium[1], max(high[0], medium[0]), high[1],
                         medium[2], medium[3], high[2], high[3],
                         floor if news2 is not None else 0)
