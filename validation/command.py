@@ -100,6 +100,10 @@ def validate_command(args: argparse.Namespace, render_case: CaseRenderer | None 
     figures = summarise(results, swept, bedside_swept, problems, config, str(source))
     if targets:
         figures["calibration"] = _calibrate(args, source, config, targets, figures, out)
+        asked = {name for name, _ in (parse_sweep(text, config) if text else [])}
+        for level, other in (("high", "medium"), ("medium", "high")):  # the grid's other curve
+            if open_setting(other) not in asked:
+                figures["what_if"].pop(f"{DETECTOR[level]}, {open_setting(other)}", None)
     columns = ColumnMap.from_file(Path(args.columns) if args.columns else None)
     _write_cases(figures, results, source, columns, out, render_case, sys.stderr)
     figures["run"]["seconds"] = round(time.monotonic() - started, 2)
