@@ -289,6 +289,29 @@ def test_a_target_burden_that_is_not_one_says_how_to_write_it(tmp_path) -> None:
     assert "high=3" in done.stderr and "LEVEL=N%" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_a_target_is_a_share_of_hours_or_firings_per_patient_day() -> None:
+    from validation.calibration import Target, parse_targets
+
+    assert parse_targets("high=3%, medium=12.5%,high=0.3/day") == [
+        Target("high", "hours", 0.03), Target("medium", "hours", 0.125),
+        Target("high", "firings", 0.3)]
+    for wrong in ("low=3%", "high=150%", "high=0%", ""):
+        with pytest.raises(SystemExit):
+            parse_targets(wrong)
+
+
+def test_every_target_of_a_level_is_met_by_the_higher_of_their_thresholds() -> None:
+    from monitor.config import EngineConfig
+    from validation.calibration import choose, parse_targets
+
+    curve = [{"value": t, "hours_flagged_share_non_septic": h,
+              "firings_per_patient_day_non_septic": f}
+             for t, h, f in ((2.0, 0.06, 0.4), (3.0, 0.03, 0.2), (4.0, 0.02, 0.1))]
+    opens, notes = choose(EngineConfig(), parse_targets("high=4.5%,high=0.15/day"),
+                          {"high": curve, "medium": []})
+    assert opens == {"high": pytest.approx(3.5)} and not notes
+
+
 def test_the_threshold_meeting_a_target_is_interpolated_between_the_points_around_it() -> None:
     from validation.calibration import threshold_for
 
