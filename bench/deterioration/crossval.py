@@ -126,9 +126,11 @@ def folds_of(stays: list[Stay], folds: int, seed: int) -> np.ndarray:
 
 def cross_validate(stays: list[Stay], values: list[np.ndarray], news2: list[np.ndarray],
                    recipe, folds: int, repeats: int, seed: int,
-                   log: Callable[[str], None], limits: dict | None = None,
+                   log: Callable[[str], None], limits: dict | None = None, nested: int = 0,
                    ) -> tuple[metrics.Summary, metrics.Summary, list]:
-    """(high, medium-or-above) summaries averaged over the repeats, and each fold's dynamics."""
+    """(high, medium-or-above) summaries averaged over the repeats, and each fold's dynamics.
+    `nested`: choose the thresholds on inner out-of-fold scores (that many inner folds), for
+    a model whose scores on its own training stays are quieter than on new ones."""
     high_runs, medium_runs, chosen = [], [], []
     for repeat in range(repeats):
         fold = folds_of(stays, folds, seed + repeat)
@@ -140,8 +142,17 @@ def cross_validate(stays: list[Stay], values: list[np.ndarray], news2: list[np.n
             test = np.flatnonzero(fold == k)
             t_stays = [stays[i] for i in train]
             scorer = recipe(t_stays, [values[i] for i in train])
-            dynamics, _ = choose_dynamics(t_stays, [scorer(values[i]) for i in train],
-                                          [news2[i] for i in train], **(limits or {}))
+            seen = [scorer(values[i]) for i in train]
+            if nested:  # thresholds from scores each training stay got out of an inner fold
+                inner = folds_of(t_stays, nested, seed + 100 + repeat)
+                for j in range(nested):
+                    part = np.flatnonzero(inner != j)
+                    inner_scorer = recipe([t_stays[i] for i in part],
+                                          [values[train[i]] for i in part])
+                    for i in np.flatnonzero(inner == j):
+                        seen[i] = inner_scorer(values[train[i]])
+            dynamics, _ = choose_dynamics(t_stays, seen, [news2[i] for i in train],
+                                          **(limits or {}))
             chosen.append(dynamics)
             for i in test:
                 medium[i], high[i] = simulate(scorer(values[i]), dynamics, news2[i])
@@ -325,6 +336,8 @@ def main() -> None:
     parser.add_argument("--high-limits", default="", help="FIRINGS,HOURS the high threshold "
                         "search keeps under in each training fold (default: fitting.HIGH_LIMITS)")
     parser.add_argument("--medium-limits", default="", help="the same for medium or above")
+    parser.add_argument("--nested", type=int, default=0, help="choose thresholds on inner "
+                        "out-of-fold scores of the training stays (that many inner folds)")
     args = parser.parse_args()
     started = time.monotonic()
     stays = read_folder(args.folder)
@@ -341,7 +354,7 @@ def main() -> None:
         log(f"{name}: {args.folds}-fold × {args.repeats}")
         inputs = raw if name.split(":")[0] == "raw" else values
         high, medium, _ = cross_validate(stays, inputs, news2, recipe_of(name), args.folds,
-                                         args.repeats, args.seed, log, limits)
+                                         args.repeats, args.seed, log, limits, args.nested)
         rows += [(f"{name} ≥ high (cross-validated)", high),
                  (f"{name} ≥ medium (cross-validated)", medium)]
     for score, flags in bedside.bedside_flags(stays).items():
