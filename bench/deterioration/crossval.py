@@ -2,7 +2,15 @@
 figure from patients the fitting never touched.
 
     .venv/bin/python -m bench.deterioration.crossval /path/to/physionet2019-sepsis-dev \
-        [--folds 5] [--repeats 3] [--model linear,additive] [--reps 2000]
+        [--engine] [--folds 5] [--repeats 3] [--model linear,additive,raw] [--reps 2000] \
+        [--high-limits 0.40,0.026] [--nested 3]
+
+`--engine` (the figures the README quotes, ≈ 9 min on two busy cores): each held-out fold is
+also run through the engine by `crsmon validate`'s own code with its fold's weights file and
+thresholds, and scored with validate's definitions — NEWS2's confirmed floor between hours
+included. `--model`: the recipes compared in the harness (linear: the shipped one; additive and
+raw: shapes per feature, bench/deterioration/additive_fit.py; options as
+`additive:smoothing=2000:rounds=15`).
 
 Repeated, patient-level, stratified k-fold cross-validation over the whole development set.
 In each fold the whole recipe runs on the training stays only, exactly as
@@ -20,9 +28,9 @@ The bedside scores need no fitting: they are scored on every stay with the defin
 among septic stays with onset ≥ 12 h after their first record; non-septic patient-hours
 flagged; firings per non-septic patient-day).
 
-These are the hourly machines on hourly records (the harness), without the engine's confirmed
-NEWS2 floor between hours: `crsmon validate` runs the engine and puts a few more hours under
-alert (docs/deterioration-model.md).
+Without `--engine` these are the hourly machines on hourly records (the harness), without the
+engine's confirmed NEWS2 floor between hours: the engine puts a few more hours under alert
+(docs/deterioration-model.md).
 """
 
 from __future__ import annotations
