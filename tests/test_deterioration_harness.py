@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bench.deterioration import bedside, metrics
 from bench.deterioration.data import COLUMNS, Stay
@@ -73,3 +74,30 @@ def test_the_split_folders_hold_every_stay_once_as_links_to_the_originals(tmp_pa
     assert counts == {"fit": len(fit), "held": len(held)} and held
     link = next((tmp_path / "held").iterdir())
     assert link.is_symlink() and link.resolve() == (source / link.name).resolve()
+
+
+def test_the_threshold_search_steps_every_stay_at_once_as_one_stay_at_a_time() -> None:
+    """The search's machine over all stays at once (fitting._Padded) flags the hours the
+    one-stay-at-a-time machine flags, and counts the burden as metrics does."""
+    from bench.deterioration.fitting import _Padded, _single_level
+
+    rng = np.random.default_rng(4)
+    stays, scores = [], []
+    for index in range(80):
+        hours = int(rng.integers(1, 90))
+        measured = rng.random(hours) < 0.8
+        stays.append(_stay(hours, measured=measured.tolist()))
+        scores.append(np.where(rng.random(hours) < 0.05, np.inf, rng.gamma(2.0, 1.0, hours)))
+    padded = _Padded(stays, scores)
+    for open_at, resolve_below, persistence, resolve in ((2.5, 2.5, 2, 1), (2.0, 1.4, 3, 4),
+                                                         (3.0, 2.55, 1, 2)):
+        one = _single_level(scores, open_at, resolve_below, persistence, resolve)
+        together = padded.flags(open_at, resolve_below, persistence, resolve)
+        order = sorted(range(len(scores)), key=lambda i: -len(scores[i]))
+        for row, i in enumerate(order):
+            assert together[row, :len(scores[i])].tolist() == one[i].tolist()
+            assert not together[row, len(scores[i]):].any()
+        f = metrics.figures(metrics.summarise(stays, one))
+        fires, hours_flagged = padded.burden(together)
+        assert fires == pytest.approx(f["firings_per_day"]) and hours_flagged == pytest.approx(
+            f["hours_flagged"])

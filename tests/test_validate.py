@@ -248,3 +248,75 @@ def test_a_sweep_of_the_warning_s_thresholds_reuses_scores_and_gives_what_a_run_
         assert [stay.detectors["crsmon ≥ medium"].hours.tolist() for stay in own.stays] == [
             per_stay["crsmon ≥ medium"].hours.tolist() for per_stay in flags], name
         assert any(per_stay["crsmon ≥ high"].hours.any() for per_stay in flags)
+
+
+def test_a_target_burden_is_met_and_written_as_a_configuration_the_worker_reads(tmp_path) -> None:
+    """Site calibration: the thresholds it writes give, when the same stays are validated
+    with the written file, the burden and sensitivity it reported, within a tenth of the
+    target; the report marks them on its chart."""
+    from monitor.config import load_config
+
+    calibrated = tmp_path / "calibrated"
+    done = validate(str(DATA), "--out", str(calibrated), "--jobs", "2",
+                    "--target-burden", "high=5%,medium=15%")
+    assert done.returncode == 0, done.stderr
+    figures = orjson.loads((calibrated / "validation.json").read_bytes())
+    calibration = figures["calibration"]
+    written = calibrated / calibration["config_file"]
+    config = load_config(written)
+    assert config.deterioration_high_open == calibration["levels"]["high"]["open"]
+    assert config.deterioration_medium_open == calibration["levels"]["medium"]["open"]
+    # both burdens are above the targets at the defaults (19 % and 5.5 %): both thresholds rise
+    assert config.deterioration_medium_open > 1.801 and config.deterioration_high_open > 2.6
+    assert "clinical-config.json" in done.stderr and "calibrated crsmon ≥ high" in (
+        calibrated / "validation.html").read_text()
+    replayed = tmp_path / "replayed"
+    done = validate(str(DATA), "--out", str(replayed), "--jobs", "2", "--sweep", "",
+                    "--config", str(written))
+    assert done.returncode == 0, done.stderr
+    again = orjson.loads((replayed / "validation.json").read_bytes())["detectors"]
+    for level, target in (("high", 0.05), ("medium", 0.15)):
+        reported = calibration["levels"][level]
+        seen = again[f"crsmon ≥ {level}"]
+        for key in ("hours_flagged_share_non_septic", "flagged_at_onset_minus_6h"):
+            assert seen[key]["value"] == reported[key]["value"], (level, key)
+        assert abs(seen["hours_flagged_share_non_septic"]["value"] - target) <= 0.1 * target
+
+
+def test_a_target_burden_that_is_not_one_says_how_to_write_it(tmp_path) -> None:
+    done = validate(str(DATA), "--out", str(tmp_path), "--target-burden", "high=3")
+    assert done.returncode != 0
+    assert "high=3" in done.stderr and "LEVEL=N%" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_target_is_a_share_of_hours_or_firings_per_patient_day() -> None:
+    from validation.calibration import Target, parse_targets
+
+    assert parse_targets("high=3%, medium=12.5%,high=0.3/day") == [
+        Target("high", "hours", 0.03), Target("medium", "hours", 0.125),
+        Target("high", "firings", 0.3)]
+    for wrong in ("low=3%", "high=150%", "high=0%", ""):
+        with pytest.raises(SystemExit):
+            parse_targets(wrong)
+
+
+def test_every_target_of_a_level_is_met_by_the_higher_of_their_thresholds() -> None:
+    from monitor.config import EngineConfig
+    from validation.calibration import choose, parse_targets
+
+    curve = [{"value": t, "hours_flagged_share_non_septic": h,
+              "firings_per_patient_day_non_septic": f}
+             for t, h, f in ((2.0, 0.06, 0.4), (3.0, 0.03, 0.2), (4.0, 0.02, 0.1))]
+    opens, notes = choose(EngineConfig(), parse_targets("high=4.5%,high=0.15/day"),
+                          {"high": curve, "medium": []})
+    assert opens == {"high": pytest.approx(3.5)} and not notes
+
+
+def test_the_threshold_meeting_a_target_is_interpolated_between_the_points_around_it() -> None:
+    from validation.calibration import threshold_for
+
+    curve = [(2.0, 0.06), (2.5, 0.04), (3.0, 0.03), (3.5, 0.025)]
+    assert threshold_for(curve, 0.035) == (pytest.approx(2.75), None)
+    assert threshold_for(curve, 0.04) == (pytest.approx(2.5), None)
+    value, note = threshold_for(curve, 0.01)
+    assert value == 3.5 and note and "highest threshold tried" in note

@@ -19,6 +19,11 @@ import orjson
 
 from monitor.config import EngineConfig, load_config
 from monitor.engine import Engine
+from validation.calibration import (
+    DETECTOR, FIGURE, LEVELS, TOLERANCE, Target, choose, configured, miss, open_setting,
+    parse_targets,
+)
+from validation.calibration import grid as calibration_grid
 from validation.figures import (
     Bootstrap, by_rule, case_lists, cohort, detector_figures, groups_of, sweep_point,
 )
@@ -35,6 +40,8 @@ from validation.run_stays import ChunkResult, run_chunk, run_stays
 #: threshold below its resolve threshold is not a valid setting; lower both to sweep down).
 DEFAULT_SWEEP = "deterioration_high_open=3.0;deterioration_medium_open=2.2"
 CHUNK_FILES = 48
+#: What `--target-burden` writes into the output folder: a clinical configuration file.
+CONFIG_FILE = "clinical-config.json"
 
 
 def parse_sweep(text: str, config: EngineConfig) -> list[tuple[str, float]]:
@@ -76,25 +83,27 @@ def validate_command(args: argparse.Namespace, render_case: CaseRenderer | None 
               "JSON Lines file with --outcomes", file=sys.stderr)
         return 2
     config = load_config(args.config)
-    text = DEFAULT_SWEEP if args.sweep is None else args.sweep
-    sweep = parse_sweep(text, config) if text else []
+    targets = parse_targets(args.target_burden) if getattr(args, "target_burden", None) else []
+    # calibrating, the calibration's grid is the what-if sweep unless one is asked for
+    text = (DEFAULT_SWEEP if not targets else "") if args.sweep is None else args.sweep
+    sweep: list = parse_sweep(text, config) if text else []
+    if targets:
+        sweep += [point for point in calibration_grid(config, targets)
+                  if point[:2] not in set(sweep)]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    if source.is_dir():
-        files = stay_files(source)
-        if not files:
-            print(f"crsmon validate: {source} holds no .psv files", file=sys.stderr)
-            return 2
-        results, problems, swept, bedside_swept = _run_folder(
-            files, ColumnMap.from_file(Path(args.columns) if args.columns else None), config,
-            sweep, args.jobs, sys.stderr)
-    else:
-        problems = Problems()
-        stays = read_jsonl_stays(source, Path(args.outcomes) if args.outcomes else None, problems)
-        chunk = run_stays(stays, problems, config, sweep)
-        results, swept, bedside_swept = chunk.stays, chunk.sweep, chunk.bedside_sweep
+    if source.is_dir() and not stay_files(source):
+        print(f"crsmon validate: {source} holds no .psv files", file=sys.stderr)
+        return 2
+    results, problems, swept, bedside_swept = _run(args, source, config, sweep)
     figures = summarise(results, swept, bedside_swept, problems, config, str(source))
+    if targets:
+        figures["calibration"] = _calibrate(args, source, config, targets, figures, out)
+        asked = {name for name, _ in (parse_sweep(text, config) if text else [])}
+        for level, other in (("high", "medium"), ("medium", "high")):  # the grid's other curve
+            if open_setting(other) not in asked:
+                figures["what_if"].pop(f"{DETECTOR[level]}, {open_setting(other)}", None)
     columns = ColumnMap.from_file(Path(args.columns) if args.columns else None)
     _write_cases(figures, results, source, columns, out, render_case, sys.stderr)
     figures["run"]["seconds"] = round(time.monotonic() - started, 2)
@@ -104,6 +113,71 @@ def validate_command(args: argparse.Namespace, render_case: CaseRenderer | None 
     (out / "validation.json").write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
     _print_summary(figures, out, sys.stderr)
     return 0
+
+
+def _run(args: argparse.Namespace, source: Path, config: EngineConfig, sweep: list):
+    """crsmon and the bedside scores over every stay of the input: (results, problems, the
+    what-if flags, the bedside what-if flags)."""
+    if source.is_dir():
+        return _run_folder(stay_files(source),
+                           ColumnMap.from_file(Path(args.columns) if args.columns else None),
+                           config, sweep, args.jobs, sys.stderr)
+    problems = Problems()
+    stays = read_jsonl_stays(source, Path(args.outcomes) if args.outcomes else None, problems)
+    chunk = run_stays(stays, problems, config, sweep)
+    return chunk.stays, problems, chunk.sweep, chunk.bedside_sweep
+
+
+def _calibrate(args: argparse.Namespace, source: Path, config: EngineConfig,
+               targets: list[Target], figures: dict, out: Path) -> dict:
+    """The thresholds that meet the targets (validation/calibration.py), run once more over
+    the whole input for their own figures (corrected once if a target is missed by more
+    than calibration.TOLERANCE), and written as a clinical configuration file."""
+    curves = {level: [
+        {**point, "value": getattr(config, open_setting(level))} if point["value"] == "default"
+        else point for point in figures["what_if"].get(
+            f"{DETECTOR[level]}, {open_setting(level)}", [])] for level in LEVELS}
+    opens, notes = choose(config, targets, curves)
+    runs = 0
+    while True:
+        calibrated = configured(config, opens)
+        sys.stderr.write("calibrated thresholds: " + ", ".join(
+            f"{level} ≥ {value:.3f}" for level, value in opens.items()) + "; checking them\n")
+        results, _, _, _ = _run(args, source, calibrated, [])
+        runs += 1
+        groups = groups_of(results)
+        achieved = {level: detector_figures(results, DETECTOR[level], groups, Bootstrap())
+                    for level in LEVELS}
+        missed = [t for t in targets if miss(t, achieved[t.level][FIGURE[t.kind]]["value"])
+                  > TOLERANCE and str(t) not in notes]
+        if not missed or runs > 1:
+            break
+        for level in dict.fromkeys(t.level for t in missed):  # the run's own point, then again
+            curves[level].append({"value": opens[level], **{
+                FIGURE[kind]: achieved[level][FIGURE[kind]]["value"] for kind in FIGURE}})
+        opens, notes = choose(config, targets, curves)
+    overrides = orjson.loads(Path(args.config).read_bytes()) if args.config else {}
+    for level in LEVELS:
+        for what in ("open", "resolve"):
+            name = f"deterioration_{level}_{what}"
+            overrides[name] = round(getattr(calibrated, name), 4)
+    path = out / CONFIG_FILE
+    path.write_bytes(orjson.dumps(overrides, option=orjson.OPT_INDENT_2) + b"\n")
+    load_config(path)  # what was written is what the worker will read
+    return {
+        "targets": [str(t) for t in targets], "config_file": CONFIG_FILE,
+        "thresholds": {name: overrides[name] for name in overrides
+                       if name.startswith("deterioration_")},
+        "notes": notes, "checking_runs": runs,
+        "levels": {level: {
+            "detector": DETECTOR[level],
+            "targets": [str(t) for t in targets if t.level == level],
+            "open": getattr(calibrated, open_setting(level)),
+            **{key: achieved[level][key] for key in (
+                "hours_flagged_share_non_septic", "firings_per_patient_day_non_septic",
+                "flagged_at_onset_minus_6h", "flagged_at_onset_minus_3h",
+                "flagged_at_onset_minus_0h")}} for level in LEVELS},
+    }
 
 
 def _write_cases(figures: dict, results: list[StayResult], source: Path, columns: ColumnMap,
@@ -207,6 +281,9 @@ def _print_summary(figures: dict, out: Path, err: IO[str]) -> None:
         fires = d["firings_per_patient_day_non_septic"]["value"]
         err.write(f"{name:<18} {_pct(sens):>26} {_pct(hours):>27} "
                   f"{'–' if fires is None else f'{fires:.2f}':>12}\n")
+    if "calibration" in figures:
+        for line in calibration_lines(figures["calibration"], out):
+            err.write(line + "\n")
     for line in problem_lines(figures["problems"]):
         err.write(line + "\n")
     err.write(f"report: {out / 'validation.html'}\nfigures: {out / 'validation.json'}\n")
@@ -220,3 +297,21 @@ def problem_lines(problems: dict) -> list[str]:
 
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f} %"
+
+
+def calibration_lines(calibration: dict, out: Path) -> list[str]:
+    lines = [f"calibrated to {', '.join(calibration['targets'])}:"]
+    for level, d in calibration["levels"].items():
+        sens = d["flagged_at_onset_minus_6h"]
+        low, high = sens["ci95"]
+        lines.append(
+            f"  {d['detector']} at score ≥ {d['open']:.3f}: "
+            f"{_pct(d['hours_flagged_share_non_septic']['value'])} of hours, "
+            f"{d['firings_per_patient_day_non_septic']['value']:.2f} firings/patient-day, "
+            f"flags {_pct(sens['value'])} 6 h before onset "
+            f"({_pct(low)}–{_pct(high)})" if sens["value"] is not None and low is not None
+            else f"  {d['detector']} at score ≥ {d['open']:.3f}")
+    lines += [f"  note: {target}: {note}" for target, note in calibration["notes"].items()]
+    lines.append(f"clinical configuration: {out / calibration['config_file']} "
+                 "(crsmon worker --config, CRSMON_CLINICAL_CONFIG, crsmon replay --config)")
+    return lines

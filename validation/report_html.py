@@ -120,7 +120,7 @@ def _legend(entries: list[tuple[str, str, bool]]) -> str:
     return f'<ul class="legend">{"".join(items)}</ul>'
 
 
-def _burden_chart(detectors: dict, curves: dict) -> str:
+def _burden_chart(detectors: dict, curves: dict, calibration: dict | None = None) -> str:
     points = [(100 * (d["hours_flagged_share_non_septic"]["value"] or 0),
                100 * (d["flagged_at_onset_minus_6h"]["value"] or 0)) for d in detectors.values()]
     x_max = max([20.0] + [x * 1.15 for x, _ in points])
@@ -161,7 +161,49 @@ def _burden_chart(detectors: dict, curves: dict) -> str:
                            f'fill="{colour}"><title>{html.escape(name)}: {x:.1f} % of hours, '
                            f'{y:.1f} % flagged 6 h ahead</title></circle>')
         legend.append((name, colour, False))
+    for level, d in (calibration or {}).get("levels", {}).items():
+        hours = d["hours_flagged_share_non_septic"]["value"]
+        sens = d["flagged_at_onset_minus_6h"]["value"]
+        if hours is None or sens is None:
+            continue
+        x, y = chart.x(100 * hours), chart.y(100 * sens)
+        colour = COLOURS.get(d["detector"], "#4a5568")
+        chart.parts.append(
+            f'<path d="M{x:.1f},{y - 8:.1f} L{x + 8:.1f},{y:.1f} L{x:.1f},{y + 8:.1f} '
+            f'L{x - 8:.1f},{y:.1f} Z" fill="#fff" stroke="{colour}" stroke-width="2.5">'
+            f'<title>calibrated {html.escape(d["detector"])} (score ≥ {d["open"]:.3f}): '
+            f'{100 * hours:.1f} % of hours, {100 * sens:.1f} % flagged 6 h ahead</title></path>'
+            f'<text x="{x + 10:.1f}" y="{y + 14:.1f}" fill="{colour}" font-weight="bold">'
+            f'calibrated {html.escape(level)}</text>')
+        legend.append((f"calibrated {d['detector']} (--target-burden)", colour, False))
     return chart.svg() + _legend(legend)
+
+
+def _calibration(calibration: dict | None) -> str:
+    """The thresholds chosen for the target burden, what they achieve here, and the file."""
+    if not calibration:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(d['detector'])}</td><td>{html.escape(', '.join(d['targets'])) or '–'}</td>"
+        f"<td>{d['open']:.3f}</td><td>{_pct(d['hours_flagged_share_non_septic'])}</td>"
+        f"<td>{_rate(d['firings_per_patient_day_non_septic'])}</td>"
+        f"<td>{_pct(d['flagged_at_onset_minus_6h'])}</td><td>{_pct(d['flagged_at_onset_minus_3h'])}</td></tr>"
+        for d in calibration["levels"].values())
+    notes = "".join(f"<li>{html.escape(t)}: {html.escape(n)}</li>"
+                    for t, n in calibration["notes"].items())
+    return (f'<h2>Calibrated to the burden you can staff</h2><p class="note">Targets '
+            f'<code>{html.escape(", ".join(calibration["targets"]))}</code>: the deterioration '
+            "warning's open thresholds that meet them on these stays (shares of other patients' "
+            "hours under alert; firings per patient-day), run over every stay again to give the "
+            "figures below with their intervals. They are written to "
+            f'<code>{html.escape(calibration["config_file"])}</code>, a clinical configuration '
+            "for <code>crsmon worker --config</code> (or <code>CRSMON_CLINICAL_CONFIG</code>) and "
+            "<code>crsmon replay --config</code>. The diamonds on the chart above mark them. A "
+            "burden measured on past stays is an estimate for the next ones: run them in silent "
+            "mode first (docs/validation.md).</p><table><tr><th>detector</th><th>target</th>"
+            "<th>open threshold</th><th>non-septic hours flagged</th><th>firings / patient-day"
+            "</th><th>flagged 6 h before onset</th><th>3 h before</th></tr>" + rows + "</table>"
+            + (f"<ul>{notes}</ul>" if notes else ""))
 
 
 def _lead_chart(detectors: dict) -> str:
@@ -272,7 +314,8 @@ patients (1,000 resamples).</p>
 <p class="note">Up and to the left is better. Whiskers are the 95 % intervals; dashed lines are the
 what-if sweep: each bedside score at other thresholds, and crsmon with one setting changed (the
 label is the setting's value).</p>
-{_burden_chart(figures['detectors'], figures['what_if'])}
+{_burden_chart(figures['detectors'], figures['what_if'], figures.get('calibration'))}
+{_calibration(figures.get('calibration'))}
 <h2>When the first alert came</h2>
 <p class="note">For each septic stay counted for onset figures: how long before the onset each detector
 first fired.</p>

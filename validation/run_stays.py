@@ -42,18 +42,26 @@ def crsmon_flags(stay: Stay, engine: Engine) -> tuple[dict[str, Flags], Counter]
     return flags_of_alerts(alerts, stay.start.timestamp(), stay.hours)
 
 
+#: A what-if point: (setting, value), or (setting, value, every setting it changes) when
+#: changing one setting moves others with it (validation/calibration.py).
+SweepPoint = tuple
+
+
 def run_chunk(files: list[Path], columns: ColumnMap, config: EngineConfig,
-              sweep: list[tuple[str, float]]) -> ChunkResult:
+              sweep: list[SweepPoint]) -> ChunkResult:
     problems = Problems()
     stays = [stay for path in files if (stay := read_stay(path, columns, problems)) is not None]
     return run_stays(stays, problems, config, sweep)
 
 
 def run_stays(stays: list[Stay], problems: Problems, config: EngineConfig,
-              sweep: list[tuple[str, float]]) -> ChunkResult:
+              sweep: list[SweepPoint]) -> ChunkResult:
     # Hourly deterioration scores, kept for the sweep of the warning's thresholds: the same
     # stays give the same scores whatever the thresholds (monitor/deterioration/engine_rule.py)
-    memo: dict | None = {} if any(name in THRESHOLD_SETTINGS for name, _ in sweep) else None
+    points = [(item[0], item[1], item[2] if len(item) > 2 else {item[0]: item[1]})
+              for item in sweep]
+    memo: dict | None = {} if any(set(updates) <= THRESHOLD_SETTINGS
+                                  for _, _, updates in points) else None
     engine = Engine(config, statuses=False, scores=memo)
     results = []
     bedside_sweep: dict[str, list[Flags]] = {}
@@ -71,8 +79,8 @@ def run_stays(stays: list[Stay], problems: Problems, config: EngineConfig,
                     flags_of_score(hourly[name], threshold))
         results.append(result)
     swept = {}
-    for name, value in sweep:
-        engine = Engine(config.model_copy(update={name: value}), statuses=False,
-                        scores=memo if name in THRESHOLD_SETTINGS else None)
+    for name, value, updates in points:
+        engine = Engine(config.model_copy(update=updates), statuses=False,
+                        scores=memo if set(updates) <= THRESHOLD_SETTINGS else None)
         swept[(name, value)] = [crsmon_flags(stay, engine)[0] for stay in stays]
     return ChunkResult(results, problems, swept, bedside_sweep)

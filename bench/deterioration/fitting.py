@@ -93,19 +93,65 @@ def _single_level(scores: list[np.ndarray], open_at: float, resolve_below: float
     return out
 
 
+class _Padded:
+    """Stays' hourly scores side by side, (stays, longest stay) padded with −inf, so that one
+    level's machine steps every stay at once: the threshold search runs it hundreds of times."""
+
+    def __init__(self, stays: list[Stay], scores: list[np.ndarray]) -> None:
+        # longest stays first: at hour h only the first `self.alive[h]` rows are still inside
+        order = sorted(range(len(scores)), key=lambda i: -len(scores[i]))
+        lengths = np.array([len(scores[i]) for i in order], dtype=np.int64)
+        longest = int(lengths.max()) if len(lengths) else 0
+        self.scores = np.full((len(scores), longest), -np.inf)
+        self.inside = np.zeros((len(scores), longest), dtype=bool)
+        self.measured = np.zeros((len(scores), longest), dtype=bool)
+        for row, i in enumerate(order):
+            values = scores[i]
+            self.scores[row, :len(values)] = values
+            self.inside[row, :len(values)] = True
+            self.measured[row, :len(values)] = stays[i].measured[:len(values)]
+        self.alive = [int(np.count_nonzero(lengths > hour)) for hour in range(longest)]
+        self.hours = self.measured.sum()
+
+    def flags(self, open_at: float, resolve_below: float, persistence: int,
+              resolve: int) -> np.ndarray:
+        """`_single_level` for every stay at once (the same rule, hour by hour)."""
+        n, longest = self.scores.shape
+        flags = np.zeros((n, longest), dtype=bool)
+        is_open = np.zeros(n, dtype=bool)
+        run = np.zeros(n, dtype=np.int64)
+        for hour in range(longest):
+            k = self.alive[hour]
+            value, was_open = self.scores[:k, hour], is_open[:k]
+            counts = np.where(was_open, value < resolve_below, value >= open_at)
+            steps = np.where(counts, run[:k] + 1, 0)
+            flips = steps >= np.where(was_open, resolve, persistence)
+            is_open[:k] = was_open ^ flips
+            run[:k] = np.where(flips, 0, steps)
+            flags[:k, hour] = is_open[:k]
+        return flags
+
+    def burden(self, flags: np.ndarray) -> tuple[float, float]:
+        """(firings per patient-day, share of patient-hours flagged), as metrics.figures."""
+        firings = flags[:, 0].sum() + (flags[:, 1:] & ~flags[:, :-1]).sum()
+        return float(firings / (self.hours / 24.0)), float((flags & self.measured).sum() / self.hours)
+
+
 def _lowest_threshold(stays: list[Stay], scores: list[np.ndarray], limits: tuple[float, float],
-                      persistence: int, resolve: int, ratio: float) -> tuple[float, dict]:
+                      persistence: int, resolve: int, ratio: float,
+                      padded: "_Padded | None" = None) -> tuple[float, dict]:
     """Bisection on the open threshold: burden falls as it rises."""
     others = [i for i, s in enumerate(stays) if not s.septic]
     other_scores = [scores[i] for i in others]
-    other_stays = [stays[i] for i in others]
     finite = np.concatenate(other_scores)
     low, high = 0.0, float(np.percentile(finite[np.isfinite(finite)], 99.9)) + 1.0
+    if padded is None:
+        padded = _Padded([stays[i] for i in others], other_scores)
 
     def within(threshold: float) -> bool:
-        flags = _single_level(other_scores, threshold, threshold * ratio, persistence, resolve)
-        f = metrics.figures(metrics.summarise(other_stays, flags))
-        return f["firings_per_day"] <= limits[0] and f["hours_flagged"] <= limits[1]
+        fires, hours = padded.burden(padded.flags(threshold, threshold * ratio, persistence,
+                                                  resolve))
+        return fires <= limits[0] and hours <= limits[1]
 
     for _ in range(18):
         middle = (low + high) / 2
@@ -113,18 +159,27 @@ def _lowest_threshold(stays: list[Stay], scores: list[np.ndarray], limits: tuple
             high = middle
         else:
             low = middle
-    flags = _single_level(scores, high, high * ratio, persistence, resolve)
-    return high, metrics.figures(metrics.summarise(stays, flags))
+    septic = [i for i, s in enumerate(stays) if s.septic]
+    flags = _single_level([scores[i] for i in septic], high, high * ratio, persistence, resolve)
+    fires, hours = padded.burden(padded.flags(high, high * ratio, persistence, resolve))
+    caught = metrics.summarise([stays[i] for i in septic], flags).caught
+    figures = {"firings_per_day": fires, "hours_flagged": hours}
+    for column, lead in enumerate(metrics.LEADS):
+        figures[f"sens_{lead}"] = float(caught[:, column].mean()) if len(caught) else float("nan")
+    return high, figures
 
 
 def choose_level(stays: list[Stay], scores: list[np.ndarray], limits: tuple[float, float],
                  name: str) -> tuple[tuple[float, float, int, int], list[str]]:
     """(open, resolve, persistence, resolve hours) of one level that catch most at −6 h."""
     best, log = None, []
+    others = [i for i, s in enumerate(stays) if not s.septic]
+    padded = _Padded([stays[i] for i in others], [scores[i] for i in others])
     for persistence in PERSISTENCE:
         for resolve in RESOLVE:
             for ratio in RESOLVE_RATIO:
-                threshold, f = _lowest_threshold(stays, scores, limits, persistence, resolve, ratio)
+                threshold, f = _lowest_threshold(stays, scores, limits, persistence, resolve,
+                                                 ratio, padded)
                 value = (round(f["sens_6"], 6), round(f["sens_3"] + f["sens_0"], 6))
                 log.append(f"{name}: persistence {persistence} h, resolve {resolve} h, ratio "
                            f"{ratio}: open ≥ {threshold:.2f}, catches {f['sens_6']:.1%} at −6 h, "
@@ -154,12 +209,16 @@ def floored(scores: list[np.ndarray], news2: list[np.ndarray] | None,
 
 def choose_dynamics(stays: list[Stay], scores: list[np.ndarray],
                     news2: list[np.ndarray] | None = None,
-                    floor: int = NEWS2_HIGH_FLOOR) -> tuple[Dynamics, list[str]]:
+                    floor: int = NEWS2_HIGH_FLOOR,
+                    high_limits: tuple[float, float] = HIGH_LIMITS,
+                    medium_limits: tuple[float, float] = MEDIUM_LIMITS,
+                    ) -> tuple[Dynamics, list[str]]:
     """Each level's persistence, hysteresis and thresholds, chosen on its own, with the
-    NEWS2 floor in place when `news2` is given."""
+    NEWS2 floor in place when `news2` is given; limits: (firings per patient-day, share of
+    hours) on these stays."""
     seen = floored(scores, news2, floor)
-    high, log_high = choose_level(stays, seen, HIGH_LIMITS, "high")
-    medium, log_medium = choose_level(stays, seen, MEDIUM_LIMITS, "medium")
+    high, log_high = choose_level(stays, seen, high_limits, "high")
+    medium, log_medium = choose_level(stays, seen, medium_limits, "medium")
     dynamics = Dynamics(medium[0], medium[1], max(high[0], medium[0]), high[1],
                         medium[2], medium[3], high[2], high[3],
                         floor if news2 is not None else 0)
