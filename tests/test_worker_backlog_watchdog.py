@@ -5,15 +5,13 @@ counted thousands in crsmon_records_lost_in_flight_total, the metric operators a
 
 from __future__ import annotations
 
-import re
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.support.kafka_io import produce
 from tests.support.processes import Service
+from tests.support.worker_metrics import metric, wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
 
@@ -21,21 +19,8 @@ PATIENTS = 100
 SETS_EACH = 40
 
 
-def metric(port: int, name: str) -> float:
-    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    return sum(float(value) for value in re.findall(rf"^{name}(?:\{{[^}}]*\}})? (\S+)$", body, re.M))
 
 
-def wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def test_a_backlog_read_to_its_end_raises_no_lost_records_alarm(kafka, worker_env, tmp_path: Path) -> None:

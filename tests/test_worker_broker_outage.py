@@ -15,6 +15,7 @@ import pytest
 
 from crsmon.local_kafka import LocalKafka, free_port
 from tests.support.processes import Service
+from tests.support.worker_metrics import wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(400)]
 
@@ -33,17 +34,6 @@ def gauge(port: int, name: str) -> float:
     return float(found.group(1))
 
 
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = condition()
-            if result:
-                return result
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.fixture

@@ -13,9 +13,6 @@ from __future__ import annotations
 import io
 import json
 import random
-import re
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -28,6 +25,7 @@ from monitor.wire import encode
 from tests.conftest import worker_environment
 from tests.support.kafka_io import produce, read_until
 from tests.support.processes import Service
+from tests.support.worker_metrics import consumed, wait_for
 from validation.physionet import ColumnMap, read_stay, stay_files
 from validation.problems import Problems
 
@@ -57,21 +55,8 @@ BAD = [
 ]
 
 
-def metric(port: int, name: str) -> float | None:
-    try:
-        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    except OSError:
-        return None
-    return sum(float(value) for value in re.findall(rf"^{name}(?:\{{[^}}]*\}})? (\S+)$", body, re.M))
 
 
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def committed(bootstrap: str, group: str, topic: str) -> int:
@@ -134,18 +119,18 @@ def test_kills_a_term_and_a_broker_restart_page_as_replay_does(tmp_path: Path) -
         first = start("first")
         produce(broker.bootstrap, topics["vitals"], messages, max_request_size=2_000_000)
         at = rng.uniform(0.15, 0.45) * total
-        wait_until(lambda: (metric(port, "crsmon_messages_consumed_total") or 0) >= at, 300, "the first kill point")
+        wait_for(lambda: consumed(port) >= at, 300, "the first kill point")
         first.kill()
         second = start("second")
         at = rng.uniform(0.1, 0.3) * total
-        wait_until(lambda: (metric(port, "crsmon_messages_consumed_total") or 0) >= at, 300, "the SIGTERM point")
+        wait_for(lambda: consumed(port) >= at, 300, "the SIGTERM point")
         second.stop()
         third = start("third")
         at = rng.uniform(0.05, 0.2) * total
-        wait_until(lambda: (metric(port, "crsmon_messages_consumed_total") or 0) >= at, 300, "the broker restart")
+        wait_for(lambda: consumed(port) >= at, 300, "the broker restart")
         broker.stop()
         broker.start()
-        wait_until(lambda: committed(broker.bootstrap, env["CRSMON_APP_ID"], topics["vitals"]) >= total, 600,
+        wait_for(lambda: committed(broker.bootstrap, env["CRSMON_APP_ID"], topics["vitals"]) >= total, 600,
                    "every record committed: processed, and its effect stored")
         alerts = read_until(broker.bootstrap, topics["alerts"], lambda records: len(records) > 0, quiet_for=5)
         dead = read_until(broker.bootstrap, topics["dead_letters"], lambda records: len(records) >= len(BAD))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -12,26 +10,13 @@ import pytest
 from crsmon.local_kafka import LocalKafka, free_port
 from tests.support.kafka_io import produce, read_until
 from tests.support.processes import Service
+from tests.support.worker_metrics import consumed, wait_for
 
 pytestmark = pytest.mark.kafka
 
 
-def consumed(port: int) -> float:
-    """The worker's own count of messages consumed, from its /metrics endpoint."""
-    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    return sum(float(value) for value in re.findall(r'^crsmon_messages_consumed_total\{[^}]*\} (\S+)$', body, re.M))
 
 
-def wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.fixture

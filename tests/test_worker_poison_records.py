@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 
 from tests.support.kafka_io import produce, read_until
 from tests.support.processes import Service
+from tests.support.worker_metrics import metric
 
 pytestmark = pytest.mark.kafka
 
@@ -28,9 +27,6 @@ pytestmark = pytest.mark.kafka
 LARGEST = 999_936
 
 
-def metric(port: int, name: str) -> float:
-    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    return sum(float(value) for value in re.findall(rf"^{name}(?:\{{[^}}]*\}})? (\S+)$", body, re.M))
 
 
 def fever_course(patient: str) -> tuple[list, list]:
