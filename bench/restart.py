@@ -12,7 +12,8 @@ the timer derives depends on how long wall time runs, which replay has no notion
 
 Takeover: from the restart's command to the new worker's first record processed (its
 `crsmon_messages_consumed_total` above 0), with the old one's state restored from the table's
-changelog (an empty data directory, as on another machine).
+changelog (an empty data directory, as on another machine), or with `--keep-data` from the
+stopped worker's own data directory (a restart in place).
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def wait(condition, timeout: float, what: str) -> None:
 
 
 def one_run(kafka: LocalKafka, messages: list[tuple[str, bytes]], name: str, stop: int | None,
-            share: float, last_ts: dict[str, str], work: Path) -> Run:
+            share: float, last_ts: dict[str, str], work: Path, keep_data: bool = False) -> Run:
     inputs = Inputs.named(name)
     (work / name).mkdir(parents=True)
     topics = run_topics(inputs, name)
@@ -113,7 +114,8 @@ def one_run(kafka: LocalKafka, messages: list[tuple[str, bytes]], name: str, sto
         wait(lambda: consumed(worker) >= at, 900, f"{name}: {at:.0f} records consumed")
         run.stopped_at = consumed(worker) / len(messages)
         worker.stop(stop, timeout=60)
-        env = {**env, "CRSMON_DATA_DIR": str(work / name / "b"), "CRSMON_WEB_PORT": str(free_port())}
+        data = work / name / ("a" if keep_data else "b")
+        env = {**env, "CRSMON_DATA_DIR": str(data), "CRSMON_WEB_PORT": str(free_port())}
         restarted = time.monotonic()
         worker = start_worker(env, work / f"{name}-b.log")
         wait(lambda: consumed(worker) > 0, 300, f"{name}: the restarted worker's first record")
@@ -132,6 +134,9 @@ def main() -> None:
     parser.add_argument("folder", type=Path, help="a folder of PhysioNet .psv stays")
     parser.add_argument("--stays", type=int, help="the first N stays (default: all)")
     parser.add_argument("--seed", type=int, help="where the workers are stopped (default: random, printed)")
+    parser.add_argument("--keep-data", action="store_true",
+                        help="restart on the stopped worker's data directory (a restart in place) instead of an "
+                             "empty one (another machine: the state comes from the changelog)")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -150,8 +155,10 @@ def main() -> None:
         kafka.start()
         try:
             runs = [one_run(kafka, messages, "clean", None, 0.0, last_ts, work),
-                    one_run(kafka, messages, "sigkill", signal.SIGKILL, rng.uniform(0.2, 0.8), last_ts, work),
-                    one_run(kafka, messages, "sigterm", signal.SIGTERM, rng.uniform(0.2, 0.8), last_ts, work)]
+                    one_run(kafka, messages, "sigkill", signal.SIGKILL, rng.uniform(0.2, 0.8), last_ts, work,
+                            args.keep_data),
+                    one_run(kafka, messages, "sigterm", signal.SIGTERM, rng.uniform(0.2, 0.8), last_ts, work,
+                            args.keep_data)]
         finally:
             kafka.remove()
     clean = runs[0].changes
