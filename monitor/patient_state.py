@@ -56,12 +56,22 @@ _DICTIONARY = (
     b'"signal_loss":[null,"",null,0,null,null,null,null,null,null],'
     b'"deterioration":[null,"",null,0,null,null,null,null,null,null]}}'
 )
-RULES = ("crs", "news2", "signal_loss", "deterioration")
 _LENGTH = struct.Struct("<I")
 
 
 def _nones() -> list:
     return [None] * COUNT
+
+
+def _rules() -> tuple[str, ...]:
+    """The registered rules' names (imported here, not above: the rules read this module)."""
+    from monitor.rules.registry import RULES
+
+    return RULES
+
+
+def _episodes() -> dict[str, Episode]:
+    return {rule: Episode() for rule in _rules()}
 
 
 @dataclass(slots=True, eq=False)
@@ -118,7 +128,7 @@ class Patient:
     # [since, confirmed, below_since] per floor, None while nothing is pending or held
     news2_floor: list | None = None
 
-    episodes: dict[str, Episode] = field(default_factory=lambda: {rule: Episode() for rule in RULES})
+    episodes: dict[str, Episode] = field(default_factory=_episodes)  # one per registered rule
     last_status_at: float | None = None
     last_status_key: tuple | None = None
     artifacts: int = 0
@@ -201,7 +211,7 @@ class Patient:
             patient.last_status_key = None if key is None else _freeze(key)
             patient.episodes = {rule: Episode.from_list(items)
                                 for rule, items in header["episodes"].items()}
-            for rule in RULES:
+            for rule in _rules():
                 patient.episodes.setdefault(rule, Episode())
         except (struct.error, orjson.JSONDecodeError, KeyError, TypeError) as error:
             raise ValueError(f"patient state is damaged: {error}") from None
