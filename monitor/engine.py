@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import KeysView
 
 from monitor.artifacts import expire, fever_never_held, take_sample
-from monitor.assessment import Assessment, assess, in_risk_period, oxygen_in_force
+from monitor.assessment import assess, in_risk_period, oxygen_in_force
 from monitor.deterioration.engine_rule import HourlyWarning
 from monitor.deterioration.news2_floor import ConfirmedNews2
 from monitor.config import EngineConfig
@@ -32,7 +32,7 @@ from monitor.episodes import Change, Timing
 from monitor.parameters import TEMPERATURE
 from monitor.patient_state import Patient
 from monitor.reports import alert_id_for, alert_of, moment, status_of
-from monitor.rules import REGISTRY, RULE_NAMED, Findings, Rule, in_step_order
+from monitor.rules import REGISTRY, RULE_NAMED, Findings, in_step_order
 from monitor.rules.crs import early_warning_of
 from monitor.rules.deterioration import ward_finding
 from monitor.signals import check_losses, note_signal
@@ -103,10 +103,14 @@ class Engine:
             raw_rows_max=config.raw_rows_max,
         )
         self._jumps = tuple(config.implausible_jump[name] for name in MEASUREMENTS)
-        self._rules = in_step_order(config)  # monitor/rules/registry.py
         #: Each rule's timing (ungraded, graded): see Rule.ungraded_timing.
         self._timings = {rule.name: ((rule.ungraded_timing or rule.timing)(config), rule.timing(config))
                          for rule in REGISTRY}
+        #: The rules on, in step order (monitor/rules/registry.py), as what a step reads of each:
+        #: its name, level, timings, and the rule it yields to with whether that one takes over.
+        self._rules = tuple((rule.name, rule.level, self._timings[rule.name], rule.yields_to,
+                             None if rule.yields_to is None else RULE_NAMED[rule.yields_to].takes_over)
+                            for rule in in_step_order(config))
         self._warning = HourlyWarning(config, scores) if config.deterioration_rule else None
         self._news2_floor = ConfirmedNews2(config)
         self._patients: dict[str, Patient] = {}
@@ -431,14 +435,22 @@ class Engine:
         a, early = early_warning_of(patient, a, at, vitals, crs_open, config)
         findings = Findings(patient, a, config, early, crs_open, ward)
         changes: list[tuple[str, Change]] = []
-        for rule in self._rules:
-            name = rule.name
-            episode = patient.episodes[name]
-            level = rule.level(findings)
-            if rule.yields_to is not None:
-                self._follow(patient, rule, level, a, at, changes)
-                continue
-            change = episode.step(at, level, self._timing(name, episode.grade), patient.patient_id, name)
+        episodes, patient_id = patient.episodes, patient.patient_id
+        for name, level_of, timings, leads, takes_over in self._rules:
+            episode = episodes[name]
+            if leads is None:
+                change = episode.step(at, level_of(findings), timings[1] if episode.grade else timings[0],
+                                      patient_id, name)
+            else:  # it yields: while `leads` takes over, that episode speaks for this one
+                leader = episodes[leads]
+                if takes_over is not None and takes_over(patient, a, config):
+                    if episode.episode_id is None:
+                        episode.above_since = None
+                        continue
+                    if leader.episode_id is not None:
+                        changes.append((name, episode.resolve(at, (f"continued as {leader.episode_id}",))))
+                        continue
+                change = episode.step(at, level_of(findings), timings[1], patient_id, name)
             if change is not None:
                 changes.append((name, change))
 
@@ -459,24 +471,6 @@ class Engine:
             patient.last_status_at = at
             if self._statuses:
                 outputs.statuses.append(status_of(patient, a, observed or stamp or moment(at)))
-
-    def _follow(self, patient: Patient, rule: Rule, level, a: Assessment, at: float,
-                changes: list[tuple[str, Change]]) -> None:
-        """A rule that yields (NEWS2, or the deterioration warning, to CRS): while the rule it
-        yields to takes over, that episode speaks for it, and takes an open one over."""
-        name, leads = rule.name, rule.yields_to
-        assert leads is not None
-        episode, leader = patient.episodes[name], patient.episodes[leads]
-        takes_over = RULE_NAMED[leads].takes_over
-        watched = takes_over is not None and takes_over(patient, a, self.config)
-        if watched and episode.episode_id is not None and leader.episode_id is not None:
-            changes.append((name, episode.resolve(at, (f"continued as {leader.episode_id}",))))
-        elif watched and episode.episode_id is None:
-            episode.above_since = None
-        else:
-            change = episode.step(at, level, self._timings[name][1], patient.patient_id, name)
-            if change is not None:
-                changes.append((name, change))
 
     def _timing(self, rule: str, grade: int | None) -> Timing:
         """A rule's persistence and hysteresis, by whether its episode has had a grade."""
