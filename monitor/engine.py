@@ -558,15 +558,14 @@ class Engine:
                 or self._next_due(patient, hourly=False) <= at
                 or self._news2_floor.releases(patient, at)):
             return False
-        before = patient.deterioration
+        state = patient.deterioration
+        before = None if state is None else (state.medium.open, state.high.open)
         patient.clock = at
         warning.evaluate(patient, at, news2, oxygen_in_force(patient)[0],
                          in_risk_period(patient, at, self.config))
-        after = patient.deterioration
-        assert after is not None  # evaluate always leaves the machines
-        if before is None:
-            return not after[0] and not after[2]
-        return before[0] == after[0] and before[2] == after[2]
+        state = patient.deterioration
+        assert state is not None  # evaluate always leaves the machines
+        return (state.medium.open, state.high.open) == (before or (False, False))
 
     def _schedule(self, patient: Patient, after: float | None = None) -> None:
         """Put the patient's next deadline on the timer. Every deadline up to `after` (by
