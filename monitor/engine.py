@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import KeysView
 
-from monitor import trends
 from monitor.artifacts import expire, fever_never_held, take_sample
-from monitor.assessment import Assessment, assess, in_risk_period, oxygen_in_force
+from monitor.assessment import assess, in_risk_period, oxygen_in_force
 from monitor.deterioration.engine_rule import HourlyWarning
 from monitor.deterioration.news2_floor import ConfirmedNews2
 from monitor.config import EngineConfig
@@ -33,7 +32,9 @@ from monitor.episodes import Change, Timing
 from monitor.parameters import TEMPERATURE
 from monitor.patient_state import Patient
 from monitor.reports import alert_id_for, alert_of, moment, status_of
-from monitor.rules import crs_level, deterioration_level, news2_level, signal_loss_level
+from monitor.rules import REGISTRY, RULE_NAMED, Findings, in_step_order
+from monitor.rules.crs import early_warning_of
+from monitor.rules.deterioration import ward_finding
 from monitor.signals import check_losses, note_signal
 from monitor.window import ABSENT, DUPLICATE, TOO_LATE, WindowLimits
 from monitor.wire import (
@@ -102,19 +103,16 @@ class Engine:
             raw_rows_max=config.raw_rows_max,
         )
         self._jumps = tuple(config.implausible_jump[name] for name in MEASUREMENTS)
-        self._timings = {
-            "crs": Timing(config.crs_persistence_s, config.crs_downgrade_after_min * 60,
-                          config.crs_resolve_after_h * 3600),
-            "news2": Timing(config.news2_persistence_s, config.news2_downgrade_after_min * 60,
-                            config.news2_resolve_after_min * 60),
-            "signal_loss": Timing(0.0, 0.0, config.signal_loss_resolve_after_s),
-            # the hourly machines persist and resolve; the episode follows them at once
-            "deterioration": Timing(0.0, 0.0, 0.0),
-        }
+        #: Each rule's timing (ungraded, graded): see Rule.ungraded_timing.
+        self._timings = {rule.name: ((rule.ungraded_timing or rule.timing)(config), rule.timing(config))
+                         for rule in REGISTRY}
+        #: The rules on, in step order (monitor/rules/registry.py), as what a step reads of each:
+        #: its name, level, timings, and the rule it yields to with whether that one takes over.
+        self._rules = tuple((rule.name, rule.level, self._timings[rule.name], rule.yields_to,
+                             None if rule.yields_to is None else RULE_NAMED[rule.yields_to].takes_over)
+                            for rule in in_step_order(config))
         self._warning = HourlyWarning(config, scores) if config.deterioration_rule else None
         self._news2_floor = ConfirmedNews2(config)
-        self._crs_timing, self._news2_timing, self._signal_loss_timing = (
-            self._timings["crs"], self._timings["news2"], self._timings["signal_loss"])
         self._patients: dict[str, Patient] = {}
         #: Patients whose latest full step published no change, with the NEWS2 score it
         #: assessed: what an hourly evaluation alone needs (`_hourly_alone`). Derived, never
@@ -431,55 +429,36 @@ class Engine:
             check_losses(patient, at, config)
         a = assess(patient, at, config)
         warning = self._warning
-        ward = None  # the deterioration rule's finding, where it is on
-        if warning is not None:
-            if at >= patient.deterioration_due:
-                warning.evaluate(patient, at, a.news2_score, oxygen_in_force(patient)[0],
-                                 a.risk_period)
-            floor = self._news2_floor
-            floor_score = floor.score_of(a)
-            floor.observe(patient, at, floor_score, vitals)
-            severity = floor.severity(patient)
-            ward = deterioration_level(patient, a, warning.level(patient), None if severity is None
-                                       else (severity, floor.threshold(severity), floor_score),
-                                       config)
-        crs = patient.episodes["crs"]
-        crs_open = crs.episode_id is not None
-        early = trends.NONE
-        # The early warning is for a febrile risk-period patient, or one whose fever treatment
-        # has masked (ASTCT); the baseline stays while the episode is open.
-        if a.risk_period and (a.grade > 0 or a.fever_not_required):
-            if vitals:
-                self._follow_trends(patient, a, at)
-            if patient.early_warning:
-                early = patient.early_warning
-                a = a._replace(early_warning=True)
-        elif not crs_open and (patient.baseline is not None or patient.early_warning):
-            patient.baseline, patient.trend_at, patient.early_warning = None, None, trends.NONE
-
+        ward = None if warning is None else ward_finding(  # the deterioration rule's finding
+            warning, self._news2_floor, patient, a, at, vitals, config)
+        crs_open = patient.episodes["crs"].episode_id is not None
+        a, early = early_warning_of(patient, a, at, vitals, crs_open, config)
+        findings = Findings(patient, a, config, early, crs_open, ward)
         changes: list[tuple[str, Change]] = []
-        change = crs.step(at, crs_level(patient, a, early, config, crs_open, ward),
-                          self._timing("crs", crs.grade), patient.patient_id, "crs")
-        if change is not None:
-            changes.append(("crs", change))
-        watched_as_crs = config.news2_within_crs_episode and (
-            crs.episode_id is not None or a.risk_period)
-        if warning is None:
-            self._follow(patient, "news2", news2_level(patient, a, config), watched_as_crs, at,
-                         changes)
-        else:  # the warning speaks for NEWS2 outside CRS: NEWS2 is among its inputs, with a floor
-            self._follow(patient, "deterioration", ward, watched_as_crs, at, changes)
-        change = patient.episodes["signal_loss"].step(
-            at, signal_loss_level(patient, config), self._signal_loss_timing,
-            patient.patient_id, "signal_loss")
-        if change is not None:
-            changes.append(("signal_loss", change))
+        episodes, patient_id = patient.episodes, patient.patient_id
+        for name, level_of, timings, leads, takes_over in self._rules:
+            episode = episodes[name]
+            if leads is None:
+                change = episode.step(at, level_of(findings), timings[1] if episode.grade else timings[0],
+                                      patient_id, name)
+            else:  # it yields: while `leads` takes over, that episode speaks for this one
+                leader = episodes[leads]
+                if takes_over is not None and takes_over(patient, a, config):
+                    if episode.episode_id is None:
+                        episode.above_since = None
+                        continue
+                    if leader.episode_id is not None:
+                        changes.append((name, episode.resolve(at, (f"continued as {leader.episode_id}",))))
+                        continue
+                change = episode.step(at, level_of(findings), timings[1], patient_id, name)
+            if change is not None:
+                changes.append((name, change))
 
         observed = None
         if changes:
             observed = stamp or moment(at)
-            for rule, change in changes:
-                outputs.alerts.append(alert_of(patient, rule, change, a, observed))
+            for name, change in changes:
+                outputs.alerts.append(alert_of(patient, name, change, a, observed))
             outputs.durable = True
             self._settled.pop(patient.patient_id, None)
         else:
@@ -493,41 +472,9 @@ class Engine:
             if self._statuses:
                 outputs.statuses.append(status_of(patient, a, observed or stamp or moment(at)))
 
-    def _follow(self, patient: Patient, rule: str, level, watched_as_crs: bool, at: float,
-                changes: list[tuple[str, Change]]) -> None:
-        """The ward rule (NEWS2, or the deterioration warning) outside CRS; in a patient
-        watched as possible CRS the CRS episode speaks for it, and takes an open one over."""
-        episode = patient.episodes[rule]
-        crs = patient.episodes["crs"]
-        if watched_as_crs and episode.episode_id is not None and crs.episode_id is not None:
-            changes.append((rule, episode.resolve(at, (f"continued as {crs.episode_id}",))))
-        elif watched_as_crs and episode.episode_id is None:
-            episode.above_since = None
-        else:
-            change = episode.step(at, level, self._timings[rule], patient.patient_id, rule)
-            if change is not None:
-                changes.append((rule, change))
-
-    def _follow_trends(self, patient: Patient, a: Assessment, at: float) -> None:
-        """Recompute baseline and trends of a febrile risk-period patient every interval."""
-        config = self.config
-        if patient.trend_at is not None and at < patient.trend_at + config.trend_interval_s:
-            return
-        window = patient.window
-        if patient.baseline is None:
-            patient.baseline = trends.baseline(window, at, config)
-        patient.trend_at = at
-        patient.early_warning = trends.early_warning(
-            patient.value, trends.slopes(window, at, config), patient.baseline, a.shock_index,
-            config,
-        )
-
     def _timing(self, rule: str, grade: int | None) -> Timing:
-        """A rule's persistence and hysteresis; a CRS episode that has had no CRS grade is a
-        NEWS2 deterioration, timed as one."""
-        if rule == "crs":
-            return self._crs_timing if grade else self._news2_timing
-        return self._timings[rule]
+        """A rule's persistence and hysteresis, by whether its episode has had a grade."""
+        return self._timings[rule][1 if grade else 0]
 
     # -- time ----------------------------------------------------------------------------
     def _next_due(self, patient: Patient, hourly: bool = True) -> float:
@@ -611,15 +558,14 @@ class Engine:
                 or self._next_due(patient, hourly=False) <= at
                 or self._news2_floor.releases(patient, at)):
             return False
-        before = patient.deterioration
+        state = patient.deterioration
+        before = None if state is None else (state.medium.open, state.high.open)
         patient.clock = at
         warning.evaluate(patient, at, news2, oxygen_in_force(patient)[0],
                          in_risk_period(patient, at, self.config))
-        after = patient.deterioration
-        assert after is not None  # evaluate always leaves the machines
-        if before is None:
-            return not after[0] and not after[2]
-        return before[0] == after[0] and before[2] == after[2]
+        state = patient.deterioration
+        assert state is not None  # evaluate always leaves the machines
+        return (state.medium.open, state.high.open) == (before or (False, False))
 
     def _schedule(self, patient: Patient, after: float | None = None) -> None:
         """Put the patient's next deadline on the timer. Every deadline up to `after` (by

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from monitor.deterioration.alerting import AlertState
+from monitor.deterioration.news2_floor import Floors
 from monitor.episodes import Episode
 from monitor.parameters import COUNT
 from monitor.trends import NONE, EarlyWarning
@@ -56,12 +58,22 @@ _DICTIONARY = (
     b'"signal_loss":[null,"",null,0,null,null,null,null,null,null],'
     b'"deterioration":[null,"",null,0,null,null,null,null,null,null]}}'
 )
-RULES = ("crs", "news2", "signal_loss", "deterioration")
 _LENGTH = struct.Struct("<I")
 
 
 def _nones() -> list:
     return [None] * COUNT
+
+
+def _rules() -> tuple[str, ...]:
+    """The registered rules' names (imported here, not above: the rules read this module)."""
+    from monitor.rules.registry import RULES
+
+    return RULES
+
+
+def _episodes() -> dict[str, Episode]:
+    return {rule: Episode() for rule in _rules()}
 
 
 @dataclass(slots=True, eq=False)
@@ -110,15 +122,15 @@ class Patient:
     trend_at: float | None = None
     early_warning: EarlyWarning = NONE
 
-    # the hourly deterioration warning (monitor/deterioration): its machines, as
-    # AlertState.as_list(), and the reasons of its last evaluation
-    deterioration: list | None = None
+    # the hourly deterioration warning (monitor/deterioration): its machines, and the
+    # reasons of its last evaluation
+    deterioration: AlertState | None = None
     deterioration_reasons: tuple = ()
-    # NEWS2's confirmed floors under the warning (monitor/deterioration/news2_floor.py):
-    # [since, confirmed, below_since] per floor, None while nothing is pending or held
-    news2_floor: list | None = None
+    # NEWS2's confirmed floors under the warning (monitor/deterioration/news2_floor.py),
+    # None while nothing is pending or held
+    news2_floor: Floors | None = None
 
-    episodes: dict[str, Episode] = field(default_factory=lambda: {rule: Episode() for rule in RULES})
+    episodes: dict[str, Episode] = field(default_factory=_episodes)  # one per registered rule
     last_status_at: float | None = None
     last_status_key: tuple | None = None
     artifacts: int = 0
@@ -145,9 +157,9 @@ class Patient:
     def to_bytes(self) -> bytes:
         header = {name: getattr(self, name) for name in self._STORED}
         header["early_warning"] = list(self.early_warning)
-        header["deterioration"] = self.deterioration
+        header["deterioration"] = None if self.deterioration is None else self.deterioration.as_list()
         header["deterioration_reasons"] = list(self.deterioration_reasons)
-        header["news2_floor"] = self.news2_floor
+        header["news2_floor"] = None if self.news2_floor is None else self.news2_floor.as_list()
         due = self.deterioration_due
         header["deterioration_due"] = None if due == math.inf else due
         header["last_status_key"] = self.last_status_key
@@ -189,9 +201,11 @@ class Patient:
             for name in cls._STORED:
                 setattr(patient, name, header[name])
             patient.early_warning = tuple(header["early_warning"])
-            patient.deterioration = header.get("deterioration")  # absent before issue 8
+            machines = header.get("deterioration")  # absent before issue 8
+            patient.deterioration = AlertState.from_list(machines) if machines else None
             patient.deterioration_reasons = tuple(header.get("deterioration_reasons", ()))
-            patient.news2_floor = header.get("news2_floor")  # absent before the floor
+            floors = header.get("news2_floor")  # absent before the floor
+            patient.news2_floor = Floors.from_list(floors) if floors else None
             # The next hourly evaluation: kept, because an hour that has data but was not yet
             # scored cannot be told from the rest afterwards; NaN (absent, an older snapshot)
             # asks the engine to derive it as it used to.
@@ -201,9 +215,9 @@ class Patient:
             patient.last_status_key = None if key is None else _freeze(key)
             patient.episodes = {rule: Episode.from_list(items)
                                 for rule, items in header["episodes"].items()}
-            for rule in RULES:
+            for rule in _rules():
                 patient.episodes.setdefault(rule, Episode())
-        except (struct.error, orjson.JSONDecodeError, KeyError, TypeError) as error:
+        except (struct.error, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             raise ValueError(f"patient state is damaged: {error}") from None
         return patient
 

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from monitor.assessment import Assessment
 from monitor.episodes import Change
 from monitor.patient_state import Patient
+from monitor.rules.registry import GRADED_RULES, TECHNICAL_RULES
 from monitor.scores.news2 import COMPONENTS
 from monitor.wire import Alert, CrsAssessment, News2, PatientStatus
 from monitor.wire.trusted import trusted
@@ -64,12 +65,12 @@ def status_of(patient: Patient, a: Assessment, at: datetime) -> PatientStatus:
 
 
 def alert_of(patient: Patient, rule: str, change: Change, a: Assessment, at: datetime) -> Alert:
-    clinical = rule != "signal_loss"
+    clinical = rule not in TECHNICAL_RULES  # monitor/rules/registry.py
     return trusted(Alert, {
         "record": "alert", "alert_id": alert_id_for(change.episode_id, change.number),
         "episode_id": change.episode_id, "patient_id": patient.patient_id, "ward": patient.ward,
         "bed": patient.bed, "status": change.status, "severity": change.severity, "rule": rule,
-        "crs_grade": change.grade if rule == "crs" else None,
+        "crs_grade": change.grade if rule in GRADED_RULES else None,
         "news2_score": a.news2_score if clinical else None, "reasons": list(change.reasons),
         "observed_at": at, "emitted_at": None,
     })

@@ -11,7 +11,7 @@ from faust.web import Request, Response, View
 
 from monitor.config import load_config
 from monitor.engine import Engine
-from monitor.patient_state import RULES
+from monitor.rules import RULES
 from streams import faust_worker, metrics
 from streams.broker_contact import BrokerContact, OutageLog
 from streams.faust_compat.batch_lane import BatchLane, BatchLaneConsumer, table_partition

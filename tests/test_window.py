@@ -376,6 +376,33 @@ def test_a_format_2_snapshot_of_the_previous_version_restores_and_goes_on_as_if_
     assert restored.snapshot(stay.patient_id) == uninterrupted.snapshot(stay.patient_id)
 
 
+FORMAT_3_FIXTURE = Path(__file__).parent / "data" / "patient_state" / "format3-p100580-after-31-sets.bin"
+
+
+def test_a_format_3_snapshot_with_open_machines_and_floors_reads_back_to_the_same_bytes():
+    """Written when the deterioration machines and the NEWS2 floors were positional lists:
+    the typed parts that replaced them read it, write the very same bytes, and the rest of the
+    stay gives the alerts of a run that was never interrupted."""
+    from validation.physionet import ColumnMap, read_stay
+    from validation.problems import Problems
+
+    stay = read_stay(Path(__file__).parent / "data" / "physionet2019" / "p100580.psv",
+                     ColumnMap(), Problems())
+    stored = FORMAT_3_FIXTURE.read_bytes()
+    assert stored[0] == 3
+    restored = Engine()
+    restored.restore(stay.patient_id, stored)
+    assert restored.snapshot(stay.patient_id) == stored
+    uninterrupted = Engine()
+    for event in stay.events[:31]:
+        uninterrupted.observe(event)
+    assert uninterrupted.snapshot(stay.patient_id) == stored
+    expected = [alert for event in stay.events[31:] for alert in uninterrupted.observe(event).alerts]
+    got = [alert for event in stay.events[31:] for alert in restored.observe(event).alerts]
+    assert got == expected
+    assert [(a.rule, a.status, a.severity) for a in got] == [("deterioration", "updated", "medium")]
+
+
 def test_a_patient_charted_hourly_is_written_in_under_a_kilobyte():
     """The worker writes such a patient on nearly every record: its snapshot is the changelog's
     cost per record (format 2 wrote ≈ 14.7 KB: the ring's whole day for 24 minutes of data)."""

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from monitor.rules import CLINICAL_RULES  # the rules counted: monitor/rules/registry.py
 from monitor.wire import SEVERITY_RANK, Alert
 
 #: crsmon's detectors: the lowest severity each counts.
 CRSMON_LEVELS: dict[str, str] = {"crsmon ≥ medium": "medium", "crsmon ≥ high": "high"}
-CLINICAL_RULES = frozenset({"crs", "news2", "deterioration"})
 
 
 def _packed(mask: np.ndarray) -> tuple[str, bytes]:

@@ -29,6 +29,7 @@ from alerting.case_report.course import CaseCourse, Output, build_course
 from alerting.case_report.readback import DrawnReport, read_back
 from alerting.case_report.words import describe_event
 from monitor.catalogue import CATALOGUE
+from monitor.rules import TECHNICAL_RULES
 
 A4_LANDSCAPE_IN = (11.69, 8.27)
 PNG_DPI = 150
@@ -322,7 +323,7 @@ def _episode_table(figure: Figure, course: CaseCourse) -> None:
     """The episodes written out (when each fired, changed, was acknowledged and resolved, and why),
     clinical ones before technical ones; and the clinical events, numbered as on the chart."""
     _label_bands(figure)
-    ordered = sorted(course.episodes, key=lambda episode: (episode.rule == "signal_loss", episode.opened_at))
+    ordered = sorted(course.episodes, key=lambda episode: (episode.rule in TECHNICAL_RULES, episode.opened_at))
     lines: list[str] = []
     for episode in ordered:
         steps = []

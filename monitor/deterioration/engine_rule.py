@@ -54,8 +54,9 @@ class HourlyWarning:
         In a CRS risk period the temperature's contributions are left out (unless configured
         otherwise): the ASTCT grade owns the fever there, and counting it twice made every
         febrile grade-1 patient whose fever dipped below 38 °C a `high`."""
-        state = (AlertState.from_list(patient.deterioration) if patient.deterioration
-                 else AlertState.new())
+        state = patient.deterioration
+        if state is None:
+            state = patient.deterioration = AlertState.new()
         hour = int(round((at - self.grace_s) / 3600))
         key = (patient.patient_id, hour, on_oxygen, risk_period)
         scored = None if self.scores is None else self.scores.get(key)
@@ -72,7 +73,6 @@ class HourlyWarning:
                 self.scores[key] = scored
         state.step(scored.score, self.dynamics, news2)
         state.hour = hour
-        patient.deterioration = state.as_list()
         if state.medium.open or state.high.open:
             floor = self.dynamics.news2_high_floor
             floored = ((f"NEWS2 {news2} (≥ {floor}: emergency response, RCP 2017)",)
@@ -90,10 +90,10 @@ class HourlyWarning:
 
     def level(self, patient: Patient) -> Level | None:
         """The rule's finding now: the severity its machines hold, with the last reasons."""
-        if not patient.deterioration:
+        state = patient.deterioration
+        if state is None:
             return None
-        medium_open, _, high_open, _, _ = patient.deterioration
-        name = "high" if high_open else "medium" if medium_open else None
+        name = "high" if state.high.open else "medium" if state.medium.open else None
         if name is None:
             return None
         reasons = patient.deterioration_reasons
@@ -101,6 +101,6 @@ class HourlyWarning:
 
     def restored(self, patient: Patient) -> None:
         """The derived deadline of a patient read back from its bytes."""
-        if patient.deterioration:
-            state = AlertState.from_list(patient.deterioration)
+        state = patient.deterioration
+        if state is not None:
             patient.deterioration_due = (state.hour + 1) * 3600 + self.grace_s

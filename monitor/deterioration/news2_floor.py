@@ -24,12 +24,43 @@ that is the next hour's set.
 
 from __future__ import annotations
 
-from monitor.assessment import Assessment
-from monitor.patient_state import Patient
+from typing import TYPE_CHECKING
+
 from monitor.scores.news2 import TEMPERATURE
 
-#: The fields of each floor in `patient.news2_floor`.
-_FIELDS = 3  # since (first step at or above), confirmed, below_since (first step below, confirmed)
+if TYPE_CHECKING:  # the patient's state holds this module's Floors
+    from monitor.assessment import Assessment
+    from monitor.patient_state import Patient
+
+class Floors:
+    """One patient's floors (high first), each the time of the first step at or above it,
+    whether a repeat observation confirmed it, and the time of the first step below it since
+    it was confirmed. Stored with the patient as one flat list, [since, confirmed, below_since]
+    per floor (`as_list`, `from_list`): the bytes patient state format 3 has always had."""
+
+    __slots__ = ("since", "confirmed", "below_since")
+
+    def __init__(self, floors: int) -> None:
+        self.since: list[float | None] = [None] * floors
+        self.confirmed: list[bool] = [False] * floors
+        self.below_since: list[float | None] = [None] * floors
+
+    def idle(self) -> bool:
+        """Nothing pending nor held: the patient needs no floors kept."""
+        return (all(since is None for since in self.since) and not any(self.confirmed)
+                and all(below is None for below in self.below_since))
+
+    def as_list(self) -> list:
+        return [item for floor in zip(self.since, self.confirmed, self.below_since) for item in floor]
+
+    @classmethod
+    def from_list(cls, items: list) -> "Floors":
+        if len(items) % 3:
+            raise ValueError(f"NEWS2 floors of {len(items)} items, not 3 per floor")
+        floors = cls(len(items) // 3)
+        floors.since, floors.confirmed, floors.below_since = (
+            list(items[0::3]), list(items[1::3]), list(items[2::3]))
+        return floors
 
 
 class ConfirmedNews2:
@@ -62,10 +93,10 @@ class ConfirmedNews2:
         if state is None:
             if all(news2 < threshold for threshold, _, _ in self.floors):
                 return  # the usual case: nothing to remember
-            state = patient.news2_floor = [None, False, None] * len(self.floors)
+            state = patient.news2_floor = Floors(len(self.floors))
         for index, (threshold, _, release_s) in enumerate(self.floors):
-            base = _FIELDS * index
-            since, confirmed, below_since = state[base:base + _FIELDS]
+            since, confirmed, below_since = (
+                state.since[index], state.confirmed[index], state.below_since[index])
             if news2 >= threshold:
                 if since is None:
                     since = at
@@ -79,8 +110,9 @@ class ConfirmedNews2:
                     below_since = at
                 if at - below_since >= release_s:
                     since, confirmed, below_since = None, False, None
-            state[base:base + _FIELDS] = since, confirmed, below_since
-        if all(value is None or value is False for value in state):
+            state.since[index], state.confirmed[index], state.below_since[index] = (
+                since, confirmed, below_since)
+        if state.idle():
             patient.news2_floor = None
 
     def releases(self, patient: Patient, at: float) -> bool:
@@ -93,7 +125,7 @@ class ConfirmedNews2:
         if state is None:
             return False
         for index, (_, _, release_s) in enumerate(self.floors):
-            below_since = state[_FIELDS * index + 2]
+            below_since = state.below_since[index]
             if below_since is not None and at - below_since >= release_s:
                 return True
         return False
@@ -104,7 +136,7 @@ class ConfirmedNews2:
         if state is None:
             return None
         for index, (_, severity, _) in enumerate(self.floors):
-            if state[_FIELDS * index + 1]:
+            if state.confirmed[index]:
                 return severity
         return None
 

@@ -1,33 +1,24 @@
-"""The rules: what each finds in an assessment, as a Level the episode machine can follow.
-
-- `crs`: the provisional ASTCT grade in the CRS risk period, severity by policy, raised to
-  `high` by an early warning (monitor/trends.py) and, by default, never below what NEWS2 alone
-  would say. A measured fever opens it at once.
-- `news2`: the NEWS2 response levels, for patients without an open CRS episode ("outside
-  CRS"); inside one, NEWS2 speaks through the CRS episode instead.
-- `deterioration` (`deterioration_rule`): the hourly deterioration warning in NEWS2's place,
-  with NEWS2's confirmed response levels as its floor; inside CRS, through the CRS episode.
-- `signal_loss`: a continuous source silent or at zero (monitor/signals.py).
+"""The `crs` rule: the provisional ASTCT grade in the CRS risk period, severity by policy,
+raised to `high` by an early warning (monitor/trends.py) and, by default, never below what the
+ward rule (NEWS2, or the deterioration warning) alone would say. A measured fever opens it at
+once. The ward rules yield to it: in a patient watched as possible CRS, its episode speaks for
+them (`takes_over`).
 """
 
 from __future__ import annotations
 
+from monitor import trends
 from monitor.assessment import Assessment, oxygen_in_force
 from monitor.config import EngineConfig
-from monitor.episodes import Level
+from monitor.episodes import Level, Timing
 from monitor.grading.astct import DEVICE_WORDS
-from monitor.parameters import (
-    MEAN_ARTERIAL, RESPIRATORY_RATE, SPO2, SYSTOLIC, TEMPERATURE, HEART_RATE, describe,
-)
+from monitor.parameters import MEAN_ARTERIAL, SPO2, SYSTOLIC, TEMPERATURE, describe
 from monitor.patient_state import Patient
-from monitor.scores.news2 import COMPONENTS
+from monitor.rules.news2 import news2_reasons, news2_timing
+from monitor.rules.registry import Rule
 from monitor.severity import crs_severity, news2_severity
-from monitor.signals import lost_signals
-from monitor.wire import SEVERITY_RANK
 from monitor.trends import EarlyWarning
-
-_NEWS2_VALUE = {"respiratory_rate": RESPIRATORY_RATE, "spo2": SPO2, "systolic_bp": SYSTOLIC,
-                "heart_rate": HEART_RATE, "temperature": TEMPERATURE}
+from monitor.wire import SEVERITY_RANK
 
 
 def crs_level(patient: Patient, a: Assessment, early: EarlyWarning, config: EngineConfig,
@@ -92,53 +83,52 @@ def crs_reasons(patient: Patient, a: Assessment, early: EarlyWarning,
     return tuple(reasons)
 
 
-def news2_level(patient: Patient, a: Assessment, config: EngineConfig) -> Level | None:
-    severity = news2_severity(a.news2_band, config)
-    if severity is None:
-        return None
-    return Level(severity, None, lambda: news2_reasons(patient, a, config))
+def early_warning_of(patient: Patient, a: Assessment, at: float, vitals: bool, crs_open: bool,
+                     config: EngineConfig) -> tuple[Assessment, EarlyWarning]:
+    """The assessment with the CRS early warning, and the warning. It is for a febrile
+    risk-period patient, or one whose fever treatment has masked (ASTCT); the baseline stays
+    while the episode is open."""
+    early = trends.NONE
+    if a.risk_period and (a.grade > 0 or a.fever_not_required):
+        if vitals:
+            _follow_trends(patient, a, at, config)
+        if patient.early_warning:
+            early = patient.early_warning
+            a = a._replace(early_warning=True)
+    elif not crs_open and (patient.baseline is not None or patient.early_warning):
+        patient.baseline, patient.trend_at, patient.early_warning = None, None, trends.NONE
+    return a, early
 
 
-def news2_reasons(patient: Patient, a: Assessment, config: EngineConfig) -> tuple[str, ...]:
-    reasons = [f"NEWS2 {a.news2_score} ({a.news2_band.replace('_', '-')} band)"
-               + ("" if a.news2_complete else ", some parameters missing")]
-    for name, points in zip(COMPONENTS, a.news2_components):
-        if points < 2:
-            continue
-        if name in _NEWS2_VALUE:
-            reasons.append(f"{describe(_NEWS2_VALUE[name], patient.value[_NEWS2_VALUE[name]])} "
-                           f"scores {points}")
-        elif name == "air_or_oxygen":
-            reasons.append(f"on oxygen scores {points}")
-        elif name == "consciousness":
-            reasons.append(f"consciousness {patient.consciousness} (ACVPU) scores {points}")
-    return tuple(reasons)
+def _follow_trends(patient: Patient, a: Assessment, at: float, config: EngineConfig) -> None:
+    """Recompute baseline and trends of a febrile risk-period patient every interval."""
+    if patient.trend_at is not None and at < patient.trend_at + config.trend_interval_s:
+        return
+    window = patient.window
+    if patient.baseline is None:
+        patient.baseline = trends.baseline(window, at, config)
+    patient.trend_at = at
+    patient.early_warning = trends.early_warning(
+        patient.value, trends.slopes(window, at, config), patient.baseline, a.shock_index,
+        config,
+    )
 
 
-def deterioration_level(patient: Patient, a: Assessment, warned: Level | None,
-                        floor: tuple[str, int, int] | None, config: EngineConfig) -> Level | None:
-    """The deterioration rule: the hourly warning's level (`warned`), never below NEWS2's own
-    response once a repeat observation confirms it (`floor`: its severity, "medium" or
-    "high", the NEWS2 score it holds from, and the score as it reads it now;
-    monitor/deterioration/news2_floor.py)."""
-    if floor is None:
-        return warned
-    name, threshold, score = floor
-    severity = (config.deterioration_high_severity if name == "high"
-                else config.deterioration_medium_severity)
-    if warned is not None and SEVERITY_RANK[warned.severity] >= SEVERITY_RANK[severity]:
-        return warned
-    response = "emergency response" if name == "high" else "urgent clinical review"
-    read = "" if score == a.news2_score else f" without the temperature's {a.news2_score - score}"
-    said = (f"NEWS2 {score}{read} on repeat observations (≥ {threshold}: {response}, RCP 2017)"
-            if score >= threshold else
-            f"NEWS2 ≥ {threshold} on repeat observations ({response}, RCP 2017), now {score}{read}")
-    return Level(severity, None, lambda: (said,) + news2_reasons(patient, a, config)[1:],
-                 at_once=True)
+def watched_as_crs(patient: Patient, a: Assessment, config: EngineConfig) -> bool:
+    """Whether the CRS episode speaks for the ward rules: an open one, or a patient in the
+    risk period (`news2_within_crs_episode`)."""
+    return config.news2_within_crs_episode and (
+        patient.episodes["crs"].episode_id is not None or a.risk_period)
 
 
-def signal_loss_level(patient: Patient, config: EngineConfig) -> Level | None:
-    if True not in patient.lost:
-        return None
-    return Level(config.signal_loss_severity, None, lambda: lost_signals(patient, config),
-                 at_once=True)
+def crs_timing(config: EngineConfig) -> Timing:
+    return Timing(config.crs_persistence_s, config.crs_downgrade_after_min * 60,
+                  config.crs_resolve_after_h * 3600)
+
+
+RULE = Rule(
+    name="crs", timing=crs_timing, precedence=0, graded=True,
+    level=lambda f: crs_level(f.patient, f.a, f.early, f.config, f.crs_open, f.ward),
+    ungraded_timing=news2_timing,  # an episode that has had no CRS grade is a NEWS2 deterioration
+    takes_over=watched_as_crs,
+)
