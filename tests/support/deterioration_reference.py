@@ -218,14 +218,15 @@ def engine_evaluate(self, patient, at: float, news2: int, on_oxygen: bool,
 
     from monitor.deterioration.alerting import AlertState
 
-    state = (AlertState.from_list(patient.deterioration) if patient.deterioration
-             else AlertState.new())
+    # The patient keeps the AlertState itself since the rule registry (its list form is only
+    # the stored bytes'); the reference evaluation is otherwise as it was.
+    state = patient.deterioration if patient.deterioration is not None else AlertState.new()
     hour = int(round((at - self.grace_s) / 3600))
     minutes = patient.window.minutes_until(hour * 60, feat.HOURS * 60)
     assessment = assess(self.model, hourly_medians(minutes), on_oxygen, self.top, self.least)
     state.step(assessment.score, self.dynamics, news2)
     state.hour = hour
-    patient.deterioration = state.as_list()
+    patient.deterioration = state
     if state.medium.open or state.high.open:
         floor = self.dynamics.news2_high_floor
         floored = ((f"NEWS2 {news2} (≥ {floor}: emergency response, RCP 2017)",)
