@@ -118,6 +118,17 @@ class EngineConfig(BaseModel):
         60.0, "Wire contract: PatientStatus at least once a minute while vitals flow", "s"
     )
 
+    # -- labs --------------------------------------------------------------------------------
+    lab_history_days: float = setting(
+        14.0, "KDIGO 2012: the creatinine baseline is the lowest of the 7 days before a reading; "
+        f"kept for the 14-day CRS risk period so a trend since therapy has its start ({JUDGEMENT})",
+        "days",
+    )
+    lab_history_max: int = setting(
+        64, f"{JUDGEMENT}: results kept per test — one every 6 h for 16 days, bounding memory "
+        "(≈ 1 KB a test) when a feed sends far more often", "results",
+    )
+
     # -- artifacts -------------------------------------------------------------------------
     implausible_jump: dict[str, float] = setting(
         {"heart_rate": 40.0, "systolic_bp": 30.0, "diastolic_bp": 20.0,

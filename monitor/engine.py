@@ -29,6 +29,7 @@ from monitor.deterioration.news2_floor import ConfirmedNews2
 from monitor.config import EngineConfig
 from monitor.discharges import DischargeMemory
 from monitor.episodes import Change, Timing
+from monitor.labs import LabHistory
 from monitor.parameters import TEMPERATURE
 from monitor.patient_state import Patient
 from monitor.reports import alert_id_for, alert_of, moment, status_of
@@ -43,6 +44,7 @@ from monitor.wire import (
     Alert,
     DischargeEvent,
     InputEvent,
+    LabEvent,
     MedicationEvent,
     OxygenEvent,
     PatientStatus,
@@ -379,6 +381,11 @@ class Engine:
         elif isinstance(event, Spo2TargetEvent):
             if patient.scale_at is None or at >= patient.scale_at:
                 patient.scale, patient.scale_at = event.scale, at
+        elif isinstance(event, LabEvent):
+            if patient.labs is None:
+                patient.labs = LabHistory()
+            patient.labs.add(event.test, event.value, at, config.lab_history_days * 86400,
+                             config.lab_history_max)
         elif isinstance(event, MedicationEvent):
             # "Patients who have CRS and then receive" them: a premedication before any fever
             # lifts nothing.
@@ -464,6 +471,8 @@ class Engine:
         else:
             self._settled[patient.patient_id] = a.news2_score
         key = a.status_key()
+        if patient.labs is not None:  # a new lab result is worth a status of its own
+            key = (*key, patient.labs.revision)
         if changes or key != patient.last_status_key or (vitals and (
                 patient.last_status_at is None
                 or at >= patient.last_status_at + config.status_interval_s)):

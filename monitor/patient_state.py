@@ -28,6 +28,7 @@ import orjson
 from monitor.deterioration.alerting import AlertState
 from monitor.deterioration.news2_floor import Floors
 from monitor.episodes import Episode
+from monitor.labs import LabHistory
 from monitor.parameters import COUNT
 from monitor.trends import NONE, EarlyWarning
 from monitor.window import Window, WindowLimits
@@ -130,6 +131,9 @@ class Patient:
     # None while nothing is pending or held
     news2_floor: Floors | None = None
 
+    # lab results (monitor/labs.py), None until the first
+    labs: LabHistory | None = None
+
     episodes: dict[str, Episode] = field(default_factory=_episodes)  # one per registered rule
     last_status_at: float | None = None
     last_status_key: tuple | None = None
@@ -164,6 +168,8 @@ class Patient:
         header["deterioration_due"] = None if due == math.inf else due
         header["last_status_key"] = self.last_status_key
         header["episodes"] = {rule: episode.as_list() for rule, episode in self.episodes.items()}
+        if self.labs is not None:  # absent otherwise: a patient without labs keeps its bytes
+            header["labs"] = self.labs.as_list()
         body = orjson.dumps(header)
         deflate = zlib.compressobj(_COMPRESSION_LEVEL, zdict=_DICTIONARY)
         deflated = deflate.compress(_LENGTH.pack(len(body)) + body + self.window.to_bytes())
@@ -217,6 +223,8 @@ class Patient:
                                 for rule, items in header["episodes"].items()}
             for rule in _rules():
                 patient.episodes.setdefault(rule, Episode())
+            labs = header.get("labs")  # absent before labs, and for a patient without any
+            patient.labs = None if labs is None else LabHistory.from_list(labs)
         except (struct.error, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             raise ValueError(f"patient state is damaged: {error}") from None
         return patient

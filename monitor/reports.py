@@ -16,7 +16,9 @@ from monitor.episodes import Change
 from monitor.patient_state import Patient
 from monitor.rules.registry import GRADED_RULES, TECHNICAL_RULES
 from monitor.scores.news2 import COMPONENTS
-from monitor.wire import Alert, CrsAssessment, News2, PatientStatus
+from monitor.catalogue import CATALOGUE
+from monitor.labs import LabHistory
+from monitor.wire import Alert, CrsAssessment, LabValue, News2, PatientStatus
 from monitor.wire.trusted import trusted
 from monitor.wire.vitals import MEASUREMENTS
 
@@ -61,7 +63,20 @@ def status_of(patient: Patient, a: Assessment, at: datetime) -> PatientStatus:
         "latest": dict(zip(MEASUREMENTS, value)) if None not in value else {
             name: number for name, number in zip(MEASUREMENTS, value) if number is not None},
         "early_warning": a.early_warning,
+        "icans": None, "kidney": None,
+        "labs": None if patient.labs is None else labs_of(patient.labs),
     })
+
+
+def labs_of(labs: LabHistory) -> dict[str, LabValue]:
+    """The status's `labs`: the latest result of each test, in the catalogue's display order."""
+    latest = {}
+    for entry in CATALOGUE.in_display_order("lab"):
+        result = labs.latest(entry.name)
+        if result is not None:
+            latest[entry.name] = trusted(LabValue, {"value": result.value, "unit": entry.unit,
+                                                    "at": moment(result.at)})
+    return latest
 
 
 def alert_of(patient: Patient, rule: str, change: Change, a: Assessment, at: datetime) -> Alert:

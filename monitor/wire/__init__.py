@@ -15,7 +15,10 @@ from monitor.wire.events import (
     CLINICAL_EVENT_TYPES,
     ClinicalEvent,
     DischargeEvent,
+    IceItems,
+    LabEvent,
     MedicationEvent,
+    NeuroEvent,
     OxygenEvent,
     Spo2TargetEvent,
     TherapyEvent,
@@ -27,6 +30,9 @@ from monitor.wire.outputs import (
     Alert,
     CrsAssessment,
     DeadLetter,
+    IcansAssessment,
+    KidneyAssessment,
+    LabValue,
     News2,
     PatientStatus,
 )
@@ -35,7 +41,7 @@ from monitor.wire.vitals import HARD_BOUNDS, MEASUREMENTS, VitalSigns
 
 __all__ = [
     "Acknowledgement", "Alert", "CLINICAL_EVENT_TYPES", "ClinicalEvent", "CrsAssessment",
-    "DeadLetter", "DischargeEvent", "HARD_BOUNDS", "InputEvent", "InvalidMessage",
+    "DeadLetter", "DischargeEvent", "IcansAssessment", "KidneyAssessment", "LabValue", "IceItems", "LabEvent", "NeuroEvent", "HARD_BOUNDS", "InputEvent", "InvalidMessage",
     "MEASUREMENTS", "MedicationEvent", "News2", "OxygenEvent", "PatientStatus", "SEVERITY_RANK",
     "Spo2TargetEvent", "TherapyEvent", "Timestamp", "VasopressorEvent", "VitalSigns",
     "dead_letter", "decode_acknowledgement", "decode_as", "decode_input", "describe_validation_error", "encode",

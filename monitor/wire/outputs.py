@@ -35,6 +35,30 @@ class CrsAssessment(_Wire):
     risk_period: bool
 
 
+class LabValue(_Wire):
+    """The latest result of one test, in its canonical unit (monitor/catalogue.py)."""
+
+    value: float
+    unit: str
+    at: Timestamp
+
+
+class KidneyAssessment(_Wire):
+    """The KDIGO 2012 stage by creatinine (no urine output), against the patient's baseline."""
+
+    aki_stage: int
+    creatinine: float | None = None
+    baseline: float | None = None
+
+
+class IcansAssessment(_Wire):
+    """The provisional ASTCT 2019 ICANS grade from the neurological assessment in force."""
+
+    grade: int
+    ice: int | None = None
+    assessed_at: Timestamp
+
+
 class PatientStatus(_Wire):
     """Emitted when an assessment changes, and at least once a minute while vitals flow."""
 
@@ -51,6 +75,10 @@ class PatientStatus(_Wire):
     #: Added in issue 3 (optional): trends say a febrile patient in the CRS risk period is
     #: heading for grade 2 (docs/clinical-reference.md, "Early warning").
     early_warning: bool | None = None
+    #: Extensions (issues 20 and 21), present once the patient has the matching events.
+    icans: IcansAssessment | None = None
+    kidney: KidneyAssessment | None = None
+    labs: dict[str, LabValue] | None = None
 
 
 class Alert(_Wire):
