@@ -8,7 +8,7 @@ Run:  .venv/bin/python -m bench.deterioration_speed [--stays 60] [--rounds 5]
 Figures (best of `--rounds` interleaved rounds, process CPU time, µs per evaluation):
 - assess (24, 7): `assess` from one moment's hourly medians, score and reasons (the reference
   words reasons every time; so does `assess`);
-- score_only (24, 7): what the engine now pays every hour (reasons only while a level is open);
+- score_moment (24, 7): what the engine now pays every hour (reasons only while a level is open);
 - hourly_medians (1440, 7): the window's minutes to hourly medians;
 - minutes_until (window): the window's day of per-minute medians (`Window.minutes_until`, the
   sparse conversion) on copies of the windows as they were at each evaluation;
@@ -20,7 +20,7 @@ Figures (best of `--rounds` interleaved rounds, process CPU time, µs per evalua
 - whole evaluation: hour_medians + engine step, i.e. HourlyWarning.evaluate without the
   alert state machine (a few µs);
 - vs minutes_until → score: the same whole evaluation against the way the engine did it
-  before `hour_medians` (minutes_until, hourly_medians, score_only).
+  before `hour_medians` (minutes_until, hourly_medians, compute_one, score_moment).
 
 Other work on the machine skews timings; the load average is printed with the figures.
 """
@@ -106,7 +106,7 @@ def main() -> None:
         return ref.assess(model, ref.hourly_medians(minutes), oxygen)
 
     def new_step(minutes, oxygen, level_open, *_):  # as the engine did before hour_medians
-        scored = dmodel.score_only(model, feat.hourly_medians(minutes), oxygen)
+        scored = dmodel.score_moment(model, feat.compute_one(feat.hourly_medians(minutes), oxygen))
         return dmodel.reasons(model, scored) if level_open else scored
 
     def hours_of(window, end, kept):
@@ -135,8 +135,8 @@ def main() -> None:
     rows = [
         ("assess (24, 7)", lambda h, o: ref.assess(model, h, o),
          lambda h, o: dmodel.assess(model, h, o), hourly),
-        ("score_only (24, 7)", lambda h, o: ref.assess(model, h, o),  # before: assess was all
-         lambda h, o: dmodel.score_only(model, h, o), hourly),
+        ("score_moment (24, 7)", lambda h, o: ref.assess(model, h, o),  # before: assess was all
+         lambda h, o: dmodel.score_moment(model, feat.compute_one(h, o)), hourly),
         ("hourly_medians (1440, 7)", lambda m, *_: ref.hourly_medians(m),
          lambda m, *_: feat.hourly_medians(m), inputs),
         ("minutes_until (window)", lambda m, o, _, w, end, k: ref.minutes_until(w, end, day),

@@ -51,11 +51,6 @@ class Curve:
     def at(self, time: float) -> float:
         return float(self(np.array([time], float))[0])
 
-    def last_change(self) -> float | None:
-        """When the curve stops changing, or None for a curve that never does."""
-        ends = [float(xs[-1]) for xs, _ in self._parts]
-        return max(ends) if ends else None
-
 
 def bounded_normal(rng: np.random.Generator, sigma: float, size: int, limit: float = 2.5) -> np.ndarray:
     """Gaussian noise cut at ±`limit` σ: a monitor's noise has no infinitely long tails, and an

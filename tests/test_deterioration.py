@@ -326,42 +326,33 @@ def test_the_configuration_defaults_are_the_fitted_thresholds(shipped: dmodel.Mo
 def test_the_window_and_the_hourly_records_give_the_same_scores(shipped: dmodel.Model) -> None:
     """A patient charted once an hour into the engine's window scores, hour by hour, exactly
     what the harness computes from the hourly rows: the figures are the engine's."""
-    from monitor.deterioration import warning
+    from monitor.config import EngineConfig
+    from monitor.deterioration.engine_rule import HourlyWarning
+    from monitor.patient_state import Patient
     from monitor.window import ABSENT, Window, WindowLimits
 
     day = sliding_hours()
     hours = np.vstack([stable_hours(12), day])  # 36 h: a day and a half
     start_hour = 480_000  # an epoch hour
-    window = Window(WindowLimits())
-    state = alerting.AlertState.new()
-    dynamics = alerting.Dynamics.from_thresholds(shipped.thresholds)
-    engine_scores, engine_severity = [], []
+    scores: dict = {}
+    warning = HourlyWarning(EngineConfig(deterioration_weights=""), scores)
+    patient = Patient("P", Window(WindowLimits()))
+    engine_severity = []
     for index, values in enumerate(hours):
         at = (start_hour + index) * 3600 + 20 * 60  # charted 20 minutes into the hour
-        window.add(at, tuple(ABSENT if np.isnan(v) else float(v) for v in values) + (0.0,))
-        for hour in warning.hours_due(state, at + 40 * 60):  # the hour ends
-            minutes = window.minutes_until(hour * 60 - 1, feat.HOURS * 60)
-            result = warning.evaluate(shipped, dynamics, state, hour, minutes)
-            engine_scores.append(result.assessment.score)
-            engine_severity.append(result.severity)
+        patient.window.add(at, tuple(ABSENT if np.isnan(v) else float(v) for v in values) + (0.0,))
+        warning.evaluate(patient, warning.first_due(at), news2=0, on_oxygen=False)  # the hour ends
+        state = patient.deterioration
+        engine_severity.append("high" if state.high.open else "medium" if state.medium.open else None)
+    engine_scores = [scores[key].score for key in sorted(scores, key=lambda key: key[1])]
+    assert len(engine_scores) == len(hours)
     padded = np.vstack([np.full((feat.HOURS - 1, COUNT), np.nan), hours])
     blocks = np.stack([padded[i:i + feat.HOURS] for i in range(len(hours))])
     harness_scores = dmodel.score(shipped, feat.compute(blocks).values)
     assert np.allclose(engine_scores, harness_scores, atol=0.02)  # window stores hundredths
-    medium, high = alerting.simulate(harness_scores, dynamics)
+    medium, high = alerting.simulate(harness_scores, warning.dynamics)
     assert [s is not None for s in engine_severity] == medium.tolist()
     assert engine_severity[-1] == "high"
-
-
-def test_hours_due_catches_up_at_most_a_day() -> None:
-    from monitor.deterioration import warning
-
-    state = alerting.AlertState.new()
-    assert list(warning.hours_due(state, 10 * 3600 + 5)) == [10]
-    state.hour = 10
-    assert list(warning.hours_due(state, 10 * 3600 + 3599)) == []
-    assert list(warning.hours_due(state, 13 * 3600)) == [11, 12, 13]
-    assert len(warning.hours_due(state, 100 * 3600)) == warning.MAX_CATCH_UP_H
 
 
 def test_news2_of_seven_or_more_is_at_least_high_whatever_the_score() -> None:

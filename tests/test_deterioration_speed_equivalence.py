@@ -1,6 +1,6 @@
 """The fast evaluation of the deterioration warning (hourly_medians' placement of lone values,
 Window.hour_medians with the hours it keeps, features.compute_one/compute_hours,
-model.score_only/score_moment/reasons, the engine's lazy reasons) gives exactly what
+model.score_moment/reasons, the engine's lazy reasons) gives exactly what
 the code it replaced gave: the same hourly medians, features, score, contributions and reasons
 — to the bit, signed zeros included — on the engine's real inputs from the PhysioNet sample and
 on random days with all kinds of gaps. The replaced code is frozen in
@@ -159,7 +159,7 @@ def check_one(model: dmodel.Model, hourly: np.ndarray, on_oxygen: bool, top: int
     assert same_array(list(got.contributions.values()), list(expected.contributions.values()))
     assert got.reasons == expected.reasons
 
-    scored = dmodel.score_only(model, hourly, on_oxygen)
+    scored = dmodel.score_moment(model, feat.compute_one(hourly, on_oxygen))
     assert scored.score == expected.score
     assert dmodel.reasons(model, scored, top, least) == expected.reasons
 

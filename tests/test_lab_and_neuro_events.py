@@ -190,7 +190,7 @@ def test_history_reads_back_from_its_list_form():
 
 
 def _inflated(snapshot: bytes) -> bytes:
-    inflate = zlib.decompressobj(zdict=patient_state._DICTIONARY)
+    inflate = zlib.decompressobj(zdict=patient_state._DICTIONARY)  # noqa: SLF001
     return inflate.decompress(snapshot[1:])
 
 
@@ -224,4 +224,5 @@ def test_labs_survive_a_snapshot_and_a_patient_without_labs_keeps_its_bytes():
     restored = Engine()
     restored.restore("MRN-1", data)
     assert restored.snapshot("MRN-1") == data
-    assert restored._patients["MRN-1"].labs.latest("crp").value == 120.0
+    later = restored.observe(decode({**VITALS, "ts": "2026-11-25T07:00:00Z"}))
+    assert later.statuses[0].labs["crp"].value == 120.0

@@ -147,9 +147,6 @@ class Pager:
             orders += self._evaluate(self.tracks[key], now)
         return orders
 
-    def next_wakeup(self) -> float | None:
-        return self._due[0][0] if self._due else None
-
     # -- deciding ------------------------------------------------------------------------
     def _tracks_of(self, episode_id: str) -> list[Track]:
         return [self.tracks[key] for key in self._by_episode.get(episode_id, ())]

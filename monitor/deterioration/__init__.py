@@ -5,7 +5,7 @@ combined with NEWS2 into a score whose alert names its largest contributions.
 - `features`: the features from a day of hourly medians (`hourly_medians` makes those from
   the window's per-minute medians); `compute` for many moments, `compute_one` for one;
 - `model`: the weights file, the score and its reasons (`assess`; the engine splits it into
-  `score_only` every hour and `reasons` only while a level is open);
+  `score_moment` every hour and `reasons` only while a level is open);
 - `alerting`: hourly evaluation, persistence and resolve hysteresis.
 
 Fitted by scripts/fit_deterioration.py on the development set; figures in
@@ -14,7 +14,7 @@ docs/deterioration-model.md.
 
 from monitor.deterioration.alerting import AlertState, Dynamics, simulate
 from monitor.deterioration.features import FEATURES, compute, compute_one, hourly_medians
-from monitor.deterioration.model import Assessment, Model, assess, load, reasons, score_only
+from monitor.deterioration.model import Assessment, Model, assess, load, reasons, score_moment
 
 __all__ = ["AlertState", "Assessment", "Dynamics", "FEATURES", "Model", "assess", "compute",
-           "compute_one", "hourly_medians", "load", "reasons", "score_only", "simulate"]
+           "compute_one", "hourly_medians", "load", "reasons", "score_moment", "simulate"]

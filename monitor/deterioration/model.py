@@ -13,7 +13,6 @@ score, so that thresholds read as "this much evidence beyond normal".
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -86,12 +85,6 @@ def contributions(model: Model, values: np.ndarray) -> np.ndarray:
 def score(model: Model, values: np.ndarray) -> np.ndarray:
     """The score: the sum of the contributions."""
     return contributions(model, values).sum(axis=-1)
-
-
-def probability(model: Model, value: float) -> float:
-    """The fitted probability that the hour lies in the target (see the weights file), for
-    reading a score; the population's prevalence is in it, so it is not a patient's risk."""
-    return 1.0 / (1.0 + math.exp(-(model.intercept + value)))
 
 
 class Assessment(NamedTuple):
@@ -198,14 +191,10 @@ _GROUPS: tuple[tuple[str, tuple[int, ...]], ...] = tuple(
     for group in dict.fromkeys(group_of(name) for name in feat.FEATURES))
 
 
-def score_only(model: Model, hourly: np.ndarray, on_oxygen: bool = False) -> Scored:
-    """The score of one moment from (24, COUNT) hourly medians, without wording any reason:
-    the engine scores every patient-hour but needs the reasons only while a level is open."""
-    return score_moment(model, feat.compute_one(hourly, on_oxygen))
-
-
 def score_moment(model: Model, moment: feat.Moment) -> Scored:
-    """`score_only` of features already computed (`features.compute_hours`: the engine's way)."""
+    """The score of one moment's features (`features.compute_hours`: the engine's way), without
+    wording any reason: the engine scores every patient-hour but needs the reasons only while a
+    level is open."""
     products = np.array(moment.values) * model.weights
     # numpy's own sum (pairwise) of numpy's own products, so the score is `score()`'s to the bit
     return Scored(float(products.sum()), moment, products.tolist())
@@ -241,6 +230,6 @@ def assess(model: Model, hourly: np.ndarray, on_oxygen: bool = False, top: int =
     hourly = np.asarray(hourly, dtype=float)
     if hourly.ndim == 3:  # `compute`'s batch form: as always, the first moment is assessed
         hourly = hourly[0]
-    scored = score_only(model, hourly, on_oxygen)
+    scored = score_moment(model, feat.compute_one(hourly, on_oxygen))
     return Assessment(scored.score, dict(zip(model.features, scored.parts)),
                       reasons(model, scored, top, least))
