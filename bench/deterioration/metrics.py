@@ -57,8 +57,11 @@ def summarise(stays: list[Stay], flags: list[np.ndarray]) -> Summary:
 
 
 def figures(s: Summary) -> dict[str, float]:
-    days = s.hours.sum() / 24.0
-    out = {"firings_per_day": s.firings.sum() / days, "hours_flagged": s.flagged_hours.sum() / s.hours.sum()}
+    hours = float(s.hours.sum())
+    if hours:
+        out = {"firings_per_day": s.firings.sum() / (hours / 24.0), "hours_flagged": s.flagged_hours.sum() / hours}
+    else:  # no other patient's hours (a septic stay alone): no burden to speak of
+        out = {"firings_per_day": float("nan"), "hours_flagged": float("nan")}
     for i, lead in enumerate(LEADS):
         out[f"sens_{lead}"] = float(s.caught[:, i].mean()) if len(s.caught) else float("nan")
     out["septic_n"] = len(s.caught)
