@@ -45,6 +45,12 @@ class DispatchMetrics:
             "crsmon_dispatch_escalations_total", "Episodes escalated to a level, by route.",
             ["route", "level"], registry=registry,
         )
+        self.scheduled = Gauge(
+            "crsmon_dispatch_episodes_scheduled",
+            "Open episodes with a page still to come by time alone (an escalation, a repeat or "
+            "a recheck after a quiet time); 0 once every open episode is acknowledged.",
+            registry=registry,
+        )
         self.disabled = Gauge(
             "crsmon_dispatch_receiver_disabled",
             "1 while a receiver's endpoint is disabled after answering 410 Gone.",

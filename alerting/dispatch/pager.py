@@ -147,6 +147,11 @@ class Pager:
             orders += self._evaluate(self.tracks[key], now)
         return orders
 
+    @property
+    def scheduled(self) -> int:
+        """Open tracks with a page still to come by time alone (escalation, repeat, recheck)."""
+        return len(self._due_at)
+
     # -- deciding ------------------------------------------------------------------------
     def _tracks_of(self, episode_id: str) -> list[Track]:
         return [self.tracks[key] for key in self._by_episode.get(episode_id, ())]

@@ -296,6 +296,7 @@ class Dispatcher:
             log.warning("route %s: an unacknowledged episode escalated to level %d", route, level)
         self.pager.quieted.clear()
         self.pager.escalated.clear()
+        self.metrics.scheduled.set(self.pager.scheduled)
 
     async def _finish(self, notification: Notification, outcome: str, reason: str | None) -> None:
         """Record a notification's outcome durably-to-be (the committer commits it), then let
