@@ -380,6 +380,7 @@ def test_labs_and_the_icans_grade_reach_the_tile_the_labs_panel_and_the_courses_
 
     tap(tile, size)
     view = page.locator("#patient-view")
+    expect(view.locator(".pv-scores")).to_contain_text("CRS grade 1 (provisional) · ICANS grade 2 (provisional)")
     labs = view.locator(".pv-labs")
     expect(labs).to_be_visible()
     # In the catalogue's order, with its short names, precision and units.

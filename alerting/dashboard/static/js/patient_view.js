@@ -190,8 +190,9 @@ export class PatientView {
     if (status) {
       const scores = document.createElement('span');
       scores.className = 'pv-scores';
+      const icans = status.icans ? ` · ICANS grade ${status.icans.grade} (provisional)` : '';
       scores.textContent = `NEWS2 ${status.news2.score} ${NEWS2_BAND_LABEL[status.news2.band]} · CRS grade `
-        + `${status.crs.grade} (provisional) · at ${formatTime(status.ts)}`;
+        + `${status.crs.grade} (provisional)${icans} · at ${formatTime(status.ts)}`;
       spans.push(scores);
     }
     this.parts.latest.replaceChildren(...spans);
