@@ -289,9 +289,9 @@ class CourseBook:
             course.events = [event for event in course.events if event["ts"] >= stamp]
         for kept in (course.labs, course.neuro):
             if kept and kept[0]["ts"] < stamp:
-                del kept[:bisect_left([item["ts"] for item in kept], stamp)]
+                del kept[:bisect_left(kept, stamp, key=_ts)]
         # The grade in force at the cutoff stays: it is the band's first colour.
-        in_force = bisect_right([change["at"] for change in course.icans], stamp) - 1
+        in_force = bisect_right(course.icans, stamp, key=lambda change: change["at"]) - 1
         if in_force > 0:
             del course.icans[:in_force]
         for episode_id in [episode_id for episode_id, trace in course.episodes.items()
@@ -355,16 +355,22 @@ class CourseBook:
 def _insert_once(kept: list[dict[str, Any]], item: dict[str, Any], limit: int) -> bool:
     """Put `item` into `kept` in time order unless it is there already (at-least-once delivery);
     past `limit` the oldest goes. False when it was a repeat."""
-    stamps = [entry["ts"] for entry in kept]
-    index = bisect_left(stamps, item["ts"])
-    while index < len(kept) and kept[index]["ts"] == item["ts"]:
-        if kept[index] == item:
-            return False
-        index += 1
-    kept.insert(index, item)
+    if not kept or item["ts"] > kept[-1]["ts"]:
+        kept.append(item)  # the usual case: results arrive in time order
+    else:
+        index = bisect_left(kept, item["ts"], key=_ts)
+        while index < len(kept) and kept[index]["ts"] == item["ts"]:
+            if kept[index] == item:
+                return False
+            index += 1
+        kept.insert(index, item)
     if len(kept) > limit:
         del kept[:len(kept) - limit]
     return True
+
+
+def _ts(entry: dict[str, Any]) -> str:
+    return entry["ts"]
 
 
 def _record_icans(changes: list[dict[str, Any]], at: str, icans: IcansAssessment) -> None:
