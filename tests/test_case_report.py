@@ -15,6 +15,7 @@ import pytest
 
 from alerting.case_report.command import case_from_file
 from alerting.case_report.render import render_case_report
+from monitor.wire import IcansAssessment
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 HOUR = timedelta(hours=1)
@@ -157,3 +158,50 @@ def test_crsmon_report_writes_png_and_pdf_and_says_so(tmp_path: Path) -> None:
     missing = subprocess.run([sys.executable, "-m", "crsmon.cli", "report", "P9", "--from", str(source),
                               "--out", str(tmp_path / "P9")], capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "nothing about patient P9" in missing.stderr
+
+
+def with_labs_and_neuro(lines: list[dict]) -> list[dict]:
+    """P1's course with a morning panel (creatinine in µmol/L, platelets, CRP), a repeat of two
+    tests after tocilizumab, and two bedside assessments (ICE 10, then 6 and drowsy)."""
+    extra = [
+        {"patient_id": "P1", "ts": stamp(T0 + 2 * HOUR), "type": "lab", "test": test, "value": value, "unit": unit}
+        for test, value, unit in (("creatinine", 88.4, "umol/L"), ("platelets", 150, "10*9/L"), ("crp", 12, "mg/L"))
+    ] + [
+        {"patient_id": "P1", "ts": stamp(T0 + 9 * HOUR), "type": "lab", "test": test, "value": value, "unit": unit}
+        for test, value, unit in (("creatinine", 1.9, "mg/dL"), ("crp", 140, "mg/L"))
+    ] + [
+        {"patient_id": "P1", "ts": stamp(T0 + 3 * HOUR), "type": "neuro", "ice": 10, "arousal": "alert"},
+        {"patient_id": "P1", "ts": stamp(T0 + 8 * HOUR), "type": "neuro", "ice": 6, "arousal": "spontaneous"},
+    ]
+    return sorted(lines + extra, key=lambda line: line["ts"])
+
+
+def test_labs_and_neuro_assessments_are_lanes_of_their_own_not_event_marks(tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "ward.jsonl", with_labs_and_neuro(crs_course_with_tocilizumab_signal_loss_and_discharge()))
+    events, outputs = case_from_file(str(source), "P1", None, io.StringIO())
+    drawn = render_case_report(events, outputs, tmp_path / "P1.png", tmp_path / "P1.pdf")
+    assert drawn.labs == [(T0 + 2 * HOUR, "creatinine,platelets,crp"), (T0 + 9 * HOUR, "creatinine,crp")]
+    # The results written beside their marker, in the catalogue's words and precision (canonical unit).
+    assert "Creat 1.00, Plt 150, CRP 12.0" in drawn.texts
+    assert "Creat 1.90, CRP 140.0" in drawn.texts
+    assert drawn.ice == [(T0 + 3 * HOUR, "10"), (T0 + 8 * HOUR, "6")]
+    assert not [text for _, text in drawn.marks if text in ("lab", "neuro")]  # no line through every panel
+    assert "labs" in drawn.axis_labels and "ICANS\ngrade, ICE" in drawn.axis_labels
+    assert drawn.smallest_font_pt >= 7
+
+
+def test_the_icans_band_follows_the_grade_of_the_recorded_statuses(tmp_path: Path) -> None:
+    """A recorded run of a worker that grades ICANS (issue 21): the band is its grade over time."""
+    source = write_lines(tmp_path / "ward.jsonl", with_labs_and_neuro(crs_course_with_tocilizumab_signal_loss_and_discharge()))
+    events, outputs = case_from_file(str(source), "P1", None, io.StringIO())
+    graded = []
+    for output in outputs:
+        if getattr(output, "record", None) == "status" and output.ts >= T0 + 3 * HOUR:
+            grade, ice, assessed = (1, 6, T0 + 8 * HOUR) if output.ts >= T0 + 8 * HOUR else (0, 10, T0 + 3 * HOUR)
+            output = output.model_copy(update={"icans": IcansAssessment(grade=grade, ice=ice, assessed_at=assessed)})
+        graded.append(output)
+    drawn = render_case_report(events, graded, tmp_path / "g.png", tmp_path / "g.pdf")
+    runs = [(start, end, value) for start, end, value in drawn.bands["icans"]]
+    assert [value for _, _, value in runs] == ["0", "1"]
+    assert abs(runs[0][0] - (T0 + 3 * HOUR)) <= MINUTE and abs(runs[1][0] - (T0 + 8 * HOUR)) <= MINUTE
+    assert runs[1][1] <= T0 + 13 * HOUR + 15 * MINUTE

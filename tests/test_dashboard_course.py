@@ -127,3 +127,73 @@ def test_an_unknown_span_returns_only_what_is_kept(hours) -> None:
     for minute in range(0, 5 * 60):
         book.apply_status(status(T0 + minute * MINUTE))
     assert len(book.course("MRN-1", hours)["minutes"]) <= 3 * 60
+
+
+def lab_status(at: datetime, labs: dict[str, tuple[float, str, datetime]], icans: dict | None = None) -> PatientStatus:
+    return PatientStatus.model_validate({
+        **status(at).model_dump(),
+        "labs": {test: {"value": value, "unit": unit, "at": when} for test, (value, unit, when) in labs.items()},
+        "icans": icans})
+
+
+def test_lab_results_are_kept_apart_from_the_marks_once_each_and_the_previous_one_is_the_trends() -> None:
+    view = WardView(timedelta(hours=6))
+    view.apply_status(status(T0))
+    for minutes, test, value, unit in ((0, "creatinine", 88.4, "umol/L"), (240, "creatinine", 1.6, "mg/dL"),
+                                       (240, "creatinine", 1.6, "mg/dL"),  # delivered twice
+                                       (120, "platelets", 90, "10*9/L"), (480, "creatinine", 2.1, "mg/dL")):
+        view.apply_event(event(T0 + minutes * MINUTE, type="lab", test=test, value=value, unit=unit))
+    assert view.take_delta()["courses"] == ["MRN-1"]
+    course = view.courses.course("MRN-1", 24)
+    assert course["events"] == []  # no mark through every panel: a lane of their own
+    assert [(lab["test"], lab["value"], lab["unit"]) for lab in course["labs"]] == [
+        ("creatinine", 1.0, "mg/dL"), ("platelets", 90, "10^9/L"), ("creatinine", 1.6, "mg/dL"),
+        ("creatinine", 2.1, "mg/dL")]  # 88.4 µmol/L is 1.0 mg/dL: in the canonical unit, once each
+    # Without labs in the status, the trend compares the newest two results kept.
+    assert course["lab_previous"] == {"creatinine": {"value": 1.6, "at": "2026-11-23T16:00:00Z"}}
+
+    # The engine's status says which result is in force: here it has not yet read the 2.1.
+    view.apply_status(lab_status(T0 + 300 * MINUTE, {"creatinine": (1.6, "mg/dL", T0 + 240 * MINUTE),
+                                                     "platelets": (90, "10^9/L", T0 + 120 * MINUTE)}))
+    course = view.courses.course("MRN-1", 24)
+    assert course["lab_previous"] == {"creatinine": {"value": 1.0, "at": "2026-11-23T12:00:00Z"}}
+
+
+def test_lab_results_leave_with_the_window_and_past_their_count() -> None:
+    book = CourseBook(timedelta(hours=24))
+    for hour in range(0, 48):
+        book.apply_event(event(T0 + timedelta(hours=hour), type="lab", test="crp", value=float(hour), unit="mg/L"))
+    kept = book.patients["MRN-1"].labs
+    # From 24 h before the newest on, that moment included (as the clinical events are kept).
+    assert [lab["value"] for lab in kept] == [float(hour) for hour in range(23, 48)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("alerting.dashboard.course.MAX_LABS", 10)
+        for second in range(1, 30):
+            book.apply_event(event(T0 + timedelta(hours=47, seconds=second), type="lab", test="crp", value=1.0,
+                                   unit="mg/L"))
+        assert len(book.patients["MRN-1"].labs) == 10
+        assert book.patients["MRN-1"].labs[-1]["ts"] == "2026-11-25T11:00:29Z"  # the oldest went first
+
+
+def test_the_icans_lane_has_each_change_of_grade_and_the_neuro_assessments() -> None:
+    book = CourseBook(timedelta(hours=24))
+    book.apply_status(status(T0))  # no neuro assessment yet: no ICANS at all
+    grades = ((60, 0, 10), (61, 0, 10), (180, 1, 8), (181, 1, 8), (300, 2, 5))
+    for minutes, grade, ice in grades:
+        at = T0 + minutes * MINUTE
+        book.apply_status(lab_status(at, {}, {"grade": grade, "ice": ice, "assessed_at": at}))
+    book.apply_status(lab_status(T0 + 70 * MINUTE, {}, {"grade": 3, "ice": 2, "assessed_at": T0}))  # read late
+    book.apply_event(event(T0 + 300 * MINUTE, type="neuro", ice=5, arousal="voice", by="rn-4411"))
+    book.apply_event(event(T0 + 180 * MINUTE, type="neuro", ice_items={
+        "orientation": 4, "naming": 3, "commands": 1, "writing": 0, "attention": 0}))
+    book.apply_event(event(T0 + 300 * MINUTE, type="neuro", ice=5, arousal="voice", by="rn-4411"))  # twice
+    course = book.course("MRN-1", 24)
+    assert [(change["at"], change["grade"], change["ice"]) for change in course["icans"]] == [
+        ("2026-11-23T13:00:00Z", 0, 10), ("2026-11-23T15:00:00Z", 1, 8), ("2026-11-23T17:00:00Z", 2, 5)]
+    assert [(item["ts"], item["ice"]) for item in course["neuro"]] == [
+        ("2026-11-23T15:00:00Z", 8), ("2026-11-23T17:00:00Z", 5)]  # the items' total is the ICE
+    assert course["neuro"][1]["arousal"] == "voice" and "patient_id" not in course["neuro"][1]
+    # A span that starts between two changes starts with the grade then in force.
+    short = book.course("MRN-1", 2)
+    assert [(change["at"], change["grade"]) for change in short["icans"]] == [
+        (short["from"], 1), ("2026-11-23T17:00:00Z", 2)]

@@ -310,3 +310,120 @@ def test_alerts_and_tiles_fit_the_screen_with_touch_targets_of_44_px(
     tap(page.locator(".alert").first.locator("button.ack"), size)  # no name yet: it says what to do
     expect(page.locator(".alert").first.locator(".ack-error")).to_contain_text("Type your name")
     shot(page, f"ward-{size}")
+
+
+def a_course_with_labs_and_icans(kafka, env) -> dict:
+    """Three hours of MRN-9: creatinine rising 1.0 → 1.6 → 2.1 mg/dL (the first in µmol/L) with
+    the worker's AKI stage 2, platelets falling to 40 ×10⁹/L (CTCAE grade 3, with a note), CRP
+    falling; an ICE of 10 then 5 (ICANS grade 0, then 2)."""
+    labs_at = {"early": at(170), "middle": at(120), "late": at(60)}
+    produce(kafka.bootstrap, env["CRSMON_TOPIC_CLINICAL_EVENTS"], [
+        ("MRN-9", {"patient_id": "MRN-9", "ts": labs_at[when], "type": "lab", "test": test, "value": value,
+                   "unit": unit})
+        for when, test, value, unit in (
+            ("early", "creatinine", 88.4, "µmol/L"), ("early", "platelets", 90, "10*9/L"),
+            ("early", "crp", 15, "mg/dL"), ("middle", "creatinine", 1.6, "mg/dL"),
+            ("late", "creatinine", 2.1, "mg/dL"), ("late", "platelets", 40, "K/uL"), ("late", "crp", 120, "mg/L"))
+    ] + [
+        ("MRN-9", {"patient_id": "MRN-9", "ts": at(150), "type": "neuro", "ice": 10, "arousal": "alert"}),
+        ("MRN-9", {"patient_id": "MRN-9", "ts": at(50), "type": "neuro", "ice": 5, "arousal": "voice",
+                   "by": "rn-4411"}),
+    ])
+    statuses = []
+    for minutes_ago in range(180, -1, -10):
+        status = status_message("MRN-9", at(minutes_ago), ward="5-West", bed="9", grade=1, fever=True,
+                                temperature=38.4, heart_rate=104, systolic_bp=112, spo2=96, respiratory_rate=18)
+        late = minutes_ago <= 60
+        if minutes_ago <= 170:
+            status["labs"] = {
+                "creatinine": {"value": 2.1 if late else 1.6 if minutes_ago <= 120 else 1.0, "unit": "mg/dL",
+                               "at": labs_at["late" if late else "middle" if minutes_ago <= 120 else "early"]},
+                "platelets": {"value": 40.0 if late else 90.0, "unit": "10^9/L",
+                              "at": labs_at["late" if late else "early"],
+                              **({"grade": 3, "note": "repeat sample"} if late else {"grade": 1})},
+                "crp": {"value": 120.0 if late else 150.0, "unit": "mg/L", "at": labs_at["late" if late else "early"]},
+            }
+            status["kidney"] = {"aki_stage": 2 if late else 0, "creatinine": status["labs"]["creatinine"]["value"],
+                                "baseline": 1.0}
+        if minutes_ago <= 150:
+            status["icans"] = ({"grade": 2, "ice": 5, "assessed_at": at(50)} if minutes_ago <= 50
+                               else {"grade": 0, "ice": 10, "assessed_at": at(150)})
+        statuses.append(("MRN-9", status))
+    produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], statuses)
+    return statuses[-1][1]
+
+
+def test_labs_and_the_icans_grade_reach_the_tile_the_labs_panel_and_the_courses_lanes(
+        browser, dashboard: Dashboard, env, kafka, size: str) -> None:
+    newest = a_course_with_labs_and_icans(kafka, env)
+    produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [
+        ("MRN-2", status_message("MRN-2", at(0), ward="5-West", bed="3"))])
+    dashboard.wait_until_live()
+    page = open_page(browser, dashboard, size)
+    expect(page.locator(".tile")).to_have_count(2, timeout=20_000)
+
+    # The tile: ICANS beside CRS, and one line of what is abnormal beyond the vital signs
+    # (platelets G3 is there; CRP without a grade and an ICANS of 0 would not be).
+    tile = page.locator('.tile[data-patient-id="MRN-9"]')
+    expect(tile.locator(".icans")).to_be_visible()
+    expect(tile.locator(".icans-grade")).to_have_text("2")
+    expect(tile.locator(".organ")).to_have_text("AKI stage 2 · Plt G3 · ICANS 2")
+    quiet = page.locator('.tile[data-patient-id="MRN-2"]')
+    expect(quiet.locator(".icans")).to_be_hidden()  # never assessed: no ICANS badge
+    expect(quiet.locator(".organ")).to_be_hidden()
+    box = tile.locator(".organ").bounding_box()
+    tile_box = tile.bounding_box()
+    assert box["y"] + box["height"] <= tile_box["y"] + tile_box["height"], "the organ line is cut off"
+    footer = tile.locator(".tile-foot").bounding_box()
+    assert footer["y"] + footer["height"] <= tile_box["y"] + tile_box["height"], "the tile's footer is cut off"
+    no_horizontal_scrolling(page)
+
+    tap(tile, size)
+    view = page.locator("#patient-view")
+    expect(view.locator(".pv-scores")).to_contain_text("CRS grade 1 (provisional) · ICANS grade 2 (provisional)")
+    labs = view.locator(".pv-labs")
+    expect(labs).to_be_visible()
+    # In the catalogue's order, with its short names, precision and units.
+    expect(labs.locator("tbody tr")).to_have_count(3)
+    assert [row.get_attribute("data-test") for row in labs.locator("tbody tr").all()] == [
+        "creatinine", "platelets", "crp"]
+    creatinine = labs.locator('tr[data-test="creatinine"]')
+    expect(creatinine.locator(".lab-name")).to_have_text("Creat")
+    expect(creatinine.locator(".lab-value")).to_have_text("2.10 mg/dL")
+    expect(creatinine.locator(".lab-trend")).to_have_text("↑")  # 2.1 after 1.6
+    assert "from 1.60 mg/dL" in creatinine.locator(".lab-trend").get_attribute("title")
+    platelets = labs.locator('tr[data-test="platelets"]')
+    expect(platelets.locator(".lab-value")).to_have_text("40 10^9/L")
+    expect(platelets.locator(".lab-trend")).to_have_text("↓")
+    expect(platelets.locator(".lab-grade")).to_have_text("G3 · repeat sample")
+    crp = labs.locator('tr[data-test="crp"]')
+    expect(crp.locator(".lab-value")).to_have_text("120.0 mg/L")
+    expect(crp.locator(".lab-trend")).to_have_text("↓")  # 15 mg/dL was 150 mg/L
+    expect(crp.locator(".lab-grade")).to_have_text("")
+
+    chart = view.locator("svg.course")
+    # The labs lane: one marker per time results came (three samples), details on a tap.
+    expect(chart.locator(".lab-mark")).to_have_count(3)
+    expect(chart.locator(".lab-mark").first.locator("title")).to_contain_text("Creat 1.00 mg/dL, Plt 90 10^9/L")
+    # The ICANS lane: grade 0 then 2, and the two ICE points.
+    expect(chart.locator('.band[data-grade="2"][class*="icans-band"]')).to_have_count(1)
+    expect(chart.locator('.band[class*="icans-band-0"]')).to_have_count(1)
+    expect(chart.locator(".ice-point")).to_have_count(2)
+    assert [point.get_attribute("data-ice") for point in chart.locator(".ice-point").all()] == ["10", "5"]
+    tap(chart.locator(".ice-point").nth(1).locator(".mark-hit"), size, force=True)
+    expect(view.locator(".pv-details h3")).to_have_text("Neurological assessment")
+    expect(view.locator(".pv-details li")).to_contain_text("ICE 5/10 · wakes to voice · by rn-4411")
+    tap(chart.locator(".lab-mark").last.locator(".mark-hit"), size, force=True)
+    expect(view.locator(".pv-details li")).to_contain_text(["Creat 2.10 mg/dL", "Plt 40 10^9/L", "CRP 120.0 mg/L"])
+    for target in chart.locator(".lab-mark .mark-hit, .ice-point .mark-hit").all():
+        hit = target.bounding_box()
+        assert hit["width"] >= 44 and hit["height"] >= (40 if size == "phone" else 24), f"target {hit}"
+    no_horizontal_scrolling(page)
+    shot(page, f"patient-view-labs-{size}")
+
+    # A new status with a new ICANS grade extends the lane without a new request.
+    produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [
+        ("MRN-9", {**newest, "ts": format_timestamp(datetime.now(timezone.utc)),
+                   "icans": {"grade": 3, "ice": 2, "assessed_at": at(0)}})])
+    expect(chart.locator('.band[class*="icans-band-3"]')).to_have_count(1, timeout=5_000)
+    expect(labs.locator("tbody tr")).to_have_count(3)  # the labs stay: the status carries them

@@ -213,3 +213,20 @@ def test_a_dead_letter_keeps_undecodable_bytes_and_extra_fields() -> None:
     assert letter["record"] == "dead_letter" and letter["payload"] == "\\xff{"
     assert (letter["topic"], letter["partition"], letter["offset"]) == ("vitals", 3, 1812)
     assert letter["attempts"] == 2 and letter["received_at"].endswith("Z")
+
+
+def test_a_lab_entrys_optional_parts_pass_through_a_reader_and_an_entry_without_them_is_unchanged() -> None:
+    """The dashboard reads statuses and sends them on to browsers: the parts the worker adds to a
+    lab entry (a CTCAE grade, a fold change, a note) must reach the page, and a plain entry must
+    serialise exactly as the contract shows it."""
+    status = {"record": "status", "patient_id": "MRN-1", "ts": "2026-11-23T18:00:00Z",
+              "news2": {"score": 0, "band": "low", "complete": True, "components": {}},
+              "crs": {"grade": 0, "fever": False, "hypotension": False, "hypoxia": False, "risk_period": True},
+              "latest": {},
+              "labs": {"platelets": {"value": 40.0, "unit": "10^9/L", "at": "2026-11-23T17:00:00Z",
+                                     "grade": 3, "note": "repeat sample"},
+                       "crp": {"value": 12.0, "unit": "mg/L", "at": "2026-11-23T17:00:00Z"}}}
+    read = PatientStatus.model_validate_json(json.dumps(status))
+    labs = json.loads(encode(read))["labs"]
+    assert labs["platelets"] == status["labs"]["platelets"]
+    assert labs["crp"] == status["labs"]["crp"]  # no nulls for parts it never had

@@ -119,7 +119,10 @@ def report_command(args) -> int:
     drawn = render_case_report(events, outputs, Path(f"{out}.png"), Path(f"{out}.pdf"),
                                patient_id=args.patient_id)
     lanes = len({span[0] for span in drawn.spans})
-    clinical = sum(1 for event in events if hasattr(event, "type") and drawn.start <= event.ts <= drawn.end)
+    clinical = sum(1 for event in events if getattr(event, "type", "lab") not in ("lab", "neuro")
+                   and drawn.start <= event.ts <= drawn.end)
+    sparse = (f", {len(drawn.labs)} lab samples" if drawn.labs else "") + (
+        f", {len(drawn.ice)} neuro assessments" if drawn.ice else "")
     print(f"crsmon report: {drawn.png} and {drawn.pdf} ({drawn.start:%d %b %H:%M} – {drawn.end:%d %b %H:%M} UTC, "
-          f"{clinical} clinical events, {len(drawn.spans)} alert spans in {lanes} lanes)")
+          f"{clinical} clinical events{sparse}, {len(drawn.spans)} alert spans in {lanes} lanes)")
     return 0

@@ -70,8 +70,12 @@ class CaseCourse:
     vitals: dict[str, tuple[list[datetime], list[float | None]]]
     statuses: list[PatientStatus]
     episodes: list[Episode]
-    events: list[Any]  # ClinicalEvent models, in time order
+    events: list[Any]  # ClinicalEvent models, in time order, but for labs and neuro assessments
     therapy: Any | None  # the latest therapy event at or before the end: day 0
+    #: Lab results and bedside neurological assessments, in time order: lanes of their own, as on
+    #: the dashboard, rather than lines through every panel (a panel of 13 tests would be 13 lines).
+    labs: list[Any] = field(default_factory=list)
+    neuro: list[Any] = field(default_factory=list)
 
 
 def build_course(events: Iterable[Any], outputs: Iterable[Output], patient_id: str | None = None) -> CaseCourse:
@@ -86,7 +90,10 @@ def build_course(events: Iterable[Any], outputs: Iterable[Output], patient_id: s
     events = sorted((event for event in events if event.patient_id == patient_id), key=lambda item: item.ts)
     outputs = [item for item in outputs if item.patient_id == patient_id]
     vitals_in = [event for event in events if isinstance(event, VitalSigns)]
-    clinical = [event for event in events if not isinstance(event, VitalSigns)]
+    clinical = [event for event in events if not isinstance(event, VitalSigns)
+                and getattr(event, "type", None) not in ("lab", "neuro")]
+    labs = [event for event in events if getattr(event, "type", None) == "lab"]
+    neuro = [event for event in events if getattr(event, "type", None) == "neuro"]
     statuses = sorted((item for item in outputs if isinstance(item, PatientStatus)), key=lambda item: item.ts)
     alerts = sorted((item for item in outputs if isinstance(item, Alert)), key=lambda item: item.observed_at)
     acks = [item for item in outputs if isinstance(item, Acknowledgement)]
@@ -130,5 +137,5 @@ def build_course(events: Iterable[Any], outputs: Iterable[Output], patient_id: s
         patient_id=patient_id, ward=located.ward if located else None, bed=located.bed if located else None,
         start=start, end=end, vitals=vitals, statuses=statuses,
         episodes=sorted(episodes.values(), key=lambda episode: episode.opened_at),
-        events=clinical, therapy=therapies[-1] if therapies else None,
+        events=clinical, therapy=therapies[-1] if therapies else None, labs=labs, neuro=neuro,
     )

@@ -35,6 +35,8 @@ class DrawnReport:
     marks: list[tuple[datetime, str]] = field(default_factory=list)
     spans: list[tuple[str, str, datetime, datetime]] = field(default_factory=list)  # rule, severity, from, to
     acks: list[tuple[datetime, str]] = field(default_factory=list)
+    labs: list[tuple[datetime, str]] = field(default_factory=list)  # a lab marker: when, the tests (a,b)
+    ice: list[tuple[datetime, str]] = field(default_factory=list)  # an ICE point: when, the score
     bands: dict[str, list[tuple[datetime, datetime, str]]] = field(default_factory=dict)
     texts: list[str] = field(default_factory=list)
     axis_labels: list[str] = field(default_factory=list)
@@ -59,6 +61,8 @@ def read_back(figure: Figure, course: CaseCourse, png: Path, pdf: Path) -> Drawn
                 report.lines[gid[5:]] = DrawnLine(list(xs), [float(value) for value in ydata])
             elif gid.startswith("ack|"):
                 report.acks.append((_as_datetime(xdata[0]), gid[4:]))
+            elif gid.startswith("lab|"):
+                report.labs.append((_as_datetime(xdata[0]), gid[4:]))
         for patch in ax.patches:
             gid = patch.get_gid() or ""
             rectangle = cast(Rectangle, patch)  # the renderer draws no other patch
@@ -72,7 +76,10 @@ def read_back(figure: Figure, course: CaseCourse, png: Path, pdf: Path) -> Drawn
         for text in ax.texts:
             report.texts.append(text.get_text())
             sizes.append(text.get_fontsize())
-            if (text.get_gid() or "").startswith("mark:"):
+            text_gid = text.get_gid() or ""
+            if text_gid.startswith("ice:"):
+                report.ice.append((_as_datetime(text.get_position()[0]), text_gid[4:]))
+            if text_gid.startswith("mark:"):
                 # marks are drawn with ax.annotate, whose Text is an Annotation
                 report.marks.append((_as_datetime(cast(Annotation, text).xy[0]), text.get_text()))
         report.axis_labels.append(ax.get_ylabel())

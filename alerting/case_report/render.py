@@ -30,6 +30,7 @@ from alerting.case_report.readback import DrawnReport, read_back
 from alerting.case_report.words import describe_event
 from monitor.catalogue import CATALOGUE
 from monitor.rules import TECHNICAL_RULES
+from monitor.wire import PatientStatus
 
 A4_LANDSCAPE_IN = (11.69, 8.27)
 PNG_DPI = 150
@@ -90,13 +91,18 @@ def draw(course: CaseCourse) -> Figure:
     """The page as a matplotlib Figure (no pyplot: no global state, safe in any process)."""
     figure = Figure(figsize=A4_LANDSCAPE_IN, layout=None)
     lanes = sorted({episode.rule for episode in course.episodes}) or ["alerts"]
-    ratios = [0.7, 1.1, 1.0, 1.2, 0.9, 0.9, 0.22, 0.22, 0.24 * len(lanes)]
+    # The ICANS and labs lanes only for a patient who has them: other pages keep their layout.
+    icans_runs = _icans_runs(course)
+    with_icans = bool(icans_runs or course.neuro)
+    with_labs = bool(course.labs)
+    ratios = [0.7, 1.1, 1.0, 1.2, 0.9, 0.9, 0.22, 0.22, *([0.3] if with_icans else []),
+              *([0.3] if with_labs else []), 0.24 * len(lanes)]
     grid = figure.add_gridspec(len(ratios), 1, height_ratios=ratios, hspace=0.12,
                                left=0.085, right=0.975, top=0.905, bottom=0.30)
     axes = [figure.add_subplot(grid[0])]
     for row in range(1, len(ratios)):
         axes.append(figure.add_subplot(grid[row], sharex=axes[0]))
-    marks_ax, panel_axes, news2_ax, crs_ax, alerts_ax = axes[0], axes[1:6], axes[6], axes[7], axes[8]
+    marks_ax, panel_axes, news2_ax, crs_ax, alerts_ax = axes[0], axes[1:6], axes[6], axes[7], axes[-1]
     start, end = course.start, max(course.end, course.start + timedelta(minutes=10))
     margin = (end - start) * 0.01
     x0, x1 = start - margin, end + margin
@@ -106,6 +112,13 @@ def draw(course: CaseCourse) -> Figure:
         _panel(ax, course, key, label, series, thresholds)
     _band(news2_ax, "NEWS2", _news2_runs(course), "news2")
     _band(crs_ax, "CRS grade", _crs_runs(course), "crs")
+    lane_axes = iter(axes[8:-1])
+    if with_icans:
+        icans_ax = next(lane_axes)
+        _band(icans_ax, "ICANS\ngrade, ICE", icans_runs, "icans", empty="no ICANS grade in the statuses")
+        _ice_points(icans_ax, course)
+    if with_labs:
+        _lab_lane(next(lane_axes), course, x0, x1)
     _episodes(alerts_ax, course, lanes, end)
     _marks(marks_ax, axes[1:], course, x0, x1)
 
@@ -197,10 +210,18 @@ def _crs_runs(course: CaseCourse) -> list[tuple[datetime, datetime, str, str, An
                  {grade: colour for grade, colour in CRS_COLOUR.items()})
 
 
-def _runs(course: CaseCourse, key, label, colours) -> list[tuple[datetime, datetime, str, str, Any]]:
+def _icans_runs(course: CaseCourse) -> list[tuple[datetime, datetime, str, str, Any]]:
+    """The ICANS grade of the statuses that carry one (from the first neuro assessment on)."""
+    assessed = [status for status in course.statuses if status.icans is not None]
+    return _runs(course, lambda status: status.icans.grade, lambda status: str(status.icans.grade),
+                 CRS_COLOUR, assessed)
+
+
+def _runs(course: CaseCourse, key, label, colours,
+          statuses: list[PatientStatus] | None = None) -> list[tuple[datetime, datetime, str, str, Any]]:
     """Stretches of equal band (or grade), each to the next status; the label is its worst score."""
     runs: list[list] = []
-    statuses = course.statuses
+    statuses = course.statuses if statuses is None else statuses
     for index, status in enumerate(statuses):
         until = statuses[index + 1].ts if index + 1 < len(statuses) else course.end
         if until - status.ts > timedelta(minutes=15):
@@ -214,7 +235,42 @@ def _runs(course: CaseCourse, key, label, colours) -> list[tuple[datetime, datet
     return [(start, end, colours.get(value, "#cccccc"), text, value) for start, end, value, text in runs]
 
 
-def _band(ax, name: str, runs, gid: str) -> None:
+def _ice_points(ax, course: CaseCourse) -> None:
+    """Each bedside assessment's ICE score (10 is normal) over the ICANS band, at its time."""
+    for assessment in course.neuro:
+        score = "–" if assessment.ice is None else str(assessment.ice)
+        ax.text(assessment.ts, 0.5, f"ICE {score}", fontsize=SMALL_PT, ha="center", va="center",
+                gid=f"ice:{score}", bbox={"boxstyle": "round,pad=0.15", "facecolor": "#ffffff",
+                                          "edgecolor": "#8250df", "linewidth": 0.6})
+
+
+def _lab_lane(ax, course: CaseCourse, x0: datetime, x1: datetime) -> None:
+    """A marker for each time results came (tests resulted together are one sample), with the
+    results written beside it where there is room: paper has no tap to show them."""
+    ax.set_gid("labs")
+    ax.set_ylim(0, 1)
+    ax.set_yticks([])
+    ax.set_ylabel("labs", fontsize=BASE_PT, rotation=0, ha="right", va="center", labelpad=6)
+    by_time: dict[datetime, list[Any]] = {}
+    for lab in course.labs:
+        by_time.setdefault(lab.ts, []).append(lab)
+    span = (x1 - x0).total_seconds()
+    times = sorted(by_time)
+    label_end = x0
+    for index, at in enumerate(times):
+        results = by_time[at]
+        ax.plot([at], [0.3], marker="o", markersize=4.5, color="#0969da", linestyle="none",
+                gid="lab|" + ",".join(lab.test for lab in results))
+        text = ", ".join(f"{CATALOGUE[lab.test].short_label} {lab.value:.{CATALOGUE[lab.test].digits}f}"
+                         for lab in results)
+        width = timedelta(seconds=span * (len(text) + 2) * 0.0072)  # ≈ its width at 7.5 pt, as the marks'
+        following = times[index + 1] if index + 1 < len(times) else x1
+        if at >= label_end and at + width <= following:
+            ax.text(at, 0.72, text, fontsize=SMALL_PT, ha="left", va="center", gid="lab-text")
+            label_end = at + width
+
+
+def _band(ax, name: str, runs, gid: str, empty: str = "no status") -> None:
     ax.set_gid(f"band:{gid}")
     ax.set_yticks([])
     ax.set_ylabel(name, fontsize=BASE_PT, rotation=0, ha="right", va="center", labelpad=6)
@@ -224,7 +280,7 @@ def _band(ax, name: str, runs, gid: str) -> None:
         ax.add_patch(Rectangle((mdates.date2num(start), 0), width, 1, facecolor=colour, edgecolor="none",
                                gid=f"{gid}:{value}"))
     if not runs:
-        ax.text(0.5, 0.5, "no status", transform=ax.transAxes, ha="center", va="center", fontsize=SMALL_PT,
+        ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center", fontsize=SMALL_PT,
                 color="#777777")
     ax._crsmon_runs = runs  # noqa: SLF001 (our own attribute on the axes: labelled once the x range is final, see _label_bands)
 

@@ -11,18 +11,26 @@ cost several megabytes; here each series is a column of 16-bit integers in tenth
 
 A row holds the last value of each sign seen in its minute, as the tiles' history does; a value
 of exactly 0 (probe off, signal lost, per the contract) is a gap, never a reading.
+
+Labs and neurological assessments arrive hours apart, not every minute: a minute column for
+each of 13 tests would be almost all MISSING. They are kept as lists of the events themselves
+(`type: lab`, `type: neuro` from `clinical-events`), and the ICANS grade as the list of its
+changes read from the statuses: all bounded by the same window, and by a count as well, so that
+a flood of one patient's results cannot grow the dashboard without end.
 """
 
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
 from monitor.catalogue import CATALOGUE
-from monitor.wire import Acknowledgement, Alert, ClinicalEvent, PatientStatus, format_timestamp
+from monitor.wire import (
+    Acknowledgement, Alert, ClinicalEvent, IcansAssessment, PatientStatus, format_timestamp,
+)
 
 #: The vital signs of the course, in the order the page draws them.
 COURSE_SIGNS: tuple[str, ...] = tuple(entry.name for entry in CATALOGUE.in_display_order("vital_sign"))
@@ -36,6 +44,14 @@ TENTHS = 10
 _TENTHS = TENTHS
 _TRIM_SLACK_MINUTES = 60  # trim the front once an hour, not at every minute
 _BYTES_PER_ROW = 4 + 2 * len(SERIES)
+#: At most this many lab results and neurological assessments per patient (13 tests hourly for
+#: 14 days are 4,368; a ward draws far fewer). Past it the oldest go first.
+MAX_LABS = 5000
+MAX_NEURO = 2000
+#: The ICANS grade's changes kept per patient (a grade changes a few times a day at most).
+MAX_ICANS_CHANGES = 2000
+#: Event types drawn in lanes of their own rather than as marks through every panel.
+LANE_EVENT_TYPES = ("lab", "neuro")
 
 
 def _minute(ts: datetime) -> int:
@@ -167,6 +183,9 @@ class PatientCourse:
     episodes: dict[str, EpisodeTrace] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
     therapy: dict[str, Any] | None = None  # the latest therapy event: day 0, kept whatever its age
+    labs: list[dict[str, Any]] = field(default_factory=list)  # {ts, test, value, unit}, in time order
+    neuro: list[dict[str, Any]] = field(default_factory=list)  # the neuro events as sent, in time order
+    icans: list[dict[str, Any]] = field(default_factory=list)  # {at, grade, ice}: each change of the grade
     status: PatientStatus | None = None
     newest_at: datetime | None = None
 
@@ -197,6 +216,8 @@ class CourseBook:
         course.vitals.record(status)
         if course.status is None or status.ts >= course.status.ts:
             course.status = status
+        if status.icans is not None:
+            _record_icans(course.icans, format_timestamp(status.ts), status.icans)
         course.touch(status.ts)
 
     def apply_alert(self, alert: Alert) -> bool:
@@ -225,11 +246,21 @@ class CourseBook:
 
     def apply_event(self, event: ClinicalEvent) -> bool:
         course = self._patient(event.patient_id)
-        described = event.model_dump(mode="json", exclude_none=True)
-        if described in course.events:
-            return False
-        course.events.append(described)
-        course.events.sort(key=lambda item: item["ts"])
+        if event.type == "lab":
+            described = {"ts": format_timestamp(event.ts), "test": event.test, "value": event.value,
+                         "unit": event.unit}
+            if not _insert_once(course.labs, described, MAX_LABS):
+                return False
+        elif event.type == "neuro":
+            described = event.model_dump(mode="json", exclude_none=True, exclude={"patient_id", "type"})
+            if not _insert_once(course.neuro, described, MAX_NEURO):
+                return False
+        else:
+            described = event.model_dump(mode="json", exclude_none=True)
+            if described in course.events:
+                return False
+            course.events.append(described)
+            course.events.sort(key=lambda item: item["ts"])
         if event.type == "therapy" and (course.therapy is None or described["ts"] >= course.therapy["ts"]):
             course.therapy = described
         course.touch(event.ts)
@@ -256,6 +287,13 @@ class CourseBook:
         stamp = format_timestamp(cutoff)
         if course.events and course.events[0]["ts"] < stamp:
             course.events = [event for event in course.events if event["ts"] >= stamp]
+        for kept in (course.labs, course.neuro):
+            if kept and kept[0]["ts"] < stamp:
+                del kept[:bisect_left(kept, stamp, key=_ts)]
+        # The grade in force at the cutoff stays: it is the band's first colour.
+        in_force = bisect_right(course.icans, stamp, key=lambda change: change["at"]) - 1
+        if in_force > 0:
+            del course.icans[:in_force]
         for episode_id in [episode_id for episode_id, trace in course.episodes.items()
                            if trace.resolved and trace.last_at is not None and trace.last_at < cutoff]:
             del course.episodes[episode_id]
@@ -282,6 +320,13 @@ class CourseBook:
         minutes, values = course.vitals.since(first)
         first_stamp = _at_minute(first)
         events = [event for event in course.events if event["ts"] >= first_stamp]
+        labs = [lab for lab in course.labs if lab["ts"] >= first_stamp]
+        neuro = [assessment for assessment in course.neuro if assessment["ts"] >= first_stamp]
+        # The ICANS grade from the change in force at the span's start on.
+        icans = [change for change in course.icans if change["at"] >= first_stamp]
+        earlier = [change for change in course.icans if change["at"] < first_stamp]
+        if earlier:
+            icans.insert(0, {**earlier[-1], "at": first_stamp})
         episodes = [trace.describe() for trace in course.episodes.values()
                     if trace.last_at is None or trace.last_at >= datetime.fromtimestamp(first * 60, timezone.utc)
                     or not trace.resolved]
@@ -295,6 +340,7 @@ class CourseBook:
             "series": list(SERIES), "news2_bands": list(NEWS2_BANDS),
             "minutes": minutes, "values": values, "scale": TENTHS, "missing": MISSING,
             "events": events, "episodes": episodes,
+            "labs": labs, "lab_previous": _previous_labs(course), "neuro": neuro, "icans": icans,
         }
 
     @property
@@ -304,3 +350,56 @@ class CourseBook:
 
     def patient_ids(self) -> Iterable[str]:
         return self.patients.keys()
+
+
+def _insert_once(kept: list[dict[str, Any]], item: dict[str, Any], limit: int) -> bool:
+    """Put `item` into `kept` in time order unless it is there already (at-least-once delivery);
+    past `limit` the oldest goes. False when it was a repeat."""
+    if not kept or item["ts"] > kept[-1]["ts"]:
+        kept.append(item)  # the usual case: results arrive in time order
+    else:
+        index = bisect_left(kept, item["ts"], key=_ts)
+        while index < len(kept) and kept[index]["ts"] == item["ts"]:
+            if kept[index] == item:
+                return False
+            index += 1
+        kept.insert(index, item)
+    if len(kept) > limit:
+        del kept[:len(kept) - limit]
+    return True
+
+
+def _ts(entry: dict[str, Any]) -> str:
+    return entry["ts"]
+
+
+def _record_icans(changes: list[dict[str, Any]], at: str, icans: IcansAssessment) -> None:
+    """Keep a status's ICANS grade (and ICE) when it differs from the one in force before it.
+    Statuses of one patient arrive in order (one partition); an older one, read late, is ignored."""
+    if changes and at < changes[-1]["at"]:
+        return
+    if changes and (changes[-1]["grade"], changes[-1].get("ice")) == (icans.grade, icans.ice):
+        return
+    changes.append({"at": at, "grade": icans.grade, "ice": icans.ice})
+    if len(changes) > MAX_ICANS_CHANGES:
+        del changes[:len(changes) - MAX_ICANS_CHANGES]
+
+
+def _previous_labs(course: PatientCourse) -> dict[str, dict[str, Any]]:
+    """For each test, the result before the latest one, the trend mark's comparison: the latest
+    is the status's (what the engine holds in force), else the newest result kept here."""
+    latest_at: dict[str, str] = {}
+    if course.status is not None and course.status.labs:
+        latest_at = {test: format_timestamp(lab.at) for test, lab in course.status.labs.items()}
+    previous: dict[str, dict[str, Any]] = {}
+    newest: dict[str, dict[str, Any]] = {}
+    for lab in course.labs:  # in time order: the last one written wins
+        test = lab["test"]
+        if test in latest_at:
+            if lab["ts"] < latest_at[test]:
+                previous[test] = {"value": lab["value"], "at": lab["ts"]}
+        else:
+            if test in newest:
+                previous[test] = {"value": newest[test]["value"], "at": newest[test]["ts"]}
+            newest[test] = lab
+    return previous

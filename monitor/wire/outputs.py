@@ -36,7 +36,14 @@ class CrsAssessment(_Wire):
 
 
 class LabValue(_Wire):
-    """The latest result of one test, in its canonical unit (monitor/catalogue.py)."""
+    """The latest result of one test, in its canonical unit (monitor/catalogue.py).
+
+    Fields beyond these three are kept, not dropped: the worker extends an entry with optional
+    parts (issue 20: a CTCAE `grade`, a `fold_change`, a `note`), and a reader that re-publishes
+    or shows the status (the dashboard) passes on what it was sent, typed or not yet typed. An
+    entry without them serialises as before."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     value: float
     unit: str

@@ -122,6 +122,17 @@ export function drawCourse(container, course, width) {
   });
   layout.news2 = y; y += 18;
   layout.crs = y + 2; y += 22;
+  // Lanes of the sparse observations, only for a patient who has them: ICANS (grade band, ICE
+  // points) and labs (one marker per time a sample was resulted).
+  const hasIcans = course.icans.length > 0 || course.neuro.length > 0;
+  const pointRowHeight = narrow ? 40 : 24; // 40 px + the gap: a finger's target on a phone
+  if (hasIcans) {
+    layout.icans = y + 2; y += 22;
+    layout.ice = y; y += pointRowHeight + 2;
+  }
+  if (course.labs.length) {
+    layout.labs = y; y += pointRowHeight + 2;
+  }
   layout.alerts = y + 4; y += 4 + Math.max(1, episodesByRule.size) * (laneHeight + 4);
   layout.axis = y; y += narrow ? 40 : 36;
   const height = y;
@@ -228,6 +239,9 @@ export function drawCourse(container, course, width) {
     cls: `band crs-band-${Math.min(run.value, 3)}`, data: { 'data-grade': run.value },
     label: run.value > 0 ? String(run.value) : '', title: `provisional CRS grade ${run.value}` }));
 
+  if (hasIcans) drawIcans(bands, course, layout, pointRowHeight, x, firstMs, lastMs);
+  if (course.labs.length) drawLabLane(bands, course, layout.labs, pointRowHeight, x, firstMs, lastMs, left, plot, narrow);
+
   // -- alert episodes: one lane per rule, one span per episode, one segment per severity ------
   const lanes = el('g', { class: 'episodes' }, svg);
   let lane = 0;
@@ -299,6 +313,93 @@ export function drawCourse(container, course, width) {
 
   container.replaceChildren(svg);
   return svg;
+}
+
+// The ICANS grade as a band from each change to the next (the assessment in force), and each
+// bedside assessment as a point with its ICE score (10 is normal) beneath it.
+function drawIcans(group, course, layout, rowHeight, x, firstMs, lastMs) {
+  text(group, 4, layout.icans + 12, 'ICANS', { class: 'band-label' });
+  course.icans.forEach((change, index) => {
+    const fromMs = Math.max(firstMs, Date.parse(change.at));
+    const next = course.icans[index + 1];
+    const toMs = Math.min(lastMs, next ? Date.parse(next.at) : lastMs);
+    if (toMs <= fromMs) return;
+    const x1 = x(fromMs);
+    const x2 = x(toMs);
+    const rect = el('rect', { x: x1, y: layout.icans, width: Math.max(1, x2 - x1), height: 16,
+      class: `band icans-band-${Math.min(change.grade, 3)}`, 'data-grade': change.grade }, group);
+    titled(rect, `provisional ICANS grade ${change.grade}, ${formatStamp(fromMs)} – ${formatStamp(toMs)}`);
+    if (change.grade > 0 && x2 - x1 > 22) {
+      text(group, (x1 + x2) / 2, layout.icans + 12, String(change.grade), { class: 'band-text', 'text-anchor': 'middle' });
+    }
+  });
+  text(group, 4, layout.ice + rowHeight / 2 + 4, 'ICE', { class: 'band-label' });
+  course.neuro.forEach((assessment, index) => {
+    const ms = Date.parse(assessment.ts);
+    if (ms < firstMs || ms > lastMs) return;
+    const cx = x(ms);
+    const score = assessment.ice === undefined ? '–' : String(assessment.ice);
+    const words = describeNeuro(assessment);
+    const point = el('g', { class: 'ice-point', 'data-neuro-index': index, 'data-ice': assessment.ice ?? '',
+      'data-x': cx.toFixed(1), tabindex: 0, role: 'button', 'aria-label': words }, group);
+    titled(point, `${words}, ${formatStamp(ms)}`);
+    el('rect', { x: cx - 22, y: layout.ice, width: 44, height: rowHeight, class: 'mark-hit' }, point);
+    el('circle', { cx, cy: layout.ice + rowHeight / 2, r: 8 }, point);
+    text(point, cx, layout.ice + rowHeight / 2 + 4, score, { 'text-anchor': 'middle' });
+  });
+}
+
+// One marker for each time results came (a panel of tests drawn together is one sample), with
+// the test's short name where there is room; the values are in the labs table and on a tap.
+function drawLabLane(group, course, top, rowHeight, x, firstMs, lastMs, left, plot, narrow) {
+  text(group, 4, top + rowHeight / 2 + 4, 'Labs', { class: 'band-label' });
+  const byTime = new Map();
+  course.labs.forEach((lab, index) => {
+    const ms = Date.parse(lab.ts);
+    if (ms < firstMs || ms > lastMs) return;
+    if (!byTime.has(ms)) byTime.set(ms, []);
+    byTime.get(ms).push(index);
+  });
+  let labelEnd = -Infinity;
+  const times = [...byTime.keys()].sort((a, b) => a - b);
+  times.forEach((ms, order) => {
+    const indexes = byTime.get(ms);
+    const cx = x(ms);
+    const nextX = order + 1 < times.length ? x(times[order + 1]) - 6 : left + plot;
+    const tests = indexes.map((index) => signOf(course.labs[index].test).label);
+    const words = indexes.map((index) => describeLab(course.labs[index])).join(', ');
+    const mark = el('g', { class: 'lab-mark', 'data-lab-indexes': indexes.join(','), 'data-x': cx.toFixed(1),
+      tabindex: 0, role: 'button', 'aria-label': words }, group);
+    titled(mark, `${words}, ${formatStamp(ms)}`);
+    el('rect', { x: cx - 22, y: top, width: 44, height: rowHeight, class: 'mark-hit' }, mark);
+    el('circle', { cx, cy: top + rowHeight / 2, r: 5 }, mark);
+    const label = tests.length === 1 ? tests[0] : `${tests.length} tests`;
+    const labelWidth = label.length * (narrow ? 6 : 6.5) + 4;
+    if (cx + 8 > labelEnd && cx + 8 + labelWidth <= nextX) { // words only where no marker follows them
+      text(mark, cx + 8, top + rowHeight / 2 + 4, label, { class: 'lab-mark-text' });
+      labelEnd = cx + 8 + labelWidth;
+    }
+  });
+}
+
+// A lab result in words, with the catalogue's name, precision and unit.
+export function describeLab(lab) {
+  const sign = signOf(lab.test);
+  return `${sign.label} ${lab.value.toFixed(sign.digits)} ${sign.unit}`;
+}
+
+const AROUSAL = { alert: 'alert', spontaneous: 'drowsy, wakes spontaneously', voice: 'wakes to voice',
+  touch: 'wakes to touch', vigorous: 'wakes only to vigorous touch', unarousable: 'unarousable' };
+
+// A bedside neurological assessment in words: the ICE score and what else was charted.
+export function describeNeuro(assessment) {
+  const parts = [assessment.ice === undefined ? 'ICE not assessable' : `ICE ${assessment.ice}/10`];
+  if (assessment.arousal) parts.push(AROUSAL[assessment.arousal] || assessment.arousal);
+  if (assessment.seizure && assessment.seizure !== 'none') parts.push(`seizure ${assessment.seizure}`);
+  if (assessment.motor && assessment.motor !== 'none') parts.push('deep focal motor weakness');
+  if (assessment.cerebral_edema && assessment.cerebral_edema !== 'none') parts.push(`cerebral oedema ${assessment.cerebral_edema}`);
+  if (assessment.by) parts.push(`by ${assessment.by}`);
+  return parts.join(' · ');
 }
 
 // A band as rectangles with their own tooltips; past MAX_TITLED_RUNS (a score that changes

@@ -33,6 +33,25 @@ export function signOf(key, extra = {}) {
   };
 }
 
+// The lab tests, in the catalogue's display order; their words, units and precision as for a sign.
+export const LAB_TESTS = OBSERVATIONS.filter((entry) => entry.kind === 'lab').map((entry) => entry.name);
+
+// What a tile's organ line says: an AKI (KDIGO stage ≥ 1), a lab of CTCAE grade ≥ 2 and an ICANS
+// grade ≥ 1, from the status's optional parts (each absent until the worker computes it). The
+// thresholds of the stage and the grades are the worker's (monitor/config.py); these only say
+// which of its results are worth a line on a tile of 200.
+export function organFindings(status) {
+  const found = [];
+  if (status.kidney && status.kidney.aki_stage >= 1) found.push(`AKI stage ${status.kidney.aki_stage}`);
+  const labs = status.labs || {};
+  for (const test of LAB_TESTS) {
+    const lab = labs[test];
+    if (lab && typeof lab.grade === 'number' && lab.grade >= 2) found.push(`${signOf(test).label} G${lab.grade}`);
+  }
+  if (status.icans && status.icans.grade >= 1) found.push(`ICANS ${status.icans.grade}`);
+  return found;
+}
+
 // The trended signs, in the order of the values in each history point the server sends.
 // `minSpan` keeps a sparkline from magnifying noise: a line that varies less than this is drawn
 // within a band this tall, so a flat 37.0–37.2 °C does not look like a fever spike.

@@ -6,10 +6,12 @@
 // clinical events change, the delta names the patient and the course is fetched again.
 
 import { AlertList } from './alerts.js';
-import { drawCourse, describeEvent, formatStamp } from './course_chart.js';
+import {
+  drawCourse, describeEvent, describeLab, describeNeuro, formatStamp,
+} from './course_chart.js';
 import { setHidden, setText } from './dom.js';
 import {
-  NEWS2_BAND_LABEL, VITAL_SIGNS, formatSign, formatTime, signOf,
+  LAB_TESTS, NEWS2_BAND_LABEL, VITAL_SIGNS, formatSign, formatTime, signOf,
 } from './format.js';
 
 const SIGNS = VITAL_SIGNS; // the catalogue's, in display order (format.js)
@@ -23,6 +25,7 @@ export class PatientView {
     this.parts = {
       bed: find('.pv-bed'), pid: find('.pv-pid'), ward: find('.pv-ward'), latest: find('.pv-latest'),
       note: find('.pv-note'), chart: find('.pv-chart'), details: find('.pv-details'),
+      labs: find('.pv-labs'), labRows: find('.pv-labs tbody'),
     };
     this.alertList = new AlertList(find('.pv-alerts'), document.createElement('p'), document.createElement('span'),
       whoIsAcknowledging, whoInput);
@@ -134,6 +137,7 @@ export class PatientView {
     setText(this.parts.pid, course.patient_id);
     setText(this.parts.ward, status && status.ward ? `· ${status.ward}` : '');
     this.drawLatest(status);
+    this.drawLabs(course);
     const width = Math.max(280, this.parts.chart.clientWidth);
     const began = performance.now();
     const svg = drawCourse(this.parts.chart, course, width);
@@ -186,17 +190,88 @@ export class PatientView {
     if (status) {
       const scores = document.createElement('span');
       scores.className = 'pv-scores';
+      const icans = status.icans ? ` · ICANS grade ${status.icans.grade} (provisional)` : '';
       scores.textContent = `NEWS2 ${status.news2.score} ${NEWS2_BAND_LABEL[status.news2.band]} · CRS grade `
-        + `${status.crs.grade} (provisional) · at ${formatTime(status.ts)}`;
+        + `${status.crs.grade} (provisional)${icans} · at ${formatTime(status.ts)}`;
       spans.push(scores);
     }
     this.parts.latest.replaceChildren(...spans);
   }
 
+  // The latest result of each test the status carries, in the catalogue's order, words, unit and
+  // precision; the CTCAE grade, fold change and note when the worker sends them; and a trend mark
+  // against the result before it (as shown: 1.601 after 1.6 mg/dL is no rise at two decimals).
+  drawLabs(course) {
+    const labs = (course.status && course.status.labs) || {};
+    const previous = course.lab_previous || {};
+    const rows = [];
+    for (const test of LAB_TESTS) {
+      const lab = labs[test];
+      if (!lab) continue;
+      const sign = signOf(test);
+      const row = document.createElement('tr');
+      row.dataset.test = test;
+      const name = document.createElement('td');
+      name.className = 'lab-name';
+      name.textContent = sign.label;
+      const value = document.createElement('td');
+      value.className = 'lab-value';
+      const bold = document.createElement('b');
+      bold.textContent = lab.value.toFixed(sign.digits);
+      const unit = document.createElement('span');
+      unit.className = 'lab-unit';
+      unit.textContent = ` ${sign.unit}`;
+      value.append(bold, unit);
+      const trend = document.createElement('td');
+      trend.className = 'lab-trend';
+      const before = previous[test];
+      if (before) {
+        const now = Number(lab.value.toFixed(sign.digits));
+        const then = Number(before.value.toFixed(sign.digits));
+        const direction = now > then ? 'up' : now < then ? 'down' : 'same';
+        trend.dataset.trend = direction;
+        trend.textContent = { up: '↑', down: '↓', same: '→' }[direction];
+        trend.title = `${{ up: 'up', down: 'down', same: 'unchanged' }[direction]} from `
+          + `${before.value.toFixed(sign.digits)} ${sign.unit} at ${formatStamp(Date.parse(before.at))}`;
+      }
+      const grade = document.createElement('td');
+      grade.className = 'lab-grade';
+      const graded = [];
+      if (typeof lab.grade === 'number') {
+        graded.push(`G${lab.grade}`);
+        row.dataset.grade = String(lab.grade);
+        grade.title = `CTCAE grade ${lab.grade}`;
+      }
+      if (typeof lab.fold_change === 'number') graded.push(`×${lab.fold_change.toFixed(1)}`);
+      grade.textContent = graded.join(' ');
+      if (lab.note) {
+        const note = document.createElement('span');
+        note.className = 'lab-note';
+        note.textContent = `${graded.length ? ' · ' : ''}${lab.note}`;
+        grade.append(note);
+      }
+      const at = document.createElement('td');
+      at.className = 'lab-at';
+      at.textContent = formatTime(lab.at);
+      row.append(name, value, trend, grade, at);
+      rows.push(row);
+    }
+    this.parts.labRows.replaceChildren(...rows);
+    setHidden(this.parts.labs, !rows.length);
+  }
+
   select(target) {
-    const found = target.closest && target.closest('.span, .mark');
+    const found = target.closest && target.closest('.span, .mark, .lab-mark, .ice-point');
     if (!found) return;
-    if (found.classList.contains('span')) {
+    if (found.classList.contains('lab-mark')) {
+      const x = Number(found.dataset.x);
+      const near = [...this.parts.chart.querySelectorAll('.lab-mark')]
+        .filter((mark) => Math.abs(Number(mark.dataset.x) - x) <= NEAR_PX)
+        .flatMap((mark) => mark.dataset.labIndexes.split(',').map(Number));
+      this.selected = { labIndexes: near };
+    } else if (found.classList.contains('ice-point')) {
+      this.selected = { neuroIndex: Number(found.dataset.neuroIndex) };
+    } else if (found.classList.contains('span')) {
       this.selected = { episodeId: found.dataset.episodeId };
     } else {
       // Events minutes apart share a finger's width on a day's axis: a tap lists all of them.
@@ -211,6 +286,25 @@ export class PatientView {
 
   showDetails(selected) {
     const details = this.parts.details;
+    if (selected.labIndexes !== undefined || selected.neuroIndex !== undefined) {
+      const lines = selected.labIndexes !== undefined
+        ? selected.labIndexes.map((index) => this.course.labs[index]).filter(Boolean)
+          .map((lab) => [lab.ts, describeLab(lab)])
+        : [this.course.neuro[selected.neuroIndex]].filter(Boolean)
+          .map((assessment) => [assessment.ts, describeNeuro(assessment)]);
+      if (!lines.length) return;
+      const heading = document.createElement('h3');
+      heading.textContent = selected.labIndexes !== undefined
+        ? (lines.length === 1 ? 'Lab result' : `${lines.length} lab results`) : 'Neurological assessment';
+      const list = document.createElement('ul');
+      for (const [ts, words] of lines) {
+        list.appendChild(Object.assign(document.createElement('li'), {
+          textContent: `${formatStamp(Date.parse(ts))} · ${words}` }));
+      }
+      details.replaceChildren(heading, list);
+      details.dataset.showing = selected.labIndexes !== undefined ? 'labs' : 'neuro';
+      return;
+    }
     if (selected.episodeId !== undefined) {
       const episode = this.course.episodes.find((item) => item.episode_id === selected.episodeId);
       if (!episode) return;
@@ -289,6 +383,13 @@ export function mergeStatus(course, status, span) {
   if (!course.status || Date.parse(status.ts) >= Date.parse(course.status.ts)) {
     const { points, ...plain } = status;
     course.status = plain;
+    // A new ICANS grade (or ICE) extends the band, as the server records it.
+    const icans = status.icans;
+    const last = course.icans[course.icans.length - 1];
+    if (icans && (!last || ((last.grade !== icans.grade || last.ice !== icans.ice)
+        && Date.parse(status.ts) >= Date.parse(last.at)))) {
+      course.icans.push({ at: status.ts, grade: icans.grade, ice: icans.ice });
+    }
   }
   if (minute === last) {
     for (const name of course.series) if (row[name] !== null) course.values[name][minutes.length - 1] = row[name];

@@ -7,7 +7,7 @@
 import { setAttribute, setHidden, setText } from './dom.js';
 import { sparklinePath } from './sparkline.js';
 import {
-  NEWS2_BAND_LABEL, OTHER_SIGNS, PRIORITY_OF_SEVERITY, TRENDED, formatSign, formatTime,
+  NEWS2_BAND_LABEL, OTHER_SIGNS, PRIORITY_OF_SEVERITY, TRENDED, formatSign, formatTime, organFindings,
 } from './format.js';
 
 const SPARKLINE_REFRESH_MS = 10000;
@@ -24,6 +24,7 @@ export class Tile {
       bed: find('.bed'), pid: find('.pid'), alert: find('.tile-alert'),
       news2: find('.news2'), news2Score: find('.news2-score'), news2Band: find('.news2-band'),
       crsGrade: find('.crs-grade'), crsNote: find('.crs-note'), extra: find('.extra'),
+      icans: find('.icans'), icansGrade: find('.icans-grade'), organ: find('.organ'),
       updated: find('.updated'), staleNote: find('.stale-note'),
     };
     this.signs = {};
@@ -56,6 +57,15 @@ export class Tile {
     setText(parts.crsGrade, String(status.crs.grade));
     setAttribute(this.element, 'data-crs-grade', String(status.crs.grade));
     setText(parts.crsNote, describeCrs(status.crs));
+    // ICANS is graded beside CRS, never folded into it (ASTCT 2019): its own badge, once assessed.
+    const icans = status.icans;
+    setHidden(parts.icans, !icans);
+    setText(parts.icansGrade, icans ? String(icans.grade) : '');
+    setAttribute(this.element, 'data-icans-grade', icans ? String(icans.grade) : null);
+    // The organs beyond the vital signs, only when something is abnormal: a quiet tile stays quiet.
+    const organ = organFindings(status);
+    setText(parts.organ, organ.join(' · '));
+    setHidden(parts.organ, !organ.length);
 
     const latest = status.latest || {};
     for (const sign of TRENDED) {
