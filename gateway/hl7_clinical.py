@@ -78,6 +78,8 @@ def _number(obx: hl7.Segment, label: str) -> float:
         raise Refused(f"{label} has more than one value in OBX-5", "invalid_field")
     if kind == "SN":  # structured numeric: comparator ^ number (HL7 v2 chapter 2A, SN)
         comparator, number = value(obx, 5, 1), value(obx, 5, 2)
+        if not number and repetitions(obx, 5) == 1 and "^" not in str(obx(5)):
+            return number_in(comparator, label)  # "12" or "<5" sent as SN without its components
         if comparator in _CENSORING:
             raise censored_result(label, comparator, number)
         if comparator not in ("", "="):
