@@ -77,7 +77,8 @@ def decode_fhir(raw: bytes | str, accept: Iterable[str] = ("Observation", "Bundl
         observations, directory = [(_named(resource), resource)], {}
     else:
         observations, directory = _observations_in(resource)
-    problems, readings, skipped = Problems(), [], []
+    problems, readings = Problems(), []
+    skipped: list[Skip] = []
     labs: list[LabEvent] = []
     neuro: list[NeuroPart] = []
     refused: list[Skip] = []

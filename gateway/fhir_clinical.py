@@ -81,7 +81,7 @@ def clinical_observation(
         if number is None:
             return [Skip(where, f"{label} has no value{_absent_reason(observation)}", "no_value")]
         quantity = observation.valueQuantity
-        units = ([quantity.code if quantity.system in (None, UCUM) else "", quantity.unit or ""]
+        units = ([(quantity.code or "") if quantity.system in (None, UCUM) else "", quantity.unit or ""]
                  if quantity is not None else [])
         return [lab_event(test, patient_id, ts, number, units, label)]
     by = _performer(observation)

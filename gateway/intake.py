@@ -79,8 +79,9 @@ class Intake:
             decoded = decode(raw)
         except InvalidMessage as rejection:
             return await self._dead_letter(protocol, raw, rejection)
-        messages = [(self.topics.vitals, vitals.patient_id.encode(), encode(vitals, drop_none=True))
-                    for vitals in decoded.vitals]
+        messages: list[tuple[str, bytes | None, bytes]] = [
+            (self.topics.vitals, vitals.patient_id.encode(), encode(vitals, drop_none=True))
+            for vitals in decoded.vitals]
         messages += [(self.topics.clinical_events, event.patient_id.encode(), encode(event, drop_none=True))
                      for event in decoded.events]
         if decoded.refused:
