@@ -78,7 +78,8 @@ def test_items_that_disagree_with_the_total_reject_an_assessment_that_is_all_the
 
 
 def test_an_item_out_of_range_is_refused_with_its_range() -> None:
-    problem = rejection(edited("ice-orientation^ICE orientation^99CRSMON||2|", "ice-orientation^ICE orientation^99CRSMON||5|"))
+    problem = rejection(edited("ice-orientation^ICE orientation^99CRSMON||2|",
+                               "ice-orientation^ICE orientation^99CRSMON||5|"))
     assert "orientation" in problem.reason and "less than or equal to 4" in problem.reason
 
 
