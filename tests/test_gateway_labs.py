@@ -129,6 +129,12 @@ def test_structured_numeric_values_are_numbers_only_without_a_censoring_comparat
         assert crp == [] and ("OBX #3", kind) in refused(decoded)
 
 
+def test_a_local_code_with_the_loinc_code_as_alternate_identifier_is_read_by_the_loinc_code() -> None:
+    raw = edited(CHEMISTRY, "|1742-6^Alanine aminotransferase [Enzymatic activity/volume] in Serum or Plasma^LN|",
+                 "|ALT^Alanine aminotransferase^L^1742-6^ALT SerPl-cCnc^LN|")
+    assert ("alt", 48.0, "U/L") in labs(decode_oru(raw))
+
+
 def test_own_observation_time_wins_over_the_collection_time() -> None:
     raw = edited(CHEMISTRY, "^LN||48|U/L^U/L^UCUM|7-56|N|||F", "^LN||48|U/L^U/L^UCUM|7-56|N|||F|||20261125071500-0500")
     [alt] = [event for event in decode_oru(raw).events if event.test == "alt"]
