@@ -21,7 +21,8 @@ import pytest
 
 from gateway import acknowledge, decode_fhir, decode_oru, success_outcome
 from monitor.catalogue import CATALOGUE
-from monitor.wire import InvalidMessage, LabEvent
+from monitor.engine import Engine
+from monitor.wire import InvalidMessage, LabEvent, decode_input, encode
 from tests.conftest import SAMPLES
 
 UTC = timezone.utc
@@ -270,6 +271,17 @@ def test_a_single_lab_observation_whose_value_cannot_be_used_is_rejected_whole()
     assert caught.value.kind == "censored"
 
 
-def test_lab_events_are_valid_contract_messages_that_read_back_unchanged() -> None:
-    for event in decode_fhir(message(LAB_BUNDLE)).events:
-        assert LabEvent.model_validate_json(event.model_dump_json()) == event
+def test_lab_events_as_published_are_what_the_worker_reads_and_charts() -> None:
+    """Encoded as the intake publishes them, read as the worker reads clinical-events, applied
+    by the engine: the status's labs hold the latest of each test, in its canonical unit."""
+    engine = Engine()
+    statuses = []
+    for event in decode_oru(message(CHEMISTRY)).events:
+        read = decode_input(encode(event, drop_none=True))
+        assert isinstance(read, LabEvent) and read == event
+        statuses += engine.observe(read).statuses
+    labs_charted = statuses[-1].labs or {}
+    assert {test: (lab.value, lab.unit) for test, lab in labs_charted.items()} == {
+        "creatinine": (2.1, "mg/dL"), "alt": (48.0, "U/L"), "platelets": (62.0, "10^9/L"),
+        "wbc": (3.4, "10^9/L"), "neutrophils": (2.1, "10^9/L"), "crp": (87.5, "mg/L"),
+        "ferritin": (1840.0, "ng/mL"), "ldh": (612.0, "U/L")}

@@ -23,7 +23,7 @@ import pytest
 
 from gateway import acknowledge, decode_fhir, decode_oru
 from gateway.neuro_assessments import ICANS_SYSTEM
-from monitor.wire import IceItems, InvalidMessage, NeuroEvent
+from monitor.wire import IceItems, InvalidMessage, NeuroEvent, decode_input, encode
 
 UTC = timezone.utc
 MESSAGES = Path(__file__).parent / "clinical_messages"
@@ -66,6 +66,17 @@ def test_a_flowsheet_assessment_is_one_neuro_event_with_items_total_findings_and
     assert event == NeuroEvent(type="neuro", patient_id="MRN-000123", ts=ASSESSED_AT, ice=6, ice_items=ITEMS,
                                arousal="voice", seizure="none", motor="none", cerebral_edema="none",
                                by="rn-4411")  # OBX-16's identifier, not the nurse's name
+
+
+def test_the_event_as_published_is_what_the_worker_reads() -> None:
+    [event] = decode_oru(message(FLOWSHEET)).events
+    published = encode(event, drop_none=True)
+    assert decode_input(published) == event
+    # The contract's own example of an assessment with items, field for field.
+    assert json.loads(published) == {
+        "patient_id": "MRN-000123", "ts": "2026-11-26T20:00:00Z", "type": "neuro", "ice": 6,
+        "ice_items": {"orientation": 2, "naming": 3, "commands": 1, "writing": 0, "attention": 0},
+        "arousal": "voice", "seizure": "none", "motor": "none", "cerebral_edema": "none", "by": "rn-4411"}
 
 
 def test_items_that_disagree_with_the_total_reject_an_assessment_that_is_all_the_message_holds() -> None:
