@@ -26,7 +26,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.observation import Observation, ObservationComponent
 from pydantic import ValidationError
 
-from gateway.fhir_clinical import clinical_observation, refuse_unknown_laboratory
+from gateway.fhir_clinical import RefusedPart, clinical_observation, refuse_unknown_laboratory
 from gateway.lab_results import Refused
 from gateway.neuro_assessments import NeuroPart, neuro_events
 from gateway.readings import Decoded, Problems, Reading, Skip, merge
@@ -92,8 +92,11 @@ def decode_fhir(raw: bytes | str, accept: Iterable[str] = ("Observation", "Bundl
             continue
         if clinical is not None:
             for item in clinical:
-                (labs if isinstance(item, LabEvent) else neuro if isinstance(item, NeuroPart)
-                 else skipped).append(item)  # type: ignore[arg-type]
+                if isinstance(item, RefusedPart):
+                    refused.append(item.skip)
+                else:
+                    (labs if isinstance(item, LabEvent) else neuro if isinstance(item, NeuroPart)
+                     else skipped).append(item)  # type: ignore[arg-type]
             continue
         try:
             found, left_out = _readings(observation, where, directory)

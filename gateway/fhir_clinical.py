@@ -1,7 +1,7 @@
 """FHIR R4 Observations that hold a lab result or a neurological assessment.
 
 fhir.py asks this module first about every Observation. A lab result is an Observation whose
-code is the LOINC code of a catalogue test; a laboratory Observation (category `laboratory`)
+code (or a component's) is the LOINC code of a catalogue test; a laboratory Observation (category `laboratory`)
 with any other code is a test crsmon does not take and is refused, not skipped as a monitor's
 unused parameter is. An ICANS Observation carries crsmon's own codes (`neuro_assessments`):
 an ICE total as valueInteger, or a panel whose components are the items (and findings).
@@ -9,6 +9,7 @@ an ICE total as valueInteger, or a panel whose components are the items (and fin
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
@@ -23,7 +24,15 @@ USED_STATUSES = ("final", "amended", "corrected")
 UCUM = "http://unitsofmeasure.org"
 CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
 
-Found = list[LabEvent | NeuroPart | Skip]
+@dataclass(frozen=True, slots=True)
+class RefusedPart:
+    """A lab result inside an Observation (itself or one of its components) that is refused
+    while the others are used."""
+
+    skip: Skip
+
+
+Found = list[LabEvent | NeuroPart | Skip | RefusedPart]
 
 
 def codes_of(concept: Any) -> list[tuple[str, str]]:
@@ -42,7 +51,7 @@ def is_laboratory(observation: Observation) -> bool:
                for concept in observation.category or [] for code, system in codes_of(concept))
 
 
-def has_value(observation: Observation) -> bool:
+def has_value(observation: Any) -> bool:
     return any(getattr(observation, name, None) is not None for name in (
         "valueQuantity", "valueString", "valueInteger", "valueCodeableConcept", "valueRange",
         "valueRatio", "valueBoolean"))
@@ -59,14 +68,17 @@ def clinical_observation(
     observation: Observation, where: str, patient_of: Callable[[], str],
     time_of: Callable[[], datetime],
 ) -> Found | None:
-    """The lab result or assessment parts of one Observation (or why they are skipped); None
-    when it holds neither. Raises Refused for a lab result that cannot be used."""
+    """The lab results or assessment parts of one Observation (itself and its components), why
+    some are skipped, and the lab results refused (RefusedPart); None when it holds neither.
+    Raises Refused when the Observation's patient or time cannot be read."""
     codes = codes_of(observation.code)
     test = lab_test_of(codes)
     neuro = neuro_code_of(codes) if test is None else None
     components = [(component, code) for component in observation.component or []
                   if (code := neuro_code_of(codes_of(component.code)))]
-    if test is None and neuro is None and not components:
+    lab_components = [(component, found) for component in observation.component or []
+                      if (found := lab_test_of(codes_of(component.code)))]
+    if test is None and neuro is None and not components and not lab_components:
         return None
     label = label_of(observation.code)
     if observation.status not in USED_STATUSES:
@@ -76,14 +88,26 @@ def clinical_observation(
         patient_id, ts = patient_of(), time_of()
     except InvalidMessage as error:
         raise Refused(error.reason, error.kind) from None
-    if test is not None:
-        number = _lab_number(observation, label)
-        if number is None:
-            return [Skip(where, f"{label} has no value{_absent_reason(observation)}", "no_value")]
-        quantity = observation.valueQuantity
-        units = ([(quantity.code or "") if quantity.system in (None, UCUM) else "", quantity.unit or ""]
-                 if quantity is not None else [])
-        return [lab_event(test, patient_id, ts, number, units, label)]
+    if test is not None or lab_components:
+        results: Found = []
+        holders: list[tuple[Any, Any, str, str]] = [(observation, test, label, where)] if test is not None else []
+        holders += [(component, found, f"{label} component {label_of(component.code)}",
+                     f"{where} component {label_of(component.code)}") for component, found in lab_components]
+        for holder, entry, part_label, part_where in holders:
+            try:
+                number = _lab_number(holder, part_label)
+                if number is None:
+                    if not (holder is observation and lab_components):  # a panel: values in components
+                        results.append(Skip(part_where, f"{part_label} has no value{_absent_reason(holder)}",
+                                            "no_value"))
+                    continue
+                quantity = holder.valueQuantity
+                units = ([(quantity.code or "") if quantity.system in (None, UCUM) else "", quantity.unit or ""]
+                         if quantity is not None else [])
+                results.append(lab_event(entry, patient_id, ts, number, units, part_label))
+            except Refused as refusal:
+                results.append(RefusedPart(Skip(part_where, refusal.why, refusal.kind)))
+        return results
     by = _performer(observation)
     parts: Found = []
     if neuro is not None and (has_value(observation) or not components):
@@ -94,7 +118,8 @@ def clinical_observation(
     return parts
 
 
-def _lab_number(observation: Observation, label: str) -> float | None:
+def _lab_number(observation: Any, label: str) -> float | None:
+    """The number of an Observation or a component; None when it has no value at all."""
     quantity = observation.valueQuantity
     if quantity is not None:
         if quantity.comparator:

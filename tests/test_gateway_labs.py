@@ -263,6 +263,27 @@ def test_fhir_lab_values_that_are_not_a_number_in_an_accepted_unit_are_refused(v
     assert found.kind == kind and text in found.why
 
 
+def test_lab_results_in_a_panels_components_are_read_one_by_one() -> None:
+    """Some LIS send a CBC as one Observation with a component per result: each is used or
+    refused on its own, and the panel itself (no value) is not a result."""
+    cbc = {"resourceType": "Observation", "id": "cbc-1", "status": "final",
+           "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                     "code": "laboratory"}]}],
+           "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+           "subject": {"reference": "Patient/MRN-000123"}, "effectiveDateTime": "2026-11-25T05:40:00-05:00",
+           "component": [
+               {"code": {"coding": [{"system": "http://loinc.org", "code": "777-3"}]},
+                "valueQuantity": {"value": 62, "system": "http://unitsofmeasure.org", "code": "10*3/uL"}},
+               {"code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+                "valueQuantity": {"value": 3.4, "system": "http://unitsofmeasure.org", "code": "%"}},
+           ]}
+    decoded = decode_fhir(json.dumps(cbc).encode())
+    assert labs(decoded) == [("platelets", 62.0, "10*3/uL")]
+    [white_cells] = decoded.refused
+    assert white_cells.kind == "unit" and white_cells.where == "Observation/cbc-1 component code 6690-2"
+    assert decoded.skipped == ()
+
+
 def test_a_single_lab_observation_whose_value_cannot_be_used_is_rejected_whole() -> None:
     observation = entry(bundle(), "1988-5")
     observation["subject"] = {"reference": "Patient/MRN-000123"}
