@@ -89,25 +89,12 @@ def clinical_observation(
     except InvalidMessage as error:
         raise Refused(error.reason, error.kind) from None
     if test is not None or lab_components:
-        results: Found = []
         holders: list[tuple[Any, Any, str, str]] = [(observation, test, label, where)] if test is not None else []
         holders += [(component, found, f"{label} component {label_of(component.code)}",
                      f"{where} component {label_of(component.code)}") for component, found in lab_components]
-        for holder, entry, part_label, part_where in holders:
-            try:
-                number = _lab_number(holder, part_label)
-                if number is None:
-                    if not (holder is observation and lab_components):  # a panel: values in components
-                        results.append(Skip(part_where, f"{part_label} has no value{_absent_reason(holder)}",
-                                            "no_value"))
-                    continue
-                quantity = holder.valueQuantity
-                units = ([(quantity.code or "") if quantity.system in (None, UCUM) else "", quantity.unit or ""]
-                         if quantity is not None else [])
-                results.append(lab_event(entry, patient_id, ts, number, units, part_label))
-            except Refused as refusal:
-                results.append(RefusedPart(Skip(part_where, refusal.why, refusal.kind)))
-        return results
+        return [_lab_result(holder, entry, patient_id, ts, part_label, part_where,
+                            panel=holder is observation and bool(lab_components))
+                for holder, entry, part_label, part_where in holders]
     by = _performer(observation)
     parts: Found = []
     if neuro is not None and (has_value(observation) or not components):
@@ -116,6 +103,24 @@ def clinical_observation(
         parts.append(NeuroPart(patient_id, ts, code, _neuro_value(component, code, f"component {code}"),
                                f"{where} component {code}", by))
     return parts
+
+
+def _lab_result(holder: Any, test: Any, patient_id: str, ts: datetime, label: str, where: str,
+                panel: bool) -> LabEvent | Skip | RefusedPart:
+    """One result (an Observation's own value or a component's) as a LabEvent, a Skip when it
+    has no value, or a RefusedPart; a `panel`'s own missing value is no news (its values are in
+    its components), so it is a Skip that is never told."""
+    try:
+        number = _lab_number(holder, label)
+        if number is None:
+            return Skip(where, f"{label} has no value{_absent_reason(holder)}",
+                        "not_used" if panel else "no_value")
+        quantity = holder.valueQuantity
+        units = ([(quantity.code or "") if quantity.system in (None, UCUM) else "", quantity.unit or ""]
+                 if quantity is not None else [])
+        return lab_event(test, patient_id, ts, number, units, label)
+    except Refused as refusal:
+        return RefusedPart(Skip(where, refusal.why, refusal.kind))
 
 
 def _lab_number(observation: Any, label: str) -> float | None:
