@@ -12,6 +12,8 @@ account of what is wrong. This module only decides what a valid Observation mean
   points to inside the Bundle, else the id in `Patient/<id>`.
 - The time is effectiveDateTime, effectiveInstant, or effectivePeriod's end (its start if
   open); FHIR requires an offset on any time of day, and a date without a time is rejected.
+- Lab results and neurological assessments (`fhir_clinical`) become ClinicalEvents; those
+  that cannot be used are refused one by one, and the rest of the message is still used.
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.observation import Observation, ObservationComponent
 from pydantic import ValidationError
 
+from gateway.fhir_clinical import RefusedPart, clinical_observation, refuse_unknown_laboratory
+from gateway.lab_results import Refused
+from gateway.neuro_assessments import NeuroPart, neuro_events
 from gateway.readings import Decoded, Problems, Reading, Skip, merge
 from gateway.vocabulary import CONTRACT_UNITS, Meaning, converter_for, meaning_of
-from monitor.wire import InvalidMessage
+from monitor.wire import InvalidMessage, LabEvent
 from monitor.wire.codec import _load_object
 from monitor.wire.vitals import PATIENT_ID_PATTERN
 
@@ -43,7 +48,8 @@ _OTHER_VALUES = ("valueString", "valueBoolean", "valueInteger", "valueRange", "v
 
 
 def decode_fhir(raw: bytes | str, accept: Iterable[str] = ("Observation", "Bundle")) -> Decoded:
-    """The VitalSigns in one Observation or Bundle (of any type: transaction, batch, collection).
+    """The VitalSigns and ClinicalEvents in one Observation or Bundle (of any type: transaction,
+    batch, collection).
 
     `accept` narrows the resource types (an HTTP endpoint for Observations only). Raises
     InvalidMessage naming every problem found.
@@ -71,20 +77,46 @@ def decode_fhir(raw: bytes | str, accept: Iterable[str] = ("Observation", "Bundl
         observations, directory = [(_named(resource), resource)], {}
     else:
         observations, directory = _observations_in(resource)
-    problems, readings, skipped = Problems(), [], []
+    problems, readings = Problems(), []
+    skipped: list[Skip] = []
+    labs: list[LabEvent] = []
+    neuro: list[NeuroPart] = []
+    refused: list[Skip] = []
     for where, observation in observations:
+        try:
+            clinical = clinical_observation(observation, where,
+                                            lambda: _patient_id(observation.subject, directory),
+                                            lambda: _effective_time(observation))
+        except Refused as refusal:
+            refused.append(Skip(where, refusal.why, refusal.kind))
+            continue
+        if clinical is not None:
+            for item in clinical:
+                if isinstance(item, RefusedPart):
+                    refused.append(item.skip)
+                else:
+                    (labs if isinstance(item, LabEvent) else neuro if isinstance(item, NeuroPart)
+                     else skipped).append(item)  # type: ignore[arg-type]
+            continue
         try:
             found, left_out = _readings(observation, where, directory)
         except InvalidMessage as error:
             problems.add(where, error)
+            continue
+        unknown = refuse_unknown_laboratory(observation) if not found else None
+        if unknown is not None:
+            refused.append(Skip(where, unknown.why, unknown.kind))
             continue
         readings.extend(found)
         skipped.extend(left_out)
     problems.raise_any()
     if not observations:
         raise InvalidMessage("the Bundle holds no Observation", "no_vital_signs")
-    return merge(readings, skipped, "no Observation holds a vital sign crsmon uses (see "
-                                    "docs/ingest.md for the LOINC and MDC codes it reads)")
+    assessments, unusable = neuro_events(neuro)
+    return merge(readings, skipped, "no Observation holds a vital sign, lab result or "
+                                    "neurological assessment crsmon uses (see docs/ingest.md for "
+                                    "the LOINC and MDC codes it reads)",
+                 events=(*labs, *assessments), refused=(*refused, *unusable))
 
 
 def _validation_errors(error: ValidationError, limit: int = 5) -> str:

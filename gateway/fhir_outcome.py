@@ -3,7 +3,8 @@
 FHIR's RESTful API (http.html) answers a request it cannot process with 400 when the resource
 cannot be parsed and 422 when it breaks a rule of the server, both with an OperationOutcome
 saying why; a transient failure of the server is a 503. A success carries an OperationOutcome
-too, so that the sender learns how many VitalSigns were published and what was skipped.
+too, so that the sender learns how many VitalSigns (and lab and neuro ClinicalEvents) were
+published and what was skipped or refused.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ _ANSWERS: dict[str, tuple[int, str]] = {
     "invalid_field": (422, "value"),
     "out_of_bounds": (422, "value"),
     "unit": (422, "code-invalid"),
+    "unknown_test": (422, "code-invalid"),
+    "censored": (422, "value"),
     "no_vital_signs": (422, "not-supported"),
 }
 
@@ -48,6 +51,8 @@ def success_outcome(decoded: Decoded) -> bytes:
     used = decoded.values_used()
     summary = (f"published {len(decoded.vitals)} VitalSigns holding {used} "
                f"measurement{'s' if used != 1 else ''}")
+    if decoded.events:
+        summary += f" and {len(decoded.events)} clinical event{'s' if len(decoded.events) != 1 else ''}"
     return _outcome([("information", "informational", summary)]
                     + [("warning", "informational", note) for note in decoded.warnings()])
 

@@ -32,6 +32,8 @@ _ANSWERS: dict[str, tuple[str, str]] = {
     "invalid_field": ("AE", "102^Data type error"),
     "out_of_bounds": ("AE", "102^Data type error"),
     "unit": ("AE", "103^Table value not found"),
+    "unknown_test": ("AE", "103^Table value not found"),
+    "censored": ("AE", "102^Data type error"),
     "no_vital_signs": ("AE", "103^Table value not found"),
 }
 _MSA_TEXT_LIMIT = 80  # MSA-3 is ST(80) in v2.3–v2.6

@@ -9,6 +9,9 @@ by python-hl7; this module only decides what each segment means for crsmon:
   reading; OBX-6 gives its unit (MDC or UCUM), °F and kPa are converted.
 - The time is OBX-14, else that of the OBX it belongs to by its OBX-4 sub-id (PCD-01 nests
   metrics in channels, VMDs and MDSs as 1.2.3.4), else OBR-7.
+- An OBX holding a lab result or part of a neurological assessment (`hl7_clinical`) becomes a
+  ClinicalEvent instead; those that cannot be used are refused one by one, and the rest of the
+  message is still used.
 """
 
 from __future__ import annotations
@@ -19,12 +22,15 @@ from datetime import datetime, timezone, tzinfo
 
 import hl7
 
+from gateway.hl7_clinical import clinical_observation, unknown_in_laboratory
 from gateway.hl7_fields import parse_message, parse_time, repetitions, sender_zone, text_of, value
+from gateway.lab_results import Refused, unknown_test
+from gateway.neuro_assessments import NeuroPart, neuro_events
 from gateway.readings import Decoded, Problems, Reading, Skip, merge
 from gateway.vocabulary import (
     CONTRACT_UNITS, PANEL_CODES, Meaning, contradicted_by_text, converter_for, mdc_code_of, meaning_of,
 )
-from monitor.wire import InvalidMessage
+from monitor.wire import InvalidMessage, LabEvent
 from monitor.wire.vitals import PATIENT_ID_PATTERN
 
 #: OBX-11 result statuses (HL7 table 0085) whose values are used. R ("not verified") is what
@@ -49,14 +55,16 @@ class _Patient:
 
 @dataclass(slots=True)
 class _Order:
-    """The OBR group an OBX belongs to: its time and the times of OBX rows by sub-id."""
+    """The OBR group an OBX belongs to: its time, the times of OBX rows by sub-id, and its
+    diagnostic service section (OBR-24: a laboratory's report or not)."""
 
     time: str
     times_by_sub_id: dict[str, str]
+    section: str = ""
 
 
 def decode_oru(raw: bytes | str, default_zone: tzinfo = timezone.utc) -> Decoded:
-    """The VitalSigns in one ORU^R01 message.
+    """The VitalSigns and ClinicalEvents (lab results, neurological assessments) in one ORU^R01.
 
     `default_zone` places times that carry no UTC offset when MSH-7 has none either (see
     docs/ingest.md). Raises InvalidMessage naming every problem found.
@@ -67,6 +75,9 @@ def decode_oru(raw: bytes | str, default_zone: tzinfo = timezone.utc) -> Decoded
     zone = sender_zone(value(msh, 7), default_zone)
     source = value(msh, 3) or value(msh, 3, 2) or None
     problems, readings, skipped = Problems(), [], []
+    labs: list[LabEvent] = []
+    neuro: list[NeuroPart] = []
+    refused: list[Skip] = []
     patient: _Patient | None = None
     patient_problem: InvalidMessage | None = None
     order = _Order("", {})
@@ -80,7 +91,7 @@ def decode_oru(raw: bytes | str, default_zone: tzinfo = timezone.utc) -> Decoded
         elif name == "PV1" and patient is not None:
             patient = _placed(patient, segment)
         elif name == "OBR":
-            order = _Order(value(segment, 7), {})
+            order = _Order(value(segment, 7), {}, value(segment, 24))
         elif name == "OBX":
             observation_count += 1
             where = f"OBX #{observation_count} (segment {position})"
@@ -92,20 +103,30 @@ def decode_oru(raw: bytes | str, default_zone: tzinfo = timezone.utc) -> Decoded
                     patient_problem = InvalidMessage("reported", "no_patient")
                 continue
             try:
-                outcome = _observation(segment, where, patient, order, zone, source)
+                outcome = _clinical_or_vital(segment, where, patient, order, zone, source)
             except InvalidMessage as error:
                 problems.add(where, error)
                 continue
+            except Refused as refusal:
+                refused.append(Skip(where, refusal.why, refusal.kind))
+                continue
             if isinstance(outcome, Reading):
                 readings.append(outcome)
+            elif isinstance(outcome, LabEvent):
+                labs.append(outcome)
+            elif isinstance(outcome, NeuroPart):
+                neuro.append(outcome)
             elif outcome is not None:
                 skipped.append(outcome)
     if observation_count == 0:
         problems.add("", InvalidMessage("the message has no OBX segment: nothing was measured",
                                         "no_vital_signs"))
     problems.raise_any()
-    return merge(readings, skipped, "no OBX holds a vital sign crsmon uses (see docs/ingest.md "
-                                    "for the MDC and LOINC codes it reads)")
+    assessments, unusable = neuro_events(neuro)
+    return merge(readings, skipped, "no OBX holds a vital sign, lab result or neurological "
+                                    "assessment crsmon uses (see docs/ingest.md for the MDC and "
+                                    "LOINC codes it reads)",
+                 events=(*labs, *assessments), refused=(*refused, *unusable))
 
 
 def _check_message_type(msh: hl7.Segment) -> None:
@@ -138,6 +159,27 @@ def _placed(patient: _Patient, pv1: hl7.Segment) -> _Patient:
     because bed numbers repeat from room to room."""
     ward, room, bed = value(pv1, 3), value(pv1, 3, 2), value(pv1, 3, 3)
     return replace(patient, ward=ward or None, bed="-".join(part for part in (room, bed) if part) or None)
+
+
+def _clinical_or_vital(
+    obx: hl7.Segment, where: str, patient: _Patient, order: _Order, zone: tzinfo,
+    source: str | None,
+) -> Reading | LabEvent | NeuroPart | Skip | None:
+    """One OBX as a lab result or assessment part when it is one, else as a vital sign; a
+    laboratory's result that is neither is refused (Refused) rather than skipped."""
+    sub_id, own_time = value(obx, 4), value(obx, 14)
+    if own_time and sub_id:
+        order.times_by_sub_id[sub_id] = own_time
+    found = clinical_observation(obx, where, patient.patient_id,
+                                 lambda: _time(own_time, sub_id, order, zone))
+    if found is not None:
+        return found
+    outcome = _observation(obx, where, patient, order, zone, source)
+    if (isinstance(outcome, Skip) and outcome.kind == "not_used"
+            and unknown_in_laboratory(obx, order.section)):
+        code, text, system = value(obx, 3, 1), value(obx, 3, 2), value(obx, 3, 3)
+        raise unknown_test("^".join(part for part in (code, text, system) if part))
+    return outcome
 
 
 def _observation(

@@ -1,9 +1,11 @@
 """The one path every received message takes, whatever the protocol: decode, publish or
 dead-letter, count, and say what happened so the protocol can answer.
 
-A message is answered as accepted only once Kafka has every VitalSigns from it (acks=all), and
-as rejected only once its dead letter is in Kafka; when Kafka cannot take either, the sender is
-told to try again later (HL7 AR, HTTP 503) so that nothing is lost between a gateway and Kafka.
+A message is answered as accepted only once Kafka has every VitalSigns and ClinicalEvent from it
+(vitals to `vitals`, lab results and neurological assessments to `clinical-events`) and the dead
+letter of any observation refused in it (acks=all), and as rejected only once its dead letter
+is in Kafka; when Kafka cannot take either, the sender is told to try again later (HL7 AR, HTTP
+503) so that nothing is lost between a gateway and Kafka.
 """
 
 from __future__ import annotations
@@ -77,14 +79,29 @@ class Intake:
             decoded = decode(raw)
         except InvalidMessage as rejection:
             return await self._dead_letter(protocol, raw, rejection)
+        messages: list[tuple[str, bytes | None, bytes]] = [
+            (self.topics.vitals, vitals.patient_id.encode(), encode(vitals, drop_none=True))
+            for vitals in decoded.vitals]
+        messages += [(self.topics.clinical_events, event.patient_id.encode(), encode(event, drop_none=True))
+                     for event in decoded.events]
+        if decoded.refused:
+            # The refused observations of a message otherwise used: one letter, all reasons.
+            messages.append((self.topics.dead_letters, None,
+                             dead_letter(f"ingest:{protocol}", None, None, decoded.refusal_reason(), raw)))
         try:
-            await self._send_all([(self.topics.vitals, vitals.patient_id.encode(),
-                                   encode(vitals, drop_none=True)) for vitals in decoded.vitals])
+            await self._send_all(messages)
         except (KafkaError, asyncio.TimeoutError, OSError) as error:
-            return _unpublished(protocol, "its VitalSigns", error)
+            return _unpublished(protocol, "its VitalSigns and clinical events", error)
         metrics.VITALS_PUBLISHED.labels(protocol).inc(len(decoded.vitals))
+        for event in decoded.events:
+            metrics.EVENTS_PUBLISHED.labels(protocol, event.type).inc()
         for skip in decoded.skipped:
             metrics.OBSERVATIONS_SKIPPED.labels(protocol, skip.kind).inc()
+        for skip in decoded.refused:
+            metrics.OBSERVATIONS_REFUSED.labels(protocol, skip.kind).inc()
+        if decoded.refused:
+            log.info("refused %d observation(s) of a %s message; the reasons are in %s",
+                     len(decoded.refused), protocol, self.topics.dead_letters)
         return Outcome(decoded=decoded)
 
     async def _dead_letter(self, protocol: str, raw: bytes, rejection: InvalidMessage) -> Outcome:

@@ -26,6 +26,16 @@ OBSERVATIONS_SKIPPED = Counter(
     "Observations read and not used (not a vital sign, not final, no value, superseded, "
     "contradictory code), by protocol and why.", ["protocol", "reason"], registry=REGISTRY,
 )
+EVENTS_PUBLISHED = Counter(
+    "crsmon_ingest_events_published_total", "ClinicalEvents (lab results, neurological "
+    "assessments) published to the clinical-events topic, by protocol and event type.",
+    ["protocol", "type"], registry=REGISTRY,
+)
+OBSERVATIONS_REFUSED = Counter(
+    "crsmon_ingest_observations_refused_total", "Lab and neuro observations refused (sent to "
+    "dead-letters) while the rest of their message was used, by protocol and why.",
+    ["protocol", "reason"], registry=REGISTRY,
+)
 MLLP_CONNECTIONS = Gauge(
     "crsmon_ingest_mllp_connections", "Open MLLP connections from gateways.", registry=REGISTRY,
 )

@@ -4,6 +4,11 @@ Both codecs reduce a message to Readings (one number of one patient at one time)
 (observations left out, each with why). Merging is shared so that HL7 v2 and FHIR settle the
 same questions the same way: several observations of one patient at one time become one
 VitalSigns; two sources of one measurement at one time are settled by the code's rank.
+
+Lab results and neurological assessments travel beside them as ClinicalEvents (`events`), and
+those of their observations that cannot be used as `refused` Skips: a lab report is not thrown
+away whole for one result in an unknown unit, but the refused results are dead-lettered so that
+someone fixes the interface (gateway/intake.py).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from monitor.wire import InvalidMessage, VitalSigns
+from monitor.wire import InvalidMessage, LabEvent, NeuroEvent, VitalSigns
 from monitor.wire.codec import invalid
 
 
@@ -37,7 +42,9 @@ class Skip:
     """An observation that was read and deliberately not used.
 
     `kind` is one of a few fixed words (`not_used`, `not_final`, `no_value`, `superseded`,
-    `code_mismatch`) that a metric may use as a label.
+    `code_mismatch`; for refused lab and neuro observations `unknown_test`, `unit`,
+    `out_of_bounds`, `censored`, `invalid_field`, `no_patient`, `timestamp`) that a metric may
+    use as a label.
     """
 
     where: str
@@ -53,16 +60,27 @@ class Skip:
 TOLD_KINDS = frozenset({"not_final", "no_value", "code_mismatch"})
 
 
+ClinicalEvents = tuple[LabEvent | NeuroEvent, ...]
+
+
 @dataclass(frozen=True)
 class Decoded:
-    """What a message turned into: the VitalSigns to publish and what was left out."""
+    """What a message turned into: the VitalSigns and ClinicalEvents to publish, what was left
+    out (`skipped`), and the lab and neuro observations refused (`refused`, dead-lettered)."""
 
     vitals: tuple[VitalSigns, ...]
     skipped: tuple[Skip, ...] = field(default_factory=tuple)
+    events: ClinicalEvents = field(default_factory=tuple)
+    refused: tuple[Skip, ...] = field(default_factory=tuple)
 
     def warnings(self) -> list[str]:
-        """The skips worth telling the sender, as text."""
-        return [str(skip) for skip in self.skipped if skip.kind in TOLD_KINDS]
+        """The skips worth telling the sender, and every refused observation, as text."""
+        return ([str(skip) for skip in self.skipped if skip.kind in TOLD_KINDS]
+                + [f"{skip} (not used; sent to dead-letters)" for skip in self.refused])
+
+    def refusal_reason(self) -> str:
+        """The dead letter's reason for the refused observations of a message otherwise used."""
+        return "; ".join(str(skip) for skip in self.refused)
 
     def values_used(self) -> int:
         """How many measurements the published VitalSigns hold."""
@@ -91,14 +109,19 @@ class Problems:
         raise InvalidMessage("; ".join(reasons), self._found[0].kind)
 
 
-def merge(readings: list[Reading], skipped: list[Skip], nothing_found: str) -> Decoded:
-    """One VitalSigns per patient and moment, in the order the moments first appear.
+def merge(readings: list[Reading], skipped: list[Skip], nothing_found: str,
+          events: ClinicalEvents = (), refused: tuple[Skip, ...] = ()) -> Decoded:
+    """One VitalSigns per patient and moment, in the order the moments first appear, with the
+    message's ClinicalEvents and refused observations.
 
-    A message with no reading at all is rejected with `nothing_found` plus the skips: a gateway
-    sending only parameters crsmon does not use is misconfigured, and its messages must not
-    vanish silently.
+    A message with no reading and no event at all is rejected with `nothing_found` plus the
+    skips: a gateway sending only parameters crsmon does not use is misconfigured, and its
+    messages must not vanish silently. When its only usable-looking observations were refused,
+    the message is rejected with their reasons (the whole message is then the dead letter).
     """
-    if not readings:
+    if not readings and not events and refused:
+        _reject_refused(refused)
+    if not readings and not events:
         detail = "; ".join(str(skip) for skip in skipped[:8])
         raise InvalidMessage(f"{nothing_found}{' (' + detail + ')' if detail else ''}",
                              "no_vital_signs")
@@ -113,7 +136,15 @@ def merge(readings: list[Reading], skipped: list[Skip], nothing_found: str) -> D
                 skipped.append(_superseded(held, reading))
         else:
             skipped.append(_superseded(reading, held))
-    return Decoded(tuple(_vital_signs(chosen) for chosen in groups.values()), tuple(skipped))
+    return Decoded(tuple(_vital_signs(chosen) for chosen in groups.values()), tuple(skipped),
+                   tuple(events), tuple(refused))
+
+
+def _reject_refused(refused: tuple[Skip, ...]) -> None:
+    problems = Problems()
+    for skip in refused:
+        problems.add(skip.where, InvalidMessage(skip.why, skip.kind))
+    problems.raise_any()
 
 
 def _superseded(loser: Reading, winner: Reading) -> Skip:

@@ -74,7 +74,7 @@ MDC_CODES, MDC_REFERENCE_IDS = _mdc([
 ])
 
 #: LOINC codes of the vital signs, from the catalogue (monitor/catalogue.py). Lab tests are not
-#: here yet: a lab result is a `type: lab` ClinicalEvent, which the gateway does not make.
+#: here: a lab result is a `type: lab` ClinicalEvent, read by gateway/lab_results.py.
 LOINC_CODES: dict[str, Meaning] = {
     loinc.code: Meaning(entry.name, loinc.rank, loinc.code)
     for entry in CATALOGUE.of_kind("vital_sign") for loinc in entry.loinc

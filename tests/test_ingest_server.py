@@ -57,7 +57,8 @@ class RunningIngest:
 
 
 def topics_for(unique: str) -> Topics:
-    return replace(Topics(), vitals=f"vitals-{unique}", dead_letters=f"dead-letters-{unique}")
+    return replace(Topics(), vitals=f"vitals-{unique}", dead_letters=f"dead-letters-{unique}",
+                   clinical_events=f"clinical-events-{unique}")
 
 
 @pytest.fixture
@@ -179,6 +180,31 @@ def test_a_broken_hl7_message_gets_ae_and_a_dead_letter_and_publishes_nothing(in
     records = read_until(kafka.bootstrap, topics.vitals, lambda records: len(records) >= 1,
                          timeout=TIMEOUT_S)
     assert [(record["patient_id"], record.get("spo2")) for record in records] == [("789567", 80.5)]
+
+
+def test_a_lab_report_is_published_to_clinical_events_and_its_refused_results_dead_lettered(ingest, kafka) -> None:
+    """The chemistry panel written for tests/test_gateway_labs.py: eight results crsmon takes go
+    to clinical-events keyed by patient; a bad unit and two tests it does not take go, together,
+    into one dead letter; the LIS gets AA with a warning for each."""
+    report = (Path(__file__).parent / "clinical_messages" / "oru_r01_chemistry_and_cbc.hl7").read_bytes()
+    gateway = Gateway(ingest.mllp_port)
+    try:
+        ack = gateway.send(report)
+    finally:
+        gateway.close()
+    assert msa(ack)[:3] == ["MSA", "AA", "SQ25112506301201"]
+    assert sum(segment.startswith("ERR|") and "|W|" in segment for segment in ack) == 3
+    topics = ingest.service.settings.topics
+    events = read_until(kafka.bootstrap, topics.clinical_events, lambda records: len(records) >= 8,
+                        timeout=TIMEOUT_S, quiet_for=1.0)
+    assert sorted(event["test"] for event in events) == sorted(
+        ["creatinine", "alt", "ldh", "crp", "ferritin", "platelets", "wbc", "neutrophils"])
+    assert {(event["_key"], event["type"], event["ts"]) for event in events} == {
+        ("MRN-000123", "lab", "2026-11-25T10:40:00Z")}
+    [letter] = read_until(kafka.bootstrap, topics.dead_letters, lambda records: len(records) >= 1,
+                          timeout=TIMEOUT_S, quiet_for=1.0)
+    assert letter["topic"] == "ingest:hl7v2" and letter["payload"] == report.decode()
+    assert all(code in letter["reason"] for code in ("1975-2", "2951-2", "718-7"))
 
 
 def test_a_frame_without_its_start_byte_gets_ar_and_a_dead_letter_and_the_connection_goes_on(ingest, kafka) -> None:
