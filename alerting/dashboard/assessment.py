@@ -56,7 +56,8 @@ class Charter:
         patient_id = body.get("patient_id")
         if not isinstance(patient_id, str) or not patient_id:
             raise AssessmentRefused("patient_id is required: the patient assessed", 400)
-        who = body.get("by").strip() if isinstance(body.get("by"), str) else ""
+        by = body.get("by")
+        who = by.strip() if isinstance(by, str) else ""
         if not _WHO.match(who):
             raise AssessmentRefused(
                 "by is required: your name or initials (1–64 characters), so colleagues can see "
