@@ -143,12 +143,14 @@ def main() -> None:
     parser.add_argument("--broker", help="an existing broker (default: start a local one)")
     args = parser.parse_args()
     broker = None
-    if args.broker is None:
+    bootstrap = args.broker
+    if bootstrap is None:
         broker = LocalKafka(heap="512m")
         broker.start()
+        bootstrap = broker.bootstrap
     try:
         with tempfile.TemporaryDirectory(prefix="crsmon-ice-bench-") as workdir:
-            results = measure(args.broker or broker.bootstrap, args.rounds, Path(workdir))
+            results = measure(bootstrap, args.rounds, Path(workdir))
     finally:
         if broker is not None:
             broker.remove()
