@@ -168,3 +168,29 @@ def test_an_ice_assessment_charted_on_the_form_reaches_kafka_the_course_and_the_
     assert [parse_timestamp(status["ts"]) for status in statuses] == [parse_timestamp(earlier), submitted]
     screenshot(page, f"ice-form-charted-{size}")
     assert worker.alive()
+
+
+def test_a_patient_who_cannot_do_the_tasks_is_charted_without_an_ice_score(
+        browser, dashboard: Dashboard, env, kafka, size: str) -> None:
+    """Unarousable: no task can be scored, and the assessment still counts (ICANS grade 4 by
+    consciousness alone). No worker here: what is checked is the form, the topic and the course."""
+    patient = f"MRN-U-{size}"
+    earlier = format_timestamp(datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5))
+    produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [(patient, status_message(patient, earlier))])
+    page = open_patient(browser, dashboard, size, patient)
+    form = page.locator(".ice-form")
+    choose(page, size, "arousal", "unarousable")
+    choose(page, size, "seizure", "prolonged")
+    expect(form.locator(".ice-total")).to_have_text("ICE –/10")
+    submit(page, size)
+    expect(form.locator(".ice-sent")).to_have_text(
+        "Charted: no ICE score by rn-4411. It appears on the course in a moment.", timeout=15_000)
+
+    [event] = read_until(kafka.bootstrap, env["CRSMON_TOPIC_CLINICAL_EVENTS"], lambda records: len(records) >= 1,
+                         timeout=20, quiet_for=1)
+    assert "ice" not in event and "ice_items" not in event  # absent: not assessed, never a 0
+    assert "motor" not in event and "cerebral_edema" not in event
+    assert (event["arousal"], event["seizure"], event["by"]) == ("unarousable", "prolonged", "rn-4411")
+    # In words (the phone's chip shortens its label to 14 characters, as for every mark).
+    expect(page.locator('.pv-chart .mark[data-type="neuro"]')).to_have_attribute(
+        "aria-label", "Neuro: unarousable", timeout=5_000)
