@@ -1,6 +1,7 @@
 """The worker benchmark still runs end to end. Its figures are not checked: performance is
 measured by running bench/worker.py and reading what it prints, never by a timed test."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -41,3 +42,16 @@ def test_the_backlog_benchmark_runs_on_the_shipped_stays_and_prints_every_figure
                    "worker RSS per patient", "worker / baseline"):
         assert figure in result.stdout, f"{figure!r} not printed:\n{result.stdout}"
     assert "INCOMPLETE" not in result.stdout, result.stdout
+
+
+def test_the_ice_form_round_trip_benchmark_runs_and_prints_its_percentiles(kafka) -> None:
+    """bench/ice_round_trip.py, two submits on the session's broker (its figures are read, not checked)."""
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARK.parent / "ice_round_trip.py"), "--rounds", "2", "--broker", kafka.bootstrap],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["rounds"] == 2
+    for step in ("answered", "course", "status"):
+        assert 0 < figures[step]["p50_ms"] <= figures[step]["p95_ms"] <= figures[step]["max_ms"], figures

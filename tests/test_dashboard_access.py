@@ -19,7 +19,7 @@ from crsmon.local_kafka import free_port
 from tests.support.dashboard import Dashboard, dashboard_env, started_dashboard
 
 TOKEN_PROTECTED = [("GET", "/"), ("GET", "/events"), ("GET", "/api/session"),
-                   ("POST", "/api/acknowledgements"), ("GET", "/static/js/main.js"),
+                   ("POST", "/api/acknowledgements"), ("POST", "/api/assessments"), ("GET", "/static/js/main.js"),
                    ("GET", "/api/patients/MRN-1/course"), ("GET", "/api/observations")]
 
 
@@ -121,6 +121,25 @@ def test_a_course_that_cannot_be_shown_says_why(dashboard, query, expected_statu
 def test_an_acknowledgement_that_cannot_be_recorded_says_why(dashboard, body, content_type,
                                                               expected_status, says) -> None:
     status, _, answer = request(dashboard, "POST", "/api/acknowledgements",
+                                {"Authorization": f"Bearer {dashboard.token}", "Content-Type": content_type}, body)
+    assert status == expected_status
+    assert says in json.loads(answer)["message"]
+
+
+@pytest.mark.parametrize(("body", "content_type", "expected_status", "says"), [
+    (b"[1, 2]", "application/json", 400, "must be a JSON object"),
+    (b'{"patient_id": "MRN-1", "arousal": "alert"}', "application/json", 400, "your name or initials"),
+    (b'{"patient_id": "MRN-1", "by": "rn-4411"}', "application/json", 400, "nothing was assessed"),
+    (b'{"patient_id": "MRN-1", "by": "rn-4411", "arousal": "sleepy"}', "application/json", 400,
+     "arousal 'sleepy': input should be 'alert', 'spontaneous'"),
+    (b'{"patient_id": "MRN-1", "by": "rn", "ice_items": {"orientation": 4, "naming": 3}}', "application/json",
+     400, "commands, writing, attention not scored"),
+    # Valid in every way, but this dashboard (no broker: no patients) does not know the patient.
+    (b'{"patient_id": "MRN-1", "by": "rn", "arousal": "alert"}', "application/json", 404, "does not monitor"),
+    (b"patient_id=MRN-1&by=rn", "application/x-www-form-urlencoded", 415, "application/json"),
+])
+def test_an_assessment_that_cannot_be_charted_says_why(dashboard, body, content_type, expected_status, says) -> None:
+    status, _, answer = request(dashboard, "POST", "/api/assessments",
                                 {"Authorization": f"Bearer {dashboard.token}", "Content-Type": content_type}, body)
     assert status == expected_status
     assert says in json.loads(answer)["message"]

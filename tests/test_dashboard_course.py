@@ -110,6 +110,22 @@ def test_clinical_events_are_marks_in_time_order_once_each() -> None:
     assert events[0]["flow_l_min"] == 4 and events[1]["drug"] == "tocilizumab"
 
 
+def test_a_clinical_event_newer_than_the_newest_status_ends_the_course_so_it_is_drawn() -> None:
+    """The page draws the marks between `from` and `to`: a bedside assessment charted 40 minutes
+    after a patient's last (hourly) observation must be inside them at once."""
+    book = CourseBook(timedelta(hours=24))
+    book.apply_status(status(T0))
+    assert book.course("MRN-1", 24)["to"] == "2026-11-23T12:01:00Z"  # the end of the status's minute
+    book.apply_event(event(T0 + 40 * MINUTE + timedelta(seconds=5), type="neuro", ice=8, by="rn-4411"))
+    course = book.course("MRN-1", 24)
+    assert course["to"] == "2026-11-23T12:41:00Z"
+    assert course["from"] == "2026-11-22T12:41:00Z"  # still the last 24 h, now ending there
+    assert [(e["type"], e["ice"], e["by"]) for e in course["events"]] == [("neuro", 8, "rn-4411")]
+    assert len(course["minutes"]) == 1  # the rows are the statuses' own: no row is made up
+    book.apply_event(event(T0 - 30 * MINUTE, type="oxygen", device="nasal_cannula"))  # older: no change
+    assert book.course("MRN-1", 24)["to"] == "2026-11-23T12:41:00Z"
+
+
 def test_a_course_outlives_its_tile_and_leaves_with_the_course_window() -> None:
     view = WardView(timedelta(hours=6), timedelta(hours=24))
     view.apply_status(status(T0, patient_id="MRN-1"))

@@ -58,6 +58,11 @@ def _minute(ts: datetime) -> int:
     return int(ts.timestamp() // 60)
 
 
+def _parse(stamp: str) -> datetime:
+    """A timestamp as the course keeps it (the wire's RFC 3339 with a `Z`)."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
 def _at_minute(minute: int) -> str:
     return format_timestamp(datetime.fromtimestamp(minute * 60, timezone.utc))
 
@@ -310,10 +315,15 @@ class CourseBook:
         newest = course.vitals.newest_minute
         if newest is None:
             newest = _minute(course.newest_at) if course.newest_at else 0
+        if course.events:
+            # The course ends at its newest event when that is newer than the newest status: an
+            # assessment charted between a patient's hourly observations, or a discharge after
+            # the last status, is drawn when it is read, not when the next status comes.
+            newest = max(newest, _minute(_parse(course.events[-1]["ts"])))
         if hours is None:
             first = newest - self.window_minutes + 1
             if course.therapy is not None:
-                therapy_minute = _minute(datetime.fromisoformat(course.therapy["ts"].replace("Z", "+00:00")))
+                therapy_minute = _minute(_parse(course.therapy["ts"]))
                 first = max(first, therapy_minute)
         else:
             first = newest - max(1, int(hours * 60)) + 1

@@ -28,6 +28,11 @@ ACKNOWLEDGEMENTS = Counter(
     "Acknowledge requests, by outcome (published, rejected, failed).", ["outcome"],
     registry=REGISTRY,
 )
+ASSESSMENTS = Counter(
+    "crsmon_dashboard_assessments_total",
+    "Bedside ICE assessments submitted on the patient view, by outcome (published, rejected, failed).",
+    ["outcome"], registry=REGISTRY,
+)
 KAFKA_REACHABLE = Gauge(
     "crsmon_dashboard_kafka_reachable", "1 while the dashboard's Kafka consumer reaches the broker.",
     registry=REGISTRY,

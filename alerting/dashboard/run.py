@@ -15,6 +15,7 @@ from kafka_client.security import KafkaSecurityError, kafka_client_options_from_
 
 from alerting.dashboard.access import make_token
 from alerting.dashboard.acknowledge import Acknowledger
+from alerting.dashboard.assessment import Charter
 from alerting.dashboard.broadcast import Broadcaster
 from alerting.dashboard.follower import TopicFollower
 from alerting.dashboard.server import build_app
@@ -57,7 +58,8 @@ async def serve(settings: DashboardSettings, kafka_options: dict) -> None:
     follower = TopicFollower(settings, view, on_state=broadcaster.feed_changed, kafka_options=kafka_options)
     broadcaster.feed = follower.state
     acknowledger = Acknowledger(settings.broker, settings.topics.alert_acks, view, kafka_options)
-    runner = web.AppRunner(build_app(broadcaster, acknowledger, token, port),
+    charter = Charter(settings.broker, settings.topics.clinical_events, view, kafka_options)
+    runner = web.AppRunner(build_app(broadcaster, acknowledger, token, port, charter=charter),
                            handle_signals=False, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     await web.SockSite(runner, sock).start()
@@ -89,6 +91,7 @@ async def serve(settings: DashboardSettings, kafka_options: dict) -> None:
         for browser in list(broadcaster.browsers):
             browser.queue.put_nowait(None)  # end each event stream so the runner can stop
         await acknowledger.close()
+        await charter.close()
         await runner.cleanup()
         print("crsmon dashboard: stopped", flush=True)
 

@@ -1,9 +1,10 @@
-"""The dashboard's HTTP side: the page, its event stream, acknowledgements, health and metrics.
+"""The dashboard's HTTP side: the page, its event stream, acknowledgements, bedside assessments,
+health and metrics.
 
 Server-Sent Events rather than WebSockets: the page only listens, the browser's EventSource
 reconnects by itself after a network blip or a server restart, the stream is plain HTTP that
-carries the access cookie like any request, and the one thing the page says back (an
-acknowledgement) is an ordinary POST. aiohttp serves it because it is already installed
+carries the access cookie like any request, and the two things the page says back (an
+acknowledgement, a bedside ICE assessment) are ordinary POSTs. aiohttp serves it because it is already installed
 with Faust: no new dependency.
 """
 
@@ -18,6 +19,7 @@ from aiohttp import web
 from alerting.dashboard import metrics
 from alerting.dashboard.access import token_guard
 from alerting.dashboard.acknowledge import Acknowledger, AcknowledgementRefused
+from alerting.dashboard.assessment import AssessmentRefused, Charter
 from alerting.dashboard.broadcast import Broadcaster
 from monitor.catalogue import CATALOGUE, Catalogue
 
@@ -35,6 +37,7 @@ SECURITY_HEADERS = {
 
 BROADCASTER = web.AppKey("broadcaster", Broadcaster)
 ACKNOWLEDGER = web.AppKey("acknowledger", Acknowledger)
+CHARTER = web.AppKey("charter", Charter)
 #: The catalogue's JSON, made once: the page reads every label, unit and precision from it.
 OBSERVATIONS = web.AppKey("observations", bytes)
 
@@ -97,6 +100,36 @@ async def _acknowledge(request: web.Request) -> web.Response:
     return web.json_response(ack.model_dump(mode="json"), status=202)
 
 
+async def _assess(request: web.Request) -> web.Response:
+    """A bedside ICE assessment from the patient view: 202 with the `neuro` event once Kafka has
+    it, else 4xx/5xx with a message that says what to change."""
+    if request.content_type != "application/json":
+        # As for acknowledgements: a JSON body forces a CORS preflight no other site can pass.
+        return web.json_response({"error": "bad_request", "message":
+                                  "send Content-Type: application/json with {patient_id, by, ice_items, …}"},
+                                 status=415)
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        metrics.ASSESSMENTS.labels("rejected").inc()
+        return web.json_response({"error": "bad_request", "message":
+                                  "the body must be a JSON object {\"patient_id\": …, \"by\": …, …}"},
+                                 status=400)
+    charter = request.app.get(CHARTER)
+    if charter is None:
+        return web.json_response({"error": "not_charted", "message":
+                                  "this dashboard does not chart assessments"}, status=503)
+    try:
+        event = await charter.chart(body)
+    except AssessmentRefused as refused:
+        metrics.ASSESSMENTS.labels("failed" if refused.status >= 500 else "rejected").inc()
+        return web.json_response({"error": "not_charted", "message": refused.message}, status=refused.status)
+    metrics.ASSESSMENTS.labels("published").inc()
+    return web.json_response(event.model_dump(mode="json", exclude_none=True), status=202)
+
+
 async def _course(request: web.Request) -> web.Response:
     """One patient's course for the patient view: `?hours=24` (the default) or `?hours=all`, the
     whole risk period from the latest therapy on, as far as the dashboard keeps it."""
@@ -143,15 +176,19 @@ async def _metrics(request: web.Request) -> web.Response:
 
 
 def build_app(broadcaster: Broadcaster, acknowledger: Acknowledger, token: str, port: int,
-              catalogue: Catalogue = CATALOGUE) -> web.Application:
-    """The web application; `port` only names the access cookie."""
+              catalogue: Catalogue = CATALOGUE, charter: Charter | None = None) -> web.Application:
+    """The web application; `port` only names the access cookie. Without a `charter` the page's
+    bedside assessments are refused (503): a dashboard built only to look."""
     app = web.Application(middlewares=[_security_headers, token_guard(token, port)])
     app[BROADCASTER] = broadcaster
     app[ACKNOWLEDGER] = acknowledger
+    if charter is not None:
+        app[CHARTER] = charter
     app[OBSERVATIONS] = orjson.dumps(catalogue.to_json())
     app.router.add_get("/", _page)
     app.router.add_get("/events", _events)
     app.router.add_post("/api/acknowledgements", _acknowledge)
+    app.router.add_post("/api/assessments", _assess)
     app.router.add_get("/api/patients/{patient_id}/course", _course)
     app.router.add_get("/api/observations", _observations)
     app.router.add_get("/api/session", _session)

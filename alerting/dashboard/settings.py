@@ -3,7 +3,7 @@
 The topics are the worker's own `Topics` (`CRSMON_TOPIC_*`): one environment configures every
 process of a deployment, so the dashboard follows whatever topics the worker writes. It reads
 `patient_status`, `alerts`, `alert_acks` and `clinical_events` (marks on the patient view), and
-writes `alert_acks`.
+writes `alert_acks` and, for the bedside ICE form, `clinical_events`.
 """
 
 from __future__ import annotations

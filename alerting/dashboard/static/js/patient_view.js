@@ -10,6 +10,7 @@ import {
   drawCourse, describeEvent, describeLab, describeNeuro, formatStamp,
 } from './course_chart.js';
 import { setHidden, setText } from './dom.js';
+import { IceForm } from './ice_form.js';
 import {
   LAB_TESTS, NEWS2_BAND_LABEL, VITAL_SIGNS, formatSign, formatTime, signOf,
 } from './format.js';
@@ -29,6 +30,7 @@ export class PatientView {
     };
     this.alertList = new AlertList(find('.pv-alerts'), document.createElement('p'), document.createElement('span'),
       whoIsAcknowledging, whoInput);
+    this.iceForm = new IceForm(find('.ice-form'), { patientId: () => this.patientId, whoIsAcknowledging, whoInput });
     this.patientId = null;
     this.span = '24';
     this.course = null;
@@ -51,6 +53,7 @@ export class PatientView {
   get isOpen() { return this.patientId !== null; }
 
   show(patientId, span, allAlerts) {
+    if (patientId !== this.patientId) this.iceForm.clear(); // one patient's scores never go to another
     const changed = patientId !== this.patientId || span !== this.span;
     this.patientId = patientId;
     this.span = span;
@@ -339,7 +342,8 @@ export class PatientView {
       for (const event of events) {
         const item = document.createElement('li');
         item.dataset.type = event.type;
-        item.textContent = `${formatStamp(Date.parse(event.ts))} · ${describeEvent(event)}`;
+        item.textContent = `${formatStamp(Date.parse(event.ts))} · ${describeEvent(event)}`
+          + (event.by ? ` · charted by ${event.by}` : '');
         list.appendChild(item);
       }
       details.replaceChildren(heading, list);
