@@ -28,6 +28,7 @@ import orjson
 from monitor.deterioration.alerting import AlertState
 from monitor.deterioration.news2_floor import Floors
 from monitor.episodes import Episode
+from monitor.kidney import KidneyStage
 from monitor.labs import LabHistory
 from monitor.parameters import COUNT
 from monitor.trends import NONE, EarlyWarning
@@ -148,6 +149,9 @@ class Patient:
     scheduled: float = math.inf
     deterioration_due: float = math.inf  # when the next hour is scored (rule on; stored)
     status_parts: tuple = ()  # the last status's unchanging parts, reused (monitor/reports.py)
+    # the KDIGO stage of the latest creatinine (monitor/kidney.py): a function of `labs`, set
+    # when a creatinine result arrives and on restore, so that a step reads it for free
+    kidney: KidneyStage | None = None
 
     # -- bytes ---------------------------------------------------------------------------
     _STORED = (
