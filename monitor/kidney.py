@@ -115,8 +115,10 @@ def describe_stage(kidney: KidneyStage, config: EngineConfig) -> str:
 
 
 def _mg(value: float) -> str:
-    """Two decimals at most, as laboratories report creatinine in mg/dL."""
-    return f"{round(value, 2):g}"
+    """Two decimals at most, one at least, as laboratories report creatinine in mg/dL:
+    1.0, 1.05, 1.9 (for 168 µmol/L, 1.9005 mg/dL)."""
+    said = f"{value:.2f}"
+    return said[:-1] if said.endswith("0") else said
 
 
 def _times(ratio: float) -> str:
