@@ -152,3 +152,16 @@ def test_discharge_resolves_an_open_aki_episode():
     discharge = decode_input(orjson.dumps({"patient_id": PATIENT, "ts": stamp(30), "type": "discharge"}))
     assert [(status, reasons) for status, _, reasons, _ in aki_alerts(engine.observe(discharge))] == [
         ("resolved", ("patient discharged",))]
+
+
+def test_validate_counts_aki_alerts_as_a_clinical_rule():
+    # validation/outcomes.py takes its rules from the registry: aki's firing and escalation
+    # are counted by rule and severity, and raise the patient's level in the detectors
+    from validation.outcomes import flags_of_alerts
+
+    engine = Engine()
+    outputs = feed(engine, creatinine(0, 1.0), creatinine(24, 1.4), creatinine(48, 2.1))
+    flags, by_rule = flags_of_alerts(outputs.alerts, T0.timestamp(), 72)
+    assert by_rule == {("aki", "medium"): 1, ("aki", "high"): 1}
+    # medium from 24 h (the stage-1 result), high from 48 h: first_at in hours after T0
+    assert (flags["crsmon ≥ medium"].first_at, flags["crsmon ≥ high"].first_at) == (24, 48)
