@@ -165,3 +165,16 @@ def test_validate_counts_aki_alerts_as_a_clinical_rule():
     assert by_rule == {("aki", "medium"): 1, ("aki", "high"): 1}
     # medium from 24 h (the stage-1 result), high from 48 h: first_at in hours after T0
     assert (flags["crsmon ≥ medium"].first_at, flags["crsmon ≥ high"].first_at) == (24, 48)
+
+
+def test_a_late_creatinine_restages_the_latest_reading_at_the_patients_clock():
+    # 1.2 on day 1 and 1.9 on day 3: 1.58 × the lowest of 7 days, stage 1. A day-2 result of
+    # 0.9, reported after the day-3 one, lowers that reading's baseline: 2.1 ×, stage 2. The
+    # engine cannot go back in time: the update is observed at the patient's clock (day 3).
+    engine = Engine()
+    feed(engine, creatinine(24, 1.2), creatinine(72, 1.9))
+    assert engine.episode(PATIENT, "aki").severity == "medium"
+    outputs = engine.observe(creatinine(48, 0.9))
+    assert aki_alerts(outputs) == [("updated", "high", (
+        "creatinine 1.9 mg/dL, 2.1 × baseline 0.9 (lowest of 7 days): KDIGO stage 2",), at(72))]
+    assert outputs.statuses[-1].kidney.model_dump() == {"aki_stage": 2, "creatinine": 1.9, "baseline": 0.9}
