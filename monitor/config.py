@@ -21,6 +21,7 @@ Severity = Literal["critical", "high", "medium", "low"]
 ASTCT = "ASTCT 2019 (Lee et al.)"
 RCP = "NEWS2 (RCP 2017)"
 JUDGEMENT = "judgement, see docs/clinical-reference.md"
+KDIGO = "KDIGO 2012"
 
 
 def setting(default: Any, source: str, unit: str = "") -> Any:
@@ -127,6 +128,56 @@ class EngineConfig(BaseModel):
     lab_history_max: int = setting(
         64, f"{JUDGEMENT}: results kept per test — one every 6 h for 16 days, bounding memory "
         "(≈ 1 KB a test) when a feed sends far more often", "results",
+    )
+
+    # -- kidney: KDIGO 2012 staging by creatinine (monitor/kidney.py) -----------------------
+    aki_baseline_days: float = setting(
+        7.0, f"{KDIGO}, a rise to ≥ 1.5 × baseline known or presumed to have occurred within the "
+        "prior 7 days; the baseline is the lowest creatinine of the 7 days before a reading (a "
+        "common operationalisation, docs/clinical-reference.md)", "days",
+    )
+    aki_rise_window_h: float = setting(
+        48.0, f"{KDIGO}, a rise in serum creatinine ≥ 0.3 mg/dL within 48 hours", "h"
+    )
+    aki_rise_mg_dl: float = setting(
+        0.3, f"{KDIGO}, a rise ≥ 0.3 mg/dL (26.5 µmol/L) within 48 h is AKI, stage 1", "mg/dL"
+    )
+    aki_stage_1_ratio: float = setting(
+        1.5, f"{KDIGO}, stage 1 is 1.5–1.9 × baseline", "× baseline"
+    )
+    aki_stage_2_ratio: float = setting(
+        2.0, f"{KDIGO}, stage 2 is 2.0–2.9 × baseline", "× baseline"
+    )
+    aki_stage_3_ratio: float = setting(
+        3.0, f"{KDIGO}, stage 3 is ≥ 3.0 × baseline", "× baseline"
+    )
+    aki_stage_3_creatinine_mg_dl: float = setting(
+        4.0, f"{KDIGO}, stage 3 is also a creatinine ≥ 4.0 mg/dL (353.6 µmol/L) once AKI is "
+        "present by the rise or the ratio (KDIGO's note: not a stable high value alone)", "mg/dL",
+    )
+    aki_rule: bool = setting(
+        True, f"{KDIGO}, the aki rule alerts on the creatinine stage (rule 'aki'); false keeps "
+        "the status's kidney part and opens no episode"
+    )
+    aki_stage_1_severity: Severity = setting(
+        "medium", f"{KDIGO}, crsmon severity policy: stage 1 → medium (a closer look)"
+    )
+    aki_stage_2_severity: Severity = setting(
+        "high", f"{KDIGO}, crsmon severity policy: stage 2 → high (a clinician reviews now)"
+    )
+    aki_stage_3_severity: Severity = setting(
+        "high", f"{KDIGO}, crsmon severity policy: stage 3 → high, not critical: creatinine "
+        "is hours old when it arrives and measures none of the complications that make AKI an "
+        f"emergency (potassium, acidosis, fluid overload); a {JUDGEMENT}"
+    )
+    aki_downgrade_after_h: float = setting(
+        24.0, f"{KDIGO}, stages follow each result; a lower stage must hold one daily draw this "
+        f"long before the episode is downgraded, a {JUDGEMENT}", "h",
+    )
+    aki_resolve_after_h: float = setting(
+        48.0, f"{KDIGO}, creatinine lags filtration by 24–48 h and is drawn about daily; no AKI "
+        f"for 48 h (two daily draws) ends the episode, so one diluted or borderline result does "
+        f"not end and reopen it (two pages for one AKI), a {JUDGEMENT}", "h",
     )
 
     # -- artifacts -------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from monitor.deterioration.news2_floor import ConfirmedNews2
 from monitor.config import EngineConfig
 from monitor.discharges import DischargeMemory
 from monitor.episodes import Change, Timing
+from monitor.kidney import CREATININE, kdigo_stage
 from monitor.labs import LabHistory
 from monitor.parameters import TEMPERATURE
 from monitor.patient_state import Patient
@@ -153,6 +154,7 @@ class Engine:
         check_losses(patient, patient.clock if patient.clock is not None else -math.inf,
                      self.config)
         patient.scheduled = math.inf
+        patient.kidney = kdigo_stage(patient.labs, self.config)  # derived, never stored
         if self._warning is None:
             patient.deterioration_due = math.inf  # written by an engine with the warning on
         elif patient.deterioration_due != patient.deterioration_due:  # NaN: not in the bytes
@@ -384,8 +386,12 @@ class Engine:
         elif isinstance(event, LabEvent):
             if patient.labs is None:
                 patient.labs = LabHistory()
-            patient.labs.add(event.test, event.value, at, config.lab_history_days * 86400,
-                             config.lab_history_max)
+            taken = patient.labs.add(event.test, event.value, at, config.lab_history_days * 86400,
+                                     config.lab_history_max)
+            if taken and event.test == CREATININE:
+                # Derived here, where it can change, not in every step: the step that follows
+                # this event levels the `aki` rule on it (monitor/rules/aki.py).
+                patient.kidney = kdigo_stage(patient.labs, config)
         elif isinstance(event, MedicationEvent):
             # "Patients who have CRS and then receive" them: a premedication before any fever
             # lifts nothing.

@@ -28,6 +28,7 @@ import orjson
 from monitor.deterioration.alerting import AlertState
 from monitor.deterioration.news2_floor import Floors
 from monitor.episodes import Episode
+from monitor.kidney import KidneyStage
 from monitor.labs import LabHistory
 from monitor.parameters import COUNT
 from monitor.trends import NONE, EarlyWarning
@@ -60,6 +61,12 @@ _DICTIONARY = (
     b'"deterioration":[null,"",null,0,null,null,null,null,null,null]}}'
 )
 _LENGTH = struct.Struct("<I")
+#: The rules whose episodes format 3 has always written, fresh or not. A rule registered after
+#: them (`aki`, …) writes its episode only once it holds something: a patient the rule never
+#: concerned keeps the very bytes it had before the rule (tests/test_window.py restores a
+#: format-3 snapshot and writes it back unchanged), and reads back with a fresh episode.
+_ALWAYS_WRITTEN = frozenset({"crs", "news2", "signal_loss", "deterioration"})
+_FRESH = Episode().as_list()
 
 
 def _nones() -> list:
@@ -148,6 +155,9 @@ class Patient:
     scheduled: float = math.inf
     deterioration_due: float = math.inf  # when the next hour is scored (rule on; stored)
     status_parts: tuple = ()  # the last status's unchanging parts, reused (monitor/reports.py)
+    # the KDIGO stage of the latest creatinine (monitor/kidney.py): a function of `labs`, set
+    # when a creatinine result arrives and on restore, so that a step reads it for free
+    kidney: KidneyStage | None = None
 
     # -- bytes ---------------------------------------------------------------------------
     _STORED = (
@@ -167,7 +177,8 @@ class Patient:
         due = self.deterioration_due
         header["deterioration_due"] = None if due == math.inf else due
         header["last_status_key"] = self.last_status_key
-        header["episodes"] = {rule: episode.as_list() for rule, episode in self.episodes.items()}
+        header["episodes"] = {rule: items for rule, episode in self.episodes.items()
+                              if (items := episode.as_list()) != _FRESH or rule in _ALWAYS_WRITTEN}
         if self.labs is not None:  # absent otherwise: a patient without labs keeps its bytes
             header["labs"] = self.labs.as_list()
         body = orjson.dumps(header)
@@ -219,10 +230,11 @@ class Patient:
             patient.deterioration_due = math.inf if due is None else due
             key = header["last_status_key"]
             patient.last_status_key = None if key is None else _freeze(key)
-            patient.episodes = {rule: Episode.from_list(items)
-                                for rule, items in header["episodes"].items()}
-            for rule in _rules():
-                patient.episodes.setdefault(rule, Episode())
+            stored = header["episodes"]  # a rule's episode absent: fresh (see _ALWAYS_WRITTEN)
+            patient.episodes = {rule: Episode.from_list(stored[rule]) if rule in stored else Episode()
+                                for rule in _rules()}
+            for rule, items in stored.items():  # a rule this version does not know: kept
+                patient.episodes.setdefault(rule, Episode.from_list(items))
             labs = header.get("labs")  # absent before labs, and for a patient without any
             patient.labs = None if labs is None else LabHistory.from_list(labs)
         except (struct.error, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:

@@ -18,7 +18,8 @@ from monitor.rules.registry import GRADED_RULES, TECHNICAL_RULES
 from monitor.scores.news2 import COMPONENTS
 from monitor.catalogue import CATALOGUE
 from monitor.labs import LabHistory
-from monitor.wire import Alert, CrsAssessment, LabValue, News2, PatientStatus
+from monitor.kidney import KidneyStage
+from monitor.wire import Alert, CrsAssessment, KidneyAssessment, LabValue, News2, PatientStatus
 from monitor.wire.trusted import trusted
 from monitor.wire.vitals import MEASUREMENTS
 
@@ -63,9 +64,16 @@ def status_of(patient: Patient, a: Assessment, at: datetime) -> PatientStatus:
         "latest": dict(zip(MEASUREMENTS, value)) if None not in value else {
             name: number for name, number in zip(MEASUREMENTS, value) if number is not None},
         "early_warning": a.early_warning,
-        "icans": None, "kidney": None,
+        "icans": None, "kidney": None if patient.kidney is None else kidney_of(patient.kidney),
         "labs": None if patient.labs is None else labs_of(patient.labs),
     })
+
+
+def kidney_of(kidney: KidneyStage) -> KidneyAssessment:
+    """The status's `kidney`: the latest creatinine's KDIGO stage and what it was measured
+    against. Absent (None) until a creatinine has an earlier one within the baseline window."""
+    return trusted(KidneyAssessment, {"aki_stage": kidney.stage, "creatinine": kidney.creatinine,
+                                      "baseline": kidney.baseline})
 
 
 def labs_of(labs: LabHistory) -> dict[str, LabValue]:

@@ -22,20 +22,22 @@ from validation import outcomes
 def test_registration_order_is_the_snapshot_order():
     # A patient's episodes follow the registry, and their order is in the snapshot's bytes:
     # a new rule goes at the end (docs/rules.md).
-    assert RULES == ("crs", "news2", "signal_loss", "deterioration")
+    assert RULES == ("crs", "news2", "signal_loss", "deterioration", "aki")
     patient = Patient("p1", Window(WindowLimits(minutes=60, lateness_s=60, raw_rows_max=10)))
     assert tuple(patient.episodes) == RULES
 
 
 def test_step_order_puts_crs_first_and_one_ward_rule_on():
     names = [rule.name for rule in in_step_order(EngineConfig())]
-    assert names == ["crs", "deterioration", "signal_loss"]
+    assert names == ["crs", "deterioration", "aki", "signal_loss"]
     names = [rule.name for rule in in_step_order(EngineConfig(deterioration_rule=False))]
-    assert names == ["crs", "news2", "signal_loss"]
+    assert names == ["crs", "news2", "aki", "signal_loss"]
+    names = [rule.name for rule in in_step_order(EngineConfig(aki_rule=False))]
+    assert names == ["crs", "deterioration", "signal_loss"]
 
 
 def test_validation_counts_the_registered_clinical_rules():
-    assert outcomes.CLINICAL_RULES == CLINICAL_RULES == {"crs", "news2", "deterioration"}
+    assert outcomes.CLINICAL_RULES == CLINICAL_RULES == {"crs", "news2", "deterioration", "aki"}
     assert TECHNICAL_RULES == {"signal_loss"}
     assert CLINICAL_RULES | TECHNICAL_RULES == set(RULES)
 

@@ -5,6 +5,7 @@
 - `deterioration` (deterioration.py): the hourly deterioration warning in NEWS2's place where
   `deterioration_rule` is on, with NEWS2's confirmed response levels as its floor.
 - `signal_loss` (signal_loss.py): a continuous source silent or at zero.
+- `aki` (aki.py): acute kidney injury by the KDIGO 2012 creatinine stage.
 
 How to add one: docs/rules.md.
 """
