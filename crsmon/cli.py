@@ -201,6 +201,7 @@ def parser() -> argparse.ArgumentParser:
     validate.add_argument("--sweep", default=None, help="what-if settings, 'name=v1,v2;name2=v3' (default deterioration_high_open=3.0;deterioration_medium_open=2.2; '' for none)")
     validate.add_argument("--target-burden", help="site calibration: the deterioration warning's thresholds that meet this burden on the input, e.g. 'high=3%%,medium=12%%' (share of other patients' hours under alert) or 'high=0.3/day' (firings per patient-day); written as DIR/clinical-config.json with the sensitivity they buy (docs/validation.md)")
     validate.add_argument("--jobs", type=int, help="processes (default: one per core)")
+    validate.add_argument("--no-labs", action="store_true", help="read no lab results (by default the lab columns the catalogue has are fed to the engine as type: lab events), to compare")
     validate.add_argument("--case-reports", action="store_true", help="draw a case report (PNG and PDF) of every stay listed for review, linked from the report")
     report = sub.add_parser("report", help="one patient's course as a one-page PNG and PDF (case review)")
     report.add_argument("patient_id", help="the patient's identifier")

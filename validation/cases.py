@@ -39,7 +39,7 @@ def write_case_inputs(source: Path, columns: ColumnMap, sources: dict[str, str],
             if stay is None:
                 continue
             path = folder / f"{patient_id}.jsonl"
-            path.write_bytes(b"".join(encode(event, drop_none=True) + b"\n" for event in stay.events))
+            path.write_bytes(b"".join(encode(event, drop_none=True) + b"\n" for event in stay.inputs()))
             written[patient_id] = path
         return written
     wanted = set(patient_ids)

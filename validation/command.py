@@ -19,6 +19,7 @@ import orjson
 
 from monitor.config import EngineConfig, load_config
 from monitor.engine import Engine
+from monitor.wire import LabEvent
 from validation.calibration import (
     DETECTOR, FIGURE, LEVELS, TOLERANCE, Target, choose, configured, miss, open_setting,
     parse_targets,
@@ -97,15 +98,15 @@ def validate_command(args: argparse.Namespace, render_case: CaseRenderer | None 
         print(f"crsmon validate: {source} holds no .psv files", file=sys.stderr)
         return 2
     results, problems, swept, bedside_swept = _run(args, source, config, sweep)
-    figures = summarise(results, swept, bedside_swept, problems, config, str(source))
+    figures = summarise(results, swept, bedside_swept, problems, config, str(source),
+                        labs=not getattr(args, "no_labs", False))
     if targets:
         figures["calibration"] = _calibrate(args, source, config, targets, figures, out)
         asked = {name for name, _ in (parse_sweep(text, config) if text else [])}
         for level, other in (("high", "medium"), ("medium", "high")):  # the grid's other curve
             if open_setting(other) not in asked:
                 figures["what_if"].pop(f"{DETECTOR[level]}, {open_setting(other)}", None)
-    columns = ColumnMap.from_file(Path(args.columns) if args.columns else None)
-    _write_cases(figures, results, source, columns, out, render_case, sys.stderr)
+    _write_cases(figures, results, source, column_map(args), out, render_case, sys.stderr)
     figures["run"]["seconds"] = round(time.monotonic() - started, 2)
     (out / "validation.json").write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
     write_report(figures, out / "validation.html")
@@ -115,15 +116,23 @@ def validate_command(args: argparse.Namespace, render_case: CaseRenderer | None 
     return 0
 
 
+def column_map(args: argparse.Namespace) -> ColumnMap:
+    """The column map of the run (`--columns`), without its lab columns under `--no-labs`."""
+    columns = ColumnMap.from_file(Path(args.columns) if args.columns else None)
+    return columns.without_labs() if getattr(args, "no_labs", False) else columns
+
+
 def _run(args: argparse.Namespace, source: Path, config: EngineConfig, sweep: list):
     """crsmon and the bedside scores over every stay of the input: (results, problems, the
     what-if flags, the bedside what-if flags)."""
     if source.is_dir():
-        return _run_folder(stay_files(source),
-                           ColumnMap.from_file(Path(args.columns) if args.columns else None),
-                           config, sweep, args.jobs, sys.stderr)
+        return _run_folder(stay_files(source), column_map(args), config, sweep, args.jobs,
+                           sys.stderr)
     problems = Problems()
     stays = read_jsonl_stays(source, Path(args.outcomes) if args.outcomes else None, problems)
+    if getattr(args, "no_labs", False):
+        for stay in stays:
+            stay.events = [event for event in stay.events if not isinstance(event, LabEvent)]
     chunk = run_stays(stays, problems, config, sweep)
     return chunk.stays, problems, chunk.sweep, chunk.bedside_sweep
 
@@ -236,7 +245,7 @@ def _run_folder(files: list[Path], columns: ColumnMap, config: EngineConfig,
 
 
 def summarise(results: list[StayResult], swept: dict, bedside_swept: dict, problems: Problems,
-              config: EngineConfig, source: str) -> dict:
+              config: EngineConfig, source: str, labs: bool = True) -> dict:
     groups = groups_of(results)
     bootstrap = Bootstrap()
     names = list(results[0].detectors) if results else []
@@ -257,7 +266,8 @@ def summarise(results: list[StayResult], swept: dict, bedside_swept: dict, probl
         for key in [k for k in curves if k.startswith(name + ",")]:
             curves[key].append(default)
     return {
-        "run": {"input": source, "config": "defaults" if config == EngineConfig() else "custom"},
+        "run": {"input": source, "config": "defaults" if config == EngineConfig() else "custom",
+                "labs": labs},
         "cohort": cohort(results, groups),
         "detectors": detectors,
         "crsmon_firings_by_rule": by_rule(results),
@@ -273,13 +283,13 @@ def _print_summary(figures: dict, out: Path, err: IO[str]) -> None:
     err.write(f"{c['patients']:,} stays, {c['patient_days']:,.0f} patient-days "
               f"({c['septic']} with the outcome, {c['septic_onset_counted']} of them counted for "
               f"onset figures) in {figures['run']['seconds']:.1f} s\n")
-    err.write(f"{'detector':<18} {'flagged 6 h before onset':>26} {'hours flagged (non-septic)':>27} "
+    err.write(f"{'detector':<26} {'flagged 6 h before onset':>26} {'hours flagged (non-septic)':>27} "
               f"{'firings/day':>12}\n")
     for name, d in figures["detectors"].items():
         sens = d["flagged_at_onset_minus_6h"]["value"]
         hours = d["hours_flagged_share_non_septic"]["value"]
         fires = d["firings_per_patient_day_non_septic"]["value"]
-        err.write(f"{name:<18} {_pct(sens):>26} {_pct(hours):>27} "
+        err.write(f"{name:<26} {_pct(sens):>26} {_pct(hours):>27} "
                   f"{'–' if fires is None else f'{fires:.2f}':>12}\n")
     if "calibration" in figures:
         for line in calibration_lines(figures["calibration"], out):

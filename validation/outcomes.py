@@ -5,7 +5,11 @@ Definitions, so that figures compare across tools (issue 7):
   moment of that hour (crsmon: a clinical alert, signal loss excepted), or when a bedside score
   computed at that hour reaches its threshold;
 - a *firing* is a patient's passage from not flagged to flagged at that severity (an episode
-  raised from medium to high is one `high` firing, and no `medium` one).
+  raised from medium to high is one `high` firing, and no `medium` one);
+- each clinical rule of the registry on under the run's configuration is also a detector of its
+  own (`crsmon RULE rule`): flagged while an episode of that rule is open, at any severity. The
+  rules are read from monitor/rules/registry.py when a stay is counted, so a rule registered
+  there appears in every table with its firings per patient-day without an edit here.
 """
 
 from __future__ import annotations
@@ -16,8 +20,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from monitor.rules import CLINICAL_RULES  # the rules counted: monitor/rules/registry.py
+from monitor.config import EngineConfig
+from monitor.rules import registry  # the rules counted, read at call time
 from monitor.wire import SEVERITY_RANK, Alert
+
+#: The clinical rules registered at import (what tests/test_rule_registry.py compares); the
+#: counting below reads the registry itself, when it runs.
+CLINICAL_RULES = registry.CLINICAL_RULES
 
 #: crsmon's detectors: the lowest severity each counts.
 CRSMON_LEVELS: dict[str, str] = {"crsmon ≥ medium": "medium", "crsmon ≥ high": "high"}
@@ -74,31 +83,59 @@ class StayResult:
         self.measured = _unpacked(measured)
 
 
-def flags_of_alerts(alerts: list[Alert], start: float, hours: int) -> tuple[dict[str, Flags], Counter]:
-    """crsmon's detectors from the alerts of one stay, in the order they were published.
+def clinical_rules(config: EngineConfig | None = None) -> tuple[str, ...]:
+    """The registry's clinical rules in registration order; with `config`, those it switches
+    on (the NEWS2 rule is off beside the deterioration warning: a row of zeros would say it
+    was tried and never fired)."""
+    return tuple(rule.name for rule in registry.REGISTRY
+                 if rule.clinical and (config is None or rule.enabled(config)))
+
+
+def rule_detector(rule: str) -> str:
+    """The name of one rule's detector in the figures."""
+    return f"crsmon {rule} rule"
+
+
+def flags_of_alerts(alerts: list[Alert], start: float, hours: int, rules: tuple[str, ...] = ()
+                    ) -> tuple[dict[str, Flags], Counter]:
+    """crsmon's detectors from the alerts of one stay, in the order they were published, and
+    one detector per rule of `rules` (`rule_detector`).
 
     The patient's level is the highest severity among its open clinical episodes; each
-    detector is the time that level stays at or above its severity.
+    detector is the time that level stays at or above its severity. A rule's own level is the
+    highest among its open episodes, and its detector the time that is any severity at all.
     """
+    clinical = frozenset(clinical_rules())
     open_by_episode: dict[str, int] = {}
+    open_by_rule: dict[str, dict[str, int]] = {rule: {} for rule in rules}
     by_rule: Counter = Counter()
     timeline: list[tuple[float, int]] = []  # (hours after start, the patient's level from then)
+    timelines: dict[str, list[tuple[float, int]]] = {rule: [] for rule in rules}
     for alert in alerts:
-        if alert.rule not in CLINICAL_RULES:
+        if alert.rule not in clinical:
             continue
         rank = SEVERITY_RANK[alert.severity]
         before = open_by_episode.get(alert.episode_id, 0)
+        own = open_by_rule.get(alert.rule)
         if alert.status == "resolved":
             open_by_episode.pop(alert.episode_id, None)
+            if own is not None:
+                own.pop(alert.episode_id, None)
         else:
             open_by_episode[alert.episode_id] = rank
+            if own is not None:
+                own[alert.episode_id] = rank
             if rank > before:
                 by_rule[(alert.rule, alert.severity)] += 1
         at = (alert.observed_at.timestamp() - start) / 3600
         timeline.append((at, max(open_by_episode.values(), default=0)))
+        if own is not None:
+            timelines[alert.rule].append((at, max(own.values(), default=0)))
     result = {}
     for name, severity in CRSMON_LEVELS.items():
         result[name] = _flags(timeline, SEVERITY_RANK[severity], hours)
+    for rule in rules:
+        result[rule_detector(rule)] = _flags(timelines[rule], 1, hours)
     return result, by_rule
 
 

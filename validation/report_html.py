@@ -300,12 +300,14 @@ def render(figures: dict) -> str:
 <title>crsmon validation — {html.escape(run['input'])}</title><style>{_STYLE}</style></head><body>
 <h1>crsmon silent-mode validation</h1>
 <p class="note">Input <code>{html.escape(run['input'])}</code>, clinical configuration: {run['config']};
-made {when} in {run.get('seconds', 0):.1f} s. Nothing was paged: this is what crsmon would have done.</p>
+made {when} in {run.get('seconds', 0):.1f} s; lab results {'read' if run.get('labs', True) else 'not read (--no-labs)'}.
+Nothing was paged: this is what crsmon would have done.</p>
 <h2>Patients</h2>{_cohort_table(figures['cohort'])}
 <h2>What each detector would have done</h2>
 <p class="note">A patient is <i>flagged</i> in an hour when an alert of at least that severity is open
 at any moment of it (crsmon: a clinical alert; signal loss does not count), or when a bedside score
 computed at that hour reaches its threshold. A <i>firing</i> is a passage from not flagged to flagged.
+Each clinical rule on is also a detector of its own (<i>crsmon RULE rule</i>: an episode of it open, at any severity).
 The bedside scores carry each value forward 4 hours, as crsmon does. Onset figures count the stays
 whose onset is at least 12 h after their first record. In brackets: bootstrap 95 % intervals over
 patients (1,000 resamples).</p>

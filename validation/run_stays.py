@@ -17,7 +17,7 @@ from monitor.config import EngineConfig
 from monitor.deterioration.engine_rule import THRESHOLD_SETTINGS
 from monitor.engine import Engine
 from validation.bedside import COMPARATORS, SWEEP, scores
-from validation.outcomes import Flags, StayResult, flags_of_alerts, flags_of_score
+from validation.outcomes import Flags, StayResult, clinical_rules, flags_of_alerts, flags_of_score
 from validation.physionet import ColumnMap, read_stay
 from validation.problems import Problems
 from validation.stays import Stay
@@ -33,13 +33,16 @@ class ChunkResult:
     bedside_sweep: dict[str, list[Flags]]
 
 
-def crsmon_flags(stay: Stay, engine: Engine) -> tuple[dict[str, Flags], Counter]:
+def crsmon_flags(stay: Stay, engine: Engine, rules: tuple[str, ...] = ()
+                 ) -> tuple[dict[str, Flags], Counter]:
+    """The stay's vital signs and lab results through the engine: crsmon's detectors, one
+    per rule of `rules`, and the firings by rule."""
     alerts = []
-    for event in stay.events:
+    for event in stay.inputs():
         alerts.extend(engine.observe(event).alerts)
     end = stay.start + timedelta(hours=stay.hours)
     alerts.extend(engine.close(stay.patient_id, end).alerts)
-    return flags_of_alerts(alerts, stay.start.timestamp(), stay.hours)
+    return flags_of_alerts(alerts, stay.start.timestamp(), stay.hours, rules)
 
 
 #: A what-if point: (setting, value), or (setting, value, every setting it changes) when
@@ -63,12 +66,13 @@ def run_stays(stays: list[Stay], problems: Problems, config: EngineConfig,
     memo: dict | None = {} if any(set(updates) <= THRESHOLD_SETTINGS
                                   for _, _, updates in points) else None
     engine = Engine(config, statuses=False, scores=memo)
+    rules = clinical_rules(config)
     results = []
     bedside_sweep: dict[str, list[Flags]] = {}
     for stay in stays:
         result = StayResult(stay.patient_id, stay.source, stay.hours, stay.measured(),
                             stay.onset_hour, stay.outcome_known)
-        result.detectors, result.by_rule = crsmon_flags(stay, engine)
+        result.detectors, result.by_rule = crsmon_flags(stay, engine, rules)
         hourly = scores(stay, config.carry_forward_min)
         for name, thresholds in COMPARATORS.items():
             for threshold in thresholds:

@@ -7,12 +7,13 @@ values at the same hours.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 
-from monitor.wire import InputEvent
+from monitor.wire import InputEvent, LabEvent
 
 #: Columns of `Stay.grid`: the contract's measurements, oxygen, and the two laboratory values
 #: SIRS uses where they are recorded.
@@ -43,6 +44,14 @@ class Stay:
     events: list[InputEvent] = field(default_factory=list)
     onset_hour: float | None = None
     outcome_known: bool = True
+    labs: list[LabEvent] = field(default_factory=list)
+
+    def inputs(self) -> list[InputEvent]:
+        """Every event in time order; at one moment the vital signs first, then the labs (the
+        order a row's messages are sent in: a result is reported after its sample)."""
+        if not self.labs:
+            return self.events
+        return list(heapq.merge(self.events, self.labs, key=lambda event: event.ts))
 
     @property
     def hours(self) -> int:

@@ -3,14 +3,17 @@ figure from patients the fitting never touched.
 
     .venv/bin/python -m bench.deterioration.crossval /path/to/physionet2019-sepsis-dev \
         [--engine] [--folds 5] [--repeats 3] [--model linear,additive,raw] [--reps 2000] \
-        [--high-limits 0.40,0.026] [--nested 3]
+        [--high-limits 0.40,0.026] [--nested 3] [--labs]
 
 `--engine` (the figures the README quotes, ≈ 9 min on two busy cores): each held-out fold is
 also run through the engine by `crsmon validate`'s own code with its fold's weights file and
 thresholds, and scored with validate's definitions — NEWS2's confirmed floor between hours
 included. `--model`: the recipes compared in the harness (linear: the shipped one; additive and
 raw: shapes per feature, bench/deterioration/additive_fit.py; options as
-`additive:smoothing=2000:rounds=15`).
+`additive:smoothing=2000:rounds=15`). `--labs` (issue 20, an experiment): each recipe is also
+fitted with the lab features of bench/deterioration/labs.py beside the vital-sign ones, in the
+same folds under the same burden limits, and the difference in sensitivity at −6 h is printed
+with a paired interval (the same bootstrap draws of patients for both).
 
 Repeated, patient-level, stratified k-fold cross-validation over the whole development set.
 In each fold the whole recipe runs on the training stays only, exactly as
@@ -48,6 +51,7 @@ from bench.deterioration.fitting import (
     HORIZON_H, choose_dynamics, fit_nonnegative_logistic, news2_of, training_rows,
 )
 from bench.deterioration.hourly import stay_features
+from bench.deterioration.labs import lab_features, read_labs
 from monitor.deterioration.alerting import Dynamics, simulate
 
 #: A recipe: (training stays, their feature values, their NEWS2) -> a scorer of feature values
@@ -203,6 +207,15 @@ def figures(s: metrics.Summary) -> dict[str, float]:
     return out
 
 
+def paired_difference(with_: metrics.Summary, without: metrics.Summary, reps: int
+                      ) -> dict[str, tuple[float, float, float]]:
+    """Per figure, (with − without, and its 95 % interval): both summaries are of the same
+    patients, so the same bootstrap draws (`replicates`' seed) pair their replicates up."""
+    a, b = replicates(with_, reps), replicates(without, reps)
+    fa, fb = figures(with_), figures(without)
+    return {key: (fa[key] - fb[key], *_ci(a[key] - b[key])) for key in fa}
+
+
 def _ci(values: np.ndarray) -> tuple[float, float]:
     return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
 
@@ -346,6 +359,8 @@ def main() -> None:
     parser.add_argument("--medium-limits", default="", help="the same for medium or above")
     parser.add_argument("--nested", type=int, default=0, help="choose thresholds on inner "
                         "out-of-fold scores of the training stays (that many inner folds)")
+    parser.add_argument("--labs", action="store_true", help="also fit each recipe with the lab "
+                        "features (bench/deterioration/labs.py) and print the paired difference")
     args = parser.parse_args()
     started = time.monotonic()
     stays = read_folder(args.folder)
@@ -358,6 +373,9 @@ def main() -> None:
               for level, text in (("high", args.high_limits), ("medium", args.medium_limits))
               if text}
     rows: list[tuple[str, metrics.Summary]] = []
+    differences: list[tuple[str, dict]] = []
+    labs = ([lab_features(read_labs(Path(args.folder) / f"{s.patient}.psv")) for s in stays]
+            if args.labs else None)
     for name in filter(None, args.model.split(",")):
         log(f"{name}: {args.folds}-fold × {args.repeats}")
         inputs = raw if name.split(":")[0] == "raw" else values
@@ -365,6 +383,16 @@ def main() -> None:
                                          args.repeats, args.seed, log, limits, args.nested)
         rows += [(f"{name} ≥ high (cross-validated)", high),
                  (f"{name} ≥ medium (cross-validated)", medium)]
+        if labs is not None:
+            log(f"{name} with labs: {args.folds}-fold × {args.repeats}")
+            with_labs = [np.column_stack([v, lab]) for v, lab in zip(inputs, labs)]
+            high_l, medium_l, _ = cross_validate(stays, with_labs, news2, recipe_of(name),
+                                                 args.folds, args.repeats, args.seed, log,
+                                                 limits, args.nested)
+            rows += [(f"{name} + labs ≥ high (cross-validated)", high_l),
+                     (f"{name} + labs ≥ medium (cross-validated)", medium_l)]
+            differences += [(f"{name} ≥ high", paired_difference(high_l, high, args.reps)),
+                            (f"{name} ≥ medium", paired_difference(medium_l, medium, args.reps))]
     for score, flags in bedside.bedside_flags(stays).items():
         rows.append((score.replace(">=", "≥"), metrics.summarise(stays, flags)))
     if args.engine:
@@ -391,6 +419,18 @@ def main() -> None:
     print(HEADER)
     for name, summary in rows:
         print(table_row(name, summary, reference, args.reps))
+    if differences:
+        print("\n### With labs minus without (the same folds and patients; paired 95 % intervals)\n")
+        print("| detector | flagged 6 h before onset, points | at −3 h | at 0 h | "
+              "non-septic hours flagged, points | firings / non-septic patient-day |\n"
+              "|---|---|---|---|---|---|")
+        for name, d in differences:
+            def points(key: str) -> str:
+                value, low, high = d[key]
+                return f"{100 * value:+.1f} ({100 * low:+.1f} to {100 * high:+.1f})"
+            value, low, high = d["firings_per_day"]
+            print(f"| {name} | {points('sens_6')} | {points('sens_3')} | {points('sens_0')} | "
+                  f"{points('hours_flagged')} | {value:+.2f} ({low:+.2f} to {high:+.2f}) |")
     print(f"\n({time.monotonic() - started:.0f} s)")
 
 
