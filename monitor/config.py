@@ -102,7 +102,7 @@ class EngineConfig(BaseModel):
         "chart ICE into crsmon may switch the icans and neuro_overdue rules off"
     )
     icans_watch_days: float = setting(
-        28.0, "Course (CLINICAL: ZUMA-1 median onset day 4, range 1–43; new ICANS after day 14 in "
+        28.0, "Course of neurotoxicity (ZUMA-1: median onset day 4, range 1–43; new ICANS after day 14 in "
         f"0.7 % of 475 patients, Blood Adv 2024): ICANS starts later and lasts longer than CRS; "
         f"twice CRS's 14 days, to catch the late onsets and follow a course to its end, is a {JUDGEMENT}",
         "days",

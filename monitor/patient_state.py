@@ -233,7 +233,7 @@ class Patient:
             stored = {rule: Episode.from_list(items) for rule, items in header["episodes"].items()}
             # The registration order, whichever episodes the bytes held (a later rule's idle
             # episode is not written); then any a newer version wrote, as they came.
-            patient.episodes = {rule: stored.pop(rule, None) or Episode() for rule in _rules()}
+            patient.episodes = {rule: stored.pop(rule) if rule in stored else Episode() for rule in _rules()}
             patient.episodes.update(stored)
             labs = header.get("labs")  # absent before labs, and for a patient without any
             patient.labs = None if labs is None else LabHistory.from_list(labs)
