@@ -39,7 +39,7 @@ class NeuroState:
     """The assessment in force, its grade, and the best ICE since the latest therapy (and when
     it was first reached), with the time of the first ICE since then."""
 
-    __slots__ = ("current", "grade", "best_ice", "best_at", "first_at")
+    __slots__ = ("current", "grade", "best_ice", "best_at", "first_at", "moments", "moments_for")
 
     def __init__(self, current: NeuroAssessment, best_ice: int | None, best_at: float | None,
                  first_at: float | None) -> None:
@@ -51,6 +51,11 @@ class NeuroState:
         #: The first ICE scored since the therapy: whether an earlier score exists to tell a
         #: confusion known before from a new one (`acvpu`).
         self.first_at = first_at
+        #: Derived, never stored: the watch's moments (monitor/neuro_watch.py) and the state
+        #: they were computed for. The engine reads them several times a step; they change only
+        #: with an assessment or a therapy.
+        self.moments: tuple[float | None, float | None] = (None, None)
+        self.moments_for: tuple | None = None
 
     @classmethod
     def first(cls, assessment: NeuroAssessment, therapy_at: float | None) -> "NeuroState":

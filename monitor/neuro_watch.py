@@ -39,16 +39,12 @@ def overdue_from(patient: Patient, config: EngineConfig) -> float | None:
     """The moment the next assessment is overdue (the last one plus the interval, and not before
     the therapy: an assessment before it starts the watch overdue), or None when it cannot be —
     never assessed, no therapy, or only after the watch has ended."""
-    neuro, started = patient.neuro, patient.therapy_at
-    if neuro is None or started is None:
-        return None
-    due = max(neuro.assessed_at + config.neuro_overdue_after_h * 3600, started)
-    return due if due < started + config.icans_watch_days * 86400 else None
+    return watch_moments(patient, config)[0]
 
 
 def is_overdue(patient: Patient, at: float, config: EngineConfig) -> bool:
-    due = overdue_from(patient, config)
-    return due is not None and due <= at and in_watch(patient, at, config)
+    due, end = watch_moments(patient, config)
+    return due is not None and end is not None and due <= at < end
 
 
 def neuro_deadline(patient: Patient, clock: float | None, config: EngineConfig) -> float:
@@ -57,7 +53,21 @@ def neuro_deadline(patient: Patient, clock: float | None, config: EngineConfig) 
     if patient.neuro is None:
         return math.inf
     due = math.inf
-    for moment in (overdue_from(patient, config), watch_end(patient, config)):
+    for moment in watch_moments(patient, config):
         if moment is not None and (clock is None or moment > clock) and moment < due:
             due = moment
     return due
+
+
+def watch_moments(patient: Patient, config: EngineConfig) -> tuple[float | None, float | None]:
+    """(the moment the next assessment is overdue, the watch's end), as `overdue_from` and
+    `watch_end` say; computed once per assessment, therapy and configuration."""
+    neuro, started = patient.neuro, patient.therapy_at
+    if neuro is None or started is None:
+        return None, None
+    key = (started, neuro.assessed_at, config.neuro_overdue_after_h, config.icans_watch_days)
+    if neuro.moments_for != key:
+        end = started + config.icans_watch_days * 86400
+        due = max(neuro.assessed_at + config.neuro_overdue_after_h * 3600, started)
+        neuro.moments, neuro.moments_for = (due if due < end else None, end), key
+    return neuro.moments

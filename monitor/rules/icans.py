@@ -48,7 +48,9 @@ def ice_fall(neuro: NeuroState, therapy_at: float | None) -> int:
 
 def icans_level(patient: Patient, config: EngineConfig) -> Level | None:
     neuro, at = patient.neuro, patient.clock
-    if neuro is None or at is None:
+    # Grade 0 means an ICE of 10 or none, so no fall either: most steps of an assessed patient
+    # (the rule levels at every vital sign) end here.
+    if neuro is None or at is None or neuro.grade.grade == 0:
         return None
     if not (in_watch(patient, at, config) or patient.episodes["icans"].open):
         return None

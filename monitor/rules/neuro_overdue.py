@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from monitor.config import EngineConfig
 from monitor.episodes import Level, Timing
-from monitor.neuro_watch import is_overdue
+from monitor.neuro_watch import watch_moments
 from monitor.patient_state import Patient
 from monitor.rules.registry import Rule
 
 
 def overdue_level(patient: Patient, config: EngineConfig) -> Level | None:
     at, neuro = patient.clock, patient.neuro
-    if at is None or neuro is None or not is_overdue(patient, at, config):
+    if at is None or neuro is None:
+        return None
+    due, end = watch_moments(patient, config)
+    if due is None or end is None or not due <= at < end:
         return None
     hours = int((at - neuro.assessed_at) // 3600)
     return Level(config.neuro_overdue_severity, None, lambda: (
