@@ -406,7 +406,7 @@ class Engine:
         """Put a neurological assessment in force (a newer one replaces the older), and hear it
         as a consciousness reading for NEWS2 when it says something of consciousness and is
         newer than the latest ACVPU: it then stands, and expires, as an ACVPU charted with the
-        vital signs would (docs/clinical-reference.md, "ICANS")."""
+        vital signs would (docs/clinical-reference.md, "Neurotoxicity: ICANS")."""
         assessment = NeuroAssessment(at, event.ice, event.arousal, event.seizure, event.motor,
                                      event.cerebral_edema)
         if patient.neuro is None:
