@@ -97,6 +97,50 @@ class EngineConfig(BaseModel):
         "low", "IEC 60601-1-8: technical conditions such as signal loss are low priority"
     )
 
+    # -- ICANS (issue 21) ------------------------------------------------------------------
+    icans_rule: bool = setting(
+        True, f"{ASTCT}: ICANS is graded beside CRS, never folded into it; a hospital that does not "
+        "chart ICE into crsmon may switch the icans and neuro_overdue rules off"
+    )
+    icans_watch_days: float = setting(
+        28.0, "Course of neurotoxicity (ZUMA-1: median onset day 4, range 1–43; new ICANS after day 14 in "
+        f"0.7 % of 475 patients, Blood Adv 2024): ICANS starts later and lasts longer than CRS; "
+        f"twice CRS's 14 days, to catch the late onsets and follow a course to its end, is a {JUDGEMENT}",
+        "days",
+    )
+    icans_grade_1_severity: Severity = setting(
+        "medium", "crsmon severity policy (issue 21): ICANS grade 1 → medium, as CRS grade 1"
+    )
+    icans_grade_2_severity: Severity = setting(
+        "high", "crsmon severity policy (issue 21): ICANS grade 2 → high, as CRS grade 2"
+    )
+    icans_grade_3_4_severity: Severity = setting(
+        "critical", "crsmon severity policy (issue 21): ICANS grade 3–4 → critical, as CRS grade 3–4"
+    )
+    icans_ice_fall_points: int = setting(
+        2, "issue 21 after CARTOX (Neelapu 2018: handwriting changes first): an ICE this many points "
+        f"below the patient's own best since therapy is a finding at any grade, a {JUDGEMENT}", "points",
+    )
+    icans_ice_fall_severity: Severity = setting(
+        "medium", "crsmon severity policy (issue 21): an ICE fall from the patient's best opens at "
+        "least medium, even at grade 0–1"
+    )
+    icans_downgrade_after_h: float = setting(
+        0.0, f"{ASTCT}: a newer assessment replaces the older; assessments are discrete, with no "
+        f"sensor noise to wait out, so a lower grade is published with the assessment ({JUDGEMENT})", "h",
+    )
+    icans_resolve_after_h: float = setting(
+        24.0, f"{JUDGEMENT}: ICANS fluctuates; grade 0 must hold for two routine assessments "
+        "(8–12 h apart) before the episode ends, so a relapse on steroid taper is one episode", "h",
+    )
+    neuro_overdue_after_h: float = setting(
+        12.0, "issue 21: wards chart ICE every 8–12 h in the watch; no assessment for longer is a "
+        "technical finding", "h",
+    )
+    neuro_overdue_severity: Severity = setting(
+        "low", "IEC 60601-1-8: a technical condition (a missing assessment, as signal loss) is low priority"
+    )
+
     # -- the window ------------------------------------------------------------------------
     window_hours: int = setting(24, "issue 3: per-minute aggregates for at least 24 hours", "h")
     lateness_s: float = setting(

@@ -31,6 +31,8 @@ from monitor.discharges import DischargeMemory
 from monitor.episodes import Change, Timing
 from monitor.kidney import CREATININE, kdigo_stage
 from monitor.labs import LabHistory
+from monitor.neuro import NeuroAssessment, NeuroState
+from monitor.neuro_watch import is_overdue, neuro_deadline
 from monitor.parameters import TEMPERATURE
 from monitor.patient_state import Patient
 from monitor.reports import alert_id_for, alert_of, moment, status_of
@@ -47,6 +49,7 @@ from monitor.wire import (
     InputEvent,
     LabEvent,
     MedicationEvent,
+    NeuroEvent,
     OxygenEvent,
     PatientStatus,
     Spo2TargetEvent,
@@ -392,6 +395,8 @@ class Engine:
                 # Derived here, where it can change, not in every step: the step that follows
                 # this event levels the `aki` rule on it (monitor/rules/aki.py).
                 patient.kidney = kdigo_stage(patient.labs, config)
+        elif isinstance(event, NeuroEvent):
+            self._assess_neuro(patient, event, at)
         elif isinstance(event, MedicationEvent):
             # "Patients who have CRS and then receive" them: a premedication before any fever
             # lifts nothing.
@@ -402,6 +407,22 @@ class Engine:
                 until = at + hours * 3600
                 if patient.fever_lift_until is None or until > patient.fever_lift_until:
                     patient.fever_lift_until, patient.fever_lifted_by = until, event.drug
+
+    def _assess_neuro(self, patient: Patient, event: NeuroEvent, at: float) -> None:
+        """Put a neurological assessment in force (a newer one replaces the older), and hear it
+        as a consciousness reading for NEWS2 when it says something of consciousness and is
+        newer than the latest ACVPU: it then stands, and expires, as an ACVPU charted with the
+        vital signs would (docs/clinical-reference.md, "Neurotoxicity: ICANS")."""
+        assessment = NeuroAssessment(at, event.ice, event.arousal, event.seizure, event.motor,
+                                     event.cerebral_edema)
+        if patient.neuro is None:
+            patient.neuro = NeuroState.first(assessment, patient.therapy_at)
+        elif not patient.neuro.add(assessment, patient.therapy_at):
+            return
+        acvpu = patient.neuro.acvpu(patient.therapy_at)
+        if acvpu is not None and (patient.consciousness_at is None or at >= patient.consciousness_at):
+            patient.consciousness, patient.consciousness_at = acvpu, at
+            patient.expiry_due = min(patient.expiry_due, at + self.config.carry_forward_min * 60)
 
     def _discharge(self, patient: Patient, at: float, stamp: datetime | None,
                    outputs: Outputs) -> None:
@@ -479,13 +500,17 @@ class Engine:
         key = a.status_key()
         if patient.labs is not None:  # a new lab result is worth a status of its own
             key = (*key, patient.labs.revision)
+        neuro, overdue = patient.neuro, False
+        if neuro is not None:  # so is a new assessment, and one falling overdue
+            overdue = config.icans_rule and is_overdue(patient, at, config)
+            key = (*key, neuro.grade.grade, neuro.current.ice, neuro.assessed_at, overdue)
         if changes or key != patient.last_status_key or (vitals and (
                 patient.last_status_at is None
                 or at >= patient.last_status_at + config.status_interval_s)):
             patient.last_status_key = key
             patient.last_status_at = at
             if self._statuses:
-                outputs.statuses.append(status_of(patient, a, observed or stamp or moment(at)))
+                outputs.statuses.append(status_of(patient, a, observed or stamp or moment(at), overdue))
 
     def _timing(self, rule: str, grade: int | None) -> Timing:
         """A rule's persistence and hysteresis, by whether its episode has had a grade."""
@@ -509,6 +534,10 @@ class Engine:
             due = lift
         if hourly and patient.deterioration_due < due:
             due = patient.deterioration_due
+        if patient.neuro is not None and self.config.icans_rule:
+            neuro = neuro_deadline(patient, clock, self.config)
+            if neuro < due:
+                due = neuro
         for rule, episode in patient.episodes.items():
             if episode.above_since is not None or episode.below_since is not None or (
                     episode.absent_since is not None or episode.back_since is not None):
@@ -635,6 +664,10 @@ class Engine:
             named.append(("fever no longer required", lift))
         if patient.deterioration_due < math.inf:
             named.append(("deterioration hourly evaluation", patient.deterioration_due))
+        if patient.neuro is not None and self.config.icans_rule:
+            neuro = neuro_deadline(patient, patient.clock, self.config)
+            if neuro < math.inf:
+                named.append(("neurological assessment due or ICANS watch end", neuro))
         for rule, episode in patient.episodes.items():
             named.extend((f"{rule} {name}", deadline)
                          for name, deadline in episode.pending(self._timing(rule, episode.grade)))

@@ -86,6 +86,11 @@ class Episode:
     def rank(self) -> tuple[int, int]:
         return SEVERITY_RANK[self.severity], self.grade or 0
 
+    @property
+    def idle(self) -> bool:
+        """Equal to a fresh episode (never opened, nothing pending): what a snapshot may leave out."""
+        return self.as_list() == _FRESH
+
     def step(self, at: float, level: Level | None, timing: Timing, patient_id: str,
              rule: str) -> Change | None:
         """Advance to time `at` given the rule's finding then; at most one change results."""
@@ -198,3 +203,6 @@ class Episode:
     @classmethod
     def from_list(cls, items: list) -> "Episode":
         return cls(*items)
+
+
+_FRESH = Episode().as_list()

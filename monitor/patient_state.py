@@ -30,6 +30,7 @@ from monitor.deterioration.news2_floor import Floors
 from monitor.episodes import Episode
 from monitor.kidney import KidneyStage
 from monitor.labs import LabHistory
+from monitor.neuro import NeuroState
 from monitor.parameters import COUNT
 from monitor.trends import NONE, EarlyWarning
 from monitor.window import Window, WindowLimits
@@ -61,12 +62,11 @@ _DICTIONARY = (
     b'"deterioration":[null,"",null,0,null,null,null,null,null,null]}}'
 )
 _LENGTH = struct.Struct("<I")
-#: The rules whose episodes format 3 has always written, fresh or not. A rule registered after
-#: them (`aki`, …) writes its episode only once it holds something: a patient the rule never
-#: concerned keeps the very bytes it had before the rule (tests/test_window.py restores a
-#: format-3 snapshot and writes it back unchanged), and reads back with a fresh episode.
+#: The rules whose episodes every snapshot holds, open or not: those of format 3's first
+#: writers. A rule registered later writes its episode only when it is not idle, so adding a
+#: rule leaves the bytes of every patient it has never concerned as they were (restored, an
+#: absent episode is a fresh one).
 _ALWAYS_WRITTEN = frozenset({"crs", "news2", "signal_loss", "deterioration"})
-_FRESH = Episode().as_list()
 
 
 def _nones() -> list:
@@ -140,6 +140,8 @@ class Patient:
 
     # lab results (monitor/labs.py), None until the first
     labs: LabHistory | None = None
+    # the neurological assessment in force and the best ICE (monitor/neuro.py), None until the first
+    neuro: NeuroState | None = None
 
     episodes: dict[str, Episode] = field(default_factory=_episodes)  # one per registered rule
     last_status_at: float | None = None
@@ -177,10 +179,12 @@ class Patient:
         due = self.deterioration_due
         header["deterioration_due"] = None if due == math.inf else due
         header["last_status_key"] = self.last_status_key
-        header["episodes"] = {rule: items for rule, episode in self.episodes.items()
-                              if (items := episode.as_list()) != _FRESH or rule in _ALWAYS_WRITTEN}
+        header["episodes"] = {rule: episode.as_list() for rule, episode in self.episodes.items()
+                              if rule in _ALWAYS_WRITTEN or not episode.idle}
         if self.labs is not None:  # absent otherwise: a patient without labs keeps its bytes
             header["labs"] = self.labs.as_list()
+        if self.neuro is not None:  # likewise for a patient never assessed
+            header["neuro"] = self.neuro.as_list()
         body = orjson.dumps(header)
         deflate = zlib.compressobj(_COMPRESSION_LEVEL, zdict=_DICTIONARY)
         deflated = deflate.compress(_LENGTH.pack(len(body)) + body + self.window.to_bytes())
@@ -230,13 +234,15 @@ class Patient:
             patient.deterioration_due = math.inf if due is None else due
             key = header["last_status_key"]
             patient.last_status_key = None if key is None else _freeze(key)
-            stored = header["episodes"]  # a rule's episode absent: fresh (see _ALWAYS_WRITTEN)
-            patient.episodes = {rule: Episode.from_list(stored[rule]) if rule in stored else Episode()
-                                for rule in _rules()}
-            for rule, items in stored.items():  # a rule this version does not know: kept
-                patient.episodes.setdefault(rule, Episode.from_list(items))
+            stored = {rule: Episode.from_list(items) for rule, items in header["episodes"].items()}
+            # The registration order, whichever episodes the bytes held (a later rule's idle
+            # episode is not written); then any a newer version wrote, as they came.
+            patient.episodes = {rule: stored.pop(rule) if rule in stored else Episode() for rule in _rules()}
+            patient.episodes.update(stored)
             labs = header.get("labs")  # absent before labs, and for a patient without any
             patient.labs = None if labs is None else LabHistory.from_list(labs)
+            neuro = header.get("neuro")  # absent before ICANS, and for a patient never assessed
+            patient.neuro = None if neuro is None else NeuroState.from_list(neuro)
         except (struct.error, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             raise ValueError(f"patient state is damaged: {error}") from None
         return patient

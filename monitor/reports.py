@@ -19,7 +19,7 @@ from monitor.scores.news2 import COMPONENTS
 from monitor.catalogue import CATALOGUE
 from monitor.labs import LabHistory
 from monitor.kidney import KidneyStage
-from monitor.wire import Alert, CrsAssessment, KidneyAssessment, LabValue, News2, PatientStatus
+from monitor.wire import Alert, CrsAssessment, IcansAssessment, KidneyAssessment, LabValue, News2, PatientStatus
 from monitor.wire.trusted import trusted
 from monitor.wire.vitals import MEASUREMENTS
 
@@ -38,9 +38,10 @@ def moment(at: float) -> datetime:
     return datetime.fromtimestamp(at, timezone.utc)
 
 
-def status_of(patient: Patient, a: Assessment, at: datetime) -> PatientStatus:
+def status_of(patient: Patient, a: Assessment, at: datetime, icans_overdue: bool = False) -> PatientStatus:
     """The status; its NEWS2 and CRS parts are frozen models, reused while they do not change
-    (a stable patient's every-minute status then costs one object, not three)."""
+    (a stable patient's every-minute status then costs one object, not three). `icans_overdue`:
+    the patient's next neurological assessment is overdue (the engine knows the configuration)."""
     value = patient.value
     news_key = (a.news2_components, a.news2_band, a.news2_complete)
     crs_key = (a.grade, a.fever, a.hypotension > 0, a.hypoxia > 0, a.risk_period)
@@ -64,7 +65,8 @@ def status_of(patient: Patient, a: Assessment, at: datetime) -> PatientStatus:
         "latest": dict(zip(MEASUREMENTS, value)) if None not in value else {
             name: number for name, number in zip(MEASUREMENTS, value) if number is not None},
         "early_warning": a.early_warning,
-        "icans": None, "kidney": None if patient.kidney is None else kidney_of(patient.kidney),
+        "icans": None if patient.neuro is None else icans_of(patient, icans_overdue),
+        "kidney": None if patient.kidney is None else kidney_of(patient.kidney),
         "labs": None if patient.labs is None else labs_of(patient.labs),
     })
 
@@ -74,6 +76,16 @@ def kidney_of(kidney: KidneyStage) -> KidneyAssessment:
     against. Absent (None) until a creatinine has an earlier one within the baseline window."""
     return trusted(KidneyAssessment, {"aki_stage": kidney.stage, "creatinine": kidney.creatinine,
                                       "baseline": kidney.baseline})
+
+
+def icans_of(patient: Patient, overdue: bool) -> IcansAssessment:
+    """The status's `icans`: the grade of the assessment in force, its ICE and time, and
+    `overdue` (an extension) only while the next assessment is overdue (monitor/neuro_watch.py)."""
+    neuro = patient.neuro
+    assert neuro is not None
+    return trusted(IcansAssessment, {"grade": neuro.grade.grade, "ice": neuro.current.ice,
+                                     "assessed_at": moment(neuro.assessed_at),
+                                     "overdue": True if overdue else None})
 
 
 def labs_of(labs: LabHistory) -> dict[str, LabValue]:

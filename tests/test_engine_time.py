@@ -5,7 +5,8 @@ The first real ICU records (hourly, sparse, values missing for hours) hung the e
 episode whose criteria came back exactly when its resolve hysteresis ended had a deadline that
 no step could honour, and `advance_to` rescheduled it for ever. The records generated here are
 of that kind — hourly and minute cadences, parameters that go missing for hours and come back,
-values that cross the NEWS2 and CRS thresholds, late and duplicate rows — with the timer run at
+values that cross the NEWS2 and CRS thresholds, late and duplicate rows, neurological
+assessments (whose overdue moment and watch end are deadlines too) — with the timer run at
 arbitrary moments, event times among them.
 """
 
@@ -71,6 +72,10 @@ def stays(draw) -> list[dict]:
         elif kind == 1:
             rows.append({**row, "ts": at - timedelta(seconds=draw(st.integers(1, 900)))})  # late
         rows.append(row)
+        if draw(st.integers(0, 5)) == 0:  # a neurological assessment: ICANS grades, overdue checks
+            rows.append({"patient_id": patient, "ts": at, "type": "neuro",
+                         "ice": draw(st.sampled_from([10, 10, 8, 5, 1])),
+                         "arousal": draw(st.sampled_from(["alert", "alert", "voice", "unarousable"]))})
     return rows
 
 

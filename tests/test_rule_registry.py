@@ -22,23 +22,41 @@ from validation import outcomes
 def test_registration_order_is_the_snapshot_order():
     # A patient's episodes follow the registry, and their order is in the snapshot's bytes:
     # a new rule goes at the end (docs/rules.md).
-    assert RULES == ("crs", "news2", "signal_loss", "deterioration", "aki")
+    assert RULES == ("crs", "news2", "signal_loss", "deterioration", "aki", "icans", "neuro_overdue")
     patient = Patient("p1", Window(WindowLimits(minutes=60, lateness_s=60, raw_rows_max=10)))
     assert tuple(patient.episodes) == RULES
 
 
+def test_a_later_rule_writes_its_episode_only_once_it_is_not_idle_and_restores_in_registry_order():
+    # Why: adding a rule must leave the bytes of every patient it never concerned as they were
+    # (tests/test_window.py reads a format 3 snapshot back to the same bytes).
+    from monitor.patient_state import Patient as Stored
+
+    limits = WindowLimits(minutes=60, lateness_s=60, raw_rows_max=10)
+    patient = Stored("p1", Window(limits))
+    before = patient.to_bytes()
+    patient.episodes["neuro_overdue"].above_since = 5.0  # pending: no longer idle
+    after = patient.to_bytes()
+    assert after != before
+    restored = Stored.from_bytes(after, limits)
+    assert tuple(restored.episodes) == RULES
+    assert restored.episodes["neuro_overdue"].above_since == 5.0
+    assert restored.episodes["icans"].as_list() == patient.episodes["icans"].as_list()
+    assert restored.to_bytes() == after
+
+
 def test_step_order_puts_crs_first_and_one_ward_rule_on():
     names = [rule.name for rule in in_step_order(EngineConfig())]
-    assert names == ["crs", "deterioration", "aki", "signal_loss"]
+    assert names == ["crs", "deterioration", "aki", "icans", "signal_loss", "neuro_overdue"]
     names = [rule.name for rule in in_step_order(EngineConfig(deterioration_rule=False))]
-    assert names == ["crs", "news2", "aki", "signal_loss"]
-    names = [rule.name for rule in in_step_order(EngineConfig(aki_rule=False))]
+    assert names == ["crs", "news2", "aki", "icans", "signal_loss", "neuro_overdue"]
+    names = [rule.name for rule in in_step_order(EngineConfig(aki_rule=False, icans_rule=False))]
     assert names == ["crs", "deterioration", "signal_loss"]
 
 
 def test_validation_counts_the_registered_clinical_rules():
-    assert outcomes.CLINICAL_RULES == CLINICAL_RULES == {"crs", "news2", "deterioration", "aki"}
-    assert TECHNICAL_RULES == {"signal_loss"}
+    assert outcomes.CLINICAL_RULES == CLINICAL_RULES == {"crs", "news2", "deterioration", "aki", "icans"}
+    assert TECHNICAL_RULES == {"signal_loss", "neuro_overdue"}
     assert CLINICAL_RULES | TECHNICAL_RULES == set(RULES)
 
 

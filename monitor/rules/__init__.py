@@ -6,6 +6,9 @@
   `deterioration_rule` is on, with NEWS2's confirmed response levels as its floor.
 - `signal_loss` (signal_loss.py): a continuous source silent or at zero.
 - `aki` (aki.py): acute kidney injury by the KDIGO 2012 creatinine stage.
+- `icans` (icans.py): the ASTCT ICANS grade of the neurological assessment in force, and an ICE
+  fallen from the patient's own best, in the ICANS watch after therapy.
+- `neuro_overdue` (neuro_overdue.py): a patient in the watch not assessed for too long.
 
 How to add one: docs/rules.md.
 """

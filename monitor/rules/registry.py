@@ -72,9 +72,9 @@ class Rule:
 
 
 def _registered() -> tuple[Rule, ...]:
-    from monitor.rules import aki, crs, deterioration, news2, signal_loss
+    from monitor.rules import aki, crs, deterioration, icans, neuro_overdue, news2, signal_loss
 
-    return (crs.RULE, news2.RULE, signal_loss.RULE, deterioration.RULE, aki.RULE)
+    return (crs.RULE, news2.RULE, signal_loss.RULE, deterioration.RULE, aki.RULE, icans.RULE, neuro_overdue.RULE)
 
 
 REGISTRY: tuple[Rule, ...] = _registered()

@@ -64,6 +64,9 @@ class IcansAssessment(_Wire):
     grade: int
     ice: int | None = None
     assessed_at: Timestamp
+    #: Extension (issue 21): true while a patient in the ICANS watch is overdue for the next
+    #: assessment; absent otherwise.
+    overdue: bool | None = None
 
 
 class PatientStatus(_Wire):
