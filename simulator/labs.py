@@ -30,6 +30,8 @@ MORNING_PANEL = ("creatinine", "crp", "platelets", "wbc", "ldh", "ferritin", "al
 PRE_THERAPY_PANEL = ("ldh", "crp", "platelets", "creatinine", "ferritin", "wbc")
 #: Drawn an hour or two after the first fever of a CRS course (the fever work-up).
 FEVER_PANEL = ("crp", "ferritin", "il6", "creatinine", "platelets")
+#: Twice a day in intensive care: the evening chemistry of a grade >= 3 course until it is over.
+EVENING_PANEL = ("creatinine", "crp", "platelets")
 #: Coefficient of variation (analytical and within-person, judgement near the EFLM biological
 #: variation figures), cut at ±2 σ so that no control's creatinine moves 0.3 mg/dL by noise.
 NOISE_CV = {"creatinine": 0.04, "crp": 0.08, "platelets": 0.06, "wbc": 0.08, "ldh": 0.06,
@@ -127,9 +129,10 @@ def _crs_curves(rng: np.random.Generator, course: Course, plan: LabPlan, aki_sha
     plan.curves["platelets"] = _knots([onset, low_at, low_at + rng.uniform(5, 10) * DAY],
                                       [own["platelets"], own["platelets"] * nadir, own["platelets"]])
 
-    # Creatinine: in some severe courses a rise over 1–2 days to 1.6–2.8 × baseline (KDIGO
-    # stage 1–2), held 12–36 h, back near baseline over 3–7 days.
-    aki_draws = rng.random(), rng.uniform(0, 12), rng.uniform(24, 48), rng.uniform(1.6, 2.8), \
+    # Creatinine: in some severe courses, from the first vasopressor or grade-3 oxygen device, a
+    # rise over 18–36 h to 1.6–2.8 × baseline (KDIGO stage 1–2), held 12–36 h, back near
+    # baseline over 3–7 days.
+    aki_draws = rng.random(), rng.uniform(0, 6), rng.uniform(18, 36), rng.uniform(1.6, 2.8), \
         rng.uniform(12, 36), rng.uniform(3, 7)
     severe_at = _severe_at(course)
     if severe and aki_draws[0] < aki_share:
@@ -161,11 +164,15 @@ def plan_labs(rng: np.random.Generator, course: Course, begin: float, end: float
     draws: list[tuple[float, tuple[str, ...]]] = []
     if course.therapy_at is not None:
         draws.append((course.therapy_at - rng.uniform(0.5, 1.5) * HOUR, PRE_THERAPY_PANEL))
+    severe_from = _severe_at(course) if crs and course.planned_grade >= 3 else None
     for day_start in np.arange(np.floor(begin / DAY) * DAY - DAY, end + DAY, DAY):
         at = float(day_start + (panel_hour - utc_offset_h) * HOUR + rng.uniform(-0.5, 0.5) * HOUR)
         if begin <= at < end:
             il6 = ("il6",) if crs and at >= float(course.start) else ()  # type: ignore[arg-type]
             draws.append((at, MORNING_PANEL + il6))
+        evening = at + 12 * HOUR
+        if severe_from is not None and severe_from <= evening < min(end, float(course.end or end)):
+            draws.append((evening, EVENING_PANEL))
     if crs:
         workup = float(course.start) + rng.uniform(1.0, 3.0) * HOUR  # type: ignore[arg-type]
         if workup < end:
