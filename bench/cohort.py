@@ -289,9 +289,10 @@ def organ_figures(figures: Figures, patients: list[PatientAlerts], organ: dict) 
     if not any(t.icans or t.aki for t in truths):
         figures.say("labs and ICANS: none in this ward (labs_and_neuro off)")
         return
-    figures.say(f"ICANS courses: {sum(t.icans_planned_grade > 0 for t in truths)} planned "
-                f"(planned grade {dict(sorted(_tally(t.icans_planned_grade for t in truths if t.icans_planned_grade).items()))}; "
-                f"kinds {dict(sorted(_tally(t.kind for t in truths if t.icans_planned_grade).items()))}); "
+    icans = [t for t in truths if t.icans_planned_grade]
+    figures.say(f"ICANS courses: {len(icans)} planned "
+                f"(planned grade {dict(sorted(_tally(t.icans_planned_grade for t in icans).items()))}; "
+                f"kinds {dict(sorted(_tally(t.kind for t in icans).items()))}); "
                 f"AKI: {sum(t.aki_planned for t in truths)} planned, true max stage "
                 f"{dict(sorted(_tally(t.aki_max_stage for t in truths).items()))}")
     for kind, label, _ in ORGAN_RULES:
@@ -319,7 +320,8 @@ def organ_figures(figures: Figures, patients: list[PatientAlerts], organ: dict) 
         fired = [a for p in controls for a in p.alerts if a.rule == rule and a.status == "firing"]
         figures.say(f"  false {rule} alerts (firing) per control patient-day: {len(fired)} in {days:.1f} days "
                     f"({len(controls)} stable patients without ICANS or AKI) = "
-                    f"{len(fired) / days if days else 0:.3f}; by severity {dict(sorted(_tally(a.severity for a in fired).items()))}")
+                    f"{len(fired) / days if days else 0:.3f}; "
+                    f"by severity {dict(sorted(_tally(a.severity for a in fired).items()))}")
 
 
 def near_a_bout(truth: GroundTruth, alert: Alert) -> bool:

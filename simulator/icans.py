@@ -134,7 +134,8 @@ def chart(rng: np.random.Generator, plan: IcansPlan, begin: float, end: float, i
         else:
             fields["ice"] = 10
             fields["arousal"] = arousal
-        seizure = plan.seizure_from is not None and plan.seizure_from <= moment <= plan.seizure_to
+        seizure = (plan.seizure_from is not None and plan.seizure_to is not None
+                   and plan.seizure_from <= moment <= plan.seizure_to)
         if loss or plan.grade and plan.onset is not None and plan.onset <= moment or draws[1] < 0.5:
             fields.update(seizure="resolved" if seizure else "none", motor="none", cerebral_edema="none")
         plan.assessments.append((moment, fields))

@@ -67,6 +67,17 @@ def _knots(times: list[float], values: list[float]) -> Curve:
     return lambda at: np.interp(at, xs, ys)
 
 
+def _flat(value: float) -> Curve:
+    return lambda at: np.full(len(at), value)
+
+
+def _plus(first: Curve, amount: float, shape: Curve) -> Curve:
+    """`first` with `amount` times `shape` added: a course's change on top of what was there."""
+    def curve(at: np.ndarray) -> np.ndarray:
+        return first(at) + amount * shape(at)
+    return curve
+
+
 def _rise_and_decay(begin: float, peak_at: float, half_life: float) -> Curve:
     """0 before `begin`, 1 at `peak_at` (linear), then halving every `half_life` seconds."""
     def shape(at: np.ndarray) -> np.ndarray:
@@ -101,27 +112,27 @@ def _crs_curves(rng: np.random.Generator, course: Course, plan: LabPlan, aki_sha
     if tocilizumab is not None:
         crp_top = max(min(crp_top, tocilizumab + 12 * HOUR), onset + 12 * HOUR)
     crp_shape = _rise_and_decay(onset, crp_top, (19 if tocilizumab is not None else rng.uniform(24, 48)) * HOUR)
-    plan.curves["crp"] = lambda at, s=crp_shape, p=crp_peak: own["crp"] + p * s(at)
+    plan.curves["crp"] = _plus(_flat(own["crp"]), crp_peak, crp_shape)
 
     # Ferritin: later and slower (peak day 3–5), a multiple of the patient's own value.
     ferritin_from = onset + rng.uniform(12, 24) * HOUR
     ferritin_top = onset + rng.uniform(72, 120) * HOUR
     factor = rng.uniform(*((1.5, 3.0), (2.0, 5.0), (4.0, 15.0), (4.0, 15.0))[grade - 1])
     ferritin_shape = _rise_and_decay(ferritin_from, ferritin_top, rng.uniform(48, 96) * HOUR)
-    plan.curves["ferritin"] = lambda at, s=ferritin_shape, f=factor: own["ferritin"] * (1 + (f - 1) * s(at))
+    plan.curves["ferritin"] = _plus(_flat(own["ferritin"]), own["ferritin"] * (factor - 1), ferritin_shape)
 
     # IL-6: peaks early, and jumps 3–10 fold within a day of tocilizumab (receptor blocked,
     # clearance stops), falling over days after that.
     il6_peak = rng.uniform(*((15, 80), (40, 400), (200, 2000), (200, 2000))[grade - 1])
     il6_shape = _rise_and_decay(onset, onset + rng.uniform(6, 24) * HOUR, rng.uniform(12, 24) * HOUR)
-    before = lambda at, s=il6_shape, p=il6_peak: own["il6"] + p * s(at)  # noqa: E731
+    before = _plus(_flat(own["il6"]), il6_peak, il6_shape)
     if tocilizumab is None:
         plan.curves["il6"] = before
     else:
         at_dose = float(before(np.array([tocilizumab]))[0])
         jump = at_dose * (rng.uniform(3, 10) - 1)
         after = _rise_and_decay(tocilizumab, tocilizumab + rng.uniform(12, 24) * HOUR, rng.uniform(48, 96) * HOUR)
-        plan.curves["il6"] = lambda at, b=before, a=after, j=jump: b(at) + j * a(at)
+        plan.curves["il6"] = _plus(before, jump, after)
 
     # Platelets: fall to a nadir on day 2–4 of the course, recover over 5–10 days.
     nadir = rng.uniform(*((0.7, 0.9), (0.55, 0.8), (0.3, 0.6), (0.3, 0.6))[grade - 1])

@@ -5,7 +5,6 @@ point gets the engine's answer, agreement is counted against the truth, and the 
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
 
 import bench.cohort as cohort
 from bench.cohort import Figures, organ_figures, run_cohort, split_by_patient

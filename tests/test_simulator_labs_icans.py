@@ -99,7 +99,8 @@ def test_crp_rises_within_a_day_of_the_fever_and_il6_jumps_after_tocilizumab(war
             # CRS grade 1 adds at least 40 mg/L at its peak, half of it within a day; own CRP ≤ 8.
             assert max(within_a_day) > max(before) + 15, patient.patient_id
             checked_crp += 1
-        doses = [at for at, fields in course.events if fields["type"] == "medication" and fields["drug"] == "tocilizumab"]
+        doses = [at for at, fields in course.events
+                 if fields["type"] == "medication" and fields["drug"] == "tocilizumab"]
         il6 = lab_values(patient, "il6")
         if doses:
             last_before = [value for at, value in il6 if at <= doses[0]]
@@ -185,10 +186,9 @@ def test_the_writing_item_is_lost_first_and_regained_last(ward):
 
 
 def test_steroids_follow_grade_2_and_bring_icans_back(ward):
-    simulation, truths = ward
+    simulation, _ = ward
     recovered = 0
     for patient in icans_patients(simulation):
-        truth = truths[patient.patient_id]
         steroids = [at for at, fields in patient.events if fields["type"] == "medication"
                     and fields["drug"] == "corticosteroid" and at >= patient.icans.onset]
         grades = [(at, icans_grade(fields)) for at, fields in observations(patient, "neuro")]
