@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from datetime import timedelta
 
 import numpy as np
+import orjson
 import pytest
 
 from monitor.catalogue import CATALOGUE
-from monitor.wire import LabEvent, NeuroEvent, decode_input, encode
+from monitor.wire import LabEvent, NeuroEvent, decode_input, encode, format_timestamp
 from simulator import ArtifactRates, Simulation, SimulationSettings
 from simulator.course import CRS, DAY, HOUR, STABLE
 from simulator.organ_truth import icans_grade
@@ -277,3 +279,18 @@ def test_labs_and_neuro_leave_every_vital_sign_and_crs_event_as_it_was():
             and round(message.ts.timestamp() - on.start.timestamp()) in icans_steroids[message.patient_id])
 
     assert digest(on, old) == digest(off, lambda message: True)
+
+
+def test_the_truth_document_lists_aki_stages_and_icans_grades_with_their_times():
+    simulation = Simulation(SimulationSettings(patients=6, days=1, seed=4, numerics_interval_s=600))
+    document = orjson.loads(orjson.dumps(simulation.truth_document()))
+    for truth, patient in zip(document["patients"], simulation.patients):
+        neuro = [at for at, _ in observations(patient, "neuro")]
+        creatinine = [at for at, _ in lab_values(patient, "creatinine")]
+        start = simulation.settings.start
+        assert [entry["at"] for entry in truth["icans"]] == [
+            format_timestamp(start + timedelta(seconds=at)) for at in neuro]
+        assert [entry["at"] for entry in truth["aki"]] == [
+            format_timestamp(start + timedelta(seconds=at)) for at in creatinine]
+        assert truth["creatinine_baseline"] == round(patient.labs.own["creatinine"], 3)
+        assert truth["icans_max_grade"] == max((e["grade"] for e in truth["icans"]), default=0)
