@@ -176,12 +176,15 @@ def window_of(truth: GroundTruth) -> tuple[datetime, datetime] | None:
 
 @dataclass
 class PatientAlerts:
-    """One patient's alerts, split by the matching rules."""
+    """One patient's alerts, split by the matching rules. The `icans` and `aki` rules watch
+    other organs than the deterioration windows do: their alerts are kept apart in `organ` and
+    matched against the ICANS and AKI truth (`organ_figures`)."""
 
     truth: GroundTruth
     alerts: list[Alert]
     true: list[Alert] = field(default_factory=list)
     false: list[Alert] = field(default_factory=list)
+    organ: list[Alert] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         window = window_of(self.truth)
@@ -223,11 +226,12 @@ class PatientAlerts:
 
 def split_by_patient(truths: list[GroundTruth], alerts: list[Alert]) -> list[PatientAlerts]:
     by_patient: dict[str, list[Alert]] = {truth.patient_id: [] for truth in truths}
+    organ: dict[str, list[Alert]] = {truth.patient_id: [] for truth in truths}
     for alert in alerts:
-        by_patient.setdefault(alert.patient_id, []).append(alert)
-    for patient_alerts in by_patient.values():
+        (organ if alert.rule in ORGAN_RULE_NAMES else by_patient).setdefault(alert.patient_id, []).append(alert)
+    for patient_alerts in (*by_patient.values(), *organ.values()):
         patient_alerts.sort(key=lambda a: a.observed_at)  # stable: processing order within a second
-    return [PatientAlerts(truth, by_patient[truth.patient_id]) for truth in truths]
+    return [PatientAlerts(truth, by_patient[truth.patient_id], organ=organ[truth.patient_id]) for truth in truths]
 
 
 # -- figures ---------------------------------------------------------------------------------
@@ -279,6 +283,9 @@ def evaluate(patients: list[PatientAlerts]) -> Figures:
 
 
 ORGAN_RULES = (("icans", "ICANS grade", "icans"), ("aki", "AKI stage", "aki"))
+#: Rules of their own organ (ICANS, kidney), with their technical companion: not matched
+#: against the deterioration windows (see PatientAlerts).
+ORGAN_RULE_NAMES = frozenset({"icans", "aki", "neuro_overdue"})
 
 
 def organ_figures(figures: Figures, patients: list[PatientAlerts], organ: dict) -> None:
@@ -317,11 +324,32 @@ def organ_figures(figures: Figures, patients: list[PatientAlerts], organ: dict) 
         if rule not in RULES:
             figures.say(f"  false {rule} alerts per control patient-day: rule {rule!r} not registered")
             continue
-        fired = [a for p in controls for a in p.alerts if a.rule == rule and a.status == "firing"]
+        fired = [a for p in controls for a in p.organ if a.rule == rule and a.status == "firing"]
         figures.say(f"  false {rule} alerts (firing) per control patient-day: {len(fired)} in {days:.1f} days "
                     f"({len(controls)} stable patients without ICANS or AKI) = "
                     f"{len(fired) / days if days else 0:.3f}; "
                     f"by severity {dict(sorted(_tally(a.severity for a in fired).items()))}")
+        _organ_courses(figures, patients, rule)
+
+
+def _organ_courses(figures: Figures, patients: list[PatientAlerts], rule: str) -> None:
+    """Courses whose data show ICANS grade >= 1 (AKI stage >= 1) and got a counting alert of the
+    rule from an hour before the first such point on; counting alerts of the rule on patients
+    whose data never show it, per patient-day (every kind, not only controls)."""
+    def points(t: GroundTruth) -> tuple[tuple[datetime, int], ...]:
+        return t.icans if rule == "icans" else t.aki
+
+    ill = [p for p in patients if any(value > 0 for _, value in points(p.truth))]
+    alerted = [p for p in ill if any(
+        counts(a) and a.rule == rule
+        and a.observed_at >= next(at for at, value in points(p.truth) if value > 0) - WINDOW_LEAD
+        for a in p.organ)]
+    well = [p for p in patients if p not in ill]
+    days = sum((p.truth.monitored_to - p.truth.monitored_from).total_seconds() for p in well) / DAY_S
+    false = sum(counts(a) and a.rule == rule for p in well for a in p.organ)
+    figures.say(f"  {rule}: courses whose data show it alerted (medium+): {share(len(alerted), len(ill))}; "
+                f"medium+ changes on patients whose data never show it: {false} in {days:.1f} days = "
+                f"{false / days if days else 0:.3f} per patient-day")
 
 
 def near_a_bout(truth: GroundTruth, alert: Alert) -> bool:

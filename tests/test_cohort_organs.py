@@ -58,3 +58,24 @@ def test_agreement_and_false_alerts_per_control_day(monkeypatch):
     assert "false icans alerts (firing) per control patient-day: 1 in 2.0 days (1 stable" in text
     assert "= 0.500" in text
     assert "false aki alerts (firing) per control patient-day: 0 in 2.0 days" in text
+    # B's course shows grade >= 1 from 9 h and was alerted at 18 h; C's two changes count against it.
+    assert "icans: courses whose data show it alerted (medium+): 1/1 = 100 %" in text
+    assert "medium+ changes on patients whose data never show it: 2 in 2.0 days = 1.000" in text
+
+
+def test_icans_alerts_are_kept_out_of_the_deterioration_figures(monkeypatch):
+    """A stable patient's ICANS is not a false CRS or NEWS2 alert, and a CRS patient's ICANS
+    episode is not a second firing of the CRS course: the organ rules are matched apart."""
+    monkeypatch.setattr(cohort, "RULES", ("crs", "icans"))
+    stable = organ_truth("S", "stable", icans=[(T0 + 5 * H, 2)], icans_max=2)
+    course = dataclasses.replace(truth("R", "crs", start=T0 + 2 * H, end=T0 + 20 * H, onset=T0 + 3 * H),
+                                 icans=((T0 + 10 * H, 1),), icans_max_grade=1)
+    patients = split_by_patient([stable, course], [
+        alert("S", T0 + 5 * H, rule="icans"), alert("S", T0 + 7 * H, severity="low", rule="neuro_overdue"),
+        alert("R", T0 + 3 * H), alert("R", T0 + 10 * H, rule="icans", episode="n"),
+    ])
+    assert not patients[0].false and [a.rule for a in patients[0].organ] == ["icans", "neuro_overdue"]
+    assert patients[1].firings() == 1 and [a.rule for a in patients[1].organ] == ["icans"]
+    figures = Figures()
+    organ_figures(figures, patients, {})
+    assert "icans: courses whose data show it alerted (medium+): 2/2 = 100 %" in "\n".join(figures.lines)
