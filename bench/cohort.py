@@ -64,7 +64,8 @@ from pathlib import Path
 from monitor.config import load_config
 from monitor.engine import Engine
 from simulator import GroundTruth, Simulation, SimulationSettings
-from monitor.wire import SEVERITY_RANK, Alert
+from monitor.rules.registry import RULES
+from monitor.wire import SEVERITY_RANK, Alert, PatientStatus
 
 WINDOW_LEAD = timedelta(hours=1)
 WINDOW_TAIL = timedelta(hours=6)
@@ -81,11 +82,55 @@ class Run:
     messages: int = 0
     wall_s: float = 0.0
     engine_s: float = 0.0
+    #: (patient, event time, "icans" | "aki") -> the engine's grade or stage in the first status
+    #: at or after that neuro assessment or creatinine result; None when the status has no such part.
+    organ: dict[tuple[str, datetime, str], int | None] = field(default_factory=dict)
+    #: Messages by ClinicalEvent type (lab, neuro, ...) and "vitals".
+    kinds: dict[str, int] = field(default_factory=dict)
+
+
+class OrganSamples:
+    """What the engine said about ICANS and the kidney after each neuro assessment and each
+    creatinine result: the first status of that patient at or after the event's time (a status
+    follows a clinical event, or comes with the next vitals at the latest)."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.pending: dict[str, list[tuple[datetime, str]]] = {}
+
+    def expect(self, event) -> None:
+        kind = {"neuro": "icans", "lab": "aki"}.get(getattr(event, "type", ""))
+        if kind == "aki" and event.test != "creatinine":
+            return
+        if kind is not None:
+            self.pending.setdefault(event.patient_id, []).append((event.ts, kind))
+
+    def take(self, statuses: list[PatientStatus]) -> None:
+        for status in statuses:
+            waiting = self.pending.get(status.patient_id)
+            if not waiting:
+                continue
+            left = []
+            for at, kind in waiting:
+                if status.ts >= at:
+                    self.run.organ[(status.patient_id, at, kind)] = _organ_value(status, kind)
+                else:
+                    left.append((at, kind))
+            self.pending[status.patient_id] = left
+
+
+def _organ_value(status: PatientStatus, kind: str) -> int | None:
+    part = getattr(status, "icans" if kind == "icans" else "kidney", None)
+    if part is None:
+        return None
+    value = getattr(part, "grade" if kind == "icans" else "aki_stage", None)
+    return None if value is None else int(value)
 
 
 def run_cohort(simulation: Simulation, engine: Engine, tick: timedelta = timedelta(minutes=1)) -> Run:
     """Every message into the engine in event time, with a timer tick at each `tick` boundary."""
     run = Run()
+    samples = OrganSamples(run)
     start = simulation.settings.start
     next_tick = start + tick
     clock = time.perf_counter
@@ -93,16 +138,25 @@ def run_cohort(simulation: Simulation, engine: Engine, tick: timedelta = timedel
     for event in simulation.events():
         while event.ts >= next_tick:
             t0 = clock()
-            run.alerts.extend(engine.advance_to(next_tick).alerts)
+            outputs = engine.advance_to(next_tick)
             run.engine_s += clock() - t0
+            run.alerts.extend(outputs.alerts)
+            samples.take(outputs.statuses)
             next_tick += tick
+        samples.expect(event)
         t0 = clock()
-        run.alerts.extend(engine.observe(event).alerts)
+        outputs = engine.observe(event)
         run.engine_s += clock() - t0
+        run.alerts.extend(outputs.alerts)
+        samples.take(outputs.statuses)
         run.messages += 1
+        kind = getattr(event, "type", "vitals")
+        run.kinds[kind] = run.kinds.get(kind, 0) + 1
     end = start + timedelta(seconds=simulation.settings.window_s)
     while next_tick <= end:
-        run.alerts.extend(engine.advance_to(next_tick).alerts)
+        outputs = engine.advance_to(next_tick)
+        run.alerts.extend(outputs.alerts)
+        samples.take(outputs.statuses)
         next_tick += tick
     run.wall_s = clock() - began
     return run
@@ -122,12 +176,15 @@ def window_of(truth: GroundTruth) -> tuple[datetime, datetime] | None:
 
 @dataclass
 class PatientAlerts:
-    """One patient's alerts, split by the matching rules."""
+    """One patient's alerts, split by the matching rules. The `icans` and `aki` rules watch
+    other organs than the deterioration windows do: their alerts are kept apart in `organ` and
+    matched against the ICANS and AKI truth (`organ_figures`)."""
 
     truth: GroundTruth
     alerts: list[Alert]
     true: list[Alert] = field(default_factory=list)
     false: list[Alert] = field(default_factory=list)
+    organ: list[Alert] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         window = window_of(self.truth)
@@ -169,11 +226,12 @@ class PatientAlerts:
 
 def split_by_patient(truths: list[GroundTruth], alerts: list[Alert]) -> list[PatientAlerts]:
     by_patient: dict[str, list[Alert]] = {truth.patient_id: [] for truth in truths}
+    organ: dict[str, list[Alert]] = {truth.patient_id: [] for truth in truths}
     for alert in alerts:
-        by_patient.setdefault(alert.patient_id, []).append(alert)
-    for patient_alerts in by_patient.values():
+        (organ if alert.rule in ORGAN_RULE_NAMES else by_patient).setdefault(alert.patient_id, []).append(alert)
+    for patient_alerts in (*by_patient.values(), *organ.values()):
         patient_alerts.sort(key=lambda a: a.observed_at)  # stable: processing order within a second
-    return [PatientAlerts(truth, by_patient[truth.patient_id]) for truth in truths]
+    return [PatientAlerts(truth, by_patient[truth.patient_id], organ=organ[truth.patient_id]) for truth in truths]
 
 
 # -- figures ---------------------------------------------------------------------------------
@@ -222,6 +280,76 @@ def evaluate(patients: list[PatientAlerts]) -> Figures:
     _crs_figures(figures, [p for p in patients if p.truth.kind == "crs"])
     _other_figures(figures, [p for p in patients if p.truth.kind == "other_deterioration"])
     return figures
+
+
+ORGAN_RULES = (("icans", "ICANS grade", "icans"), ("aki", "AKI stage", "aki"))
+#: Rules of their own organ (ICANS, kidney), with their technical companion: not matched
+#: against the deterioration windows (see PatientAlerts).
+ORGAN_RULE_NAMES = frozenset({"icans", "aki", "neuro_overdue"})
+
+
+def organ_figures(figures: Figures, patients: list[PatientAlerts], organ: dict) -> None:
+    """ICANS grade and AKI stage agreement with the truth (issues 20 and 21), and false `icans`
+    and `aki` alerts per control patient-day. Neither part nor rule needs to exist: a status
+    without `icans`/`kidney` reads "not available", an unregistered rule "not registered"."""
+    truths = [p.truth for p in patients]
+    if not any(t.icans or t.aki for t in truths):
+        figures.say("labs and ICANS: none in this ward (labs_and_neuro off)")
+        return
+    icans = [t for t in truths if t.icans_planned_grade]
+    figures.say(f"ICANS courses: {len(icans)} planned "
+                f"(planned grade {dict(sorted(_tally(t.icans_planned_grade for t in icans).items()))}; "
+                f"kinds {dict(sorted(_tally(t.kind for t in icans).items()))}); "
+                f"AKI: {sum(t.aki_planned for t in truths)} planned, true max stage "
+                f"{dict(sorted(_tally(t.aki_max_stage for t in truths).items()))}")
+    for kind, label, _ in ORGAN_RULES:
+        pairs = [(truth_value, organ.get((t.patient_id, at, kind)))
+                 for t in truths for at, truth_value in (t.icans if kind == "icans" else t.aki)]
+        engine_values = [value for _, value in pairs if value is not None]
+        if not engine_values:
+            figures.say(f"  {label} agreement: not available (no status carries "
+                        f"{'icans.grade' if kind == 'icans' else 'kidney.aki_stage'}; {len(pairs)} truth points)")
+            continue
+        known = [(truth, engine) for truth, engine in pairs if engine is not None]
+        exact = sum(truth == engine for truth, engine in known)
+        ill = [(truth, engine) for truth, engine in known if truth > 0]
+        figures.say(f"  {label} agreement: {share(exact, len(known))} of {len(pairs)} points exact; "
+                    f"where the truth is >= 1: {share(sum(t == e for t, e in ill), len(ill))}; "
+                    f"engine lower {sum(e < t for t, e in known)}, higher {sum(e > t for t, e in known)}; "
+                    f"truth/engine pairs {dict(sorted(_tally(known).items()))}")
+    controls = [p for p in patients if p.truth.kind == "stable" and p.truth.icans_max_grade == 0
+                and p.truth.icans_planned_grade == 0 and p.truth.aki_max_stage == 0]
+    days = sum((p.truth.monitored_to - p.truth.monitored_from).total_seconds() for p in controls) / DAY_S
+    for _, _, rule in ORGAN_RULES:
+        if rule not in RULES:
+            figures.say(f"  false {rule} alerts per control patient-day: rule {rule!r} not registered")
+            continue
+        fired = [a for p in controls for a in p.organ if a.rule == rule and a.status == "firing"]
+        figures.say(f"  false {rule} alerts (firing) per control patient-day: {len(fired)} in {days:.1f} days "
+                    f"({len(controls)} stable patients without ICANS or AKI) = "
+                    f"{len(fired) / days if days else 0:.3f}; "
+                    f"by severity {dict(sorted(_tally(a.severity for a in fired).items()))}")
+        _organ_courses(figures, patients, rule)
+
+
+def _organ_courses(figures: Figures, patients: list[PatientAlerts], rule: str) -> None:
+    """Courses whose data show ICANS grade >= 1 (AKI stage >= 1) and got a counting alert of the
+    rule from an hour before the first such point on; counting alerts of the rule on patients
+    whose data never show it, per patient-day (every kind, not only controls)."""
+    def points(t: GroundTruth) -> tuple[tuple[datetime, int], ...]:
+        return t.icans if rule == "icans" else t.aki
+
+    ill = [p for p in patients if any(value > 0 for _, value in points(p.truth))]
+    alerted = [p for p in ill if any(
+        counts(a) and a.rule == rule
+        and a.observed_at >= next(at for at, value in points(p.truth) if value > 0) - WINDOW_LEAD
+        for a in p.organ)]
+    well = [p for p in patients if p not in ill]
+    days = sum((p.truth.monitored_to - p.truth.monitored_from).total_seconds() for p in well) / DAY_S
+    false = sum(counts(a) and a.rule == rule for p in well for a in p.organ)
+    figures.say(f"  {rule}: courses whose data show it alerted (medium+): {share(len(alerted), len(ill))}; "
+                f"medium+ changes on patients whose data never show it: {false} in {days:.1f} days = "
+                f"{false / days if days else 0:.3f} per patient-day")
 
 
 def near_a_bout(truth: GroundTruth, alert: Alert) -> bool:
@@ -372,19 +500,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--busy-share", type=float, default=SimulationSettings().busy_share,
                         help="share of patients who walk or do physiotherapy (the simulator's default)")
     parser.add_argument("--misses", type=int, default=15, help="how many misses to list (default 15)")
+    parser.add_argument("--no-labs-neuro", action="store_true",
+                        help="leave out lab results, neuro assessments and ICANS steroids (the ward before them)")
     args = parser.parse_args(argv)
     settings = SimulationSettings(patients=args.patients, days=args.days, seed=args.seed,
-                                  numerics_interval_s=args.numerics_interval, busy_share=args.busy_share)
+                                  numerics_interval_s=args.numerics_interval, busy_share=args.busy_share,
+                                  labs_and_neuro=not args.no_labs_neuro)
     simulation = Simulation(settings)
     run = run_cohort(simulation, Engine(load_config(args.config)))
     truths = simulation.truths
-    figures = evaluate(split_by_patient(truths, run.alerts))
+    patients = split_by_patient(truths, run.alerts)
+    figures = evaluate(patients)
+    organ_figures(figures, patients, run.organ)
     print(f"cohort: {settings.patients} patients x {settings.days:g} days, seed {settings.seed}, "
           f"numerics every {settings.numerics_interval_s} s, artifacts at default rates, "
           f"busy share {settings.busy_share:g}; engine config: {args.config or 'defaults'}")
     print(f"engine: {engine_revision()}; {run.messages} messages, {len(run.alerts)} alerts; "
           f"{run.wall_s:.1f} s wall (simulation + engine), {run.engine_s:.1f} s in the engine = "
           f"{run.messages / run.engine_s if run.engine_s else float('nan'):,.0f} messages/s")
+    print(f"messages by type: {dict(sorted(run.kinds.items()))}")
     for line in figures.lines:
         print(line)
     if figures.misses:

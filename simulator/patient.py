@@ -16,7 +16,9 @@ from typing import Any, Iterator, cast
 import numpy as np
 
 from simulator.artifacts import ArtifactPlan, plan_artifacts, stamp_numerics, within
-from simulator.course import HOUR, Course, Exertion, daily_life, exercise
+from simulator.course import CRS, HOUR, STABLE, Course, Exertion, daily_life, exercise
+from simulator.icans import IcansPlan, chart, plan_course
+from simulator.labs import LabPlan, plan_labs
 from simulator.physiology import Baseline, Physiology, exertion_room, mean_arterial, read
 from simulator.settings import SimulationSettings
 from monitor.wire import InputEvent, VitalSigns, validate_input
@@ -25,6 +27,7 @@ CHUNK_SAMPLES = 1440
 # Within one second, context comes before the vitals it explains.
 EVENT, NURSE, NIBP, NUMERICS = range(4)
 _NUMERICS_SEED, _NIBP_SEED, _NURSE_SEED, _EXERCISE_SEED = 1, 2, 3, 4
+_LABS_SEED, _ICANS_SEED = 5, 6  # streams of their own: the vitals stay as they were without them
 
 
 @dataclass
@@ -83,6 +86,12 @@ class SimulatedPatient:
         self._respond_to_first_fever()
         self.events = self._clinical_events()
         self.nibp = self._measure_nibp()
+        self.labs: LabPlan | None = None
+        self.icans = IcansPlan()
+        #: Lab results and neurological assessments: sparse ClinicalEvents that change no vital sign.
+        self.observations: list[tuple[int, dict[str, Any]]] = []
+        if settings.labs_and_neuro:
+            self._plan_labs_and_neuro()
 
     def _well_between(self) -> list[tuple[float, float]]:
         """When a busy patient may exercise: monitored and not ill (from an hour before an
@@ -176,6 +185,32 @@ class SimulatedPatient:
             respond(float(self.nurse.times[febrile[0]]))
         self.nurse = self._measure_nurse()
 
+    def _icans_share(self) -> float:
+        settings, course = self.settings, self.course
+        if course.kind == CRS:
+            return settings.icans_share_by_product.get(course.label, 0.0)
+        if course.kind == STABLE and course.therapy_at is not None:
+            return settings.icans_share_of_post_therapy_stable
+        return 0.0
+
+    def _plan_labs_and_neuro(self) -> None:
+        """Labs and ICANS from streams of their own; only an ICANS corticosteroid joins the
+        clinical events (it lifts ASTCT's CRS fever requirement, so the truth must see it)."""
+        settings = self.settings
+        self.labs = plan_labs(self._rng(_LABS_SEED), self.course, self.begin, self.end,
+                              settings.utc_offset_hours, settings.lab_panel_local_hour,
+                              settings.aki_share_of_severe_crs)
+        rng = self._rng(_ICANS_SEED)
+        self.icans = plan_course(rng, self.course, self.begin, self.end, self._icans_share(),
+                                 settings.icans_severe_share, settings.icans_onset_days)
+        chart(rng, self.icans, self.begin, self.end, settings.neuro_interval_h,
+              lambda at: self.consciousness_at(at) != "A")
+        steroids = [(int(round(at)), fields) for at, fields in self.icans.medications if at < self.end]
+        if steroids:
+            self.events = sorted(self.events + steroids, key=lambda e: e[0])
+        observed = [(int(round(at)), fields) for at, fields in (*self.labs.results, *self.icans.assessments)]
+        self.observations = sorted((e for e in observed if e[0] < self.end), key=lambda e: e[0])
+
     def _clinical_events(self) -> list[tuple[int, dict[str, Any]]]:
         events = [(int(round(at)), fields) for at, fields in self.course.events]
         if self.baseline.spo2_scale == 2:
@@ -233,7 +268,7 @@ class SimulatedPatient:
 
     def _fixed_records(self, start: datetime) -> list[tuple[int, int, InputEvent]]:
         rows: list[tuple[int, int, InputEvent]] = []
-        for at, fields in self.events:
+        for at, fields in (*self.events, *self.observations):
             rows.append((at, EVENT, validate_input(
                 {"patient_id": self.patient_id, "ts": start + timedelta(seconds=at), **fields}
             )))

@@ -84,6 +84,14 @@ class TruthThresholds(BaseModel):
     red_systolic_low: float = setting(90.0, "NEWS2 2017: systolic BP ≤ 90 scores 3", "mmHg")
     red_systolic_high: float = setting(220.0, "NEWS2 2017: systolic BP ≥ 220 scores 3", "mmHg")
     red_temperature_low: float = setting(35.0, "NEWS2 2017: temperature ≤ 35.0 °C scores 3", "°C")
+    # KDIGO 2012 by creatinine (CLINICAL.md, labs), against the patient's true baseline, which
+    # the simulator knows (an engine has to estimate it from the results it has seen).
+    aki_rise_mg_dl: float = setting(0.3, "KDIGO 2012 stage 1: a rise ≥ 0.3 mg/dL within 48 h", "mg/dL")
+    aki_rise_window_h: float = setting(48.0, "KDIGO 2012 stage 1: the rise counts within 48 h", "h")
+    aki_stage1_ratio: float = setting(1.5, "KDIGO 2012 stage 1: 1.5–1.9 × baseline", "ratio")
+    aki_stage2_ratio: float = setting(2.0, "KDIGO 2012 stage 2: 2.0–2.9 × baseline", "ratio")
+    aki_stage3_ratio: float = setting(3.0, "KDIGO 2012 stage 3: ≥ 3.0 × baseline", "ratio")
+    aki_stage3_mg_dl: float = setting(4.0, "KDIGO 2012 stage 3: or creatinine ≥ 4.0 mg/dL", "mg/dL")
 
 
 class SimulationSettings(BaseModel):
@@ -159,6 +167,36 @@ class SimulationSettings(BaseModel):
         4.0, "CLINICAL.md exertion: respiratory rate up by a few breaths", "/min"
     )
 
+    # Labs and neurological assessments (issues 20 and 21): each from a random stream of its
+    # own, so that the vital signs and the CRS course of every patient stay as they were.
+    labs_and_neuro: bool = setting(
+        True, "issues 20 and 21: lab results and ICANS assessments as ClinicalEvents", "switch"
+    )
+    lab_panel_local_hour: float = setting(
+        6.0, f"{JUDGEMENT}: the ward's morning bloods, drawn around 06:00 (± 30 min)", "h"
+    )
+    aki_share_of_severe_crs: float = setting(
+        0.6, "CLINICAL.md labs (KDIGO); AKI goes with grade >= 3 CRS — the share is a judgement", "share"
+    )
+    icans_share_by_product: dict[str, float] = setting(
+        {"axi-cel-like": 0.6, "tisa-cel-like": 0.21, "teclistamab-like": 0.03},
+        "CLINICAL.md ICANS course: JULIET 21 %, teclistamab 3 %; axi-cel below ZUMA-1's 87 % "
+        "neurological events, which counted any neurological adverse event (judgement)", "share",
+    )
+    icans_share_of_post_therapy_stable: float = setting(
+        0.1, f"{JUDGEMENT}: ICANS without CRS in risk-period patients who get no CRS", "share"
+    )
+    icans_severe_share: float = setting(
+        0.3, "CLINICAL.md ICANS course: grade >= 3 in a minority (axi-cel 31 %, cilta-cel 4 %)", "share"
+    )
+    icans_onset_days: tuple[float, float] = setting(
+        (3.0, 8.0), "issue 21: onset days 3–8 after therapy (CLINICAL.md: axi-cel median day 4, "
+        "tisa-cel day 6)", "d",
+    )
+    neuro_interval_h: tuple[float, float] = setting(
+        (8.0, 12.0), f"{JUDGEMENT}: a neurological assessment (ICE) charted every 8–12 h", "h"
+    )
+
     artifacts: ArtifactRates = ArtifactRates()
     truth: TruthThresholds = TruthThresholds()
 
@@ -194,6 +232,15 @@ class SimulationSettings(BaseModel):
         if longest > slot_min:
             raise ValueError(f"a bout and its settling ({longest:g} min) must fit in its slot of "
                              f"{slot_min:g} min (12 daytime hours / busy_bouts_per_day)")
+        for name in ("icans_onset_days", "neuro_interval_h"):
+            low, high = getattr(self, name)
+            if not 0 < low <= high:
+                raise ValueError(f"{name} {(low, high)} must be a range (low, high) with 0 < low <= high")
+        for name, value in self.icans_share_by_product.items():
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"icans_share_by_product[{name}] {value} must be between 0 and 1")
+        if not 0.0 <= self.lab_panel_local_hour < 24.0:
+            raise ValueError(f"lab_panel_local_hour {self.lab_panel_local_hour} must be in 0–24")
         if not self.nibp_intervals_min:
             raise ValueError("nibp_intervals_min needs at least one interval")
         if not self.product_mix or min(self.product_mix.values()) < 0 or sum(self.product_mix.values()) <= 0:

@@ -18,6 +18,7 @@ from typing import Any, overload
 import numpy as np
 
 from simulator.course import DAY
+from simulator.organ_truth import aki_stages, icans_grade
 from simulator.patient import SimulatedPatient
 from simulator.settings import TruthThresholds
 from monitor.wire import format_timestamp
@@ -51,12 +52,24 @@ class GroundTruth:
     urgent_at: datetime | None  # first NEWS2 single-parameter 3 (urgent ward review)
     busy: bool = False  # walks or does physiotherapy (settings.busy_share)
     bouts: tuple[tuple[datetime, datetime], ...] = ()  # each bout of exercise: (start, end of the effort)
+    # Labs and ICANS (issues 20 and 21), when the ward has them (settings.labs_and_neuro):
+    creatinine_baseline: float | None = None  # the patient's true baseline, mg/dL
+    aki_planned: bool = False  # a severe CRS course planned with a creatinine rise
+    aki: tuple[tuple[datetime, int], ...] = ()  # true KDIGO stage at each creatinine result
+    aki_max_stage: int = 0
+    icans_planned_grade: int = 0  # 0: no ICANS course
+    icans_onset_at: datetime | None = None  # the first ICE point lost (planned)
+    icans: tuple[tuple[datetime, int], ...] = ()  # true ASTCT ICANS grade at each assessment
+    icans_max_grade: int = 0
 
     def to_json(self) -> dict[str, Any]:
+        listed = ("bouts", "aki", "icans")
         document = {key: format_timestamp(value) if isinstance(value, datetime) else value
-                    for key, value in asdict(self).items() if key != "bouts"}
+                    for key, value in asdict(self).items() if key not in listed}
         document["bouts"] = [{"start": format_timestamp(start), "end": format_timestamp(end)}
                              for start, end in self.bouts]
+        document["aki"] = [{"at": format_timestamp(at), "stage": stage} for at, stage in self.aki]
+        document["icans"] = [{"at": format_timestamp(at), "grade": grade} for at, grade in self.icans]
         return document
 
 
@@ -159,7 +172,29 @@ def ground_truth(patient: SimulatedPatient, start: datetime, limits: TruthThresh
         max_grade=int(grade.max()) if len(grade) else 0, planned_grade=course.planned_grade,
         urgent_at=when(_first_red(patient, numerics, clean, limits)),
         busy=patient.busy, bouts=tuple((when(begin), when(end)) for begin, end, _ in course.bouts),
+        **_organ_truth(patient, when, limits),
     )
+
+
+def _organ_truth(patient: SimulatedPatient, when, limits: TruthThresholds) -> dict[str, Any]:
+    """The kidney and ICANS truth: KDIGO stage at each creatinine result (true curve, true
+    baseline) and the ASTCT grade of each charted assessment (simulator/organ_truth.py)."""
+    if patient.labs is None:
+        return {}
+    labs = patient.labs
+    creatinine = [at for at, fields in patient.observations
+                  if fields["type"] == "lab" and fields["test"] == "creatinine"]
+    stages = aki_stages(np.array(creatinine, float), lambda t: labs.true_value("creatinine", t),
+                        labs.own["creatinine"], limits)
+    grades = [(at, icans_grade(fields)) for at, fields in patient.observations if fields["type"] == "neuro"]
+    return {
+        "creatinine_baseline": round(labs.own["creatinine"], 3), "aki_planned": labs.aki_planned,
+        "aki": tuple((when(at), stage) for at, stage in zip(creatinine, stages)),
+        "aki_max_stage": max(stages, default=0),
+        "icans_planned_grade": patient.icans.grade, "icans_onset_at": when(patient.icans.onset),
+        "icans": tuple((when(at), grade) for at, grade in grades),
+        "icans_max_grade": max((grade for _, grade in grades), default=0),
+    }
 
 
 def _cycle_at(patient: SimulatedPatient, at: float, cuff: np.ndarray, nurse: np.ndarray,
