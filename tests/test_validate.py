@@ -17,6 +17,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from monitor.rules.registry import CLINICAL_RULES
 from monitor.scores.news2 import news2
 
 DATA = Path(__file__).parent / "data" / "physionet2019"
@@ -120,7 +121,7 @@ def test_crsmon_figures_are_consistent_with_each_other(report) -> None:
                    "flagged_at_onset_minus_6h", "flagged_at_onset_minus_0h"):
         assert high[figure]["value"] <= medium[figure]["value"]
     by_rule = report[0]["crsmon_firings_by_rule"]
-    assert by_rule and all(key.split()[0] in ("crs", "deterioration") for key in by_rule)
+    assert by_rule and all(key.split()[0] in CLINICAL_RULES for key in by_rule)
     curve = report[0]["what_if"]["crsmon ≥ high, deterioration_high_open"]
     assert [point["value"] for point in curve] == [3.2, "default"]
     assert curve[0]["hours_flagged_share_non_septic"] <= curve[1]["hours_flagged_share_non_septic"]

@@ -202,6 +202,14 @@ def test_a_newly_registered_clinical_rule_gets_its_rows_without_an_edit(monkeypa
     assert detectors["crsmon ≥ medium"].hours.tolist() == own.hours.tolist()
     assert not detectors["crsmon deterioration rule"].hours.any()
     assert by_rule == {("made_up", "medium"): 1}
+    # An organ rule (read from labs or assessments, `ward_level=False`) has its own row only.
+    organ = registry.Rule(name="made_up", timing=lambda config: Timing(0, 0, 0),
+                          level=lambda findings: None, ward_level=False)
+    monkeypatch.setattr(registry, "REGISTRY", (*registry.REGISTRY[:-1], organ))
+    alone, _ = flags_of_alerts(alerts, start.timestamp(), 24, rules)
+    assert alone["crsmon made_up rule"].hours.tolist() == own.hours.tolist()
+    assert not alone["crsmon ≥ medium"].hours.any()
+    monkeypatch.setattr(registry, "REGISTRY", (*registry.REGISTRY[:-1], made_up))
 
     import numpy as np
 

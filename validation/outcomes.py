@@ -101,12 +101,15 @@ def flags_of_alerts(alerts: list[Alert], start: float, hours: int, rules: tuple[
     """crsmon's detectors from the alerts of one stay, in the order they were published, and
     one detector per rule of `rules` (`rule_detector`).
 
-    The patient's level is the highest severity among its open clinical episodes; each
-    detector is the time that level stays at or above its severity. A rule's own level is the
-    highest among its open episodes, and its detector the time that is any severity at all.
+    The patient's level is the highest severity among its open episodes of the ward-level
+    rules (`Rule.ward_level`: the organ rules have their own rows); each detector is the time
+    that level stays at or above its severity. A rule's own level is the highest among its open
+    episodes, and its detector the time that is any severity at all.
     """
     clinical = frozenset(clinical_rules())
-    open_by_episode: dict[str, int] = {}
+    ward = frozenset(rule.name for rule in registry.REGISTRY if rule.clinical and rule.ward_level)
+    open_by_episode: dict[str, int] = {}  # every clinical episode open, by its severity's rank
+    open_in_ward: dict[str, int] = {}  # those of the ward-level rules
     open_by_rule: dict[str, dict[str, int]] = {rule: {} for rule in rules}
     by_rule: Counter = Counter()
     timeline: list[tuple[float, int]] = []  # (hours after start, the patient's level from then)
@@ -119,16 +122,20 @@ def flags_of_alerts(alerts: list[Alert], start: float, hours: int, rules: tuple[
         own = open_by_rule.get(alert.rule)
         if alert.status == "resolved":
             open_by_episode.pop(alert.episode_id, None)
+            open_in_ward.pop(alert.episode_id, None)
             if own is not None:
                 own.pop(alert.episode_id, None)
         else:
             open_by_episode[alert.episode_id] = rank
+            if alert.rule in ward:
+                open_in_ward[alert.episode_id] = rank
             if own is not None:
                 own[alert.episode_id] = rank
             if rank > before:
                 by_rule[(alert.rule, alert.severity)] += 1
         at = (alert.observed_at.timestamp() - start) / 3600
-        timeline.append((at, max(open_by_episode.values(), default=0)))
+        if alert.rule in ward:
+            timeline.append((at, max(open_in_ward.values(), default=0)))
         if own is not None:
             timelines[alert.rule].append((at, max(own.values(), default=0)))
     result = {}

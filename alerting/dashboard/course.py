@@ -315,11 +315,12 @@ class CourseBook:
         newest = course.vitals.newest_minute
         if newest is None:
             newest = _minute(course.newest_at) if course.newest_at else 0
-        if course.events:
+        latest_events = [kept[-1]["ts"] for kept in (course.events, course.labs, course.neuro) if kept]
+        if latest_events:
             # The course ends at its newest event when that is newer than the newest status: an
-            # assessment charted between a patient's hourly observations, or a discharge after
-            # the last status, is drawn when it is read, not when the next status comes.
-            newest = max(newest, _minute(_parse(course.events[-1]["ts"])))
+            # assessment or a lab result charted between a patient's hourly observations, or a
+            # discharge after the last status, is drawn when it is read, not with the next status.
+            newest = max(newest, _minute(_parse(max(latest_events))))
         if hours is None:
             first = newest - self.window_minutes + 1
             if course.therapy is not None:

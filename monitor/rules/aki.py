@@ -43,7 +43,7 @@ def aki_timing(config: EngineConfig) -> Timing:
 
 
 RULE = Rule(
-    name="aki", timing=aki_timing, precedence=1,
+    name="aki", timing=aki_timing, precedence=1, ward_level=False,
     level=lambda f: aki_level(f.patient, f.config),
     enabled=lambda config: config.aki_rule,
 )

@@ -97,7 +97,7 @@ def icans_timing(config: EngineConfig) -> Timing:
 
 
 RULE = Rule(
-    name="icans", precedence=1, timing=icans_timing,
+    name="icans", precedence=1, timing=icans_timing, ward_level=False,
     level=lambda f: icans_level(f.patient, f.config),
     enabled=lambda config: config.icans_rule,
 )

@@ -59,6 +59,14 @@ class Rule:
     #: Clinical: counted in validate's figures, its alerts carry the NEWS2 score. A technical
     #: rule (signal loss) says the monitoring is impaired, not the patient.
     clinical: bool = True
+    #: Counted in validate's headline detectors (`crsmon ≥ medium`, `crsmon ≥ high`), which
+    #: answer the bedside scores' question — is this patient deteriorating, from the vital
+    #: signs and the CRS grade — like for like beside NEWS2, qSOFA and SIRS, and which site
+    #: calibration tunes (validation/calibration.py moves the warning's thresholds; a burden the
+    #: thresholds cannot move would make a target out of reach). An organ rule read from labs or
+    #: bedside assessments (`aki`, `icans`) has its own row instead; on a sepsis cohort its
+    #: labels are partly its own inputs (Sepsis-3 onset is a SOFA rise, creatinine included).
+    ward_level: bool = True
     #: The rule's alerts carry the episode's CRS grade.
     graded: bool = False
     #: Timing of an episode that has had no grade (CRS: a ward deterioration inside CRS is
