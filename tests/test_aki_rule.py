@@ -156,15 +156,17 @@ def test_discharge_resolves_an_open_aki_episode():
 
 def test_validate_counts_aki_alerts_as_a_clinical_rule():
     # validation/outcomes.py takes its rules from the registry: aki's firing and escalation
-    # are counted by rule and severity, and raise the patient's level in the detectors
-    from validation.outcomes import flags_of_alerts
+    # are counted by rule and severity, and make its own detector; an organ rule (not
+    # ward-level) leaves the headline detectors to the vital-sign rules
+    from validation.outcomes import flags_of_alerts, rule_detector
 
     engine = Engine()
     outputs = feed(engine, creatinine(0, 1.0), creatinine(24, 1.4), creatinine(48, 2.1))
-    flags, by_rule = flags_of_alerts(outputs.alerts, T0.timestamp(), 72)
+    flags, by_rule = flags_of_alerts(outputs.alerts, T0.timestamp(), 72, ("aki",))
     assert by_rule == {("aki", "medium"): 1, ("aki", "high"): 1}
-    # medium from 24 h (the stage-1 result), high from 48 h: first_at in hours after T0
-    assert (flags["crsmon ≥ medium"].first_at, flags["crsmon ≥ high"].first_at) == (24, 48)
+    # from 24 h (the stage-1 result): first_at in hours after T0
+    assert flags[rule_detector("aki")].first_at == 24
+    assert flags["crsmon ≥ medium"].first_at is None and not flags["crsmon ≥ high"].hours.any()
 
 
 def test_a_late_creatinine_restages_the_latest_reading_at_the_patients_clock():
