@@ -48,6 +48,14 @@ class LabValue(_Wire):
     value: float
     unit: str
     at: Timestamp
+    #: Lab context (optional, issue 20; monitor/organs/): the CTCAE v5 grade of bilirubin, ALT,
+    #: AST and platelets (0 within the local limit); for CRP, ferritin and IL-6 the fold change
+    #: since therapy and the doubling time (h) of the current rise; a note such as "expected
+    #: after tocilizumab".
+    grade: int | None = None
+    fold_change: float | None = None
+    doubling_h: float | None = None
+    note: str | None = None
 
 
 class KidneyAssessment(_Wire):
@@ -56,6 +64,14 @@ class KidneyAssessment(_Wire):
     aki_stage: int
     creatinine: float | None = None
     baseline: float | None = None
+
+
+class RiskContext(_Wire):
+    """m-EASIX at therapy start (Pennisi, Blood Adv 2021): a risk context, never an alarm.
+    `at` is the time of the newest result it was computed from."""
+
+    m_easix: float
+    at: Timestamp
 
 
 class IcansAssessment(_Wire):
@@ -89,6 +105,8 @@ class PatientStatus(_Wire):
     icans: IcansAssessment | None = None
     kidney: KidneyAssessment | None = None
     labs: dict[str, LabValue] | None = None
+    #: Extension (issue 20), present once LDH, CRP and platelets before therapy give m-EASIX.
+    risk: RiskContext | None = None
 
 
 class Alert(_Wire):
