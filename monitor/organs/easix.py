@@ -40,9 +40,12 @@ def easix_at_therapy(labs: LabHistory, therapy_at: float | None, config: EngineC
     if therapy_at is None:
         return None
     earliest = therapy_at - config.easix_lookback_h * 3600
-    results = [labs.latest(test, therapy_at) for test in ("ldh", "crp", "platelets")]
-    if any(result is None or result.at < earliest for result in results):
-        return None
+    results = []
+    for test in ("ldh", "crp", "platelets"):
+        result = labs.latest(test, therapy_at)
+        if result is None or result.at < earliest:
+            return None
+        results.append(result)
     ldh, crp, platelets = results
     score = m_easix(ldh.value, crp.value, platelets.value)
     if score is None:

@@ -42,8 +42,8 @@ from monitor.wire.vitals import HARD_BOUNDS, MEASUREMENTS, VitalSigns
 
 __all__ = [
     "Acknowledgement", "Alert", "CLINICAL_EVENT_TYPES", "ClinicalEvent", "CrsAssessment",
-    "DeadLetter", "DischargeEvent", "IcansAssessment", "KidneyAssessment", "LabValue", "RiskContext", "IceItems", "LabEvent", "NeuroEvent", "HARD_BOUNDS", "InputEvent", "InvalidMessage",
-    "MEASUREMENTS", "MedicationEvent", "News2", "OxygenEvent", "PatientStatus", "SEVERITY_RANK",
+    "DeadLetter", "DischargeEvent", "IcansAssessment", "KidneyAssessment", "LabValue", "IceItems", "LabEvent", "NeuroEvent", "HARD_BOUNDS", "InputEvent", "InvalidMessage",
+    "MEASUREMENTS", "MedicationEvent", "News2", "OxygenEvent", "PatientStatus", "RiskContext", "SEVERITY_RANK",
     "Spo2TargetEvent", "TherapyEvent", "Timestamp", "VasopressorEvent", "VitalSigns",
     "dead_letter", "decode_acknowledgement", "decode_as", "decode_input", "describe_validation_error", "encode",
     "format_timestamp", "parse_timestamp", "validate_input",
