@@ -163,6 +163,7 @@ class Patient:
     # the KDIGO stage of the latest creatinine (monitor/kidney.py): a function of `labs`, set
     # when a creatinine result arrives and on restore, so that a step reads it for free
     kidney: KidneyStage | None = None
+    lab_parts: tuple = ()  # the last status's labs and risk with what they were read from (reports.py)
 
     # -- bytes ---------------------------------------------------------------------------
     _STORED = (
