@@ -74,9 +74,12 @@ def test_status_carries_grades_trends_and_risk_and_the_crs_alert_names_grade_3_p
     assert not any("ALT" in reason for reason in fired.reasons)  # grade 1 is not named
 
     wire = orjson.loads(encode(statuses[-1]))
+    # parts that do not apply are left out, as an entry from before them
     assert wire["labs"]["platelets"] == {"value": 42.0, "unit": "10^9/L", "at": f"{DAY0}T06:00:00Z",
-                                         "grade": 3, "fold_change": None, "doubling_h": None,
-                                         "note": None}
+                                         "grade": 3}
+    assert wire["labs"]["crp"] == {"value": 96.0, "unit": "mg/L", "at": f"{DAY0}T19:00:00Z",
+                                   "fold_change": 8.0, "doubling_h": 4.3}
+    assert wire["labs"]["ldh"] == {"value": 480.0, "unit": "U/L", "at": f"{DAY0}T06:00:00Z"}
     assert wire["risk"] == {"m_easix": 13.71, "at": f"{DAY0}T06:00:00Z"}
 
 
