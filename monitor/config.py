@@ -22,6 +22,8 @@ ASTCT = "ASTCT 2019 (Lee et al.)"
 RCP = "NEWS2 (RCP 2017)"
 JUDGEMENT = "judgement, see docs/clinical-reference.md"
 KDIGO = "KDIGO 2012"
+CTCAE = "CTCAE v5 (NCI 2017)"
+LOCAL_LIMIT = "the local laboratory's; default a common adult reference limit"
 
 
 def setting(default: Any, source: str, unit: str = "") -> Any:
@@ -222,6 +224,37 @@ class EngineConfig(BaseModel):
         48.0, f"{KDIGO}, creatinine lags filtration by 24–48 h and is drawn about daily; no AKI "
         f"for 48 h (two daily draws) ends the episode, so one diluted or borderline result does "
         f"not end and reopen it (two pages for one AKI), a {JUDGEMENT}", "h",
+    )
+
+    # -- lab context: CTCAE v5 grades, inflammation trends, m-EASIX (monitor/organs/) -------
+    # The CTCAE tables themselves are fixed (monitor/organs/ctcae.py), as NEWS2's chart is;
+    # the reference limits they multiply are the local laboratory's.
+    bilirubin_uln_mg_dl: float = setting(
+        1.0, f"{LOCAL_LIMIT} (MSD Manual, Blood Tests table: total bilirubin up to 1.0 mg/dL); "
+        f"{CTCAE} grades bilirubin in multiples of it", "mg/dL",
+    )
+    alt_uln_u_l: float = setting(
+        40.0, f"{LOCAL_LIMIT} (ALT 10–40 U/L, adult laboratory reference ranges after the "
+        f"Merck Manual); {CTCAE} grades ALT in multiples of it", "U/L",
+    )
+    ast_uln_u_l: float = setting(
+        40.0, f"{LOCAL_LIMIT} (AST 10–40 U/L, adult laboratory reference ranges after the "
+        f"Merck Manual); {CTCAE} grades AST in multiples of it", "U/L",
+    )
+    platelets_lln_10e9_l: float = setting(
+        150.0, f"{LOCAL_LIMIT} (platelets 150–450 ×10⁹/L in most adult ranges); {CTCAE} grade 1 "
+        "is below it down to 75, grades 2–4 use fixed counts", "10^9/L",
+    )
+    inflammation_start_grace_h: float = setting(
+        24.0, f"{JUDGEMENT}: with no CRP, ferritin or IL-6 at or before therapy, the first within "
+        "this long after it is the trend's start (a pre-infusion sample charted late still "
+        "precedes CRS, median onset day 2–3)", "h",
+    )
+    easix_lookback_h: float = setting(
+        72.0, "Pennisi, Blood Adv 2021: m-EASIX predicted severe CRS from labs at "
+        "lymphodepletion (AUC 0.80), on day −1 (0.73) and day +1 (0.75); the latest LDH, CRP and "
+        "platelets up to this long before therapy, the last days of lymphodepletion (day −3), "
+        f"a {JUDGEMENT}", "h",
     )
 
     # -- artifacts -------------------------------------------------------------------------

@@ -373,6 +373,7 @@ class Engine:
         if isinstance(event, TherapyEvent):
             if not in_risk_period(patient, at, config):
                 patient.fever_at = patient.fever_lift_until = patient.fever_lifted_by = None
+                patient.tocilizumab_at = None
             if patient.therapy_at is None or at > patient.therapy_at:
                 patient.therapy_at = at
         elif isinstance(event, OxygenEvent):
@@ -398,6 +399,9 @@ class Engine:
         elif isinstance(event, NeuroEvent):
             self._assess_neuro(patient, event, at)
         elif isinstance(event, MedicationEvent):
+            if event.drug == "tocilizumab" and (patient.tocilizumab_at is None
+                                                or at < patient.tocilizumab_at):
+                patient.tocilizumab_at = at  # IL-6 rises after it: monitor/organs/inflammation.py
             # "Patients who have CRS and then receive" them: a premedication before any fever
             # lifts nothing.
             if patient.fever_at is not None and patient.fever_at <= at and in_risk_period(
@@ -498,8 +502,9 @@ class Engine:
         else:
             self._settled[patient.patient_id] = a.news2_score
         key = a.status_key()
-        if patient.labs is not None:  # a new lab result is worth a status of its own
-            key = (*key, patient.labs.revision)
+        if patient.labs is not None:  # a new lab result is worth a status of its own, and so
+            # is what the labs are read against: therapy (trends, m-EASIX) and tocilizumab (IL-6)
+            key = (*key, patient.labs.revision, patient.therapy_at, patient.tocilizumab_at)
         neuro, overdue = patient.neuro, False
         if neuro is not None:  # so is a new assessment, and one falling overdue
             overdue = config.icans_rule and is_overdue(patient, at, config)
@@ -510,7 +515,8 @@ class Engine:
             patient.last_status_key = key
             patient.last_status_at = at
             if self._statuses:
-                outputs.statuses.append(status_of(patient, a, observed or stamp or moment(at), overdue))
+                outputs.statuses.append(
+                    status_of(patient, a, observed or stamp or moment(at), config, overdue))
 
     def _timing(self, rule: str, grade: int | None) -> Timing:
         """A rule's persistence and hysteresis, by whether its episode has had a grade."""

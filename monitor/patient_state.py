@@ -124,6 +124,9 @@ class Patient:
     fever_at: float | None = None  # first fever of the current risk period
     fever_lift_until: float | None = None
     fever_lifted_by: str | None = None
+    # the first tocilizumab of the current risk period: IL-6 rises after it (monitor/organs/
+    # inflammation.py); stored only when set, so other patients' bytes are unchanged
+    tocilizumab_at: float | None = None
 
     # trend and baseline of the current CRS episode
     baseline: list | None = None
@@ -160,6 +163,7 @@ class Patient:
     # the KDIGO stage of the latest creatinine (monitor/kidney.py): a function of `labs`, set
     # when a creatinine result arrives and on restore, so that a step reads it for free
     kidney: KidneyStage | None = None
+    lab_parts: tuple = ()  # the last status's labs and risk with what they were read from (reports.py)
 
     # -- bytes ---------------------------------------------------------------------------
     _STORED = (
@@ -185,6 +189,8 @@ class Patient:
             header["labs"] = self.labs.as_list()
         if self.neuro is not None:  # likewise for a patient never assessed
             header["neuro"] = self.neuro.as_list()
+        if self.tocilizumab_at is not None:  # likewise
+            header["tocilizumab_at"] = self.tocilizumab_at
         body = orjson.dumps(header)
         deflate = zlib.compressobj(_COMPRESSION_LEVEL, zdict=_DICTIONARY)
         deflated = deflate.compress(_LENGTH.pack(len(body)) + body + self.window.to_bytes())
@@ -243,6 +249,7 @@ class Patient:
             patient.labs = None if labs is None else LabHistory.from_list(labs)
             neuro = header.get("neuro")  # absent before ICANS, and for a patient never assessed
             patient.neuro = None if neuro is None else NeuroState.from_list(neuro)
+            patient.tocilizumab_at = header.get("tocilizumab_at")  # absent unless given
         except (struct.error, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             raise ValueError(f"patient state is damaged: {error}") from None
         return patient

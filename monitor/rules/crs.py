@@ -12,6 +12,7 @@ from monitor.assessment import Assessment, oxygen_in_force
 from monitor.config import EngineConfig
 from monitor.episodes import Level, Timing
 from monitor.grading.astct import DEVICE_WORDS
+from monitor.organs.reasons import with_lab_context
 from monitor.parameters import MEAN_ARTERIAL, SPO2, SYSTOLIC, TEMPERATURE, describe
 from monitor.patient_state import Patient
 from monitor.rules.news2 import news2_reasons, news2_timing
@@ -128,7 +129,9 @@ def crs_timing(config: EngineConfig) -> Timing:
 
 RULE = Rule(
     name="crs", timing=crs_timing, precedence=0, graded=True,
-    level=lambda f: crs_level(f.patient, f.a, f.early, f.config, f.crs_open, f.ward),
+    # lab context (CTCAE grade ≥ 2 in force) after the rule's own reasons: monitor/organs/reasons.py
+    level=lambda f: with_lab_context(crs_level(f.patient, f.a, f.early, f.config, f.crs_open, f.ward),
+                                     f.patient, f.config),
     ungraded_timing=news2_timing,  # an episode that has had no CRS grade is a NEWS2 deterioration
     takes_over=watched_as_crs,
 )

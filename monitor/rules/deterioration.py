@@ -10,6 +10,7 @@ from monitor.config import EngineConfig
 from monitor.deterioration.engine_rule import HourlyWarning
 from monitor.deterioration.news2_floor import ConfirmedNews2
 from monitor.episodes import Level, Timing
+from monitor.organs.reasons import with_lab_context
 from monitor.patient_state import Patient
 from monitor.rules.news2 import news2_reasons
 from monitor.rules.registry import Rule
@@ -55,7 +56,7 @@ RULE = Rule(
     name="deterioration", precedence=1,
     # the hourly machines persist and resolve; the episode follows them at once
     timing=lambda config: Timing(0.0, 0.0, 0.0),
-    level=lambda f: f.ward,
+    level=lambda f: with_lab_context(f.ward, f.patient, f.config),  # monitor/organs/reasons.py
     enabled=lambda config: config.deterioration_rule,
     yields_to="crs",
 )

@@ -33,6 +33,7 @@ from monitor.wire.outputs import (
     IcansAssessment,
     KidneyAssessment,
     LabValue,
+    RiskContext,
     News2,
     PatientStatus,
 )
@@ -42,7 +43,7 @@ from monitor.wire.vitals import HARD_BOUNDS, MEASUREMENTS, VitalSigns
 __all__ = [
     "Acknowledgement", "Alert", "CLINICAL_EVENT_TYPES", "ClinicalEvent", "CrsAssessment",
     "DeadLetter", "DischargeEvent", "IcansAssessment", "KidneyAssessment", "LabValue", "IceItems", "LabEvent", "NeuroEvent", "HARD_BOUNDS", "InputEvent", "InvalidMessage",
-    "MEASUREMENTS", "MedicationEvent", "News2", "OxygenEvent", "PatientStatus", "SEVERITY_RANK",
+    "MEASUREMENTS", "MedicationEvent", "News2", "OxygenEvent", "PatientStatus", "RiskContext", "SEVERITY_RANK",
     "Spo2TargetEvent", "TherapyEvent", "Timestamp", "VasopressorEvent", "VitalSigns",
     "dead_letter", "decode_acknowledgement", "decode_as", "decode_input", "describe_validation_error", "encode",
     "format_timestamp", "parse_timestamp", "validate_input",

@@ -4,7 +4,7 @@ which people publish back about alerts."""
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.wire.timestamps import Timestamp
 from monitor.wire.vitals import PatientId
@@ -35,6 +35,10 @@ class CrsAssessment(_Wire):
     risk_period: bool
 
 
+def _absent(value: object) -> bool:
+    return value is None
+
+
 class LabValue(_Wire):
     """The latest result of one test, in its canonical unit (monitor/catalogue.py).
 
@@ -48,6 +52,15 @@ class LabValue(_Wire):
     value: float
     unit: str
     at: Timestamp
+    #: Lab context (optional, issue 20; monitor/organs/): the CTCAE v5 grade of bilirubin, ALT,
+    #: AST and platelets (0 within the local limit); for CRP, ferritin and IL-6 the fold change
+    #: since therapy and the doubling time (h) of the current rise; a note such as "expected
+    #: after tocilizumab". Left out of the JSON where they do not apply, so that an entry
+    #: without them serialises as before (and as a reader received it).
+    grade: int | None = Field(None, exclude_if=_absent)
+    fold_change: float | None = Field(None, exclude_if=_absent)
+    doubling_h: float | None = Field(None, exclude_if=_absent)
+    note: str | None = Field(None, exclude_if=_absent)
 
 
 class KidneyAssessment(_Wire):
@@ -56,6 +69,14 @@ class KidneyAssessment(_Wire):
     aki_stage: int
     creatinine: float | None = None
     baseline: float | None = None
+
+
+class RiskContext(_Wire):
+    """m-EASIX at therapy start (Pennisi, Blood Adv 2021): a risk context, never an alarm.
+    `at` is the time of the newest result it was computed from."""
+
+    m_easix: float
+    at: Timestamp
 
 
 class IcansAssessment(_Wire):
@@ -89,6 +110,8 @@ class PatientStatus(_Wire):
     icans: IcansAssessment | None = None
     kidney: KidneyAssessment | None = None
     labs: dict[str, LabValue] | None = None
+    #: Extension (issue 20), present once LDH, CRP and platelets before therapy give m-EASIX.
+    risk: RiskContext | None = None
 
 
 class Alert(_Wire):

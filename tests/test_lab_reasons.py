@@ -1,0 +1,63 @@
+"""The lab reasons an alert ends with (monitor/organs/reasons.py), for the deterioration rule as
+for CRS: CTCAE grade ≥ 2 in force at the step's moment, worst first; nothing without labs."""
+
+import orjson
+
+from monitor.config import EngineConfig
+from monitor.engine import Engine
+from monitor.episodes import Level
+from monitor.labs import LabHistory
+from monitor.organs.reasons import lab_reasons, with_lab_context
+from monitor.patient_state import Patient
+from monitor.window import Window, WindowLimits
+from monitor.wire import decode_input
+
+CONFIG = EngineConfig()
+LIMITS = WindowLimits(minutes=1440, lateness_s=300, raw_rows_max=512)
+
+
+def labs(*results: tuple[str, float, float]) -> LabHistory:
+    history = LabHistory()
+    for test, value, at in results:
+        history.add(test, value, at, 14 * 86400, 64)
+    return history
+
+
+def test_worst_first_and_only_from_grade_2_as_of_the_moment():
+    history = labs(("ast", 250, 100.0), ("platelets", 20, 100.0), ("bilirubin", 1.2, 100.0),
+                   ("platelets", 60, 200.0))
+    assert lab_reasons(history, 150.0, CONFIG) == ("platelets 20 ×10⁹/L, CTCAE grade 4",
+                                                   "AST 250 U/L, CTCAE grade 3")
+    assert lab_reasons(history, 250.0, CONFIG) == ("AST 250 U/L, CTCAE grade 3",
+                                                   "platelets 60 ×10⁹/L, CTCAE grade 2")
+    assert lab_reasons(history, 50.0, CONFIG) == ()  # nothing had come yet
+
+
+def test_the_same_level_without_labs_and_appended_with_them():
+    level = Level("high", None, lambda: ("NEWS2 8",), at_once=True)
+    patient = Patient("P", Window(LIMITS), clock=150.0)
+    assert with_lab_context(level, patient, CONFIG) is level
+    assert with_lab_context(None, patient, CONFIG) is None
+    patient.labs = labs(("platelets", 20, 100.0))
+    with_labs = with_lab_context(level, patient, CONFIG)
+    assert with_labs.explain() == ("NEWS2 8", "platelets 20 ×10⁹/L, CTCAE grade 4")
+    assert with_labs._replace(explain=level.explain) == level  # severity, grade, at_once kept
+
+
+def test_a_deterioration_alert_names_the_graded_lab():
+    def run(with_labs: bool) -> list:
+        engine = Engine()
+        events = [{"patient_id": "D1", "ts": "2026-11-23T06:00:00Z", "type": "lab",
+                   "test": "platelets", "value": 30, "unit": "10*9/L"}] if with_labs else []
+        for minute in (0, 10):  # NEWS2 ≥ 7 on a repeat observation: the high floor, at once
+            events.append({"patient_id": "D1", "ts": f"2026-11-23T10:{minute:02d}:00Z",
+                           "heart_rate": 124, "systolic_bp": 96, "temperature": 38.4, "spo2": 91,
+                           "respiratory_rate": 26})
+        alerts = []
+        for document in events:
+            alerts += engine.observe(decode_input(orjson.dumps(document))).alerts
+        return alerts
+
+    without, with_platelets = run(False), run(True)
+    assert [alert.rule for alert in without] == ["deterioration"]
+    assert with_platelets[0].reasons == [*without[0].reasons, "platelets 30 ×10⁹/L, CTCAE grade 3"]
