@@ -73,7 +73,7 @@ def measure(patients: int, labs: bool, vitals_minutes: int, lab_days: float) -> 
     tracemalloc.stop()
     ids = list(engine.patients())
     began = time.perf_counter()
-    snapshots = [engine.snapshot(pid) for pid in ids]
+    snapshots = [data for pid in ids if (data := engine.snapshot(pid)) is not None]
     write_s = time.perf_counter() - began
     fresh = Engine(statuses=False)
     began = time.perf_counter()
