@@ -23,6 +23,10 @@ Message = tuple[bytes, bytes]  # (key, value)
 WINDOW_START = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 THERAPY_BEFORE_WINDOW = timedelta(days=2)  # inside the 14-day risk period
 BEDS_PER_WARD = 30
+#: A haematology ward's morning panel, with typical adult values (canonical units).
+LAB_PANEL = {"creatinine": (0.9, "mg/dL"), "bilirubin": (0.8, "mg/dL"), "alt": (30.0, "U/L"),
+             "ast": (28.0, "U/L"), "platelets": (180.0, "10^9/L"), "wbc": (6.5, "10^9/L"),
+             "crp": (8.0, "mg/L"), "ferritin": (400.0, "ng/mL")}
 FEVER_CELSIUS = 38.0  # the engine's default threshold (ASTCT 2019); sets stay clear of it
 
 
@@ -40,6 +44,9 @@ class Ward:
     febrile_share: float = 0.3  # of the patients with a therapy
     seed: int = 4
     prefix: str = "BENCH"
+    #: Lab panels per patient before the window, 6 h apart (issue 20: a panel per patient per
+    #: 6 h beside 1 Hz vitals), so every patient's state carries a lab history while measured.
+    lab_panels: int = 0
     _rng: np.random.Generator = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -69,6 +76,24 @@ class Ward:
             yield self.keys[i], orjson.dumps(
                 {"patient_id": self.ids[i], "ts": at, "type": "therapy", "therapy": therapy}
             )
+
+    def clinical_events(self, window_start: datetime = WINDOW_START) -> Iterator[Message]:
+        """The therapy events, then every patient's lab panels (`lab_panels`), oldest first."""
+        yield from self.therapy_events(window_start)
+        yield from self.lab_events(window_start)
+
+    def lab_events(self, window_start: datetime = WINDOW_START) -> Iterator[Message]:
+        """`lab_panels` panels of eight tests per patient, 6 h apart, the last 10 minutes
+        before the window; each patient's values drawn around a normal of their own."""
+        rng = np.random.default_rng(self.seed + 1)
+        for panel in range(self.lab_panels, 0, -1):
+            at = timestamp(window_start - timedelta(minutes=10) - timedelta(hours=6) * (panel - 1))
+            noise = rng.uniform(0.85, 1.2, (self.patients, len(LAB_PANEL))).tolist()
+            for i in range(self.patients):
+                for (test, (typical, unit)), factor in zip(LAB_PANEL.items(), noise[i]):
+                    yield self.keys[i], orjson.dumps({
+                        "patient_id": self.ids[i], "ts": at, "type": "lab", "test": test,
+                        "value": round(typical * factor, 2), "unit": unit})
 
     def observation(self, i: int, ts: str, febrile: bool, noise: list[float] | None = None) -> bytes:
         """One VitalSigns set of patient `i` at time `ts`; `noise` is 7 standard normal draws."""

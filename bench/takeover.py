@@ -153,7 +153,7 @@ def measure_takeover(
         a.wait_until_ready()
         time.sleep(2.0)
         result.idle_rss = _steady_rss(a)
-        therapy = asyncio.run(produce_all(bootstrap, inputs.clinical_events, ward.therapy_events()))
+        therapy = asyncio.run(produce_all(bootstrap, inputs.clinical_events, ward.clinical_events()))
         sets = asyncio.run(produce_all(bootstrap, inputs.vitals, ward.observation_sets(sets_per_patient)))
         total = therapy + sets
         follow(lambda: metric_total(a.port), total, max_seconds=float("inf"), alive=a.alive)

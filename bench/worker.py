@@ -5,7 +5,8 @@
     .venv/bin/python bench/worker.py --quick    # a smoke check (under 2 minutes)
 
 One run starts its own Kafka broker (crsmon.local_kafka), loads the input topics with
-observation sets for P patients (plus therapy events for a share of them) before anything is
+observation sets for P patients (plus therapy events for a share of them, and --lab-panels lab
+panels of eight tests for each, so every patient carries a lab history) before anything is
 measured, so that throughput is the consumer's and not the producer's, and then measures:
 
 - the ceiling: a plain aiokafka consumer that decodes each message's JSON (bench/ceiling.py);
@@ -97,6 +98,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="observation sets per patient in the pre-loaded input (one a second)")
     parser.add_argument("--partitions", type=int, default=4, help="partitions of every topic (the worker's default)")
     parser.add_argument("--therapy-share", type=float, default=0.3, help="share of patients in their CRS risk period")
+    parser.add_argument("--lab-panels", type=int, default=1,
+                        help="lab panels (eight tests) per patient, 6 h apart, before the window (0: none)")
     parser.add_argument("--febrile-share", type=float, default=0.3, help="share of those who turn febrile")
     parser.add_argument("--max-seconds", type=float, default=90.0,
                         help="stop a throughput run this long after it reached 5 %% of the input")
@@ -169,10 +172,10 @@ class Run:
 def load_input(run: Run, ward: Ward) -> None:
     ensure_topics(settings_for(run.kafka.bootstrap, run_topics(run.inputs, "load"), run.args.partitions))
     began = time.monotonic()
-    therapy = asyncio.run(produce_all(run.kafka.bootstrap, run.inputs.clinical_events, ward.therapy_events()))
+    therapy = asyncio.run(produce_all(run.kafka.bootstrap, run.inputs.clinical_events, ward.clinical_events()))
     sets = asyncio.run(produce_all(run.kafka.bootstrap, run.inputs.vitals, ward.observation_sets(run.args.seconds_of_data)))
     run.total = therapy + sets
-    say(f"loaded {sets:,} observation sets and {therapy:,} therapy events in {time.monotonic() - began:.1f} s")
+    say(f"loaded {sets:,} observation sets and {therapy:,} clinical events (therapies, lab panels) in {time.monotonic() - began:.1f} s")
 
 
 def measure_processes(run: Run, name: str, starters: list[Callable[[dict, Path], Process]]) -> Throughput:
@@ -259,7 +262,8 @@ def measure_ceiling(run: Run) -> Rate:
 def measure_latency_run(run: Run, rate: float) -> Latencies:
     args = run.args
     patients = max(1, round(rate))  # each patient sends one set a second
-    ward = Ward(patients, args.therapy_share, args.febrile_share, seed=11, prefix="LIVE")
+    ward = Ward(patients, args.therapy_share, args.febrile_share, seed=11, prefix="LIVE",
+                lab_panels=args.lab_panels)
     inputs = Inputs.named(f"latency-{uuid.uuid4().hex[:6]}")
     latency_run = Run(args, run.kafka, run.workdir, inputs, 0, run.extra_env)
     env, _ = latency_run.environment("latency", "latency")
@@ -267,7 +271,7 @@ def measure_latency_run(run: Run, rate: float) -> Latencies:
     try:
         worker.wait_until_ready()
         now = datetime.now(timezone.utc)
-        therapy = asyncio.run(produce_all(run.kafka.bootstrap, inputs.clinical_events, ward.therapy_events(now)))
+        therapy = asyncio.run(produce_all(run.kafka.bootstrap, inputs.clinical_events, ward.clinical_events(now)))
         follow(lambda: metric_total(worker.port), therapy, max_seconds=float("inf"), alive=worker.alive)
         say(f"latency: {patients:,} patients, {therapy:,} in their risk period; producing {rate:,.0f} sets/s "
             f"for {args.latency_seconds:.0f} s")
@@ -298,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     with LocalKafka(data_dir=workdir / "kafka") as kafka:
         say(f"Kafka on {kafka.bootstrap}")
         run = Run(args, kafka, workdir, Inputs.named(f"load-{suffix}"), 0, extra_env)
-        ward = Ward(args.patients, args.therapy_share, args.febrile_share)
+        ward = Ward(args.patients, args.therapy_share, args.febrile_share, lab_panels=args.lab_panels)
         load_input(run, ward)
         report.input(patients=args.patients, sets=args.patients * args.seconds_of_data, total=run.total,
                      partitions=args.partitions)
@@ -329,7 +333,8 @@ def main(argv: list[str] | None = None) -> int:
             report.latency(phase("latency", lambda: measure_latency_run(run, rate)))
         else:
             report.failed("latency", "no measured worker rate to take half of; pass --latency-rate")
-        takeover_ward = Ward(args.takeover_patients, args.therapy_share, args.febrile_share, seed=5, prefix="OWNED")
+        takeover_ward = Ward(args.takeover_patients, args.therapy_share, args.febrile_share, seed=5, prefix="OWNED",
+                             lab_panels=args.lab_panels)
         takeover_env = dict(extra_env)
         if args.takeover_instance_id:
             takeover_env["CRSMON_INSTANCE_ID"] = args.takeover_instance_id
