@@ -31,6 +31,7 @@ kafka-jars: install
 # then mypy over the packages ([tool.mypy]).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 test: system-packages install kafka-jars lint

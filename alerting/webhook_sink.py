@@ -38,8 +38,11 @@ def build_sink(keys: list[bytes], out: TextIO) -> web.Application:
         except orjson.JSONDecodeError:
             shown = body.decode("utf-8", errors="backslashreplace")
         stamp = datetime.now(timezone.utc).strftime("%H:%M:%S.%f")[:-3]
-        print(f"{stamp} {request.method} {request.path} webhook-id={message_id} {check}{repeat}\n  {shown}",
-              file=out, flush=True)
+        print(
+            f"{stamp} {request.method} {request.path} webhook-id={message_id} {check}{repeat}\n  {shown}",
+            file=out,
+            flush=True,
+        )
         return web.Response(status=401 if problem else 200, text="bad signature" if problem else "ok")
 
     app = web.Application(client_max_size=1024 * 1024)
@@ -59,8 +62,11 @@ def run_sink(host: str, port: int, secrets: list[str]) -> int:
         runner = web.AppRunner(build_sink(keys, sys.stdout), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
-        print(f"webhook sink listening on http://{host}:{port}/ "
-              f"({'verifying signatures' if keys else 'not verifying signatures'})", flush=True)
+        print(
+            f"webhook sink listening on http://{host}:{port}/ "
+            f"({'verifying signatures' if keys else 'not verifying signatures'})",
+            flush=True,
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -143,8 +143,12 @@ class Changelog:
 def changelog_bytes(bootstrap: str, topics: list[str]) -> Changelog:
     """Messages and bytes (keys + values) in these topics, read back from the broker, and of
     them, the unconfirmed alerts that patients' records carry (streams/patient_record.py)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                             fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+    )
     try:
         partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
         found = Changelog()
@@ -170,9 +174,18 @@ def changelog_bytes(bootstrap: str, topics: list[str]) -> Changelog:
         consumer.close()
 
 
-def measure(kafka: LocalKafka, workdir: Path, inputs: Inputs, name: str, worker: bool, records: int,
-            partitions: int, max_seconds: float, extra_env: dict[str, str],
-            profile: bool = False) -> tuple[Run, str]:
+def measure(
+    kafka: LocalKafka,
+    workdir: Path,
+    inputs: Inputs,
+    name: str,
+    worker: bool,
+    records: int,
+    partitions: int,
+    max_seconds: float,
+    extra_env: dict[str, str],
+    profile: bool = False,
+) -> tuple[Run, str]:
     topics = run_topics(inputs, name)
     ensure_topics(settings_for(kafka.bootstrap, topics, partitions))
     app_id = f"bench-{name}"
@@ -215,8 +228,9 @@ def idle_worker_rss(kafka: LocalKafka, workdir: Path, partitions: int, extra_env
     inputs = Inputs.named(f"idle-{uuid.uuid4().hex[:6]}")
     topics = run_topics(inputs, "idle")
     ensure_topics(settings_for(kafka.bootstrap, topics, partitions))
-    env = worker_environment(kafka.bootstrap, f"bench-idle-{uuid.uuid4().hex[:6]}", topics, partitions,
-                             workdir / "idle", extra_env)
+    env = worker_environment(
+        kafka.bootstrap, f"bench-idle-{uuid.uuid4().hex[:6]}", topics, partitions, workdir / "idle", extra_env
+    )
     process = start_worker(env, workdir / "idle.log")
     try:
         process.wait_until_ready()
@@ -226,8 +240,9 @@ def idle_worker_rss(kafka: LocalKafka, workdir: Path, partitions: int, extra_env
         process.stop()
 
 
-def rows(baseline: Run | None, worker: Run, idle_rss: int, patients: int,
-         changelog: Changelog) -> Iterator[tuple[str, str]]:
+def rows(
+    baseline: Run | None, worker: Run, idle_rss: int, patients: int, changelog: Changelog
+) -> Iterator[tuple[str, str]]:
     mib = 1024 * 1024
     for run in (baseline, worker):
         if run is None:
@@ -243,13 +258,19 @@ def rows(baseline: Run | None, worker: Run, idle_rss: int, patients: int,
         yield ("worker / baseline, sets/s", f"{worker.rate / baseline.rate:.2f}")
     messages, size = changelog.messages, changelog.size
     yield ("changelog messages / input records", f"{messages:,} / {worker.records:,}")
-    yield ("changelog bytes per input record", f"{size / worker.records:,.0f} B "
-                                               f"({size / max(messages, 1):,.0f} B a message, {size / mib:,.1f} MiB)")
-    yield ("  of which unconfirmed alerts carried", f"{changelog.alert_bytes / worker.records:,.0f} B "
-                                                    f"({changelog.alerts:,} alerts in {messages:,} messages)")
+    yield (
+        "changelog bytes per input record",
+        f"{size / worker.records:,.0f} B ({size / max(messages, 1):,.0f} B a message, {size / mib:,.1f} MiB)",
+    )
+    yield (
+        "  of which unconfirmed alerts carried",
+        f"{changelog.alert_bytes / worker.records:,.0f} B ({changelog.alerts:,} alerts in {messages:,} messages)",
+    )
     yield ("idle worker RSS", f"{idle_rss / mib:,.0f} MiB")
-    yield ("worker RSS per patient (less idle)", f"{(worker.rss - idle_rss) / patients / 1024:,.1f} KiB "
-                                                 f"over {patients:,} patients")
+    yield (
+        "worker RSS per patient (less idle)",
+        f"{(worker.rss - idle_rss) / patients / 1024:,.1f} KiB over {patients:,} patients",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,10 +280,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--partitions", type=int, default=4, help="partitions of every topic (the worker's default)")
     parser.add_argument("--max-seconds", type=float, default=900.0, help="give up on a run after this long")
     parser.add_argument("--no-baseline", action="store_true", help="leave out the do-nothing Faust agent")
-    parser.add_argument("--worker-env", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra environment for the worker and the baseline (repeatable)")
-    parser.add_argument("--profile", action="store_true",
-                        help="sample the worker with py-spy (.venv/bin/pip install py-spy); its rate is lower then")
+    parser.add_argument(
+        "--worker-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the worker and the baseline (repeatable)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the worker with py-spy (.venv/bin/pip install py-spy); its rate is lower then",
+    )
     parser.add_argument("--workdir", type=Path, help="logs and data (default: a new temporary directory)")
     args = parser.parse_args(argv)
     extra_env = dict(item.split("=", 1) for item in args.worker_env)
@@ -282,17 +311,38 @@ def main(argv: list[str] | None = None) -> int:
         baseline = None
         if not args.no_baseline:
             say("measuring: baseline (Faust's do-nothing agent)")
-            baseline, _ = measure(kafka, workdir, inputs, f"baseline-{suffix}", False, produced,
-                                  args.partitions, args.max_seconds, extra_env)
+            baseline, _ = measure(
+                kafka,
+                workdir,
+                inputs,
+                f"baseline-{suffix}",
+                False,
+                produced,
+                args.partitions,
+                args.max_seconds,
+                extra_env,
+            )
             baseline.name = "baseline"
         say("measuring: crsmon worker")
-        worker, app_id = measure(kafka, workdir, inputs, f"worker-{suffix}", True, produced,
-                                 args.partitions, args.max_seconds, extra_env, args.profile)
+        worker, app_id = measure(
+            kafka,
+            workdir,
+            inputs,
+            f"worker-{suffix}",
+            True,
+            produced,
+            args.partitions,
+            args.max_seconds,
+            extra_env,
+            args.profile,
+        )
         worker.name = "worker"
         changelog = changelog_bytes(kafka.bootstrap, changelog_topics(kafka.bootstrap, app_id))
     shutil.rmtree(workdir / "kafka" / "kraft", ignore_errors=True)  # the topics; broker.log stays
-    print(f"backlog: {patients:,} stays, {produced:,} hourly sets ({args.folder}), "
-          f"{args.partitions} partitions, one worker")
+    print(
+        f"backlog: {patients:,} stays, {produced:,} hourly sets ({args.folder}), "
+        f"{args.partitions} partitions, one worker"
+    )
     for label, value in rows(baseline, worker, idle, patients, changelog):
         print(f"{label:<44} {value}")
     say(f"logs kept in {workdir}")

@@ -18,8 +18,11 @@ from bench.progress import BenchmarkError, Progress
 async def plain_consumer(bootstrap: str, topics: list[str], total: int, max_seconds: float) -> Progress:
     """Read and decode until `total` messages, or `max_seconds` after the first one."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-        auto_offset_reset="earliest", max_partition_fetch_bytes=4 * 1024 * 1024,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=4 * 1024 * 1024,
     )
     await consumer.start()
     progress = Progress(total)

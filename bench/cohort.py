@@ -63,9 +63,9 @@ from pathlib import Path
 
 from monitor.config import load_config
 from monitor.engine import Engine
-from simulator import GroundTruth, Simulation, SimulationSettings
 from monitor.rules.registry import RULES
 from monitor.wire import SEVERITY_RANK, Alert, PatientStatus
+from simulator import GroundTruth, Simulation, SimulationSettings
 
 WINDOW_LEAD = timedelta(hours=1)
 WINDOW_TAIL = timedelta(hours=6)
@@ -218,8 +218,10 @@ class PatientAlerts:
                 fired[alert.episode_id] = alert.observed_at
             state[alert.episode_id] = alert
         return any(
-            last.status != "resolved" and SEVERITY_RANK[last.severity] >= MEDIUM
-            and window is not None and window[0] <= fired.get(episode, window[0] - WINDOW_LEAD)
+            last.status != "resolved"
+            and SEVERITY_RANK[last.severity] >= MEDIUM
+            and window is not None
+            and window[0] <= fired.get(episode, window[0] - WINDOW_LEAD)
             for episode, last in state.items()
         )
 
@@ -242,8 +244,10 @@ def hours(delta: timedelta) -> float:
 def describe(values: list[float], unit: str) -> str:
     if not values:
         return "n/a"
-    return (f"median {statistics.median(values):.1f} {unit}, mean {statistics.fmean(values):.1f}, "
-            f"min {min(values):.1f}, max {max(values):.1f} (n={len(values)})")
+    return (
+        f"median {statistics.median(values):.1f} {unit}, mean {statistics.fmean(values):.1f}, "
+        f"min {min(values):.1f}, max {max(values):.1f} (n={len(values)})"
+    )
 
 
 def share(hit: int, total: int) -> str:
@@ -270,12 +274,16 @@ def evaluate(patients: list[PatientAlerts]) -> Figures:
             rules[f"{alert.rule}/{alert.severity}"] = rules.get(f"{alert.rule}/{alert.severity}", 0) + 1
     rate = false_stable / stable_days if stable_days else float("nan")
     figures.say(f"stable patients: {len(stable)}, {stable_days:.1f} patient-days")
-    figures.say(f"  false alerts (medium+): {false_stable} = {rate:.3f} per stable patient-day "
-                f"(target <= 0.02); by rule/severity: {dict(sorted(rules.items())) or '-'}")
+    figures.say(
+        f"  false alerts (medium+): {false_stable} = {rate:.3f} per stable patient-day "
+        f"(target <= 0.02); by rule/severity: {dict(sorted(rules.items())) or '-'}"
+    )
     outside_days = sum(_days_outside_window(p.truth) for p in patients)
     false_all = sum(len(p.false) for p in patients)
-    figures.say(f"  all patients outside deterioration windows: {false_all} false alerts in "
-                f"{outside_days:.1f} patient-days = {false_all / outside_days if outside_days else 0:.3f} per day")
+    figures.say(
+        f"  all patients outside deterioration windows: {false_all} false alerts in "
+        f"{outside_days:.1f} patient-days = {false_all / outside_days if outside_days else 0:.3f} per day"
+    )
     _busy_figures(figures, patients)
     _crs_figures(figures, [p for p in patients if p.truth.kind == "crs"])
     _other_figures(figures, [p for p in patients if p.truth.kind == "other_deterioration"])
@@ -297,38 +305,55 @@ def organ_figures(figures: Figures, patients: list[PatientAlerts], organ: dict) 
         figures.say("labs and ICANS: none in this ward (labs_and_neuro off)")
         return
     icans = [t for t in truths if t.icans_planned_grade]
-    figures.say(f"ICANS courses: {len(icans)} planned "
-                f"(planned grade {dict(sorted(_tally(t.icans_planned_grade for t in icans).items()))}; "
-                f"kinds {dict(sorted(_tally(t.kind for t in icans).items()))}); "
-                f"AKI: {sum(t.aki_planned for t in truths)} planned, true max stage "
-                f"{dict(sorted(_tally(t.aki_max_stage for t in truths).items()))}")
+    figures.say(
+        f"ICANS courses: {len(icans)} planned "
+        f"(planned grade {dict(sorted(_tally(t.icans_planned_grade for t in icans).items()))}; "
+        f"kinds {dict(sorted(_tally(t.kind for t in icans).items()))}); "
+        f"AKI: {sum(t.aki_planned for t in truths)} planned, true max stage "
+        f"{dict(sorted(_tally(t.aki_max_stage for t in truths).items()))}"
+    )
     for kind, label, _ in ORGAN_RULES:
-        pairs = [(truth_value, organ.get((t.patient_id, at, kind)))
-                 for t in truths for at, truth_value in (t.icans if kind == "icans" else t.aki)]
+        pairs = [
+            (truth_value, organ.get((t.patient_id, at, kind)))
+            for t in truths
+            for at, truth_value in (t.icans if kind == "icans" else t.aki)
+        ]
         engine_values = [value for _, value in pairs if value is not None]
         if not engine_values:
-            figures.say(f"  {label} agreement: not available (no status carries "
-                        f"{'icans.grade' if kind == 'icans' else 'kidney.aki_stage'}; {len(pairs)} truth points)")
+            figures.say(
+                f"  {label} agreement: not available (no status carries "
+                f"{'icans.grade' if kind == 'icans' else 'kidney.aki_stage'}; {len(pairs)} truth points)"
+            )
             continue
         known = [(truth, engine) for truth, engine in pairs if engine is not None]
         exact = sum(truth == engine for truth, engine in known)
         ill = [(truth, engine) for truth, engine in known if truth > 0]
-        figures.say(f"  {label} agreement: {share(exact, len(known))} of {len(pairs)} points exact; "
-                    f"where the truth is >= 1: {share(sum(t == e for t, e in ill), len(ill))}; "
-                    f"engine lower {sum(e < t for t, e in known)}, higher {sum(e > t for t, e in known)}; "
-                    f"truth/engine pairs {dict(sorted(_tally(known).items()))}")
-    controls = [p for p in patients if p.truth.kind == "stable" and p.truth.icans_max_grade == 0
-                and p.truth.icans_planned_grade == 0 and p.truth.aki_max_stage == 0]
+        figures.say(
+            f"  {label} agreement: {share(exact, len(known))} of {len(pairs)} points exact; "
+            f"where the truth is >= 1: {share(sum(t == e for t, e in ill), len(ill))}; "
+            f"engine lower {sum(e < t for t, e in known)}, higher {sum(e > t for t, e in known)}; "
+            f"truth/engine pairs {dict(sorted(_tally(known).items()))}"
+        )
+    controls = [
+        p
+        for p in patients
+        if p.truth.kind == "stable"
+        and p.truth.icans_max_grade == 0
+        and p.truth.icans_planned_grade == 0
+        and p.truth.aki_max_stage == 0
+    ]
     days = sum((p.truth.monitored_to - p.truth.monitored_from).total_seconds() for p in controls) / DAY_S
     for _, _, rule in ORGAN_RULES:
         if rule not in RULES:
             figures.say(f"  false {rule} alerts per control patient-day: rule {rule!r} not registered")
             continue
         fired = [a for p in controls for a in p.organ if a.rule == rule and a.status == "firing"]
-        figures.say(f"  false {rule} alerts (firing) per control patient-day: {len(fired)} in {days:.1f} days "
-                    f"({len(controls)} stable patients without ICANS or AKI) = "
-                    f"{len(fired) / days if days else 0:.3f}; "
-                    f"by severity {dict(sorted(_tally(a.severity for a in fired).items()))}")
+        figures.say(
+            f"  false {rule} alerts (firing) per control patient-day: {len(fired)} in {days:.1f} days "
+            f"({len(controls)} stable patients without ICANS or AKI) = "
+            f"{len(fired) / days if days else 0:.3f}; "
+            f"by severity {dict(sorted(_tally(a.severity for a in fired).items()))}"
+        )
         _organ_courses(figures, patients, rule)
 
 
@@ -336,20 +361,29 @@ def _organ_courses(figures: Figures, patients: list[PatientAlerts], rule: str) -
     """Courses whose data show ICANS grade >= 1 (AKI stage >= 1) and got a counting alert of the
     rule from an hour before the first such point on; counting alerts of the rule on patients
     whose data never show it, per patient-day (every kind, not only controls)."""
+
     def points(t: GroundTruth) -> tuple[tuple[datetime, int], ...]:
         return t.icans if rule == "icans" else t.aki
 
     ill = [p for p in patients if any(value > 0 for _, value in points(p.truth))]
-    alerted = [p for p in ill if any(
-        counts(a) and a.rule == rule
-        and a.observed_at >= next(at for at, value in points(p.truth) if value > 0) - WINDOW_LEAD
-        for a in p.organ)]
+    alerted = [
+        p
+        for p in ill
+        if any(
+            counts(a)
+            and a.rule == rule
+            and a.observed_at >= next(at for at, value in points(p.truth) if value > 0) - WINDOW_LEAD
+            for a in p.organ
+        )
+    ]
     well = [p for p in patients if p not in ill]
     days = sum((p.truth.monitored_to - p.truth.monitored_from).total_seconds() for p in well) / DAY_S
     false = sum(counts(a) and a.rule == rule for p in well for a in p.organ)
-    figures.say(f"  {rule}: courses whose data show it alerted (medium+): {share(len(alerted), len(ill))}; "
-                f"medium+ changes on patients whose data never show it: {false} in {days:.1f} days = "
-                f"{false / days if days else 0:.3f} per patient-day")
+    figures.say(
+        f"  {rule}: courses whose data show it alerted (medium+): {share(len(alerted), len(ill))}; "
+        f"medium+ changes on patients whose data never show it: {false} in {days:.1f} days = "
+        f"{false / days if days else 0:.3f} per patient-day"
+    )
 
 
 def near_a_bout(truth: GroundTruth, alert: Alert) -> bool:
@@ -365,23 +399,33 @@ def _false_rate(group: list[PatientAlerts], days: float) -> str:
         for alert in p.false:
             rules[f"{alert.rule}/{alert.severity}"] = rules.get(f"{alert.rule}/{alert.severity}", 0) + 1
     rate = f"{false / days:.3f}" if days else "n/a"
-    return (f"{false} = {rate} per patient-day, {near} of them during a bout or within "
-            f"{BOUT_TAIL.total_seconds() / 60:.0f} min after it; by rule/severity: {dict(sorted(rules.items())) or '-'}")
+    return (
+        f"{false} = {rate} per patient-day, {near} of them during a bout or within "
+        f"{BOUT_TAIL.total_seconds() / 60:.0f} min after it; by rule/severity: {dict(sorted(rules.items())) or '-'}"
+    )
 
 
 def _busy_figures(figures: Figures, patients: list[PatientAlerts]) -> None:
     busy = [p for p in patients if p.truth.busy]
     bouts = sum(len(p.truth.bouts) for p in busy)
-    figures.say(f"busy patients (walks or physiotherapy): {len(busy)} "
-                f"({dict(sorted(_tally(p.truth.kind for p in busy).items()))}), {bouts} bouts")
-    for label, group in (("busy stable", [p for p in busy if p.truth.kind == "stable"]),
-                         ("other stable", [p for p in patients if p.truth.kind == "stable" and not p.truth.busy])):
+    figures.say(
+        f"busy patients (walks or physiotherapy): {len(busy)} "
+        f"({dict(sorted(_tally(p.truth.kind for p in busy).items()))}), {bouts} bouts"
+    )
+    for label, group in (
+        ("busy stable", [p for p in busy if p.truth.kind == "stable"]),
+        ("other stable", [p for p in patients if p.truth.kind == "stable" and not p.truth.busy]),
+    ):
         days = sum((p.truth.monitored_to - p.truth.monitored_from).total_seconds() for p in group) / DAY_S
-        figures.say(f"  {label}: {len(group)} patients, {days:.1f} patient-days; false alerts (medium+): "
-                    f"{_false_rate(group, days)} (target <= 0.02)")
+        figures.say(
+            f"  {label}: {len(group)} patients, {days:.1f} patient-days; false alerts (medium+): "
+            f"{_false_rate(group, days)} (target <= 0.02)"
+        )
     days = sum(_days_outside_window(p.truth) for p in busy)
-    figures.say(f"  busy patients of every kind outside deterioration windows ({days:.1f} patient-days): "
-                f"{_false_rate(busy, days)}")
+    figures.say(
+        f"  busy patients of every kind outside deterioration windows ({days:.1f} patient-days): "
+        f"{_false_rate(busy, days)}"
+    )
 
 
 def _days_outside_window(truth: GroundTruth) -> float:
@@ -395,8 +439,10 @@ def _days_outside_window(truth: GroundTruth) -> float:
 
 def _firings(figures: Figures, courses: list[PatientAlerts], rule: str | None) -> None:
     counts_all = [p.firings() for p in courses]
-    line = (f"  firings per course, all rules: mean {statistics.fmean(counts_all):.2f}, "
-            f"max {max(counts_all)} (target <= 1; courses with > 1: {sum(c > 1 for c in counts_all)})")
+    line = (
+        f"  firings per course, all rules: mean {statistics.fmean(counts_all):.2f}, "
+        f"max {max(counts_all)} (target <= 1; courses with > 1: {sum(c > 1 for c in counts_all)})"
+    )
     if rule:
         counts_rule = [p.firings(rule) for p in courses]
         line += f"; rule {rule} alone: mean {statistics.fmean(counts_rule):.2f}, max {max(counts_rule)}"
@@ -404,8 +450,10 @@ def _firings(figures: Figures, courses: list[PatientAlerts], rule: str | None) -
 
 
 def _crs_figures(figures: Figures, courses: list[PatientAlerts]) -> None:
-    figures.say(f"CRS courses: {len(courses)} (max grade in the data: "
-                f"{dict(sorted(_tally(p.truth.max_grade for p in courses).items()))})")
+    figures.say(
+        f"CRS courses: {len(courses)} (max grade in the data: "
+        f"{dict(sorted(_tally(p.truth.max_grade for p in courses).items()))})"
+    )
     if not courses:
         return
     onset = [(p, at) for p in courses if (at := p.truth.crs_onset_at) is not None]
@@ -430,30 +478,37 @@ def _crs_figures(figures: Figures, courses: list[PatientAlerts]) -> None:
         if lag <= timedelta(seconds=p.truth.grade2_cycle_s or 0):
             on_time += 1
         else:
-            figures.misses.append(f"high {lag.total_seconds() / 60:.0f} min after grade 2 "
-                                  f"(cycle {p.truth.grade2_cycle_s} s): {_who(p)}")
-    figures.say(f"  grade-2 courses escalated to high within one measurement cycle: "
-                f"{share(on_time, len(grade2))} (target 100 %)")
+            figures.misses.append(
+                f"high {lag.total_seconds() / 60:.0f} min after grade 2 (cycle {p.truth.grade2_cycle_s} s): {_who(p)}"
+            )
+    figures.say(
+        f"  grade-2 courses escalated to high within one measurement cycle: "
+        f"{share(on_time, len(grade2))} (target 100 %)"
+    )
     figures.say(f"  lag of the first high alert after grade 2 (minutes): {describe(lags, 'min')}")
     figures.say(f"  early warning before grade 2, first high alert: {describe(early_high, 'h')}")
     figures.say(f"  early warning before grade 2, first medium+ alert: {describe(early_any, 'h')}")
     mild = [p for p in courses if p.truth.grade2_at is None]
     raised = [p for p in mild if p.first_true(HIGH) is not None]
-    figures.say(f"  the cost: courses that never met grade 2 yet were escalated to high: "
-                f"{share(len(raised), len(mild))}")
+    figures.say(
+        f"  the cost: courses that never met grade 2 yet were escalated to high: {share(len(raised), len(mild))}"
+    )
     _firings(figures, courses, "crs")
 
 
 def _other_figures(figures: Figures, courses: list[PatientAlerts]) -> None:
-    figures.say(f"non-CRS deterioration: {len(courses)} "
-                f"({dict(sorted(_tally(p.truth.course for p in courses).items()))})")
+    figures.say(
+        f"non-CRS deterioration: {len(courses)} ({dict(sorted(_tally(p.truth.course for p in courses).items()))})"
+    )
     if not courses:
         return
     alerted = [p for p in courses if p.first_true(MEDIUM) is not None]
     urgent = [(p, at) for p in courses if (at := p.truth.urgent_at) is not None]
     in_time = [p for p, at in urgent if (a := p.first_true(MEDIUM)) and a.observed_at <= at]
-    figures.say(f"  alerted (medium+) at all: {share(len(alerted), len(courses))}; "
-                f"no later than the first NEWS2 single-3 reading: {share(len(in_time), len(urgent))}")
+    figures.say(
+        f"  alerted (medium+) at all: {share(len(alerted), len(courses))}; "
+        f"no later than the first NEWS2 single-3 reading: {share(len(in_time), len(urgent))}"
+    )
     early_any = [hours(at - a.observed_at) for p, at in urgent if (a := p.first_true(MEDIUM))]
     early_high = [hours(at - a.observed_at) for p, at in urgent if (a := p.first_true(HIGH))]
     figures.say(f"  warning before the first single-3 reading, first medium+ alert: {describe(early_any, 'h')}")
@@ -479,10 +534,12 @@ def _who(p: PatientAlerts) -> str:
 def engine_revision() -> str:
     """The commit the engine was measured at, and whether monitor/ had uncommitted changes."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                              text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "monitor"], cwd=REPO,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "monitor"], cwd=REPO, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     if not head:
@@ -497,27 +554,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--numerics-interval", type=int, default=60, metavar="SECONDS")
     parser.add_argument("--config", help="clinical configuration JSON for the engine")
-    parser.add_argument("--busy-share", type=float, default=SimulationSettings().busy_share,
-                        help="share of patients who walk or do physiotherapy (the simulator's default)")
+    parser.add_argument(
+        "--busy-share",
+        type=float,
+        default=SimulationSettings().busy_share,
+        help="share of patients who walk or do physiotherapy (the simulator's default)",
+    )
     parser.add_argument("--misses", type=int, default=15, help="how many misses to list (default 15)")
-    parser.add_argument("--no-labs-neuro", action="store_true",
-                        help="leave out lab results, neuro assessments and ICANS steroids (the ward before them)")
+    parser.add_argument(
+        "--no-labs-neuro",
+        action="store_true",
+        help="leave out lab results, neuro assessments and ICANS steroids (the ward before them)",
+    )
     args = parser.parse_args(argv)
-    settings = SimulationSettings(patients=args.patients, days=args.days, seed=args.seed,
-                                  numerics_interval_s=args.numerics_interval, busy_share=args.busy_share,
-                                  labs_and_neuro=not args.no_labs_neuro)
+    settings = SimulationSettings(
+        patients=args.patients,
+        days=args.days,
+        seed=args.seed,
+        numerics_interval_s=args.numerics_interval,
+        busy_share=args.busy_share,
+        labs_and_neuro=not args.no_labs_neuro,
+    )
     simulation = Simulation(settings)
     run = run_cohort(simulation, Engine(load_config(args.config)))
     truths = simulation.truths
     patients = split_by_patient(truths, run.alerts)
     figures = evaluate(patients)
     organ_figures(figures, patients, run.organ)
-    print(f"cohort: {settings.patients} patients x {settings.days:g} days, seed {settings.seed}, "
-          f"numerics every {settings.numerics_interval_s} s, artifacts at default rates, "
-          f"busy share {settings.busy_share:g}; engine config: {args.config or 'defaults'}")
-    print(f"engine: {engine_revision()}; {run.messages} messages, {len(run.alerts)} alerts; "
-          f"{run.wall_s:.1f} s wall (simulation + engine), {run.engine_s:.1f} s in the engine = "
-          f"{run.messages / run.engine_s if run.engine_s else float('nan'):,.0f} messages/s")
+    print(
+        f"cohort: {settings.patients} patients x {settings.days:g} days, seed {settings.seed}, "
+        f"numerics every {settings.numerics_interval_s} s, artifacts at default rates, "
+        f"busy share {settings.busy_share:g}; engine config: {args.config or 'defaults'}"
+    )
+    print(
+        f"engine: {engine_revision()}; {run.messages} messages, {len(run.alerts)} alerts; "
+        f"{run.wall_s:.1f} s wall (simulation + engine), {run.engine_s:.1f} s in the engine = "
+        f"{run.messages / run.engine_s if run.engine_s else float('nan'):,.0f} messages/s"
+    )
     print(f"messages by type: {dict(sorted(run.kinds.items()))}")
     for line in figures.lines:
         print(line)

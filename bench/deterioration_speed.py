@@ -33,8 +33,8 @@ import os
 import sys
 import time
 from datetime import timedelta
-from typing import cast
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -64,9 +64,16 @@ def engine_inputs(count: int) -> list:
         window, end = copy.deepcopy(patient.window), int(round((at - self.grace_s) / 3600)) * 60
         evaluate(self, patient, at, news2, on_oxygen, risk_period)
         medium_open, _, high_open, _, _ = patient.deterioration
-        seen.append([ref.minutes_until(window, end, feat.HOURS * 60), bool(on_oxygen),
-                     bool(medium_open or high_open), window, end,
-                     window._hours])  # noqa: SLF001  # put back before each timed call
+        seen.append(
+            [
+                ref.minutes_until(window, end, feat.HOURS * 60),
+                bool(on_oxygen),
+                bool(medium_open or high_open),
+                window,
+                end,
+                window._hours,  # noqa: SLF001  # put back before each timed call
+            ]
+        )
 
     engine_rule.HourlyWarning.evaluate = record  # type: ignore[method-assign]  # recorded, then put back
     try:
@@ -127,31 +134,43 @@ def main() -> None:
         return hours_step(hours_of(window, end, kept), oxygen, level_open)
 
     columns = list(feat.CHANNEL_COLUMNS)
-    by_hours = [(hours_of(w, end, kept), oxygen, level_open)
-                for _m, oxygen, level_open, w, end, kept in inputs]
+    by_hours = [(hours_of(w, end, kept), oxygen, level_open) for _m, oxygen, level_open, w, end, kept in inputs]
     for item, (hours, *_) in zip(inputs, by_hours):  # the figures are of the same answers
-        assert np.array_equal(np.array(hours), feat.hourly_medians(item[0])[:, columns],
-                              equal_nan=True)
+        assert np.array_equal(np.array(hours), feat.hourly_medians(item[0])[:, columns], equal_nan=True)
     rows = [
-        ("assess (24, 7)", lambda h, o: ref.assess(model, h, o),
-         lambda h, o: dmodel.assess(model, h, o), hourly),
-        ("score_moment (24, 7)", lambda h, o: ref.assess(model, h, o),  # before: assess was all
-         lambda h, o: dmodel.score_moment(model, feat.compute_one(h, o)), hourly),
-        ("hourly_medians (1440, 7)", lambda m, *_: ref.hourly_medians(m),
-         lambda m, *_: feat.hourly_medians(m), inputs),
-        ("minutes_until (window)", lambda m, o, _, w, end, k: ref.minutes_until(w, end, day),
-         lambda m, o, _, w, end, k: w.minutes_until(end, day), inputs),
-        ("hour_medians (window)",
-         lambda m, o, _, w, end, k: ref.hourly_medians(ref.minutes_until(w, end, day))[:, columns],
-         lambda m, o, _, w, end, k: hours_of(w, end, k), inputs),
-        ("engine step", lambda m, o, lv, _h: old_step(m, o, lv),
-         lambda _m, o, lv, h: hours_step(h, o, lv),
-         [(m, o, lv, h) for (m, *_), (h, o, lv) in zip(inputs, by_hours)]),
+        ("assess (24, 7)", lambda h, o: ref.assess(model, h, o), lambda h, o: dmodel.assess(model, h, o), hourly),
+        (
+            "score_moment (24, 7)",
+            lambda h, o: ref.assess(model, h, o),  # before: assess was all
+            lambda h, o: dmodel.score_moment(model, feat.compute_one(h, o)),
+            hourly,
+        ),
+        ("hourly_medians (1440, 7)", lambda m, *_: ref.hourly_medians(m), lambda m, *_: feat.hourly_medians(m), inputs),
+        (
+            "minutes_until (window)",
+            lambda m, o, _, w, end, k: ref.minutes_until(w, end, day),
+            lambda m, o, _, w, end, k: w.minutes_until(end, day),
+            inputs,
+        ),
+        (
+            "hour_medians (window)",
+            lambda m, o, _, w, end, k: ref.hourly_medians(ref.minutes_until(w, end, day))[:, columns],
+            lambda m, o, _, w, end, k: hours_of(w, end, k),
+            inputs,
+        ),
+        (
+            "engine step",
+            lambda m, o, lv, _h: old_step(m, o, lv),
+            lambda _m, o, lv, h: hours_step(h, o, lv),
+            [(m, o, lv, h) for (m, *_), (h, o, lv) in zip(inputs, by_hours)],
+        ),
         ("whole evaluation", old_whole, hours_whole, inputs),
         ("  vs minutes_until → score", minutes_whole, hours_whole, inputs),
     ]
-    print(f"{len(inputs)} evaluations of {args.stays} stays ({opened} with a level open); "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"{len(inputs)} evaluations of {args.stays} stays ({opened} with a level open); "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     print(f"{'µs per evaluation':<28}{'before':>10}{'after':>10}{'speed-up':>10}")
     for name, before, after, items in rows:
         # interleaved: each round of one then the other, so load hits both alike

@@ -39,6 +39,7 @@ CONCURRENCY = 32
 
 # -- the receiver: its own process, records when each webhook-id arrived -------------------------
 
+
 def serve_receiver(port: int) -> None:
     arrivals: dict[str, float] = {}
 
@@ -82,13 +83,26 @@ def wait_for(port: int, count: int, timeout: float) -> dict[str, float]:
 
 # -- load ------------------------------------------------------------------------------------
 
+
 def alert(n: int, tag: str) -> dict:
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     episode = f"MRN-{n % 5000}:crs:{tag}-{n}"
-    return {"record": "alert", "alert_id": f"{tag}-{n}", "episode_id": episode, "patient_id": f"MRN-{n % 5000}",
-            "ward": "5-West", "bed": str(n % 30), "status": "firing", "severity": "high", "rule": "crs",
-            "crs_grade": 2, "news2_score": 6, "reasons": ["temperature 38.9 °C >= 38.0"],
-            "observed_at": now, "emitted_at": now}
+    return {
+        "record": "alert",
+        "alert_id": f"{tag}-{n}",
+        "episode_id": episode,
+        "patient_id": f"MRN-{n % 5000}",
+        "ward": "5-West",
+        "bed": str(n % 30),
+        "status": "firing",
+        "severity": "high",
+        "rule": "crs",
+        "crs_grade": 2,
+        "news2_score": 6,
+        "reasons": ["temperature 38.9 °C >= 38.0"],
+        "observed_at": now,
+        "emitted_at": now,
+    }
 
 
 async def produce_backlog(bootstrap: str, topic: str, count: int, tag: str) -> None:
@@ -125,12 +139,15 @@ async def produce_steadily(bootstrap: str, topic: str, rate: float, seconds: flo
 
 # -- the baseline: a bare forwarder ----------------------------------------------------------------
 
+
 async def bare_forwarder(bootstrap: str, topic: str, url: str, stop: asyncio.Event) -> None:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"bare-{topic}",
-                                auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=f"bare-{topic}", auto_offset_reset="earliest"
+    )
     await consumer.start()
     queue: asyncio.Queue = asyncio.Queue(maxsize=CONCURRENCY * 4)
     async with ClientSession(connector=TCPConnector(limit=CONCURRENCY)) as session:
+
         async def post() -> None:
             while True:
                 record = await queue.get()
@@ -152,6 +169,7 @@ async def bare_forwarder(bootstrap: str, topic: str, url: str, stop: asyncio.Eve
 
 # -- measuring -------------------------------------------------------------------------------------
 
+
 def throughput(got: dict[str, float]) -> float:
     """Pages per second from the first page received to the last (start-up not counted)."""
     return (len(got) - 1) / (max(got.values()) - min(got.values()))
@@ -167,6 +185,7 @@ def p99_ms(on_topic: dict[str, float], got: dict[str, float]) -> tuple[float, fl
 
 def run_bare_forwarder(bootstrap: str, topic: str, url: str) -> None:
     """The baseline in a process of its own, as the dispatcher is; SIGTERM stops it."""
+
     async def main() -> None:
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -175,8 +194,9 @@ def run_bare_forwarder(bootstrap: str, topic: str, url: str) -> None:
     asyncio.run(main())
 
 
-def measure(command: list[str], bootstrap: str, receiver: int, topic: str, count: int, rate: float,
-            seconds: float, log: Path) -> tuple:
+def measure(
+    command: list[str], bootstrap: str, receiver: int, topic: str, count: int, rate: float, seconds: float, log: Path
+) -> tuple:
     """Notifications/s draining a backlog of `count`, then latency at a steady `rate`."""
     asyncio.run(produce_backlog(bootstrap, topic, count, "backlog"))
     reset(receiver)
@@ -194,15 +214,17 @@ def measure(command: list[str], bootstrap: str, receiver: int, topic: str, count
     return rate_found, latency
 
 
-def measure_bare(bootstrap: str, receiver: int, count: int, rate: float, seconds: float, work: Path,
-                 round_: int) -> tuple:
+def measure_bare(
+    bootstrap: str, receiver: int, count: int, rate: float, seconds: float, work: Path, round_: int
+) -> tuple:
     topic = f"bench-bare-{round_}"
     command = [sys.executable, __file__, "--bare", bootstrap, topic, f"http://127.0.0.1:{receiver}/pages"]
     return measure(command, bootstrap, receiver, topic, count, rate, seconds, work / f"bare-{round_}.log")
 
 
-def measure_dispatcher(bootstrap: str, receiver: int, count: int, rate: float, seconds: float, work: Path,
-                       round_: int) -> tuple:
+def measure_dispatcher(
+    bootstrap: str, receiver: int, count: int, rate: float, seconds: float, work: Path, round_: int
+) -> tuple:
     config = work / f"dispatch-{round_}.yaml"
     topic = f"bench-alerts-{round_}"
     config.write_text(f"""
@@ -224,8 +246,12 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=20000, help="backlog size for notifications/s")
     parser.add_argument("--rate", type=float, default=200, help="alerts/s in the latency phase")
     parser.add_argument("--seconds", type=float, default=10, help="length of the latency phase")
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="alternate baseline and dispatcher this many times (the machine is shared)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="alternate baseline and dispatcher this many times (the machine is shared)",
+    )
     parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--bare", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -250,27 +276,40 @@ def main() -> int:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.1)
-            print(f"machine: {os.cpu_count()} cores; backlog {args.count} alerts; latency phase "
-                  f"{args.rate:g} alerts/s for {args.seconds:g} s; receiver concurrency {CONCURRENCY}")
+            print(
+                f"machine: {os.cpu_count()} cores; backlog {args.count} alerts; latency phase "
+                f"{args.rate:g} alerts/s for {args.seconds:g} s; receiver concurrency {CONCURRENCY}"
+            )
             bare, dispatch = [], []
             for round_ in range(args.rounds):
                 bare_rate, (bare_p50, bare_p99) = measure_bare(
-                    kafka.bootstrap, port, args.count, args.rate, args.seconds, Path(work), round_)
-                rate, (p50, p99) = measure_dispatcher(kafka.bootstrap, port, args.count, args.rate,
-                                                      args.seconds, Path(work), round_)
+                    kafka.bootstrap, port, args.count, args.rate, args.seconds, Path(work), round_
+                )
+                rate, (p50, p99) = measure_dispatcher(
+                    kafka.bootstrap, port, args.count, args.rate, args.seconds, Path(work), round_
+                )
                 bare.append((bare_rate, bare_p99))
                 dispatch.append((rate, p99))
-                print(f"round {round_ + 1} bare forwarder (baseline): {bare_rate:6.0f} notifications/s   "
-                      f"alert on topic -> received p50 {bare_p50:6.1f} ms  p99 {bare_p99:6.1f} ms")
-                print(f"round {round_ + 1} crsmon dispatch:           {rate:6.0f} notifications/s   "
-                      f"alert on topic -> received p50 {p50:6.1f} ms  p99 {p99:6.1f} ms", flush=True)
+                print(
+                    f"round {round_ + 1} bare forwarder (baseline): {bare_rate:6.0f} notifications/s   "
+                    f"alert on topic -> received p50 {bare_p50:6.1f} ms  p99 {bare_p99:6.1f} ms"
+                )
+                print(
+                    f"round {round_ + 1} crsmon dispatch:           {rate:6.0f} notifications/s   "
+                    f"alert on topic -> received p50 {p50:6.1f} ms  p99 {p99:6.1f} ms",
+                    flush=True,
+                )
             rate, p99 = median([r for r, _ in dispatch]), median([p for _, p in dispatch])
             bare_rate, bare_p99 = median([r for r, _ in bare]), median([p for _, p in bare])
-            print(f"median of {args.rounds}: crsmon dispatch {rate:.0f} notifications/s, p99 {p99:.1f} ms; "
-                  f"baseline {bare_rate:.0f} notifications/s, p99 {bare_p99:.1f} ms")
+            print(
+                f"median of {args.rounds}: crsmon dispatch {rate:.0f} notifications/s, p99 {p99:.1f} ms; "
+                f"baseline {bare_rate:.0f} notifications/s, p99 {bare_p99:.1f} ms"
+            )
             print(f"dispatch / baseline: throughput {rate / bare_rate:.2f}x, p99 {p99 / bare_p99:.2f}x")
-            print(f"targets: >= 2000 notifications/s: {'met' if rate >= 2000 else 'NOT met'}; "
-                  f"p99 <= 200 ms: {'met' if p99 <= 200 else 'NOT met'}")
+            print(
+                f"targets: >= 2000 notifications/s: {'met' if rate >= 2000 else 'NOT met'}; "
+                f"p99 <= 200 ms: {'met' if p99 <= 200 else 'NOT met'}"
+            )
     finally:
         os.killpg(receiver.pid, signal.SIGTERM)
         receiver.wait(10)

@@ -31,15 +31,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from monitor.engine import Engine
-from simulator import Simulation, SimulationSettings
 from monitor.wire import VitalSigns, decode_input, encode
+from simulator import Simulation, SimulationSettings
 
 MINUTE = timedelta(minutes=1)
 
 
 def simulated(patients: int, hours: float, cadence_s: int) -> tuple[list, list[bytes]]:
-    settings = SimulationSettings(patients=patients, days=hours / 24, seed=3,
-                                  numerics_interval_s=cadence_s)
+    settings = SimulationSettings(patients=patients, days=hours / 24, seed=3, numerics_interval_s=cadence_s)
     events = list(Simulation(settings).events())
     return events, [encode(event, drop_none=True) for event in events]
 
@@ -57,8 +56,6 @@ def replay(engine: Engine, events: list) -> None:
 
 def decode_all(lines: list[bytes]) -> list:
     return [decode_input(line) for line in lines]
-
-
 
 
 def timed(work: Callable[[], object]) -> tuple[float, float]:
@@ -80,11 +77,16 @@ def throughput(label: str, events: list, lines: list[bytes], rounds: int) -> Non
             old = best.get(name, (float("inf"), float("inf")))
             best[name] = (min(old[0], wall), min(old[1], cpu))
     count = len(events)
-    print(f"{label}: {count:,} messages ({sum(isinstance(e, VitalSigns) for e in events):,} "
-          "observation sets), best of", rounds, "rounds")
+    print(
+        f"{label}: {count:,} messages ({sum(isinstance(e, VitalSigns) for e in events):,} observation sets), best of",
+        rounds,
+        "rounds",
+    )
     for name, (wall, cpu) in best.items():
-        print(f"  {name:14s} {count / cpu:>10,.0f} /s CPU ({cpu / count * 1e6:6.1f} µs each)"
-              f"   {count / wall:>10,.0f} /s wall")
+        print(
+            f"  {name:14s} {count / cpu:>10,.0f} /s CPU ({cpu / count * 1e6:6.1f} µs each)"
+            f"   {count / wall:>10,.0f} /s wall"
+        )
     ratios.sort()
     print(f"  engine cost = {ratios[len(ratios) // 2]:.2f} × decode (median of rounds)")
 
@@ -98,27 +100,48 @@ def memory(patients: int) -> None:
     for second in range(86_400):
         at = start + timedelta(seconds=second)
         for patient in range(patients):
-            fields = {"heart_rate": 70.0 + (second + patient) % 9, "spo2": 96.0 + second % 3,
-                      "respiratory_rate": 14.0 + second % 4}
+            fields = {
+                "heart_rate": 70.0 + (second + patient) % 9,
+                "spo2": 96.0 + second % 3,
+                "respiratory_rate": 14.0 + second % 4,
+            }
             if second % 900 == 0:
-                fields.update(systolic_bp=118.0 + second % 7, diastolic_bp=70.0,
-                              mean_arterial_pressure=86.0)
+                fields.update(systolic_bp=118.0 + second % 7, diastolic_bp=70.0, mean_arterial_pressure=86.0)
             if second % 3600 == 0:
                 fields["temperature"] = 36.8
-            measurements: dict[str, Any] = {name: fields.get(name) for name in (
-                "heart_rate", "systolic_bp", "diastolic_bp", "mean_arterial_pressure",
-                "temperature", "spo2", "respiratory_rate")}
-            engine.observe(VitalSigns.model_construct(
-                patient_id=f"MRN-{patient:05d}", ts=at, ward="5-West", bed=str(patient),
-                source=None, on_oxygen=None, consciousness=None, **measurements,
-            ))
+            measurements: dict[str, Any] = {
+                name: fields.get(name)
+                for name in (
+                    "heart_rate",
+                    "systolic_bp",
+                    "diastolic_bp",
+                    "mean_arterial_pressure",
+                    "temperature",
+                    "spo2",
+                    "respiratory_rate",
+                )
+            }
+            engine.observe(
+                VitalSigns.model_construct(
+                    patient_id=f"MRN-{patient:05d}",
+                    ts=at,
+                    ward="5-West",
+                    bed=str(patient),
+                    source=None,
+                    on_oxygen=None,
+                    consciousness=None,
+                    **measurements,
+                )
+            )
     gc.collect()
     held = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     snapshots = [len(engine.snapshot(p) or b"") for p in engine.patients()]
-    print(f"memory after 24 h at 1 Hz, {patients} patients: {held / patients:,.0f} bytes per "
-          f"patient in memory (tracemalloc), snapshot {max(snapshots):,} bytes "
-          f"(target <= 65,536)")
+    print(
+        f"memory after 24 h at 1 Hz, {patients} patients: {held / patients:,.0f} bytes per "
+        f"patient in memory (tracemalloc), snapshot {max(snapshots):,} bytes "
+        f"(target <= 65,536)"
+    )
 
 
 def main() -> None:
@@ -130,12 +153,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--memory-patients", type=int, default=3)
     args = parser.parse_args()
-    for cadence, patients, hours in ((1, args.dense_patients, args.dense_hours),
-                                     (60, args.patients, args.hours)):
+    for cadence, patients, hours in ((1, args.dense_patients, args.dense_hours), (60, args.patients, args.hours)):
         events, lines = simulated(patients, hours, cadence)
         gc.freeze()  # the inputs are not the engine's garbage to collect
-        throughput(f"ward of {patients}, numerics every {cadence} s, {hours:g} h", events, lines,
-                   args.rounds)
+        throughput(f"ward of {patients}, numerics every {cadence} s, {hours:g} h", events, lines, args.rounds)
         del events, lines
         gc.unfreeze()
     memory(args.memory_patients)

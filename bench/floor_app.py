@@ -42,6 +42,7 @@ def build_floor_app(settings: WorkerSettings) -> faust.App:
 
     inputs = app.topic(topics.vitals, topics.clinical_events, topics.alert_acks)
     if BATCH > 1:
+
         @app.agent(inputs, name="observe")
         async def observe(stream: StreamT) -> None:
             async for values in stream.take(BATCH, within=0.05):
@@ -56,12 +57,14 @@ def build_floor_app(settings: WorkerSettings) -> faust.App:
                 if consumed[0] % SEND_EVERY == 0:
                     await output.send(key=event.message.key, value=event.message.value)
     else:
+
         @app.agent(inputs, name="observe")
         async def observe(stream: StreamT) -> None:
             async for _event in stream.events():
                 consumed[0] += 1
 
     if LANE:
+
         async def count(record) -> None:
             consumed[0] += 1
 

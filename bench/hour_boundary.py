@@ -36,11 +36,18 @@ def ward_hour(patients: int, slice_size: int | None) -> tuple[float, float, list
         moment = START + timedelta(minutes=minute)
         for number in range(patients):
             unwell = number % 10 == 0 and minute >= 30  # a tenth deteriorate in the second half
-            observed = engine.observe(VitalSigns(
-                patient_id=f"p{number}", ts=moment + timedelta(seconds=number % 60),
-                heart_rate=(118 if unwell else 80) + number % 7, systolic_bp=104 if unwell else 120,
-                diastolic_bp=70, temperature=37.0, spo2=94 if unwell else 97,
-                respiratory_rate=23 if unwell else 16))
+            observed = engine.observe(
+                VitalSigns(
+                    patient_id=f"p{number}",
+                    ts=moment + timedelta(seconds=number % 60),
+                    heart_rate=(118 if unwell else 80) + number % 7,
+                    systolic_bp=104 if unwell else 120,
+                    diastolic_bp=70,
+                    temperature=37.0,
+                    spo2=94 if unwell else 97,
+                    respiratory_rate=23 if unwell else 16,
+                )
+            )
             alerts.extend(encode(alert) for alert in observed.alerts)
         now = moment + timedelta(seconds=60)
         while True:
@@ -59,13 +66,16 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=10_000)
     parser.add_argument("--slice", type=int, default=200, help="patients a timer call (CRSMON_TICK_PATIENTS)")
     args = parser.parse_args()
-    print(f"{args.patients:,} patients, a set every 5 min; load average "
-          f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    print(
+        f"{args.patients:,} patients, a set every 5 min; load average {', '.join(f'{v:.1f}' for v in os.getloadavg())}"
+    )
     whole = ward_hour(args.patients, None)
     sliced = ward_hour(args.patients, args.slice)
     print(f"{'in one piece':<22} longest timer call {1000 * whole[0]:,.0f} ms, all timer calls {whole[1]:.2f} s")
-    print(f"{f'{args.slice} patients a call':<22} longest timer call {1000 * sliced[0]:,.0f} ms, "
-          f"all timer calls {sliced[1]:.2f} s")
+    print(
+        f"{f'{args.slice} patients a call':<22} longest timer call {1000 * sliced[0]:,.0f} ms, "
+        f"all timer calls {sliced[1]:.2f} s"
+    )
     print(f"same alerts: {whole[2] == sliced[2]} ({len(whole[2])} alerts)")
 
 

@@ -29,8 +29,15 @@ def with_assessments(events: list, every_h: float, hours: float) -> list:
     """The events, and an assessment for each patient every `every_h` hours, in time order."""
     start = min(event.ts for event in events)
     assessments = [
-        validate_input({"patient_id": patient, "ts": (start + timedelta(hours=every_h * k, minutes=7)).isoformat(),
-                        "type": "neuro", "ice": _ICE[k % len(_ICE)], "arousal": "alert"})
+        validate_input(
+            {
+                "patient_id": patient,
+                "ts": (start + timedelta(hours=every_h * k, minutes=7)).isoformat(),
+                "type": "neuro",
+                "ice": _ICE[k % len(_ICE)],
+                "arousal": "alert",
+            }
+        )
         for patient in sorted({event.patient_id for event in events})
         for k in range(int(hours // every_h))
     ]
@@ -55,11 +62,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     plain, _ = simulated(args.patients, args.hours, 60)
-    for label, events in (("without assessments", plain),
-                          ("with assessments", with_assessments(plain, args.every_h, args.hours))):
+    for label, events in (
+        ("without assessments", plain),
+        ("with assessments", with_assessments(plain, args.every_h, args.hours)),
+    ):
         off, on = best_cpu(events, False, args.rounds), best_cpu(events, True, args.rounds)
-        print(f"{label}: {len(events)} events, icans_rule off {off:.3f} s, on {on:.3f} s CPU "
-              f"({(on / off - 1) * 100:+.1f} %, {(on - off) / len(events) * 1e6:+.1f} µs an event)")
+        print(
+            f"{label}: {len(events)} events, icans_rule off {off:.3f} s, on {on:.3f} s CPU "
+            f"({(on / off - 1) * 100:+.1f} %, {(on - off) / len(events) * 1e6:+.1f} µs an event)"
+        )
 
 
 if __name__ == "__main__":

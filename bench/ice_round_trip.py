@@ -80,11 +80,15 @@ ROUND_TRIP = """async () => {
 def environment(bootstrap: str, suffix: str, data_dir: Path) -> dict[str, str]:
     """One environment for both processes: the dashboard's, plus the worker's own settings."""
     env = dashboard_env(bootstrap, suffix)
-    env.update({
-        "CRSMON_APP_ID": f"crsmon-ice-bench-{suffix}", "CRSMON_DATA_DIR": str(data_dir),
-        "CRSMON_WEB_PORT": str(free_port()),
-        "CRSMON_TOPIC_VITALS": f"vitals-{suffix}", "CRSMON_TOPIC_DEAD_LETTERS": f"dead-letters-{suffix}",
-    })
+    env.update(
+        {
+            "CRSMON_APP_ID": f"crsmon-ice-bench-{suffix}",
+            "CRSMON_DATA_DIR": str(data_dir),
+            "CRSMON_WEB_PORT": str(free_port()),
+            "CRSMON_TOPIC_VITALS": f"vitals-{suffix}",
+            "CRSMON_TOPIC_DEAD_LETTERS": f"dead-letters-{suffix}",
+        }
+    )
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
         admin.create_topics([NewTopic(env[f"CRSMON_TOPIC_{name}"], 4, 1) for name in TOPICS])
@@ -103,8 +107,11 @@ def measure(bootstrap: str, rounds: int, workdir: Path) -> list[dict]:
     env = environment(bootstrap, suffix, workdir / "worker")
     patients = [f"BENCH-ICE-{n:03d}" for n in range(rounds)]
     earlier = format_timestamp(datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5))
-    produce(bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"],
-            [(pid, status_message(pid, earlier, bed=str(n + 1))) for n, pid in enumerate(patients)])
+    produce(
+        bootstrap,
+        env["CRSMON_TOPIC_PATIENT_STATUS"],
+        [(pid, status_message(pid, earlier, bed=str(n + 1))) for n, pid in enumerate(patients)],
+    )
     worker = Service(["worker"], env, workdir / "worker.log")
     dashboard = Dashboard(env, workdir / "dashboard.log", free_port())
     results = []
@@ -120,16 +127,32 @@ def measure(bootstrap: str, rounds: int, workdir: Path) -> list[dict]:
             for n, patient in enumerate(patients):
                 page.evaluate("id => { location.hash = `patient=${encodeURIComponent(id)}&span=24`; }", patient)
                 page.locator(".pv-chart svg").wait_for(timeout=10_000)
-                fill(page, {"orientation": str(4 - n % 3), "naming": "3", "commands": "1", "writing": str(n % 2),
-                            "attention": "1", "arousal": "alert", "seizure": "none", "motor": "none",
-                            "cerebral_edema": "none"})
+                fill(
+                    page,
+                    {
+                        "orientation": str(4 - n % 3),
+                        "naming": "3",
+                        "commands": "1",
+                        "writing": str(n % 2),
+                        "attention": "1",
+                        "arousal": "alert",
+                        "seizure": "none",
+                        "motor": "none",
+                        "cerebral_edema": "none",
+                    },
+                )
                 times = page.evaluate(ROUND_TRIP)
                 if "error" in times:
-                    raise SystemExit(f"round {n} ({patient}) failed: {times['error']}\n"
-                                     f"worker log: {worker.log}\ndashboard log: {dashboard.log}")
+                    raise SystemExit(
+                        f"round {n} ({patient}) failed: {times['error']}\n"
+                        f"worker log: {worker.log}\ndashboard log: {dashboard.log}"
+                    )
                 results.append(times)
-                print(f"  {patient}: answered {times['answered']:.0f} ms, on course {times['course']:.0f} ms, "
-                      f"worker's status {times['status']:.0f} ms", flush=True)
+                print(
+                    f"  {patient}: answered {times['answered']:.0f} ms, on course {times['course']:.0f} ms, "
+                    f"worker's status {times['status']:.0f} ms",
+                    flush=True,
+                )
             browser.close()
     finally:
         dashboard.stop()
@@ -155,14 +178,21 @@ def main() -> None:
         if broker is not None:
             broker.remove()
     summary = {}
-    for key, words in (("answered", "submit → dashboard's 202 (Kafka has it)"),
-                       ("course", "submit → ICE mark on the course"),
-                       ("status", "submit → worker's status in the view (target p95 ≤ 2000 ms)")):
+    for key, words in (
+        ("answered", "submit → dashboard's 202 (Kafka has it)"),
+        ("course", "submit → ICE mark on the course"),
+        ("status", "submit → worker's status in the view (target p95 ≤ 2000 ms)"),
+    ):
         values = [result[key] for result in results]
-        summary[key] = {"p50_ms": round(percentile(values, 0.50)), "p95_ms": round(percentile(values, 0.95)),
-                        "max_ms": round(max(values))}
-        print(f"{words}: p50 {summary[key]['p50_ms']} ms, p95 {summary[key]['p95_ms']} ms, "
-              f"max {summary[key]['max_ms']} ms over {len(values)} submits")
+        summary[key] = {
+            "p50_ms": round(percentile(values, 0.50)),
+            "p95_ms": round(percentile(values, 0.95)),
+            "max_ms": round(max(values)),
+        }
+        print(
+            f"{words}: p50 {summary[key]['p50_ms']} ms, p95 {summary[key]['p95_ms']} ms, "
+            f"max {summary[key]['max_ms']} ms over {len(values)} submits"
+        )
     print(json.dumps({"rounds": len(results), "cores": os.cpu_count(), **summary}))
 
 

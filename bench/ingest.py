@@ -67,20 +67,26 @@ def fhir_baseline(raw: bytes) -> None:
 def bench_codecs(rounds: int) -> None:
     raw = (SAMPLES / HL7_SAMPLE).read_bytes()
     library, codec = best_of_alternating(lambda data: hl7.parse(data.decode()), decode_oru, raw, rounds // 5)
-    print(f"HL7 {HL7_SAMPLE}: decode_oru {codec:,.0f} msg/s; hl7.parse alone {library:,.0f} msg/s; "
-          f"codec/parse time ratio {library / codec:.2f}")
+    print(
+        f"HL7 {HL7_SAMPLE}: decode_oru {codec:,.0f} msg/s; hl7.parse alone {library:,.0f} msg/s; "
+        f"codec/parse time ratio {library / codec:.2f}"
+    )
     for name in FHIR_SAMPLES:
         raw = (SAMPLES / name).read_bytes()
         library, codec = best_of_alternating(fhir_baseline, decode_fhir, raw, rounds // 20)
-        print(f"FHIR {name}: decode_fhir {codec:,.0f} msg/s; JSON + fhir.resources validation alone "
-              f"{library:,.0f} msg/s; codec/validation time ratio {library / codec:.2f}")
+        print(
+            f"FHIR {name}: decode_fhir {codec:,.0f} msg/s; JSON + fhir.resources validation alone "
+            f"{library:,.0f} msg/s; codec/validation time ratio {library / codec:.2f}"
+        )
 
 
 def summary(latencies: list[float]) -> str:
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return (f"{len(latencies) / sum(latencies):,.0f} msg/s, p50 {statistics.median(ordered) * 1000:.2f} ms, "
-            f"p99 {p99 * 1000:.2f} ms")
+    return (
+        f"{len(latencies) / sum(latencies):,.0f} msg/s, p50 {statistics.median(ordered) * 1000:.2f} ms, "
+        f"p99 {p99 * 1000:.2f} ms"
+    )
 
 
 async def bare_producer(bootstrap: str, topic: str, count: int) -> list[float]:
@@ -91,8 +97,7 @@ async def bare_producer(bootstrap: str, topic: str, count: int) -> list[float]:
         latencies = []
         for number in range(count):
             started = time.perf_counter()
-            await producer.send_and_wait(topic, b'{"patient_id":"AB60001","heart_rate":60}',
-                                         key=b"AB60001")
+            await producer.send_and_wait(topic, b'{"patient_id":"AB60001","heart_rate":60}', key=b"AB60001")
             latencies.append(time.perf_counter() - started)
         return latencies
     finally:

@@ -35,9 +35,16 @@ from monitor.engine import Engine
 from monitor.wire import LabEvent, TherapyEvent, VitalSigns
 
 START = datetime(2026, 11, 1, tzinfo=timezone.utc)
-PANEL = {"creatinine": (0.9, "mg/dL"), "bilirubin": (0.8, "mg/dL"), "alt": (30.0, "U/L"),
-         "ast": (28.0, "U/L"), "platelets": (180.0, "10^9/L"), "wbc": (6.5, "10^9/L"),
-         "crp": (8.0, "mg/L"), "ferritin": (400.0, "ng/mL")}
+PANEL = {
+    "creatinine": (0.9, "mg/dL"),
+    "bilirubin": (0.8, "mg/dL"),
+    "alt": (30.0, "U/L"),
+    "ast": (28.0, "U/L"),
+    "platelets": (180.0, "10^9/L"),
+    "wbc": (6.5, "10^9/L"),
+    "crp": (8.0, "mg/L"),
+    "ferritin": (400.0, "ng/mL"),
+}
 
 
 def ward(patients: int, labs: bool, vitals_minutes: int, lab_days: float, seed: int = 7) -> Engine:
@@ -53,13 +60,21 @@ def ward(patients: int, labs: bool, vitals_minutes: int, lab_days: float, seed: 
                 at = START + timedelta(hours=6 * panel, minutes=10)
                 for test, (typical, unit) in PANEL.items():
                     value = round(typical * float(rng.uniform(0.8, 1.25)), 2)
-                    engine.observe(LabEvent(patient_id=pid, ts=at, type="lab", test=test, value=value,
-                                            unit=unit))
+                    engine.observe(LabEvent(patient_id=pid, ts=at, type="lab", test=test, value=value, unit=unit))
         for second in range(vitals_minutes * 60):
-            engine.observe(VitalSigns(
-                patient_id=pid, ts=vitals_start + timedelta(seconds=second), heart_rate=80 + second % 7,
-                systolic_bp=120, diastolic_bp=70, mean_arterial_pressure=87, temperature=37.0,
-                spo2=97, respiratory_rate=16))
+            engine.observe(
+                VitalSigns(
+                    patient_id=pid,
+                    ts=vitals_start + timedelta(seconds=second),
+                    heart_rate=80 + second % 7,
+                    systolic_bp=120,
+                    diastolic_bp=70,
+                    mean_arterial_pressure=87,
+                    temperature=37.0,
+                    spo2=97,
+                    respiratory_rate=16,
+                )
+            )
     return engine
 
 
@@ -80,8 +95,12 @@ def measure(patients: int, labs: bool, vitals_minutes: int, lab_days: float) -> 
     for pid, data in zip(ids, snapshots):
         fresh.restore(pid, data)
     restore_s = time.perf_counter() - began
-    return {"memory_kb": held / patients / 1024, "snapshot_b": sum(map(len, snapshots)) / patients,
-            "write_us": write_s / patients * 1e6, "restore_us": restore_s / patients * 1e6}
+    return {
+        "memory_kb": held / patients / 1024,
+        "snapshot_b": sum(map(len, snapshots)) / patients,
+        "write_us": write_s / patients * 1e6,
+        "restore_us": restore_s / patients * 1e6,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,15 +109,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vitals-minutes", type=int, default=10, help="1 Hz vitals per patient, in minutes")
     parser.add_argument("--lab-days", type=float, default=14.0, help="days of panels every 6 h before the vitals")
     args = parser.parse_args(argv)
-    rows = {"vitals only": measure(args.patients, False, args.vitals_minutes, args.lab_days),
-            f"vitals + {args.lab_days:g} days of labs": measure(args.patients, True, args.vitals_minutes,
-                                                                  args.lab_days)}
-    print(f"{args.patients:,} patients, {args.vitals_minutes} min of 1 Hz vitals each; labs: a panel of "
-          f"{len(PANEL)} tests every 6 h ({int(args.lab_days * 4 * len(PANEL))} results a patient)")
+    rows = {
+        "vitals only": measure(args.patients, False, args.vitals_minutes, args.lab_days),
+        f"vitals + {args.lab_days:g} days of labs": measure(args.patients, True, args.vitals_minutes, args.lab_days),
+    }
+    print(
+        f"{args.patients:,} patients, {args.vitals_minutes} min of 1 Hz vitals each; labs: a panel of "
+        f"{len(PANEL)} tests every 6 h ({int(args.lab_days * 4 * len(PANEL))} results a patient)"
+    )
     print(f"{'':34} {'memory/patient':>15} {'snapshot':>10} {'write':>9} {'restore':>9} {'restore 10,000':>15}")
     for name, row in rows.items():
-        print(f"{name:34} {row['memory_kb']:12.1f} KB {row['snapshot_b']:8.0f} B {row['write_us']:6.0f} µs "
-              f"{row['restore_us']:6.0f} µs {row['restore_us'] * 10_000 / 1e6:13.2f} s")
+        print(
+            f"{name:34} {row['memory_kb']:12.1f} KB {row['snapshot_b']:8.0f} B {row['write_us']:6.0f} µs "
+            f"{row['restore_us']:6.0f} µs {row['restore_us'] * 10_000 / 1e6:13.2f} s"
+        )
     return 0
 
 

@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 import orjson
+
 from bench.load import Ward, new_producer, timestamp
 from bench.outputs import parse_moment, reading_from_now
 
@@ -69,9 +70,17 @@ class FeverOnsets:
 
 
 async def measure_latency(
-    bootstrap: str, vitals_topic: str, alerts_topic: str, ward: Ward, febrile_share: float,
-    rate: float, seconds: float, warmup: float, caught_up: Callable[[int], bool],
-    cpu_seconds: Callable[[], float | None], drain: float = 10.0,
+    bootstrap: str,
+    vitals_topic: str,
+    alerts_topic: str,
+    ward: Ward,
+    febrile_share: float,
+    rate: float,
+    seconds: float,
+    warmup: float,
+    caught_up: Callable[[int], bool],
+    cpu_seconds: Callable[[], float | None],
+    drain: float = 10.0,
 ) -> Latencies:
     """Send `rate` sets/s from `ward.patients` patients for `seconds`; match the alerts.
 
@@ -137,7 +146,9 @@ async def measure_latency(
                     moment = datetime.now(timezone.utc)
                     ts = timestamp(moment)
                     sent[(ward.ids[i], parse_moment(ts))] = time.time()
-                    pending.append(await producer.send(vitals_topic, ward.observation(i, ts, febrile), key=ward.keys[i]))
+                    pending.append(
+                        await producer.send(vitals_topic, ward.observation(i, ts, febrile), key=ward.keys[i])
+                    )
                     result.produced += 1
                 if len(pending) > 5000:
                     await asyncio.gather(*pending)

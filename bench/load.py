@@ -24,9 +24,16 @@ WINDOW_START = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 THERAPY_BEFORE_WINDOW = timedelta(days=2)  # inside the 14-day risk period
 BEDS_PER_WARD = 30
 #: A haematology ward's morning panel, with typical adult values (canonical units).
-LAB_PANEL = {"creatinine": (0.9, "mg/dL"), "bilirubin": (0.8, "mg/dL"), "alt": (30.0, "U/L"),
-             "ast": (28.0, "U/L"), "platelets": (180.0, "10^9/L"), "wbc": (6.5, "10^9/L"),
-             "crp": (8.0, "mg/L"), "ferritin": (400.0, "ng/mL")}
+LAB_PANEL = {
+    "creatinine": (0.9, "mg/dL"),
+    "bilirubin": (0.8, "mg/dL"),
+    "alt": (30.0, "U/L"),
+    "ast": (28.0, "U/L"),
+    "platelets": (180.0, "10^9/L"),
+    "wbc": (6.5, "10^9/L"),
+    "crp": (8.0, "mg/L"),
+    "ferritin": (400.0, "ng/mL"),
+}
 FEVER_CELSIUS = 38.0  # the engine's default threshold (ASTCT 2019); sets stay clear of it
 
 
@@ -73,8 +80,9 @@ class Ward:
         at = timestamp(window_start - THERAPY_BEFORE_WINDOW)
         for i in self.in_risk_period:
             therapy = "car-t" if i % 3 else "bispecific"
-            yield self.keys[i], orjson.dumps(
-                {"patient_id": self.ids[i], "ts": at, "type": "therapy", "therapy": therapy}
+            yield (
+                self.keys[i],
+                orjson.dumps({"patient_id": self.ids[i], "ts": at, "type": "therapy", "therapy": therapy}),
             )
 
     def clinical_events(self, window_start: datetime = WINDOW_START) -> Iterator[Message]:
@@ -91,9 +99,19 @@ class Ward:
             noise = rng.uniform(0.85, 1.2, (self.patients, len(LAB_PANEL))).tolist()
             for i in range(self.patients):
                 for (test, (typical, unit)), factor in zip(LAB_PANEL.items(), noise[i]):
-                    yield self.keys[i], orjson.dumps({
-                        "patient_id": self.ids[i], "ts": at, "type": "lab", "test": test,
-                        "value": round(typical * factor, 2), "unit": unit})
+                    yield (
+                        self.keys[i],
+                        orjson.dumps(
+                            {
+                                "patient_id": self.ids[i],
+                                "ts": at,
+                                "type": "lab",
+                                "test": test,
+                                "value": round(typical * factor, 2),
+                                "unit": unit,
+                            }
+                        ),
+                    )
 
     def observation(self, i: int, ts: str, febrile: bool, noise: list[float] | None = None) -> bytes:
         """One VitalSigns set of patient `i` at time `ts`; `noise` is 7 standard normal draws."""
@@ -109,17 +127,24 @@ class Ward:
             respiratory_rate = self.respiratory_rate[i] + noise[5]
         systolic = round(self.systolic[i] + 4 * noise[1])
         diastolic = round(self.diastolic[i] + 3 * noise[2])
-        return orjson.dumps({
-            "patient_id": self.ids[i], "ts": ts,
-            "ward": f"W{i // BEDS_PER_WARD:04d}", "bed": str(i % BEDS_PER_WARD + 1),
-            "source": "bench-gateway",
-            "heart_rate": round(heart_rate), "systolic_bp": systolic, "diastolic_bp": diastolic,
-            "mean_arterial_pressure": round((systolic + 2 * diastolic) / 3),
-            "temperature": round(temperature, 1),
-            "spo2": min(100, round(self.spo2[i] + noise[4])),
-            "respiratory_rate": round(respiratory_rate),
-            "on_oxygen": False, "consciousness": "A",
-        })
+        return orjson.dumps(
+            {
+                "patient_id": self.ids[i],
+                "ts": ts,
+                "ward": f"W{i // BEDS_PER_WARD:04d}",
+                "bed": str(i % BEDS_PER_WARD + 1),
+                "source": "bench-gateway",
+                "heart_rate": round(heart_rate),
+                "systolic_bp": systolic,
+                "diastolic_bp": diastolic,
+                "mean_arterial_pressure": round((systolic + 2 * diastolic) / 3),
+                "temperature": round(temperature, 1),
+                "spo2": min(100, round(self.spo2[i] + noise[4])),
+                "respiratory_rate": round(respiratory_rate),
+                "on_oxygen": False,
+                "consciousness": "A",
+            }
+        )
 
     def observation_sets(self, seconds: int) -> Iterator[Message]:
         """Every patient once a second for `seconds`, in time order, as a gateway sends them.

@@ -17,8 +17,9 @@ def parse_moment(text: str) -> datetime:
 async def reading_from_now(bootstrap: str, topics: list[str]) -> AIOKafkaConsumer:
     """A started consumer, without a group, positioned at the current end of every partition
     before this returns, so that nothing produced afterwards can be missed."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                fetch_max_wait_ms=100)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=100
+    )
     await consumer.start()
     partitions = [TopicPartition(tp.topic, tp.partition) for tp in topic_partitions(bootstrap, topics)]
     consumer.assign(partitions)

@@ -109,8 +109,13 @@ def memory_kb(pid: int) -> dict[str, int]:
 def start_dashboard(bootstrap: str, topics: dict[str, str], log_name: str) -> tuple[subprocess.Popen, str]:
     env = dict(os.environ, CRSMON_BROKER=bootstrap, CRSMON_DASHBOARD_TOKEN=TOKEN, **topics)
     log = open(log_name, "wb")
-    server = subprocess.Popen([str(Path(sys.executable).parent / "crsmon"), "dashboard", "--port", "0"],
-                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "crsmon"), "dashboard", "--port", "0"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     started = time.monotonic()
     while True:
         text = Path(log_name).read_text()
@@ -122,16 +127,19 @@ def start_dashboard(bootstrap: str, topics: dict[str, str], log_name: str) -> tu
 
 
 def make_topics(bootstrap: str, suffix: str) -> dict[str, str]:
-    topics = {f"CRSMON_TOPIC_{name}": f"bench-pv-{name.lower()}-{suffix}"
-              for name in ("PATIENT_STATUS", "ALERTS", "ALERT_ACKS", "CLINICAL_EVENTS")}
+    topics = {
+        f"CRSMON_TOPIC_{name}": f"bench-pv-{name.lower()}-{suffix}"
+        for name in ("PATIENT_STATUS", "ALERTS", "ALERT_ACKS", "CLINICAL_EVENTS")
+    }
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     admin.create_topics([NewTopic(name, 4, 1) for name in topics.values()])
     admin.close()
     return topics
 
 
-async def fill(bootstrap: str, topics: dict[str, str], patients: list[FullPatient], long_stay: FullPatient,
-               hours: float) -> int:
+async def fill(
+    bootstrap: str, topics: dict[str, str], patients: list[FullPatient], long_stay: FullPatient, hours: float
+) -> int:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1, max_batch_size=262144)
     await producer.start()
     now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
@@ -153,20 +161,42 @@ async def fill(bootstrap: str, topics: dict[str, str], patients: list[FullPatien
         events.append((9 * 24 * 60, {"type": "medication", "drug": "tocilizumab"}))
         for minutes_ago, fields in events:
             ts = format_timestamp(now - timedelta(minutes=minutes_ago))
-            await producer.send(topics["CRSMON_TOPIC_CLINICAL_EVENTS"],
-                                json.dumps({"patient_id": LONG_STAY, "ts": ts, **fields}).encode(),
-                                key=LONG_STAY.encode())
+            await producer.send(
+                topics["CRSMON_TOPIC_CLINICAL_EVENTS"],
+                json.dumps({"patient_id": LONG_STAY, "ts": ts, **fields}).encode(),
+                key=LONG_STAY.encode(),
+            )
         for day in range(1, 14):
             opened = now - timedelta(days=14 - day, hours=-3)
             episode = f"{LONG_STAY}:crs:{format_timestamp(opened)}"
-            for status, severity, offset in (("firing", "medium", 0), ("updated", "high", 40), ("resolved", "high", 300)):
+            for status, severity, offset in (
+                ("firing", "medium", 0),
+                ("updated", "high", 40),
+                ("resolved", "high", 300),
+            ):
                 at = format_timestamp(opened + timedelta(minutes=offset))
-                await producer.send(topics["CRSMON_TOPIC_ALERTS"], json.dumps({
-                    "record": "alert", "alert_id": f"{episode}#{status}", "episode_id": episode,
-                    "patient_id": LONG_STAY, "ward": long_stay.ward, "bed": long_stay.bed, "status": status,
-                    "severity": severity, "rule": "crs", "crs_grade": 1, "news2_score": 5,
-                    "reasons": ["temperature 38.4 °C >= 38.0"], "observed_at": at, "emitted_at": at}).encode(),
-                    key=LONG_STAY.encode())
+                await producer.send(
+                    topics["CRSMON_TOPIC_ALERTS"],
+                    json.dumps(
+                        {
+                            "record": "alert",
+                            "alert_id": f"{episode}#{status}",
+                            "episode_id": episode,
+                            "patient_id": LONG_STAY,
+                            "ward": long_stay.ward,
+                            "bed": long_stay.bed,
+                            "status": status,
+                            "severity": severity,
+                            "rule": "crs",
+                            "crs_grade": 1,
+                            "news2_score": 5,
+                            "reasons": ["temperature 38.4 °C >= 38.0"],
+                            "observed_at": at,
+                            "emitted_at": at,
+                        }
+                    ).encode(),
+                    key=LONG_STAY.encode(),
+                )
         await producer.flush()
     finally:
         await producer.stop()
@@ -220,9 +250,11 @@ def course_bytes_per_patient(hours: float) -> tuple[float, float]:
 
 async def run(args: argparse.Namespace) -> None:
     per_patient, rows_per_patient = course_bytes_per_patient(args.hours)
-    print(f"in-process (tracemalloc): one patient's {args.hours:g} h of per-minute statuses cost "
-          f"{per_patient / 1024:.0f} KB in the dashboard's view (tile + course + latest status), of which "
-          f"the course's minute rows {rows_per_patient / 1024:.0f} KB")
+    print(
+        f"in-process (tracemalloc): one patient's {args.hours:g} h of per-minute statuses cost "
+        f"{per_patient / 1024:.0f} KB in the dashboard's view (tile + course + latest status), of which "
+        f"the course's minute rows {rows_per_patient / 1024:.0f} KB"
+    )
 
     broker = LocalKafka(heap="512m")
     broker.start()
@@ -244,8 +276,10 @@ async def run(args: argparse.Namespace) -> None:
         long_stay.id = LONG_STAY
         started = time.monotonic()
         sent = await fill(bootstrap, topics, patients, long_stay, args.hours)
-        print(f"history: {sent} statuses ({args.patients} patients × {args.hours:g} h and {LONG_STAY} × 14 days, "
-              f"one a minute) produced in {time.monotonic() - started:.0f} s")
+        print(
+            f"history: {sent} statuses ({args.patients} patients × {args.hours:g} h and {LONG_STAY} × 14 days, "
+            f"one a minute) produced in {time.monotonic() - started:.0f} s"
+        )
         started = time.monotonic()
         log_name = tempfile.mktemp(prefix="crsmon-pv-", suffix=".log")
         server, url = start_dashboard(bootstrap, topics, log_name)
@@ -253,12 +287,15 @@ async def run(args: argparse.Namespace) -> None:
         print(f"dashboard: read it back and went live in {time.monotonic() - started:.1f} s")
         time.sleep(3)
         filled = memory_kb(server.pid)
-        print(f"dashboard memory, {args.patients} beds × {args.hours:g} h + one × 14 days: VmRSS "
-              f"{filled['VmRSS'] / 1024:.0f} MB (peak VmHWM {filled['VmHWM'] / 1024:.0f} MB; "
-              f"{(filled['VmRSS'] - baseline['VmRSS']) / 1024:.0f} MB above the empty server)")
+        print(
+            f"dashboard memory, {args.patients} beds × {args.hours:g} h + one × 14 days: VmRSS "
+            f"{filled['VmRSS'] / 1024:.0f} MB (peak VmHWM {filled['VmHWM'] / 1024:.0f} MB; "
+            f"{(filled['VmRSS'] - baseline['VmRSS']) / 1024:.0f} MB above the empty server)"
+        )
 
-        request = urllib.request.Request(f"{url}api/patients/{LONG_STAY}/course?hours=all",
-                                         headers={"Authorization": f"Bearer {TOKEN}"})
+        request = urllib.request.Request(
+            f"{url}api/patients/{LONG_STAY}/course?hours=all", headers={"Authorization": f"Bearer {TOKEN}"}
+        )
         timings = []
         for _ in range(5):
             began = time.monotonic()
@@ -266,19 +303,31 @@ async def run(args: argparse.Namespace) -> None:
                 body = response.read()
             timings.append((time.monotonic() - began) * 1000)
         rows = len(json.loads(body)["minutes"])
-        print(f"GET course?hours=all of {LONG_STAY}: {rows} rows, {len(body) / 1024:.0f} KB, "
-              f"median {percentile(timings, .5):.0f} ms, max {max(timings):.0f} ms (5 requests)")
+        print(
+            f"GET course?hours=all of {LONG_STAY}: {rows} rows, {len(body) / 1024:.0f} KB, "
+            f"median {percentile(timings, 0.5):.0f} ms, max {max(timings):.0f} ms (5 requests)"
+        )
 
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            for name, options in (("desktop 1920×1080", {"viewport": {"width": 1920, "height": 1080}}),
-                                  ("phone 390×844", {"viewport": {"width": 390, "height": 844}, "is_mobile": True,
-                                                     "has_touch": True, "device_scale_factor": 2})):
+            for name, options in (
+                ("desktop 1920×1080", {"viewport": {"width": 1920, "height": 1080}}),
+                (
+                    "phone 390×844",
+                    {
+                        "viewport": {"width": 390, "height": 844},
+                        "is_mobile": True,
+                        "has_touch": True,
+                        "device_scale_factor": 2,
+                    },
+                ),
+            ):
                 context = await browser.new_context(bypass_csp=True, **options)
                 page = await context.new_page()
                 await page.goto(f"{url}?token={TOKEN}")
-                await page.wait_for_function(f"document.querySelectorAll('.tile').length >= {args.patients}",
-                                             timeout=60_000)
+                await page.wait_for_function(
+                    f"document.querySelectorAll('.tile').length >= {args.patients}", timeout=60_000
+                )
                 if args.style:
                     await page.add_style_tag(content=args.style)
                 await asyncio.sleep(1)
@@ -293,35 +342,45 @@ async def run(args: argparse.Namespace) -> None:
                     draw = [item["drawMs"] for item in results[span]]
                     got = [item["fetchMs"] for item in results[span]]
                     drawn_at = [item["drawnMs"] for item in results[span]]
-                    print(f"open {LONG_STAY} at {label}, {name}: {results[span][0]['rows']} rows, click → painted "
-                          f"median {percentile(ms, .5):.0f} ms, max {max(ms):.0f} ms; of which fetching and parsing "
-                          f"median {percentile(got, .5):.0f} ms, drawing the SVG {percentile(draw, .5):.0f} ms, "
-                          f"drawn {percentile(drawn_at, .5):.0f} ms after the click ({len(ms)} opens)")
+                    print(
+                        f"open {LONG_STAY} at {label}, {name}: {results[span][0]['rows']} rows, click → painted "
+                        f"median {percentile(ms, 0.5):.0f} ms, max {max(ms):.0f} ms; of which fetching and parsing "
+                        f"median {percentile(got, 0.5):.0f} ms, drawing the SVG {percentile(draw, 0.5):.0f} ms, "
+                        f"drawn {percentile(drawn_at, 0.5):.0f} ms after the click ({len(ms)} opens)"
+                    )
                 if name.startswith("desktop"):
                     await page.evaluate(WATCH_VIEW)
-                    ward = asyncio.create_task(live(bootstrap, topics["CRSMON_TOPIC_PATIENT_STATUS"],
-                                                    [*patients, long_stay], args.seconds))
+                    ward = asyncio.create_task(
+                        live(bootstrap, topics["CRSMON_TOPIC_PATIENT_STATUS"], [*patients, long_stay], args.seconds)
+                    )
                     await ward
                     tiles = await page.evaluate("window.__tileLatencies")
                     await page.evaluate(f"() => {{ location.hash = 'patient={LONG_STAY}&span=24'; }}")
                     await asyncio.sleep(2)
                     await page.evaluate("() => { window.__viewLatencies = []; }")
-                    ward = asyncio.create_task(live(bootstrap, topics["CRSMON_TOPIC_PATIENT_STATUS"],
-                                                    [*patients, long_stay], args.seconds))
+                    ward = asyncio.create_task(
+                        live(bootstrap, topics["CRSMON_TOPIC_PATIENT_STATUS"], [*patients, long_stay], args.seconds)
+                    )
                     sent = await ward
                     views = await page.evaluate("window.__viewLatencies")
                     draw_ms = float(await page.evaluate("document.getElementById('patient-view').dataset.drawMs"))
                     print(f"under load ({sent / args.seconds:.0f} statuses/s, every patient at 1 Hz):")
-                    print(f"  topic → tile in the DOM (ward view): {len(tiles)} updates, p50 "
-                          f"{percentile(tiles, .5):.0f} ms, p95 {percentile(tiles, .95):.0f} ms, "
-                          f"max {max(tiles, default=float('nan')):.0f} ms")
-                    print(f"  topic → patient view redrawn ({LONG_STAY}, 24 h, {draw_ms:.0f} ms a redraw): "
-                          f"{len(views)} updates, p50 {percentile(views, .5):.0f} ms, p95 {percentile(views, .95):.0f} ms, "
-                          f"max {max(views, default=float('nan')):.0f} ms")
+                    print(
+                        f"  topic → tile in the DOM (ward view): {len(tiles)} updates, p50 "
+                        f"{percentile(tiles, 0.5):.0f} ms, p95 {percentile(tiles, 0.95):.0f} ms, "
+                        f"max {max(tiles, default=float('nan')):.0f} ms"
+                    )
+                    print(
+                        f"  topic → patient view redrawn ({LONG_STAY}, 24 h, {draw_ms:.0f} ms a redraw): "
+                        f"{len(views)} updates, p50 {percentile(views, 0.5):.0f} ms, p95 {percentile(views, 0.95):.0f} ms, "
+                        f"max {max(views, default=float('nan')):.0f} ms"
+                    )
                 await context.close()
             await browser.close()
         after = memory_kb(server.pid)
-        print(f"dashboard memory at the end: VmRSS {after['VmRSS'] / 1024:.0f} MB, peak VmHWM {after['VmHWM'] / 1024:.0f} MB")
+        print(
+            f"dashboard memory at the end: VmRSS {after['VmRSS'] / 1024:.0f} MB, peak VmHWM {after['VmHWM'] / 1024:.0f} MB"
+        )
     finally:
         for server in servers:
             server.terminate()

@@ -37,9 +37,22 @@ class Sampler:
     def __init__(self, pid: int, output: Path, rate: int = 250) -> None:
         self.output = output
         self.process = subprocess.Popen(
-            [py_spy(), "record", "--pid", str(pid), "--rate", str(rate), "--format", "raw",
-             "--output", str(output), "--nonblocking", "--gil"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                py_spy(),
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                str(rate),
+                "--format",
+                "raw",
+                "--output",
+                str(output),
+                "--nonblocking",
+                "--gil",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     def stop(self) -> None:
@@ -77,9 +90,12 @@ def summarise(raw: Path, top: int = 30) -> str:
         by_package[_package(frames[-1])] += samples
     if not total:
         return "no samples"
-    lines = [f"{total} samples of the thread holding the GIL", "",
-             "own time by package (robust: py-spy cuts coroutine stacks, so inclusive shares of",
-             "async functions are lower bounds):"]
+    lines = [
+        f"{total} samples of the thread holding the GIL",
+        "",
+        "own time by package (robust: py-spy cuts coroutine stacks, so inclusive shares of",
+        "async functions are lower bounds):",
+    ]
     lines += [f"{100 * n / total:5.1f}%  {package}" for package, n in by_package.most_common()]
     lines += ["", "inclusive:"]
     lines += [f"{100 * n / total:5.1f}%  {frame}" for frame, n in inclusive.most_common(top)]

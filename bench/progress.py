@@ -125,8 +125,14 @@ class Progress:
 
 
 def follow(
-    read: Callable[[], float | None], total: int, *, max_seconds: float, start_timeout: float = 120.0,
-    stall_seconds: float = 60.0, poll: float = 0.2, alive: Callable[[], bool] = lambda: True,
+    read: Callable[[], float | None],
+    total: int,
+    *,
+    max_seconds: float,
+    start_timeout: float = 120.0,
+    stall_seconds: float = 60.0,
+    poll: float = 0.2,
+    alive: Callable[[], bool] = lambda: True,
     cpu: Callable[[], float | None] = lambda: None,
 ) -> Progress:
     """Sample `read()` (and `cpu()`) until `total` is reached, or `max_seconds` after 5 %.
@@ -160,8 +166,9 @@ def follow(
 def topic_partitions(bootstrap: str, topics: Iterable[str]) -> list[TopicPartition]:
     consumer = KafkaConsumer(bootstrap_servers=bootstrap)
     try:
-        return [TopicPartition(topic, p) for topic in topics
-                for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        return [
+            TopicPartition(topic, p) for topic in topics for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
     finally:
         consumer.close()
 

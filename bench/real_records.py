@@ -42,16 +42,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--jobs", type=int, default=default_jobs(),
-                        help="processes for the parallel replay rows (default: one per core)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=default_jobs(),
+        help="processes for the parallel replay rows (default: one per core)",
+    )
     args = parser.parse_args()
     files = stay_files(args.folder)
     stays = [stay for path in files if (stay := read_stay(path, ColumnMap(), Problems()))]
     lines = [encode(event, drop_none=True) for stay in stays for event in stay.events]
     sets = len(lines)
-    print(f"crsmon on real records: {len(stays):,} stays, {sets:,} observation sets "
-          f"({args.folder}); load average at the start "
-          f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    print(
+        f"crsmon on real records: {len(stays):,} stays, {sets:,} observation sets "
+        f"({args.folder}); load average at the start "
+        f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}"
+    )
 
     def engine_round() -> None:
         engine = Engine(statuses=False)
@@ -62,8 +68,13 @@ def main() -> None:
 
     decode_s = min(_cpu(lambda: [decode_input(line) for line in lines]) for _ in range(args.rounds))
     engine_s = min(_cpu(engine_round) for _ in range(args.rounds))
-    rows = [("decode (orjson + fast path or pydantic)", f"{sets / decode_s:,.0f} sets/s, {1e6 * decode_s / sets:.1f} µs/set"),
-            ("engine, one core", f"{sets / engine_s:,.0f} sets/s, {1e6 * engine_s / sets:.1f} µs/set")]
+    rows = [
+        (
+            "decode (orjson + fast path or pydantic)",
+            f"{sets / decode_s:,.0f} sets/s, {1e6 * decode_s / sets:.1f} µs/set",
+        ),
+        ("engine, one core", f"{sets / engine_s:,.0f} sets/s, {1e6 * engine_s / sets:.1f} µs/set"),
+    ]
     with tempfile.TemporaryDirectory() as scratch:
         sorted_file = Path(scratch) / "sorted.jsonl"
         by_time = sorted(lines, key=lambda line: orjson.loads(line)["ts"])
@@ -74,13 +85,15 @@ def main() -> None:
         for label, path in (("time-sorted file", sorted_file), ("grouped by stay", grouped_file)):
             for jobs in sorted({1, args.jobs}):  # side by side, in the same minute of load
                 replay_s, replay_cpu = _wall(crsmon + ["replay", str(path), "--jobs", str(jobs)])
-                rows.append((f"crsmon replay --jobs {jobs}, {label}",
-                             f"{sets / replay_s:,.0f} sets/s wall ({replay_s:.1f} s), "
-                             f"{sets / replay_cpu:,.0f} sets/s of CPU"))
-        for label, extra in (("crsmon validate, default sweep", []),
-                             ("crsmon validate --sweep ''", ["--sweep", ""])):
-            seconds, cpu = _wall(crsmon + ["validate", str(args.folder), "--out",
-                                           str(Path(scratch) / "v"), *extra])
+                rows.append(
+                    (
+                        f"crsmon replay --jobs {jobs}, {label}",
+                        f"{sets / replay_s:,.0f} sets/s wall ({replay_s:.1f} s), "
+                        f"{sets / replay_cpu:,.0f} sets/s of CPU",
+                    )
+                )
+        for label, extra in (("crsmon validate, default sweep", []), ("crsmon validate --sweep ''", ["--sweep", ""])):
+            seconds, cpu = _wall(crsmon + ["validate", str(args.folder), "--out", str(Path(scratch) / "v"), *extra])
             rows.append((label, f"{seconds:.1f} s wall, {cpu:.1f} s CPU ({os.cpu_count()} processes)"))
     for label, value in rows:
         print(f"{label:<42} {value}")

@@ -45,15 +45,49 @@ TARGET_SETS_PER_SECOND = 10_000  # one observation set per patient per second fo
 TARGET_P99_MS = 100.0
 TARGET_TAKEOVER_S = 10.0
 
-FIGURES = [CEILING, FLOOR, LANE_FLOOR, FULL, FULL_OVER_FLOOR, FULL_OVER_FLOOR_CPU, FULL_OVER_LANE_FLOOR, FULL_OVER_CEILING, SETS_PER_SECOND, WRITTEN, TWO, TWO_OVER_ONE,
-           LATENCY_LOAD, P50, P99, MAX, TO_EMITTED, RSS, PER_PATIENT, CHANGELOG, TO_READY, TO_OUTPUT, TO_RESTORED,
-           TO_ALL, RESTORED]
+FIGURES = [
+    CEILING,
+    FLOOR,
+    LANE_FLOOR,
+    FULL,
+    FULL_OVER_FLOOR,
+    FULL_OVER_FLOOR_CPU,
+    FULL_OVER_LANE_FLOOR,
+    FULL_OVER_CEILING,
+    SETS_PER_SECOND,
+    WRITTEN,
+    TWO,
+    TWO_OVER_ONE,
+    LATENCY_LOAD,
+    P50,
+    P99,
+    MAX,
+    TO_EMITTED,
+    RSS,
+    PER_PATIENT,
+    CHANGELOG,
+    TO_READY,
+    TO_OUTPUT,
+    TO_RESTORED,
+    TO_ALL,
+    RESTORED,
+]
 ROWS_OF = {
-    "ceiling": [CEILING, FULL_OVER_CEILING], "floor": [FLOOR, FULL_OVER_FLOOR, FULL_OVER_FLOOR_CPU],
+    "ceiling": [CEILING, FULL_OVER_CEILING],
+    "floor": [FLOOR, FULL_OVER_FLOOR, FULL_OVER_FLOOR_CPU],
     "lane-floor": [LANE_FLOOR, FULL_OVER_LANE_FLOOR],
-    "full": [FULL, FULL_OVER_FLOOR, FULL_OVER_FLOOR_CPU, FULL_OVER_LANE_FLOOR, FULL_OVER_CEILING, SETS_PER_SECOND, WRITTEN,
-             TWO_OVER_ONE],
-    "two": [TWO, TWO_OVER_ONE], "latency": [LATENCY_LOAD, P50, P99, MAX, TO_EMITTED],
+    "full": [
+        FULL,
+        FULL_OVER_FLOOR,
+        FULL_OVER_FLOOR_CPU,
+        FULL_OVER_LANE_FLOOR,
+        FULL_OVER_CEILING,
+        SETS_PER_SECOND,
+        WRITTEN,
+        TWO_OVER_ONE,
+    ],
+    "two": [TWO, TWO_OVER_ONE],
+    "latency": [LATENCY_LOAD, P50, P99, MAX, TO_EMITTED],
     "takeover": [RSS, PER_PATIENT, CHANGELOG, TO_READY, TO_OUTPUT, TO_RESTORED, TO_ALL, RESTORED],
 }
 
@@ -102,8 +136,14 @@ class Report:
         for figure in ROWS_OF[name]:
             self.rows.setdefault(figure, (f"failed: {reason}", "", ""))
 
-    def throughput(self, ceiling: Rate | None, floor: Throughput | None, lane_floor: Throughput | None,
-                   full: Throughput | None, two: Throughput | None) -> None:
+    def throughput(
+        self,
+        ceiling: Rate | None,
+        floor: Throughput | None,
+        lane_floor: Throughput | None,
+        full: Throughput | None,
+        two: Throughput | None,
+    ) -> None:
         floor_rate = floor.rate if floor else None
         full_rate = full.rate if full else None
         if ceiling:
@@ -115,8 +155,12 @@ class Report:
         if full:
             self.set(FULL, _rate(full.rate, full.kernel_share))
             sets = full.rate.per_second * self._vitals_share
-            self.set(SETS_PER_SECOND, f"{sets:,.0f} /s", f">= {TARGET_SETS_PER_SECOND:,}",
-                     _verdict(sets >= TARGET_SETS_PER_SECOND))
+            self.set(
+                SETS_PER_SECOND,
+                f"{sets:,.0f} /s",
+                f">= {TARGET_SETS_PER_SECOND:,}",
+                _verdict(sets >= TARGET_SETS_PER_SECOND),
+            )
             per = 1000 / full.consumed if full.consumed else 0.0
             self.set(WRITTEN, ", ".join(f"{kind} {n * per:,.0f}" for kind, n in full.written.items()))
         if full_rate and floor_rate and floor_rate.per_second:
@@ -141,7 +185,11 @@ class Report:
         if result is None:
             return
         cores = result.worker_cores
-        busy = "" if cores is None or result.worker_cpu_seconds is None else f"; worker busy {cores:.2f} cores, {1e6 * result.worker_cpu_seconds / result.produced:,.0f} µs CPU/set"
+        busy = (
+            ""
+            if cores is None or result.worker_cpu_seconds is None
+            else f"; worker busy {cores:.2f} cores, {1e6 * result.worker_cpu_seconds / result.produced:,.0f} µs CPU/set"
+        )
         self.set(LATENCY_LOAD, f"{result.rate_achieved:,.0f} /s ({result.patients:,} patients{busy})")
         p50, p99 = result.percentile(50), result.percentile(99)
         if p50 is None or p99 is None:
@@ -151,26 +199,38 @@ class Report:
         self.set(P50, f"{p50:,.0f} ms")
         self.set(P99, f"{p99:,.0f} ms", f"<= {TARGET_P99_MS:.0f} ms", _verdict(p99 <= TARGET_P99_MS))
         emitted = "?" if result.alerts_emitted is None else f"{result.alerts_emitted:,.0f}"
-        self.set(MAX, f"{max(result.samples_ms):,.0f} ms ({len(result.samples_ms):,} after the warm-up; "
-                      f"{result.alerts_read:,} read of {emitted} emitted; {result.unmatched} unmatched)")
+        self.set(
+            MAX,
+            f"{max(result.samples_ms):,.0f} ms ({len(result.samples_ms):,} after the warm-up; "
+            f"{result.alerts_read:,} read of {emitted} emitted; {result.unmatched} unmatched)",
+        )
         # Where the time went: before the worker stamped the alert, or on the way back out.
-        self.set(TO_EMITTED, f"{result.percentile(50, result.to_emitted_ms):,.0f} ms / "
-                             f"{result.percentile(99, result.to_emitted_ms):,.0f} ms")
+        self.set(
+            TO_EMITTED,
+            f"{result.percentile(50, result.to_emitted_ms):,.0f} ms / "
+            f"{result.percentile(99, result.to_emitted_ms):,.0f} ms",
+        )
 
     def takeover(self, result: Takeover | None) -> None:
         if result is None:
             return
         timeout = self.args.takeover_timeout
         mib = 1024 * 1024
-        self.set(RSS, f"{result.idle_rss / mib:,.1f} MiB -> {result.loaded_rss / mib:,.1f} MiB "
-                      f"({result.patients:,} patients)")
+        self.set(
+            RSS,
+            f"{result.idle_rss / mib:,.1f} MiB -> {result.loaded_rss / mib:,.1f} MiB ({result.patients:,} patients)",
+        )
         self.set(PER_PATIENT, f"{result.bytes_per_patient:,.0f} bytes")
         self.set(CHANGELOG, f"{result.changelog_messages:,}")
         self.set(TO_READY, _seconds(result.to_ready, timeout))
         self.set(TO_OUTPUT, _seconds(result.to_output, timeout) + f" ({result.partitions_with_markers} partitions)")
         restored = result.to_restored
-        self.set(TO_RESTORED, _seconds(restored, timeout), f"<= {TARGET_TAKEOVER_S:.0f} s",
-                 _verdict(restored is not None and restored <= TARGET_TAKEOVER_S))
+        self.set(
+            TO_RESTORED,
+            _seconds(restored, timeout),
+            f"<= {TARGET_TAKEOVER_S:.0f} s",
+            _verdict(restored is not None and restored <= TARGET_TAKEOVER_S),
+        )
         self.set(TO_ALL, _seconds(result.to_all_markers, timeout) + f" ({result.markers:,} patients)")
         count = "?" if result.restored_patients is None else f"{result.restored_patients:,.0f}"
         self.set(RESTORED, f"{count} (risk period lost for {result.risk_period_lost:,} of {result.witnesses:,})")

@@ -73,8 +73,14 @@ def comparable(alerts: list[dict], last_ts: dict[str, str]) -> set[str]:
 
 
 def read_all(bootstrap: str, topic: str, quiet_s: float = 5.0) -> list[dict]:
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None, consumer_timeout_ms=int(quiet_s * 1000))
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        consumer_timeout_ms=int(quiet_s * 1000),
+    )
     try:
         return [json.loads(message.value) for message in consumer]
     finally:
@@ -93,8 +99,16 @@ def wait(condition, timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def one_run(kafka: LocalKafka, messages: list[tuple[str, bytes]], name: str, stop: int | None,
-            share: float, last_ts: dict[str, str], work: Path, keep_data: bool = False) -> Run:
+def one_run(
+    kafka: LocalKafka,
+    messages: list[tuple[str, bytes]],
+    name: str,
+    stop: int | None,
+    share: float,
+    last_ts: dict[str, str],
+    work: Path,
+    keep_data: bool = False,
+) -> Run:
     inputs = Inputs.named(name)
     (work / name).mkdir(parents=True)
     topics = run_topics(inputs, name)
@@ -121,8 +135,11 @@ def one_run(kafka: LocalKafka, messages: list[tuple[str, bytes]], name: str, sto
         wait(lambda: consumed(worker) > 0, 300, f"{name}: the restarted worker's first record")
         run.takeover_s = time.monotonic() - restarted
     group = f"bench-restart-{name}"
-    wait(lambda: committed(kafka.bootstrap, group, inputs.names) >= len(messages), 1800,
-         f"{name}: every record committed (processed, and its effect stored)")
+    wait(
+        lambda: committed(kafka.bootstrap, group, inputs.names) >= len(messages),
+        1800,
+        f"{name}: every record committed (processed, and its effect stored)",
+    )
     run.seconds = time.monotonic() - began
     run.changes = comparable(read_all(kafka.bootstrap, topics.alerts), last_ts)
     worker.stop()
@@ -134,9 +151,12 @@ def main() -> None:
     parser.add_argument("folder", type=Path, help="a folder of PhysioNet .psv stays")
     parser.add_argument("--stays", type=int, help="the first N stays (default: all)")
     parser.add_argument("--seed", type=int, help="where the workers are stopped (default: random, printed)")
-    parser.add_argument("--keep-data", action="store_true",
-                        help="restart on the stopped worker's data directory (a restart in place) instead of an "
-                             "empty one (another machine: the state comes from the changelog)")
+    parser.add_argument(
+        "--keep-data",
+        action="store_true",
+        help="restart on the stopped worker's data directory (a restart in place) instead of an "
+        "empty one (another machine: the state comes from the changelog)",
+    )
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -154,22 +174,30 @@ def main() -> None:
         kafka = LocalKafka(data_dir=work / "kafka", port=free_port())
         kafka.start()
         try:
-            runs = [one_run(kafka, messages, "clean", None, 0.0, last_ts, work),
-                    one_run(kafka, messages, "sigkill", signal.SIGKILL, rng.uniform(0.2, 0.8), last_ts, work,
-                            args.keep_data),
-                    one_run(kafka, messages, "sigterm", signal.SIGTERM, rng.uniform(0.2, 0.8), last_ts, work,
-                            args.keep_data)]
+            runs = [
+                one_run(kafka, messages, "clean", None, 0.0, last_ts, work),
+                one_run(
+                    kafka, messages, "sigkill", signal.SIGKILL, rng.uniform(0.2, 0.8), last_ts, work, args.keep_data
+                ),
+                one_run(
+                    kafka, messages, "sigterm", signal.SIGTERM, rng.uniform(0.2, 0.8), last_ts, work, args.keep_data
+                ),
+            ]
         finally:
             kafka.remove()
     clean = runs[0].changes
-    print(f"replay: {len(replayed):,} alert changes; clean run {len(clean):,} "
-          f"({len(replayed - clean)} of replay's missing, {len(clean - replayed)} not in replay)")
+    print(
+        f"replay: {len(replayed):,} alert changes; clean run {len(clean):,} "
+        f"({len(replayed - clean)} of replay's missing, {len(clean - replayed)} not in replay)"
+    )
     print(f"{'run':<8} {'stopped at':>10} {'missing':>8} {'new':>5} {'takeover':>9} {'sets/s':>8}")
     for run in runs:
         stopped = "-" if run.stopped_at is None else f"{run.stopped_at:.0%}"
         takeover = "-" if run.takeover_s is None else f"{run.takeover_s:.1f} s"
-        print(f"{run.name:<8} {stopped:>10} {len(clean - run.changes):>8} {len(run.changes - clean):>5} "
-              f"{takeover:>9} {len(messages) / run.seconds:>8,.0f}")
+        print(
+            f"{run.name:<8} {stopped:>10} {len(clean - run.changes):>8} {len(run.changes - clean):>5} "
+            f"{takeover:>9} {len(messages) / run.seconds:>8,.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,11 @@ class Inputs:
 def run_topics(inputs: Inputs, run: str) -> Topics:
     """The worker's topics for one run: shared inputs, outputs of its own."""
     return Topics(
-        vitals=inputs.vitals, clinical_events=inputs.clinical_events, alert_acks=inputs.alert_acks,
-        patient_status=f"bench-patient-status-{run}", alerts=f"bench-alerts-{run}",
+        vitals=inputs.vitals,
+        clinical_events=inputs.clinical_events,
+        alert_acks=inputs.alert_acks,
+        patient_status=f"bench-patient-status-{run}",
+        alerts=f"bench-alerts-{run}",
         dead_letters=f"bench-dead-letters-{run}",
     )
 
@@ -55,26 +58,32 @@ def settings_for(bootstrap: str, topics: Topics, partitions: int, app_id: str = 
 
 
 def worker_environment(
-    bootstrap: str, app_id: str, topics: Topics, partitions: int, data_dir: Path,
+    bootstrap: str,
+    app_id: str,
+    topics: Topics,
+    partitions: int,
+    data_dir: Path,
     extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """The environment of one worker process; `extra` is passed through unchanged (e.g. a
     Faust setting such as BROKER_SESSION_TIMEOUT, to try a fix without editing the worker)."""
     env = dict(os.environ)
-    env.update({
-        "CRSMON_BROKER": bootstrap,
-        "CRSMON_APP_ID": app_id,
-        "CRSMON_PARTITIONS": str(partitions),
-        "CRSMON_DATA_DIR": str(data_dir),
-        "CRSMON_WEB_PORT": str(free_port()),
-        "CRSMON_LOG_LEVEL": "info",
-        "CRSMON_TOPIC_VITALS": topics.vitals,
-        "CRSMON_TOPIC_CLINICAL_EVENTS": topics.clinical_events,
-        "CRSMON_TOPIC_PATIENT_STATUS": topics.patient_status,
-        "CRSMON_TOPIC_ALERTS": topics.alerts,
-        "CRSMON_TOPIC_ALERT_ACKS": topics.alert_acks,
-        "CRSMON_TOPIC_DEAD_LETTERS": topics.dead_letters,
-    })
+    env.update(
+        {
+            "CRSMON_BROKER": bootstrap,
+            "CRSMON_APP_ID": app_id,
+            "CRSMON_PARTITIONS": str(partitions),
+            "CRSMON_DATA_DIR": str(data_dir),
+            "CRSMON_WEB_PORT": str(free_port()),
+            "CRSMON_LOG_LEVEL": "info",
+            "CRSMON_TOPIC_VITALS": topics.vitals,
+            "CRSMON_TOPIC_CLINICAL_EVENTS": topics.clinical_events,
+            "CRSMON_TOPIC_PATIENT_STATUS": topics.patient_status,
+            "CRSMON_TOPIC_ALERTS": topics.alerts,
+            "CRSMON_TOPIC_ALERT_ACKS": topics.alert_acks,
+            "CRSMON_TOPIC_DEAD_LETTERS": topics.dead_letters,
+        }
+    )
     env.update(extra or {})
     return env
 

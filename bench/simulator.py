@@ -16,17 +16,25 @@ import sys
 import time
 from datetime import timedelta
 
+from monitor.wire import VitalSigns
 from simulator import Simulation, SimulationSettings
 from simulator.files import write_events
-from monitor.wire import VitalSigns
 
 
 def models_only(count: int, settings: SimulationSettings) -> float:
     start = settings.start
     began = time.perf_counter()
     for i in range(count):
-        VitalSigns(patient_id="MRN-100000", ts=start + timedelta(seconds=60 * i), ward="5-West",
-                   bed="1", source="gw-5-West", heart_rate=80.0, spo2=97.0, respiratory_rate=16.0)
+        VitalSigns(
+            patient_id="MRN-100000",
+            ts=start + timedelta(seconds=60 * i),
+            ward="5-West",
+            bed="1",
+            source="gw-5-West",
+            heart_rate=80.0,
+            spo2=97.0,
+            respiratory_rate=16.0,
+        )
     return time.perf_counter() - began
 
 
@@ -36,8 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=float, default=3.0)
     parser.add_argument("--numerics-interval", type=int, default=60)
     args = parser.parse_args(argv)
-    settings = SimulationSettings(patients=args.patients, days=args.days, seed=1,
-                                  numerics_interval_s=args.numerics_interval)
+    settings = SimulationSettings(
+        patients=args.patients, days=args.days, seed=1, numerics_interval_s=args.numerics_interval
+    )
     began = time.perf_counter()
     simulation = Simulation(settings)
     planned = time.perf_counter() - began
@@ -51,13 +60,17 @@ def main(argv: list[str] | None = None) -> int:
     write_events(Simulation(settings), io.BytesIO())
     write_s = time.perf_counter() - began
     floor_s = models_only(count, settings)
-    print(f"ward: {settings.patients} patients x {settings.days:g} days, numerics every "
-          f"{settings.numerics_interval_s} s: {count} messages, {len(truths)} truths")
+    print(
+        f"ward: {settings.patients} patients x {settings.days:g} days, numerics every "
+        f"{settings.numerics_interval_s} s: {count} messages, {len(truths)} truths"
+    )
     print(f"plan {planned:.2f} s; ground truth {truth_s:.2f} s")
     print(f"events():          {events_s:6.2f} s = {count / events_s:9,.0f} messages/s")
     print(f"JSON Lines:        {write_s:6.2f} s = {count / write_s:9,.0f} messages/s")
-    print(f"baseline, models:  {floor_s:6.2f} s = {count / floor_s:9,.0f} messages/s "
-          f"(events() costs {events_s / floor_s:.2f}x building the models alone)")
+    print(
+        f"baseline, models:  {floor_s:6.2f} s = {count / floor_s:9,.0f} messages/s "
+        f"(events() costs {events_s / floor_s:.2f}x building the models alone)"
+    )
     return 0
 
 

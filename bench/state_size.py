@@ -32,8 +32,9 @@ def main() -> None:
     parser.add_argument("--stays", type=int, default=600, help="the first N stays (default 600)")
     parser.add_argument("--top", type=int, default=8, help="allocation sites to list")
     args = parser.parse_args()
-    stays = [stay for path in stay_files(args.folder)[:args.stays]
-             if (stay := read_stay(path, ColumnMap(), Problems()))]
+    stays = [
+        stay for path in stay_files(args.folder)[: args.stays] if (stay := read_stay(path, ColumnMap(), Problems()))
+    ]
 
     engine = Engine()
     sizes = []
@@ -42,8 +43,10 @@ def main() -> None:
             engine.observe(event)
             sizes.append(len(engine.snapshot(stay.patient_id) or b""))
     print(f"{len(stays):,} stays, {len(sizes):,} observation sets ({args.folder})")
-    print(f"snapshot after each set: mean {statistics.mean(sizes):,.0f} B, median "
-          f"{statistics.median(sizes):,.0f} B, largest {max(sizes):,} B")
+    print(
+        f"snapshot after each set: mean {statistics.mean(sizes):,.0f} B, median "
+        f"{statistics.median(sizes):,.0f} B, largest {max(sizes):,} B"
+    )
 
     events = [event for stay in stays for event in stay.events]
     del engine
@@ -58,7 +61,7 @@ def main() -> None:
     held = tracemalloc.get_traced_memory()[0] - start
     patients = len(engine.patients())
     print(f"engine memory: {held / patients / 1024:,.1f} KiB a patient ({patients:,} patients kept)")
-    for stat in tracemalloc.take_snapshot().compare_to(before, "lineno")[:args.top]:
+    for stat in tracemalloc.take_snapshot().compare_to(before, "lineno")[: args.top]:
         print(f"  {stat.size_diff / patients:8,.0f} B a patient  {stat.traceback}")
 
 

@@ -28,9 +28,8 @@ from kafka import KafkaAdminClient
 from bench.load import WINDOW_START, Ward, new_producer, produce_all, timestamp
 from bench.outputs import parse_moment, reading_from_now
 from bench.progress import end_offsets, follow, metric_total, wait_for_commits
-from bench.services import READY, Process, Inputs, run_topics, settings_for, start_worker, worker_environment
+from bench.services import READY, Inputs, Process, run_topics, settings_for, start_worker, worker_environment
 from streams.topic_setup import ensure_topics
-
 
 MARKER_GAP_SECONDS = 120  # event time after each patient's last set: a status is due
 
@@ -84,8 +83,16 @@ def wait_for_changelog(bootstrap: str, app_id: str, patients: int, timeout: floa
 
 
 async def _kill_and_take_over(
-    bootstrap: str, a: Process, env_b: dict[str, str], log_b: Path, ward: Ward, inputs: Inputs,
-    status_topic: str, last_second: int, timeout: float, result: Takeover,
+    bootstrap: str,
+    a: Process,
+    env_b: dict[str, str],
+    log_b: Path,
+    ward: Ward,
+    inputs: Inputs,
+    status_topic: str,
+    last_second: int,
+    timeout: float,
+    result: Takeover,
 ) -> Process:
     consumer = await reading_from_now(bootstrap, [status_topic])
     producer = new_producer(bootstrap, linger_ms=5)
@@ -97,8 +104,10 @@ async def _kill_and_take_over(
         a.kill()
         killed = time.monotonic()
         b = start_worker(env_b, log_b)
-        pending = [(ward.ids[i], await producer.send(inputs.vitals, ward.observation(i, ts, False), key=ward.keys[i]))
-                   for i in range(ward.patients)]
+        pending = [
+            (ward.ids[i], await producer.send(inputs.vitals, ward.observation(i, ts, False), key=ward.keys[i]))
+            for i in range(ward.patients)
+        ]
         markers = {patient_id: (await delivery).partition for patient_id, delivery in pending}
         partitions = set(markers.values())
         result.markers, result.witnesses, result.partitions_with_markers = len(markers), len(witnesses), len(partitions)
@@ -138,8 +147,15 @@ async def _kill_and_take_over(
 
 
 def measure_takeover(
-    bootstrap: str, workdir: Path, run: str, partitions: int, ward: Ward, sets_per_patient: int,
-    state_wait: float, timeout: float, extra_env: dict[str, str],
+    bootstrap: str,
+    workdir: Path,
+    run: str,
+    partitions: int,
+    ward: Ward,
+    sets_per_patient: int,
+    state_wait: float,
+    timeout: float,
+    extra_env: dict[str, str],
 ) -> Takeover:
     result = Takeover(patients=ward.patients)
     inputs = Inputs.named(run)
@@ -162,10 +178,20 @@ def measure_takeover(
         wait_for_commits(bootstrap, app_id, inputs.names, total)
         result.changelog_messages = wait_for_changelog(bootstrap, app_id, ward.patients, state_wait)
         env_b = worker_environment(bootstrap, app_id, topics, partitions, workdir / f"{run}-b", extra_env)
-        b = asyncio.run(_kill_and_take_over(
-            bootstrap, a, env_b, workdir / f"{run}-b.log", ward, inputs, topics.patient_status,
-            sets_per_patient - 1, timeout, result,
-        ))
+        b = asyncio.run(
+            _kill_and_take_over(
+                bootstrap,
+                a,
+                env_b,
+                workdir / f"{run}-b.log",
+                ward,
+                inputs,
+                topics.patient_status,
+                sets_per_patient - 1,
+                timeout,
+                result,
+            )
+        )
         result.restored_patients = metric_total(b.port, "crsmon_state_restores")
     finally:
         a.stop()

@@ -65,13 +65,27 @@ if str(REPO) not in sys.path:
 from bench.ceiling import plain_consumer  # noqa: E402
 from bench.latency import Latencies, measure_latency  # noqa: E402
 from bench.load import Ward, produce_all  # noqa: E402
-from bench.profile import Sampler, summarise, py_spy  # noqa: E402
+from bench.profile import Sampler, py_spy, summarise  # noqa: E402
 from bench.progress import (  # noqa: E402
-    BenchmarkError, Progress, Rate, Throughput, end_offsets, follow, metric_total, wait_for_commits,
+    BenchmarkError,
+    Progress,
+    Rate,
+    Throughput,
+    end_offsets,
+    follow,
+    metric_total,
+    wait_for_commits,
 )
 from bench.report import Report  # noqa: E402
 from bench.services import (  # noqa: E402
-    Inputs, Process, run_topics, settings_for, start_floor, start_lane_floor, start_worker, worker_environment,
+    Inputs,
+    Process,
+    run_topics,
+    settings_for,
+    start_floor,
+    start_lane_floor,
+    start_worker,
+    worker_environment,
 )
 from bench.takeover import changelog_topics, measure_takeover  # noqa: E402
 from crsmon.local_kafka import LocalKafka, free_port  # noqa: E402
@@ -79,8 +93,17 @@ from streams.topic_setup import ensure_topics  # noqa: E402
 
 Measured = TypeVar("Measured")
 
-QUICK = dict(patients=400, seconds_of_data=10, max_seconds=20.0, latency_seconds=4.0, latency_warmup=1.0,
-             takeover_patients=400, takeover_sets=2, state_wait=5.0, takeover_timeout=35.0)
+QUICK = dict(
+    patients=400,
+    seconds_of_data=10,
+    max_seconds=20.0,
+    latency_seconds=4.0,
+    latency_warmup=1.0,
+    takeover_patients=400,
+    takeover_sets=2,
+    state_wait=5.0,
+    takeover_timeout=35.0,
+)
 
 
 logging.getLogger("aiokafka").setLevel(logging.ERROR)  # "not leader" retries right after a topic is created
@@ -94,36 +117,76 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes and short runs, for a smoke check")
     parser.add_argument("--patients", type=int, default=10_000, help="patients in the pre-loaded input (P)")
-    parser.add_argument("--seconds-of-data", type=int, default=30,
-                        help="observation sets per patient in the pre-loaded input (one a second)")
+    parser.add_argument(
+        "--seconds-of-data",
+        type=int,
+        default=30,
+        help="observation sets per patient in the pre-loaded input (one a second)",
+    )
     parser.add_argument("--partitions", type=int, default=4, help="partitions of every topic (the worker's default)")
     parser.add_argument("--therapy-share", type=float, default=0.3, help="share of patients in their CRS risk period")
-    parser.add_argument("--lab-panels", type=int, default=1,
-                        help="lab panels (eight tests) per patient, 6 h apart, before the window (0: none)")
+    parser.add_argument(
+        "--lab-panels",
+        type=int,
+        default=1,
+        help="lab panels (eight tests) per patient, 6 h apart, before the window (0: none)",
+    )
     parser.add_argument("--febrile-share", type=float, default=0.3, help="share of those who turn febrile")
-    parser.add_argument("--max-seconds", type=float, default=90.0,
-                        help="stop a throughput run this long after it reached 5 %% of the input")
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=90.0,
+        help="stop a throughput run this long after it reached 5 %% of the input",
+    )
     parser.add_argument("--latency-seconds", type=float, default=30.0, help="how long to produce at the steady rate")
-    parser.add_argument("--latency-warmup", type=float, default=5.0, help="alerts caused in the first seconds are not counted")
-    parser.add_argument("--latency-rate", type=float, help="sets/s for the latency run (default: half the measured rate)")
-    parser.add_argument("--latency-febrile-share", type=float, default=0.5,
-                        help="share of the latency run's risk-period patients who turn febrile during it")
+    parser.add_argument(
+        "--latency-warmup", type=float, default=5.0, help="alerts caused in the first seconds are not counted"
+    )
+    parser.add_argument(
+        "--latency-rate", type=float, help="sets/s for the latency run (default: half the measured rate)"
+    )
+    parser.add_argument(
+        "--latency-febrile-share",
+        type=float,
+        default=0.5,
+        help="share of the latency run's risk-period patients who turn febrile during it",
+    )
     parser.add_argument("--takeover-patients", type=int, default=10_000, help="patients the killed worker owned")
     parser.add_argument("--takeover-sets", type=int, default=3, help="observation sets per patient before the kill")
-    parser.add_argument("--state-wait", type=float, default=40.0,
-                        help="seconds to wait for every patient to be in the table's changelog before the kill")
+    parser.add_argument(
+        "--state-wait",
+        type=float,
+        default=40.0,
+        help="seconds to wait for every patient to be in the table's changelog before the kill",
+    )
     parser.add_argument("--takeover-timeout", type=float, default=150.0, help="give up on the takeover after this")
-    parser.add_argument("--takeover-instance-id", metavar="ID",
-                        help="static group membership for the takeover: the killed worker and the "
-                             "fresh one both run with CRSMON_INSTANCE_ID=ID, as a restarted "
-                             "StatefulSet pod or compose service would")
-    parser.add_argument("--skip", action="append", default=[], choices=["ceiling", "floor", "lane-floor", "full", "two", "latency", "takeover"],
-                        help="leave a measurement out (repeatable); its rows say so")
-    parser.add_argument("--worker-env", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra environment for every worker and the floor app, e.g. a Faust setting (repeatable)")
-    parser.add_argument("--profile", action="store_true",
-                        help="sample the floor app and the full worker with py-spy during their runs")
-    parser.add_argument("--workdir", type=Path, help="where logs and data directories go (default: a new temporary directory)")
+    parser.add_argument(
+        "--takeover-instance-id",
+        metavar="ID",
+        help="static group membership for the takeover: the killed worker and the "
+        "fresh one both run with CRSMON_INSTANCE_ID=ID, as a restarted "
+        "StatefulSet pod or compose service would",
+    )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["ceiling", "floor", "lane-floor", "full", "two", "latency", "takeover"],
+        help="leave a measurement out (repeatable); its rows say so",
+    )
+    parser.add_argument(
+        "--worker-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for every worker and the floor app, e.g. a Faust setting (repeatable)",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="sample the floor app and the full worker with py-spy during their runs"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, help="where logs and data directories go (default: a new temporary directory)"
+    )
     if "--quick" in (sys.argv[1:] if argv is None else argv):
         parser.set_defaults(**QUICK)  # options given explicitly still win
     args = parser.parse_args(argv)
@@ -138,8 +201,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def code_version() -> str:
     """The commit, and whether the code the processes import differs from it; in a tree
     exported with `git archive` (see the module's docstring), the commit it was exported from."""
+
     def git(*command: str) -> str:
         return subprocess.run(["git", "-C", str(REPO), *command], capture_output=True, text=True).stdout.strip()
+
     commit = git("rev-parse", "--short", "HEAD")
     if not commit:
         exported = REPO / ".bench-commit"
@@ -164,8 +229,9 @@ class Run:
         topics = run_topics(self.inputs, run)
         ensure_topics(settings_for(self.kafka.bootstrap, topics, self.args.partitions))
         app_id = f"bench-{run}"
-        env = worker_environment(self.kafka.bootstrap, app_id, topics, self.args.partitions,
-                                 self.workdir / data, self.extra_env)
+        env = worker_environment(
+            self.kafka.bootstrap, app_id, topics, self.args.partitions, self.workdir / data, self.extra_env
+        )
         return env, app_id
 
 
@@ -173,9 +239,13 @@ def load_input(run: Run, ward: Ward) -> None:
     ensure_topics(settings_for(run.kafka.bootstrap, run_topics(run.inputs, "load"), run.args.partitions))
     began = time.monotonic()
     therapy = asyncio.run(produce_all(run.kafka.bootstrap, run.inputs.clinical_events, ward.clinical_events()))
-    sets = asyncio.run(produce_all(run.kafka.bootstrap, run.inputs.vitals, ward.observation_sets(run.args.seconds_of_data)))
+    sets = asyncio.run(
+        produce_all(run.kafka.bootstrap, run.inputs.vitals, ward.observation_sets(run.args.seconds_of_data))
+    )
     run.total = therapy + sets
-    say(f"loaded {sets:,} observation sets and {therapy:,} clinical events (therapies, lab panels) in {time.monotonic() - began:.1f} s")
+    say(
+        f"loaded {sets:,} observation sets and {therapy:,} clinical events (therapies, lab panels) in {time.monotonic() - began:.1f} s"
+    )
 
 
 def measure_processes(run: Run, name: str, starters: list[Callable[[dict, Path], Process]]) -> Throughput:
@@ -194,6 +264,7 @@ def measure_processes(run: Run, name: str, starters: list[Callable[[dict, Path],
         if run.args.profile:  # from Ready on: start-up (imports, joining the group) is not the job
             processes[0].wait_until_ready()
             sampler = Sampler(processes[0].process.pid, run.workdir / f"{name}.pyspy")
+
         def read() -> float:
             counts = [metric_total(p.port) or 0.0 for p in processes]
             shares.append(counts)
@@ -205,8 +276,9 @@ def measure_processes(run: Run, name: str, starters: list[Callable[[dict, Path],
             present = [sample for sample in used if sample is not None]
             return None if len(present) < len(used) else sum(user + system for user, system in present)
 
-        progress = follow(read, run.total, max_seconds=run.args.max_seconds, cpu=cpu,
-                          alive=lambda: all(p.alive() for p in processes))
+        progress = follow(
+            read, run.total, max_seconds=run.args.max_seconds, cpu=cpu, alive=lambda: all(p.alive() for p in processes)
+        )
         if sampler is not None:
             sampler.stop()
             summary = run.workdir / f"{name}-profile.txt"
@@ -262,8 +334,7 @@ def measure_ceiling(run: Run) -> Rate:
 def measure_latency_run(run: Run, rate: float) -> Latencies:
     args = run.args
     patients = max(1, round(rate))  # each patient sends one set a second
-    ward = Ward(patients, args.therapy_share, args.febrile_share, seed=11, prefix="LIVE",
-                lab_panels=args.lab_panels)
+    ward = Ward(patients, args.therapy_share, args.febrile_share, seed=11, prefix="LIVE", lab_panels=args.lab_panels)
     inputs = Inputs.named(f"latency-{uuid.uuid4().hex[:6]}")
     latency_run = Run(args, run.kafka, run.workdir, inputs, 0, run.extra_env)
     env, _ = latency_run.environment("latency", "latency")
@@ -273,16 +344,28 @@ def measure_latency_run(run: Run, rate: float) -> Latencies:
         now = datetime.now(timezone.utc)
         therapy = asyncio.run(produce_all(run.kafka.bootstrap, inputs.clinical_events, ward.clinical_events(now)))
         follow(lambda: metric_total(worker.port), therapy, max_seconds=float("inf"), alive=worker.alive)
-        say(f"latency: {patients:,} patients, {therapy:,} in their risk period; producing {rate:,.0f} sets/s "
-            f"for {args.latency_seconds:.0f} s")
+        say(
+            f"latency: {patients:,} patients, {therapy:,} in their risk period; producing {rate:,.0f} sets/s "
+            f"for {args.latency_seconds:.0f} s"
+        )
+
         def caught_up(sets: int) -> bool:
             return (metric_total(worker.port) or 0) >= therapy + sets
 
-        result = asyncio.run(measure_latency(
-            run.kafka.bootstrap, inputs.vitals, run_topics(inputs, "latency").alerts, ward,
-            args.latency_febrile_share, rate, args.latency_seconds, args.latency_warmup, caught_up,
-            worker.cpu_seconds,
-        ))
+        result = asyncio.run(
+            measure_latency(
+                run.kafka.bootstrap,
+                inputs.vitals,
+                run_topics(inputs, "latency").alerts,
+                ward,
+                args.latency_febrile_share,
+                rate,
+                args.latency_seconds,
+                args.latency_warmup,
+                caught_up,
+                worker.cpu_seconds,
+            )
+        )
         result.alerts_emitted = metric_total(worker.port, "crsmon_alerts_emitted")
         return result
     finally:
@@ -297,15 +380,21 @@ def main(argv: list[str] | None = None) -> int:
     suffix = uuid.uuid4().hex[:6]
     report = Report(version=code_version(), args=args)
     if args.profile:
-        report.header.append("profiled: the floor app and the full worker ran under py-spy (their rates are a little lower)")
+        report.header.append(
+            "profiled: the floor app and the full worker ran under py-spy (their rates are a little lower)"
+        )
     say(f"logs and data in {workdir}")
     with LocalKafka(data_dir=workdir / "kafka") as kafka:
         say(f"Kafka on {kafka.bootstrap}")
         run = Run(args, kafka, workdir, Inputs.named(f"load-{suffix}"), 0, extra_env)
         ward = Ward(args.patients, args.therapy_share, args.febrile_share, lab_panels=args.lab_panels)
         load_input(run, ward)
-        report.input(patients=args.patients, sets=args.patients * args.seconds_of_data, total=run.total,
-                     partitions=args.partitions)
+        report.input(
+            patients=args.patients,
+            sets=args.patients * args.seconds_of_data,
+            total=run.total,
+            partitions=args.partitions,
+        )
 
         def phase(name: str, measure: Callable[[], Measured]) -> Measured | None:
             if name in args.skip:
@@ -333,16 +422,34 @@ def main(argv: list[str] | None = None) -> int:
             report.latency(phase("latency", lambda: measure_latency_run(run, rate)))
         else:
             report.failed("latency", "no measured worker rate to take half of; pass --latency-rate")
-        takeover_ward = Ward(args.takeover_patients, args.therapy_share, args.febrile_share, seed=5, prefix="OWNED",
-                             lab_panels=args.lab_panels)
+        takeover_ward = Ward(
+            args.takeover_patients,
+            args.therapy_share,
+            args.febrile_share,
+            seed=5,
+            prefix="OWNED",
+            lab_panels=args.lab_panels,
+        )
         takeover_env = dict(extra_env)
         if args.takeover_instance_id:
             takeover_env["CRSMON_INSTANCE_ID"] = args.takeover_instance_id
-            report.header.append(f"takeover: static membership, both workers CRSMON_INSTANCE_ID={args.takeover_instance_id}")
-        takeover = phase("takeover", lambda: measure_takeover(
-            kafka.bootstrap, workdir, f"takeover-{suffix}", args.partitions, takeover_ward,
-            args.takeover_sets, args.state_wait, args.takeover_timeout, takeover_env,
-        ))
+            report.header.append(
+                f"takeover: static membership, both workers CRSMON_INSTANCE_ID={args.takeover_instance_id}"
+            )
+        takeover = phase(
+            "takeover",
+            lambda: measure_takeover(
+                kafka.bootstrap,
+                workdir,
+                f"takeover-{suffix}",
+                args.partitions,
+                takeover_ward,
+                args.takeover_sets,
+                args.state_wait,
+                args.takeover_timeout,
+                takeover_env,
+            ),
+        )
         report.takeover(takeover)
     shutil.rmtree(workdir / "kafka" / "kraft", ignore_errors=True)  # the topics; broker.log stays
     print(report.render(), flush=True)

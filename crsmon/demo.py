@@ -37,8 +37,14 @@ EXAMPLE_DISPATCH_CONFIG = Path(__file__).resolve().parent.parent / "config" / "d
 STEPS = 7
 SAME_REQUEST_S = 1.0
 KAFKA_PORT = 9092
-START_TIMEOUT_S = {"kafka": 120.0, "webhook-sink": 30.0, "worker": 180.0, "dispatcher": 90.0,
-                   "dashboard": 90.0, "simulated ward": 300.0}
+START_TIMEOUT_S = {
+    "kafka": 120.0,
+    "webhook-sink": 30.0,
+    "worker": 180.0,
+    "dispatcher": 90.0,
+    "dashboard": 90.0,
+    "simulated ward": 300.0,
+}
 
 
 class StartFailed(RuntimeError):
@@ -100,8 +106,9 @@ class Demo:
         """0 after Ctrl-C, SIGTERM or --run-for; 1 when a component failed. Whatever happens,
         everything started is stopped before this returns."""
         args = self.args
-        self.say(f"crsmon demo: {args.patients} simulated patients at {describe_speed(args.speed)}; "
-                 f"logs in {self.logs}")
+        self.say(
+            f"crsmon demo: {args.patients} simulated patients at {describe_speed(args.speed)}; logs in {self.logs}"
+        )
         self._clean()
         try:
             return self._start_and_follow()
@@ -122,8 +129,10 @@ class Demo:
         self.say()
         self.say(f"  The ward:  {url}")
         self.say()
-        self.say("Alerts as they arrive (ward time runs ahead of the clock); pages the dispatcher "
-                 "sends are marked ->. Ctrl-C stops everything.")
+        self.say(
+            "Alerts as they arrive (ward time runs ahead of the clock); pages the dispatcher "
+            "sends are marked ->. Ctrl-C stops everything."
+        )
         return self._follow()
 
     def _clean(self) -> None:
@@ -142,30 +151,58 @@ class Demo:
         kafka_port = KAFKA_PORT if port_is_free(KAFKA_PORT) else free_port()
         self.bootstrap = f"127.0.0.1:{kafka_port}"
         step = self._step(2, "Kafka broker")
-        self.kafka = self._start(step, "kafka", [sys.executable, "-m", "crsmon.local_kafka", "serve",
-                                                 "--port", str(kafka_port), "--data-dir", str(self.root / "kafka")],
-                                 ready=lambda child: "serving on" in child.output())
+        self.kafka = self._start(
+            step,
+            "kafka",
+            [
+                sys.executable,
+                "-m",
+                "crsmon.local_kafka",
+                "serve",
+                "--port",
+                str(kafka_port),
+                "--data-dir",
+                str(self.root / "kafka"),
+            ],
+            ready=lambda child: "serving on" in child.output(),
+        )
         step.done(f"{self.bootstrap} (pid {self.kafka.pid})")
         self.env["CRSMON_BROKER"] = self.bootstrap
 
         dispatch_config = self._dispatch_config()
         step = self._step(3, "pager (webhook sink)")
         sink_port = free_port()
-        secrets = sorted({secret for receiver in dispatch_config["receivers"].values()
-                          for secret in receiver.get("secrets", [])})
-        self.sink = self._start(step, "webhook-sink",
-                                [*self.command, "webhook-sink", "--port", str(sink_port),
-                                 *(option for secret in secrets for option in ("--secret", secret))],
-                                ready=lambda child: accepts_connections(sink_port))
+        secrets = sorted(
+            {secret for receiver in dispatch_config["receivers"].values() for secret in receiver.get("secrets", [])}
+        )
+        self.sink = self._start(
+            step,
+            "webhook-sink",
+            [
+                *self.command,
+                "webhook-sink",
+                "--port",
+                str(sink_port),
+                *(option for secret in secrets for option in ("--secret", secret)),
+            ],
+            ready=lambda child: accepts_connections(sink_port),
+        )
         step.done(f"http://127.0.0.1:{sink_port}/ (pid {self.sink.pid})")
 
         step = self._step(4, "worker")
         web_port = free_port()
         self.worker_metrics = f"http://127.0.0.1:{web_port}/metrics"
-        worker = self._start(step, "worker", [*self.command, "worker"], env={
-            "CRSMON_WEB_PORT": str(web_port), "CRSMON_DATA_DIR": str(self.root / "worker"),
-            "CRSMON_CLINICAL_CONFIG": str(self._clinical_config())},
-            ready=lambda child: http_status(f"http://127.0.0.1:{web_port}/readyz") == 200)
+        worker = self._start(
+            step,
+            "worker",
+            [*self.command, "worker"],
+            env={
+                "CRSMON_WEB_PORT": str(web_port),
+                "CRSMON_DATA_DIR": str(self.root / "worker"),
+                "CRSMON_CLINICAL_CONFIG": str(self._clinical_config()),
+            },
+            ready=lambda child: http_status(f"http://127.0.0.1:{web_port}/readyz") == 200,
+        )
         step.done(f"metrics {self.worker_metrics} (pid {worker.pid})")
 
         step = self._step(5, "dispatcher")
@@ -173,10 +210,23 @@ class Demo:
         config_path = self.root / "dispatch" / "dispatch.yaml"
         config_path.parent.mkdir(parents=True, exist_ok=True)
         config_path.write_text(yaml.safe_dump(_pointed_at(dispatch_config, sink_port), sort_keys=False))
-        dispatcher = self._start(step, "dispatcher", [
-            *self.command, "dispatch", "--config", str(config_path), "--broker", self.bootstrap,
-            "--state", str(self.root / "dispatch" / "ledger.sqlite3"), "--port", str(http_port)],
-            ready=lambda child: http_status(f"http://127.0.0.1:{http_port}/healthz") == 200)
+        dispatcher = self._start(
+            step,
+            "dispatcher",
+            [
+                *self.command,
+                "dispatch",
+                "--config",
+                str(config_path),
+                "--broker",
+                self.bootstrap,
+                "--state",
+                str(self.root / "dispatch" / "ledger.sqlite3"),
+                "--port",
+                str(http_port),
+            ],
+            ready=lambda child: http_status(f"http://127.0.0.1:{http_port}/healthz") == 200,
+        )
         step.done(f"routes {EXAMPLE_DISPATCH_CONFIG.name} to the sink (pid {dispatcher.pid})")
 
         from alerting.dashboard.access import make_token
@@ -187,20 +237,43 @@ class Demo:
         if not port_is_free(dashboard_port):
             dashboard_port, moved = free_port(), f"; port {self.args.dashboard_port} is taken"
         token = make_token()
-        dashboard = self._start(step, "dashboard", [*self.command, "dashboard", "--port", str(dashboard_port)],
-                                env={"CRSMON_DASHBOARD_TOKEN": token},
-                                ready=lambda child: http_status(f"http://127.0.0.1:{dashboard_port}/healthz") == 200)
+        dashboard = self._start(
+            step,
+            "dashboard",
+            [*self.command, "dashboard", "--port", str(dashboard_port)],
+            env={"CRSMON_DASHBOARD_TOKEN": token},
+            ready=lambda child: http_status(f"http://127.0.0.1:{dashboard_port}/healthz") == 200,
+        )
         step.done(f"port {dashboard_port} (pid {dashboard.pid}){moved}")
 
         step = self._step(7, "simulated ward")
         args = self.args
-        self.feed = self._start(step, "simulated-ward", [
-            *self.command, "simulate", "--kafka", self.bootstrap, "--patients", str(args.patients),
-            "--days", str(args.days), "--seed", str(args.seed), "--crs-share", str(args.crs_share),
-            "--artifacts", str(args.artifacts),
-            "--speed", str(args.speed), "--history", str(args.history)],
+        self.feed = self._start(
+            step,
+            "simulated-ward",
+            [
+                *self.command,
+                "simulate",
+                "--kafka",
+                self.bootstrap,
+                "--patients",
+                str(args.patients),
+                "--days",
+                str(args.days),
+                "--seed",
+                str(args.seed),
+                "--crs-share",
+                str(args.crs_share),
+                "--artifacts",
+                str(args.artifacts),
+                "--speed",
+                str(args.speed),
+                "--history",
+                str(args.history),
+            ],
             ready=lambda child: "history published" in child.output(),
-            timeout=START_TIMEOUT_S["simulated ward"])
+            timeout=START_TIMEOUT_S["simulated ward"],
+        )
         self.history_messages = _history_count(self.feed.output())
         self.feed_started, self.next_catch_up_note = step.started, time.monotonic()
         step.done(f"{args.history:g} h of history, {self.history_messages:,} messages (pid {self.feed.pid})")
@@ -217,8 +290,15 @@ class Demo:
             raise StartFailed(str(error)) from None
         step.done(f"{'cached' if cached else 'fetched from Maven Central'} in {lib.parent}")
 
-    def _start(self, step: Step, name: str, command: list[str], ready: Callable[[Child], bool],
-               env: dict[str, str] | None = None, timeout: float | None = None) -> Child:
+    def _start(
+        self,
+        step: Step,
+        name: str,
+        command: list[str],
+        ready: Callable[[Child], bool],
+        env: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Child:
         child = Child(name, command, {**self.env, **(env or {})}, self.logs / f"{name}.log")
         self.children.append(child)
         child.start()
@@ -261,8 +341,10 @@ class Demo:
         try:
             return yaml.safe_load(EXAMPLE_DISPATCH_CONFIG.read_text())
         except OSError as error:
-            raise StartFailed(f"cannot read {EXAMPLE_DISPATCH_CONFIG} ({error.strerror}): run the "
-                              "demo from a checkout of the crsmon repository") from None
+            raise StartFailed(
+                f"cannot read {EXAMPLE_DISPATCH_CONFIG} ({error.strerror}): run the "
+                "demo from a checkout of the crsmon repository"
+            ) from None
 
     # -- while it runs -------------------------------------------------------------------
     def _follow(self) -> int:
@@ -295,8 +377,10 @@ class Demo:
                     if child is self.feed and status == 0:
                         if not ward_over:
                             ward_over = True
-                            self.say("  the simulated ward has reached the end of its window; the rest "
-                                     "keeps running until Ctrl-C")
+                            self.say(
+                                "  the simulated ward has reached the end of its window; the rest "
+                                "keeps running until Ctrl-C"
+                            )
                         continue
                     self.say(f"  {child.name} exited with status {status}")
                     self._report_log(child)
@@ -311,13 +395,16 @@ class Demo:
         if consumed is None:
             return False
         if consumed >= self.history_messages:
-            self.say(f"  (the worker has processed the ward's history: {consumed:,} messages in "
-                     f"{time.monotonic() - self.feed_started:.0f} s since the ward started)")
+            self.say(
+                f"  (the worker has processed the ward's history: {consumed:,} messages in "
+                f"{time.monotonic() - self.feed_started:.0f} s since the ward started)"
+            )
             return True
         if time.monotonic() >= self.next_catch_up_note:
             self.next_catch_up_note = time.monotonic() + progress_every
-            self.say(f"  (the worker is catching up on the history: {consumed:,} of "
-                     f"{self.history_messages:,} messages)")
+            self.say(
+                f"  (the worker is catching up on the history: {consumed:,} of {self.history_messages:,} messages)"
+            )
         return False
 
     def _report_log(self, child: Child) -> None:
@@ -335,8 +422,7 @@ class Demo:
         if self.kafka is not None:
             killed += stop_all([self.kafka], timeout=30.0, hurry=self._hurrying)
         note = f"; {', '.join(killed)} had to be killed" if killed else ""
-        self.say(f"crsmon demo: stopped {len(self.children)} processes in "
-                 f"{time.monotonic() - started:.1f} s{note}")
+        self.say(f"crsmon demo: stopped {len(self.children)} processes in {time.monotonic() - started:.1f} s{note}")
 
 
 def _environment_without_kafka_security() -> dict[str, str]:
@@ -405,8 +491,13 @@ class _AlertFeed:
         from kafka import KafkaConsumer
 
         self.topic = topic
-        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                      auto_offset_reset="earliest", client_id="crsmon-demo")
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            client_id="crsmon-demo",
+        )
         self.assigned = False
 
     def poll(self) -> list:

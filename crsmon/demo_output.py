@@ -78,7 +78,7 @@ def alert_line(alert: Alert, colour: bool) -> str:
     stamp = alert.observed_at.astimezone().strftime("%H:%M")
     reasons = "; ".join(alert.reasons)
     if len(reasons) > _REASONS_WIDTH:
-        reasons = reasons[:_REASONS_WIDTH - 1] + "…"
+        reasons = reasons[: _REASONS_WIDTH - 1] + "…"
     return f"  ward time {stamp}  {alert.status.upper():<8} {severity} {what:<14} {place:<16} {reasons}"
 
 

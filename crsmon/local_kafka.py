@@ -109,8 +109,14 @@ def fetch_jars(version: str = KAFKA_VERSION, *, quiet: bool = True) -> Path:
             pom.write_text(_POM.format(kafka=version, log4j=LOG4J_VERSION, slf4j=SLF4J_VERSION))
             staging = Path(work) / "lib"
             command = [
-                "mvn", "-B", "--no-transfer-progress", "-f", str(pom), "dependency:copy-dependencies",
-                f"-DoutputDirectory={staging}", "-DincludeScope=runtime",
+                "mvn",
+                "-B",
+                "--no-transfer-progress",
+                "-f",
+                str(pom),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={staging}",
+                "-DincludeScope=runtime",
             ]
             if quiet:
                 command.insert(1, "-q")
@@ -213,14 +219,20 @@ class LocalKafka:
         """Refuse a listener set the broker would reject, with what to change, before Java starts."""
         for name, (_, protocol) in self.extra_listeners.items():
             if name.upper() in ("PLAINTEXT", "CONTROLLER"):
-                raise BrokerError(f"extra listener {name!r}: PLAINTEXT and CONTROLLER are taken; name it e.g. SSL or SASL_SSL")
+                raise BrokerError(
+                    f"extra listener {name!r}: PLAINTEXT and CONTROLLER are taken; name it e.g. SSL or SASL_SSL"
+                )
             if protocol in _TLS_PROTOCOLS and self.tls is None:
-                raise BrokerError(f"listener {name} uses {protocol}: pass tls=BrokerTls(...) with the broker's PEM files")
+                raise BrokerError(
+                    f"listener {name} uses {protocol}: pass tls=BrokerTls(...) with the broker's PEM files"
+                )
             if protocol in _SASL_PROTOCOLS and not self.sasl_users:
                 raise BrokerError(f"listener {name} uses {protocol}: pass sasl_users={{user: password}}")
         for name in self.client_certificate_required:
             if self.extra_listeners.get(name, (0, ""))[1] not in _TLS_PROTOCOLS:
-                raise BrokerError(f"client_certificate_required names {name!r}, which is not an SSL or SASL_SSL listener")
+                raise BrokerError(
+                    f"client_certificate_required names {name!r}, which is not an SSL or SASL_SSL listener"
+                )
         for user, password in self.sasl_users.items():
             if any(char in user + password for char in '"\\,=[] '):
                 raise BrokerError(f"SASL user {user!r}: keep test user names and passwords to letters, digits, - and _")
@@ -237,12 +249,14 @@ class LocalKafka:
             keystore = self.data_dir / "broker-keystore.pem"
             keystore.write_text(Path(self.tls.private_key).read_text() + Path(self.tls.certificate_chain).read_text())
             keystore.chmod(0o600)
-            settings.update({
-                "ssl.keystore.type": "PEM",
-                "ssl.keystore.location": str(keystore),
-                "ssl.truststore.type": "PEM",
-                "ssl.truststore.location": str(self.tls.trusted_certificates),
-            })
+            settings.update(
+                {
+                    "ssl.keystore.type": "PEM",
+                    "ssl.keystore.location": str(keystore),
+                    "ssl.truststore.type": "PEM",
+                    "ssl.truststore.location": str(self.tls.trusted_certificates),
+                }
+            )
         users = "".join(f' user_{user}="{password}"' for user, password in self.sasl_users.items())
         for name, (_, protocol) in self.extra_listeners.items():
             prefix = f"listener.name.{name.lower()}."
@@ -251,17 +265,23 @@ class LocalKafka:
             if protocol in _SASL_PROTOCOLS:
                 settings[prefix + "sasl.enabled.mechanisms"] = ",".join(SASL_MECHANISMS)
                 settings[prefix + "plain.sasl.jaas.config"] = (
-                    f"org.apache.kafka.common.security.plain.PlainLoginModule required{users};")
+                    f"org.apache.kafka.common.security.plain.PlainLoginModule required{users};"
+                )
                 for mechanism in SASL_MECHANISMS[1:]:
                     settings[prefix + f"{mechanism.lower()}.sasl.jaas.config"] = (
-                        "org.apache.kafka.common.security.scram.ScramLoginModule required;")
+                        "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+                    )
         return settings
 
     def _scram_format_arguments(self) -> list[str]:
         if not any(protocol in _SASL_PROTOCOLS for _, protocol in self.extra_listeners.values()):
             return []
-        return [argument for user, password in self.sasl_users.items() for mechanism in SASL_MECHANISMS[1:]
-                for argument in ("--add-scram", f'{mechanism}=[name="{user}",password="{password}"]')]
+        return [
+            argument
+            for user, password in self.sasl_users.items()
+            for mechanism in SASL_MECHANISMS[1:]
+            for argument in ("--add-scram", f'{mechanism}=[name="{user}",password="{password}"]')
+        ]
 
     def _choose_listener_ports(self) -> None:
         taken = {self.port, self.controller_port}
@@ -305,18 +325,36 @@ class LocalKafka:
         properties.write_text(self._properties())
         log_config = self.data_dir / "log4j2.properties"
         log_config.write_text(_LOG4J2.format(log=self.log_file, level=self.log_level))
-        java = ["java", f"-Xmx{self.heap}", f"-Xms{self.heap}", "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true",
-                f"-Dlog4j2.configurationFile={log_config}", "-cp", f"{lib}/*"]
+        java = [
+            "java",
+            f"-Xmx{self.heap}",
+            f"-Xms{self.heap}",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={log_config}",
+            "-cp",
+            f"{lib}/*",
+        ]
         if not (self.data_dir / "kraft" / "meta.properties").exists():
             # An id that starts with "-" would be read as an option (about 1 in 64 of them).
             cluster_id = "-"
             while cluster_id.startswith("-"):
                 cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             formatted = subprocess.run(
-                java + ["kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
-                        "-c", str(properties), *self._scram_format_arguments()],
-                capture_output=True, text=True,
+                java
+                + [
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--standalone",
+                    "-t",
+                    cluster_id,
+                    "-c",
+                    str(properties),
+                    *self._scram_format_arguments(),
+                ],
+                capture_output=True,
+                text=True,
             )
             if formatted.returncode != 0:
                 raise BrokerError(f"formatting Kafka storage failed:\n{formatted.stdout}{formatted.stderr}")
@@ -324,8 +362,11 @@ class LocalKafka:
             self.log_file.rename(self.log_file.with_suffix(f".{int(time.time() * 1000)}.log"))
         stdout = open(self.data_dir / "broker.stdout", "ab")
         self.process = subprocess.Popen(
-            java + ["kafka.Kafka", str(properties)], stdout=stdout, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+            java + ["kafka.Kafka", str(properties)],
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
         )
         stdout.close()
         self._wait_until_serving(timeout)

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from simulator import Simulation, SimulationSettings
 from monitor.wire import InputEvent, VitalSigns, encode
+from simulator import Simulation, SimulationSettings
 
 if TYPE_CHECKING:
     from streams.settings import WorkerSettings  # imported in the function that needs it at run time
@@ -56,8 +56,9 @@ class Pacing:
         return (ts - self.live_from).total_seconds() / self.speed
 
 
-def ward_running_now(settings: SimulationSettings, history_hours: float, speed: float,
-                     now: datetime | None = None) -> tuple[SimulationSettings, Pacing]:
+def ward_running_now(
+    settings: SimulationSettings, history_hours: float, speed: float, now: datetime | None = None
+) -> tuple[SimulationSettings, Pacing]:
     """The same ward with its window moved so that `history_hours` of it lie in the past.
 
     The present is cut to the whole minute, so that timestamps read as a monitor's do. A ward
@@ -69,8 +70,10 @@ def ward_running_now(settings: SimulationSettings, history_hours: float, speed: 
     if history_hours < 0:
         raise FeedError(f"--history {history_hours:g} must be 0 or more hours")
     if history_hours >= settings.days * 24:
-        raise FeedError(f"--history {history_hours:g} h leaves nothing of a {settings.days:g}-day "
-                        "window to run live: give fewer hours of history or more --days")
+        raise FeedError(
+            f"--history {history_hours:g} h leaves nothing of a {settings.days:g}-day "
+            "window to run live: give fewer hours of history or more --days"
+        )
     present = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(second=0, microsecond=0)
     update: dict = {"start": present - timedelta(hours=history_hours)}
     if "utc_offset_hours" not in settings.model_fields_set:
@@ -100,11 +103,19 @@ class WardFeed:
     live message: the moment a demo can tell the user that the ward is up.
     """
 
-    def __init__(self, messages: Iterable[InputEvent], pacing: Pacing, producer, vitals_topic: str,
-                 clinical_events_topic: str, *, clock: Callable[[], float] = time.monotonic,
-                 on_history_done: Callable[[FeedProgress], None] = lambda progress: None,
-                 on_progress: Callable[[FeedProgress], None] = lambda progress: None,
-                 progress_every_s: float = PROGRESS_EVERY_S) -> None:
+    def __init__(
+        self,
+        messages: Iterable[InputEvent],
+        pacing: Pacing,
+        producer,
+        vitals_topic: str,
+        clinical_events_topic: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        on_history_done: Callable[[FeedProgress], None] = lambda progress: None,
+        on_progress: Callable[[FeedProgress], None] = lambda progress: None,
+        progress_every_s: float = PROGRESS_EVERY_S,
+    ) -> None:
         self.messages = messages
         self.pacing = pacing
         self.producer = producer
@@ -156,8 +167,7 @@ class WardFeed:
 
     async def _send(self, message: InputEvent) -> None:
         topic = self.vitals_topic if isinstance(message, VitalSigns) else self.clinical_events_topic
-        delivery = await self.producer.send(topic, encode(message, drop_none=True),
-                                            key=message.patient_id.encode())
+        delivery = await self.producer.send(topic, encode(message, drop_none=True), key=message.patient_id.encode())
         self._unconfirmed.append(delivery)
         self.progress.published[topic] += 1
         if len(self._unconfirmed) >= _CONFIRM_EVERY:
@@ -180,6 +190,7 @@ async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
 
 # -- `crsmon simulate --kafka` ----------------------------------------------------------------
 
+
 def _clock_time(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%d %b %H:%M") if moment else "-"
 
@@ -200,8 +211,10 @@ def _settings_from(args: argparse.Namespace) -> SimulationSettings:
     from simulator.files import InvalidSettings, load_settings
 
     if args.start is not None:
-        raise FeedError("--start cannot be combined with --kafka: a published ward runs now "
-                        "(--history says how much of it lies in the past)")
+        raise FeedError(
+            "--start cannot be combined with --kafka: a published ward runs now "
+            "(--history says how much of it lies in the past)"
+        )
     if args.out != "-":
         raise FeedError("--out cannot be combined with --kafka: the ward goes to Kafka")
     overrides = {name: value for name in OVERRIDES if (value := getattr(args, name, None)) is not None}
@@ -219,8 +232,8 @@ def _settings_from(args: argparse.Namespace) -> SimulationSettings:
 def feed_command(args: argparse.Namespace) -> int:
     """`crsmon simulate --kafka BROKER`: 0 when the window ended or a signal stopped it, 1 when
     Kafka failed on the way, 2 for unusable options."""
-    from simulator.files import write_truth
     from kafka_client.security import KafkaSecurityError, kafka_client_options_from_env
+    from simulator.files import write_truth
     from streams.settings import WorkerSettings
 
     try:
@@ -243,8 +256,7 @@ def feed_command(args: argparse.Namespace) -> int:
         return 1
 
 
-async def _publish(settings: SimulationSettings, pacing: Pacing, worker: WorkerSettings,
-                   client_options: dict) -> int:
+async def _publish(settings: SimulationSettings, pacing: Pacing, worker: WorkerSettings, client_options: dict) -> int:
     from aiokafka import AIOKafkaProducer
     from aiokafka.errors import KafkaError
 
@@ -256,51 +268,83 @@ async def _publish(settings: SimulationSettings, pacing: Pacing, worker: WorkerS
         try:
             await loop.run_in_executor(None, lambda: ensure_topics(worker, give_up_after=30.0))
         except KafkaError as error:
-            raise FeedError(f"cannot reach Kafka at {worker.broker} to create the topics ({error}); "
-                            "check the address and that the broker is running") from None
-    producer = AIOKafkaProducer(bootstrap_servers=worker.broker, acks="all", linger_ms=5,
-                                enable_idempotence=True, client_id="crsmon-simulate", **client_options)
+            raise FeedError(
+                f"cannot reach Kafka at {worker.broker} to create the topics ({error}); "
+                "check the address and that the broker is running"
+            ) from None
+    producer = AIOKafkaProducer(
+        bootstrap_servers=worker.broker,
+        acks="all",
+        linger_ms=5,
+        enable_idempotence=True,
+        client_id="crsmon-simulate",
+        **client_options,
+    )
     try:
         await producer.start()
     except KafkaError as error:
         await producer.stop()
-        raise FeedError(f"cannot reach Kafka at {worker.broker} ({error}); check the address and "
-                        "that the broker is running") from None
+        raise FeedError(
+            f"cannot reach Kafka at {worker.broker} ({error}); check the address and that the broker is running"
+        ) from None
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     simulation = Simulation(settings)
     end = settings.start + timedelta(seconds=settings.window_s)
-    print(f"crsmon simulate: {settings.patients} patients on {worker.broker} "
-          f"({topics.vitals}, {topics.clinical_events}); ward time {_clock_time(settings.start)} to "
-          f"{_clock_time(end)}, the first {(pacing.live_from - settings.start).total_seconds() / 3600:g} h "
-          f"published at once, then {describe_speed(pacing.speed)}", flush=True)
+    print(
+        f"crsmon simulate: {settings.patients} patients on {worker.broker} "
+        f"({topics.vitals}, {topics.clinical_events}); ward time {_clock_time(settings.start)} to "
+        f"{_clock_time(end)}, the first {(pacing.live_from - settings.start).total_seconds() / 3600:g} h "
+        f"published at once, then {describe_speed(pacing.speed)}",
+        flush=True,
+    )
     if pacing.speed > 1:
-        print("crsmon simulate: from then on the ward's time runs ahead of the clock; a worker refuses "
-              "records dated more than its future_tolerance_s (300 s by default) ahead, so give it a "
-              'clinical config with a larger one, e.g. {"future_tolerance_s": 31536000} (make demo does)',
-              flush=True)
+        print(
+            "crsmon simulate: from then on the ward's time runs ahead of the clock; a worker refuses "
+            "records dated more than its future_tolerance_s (300 s by default) ahead, so give it a "
+            'clinical config with a larger one, e.g. {"future_tolerance_s": 31536000} (make demo does)',
+            flush=True,
+        )
 
     def history_done(progress: FeedProgress) -> None:
-        print(f"crsmon simulate: history published: {progress.history:,} messages in "
-              f"{progress.history_seconds:.1f} s; live from {_clock_time(pacing.live_from)} at "
-              f"{pacing.speed:g}x", flush=True)
+        print(
+            f"crsmon simulate: history published: {progress.history:,} messages in "
+            f"{progress.history_seconds:.1f} s; live from {_clock_time(pacing.live_from)} at "
+            f"{pacing.speed:g}x",
+            flush=True,
+        )
 
     def report(progress: FeedProgress) -> None:
         late = f", {progress.behind_s:.1f} s behind schedule" if progress.behind_s > 1 else ""
-        print(f"crsmon simulate: ward time {_clock_time(progress.event_time)}, "
-              f"{progress.total:,} messages published{late}", flush=True)
+        print(
+            f"crsmon simulate: ward time {_clock_time(progress.event_time)}, "
+            f"{progress.total:,} messages published{late}",
+            flush=True,
+        )
 
-    feed = WardFeed(simulation.events(), pacing, producer, topics.vitals, topics.clinical_events,
-                    on_history_done=history_done, on_progress=report)
+    feed = WardFeed(
+        simulation.events(),
+        pacing,
+        producer,
+        topics.vitals,
+        topics.clinical_events,
+        on_history_done=history_done,
+        on_progress=report,
+    )
     try:
         progress = await feed.run(stop)
     except KafkaError as error:
-        raise FeedError(f"Kafka at {worker.broker} did not take a message ({error!r}); "
-                        "check that the broker is running and the topics exist") from None
+        raise FeedError(
+            f"Kafka at {worker.broker} did not take a message ({error!r}); "
+            "check that the broker is running and the topics exist"
+        ) from None
     finally:
         await producer.stop()
     why = "stopped" if stop.is_set() else "the simulated window ended"
-    print(f"crsmon simulate: {why} at ward time {_clock_time(progress.event_time)}; "
-          f"{progress.total:,} messages published", flush=True)
+    print(
+        f"crsmon simulate: {why} at ward time {_clock_time(progress.event_time)}; "
+        f"{progress.total:,} messages published",
+        flush=True,
+    )
     return 0

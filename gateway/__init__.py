@@ -18,6 +18,13 @@ from gateway.hl7v2 import decode_oru
 from gateway.readings import Decoded, Skip
 
 __all__ = [
-    "Decoded", "Skip", "ack_code_for", "acknowledge", "decode_fhir", "decode_oru",
-    "http_status_for", "rejection_outcome", "success_outcome",
+    "Decoded",
+    "Skip",
+    "ack_code_for",
+    "acknowledge",
+    "decode_fhir",
+    "decode_oru",
+    "http_status_for",
+    "rejection_outcome",
+    "success_outcome",
 ]

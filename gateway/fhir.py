@@ -36,15 +36,23 @@ from monitor.wire.codec import _load_object
 from monitor.wire.vitals import PATIENT_ID_PATTERN
 
 USED_STATUSES = ("final", "amended", "corrected")
-RESOURCE_MODELS: dict[str, type[Observation] | type[Bundle]] = {
-    "Observation": Observation, "Bundle": Bundle}
+RESOURCE_MODELS: dict[str, type[Observation] | type[Bundle]] = {"Observation": Observation, "Bundle": Bundle}
 UCUM = "http://unitsofmeasure.org"
 
 _PATIENT_ID = re.compile(PATIENT_ID_PATTERN)
 _PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([^/]+)(?:/_history/[^/]+)?$")
-_OTHER_VALUES = ("valueString", "valueBoolean", "valueInteger", "valueRange", "valueRatio",
-                 "valueSampledData", "valueTime", "valueDateTime", "valuePeriod",
-                 "valueCodeableConcept")
+_OTHER_VALUES = (
+    "valueString",
+    "valueBoolean",
+    "valueInteger",
+    "valueRange",
+    "valueRatio",
+    "valueSampledData",
+    "valueTime",
+    "valueDateTime",
+    "valuePeriod",
+    "valueCodeableConcept",
+)
 
 
 def decode_fhir(raw: bytes | str, accept: Iterable[str] = ("Observation", "Bundle")) -> Decoded:
@@ -65,13 +73,14 @@ def decode_fhir(raw: bytes | str, accept: Iterable[str] = ("Observation", "Bundl
     try:
         resource = RESOURCE_MODELS[resource_type].model_validate(document)
     except ValidationError as error:
-        raise InvalidMessage(f"not a valid FHIR R4 {resource_type}: {_validation_errors(error)}",
-                             "not_fhir") from None
+        raise InvalidMessage(f"not a valid FHIR R4 {resource_type}: {_validation_errors(error)}", "not_fhir") from None
     except (KeyError, TypeError, ValueError, AttributeError):
         # fhir.resources looks contained resources up by resourceType and raises KeyError (or
         # worse) for a type it does not know rather than a ValidationError.
-        raise InvalidMessage(f"not a valid FHIR R4 {resource_type}: a resource inside it has an "
-                             f"unknown resourceType or shape", "not_fhir") from None
+        raise InvalidMessage(
+            f"not a valid FHIR R4 {resource_type}: a resource inside it has an unknown resourceType or shape",
+            "not_fhir",
+        ) from None
     directory: dict[str, Any]
     if isinstance(resource, Observation):
         observations, directory = [(_named(resource), resource)], {}
@@ -84,9 +93,12 @@ def decode_fhir(raw: bytes | str, accept: Iterable[str] = ("Observation", "Bundl
     refused: list[Skip] = []
     for where, observation in observations:
         try:
-            clinical = clinical_observation(observation, where,
-                                            lambda: _patient_id(observation.subject, directory),
-                                            lambda: _effective_time(observation))
+            clinical = clinical_observation(
+                observation,
+                where,
+                lambda: _patient_id(observation.subject, directory),
+                lambda: _effective_time(observation),
+            )
         except Refused as refusal:
             refused.append(Skip(where, refusal.why, refusal.kind))
             continue
@@ -94,9 +106,12 @@ def decode_fhir(raw: bytes | str, accept: Iterable[str] = ("Observation", "Bundl
             for item in clinical:
                 if isinstance(item, RefusedPart):
                     refused.append(item.skip)
+                elif isinstance(item, LabEvent):
+                    labs.append(item)
+                elif isinstance(item, NeuroPart):
+                    neuro.append(item)
                 else:
-                    (labs if isinstance(item, LabEvent) else neuro if isinstance(item, NeuroPart)
-                     else skipped).append(item)  # type: ignore[arg-type]
+                    skipped.append(item)
             continue
         try:
             found, left_out = _readings(observation, where, directory)
@@ -113,10 +128,15 @@ def decode_fhir(raw: bytes | str, accept: Iterable[str] = ("Observation", "Bundl
     if not observations:
         raise InvalidMessage("the Bundle holds no Observation", "no_vital_signs")
     assessments, unusable = neuro_events(neuro)
-    return merge(readings, skipped, "no Observation holds a vital sign, lab result or "
-                                    "neurological assessment crsmon uses (see docs/ingest.md for "
-                                    "the LOINC and MDC codes it reads)",
-                 events=(*labs, *assessments), refused=(*refused, *unusable))
+    return merge(
+        readings,
+        skipped,
+        "no Observation holds a vital sign, lab result or "
+        "neurological assessment crsmon uses (see docs/ingest.md for "
+        "the LOINC and MDC codes it reads)",
+        events=(*labs, *assessments),
+        refused=(*refused, *unusable),
+    )
 
 
 def _validation_errors(error: ValidationError, limit: int = 5) -> str:
@@ -149,50 +169,63 @@ def _observations_in(bundle: Bundle) -> tuple[list[tuple[str, Observation]], dic
     return observations, directory
 
 
-def _readings(
-    observation: Observation, where: str, directory: dict[str, Any]
-) -> tuple[list[Reading], list[Skip]]:
+def _readings(observation: Observation, where: str, directory: dict[str, Any]) -> tuple[list[Reading], list[Skip]]:
     """The readings of one Observation (its own value and its components'), or why it has none."""
     own = _meaning(observation.code)
-    parts = [(component, _meaning(component.code), _code_label(component.code))
-             for component in observation.component or []]
+    parts = [
+        (component, _meaning(component.code), _code_label(component.code)) for component in observation.component or []
+    ]
     used_parts = [(component, meaning, label) for component, meaning, label in parts if meaning]
     label = _code_label(observation.code)
     if own is None and not used_parts:
         if observation.hasMember and observation.valueQuantity is None:
-            why = (f"panel {label} has no values of its own, and its hasMember references are not "
-                   f"followed: send the member Observations themselves (e.g. in a Bundle)")
+            why = (
+                f"panel {label} has no values of its own, and its hasMember references are not "
+                f"followed: send the member Observations themselves (e.g. in a Bundle)"
+            )
         else:
             why = f"{label} is not a vital sign crsmon uses"
         return [], [Skip(where, why, "not_used")]
     if observation.status not in USED_STATUSES:
-        return [], [Skip(where, f"{label} has status {observation.status}; only "
-                                f"{', '.join(USED_STATUSES)} values are used", "not_final")]
+        return [], [
+            Skip(
+                where,
+                f"{label} has status {observation.status}; only {', '.join(USED_STATUSES)} values are used",
+                "not_final",
+            )
+        ]
     patient_id = _patient_id(observation.subject, directory)
     ts = _effective_time(observation)
     readings, skipped = [], []
     measured: list[tuple[Observation | ObservationComponent, Meaning, str, str]] = (
-        [(observation, own, label, where)] if own else [])
-    measured += [(component, meaning, part_label, f"{where} component {part_label}")
-                 for component, meaning, part_label in used_parts]
+        [(observation, own, label, where)] if own else []
+    )
+    measured += [
+        (component, meaning, part_label, f"{where} component {part_label}")
+        for component, meaning, part_label in used_parts
+    ]
     for holder, meaning, part_label, part_where in measured:
         quantity = holder.valueQuantity
         if quantity is None:
             if any(getattr(holder, name, None) is not None for name in _OTHER_VALUES):
-                raise InvalidMessage(f"{part_label} must have a valueQuantity with a UCUM unit",
-                                     "invalid_field")
+                raise InvalidMessage(f"{part_label} must have a valueQuantity with a UCUM unit", "invalid_field")
             if holder is observation and used_parts:
                 continue  # a panel coded as a vital sign (e.g. MDC 150020), its values in components
-            skipped.append(Skip(part_where, f"{part_label} has no value"
-                                + _absent_reason(holder), "no_value"))
+            skipped.append(Skip(part_where, f"{part_label} has no value" + _absent_reason(holder), "no_value"))
             continue
         if quantity.value is None:
             raise InvalidMessage(f"{part_label} valueQuantity has no value", "missing_field")
         convert = _converter(meaning, quantity, part_label)
-        readings.append(Reading(
-            patient_id=patient_id, ts=ts, measurement=meaning.measurement,
-            value=convert(float(quantity.value)), rank=meaning.rank, where=part_where,
-        ))
+        readings.append(
+            Reading(
+                patient_id=patient_id,
+                ts=ts,
+                measurement=meaning.measurement,
+                value=convert(float(quantity.value)),
+                rank=meaning.rank,
+                where=part_where,
+            )
+        )
     return readings, skipped
 
 
@@ -224,15 +257,19 @@ def _converter(meaning: Meaning, quantity: Any, label: str):
         given = quantity.code or quantity.unit or "none"
         raise InvalidMessage(
             f"{label} has unit {given!r}; {meaning.measurement} needs the UCUM unit "
-            f"{CONTRACT_UNITS[meaning.measurement]}", "unit",
+            f"{CONTRACT_UNITS[meaning.measurement]}",
+            "unit",
         )
     return convert
 
 
 def _patient_id(subject: Any, directory: dict[str, Any]) -> str:
     if subject is None:
-        raise InvalidMessage("has no subject: crsmon keys every vital sign by patient; set "
-                             "subject to the Patient (reference or identifier)", "no_patient")
+        raise InvalidMessage(
+            "has no subject: crsmon keys every vital sign by patient; set "
+            "subject to the Patient (reference or identifier)",
+            "no_patient",
+        )
     if subject.identifier is not None and subject.identifier.value:
         candidate, said = subject.identifier.value, "subject.identifier.value"
     elif subject.reference:
@@ -240,9 +277,11 @@ def _patient_id(subject: Any, directory: dict[str, Any]) -> str:
     else:
         raise InvalidMessage("subject has neither a reference nor an identifier", "no_patient")
     if not _PATIENT_ID.match(candidate):
-        raise InvalidMessage(f"{said} gives patient id {candidate[:70]!r}, which is not 1-64 "
-                             f"characters of A-Z a-z 0-9 . _ : - as the wire contract requires",
-                             "no_patient")
+        raise InvalidMessage(
+            f"{said} gives patient id {candidate[:70]!r}, which is not 1-64 "
+            f"characters of A-Z a-z 0-9 . _ : - as the wire contract requires",
+            "no_patient",
+        )
     return candidate
 
 
@@ -250,8 +289,9 @@ def _referenced_patient(reference: str, directory: dict[str, Any]) -> str:
     target = directory.get(reference)
     if target is not None:
         if target.get_resource_type() != "Patient":
-            raise InvalidMessage(f"subject {reference} is a {target.get_resource_type()} in this "
-                                 f"Bundle, not a Patient", "no_patient")
+            raise InvalidMessage(
+                f"subject {reference} is a {target.get_resource_type()} in this Bundle, not a Patient", "no_patient"
+            )
         return _identifier_of(target)
     if reference.startswith(("urn:uuid:", "urn:oid:", "#")):
         raise InvalidMessage(f"subject {reference} is not an entry of this Bundle", "no_patient")
@@ -273,8 +313,7 @@ def _identifier_of(patient: Any) -> str:
         return identifiers[0].value
     if patient.id:
         return patient.id
-    raise InvalidMessage("subject is a Patient in this Bundle with neither an identifier nor an "
-                         "id", "no_patient")
+    raise InvalidMessage("subject is a Patient in this Bundle with neither an identifier nor an id", "no_patient")
 
 
 def _effective_time(observation: Observation) -> datetime:
@@ -284,13 +323,16 @@ def _effective_time(observation: Observation) -> datetime:
         return _time_of_day(observation.effectiveInstant, "effectiveInstant")
     period = observation.effectivePeriod
     if period is not None and (period.end or period.start):
-        return _time_of_day(period.end or period.start,
-                            "effectivePeriod.end" if period.end else "effectivePeriod.start")
+        return _time_of_day(
+            period.end or period.start, "effectivePeriod.end" if period.end else "effectivePeriod.start"
+        )
     if observation.effectiveTiming is not None:
-        raise InvalidMessage("effectiveTiming is not supported: give effectiveDateTime",
-                             "timestamp")
-    raise InvalidMessage("has no effective time: give effectiveDateTime with a time of day and "
-                         "an offset (e.g. 2026-11-23T18:00:00+01:00)", "timestamp")
+        raise InvalidMessage("effectiveTiming is not supported: give effectiveDateTime", "timestamp")
+    raise InvalidMessage(
+        "has no effective time: give effectiveDateTime with a time of day and "
+        "an offset (e.g. 2026-11-23T18:00:00+01:00)",
+        "timestamp",
+    )
 
 
 def _time_of_day(value: Any, field: str) -> datetime:
@@ -299,5 +341,6 @@ def _time_of_day(value: Any, field: str) -> datetime:
     shown = value.isoformat() if isinstance(value, date) else str(value)
     raise InvalidMessage(
         f"{field} {shown} has no time of day: a vital sign needs the moment it was measured, "
-        f"e.g. {shown[:10]}T10:30:00+01:00", "timestamp",
+        f"e.g. {shown[:10]}T10:30:00+01:00",
+        "timestamp",
     )

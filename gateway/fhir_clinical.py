@@ -24,6 +24,7 @@ USED_STATUSES = ("final", "amended", "corrected")
 UCUM = "http://unitsofmeasure.org"
 CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
 
+
 @dataclass(frozen=True, slots=True)
 class RefusedPart:
     """A lab result inside an Observation (itself or one of its components) that is refused
@@ -47,14 +48,26 @@ def label_of(concept: Any) -> str:
 
 def is_laboratory(observation: Observation) -> bool:
     """Whether the Observation says it is a laboratory result (category `laboratory`)."""
-    return any(code == "laboratory" and system in ("", CATEGORY_SYSTEM)
-               for concept in observation.category or [] for code, system in codes_of(concept))
+    return any(
+        code == "laboratory" and system in ("", CATEGORY_SYSTEM)
+        for concept in observation.category or []
+        for code, system in codes_of(concept)
+    )
 
 
 def has_value(observation: Any) -> bool:
-    return any(getattr(observation, name, None) is not None for name in (
-        "valueQuantity", "valueString", "valueInteger", "valueCodeableConcept", "valueRange",
-        "valueRatio", "valueBoolean"))
+    return any(
+        getattr(observation, name, None) is not None
+        for name in (
+            "valueQuantity",
+            "valueString",
+            "valueInteger",
+            "valueCodeableConcept",
+            "valueRange",
+            "valueRatio",
+            "valueBoolean",
+        )
+    )
 
 
 def refuse_unknown_laboratory(observation: Observation) -> Refused | None:
@@ -65,7 +78,9 @@ def refuse_unknown_laboratory(observation: Observation) -> Refused | None:
 
 
 def clinical_observation(
-    observation: Observation, where: str, patient_of: Callable[[], str],
+    observation: Observation,
+    where: str,
+    patient_of: Callable[[], str],
     time_of: Callable[[], datetime],
 ) -> Found | None:
     """The lab results or assessment parts of one Observation (itself and its components), why
@@ -74,50 +89,88 @@ def clinical_observation(
     codes = codes_of(observation.code)
     test = lab_test_of(codes)
     neuro = neuro_code_of(codes) if test is None else None
-    components = [(component, code) for component in observation.component or []
-                  if (code := neuro_code_of(codes_of(component.code)))]
-    lab_components = [(component, found) for component in observation.component or []
-                      if (found := lab_test_of(codes_of(component.code)))]
+    components = [
+        (component, code)
+        for component in observation.component or []
+        if (code := neuro_code_of(codes_of(component.code)))
+    ]
+    lab_components = [
+        (component, found)
+        for component in observation.component or []
+        if (found := lab_test_of(codes_of(component.code)))
+    ]
     if test is None and neuro is None and not components and not lab_components:
         return None
     label = label_of(observation.code)
     if observation.status not in USED_STATUSES:
-        return [Skip(where, f"{label} has status {observation.status}; only "
-                            f"{', '.join(USED_STATUSES)} values are used", "not_final")]
+        return [
+            Skip(
+                where,
+                f"{label} has status {observation.status}; only {', '.join(USED_STATUSES)} values are used",
+                "not_final",
+            )
+        ]
     try:
         patient_id, ts = patient_of(), time_of()
     except InvalidMessage as error:
         raise Refused(error.reason, error.kind) from None
     if test is not None or lab_components:
         holders: list[tuple[Any, Any, str, str]] = [(observation, test, label, where)] if test is not None else []
-        holders += [(component, found, f"{label} component {label_of(component.code)}",
-                     f"{where} component {label_of(component.code)}") for component, found in lab_components]
-        return [_lab_result(holder, entry, patient_id, ts, part_label, part_where,
-                            panel=holder is observation and bool(lab_components))
-                for holder, entry, part_label, part_where in holders]
+        holders += [
+            (
+                component,
+                found,
+                f"{label} component {label_of(component.code)}",
+                f"{where} component {label_of(component.code)}",
+            )
+            for component, found in lab_components
+        ]
+        return [
+            _lab_result(
+                holder,
+                entry,
+                patient_id,
+                ts,
+                part_label,
+                part_where,
+                panel=holder is observation and bool(lab_components),
+            )
+            for holder, entry, part_label, part_where in holders
+        ]
     by = _performer(observation)
     parts: Found = []
     if neuro is not None and (has_value(observation) or not components):
         parts.append(NeuroPart(patient_id, ts, neuro, _neuro_value(observation, neuro, label), where, by))
     for component, code in components:
-        parts.append(NeuroPart(patient_id, ts, code, _neuro_value(component, code, f"component {code}"),
-                               f"{where} component {code}", by))
+        parts.append(
+            NeuroPart(
+                patient_id,
+                ts,
+                code,
+                _neuro_value(component, code, f"component {code}"),
+                f"{where} component {code}",
+                by,
+            )
+        )
     return parts
 
 
-def _lab_result(holder: Any, test: Any, patient_id: str, ts: datetime, label: str, where: str,
-                panel: bool) -> LabEvent | Skip | RefusedPart:
+def _lab_result(
+    holder: Any, test: Any, patient_id: str, ts: datetime, label: str, where: str, panel: bool
+) -> LabEvent | Skip | RefusedPart:
     """One result (an Observation's own value or a component's) as a LabEvent, a Skip when it
     has no value, or a RefusedPart; a `panel`'s own missing value is no news (its values are in
     its components), so it is a Skip that is never told."""
     try:
         number = _lab_number(holder, label)
         if number is None:
-            return Skip(where, f"{label} has no value{_absent_reason(holder)}",
-                        "not_used" if panel else "no_value")
+            return Skip(where, f"{label} has no value{_absent_reason(holder)}", "not_used" if panel else "no_value")
         quantity = holder.valueQuantity
-        units = ([(quantity.code or "") if quantity.system in (None, UCUM) else "", quantity.unit or ""]
-                 if quantity is not None else [])
+        units = (
+            [(quantity.code or "") if quantity.system in (None, UCUM) else "", quantity.unit or ""]
+            if quantity is not None
+            else []
+        )
         return lab_event(test, patient_id, ts, number, units, label)
     except Refused as refusal:
         return RefusedPart(Skip(where, refusal.why, refusal.kind))
@@ -137,8 +190,7 @@ def _lab_number(observation: Any, label: str) -> float | None:
     if observation.valueInteger is not None:
         raise Refused(f"{label} must have a valueQuantity with a UCUM unit", "unit")
     if has_value(observation):
-        raise Refused(f"{label} must have a valueQuantity with a UCUM unit, not another kind of "
-                      f"value", "invalid_field")
+        raise Refused(f"{label} must have a valueQuantity with a UCUM unit, not another kind of value", "invalid_field")
     return None
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway import decode_fhir, http_status_for, rejection_outcome, success_outcome
-from monitor.wire import InvalidMessage
-from gateway import metrics
+from gateway import decode_fhir, http_status_for, metrics, rejection_outcome, success_outcome
 from gateway.intake import Intake
+from monitor.wire import InvalidMessage
 
 PROTOCOL = "fhir"
 FHIR_JSON = "application/fhir+json"
@@ -32,8 +31,9 @@ def build_app(intake: Intake, max_message_bytes: int) -> web.Application:
 
 
 def _endpoint(intake: Intake, accept: tuple[str, ...], created: int, max_message_bytes: int):
-    where_else = ("POST a Bundle to /fhir" if accept == ("Observation",)
-                  else "POST a single Observation to /fhir/Observation")
+    where_else = (
+        "POST a Bundle to /fhir" if accept == ("Observation",) else "POST a single Observation to /fhir/Observation"
+    )
 
     def decode(raw: bytes):
         try:
@@ -47,19 +47,22 @@ def _endpoint(intake: Intake, accept: tuple[str, ...], created: int, max_message
         if request.content_type not in _JSON_TYPES:
             rejection = InvalidMessage(
                 f"Content-Type {request.content_type or '(none)'} is not accepted: send FHIR JSON "
-                f"with Content-Type: {FHIR_JSON}", "unsupported_media_type")
+                f"with Content-Type: {FHIR_JSON}",
+                "unsupported_media_type",
+            )
             return _answer((await intake.reject(PROTOCOL, b"", rejection)).refused)
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
             rejection = InvalidMessage(
                 f"the request body is larger than the {max_message_bytes} bytes "
-                "accepted (CRSMON_INGEST_MAX_MESSAGE_BYTES): split the Bundle", "too_large")
+                "accepted (CRSMON_INGEST_MAX_MESSAGE_BYTES): split the Bundle",
+                "too_large",
+            )
             return _answer((await intake.reject(PROTOCOL, b"", rejection)).refused)
         outcome = await intake.take(PROTOCOL, raw, decode)
         if outcome.decoded is not None:
-            return web.Response(status=created, body=success_outcome(outcome.decoded),
-                                content_type=FHIR_JSON)
+            return web.Response(status=created, body=success_outcome(outcome.decoded), content_type=FHIR_JSON)
         return _answer(outcome.refused)
 
     return handle
@@ -67,13 +70,16 @@ def _endpoint(intake: Intake, accept: tuple[str, ...], created: int, max_message
 
 def _answer(rejection: InvalidMessage) -> web.Response:
     headers = {"Retry-After": _RETRY_AFTER_S} if rejection.kind == "publish_failed" else None
-    return web.Response(status=http_status_for(rejection.kind), body=rejection_outcome(rejection),
-                        content_type=FHIR_JSON, headers=headers)
+    return web.Response(
+        status=http_status_for(rejection.kind),
+        body=rejection_outcome(rejection),
+        content_type=FHIR_JSON,
+        headers=headers,
+    )
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    return web.Response(body=metrics.exposition(),
-                        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+    return web.Response(body=metrics.exposition(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
 
 async def _health(request: web.Request) -> web.Response:

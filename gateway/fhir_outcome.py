@@ -49,18 +49,20 @@ def success_outcome(decoded: Decoded) -> bytes:
     """An OperationOutcome that says how many VitalSigns were published, with a warning for
     each skipped observation the sender should know about."""
     used = decoded.values_used()
-    summary = (f"published {len(decoded.vitals)} VitalSigns holding {used} "
-               f"measurement{'s' if used != 1 else ''}")
+    summary = f"published {len(decoded.vitals)} VitalSigns holding {used} measurement{'s' if used != 1 else ''}"
     if decoded.events:
         summary += f" and {len(decoded.events)} clinical event{'s' if len(decoded.events) != 1 else ''}"
-    return _outcome([("information", "informational", summary)]
-                    + [("warning", "informational", note) for note in decoded.warnings()])
+    return _outcome(
+        [("information", "informational", summary)]
+        + [("warning", "informational", note) for note in decoded.warnings()]
+    )
 
 
 def _outcome(issues: list[tuple[str, str, str]]) -> bytes:
-    outcome = OperationOutcome.model_validate({
-        "resourceType": "OperationOutcome",
-        "issue": [{"severity": severity, "code": code, "diagnostics": text}
-                  for severity, code, text in issues],
-    })
+    outcome = OperationOutcome.model_validate(
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": severity, "code": code, "diagnostics": text} for severity, code, text in issues],
+        }
+    )
     return outcome.model_dump_json(exclude_none=True).encode("utf-8")

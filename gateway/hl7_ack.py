@@ -45,8 +45,7 @@ def ack_code_for(kind: str) -> str:
     return _ANSWERS.get(kind, ("AE", ""))[0]
 
 
-def acknowledge(raw: bytes | str, rejection: InvalidMessage | None = None,
-                warnings: Sequence[str] = ()) -> bytes:
+def acknowledge(raw: bytes | str, rejection: InvalidMessage | None = None, warnings: Sequence[str] = ()) -> bytes:
     """The ACK for `raw`: AA with optional warnings, or AE/AR with the rejection's reason.
 
     Never raises: a message too broken to read still gets an AR, with MSA-2 empty.
@@ -63,8 +62,7 @@ def acknowledge(raw: bytes | str, rejection: InvalidMessage | None = None,
         # python-hl7 cannot answer a message it cannot read, nor one whose MSH-9 has no trigger
         # event; such a sender still gets an ACK, with its control id when it gave one.
         control_id = value(message[0], 10) if message else ""
-        ack = hl7.parse(f"MSH|^~\\&|crsmon||||{_now()}||ACK|{uuid.uuid4().hex[:20]}|P|2.6\r"
-                        f"MSA|{code}|x")
+        ack = hl7.parse(f"MSH|^~\\&|crsmon||||{_now()}||ACK|{uuid.uuid4().hex[:20]}|P|2.6\rMSA|{code}|x")
         ack.segment("MSA").assign_field(ack.escape(control_id), 2)
     ack.segment("MSH").assign_field(_now(), 7)
     escape = (message or ack).escape

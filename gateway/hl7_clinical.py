@@ -23,8 +23,9 @@ from gateway.readings import Skip
 from monitor.wire import InvalidMessage, LabEvent
 
 #: OBR-24 sections (HL7 table 0074) whose reports are laboratory results.
-LAB_SECTIONS = frozenset({"LAB", "CH", "HM", "SR", "IMM", "BG", "BLB", "MB", "MCB", "MYC", "SP",
-                          "CP", "TX", "VR", "OSL"})
+LAB_SECTIONS = frozenset(
+    {"LAB", "CH", "HM", "SR", "IMM", "BG", "BLB", "MB", "MCB", "MYC", "SP", "CP", "TX", "VR", "OSL"}
+)
 #: OBX-11 statuses of a result that is released: final, corrected, amended, final without
 #: retransmission. R (entered, not verified) and P (preliminary), which monitor data may carry,
 #: are not released lab results.
@@ -33,7 +34,10 @@ _CENSORING = {"<", ">", "<=", ">="}
 
 
 def clinical_observation(
-    obx: hl7.Segment, where: str, patient_id: str, time_of: Callable[[], datetime],
+    obx: hl7.Segment,
+    where: str,
+    patient_id: str,
+    time_of: Callable[[], datetime],
 ) -> LabEvent | NeuroPart | Skip | None:
     """The lab result or assessment part one OBX holds, a Skip, or None when it holds neither
     (then it may be a vital sign). Raises Refused for a result that cannot be used."""
@@ -45,8 +49,11 @@ def clinical_observation(
         return None
     status = value(obx, 11)
     if status not in RELEASED:
-        return Skip(where, f"{label} has result status {status or '(empty)'} in OBX-11; only "
-                           f"released results (F, C, A, U) are used", "not_final")
+        return Skip(
+            where,
+            f"{label} has result status {status or '(empty)'} in OBX-11; only released results (F, C, A, U) are used",
+            "not_final",
+        )
     if not value(obx, 5) and not value(obx, 5, 2):
         return Skip(where, f"{label} has no value in OBX-5", "no_value")
     try:
@@ -54,12 +61,12 @@ def clinical_observation(
     except InvalidMessage as error:
         raise Refused(error.reason, error.kind) from None
     if test is not None:
-        return lab_event(test, patient_id, ts, _number(obx, label), [value(obx, 6, 1), value(obx, 6, 2)],
-                         label)
+        return lab_event(test, patient_id, ts, _number(obx, label), [value(obx, 6, 1), value(obx, 6, 2)], label)
     assert neuro is not None
     try:
-        reading: int | str | Refused = (score(neuro, _number(obx, label), label) if is_score(neuro)
-                                        else finding(neuro, value(obx, 5), label))
+        reading: int | str | Refused = (
+            score(neuro, _number(obx, label), label) if is_score(neuro) else finding(neuro, value(obx, 5), label)
+        )
     except Refused as refusal:
         reading = refusal
     return NeuroPart(patient_id, ts, neuro, reading, where, value(obx, 16) or value(obx, 16, 2) or None)
@@ -68,8 +75,7 @@ def clinical_observation(
 def unknown_in_laboratory(obx: hl7.Segment, section: str) -> bool:
     """Whether an OBX that is neither a vital sign nor a lab test crsmon takes is a laboratory
     result (its OBR says so) with a value, which is refused rather than skipped."""
-    return (section in LAB_SECTIONS and value(obx, 11) in RELEASED
-            and bool(value(obx, 5) or value(obx, 5, 2)))
+    return section in LAB_SECTIONS and value(obx, 11) in RELEASED and bool(value(obx, 5) or value(obx, 5, 2))
 
 
 def _number(obx: hl7.Segment, label: str) -> float:
@@ -86,6 +92,8 @@ def _number(obx: hl7.Segment, label: str) -> float:
             raise Refused(f"{label} SN value {comparator}^{number} is not a single number", "invalid_field")
         return number_in(number, label)
     if kind not in ("NM", "ST", ""):
-        raise Refused(f"{label} has value type {kind} in OBX-2: a lab result or a score must be NM "
-                      f"(numeric) or SN", "invalid_field")
+        raise Refused(
+            f"{label} has value type {kind} in OBX-2: a lab result or a score must be NM (numeric) or SN",
+            "invalid_field",
+        )
     return number_in(value(obx, 5), label)

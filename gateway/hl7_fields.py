@@ -49,16 +49,21 @@ def parse_message(text: str) -> hl7.Message:
     if not text.startswith("MSH") or len(text) < 8:
         raise InvalidMessage(
             f"not an HL7 v2 message: it must begin with an MSH segment such as "
-            f"'MSH|^~\\&|...', but begins with {text[:12]!r}", "not_hl7",
+            f"'MSH|^~\\&|...', but begins with {text[:12]!r}",
+            "not_hl7",
         )
     separator = text[3]
-    encoding = text[4:text.find(separator, 4)] if separator in text[4:] else ""
+    encoding = text[4 : text.find(separator, 4)] if separator in text[4:] else ""
     characters = separator + encoding
-    if (not 4 <= len(encoding) <= 5 or len(set(characters)) != len(characters)
-            or any(char.isalnum() or char.isspace() for char in characters)):
+    if (
+        not 4 <= len(encoding) <= 5
+        or len(set(characters)) != len(characters)
+        or any(char.isalnum() or char.isspace() for char in characters)
+    ):
         raise InvalidMessage(
             f"MSH-1/MSH-2 {characters[:8]!r} are not HL7 separators: a message begins "
-            f"'MSH|^~\\&|' (five distinct punctuation characters)", "not_hl7",
+            f"'MSH|^~\\&|' (five distinct punctuation characters)",
+            "not_hl7",
         )
     try:
         return hl7.parse(text)
@@ -111,7 +116,8 @@ def parse_time(text: str, zone: tzinfo, field: str) -> datetime:
     if not match:
         raise InvalidMessage(
             f"{field} {text!r} is not an HL7 date and time to the minute at least "
-            f"(YYYYMMDDHHMM[SS][+/-ZZZZ], e.g. 20261123180000+0100)", "timestamp",
+            f"(YYYYMMDDHHMM[SS][+/-ZZZZ], e.g. 20261123180000+0100)",
+            "timestamp",
         )
     try:
         parsed = hl7.parse_datetime(text)

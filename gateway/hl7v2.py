@@ -28,7 +28,13 @@ from gateway.lab_results import Refused, unknown_test
 from gateway.neuro_assessments import NeuroPart, neuro_events
 from gateway.readings import Decoded, Problems, Reading, Skip, merge
 from gateway.vocabulary import (
-    CONTRACT_UNITS, PANEL_CODES, Meaning, contradicted_by_text, converter_for, mdc_code_of, meaning_of,
+    CONTRACT_UNITS,
+    PANEL_CODES,
+    Meaning,
+    contradicted_by_text,
+    converter_for,
+    mdc_code_of,
+    meaning_of,
 )
 from monitor.wire import InvalidMessage, LabEvent
 from monitor.wire.vitals import PATIENT_ID_PATTERN
@@ -36,8 +42,16 @@ from monitor.wire.vitals import PATIENT_ID_PATTERN
 #: OBX-11 result statuses (HL7 table 0085) whose values are used. R ("not verified") is what
 #: live monitor data always carries under PCD-01; an empty status is tolerated from older gateways.
 USED_STATUSES = {"F": "final", "C": "corrected", "R": "not verified", "U": "final", "A": "amended", "": ""}
-SKIPPED_STATUSES = {"P": "preliminary", "S": "partial", "D": "deleted", "X": "cannot be obtained",
-                    "W": "posted as wrong", "I": "pending", "N": "not asked", "O": "order detail only"}
+SKIPPED_STATUSES = {
+    "P": "preliminary",
+    "S": "partial",
+    "D": "deleted",
+    "X": "cannot be obtained",
+    "W": "posted as wrong",
+    "I": "pending",
+    "N": "not asked",
+    "O": "order detail only",
+}
 
 #: The IEEE 11073-20601 FLOAT special values (NaN, NRes, +INF, -INF) that some gateways pass
 #: through as numbers: a device's way of saying "no reading".
@@ -97,9 +111,13 @@ def decode_oru(raw: bytes | str, default_zone: tzinfo = timezone.utc) -> Decoded
             where = f"OBX #{observation_count} (segment {position})"
             if patient is None:
                 if patient_problem is None:
-                    problems.add(where, InvalidMessage(
-                        "comes before any PID segment: send PID (with the patient id in PID-3) "
-                        "before the results", "no_patient"))
+                    problems.add(
+                        where,
+                        InvalidMessage(
+                            "comes before any PID segment: send PID (with the patient id in PID-3) before the results",
+                            "no_patient",
+                        ),
+                    )
                     patient_problem = InvalidMessage("reported", "no_patient")
                 continue
             try:
@@ -119,14 +137,18 @@ def decode_oru(raw: bytes | str, default_zone: tzinfo = timezone.utc) -> Decoded
             elif outcome is not None:
                 skipped.append(outcome)
     if observation_count == 0:
-        problems.add("", InvalidMessage("the message has no OBX segment: nothing was measured",
-                                        "no_vital_signs"))
+        problems.add("", InvalidMessage("the message has no OBX segment: nothing was measured", "no_vital_signs"))
     problems.raise_any()
     assessments, unusable = neuro_events(neuro)
-    return merge(readings, skipped, "no OBX holds a vital sign, lab result or neurological "
-                                    "assessment crsmon uses (see docs/ingest.md for the MDC and "
-                                    "LOINC codes it reads)",
-                 events=(*labs, *assessments), refused=(*refused, *unusable))
+    return merge(
+        readings,
+        skipped,
+        "no OBX holds a vital sign, lab result or neurological "
+        "assessment crsmon uses (see docs/ingest.md for the MDC and "
+        "LOINC codes it reads)",
+        events=(*labs, *assessments),
+        refused=(*refused, *unusable),
+    )
 
 
 def _check_message_type(msh: hl7.Segment) -> None:
@@ -134,7 +156,8 @@ def _check_message_type(msh: hl7.Segment) -> None:
     if (kind, event) != ("ORU", "R01"):
         raise InvalidMessage(
             f"MSH-9 message type is {kind or '(empty)'}^{event or '(empty)'}: crsmon ingests "
-            f"ORU^R01 observation results only", "unsupported_message",
+            f"ORU^R01 observation results only",
+            "unsupported_message",
         )
 
 
@@ -149,7 +172,8 @@ def _patient(pid: hl7.Segment) -> tuple[_Patient | None, InvalidMessage | None]:
     if not _PATIENT_ID.match(patient_id):
         return None, InvalidMessage(
             f"PID-3 patient id {patient_id[:70]!r} is not 1-64 characters of A-Z a-z 0-9 . _ : -, "
-            f"which the wire contract requires", "no_patient",
+            f"which the wire contract requires",
+            "no_patient",
         )
     return _Patient(patient_id), None
 
@@ -162,7 +186,11 @@ def _placed(patient: _Patient, pv1: hl7.Segment) -> _Patient:
 
 
 def _clinical_or_vital(
-    obx: hl7.Segment, where: str, patient: _Patient, order: _Order, zone: tzinfo,
+    obx: hl7.Segment,
+    where: str,
+    patient: _Patient,
+    order: _Order,
+    zone: tzinfo,
     source: str | None,
 ) -> Reading | LabEvent | NeuroPart | Skip | None:
     """One OBX as a lab result or assessment part when it is one, else as a vital sign; a
@@ -170,20 +198,22 @@ def _clinical_or_vital(
     sub_id, own_time = value(obx, 4), value(obx, 14)
     if own_time and sub_id:
         order.times_by_sub_id[sub_id] = own_time
-    found = clinical_observation(obx, where, patient.patient_id,
-                                 lambda: _time(own_time, sub_id, order, zone))
+    found = clinical_observation(obx, where, patient.patient_id, lambda: _time(own_time, sub_id, order, zone))
     if found is not None:
         return found
     outcome = _observation(obx, where, patient, order, zone, source)
-    if (isinstance(outcome, Skip) and outcome.kind == "not_used"
-            and unknown_in_laboratory(obx, order.section)):
+    if isinstance(outcome, Skip) and outcome.kind == "not_used" and unknown_in_laboratory(obx, order.section):
         code, text, system = value(obx, 3, 1), value(obx, 3, 2), value(obx, 3, 3)
         raise unknown_test("^".join(part for part in (code, text, system) if part))
     return outcome
 
 
 def _observation(
-    obx: hl7.Segment, where: str, patient: _Patient, order: _Order, zone: tzinfo,
+    obx: hl7.Segment,
+    where: str,
+    patient: _Patient,
+    order: _Order,
+    zone: tzinfo,
     source: str | None,
 ) -> Reading | Skip | None:
     """One OBX as a Reading, a Skip with its reason, or None for a row that holds no
@@ -191,12 +221,14 @@ def _observation(
     sub_id, own_time = value(obx, 4), value(obx, 14)
     if own_time and sub_id:
         order.times_by_sub_id[sub_id] = own_time
-    codes = [(value(obx, 3, 1), value(obx, 3, 3), value(obx, 3, 2)),
-             (value(obx, 3, 4), value(obx, 3, 6), value(obx, 3, 5))]
+    codes = [
+        (value(obx, 3, 1), value(obx, 3, 3), value(obx, 3, 2)),
+        (value(obx, 3, 4), value(obx, 3, 6), value(obx, 3, 5)),
+    ]
     if not any(code or text for code, _, text in codes):
         raise InvalidMessage(
-            "OBX-3 (observation identifier) is empty: every OBX needs a code such as "
-            "147842^MDC_ECG_HEART_RATE^MDC", "missing_field",
+            "OBX-3 (observation identifier) is empty: every OBX needs a code such as 147842^MDC_ECG_HEART_RATE^MDC",
+            "missing_field",
         )
     code, system, text = codes[0]
     label = "^".join(part for part in (code, text, system) if part)
@@ -207,9 +239,13 @@ def _observation(
             return None
         named = contradicted_by_text(code, system, text)
         if named is not None:
-            return Skip(where, f"OBX-3 code {code} is not the MDC code of {named.name} "
-                               f"({mdc_code_of(named)}) that its text names; the value is not used "
-                               f"until the gateway's code table is fixed", "code_mismatch")
+            return Skip(
+                where,
+                f"OBX-3 code {code} is not the MDC code of {named.name} "
+                f"({mdc_code_of(named)}) that its text names; the value is not used "
+                f"until the gateway's code table is fixed",
+                "code_mismatch",
+            )
         return Skip(where, f"{label} is not a vital sign crsmon uses", "not_used")
     status = value(obx, 11)
     if status not in USED_STATUSES:
@@ -222,8 +258,14 @@ def _observation(
         return Skip(where, f"{label} value {result} is the device's 'no reading' value", "no_value")
     convert = _unit(obx, meaning, label)
     return Reading(
-        patient_id=patient.patient_id, ts=_time(own_time, sub_id, order, zone), measurement=meaning.measurement,
-        value=convert(number), rank=meaning.rank, where=where, ward=patient.ward, bed=patient.bed,
+        patient_id=patient.patient_id,
+        ts=_time(own_time, sub_id, order, zone),
+        measurement=meaning.measurement,
+        value=convert(number),
+        rank=meaning.rank,
+        where=where,
+        ward=patient.ward,
+        bed=patient.bed,
         source=source,
     )
 
@@ -248,7 +290,8 @@ def _unit(obx: hl7.Segment, meaning: Meaning, label: str):
         problem = f"unit {given!r}" if given else "no unit"
         raise InvalidMessage(
             f"{label} has {problem} in OBX-6; {meaning.measurement} needs "
-            f"{CONTRACT_UNITS[meaning.measurement]} (UCUM) or the MDC unit", "unit",
+            f"{CONTRACT_UNITS[meaning.measurement]} (UCUM) or the MDC unit",
+            "unit",
         )
     return convert
 
@@ -264,6 +307,6 @@ def _time(own_time: str, sub_id: str, order: _Order, zone: tzinfo) -> datetime:
     if order.time:
         return parse_time(order.time, zone, "OBR-7")
     raise InvalidMessage(
-        "has no observation time: OBX-14, the OBX-14 of the rows it belongs to (by OBX-4) and "
-        "OBR-7 are all empty", "timestamp",
+        "has no observation time: OBX-14, the OBX-14 of the rows it belongs to (by OBX-4) and OBR-7 are all empty",
+        "timestamp",
     )

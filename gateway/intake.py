@@ -18,11 +18,10 @@ from typing import Any, Callable, cast
 
 from aiokafka.errors import KafkaError
 
-from gateway import Decoded
-from monitor.wire import InvalidMessage, dead_letter, encode
-from gateway import metrics
-from kafka_client.topics import Topics
+from gateway import Decoded, metrics
 from kafka_client.lazy_producer import LazyProducer
+from kafka_client.topics import Topics
+from monitor.wire import InvalidMessage, dead_letter, encode
 
 log = logging.getLogger("crsmon.ingest")
 
@@ -46,14 +45,20 @@ class Outcome:
 class Intake:
     """Publishes what the codecs make of each message. One per process, shared by protocols."""
 
-    def __init__(self, broker: str, topics: Topics, send_timeout_s: float = 10.0,
-                 client_options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, broker: str, topics: Topics, send_timeout_s: float = 10.0, client_options: dict[str, Any] | None = None
+    ) -> None:
         self.broker = broker
         self.topics = topics
         self.send_timeout_s = send_timeout_s
         self.client_options = client_options or {}  # TLS/SASL, from kafka_client.security
-        self._producer = LazyProducer(broker, "crsmon-ingest", send_timeout_s,
-                                      request_timeout_ms=int(send_timeout_s * 1000), **self.client_options)
+        self._producer = LazyProducer(
+            broker,
+            "crsmon-ingest",
+            send_timeout_s,
+            request_timeout_ms=int(send_timeout_s * 1000),
+            **self.client_options,
+        )
 
     async def take(self, protocol: str, raw: bytes, decode: Decode) -> Outcome:
         """Decode `raw` and publish the result; never raises."""
@@ -62,8 +67,7 @@ class Intake:
             outcome = await self._take(protocol, raw, decode)
         finally:
             metrics.HANDLING_SECONDS.labels(protocol).observe(time.perf_counter() - started)
-        label = ("accepted" if outcome.decoded else
-                 "failed" if outcome.refused.kind == "publish_failed" else "rejected")
+        label = "accepted" if outcome.decoded else "failed" if outcome.refused.kind == "publish_failed" else "rejected"
         metrics.MESSAGES.labels(protocol, label).inc()
         return outcome
 
@@ -81,13 +85,21 @@ class Intake:
             return await self._dead_letter(protocol, raw, rejection)
         messages: list[tuple[str, bytes | None, bytes]] = [
             (self.topics.vitals, vitals.patient_id.encode(), encode(vitals, drop_none=True))
-            for vitals in decoded.vitals]
-        messages += [(self.topics.clinical_events, event.patient_id.encode(), encode(event, drop_none=True))
-                     for event in decoded.events]
+            for vitals in decoded.vitals
+        ]
+        messages += [
+            (self.topics.clinical_events, event.patient_id.encode(), encode(event, drop_none=True))
+            for event in decoded.events
+        ]
         if decoded.refused:
             # The refused observations of a message otherwise used: one letter, all reasons.
-            messages.append((self.topics.dead_letters, None,
-                             dead_letter(f"ingest:{protocol}", None, None, decoded.refusal_reason(), raw)))
+            messages.append(
+                (
+                    self.topics.dead_letters,
+                    None,
+                    dead_letter(f"ingest:{protocol}", None, None, decoded.refusal_reason(), raw),
+                )
+            )
         try:
             await self._send_all(messages)
         except (KafkaError, asyncio.TimeoutError, OSError) as error:
@@ -100,8 +112,12 @@ class Intake:
         for skip in decoded.refused:
             metrics.OBSERVATIONS_REFUSED.labels(protocol, skip.kind).inc()
         if decoded.refused:
-            log.info("refused %d observation(s) of a %s message; the reasons are in %s",
-                     len(decoded.refused), protocol, self.topics.dead_letters)
+            log.info(
+                "refused %d observation(s) of a %s message; the reasons are in %s",
+                len(decoded.refused),
+                protocol,
+                self.topics.dead_letters,
+            )
         return Outcome(decoded=decoded)
 
     async def _dead_letter(self, protocol: str, raw: bytes, rejection: InvalidMessage) -> Outcome:
@@ -111,8 +127,7 @@ class Intake:
         except (KafkaError, asyncio.TimeoutError, OSError) as error:
             return _unpublished(protocol, "the dead letter of a rejected message", error)
         metrics.REJECTED.labels(protocol, rejection.kind).inc()
-        log.info("rejected a %s message (%s); its reason is in %s", protocol, rejection.kind,
-                 self.topics.dead_letters)
+        log.info("rejected a %s message (%s); its reason is in %s", protocol, rejection.kind, self.topics.dead_letters)
         return Outcome(rejection=rejection)
 
     async def _send_all(self, messages: list[tuple[str, bytes | None, bytes]]) -> None:
@@ -129,8 +144,16 @@ class Intake:
 
 
 def _unpublished(protocol: str, what: str, error: BaseException) -> Outcome:
-    log.warning("could not publish %s of a %s message: %s", what, protocol,
-                type(error).__name__ + (f": {error}" if str(error) else ""))
-    return Outcome(rejection=InvalidMessage(
-        f"crsmon could not publish the message to Kafka ({type(error).__name__}); nothing was "
-        f"recorded: send it again later", "publish_failed"))
+    log.warning(
+        "could not publish %s of a %s message: %s",
+        what,
+        protocol,
+        type(error).__name__ + (f": {error}" if str(error) else ""),
+    )
+    return Outcome(
+        rejection=InvalidMessage(
+            f"crsmon could not publish the message to Kafka ({type(error).__name__}); nothing was "
+            f"recorded: send it again later",
+            "publish_failed",
+        )
+    )

@@ -56,8 +56,11 @@ def lab_test_of(codes: Iterable[tuple[str, str]]) -> Observation | None:
 
 def unknown_test(label: str) -> Refused:
     """The refusal of a laboratory result whose code names no test crsmon takes."""
-    return Refused(f"{label} is a laboratory result that crsmon does not take: it takes "
-                   f"{TESTS_TAKEN}, by the LOINC codes in docs/ingest.md", "unknown_test")
+    return Refused(
+        f"{label} is a laboratory result that crsmon does not take: it takes "
+        f"{TESTS_TAKEN}, by the LOINC codes in docs/ingest.md",
+        "unknown_test",
+    )
 
 
 def number_in(text: str, label: str) -> float:
@@ -73,13 +76,17 @@ def number_in(text: str, label: str) -> float:
 
 def censored_result(label: str, comparator: str, bound: str) -> Refused:
     """The refusal of a result reported only as beyond a bound of the assay."""
-    return Refused(f"{label} value {comparator}{bound} is censored (beyond the assay's range), not a "
-                   f"number: crsmon takes measured values only and does not stand the bound in for "
-                   f"one", "censored")
+    return Refused(
+        f"{label} value {comparator}{bound} is censored (beyond the assay's range), not a "
+        f"number: crsmon takes measured values only and does not stand the bound in for "
+        f"one",
+        "censored",
+    )
 
 
-def lab_event(test: Observation, patient_id: str, ts: datetime, number: float, units: list[str],
-              label: str) -> LabEvent:
+def lab_event(
+    test: Observation, patient_id: str, ts: datetime, number: float, units: list[str], label: str
+) -> LabEvent:
     """The LabEvent of one result, in the test's canonical unit.
 
     `units` are the spellings the sender gave (UCUM code, then text); the first that the test
@@ -87,16 +94,21 @@ def lab_event(test: Observation, patient_id: str, ts: datetime, number: float, u
     """
     given = [unit.strip() for unit in units if unit and unit.strip()]
     if not given:
-        raise Refused(f"{label} ({test.name}) has no unit: {test.name} needs one of "
-                      f"{_accepted(test)}", "unit")
+        raise Refused(f"{label} ({test.name}) has no unit: {test.name} needs one of {_accepted(test)}", "unit")
     unit = next((spelling for spelling in given if test.unit_for(spelling)), given[0])
     try:
-        return LabEvent.model_validate({"type": "lab", "patient_id": patient_id, "ts": ts,
-                                        "test": test.name, "value": number, "unit": unit})
+        return LabEvent.model_validate(
+            {"type": "lab", "patient_id": patient_id, "ts": ts, "test": test.name, "value": number, "unit": unit}
+        )
     except ValidationError as error:
         reason = describe_validation_error(error)
-        kind = ("unit" if "is not accepted" in reason or "unit is required" in reason else
-                "out_of_bounds" if "outside the plausible bounds" in reason else "invalid_field")
+        kind = (
+            "unit"
+            if "is not accepted" in reason or "unit is required" in reason
+            else "out_of_bounds"
+            if "outside the plausible bounds" in reason
+            else "invalid_field"
+        )
         raise Refused(f"{label}: {reason}", kind) from None
 
 

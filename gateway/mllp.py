@@ -16,10 +16,9 @@ import logging
 from datetime import tzinfo
 from typing import cast
 
-from gateway import acknowledge, decode_oru
-from monitor.wire import InvalidMessage
-from gateway import metrics
+from gateway import acknowledge, decode_oru, metrics
 from gateway.intake import Intake
+from monitor.wire import InvalidMessage
 
 START_BLOCK = b"\x0b"
 END_BLOCK = b"\x1c\x0d"
@@ -49,18 +48,26 @@ async def read_frame(reader: asyncio.StreamReader, limit: int) -> bytes | None:
     except asyncio.IncompleteReadError as error:
         if not error.partial.strip():
             return None
-        raise FramingError("the connection closed before the end of the frame (<FS><CR>)",
-                           error.partial, "framing", recoverable=False) from None
+        raise FramingError(
+            "the connection closed before the end of the frame (<FS><CR>)", error.partial, "framing", recoverable=False
+        ) from None
     except asyncio.LimitOverrunError:
-        raise FramingError(f"the frame is larger than the {limit} bytes accepted "
-                           "(CRSMON_INGEST_MAX_MESSAGE_BYTES)", b"", "too_large",
-                           recoverable=False) from None
+        raise FramingError(
+            f"the frame is larger than the {limit} bytes accepted (CRSMON_INGEST_MAX_MESSAGE_BYTES)",
+            b"",
+            "too_large",
+            recoverable=False,
+        ) from None
     block = block[: -len(END_BLOCK)]
     start = block.find(START_BLOCK)
     if start < 0 or block[:start].strip():
-        raise FramingError("the frame does not begin with <VT> (0x0B): MLLP frames are "
-                           "<VT> message <FS><CR>", block, "framing", recoverable=True)
-    return block[start + 1:]
+        raise FramingError(
+            "the frame does not begin with <VT> (0x0B): MLLP frames are <VT> message <FS><CR>",
+            block,
+            "framing",
+            recoverable=True,
+        )
+    return block[start + 1 :]
 
 
 def framed(message: bytes) -> bytes:
@@ -79,8 +86,7 @@ class MllpServer:
 
     async def start(self, host: str, port: int) -> int:
         """Listen; return the port (useful when `port` is 0)."""
-        self._server = await asyncio.start_server(self._serve, host, port,
-                                                  limit=self.max_message_bytes)
+        self._server = await asyncio.start_server(self._serve, host, port, limit=self.max_message_bytes)
         return self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:

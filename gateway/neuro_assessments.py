@@ -30,8 +30,11 @@ ICANS_SYSTEMS = frozenset({ICANS_SYSTEM, "99CRSMON", "CRSMON-ICANS"})
 
 TOTAL = "ice-score"
 ITEMS: dict[str, str] = {
-    "ice-orientation": "orientation", "ice-naming": "naming", "ice-commands": "commands",
-    "ice-writing": "writing", "ice-attention": "attention",
+    "ice-orientation": "orientation",
+    "ice-naming": "naming",
+    "ice-commands": "commands",
+    "ice-writing": "writing",
+    "ice-attention": "attention",
 }
 #: Finding code → (NeuroEvent field, the words it takes).
 FINDINGS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -101,8 +104,7 @@ def neuro_events(parts: list[NeuroPart]) -> tuple[list[NeuroEvent], list[Skip]]:
         try:
             events.append(_assessment(group))
         except Refused as refusal:
-            refused.append(Skip(where, f"the neurological assessment is not used: {refusal.why}",
-                                refusal.kind))
+            refused.append(Skip(where, f"the neurological assessment is not used: {refusal.why}", refusal.kind))
     return events, refused
 
 
@@ -113,15 +115,20 @@ def _assessment(group: list[NeuroPart]) -> NeuroEvent:
     fields: dict[str, int | str] = {}
     items: dict[str, int | str] = {}
     for part in group:
-        name = ("ice" if part.code == TOTAL else ITEMS.get(part.code) or FINDINGS[part.code][0])
+        name = "ice" if part.code == TOTAL else ITEMS.get(part.code) or FINDINGS[part.code][0]
         held = items if part.code in ITEMS else fields
         if name in held and held[name] != part.value:
-            raise Refused(f"{part.code} is given twice at one moment ({held[name]} and "
-                          f"{part.value})", "invalid_field")
+            raise Refused(f"{part.code} is given twice at one moment ({held[name]} and {part.value})", "invalid_field")
         held[name] = part.value  # type: ignore[assignment]  # Refused was ruled out above
     by = next((part.by for part in group if part.by), None)
-    document = {"type": "neuro", "patient_id": group[0].patient_id, "ts": group[0].ts, **fields,
-                **({"ice_items": items} if items else {}), **({"by": by} if by else {})}
+    document = {
+        "type": "neuro",
+        "patient_id": group[0].patient_id,
+        "ts": group[0].ts,
+        **fields,
+        **({"ice_items": items} if items else {}),
+        **({"by": by} if by else {}),
+    }
     try:
         return NeuroEvent.model_validate(document)
     except ValidationError as error:

@@ -75,8 +75,9 @@ class Decoded:
 
     def warnings(self) -> list[str]:
         """The skips worth telling the sender, and every refused observation, as text."""
-        return ([str(skip) for skip in self.skipped if skip.kind in TOLD_KINDS]
-                + [f"{skip} (not used; sent to dead-letters)" for skip in self.refused])
+        return [str(skip) for skip in self.skipped if skip.kind in TOLD_KINDS] + [
+            f"{skip} (not used; sent to dead-letters)" for skip in self.refused
+        ]
 
     def refusal_reason(self) -> str:
         """The dead letter's reason for the refused observations of a message otherwise used."""
@@ -96,8 +97,7 @@ class Problems:
         self._found: list[InvalidMessage] = []
 
     def add(self, where: str, error: InvalidMessage) -> None:
-        self._found.append(InvalidMessage(f"{where}: {error.reason}" if where else error.reason,
-                                          error.kind))
+        self._found.append(InvalidMessage(f"{where}: {error.reason}" if where else error.reason, error.kind))
 
     def raise_any(self) -> None:
         """Raise one InvalidMessage naming every problem (the first one's kind), if any."""
@@ -109,8 +109,13 @@ class Problems:
         raise InvalidMessage("; ".join(reasons), self._found[0].kind)
 
 
-def merge(readings: list[Reading], skipped: list[Skip], nothing_found: str,
-          events: ClinicalEvents = (), refused: tuple[Skip, ...] = ()) -> Decoded:
+def merge(
+    readings: list[Reading],
+    skipped: list[Skip],
+    nothing_found: str,
+    events: ClinicalEvents = (),
+    refused: tuple[Skip, ...] = (),
+) -> Decoded:
     """One VitalSigns per patient and moment, in the order the moments first appear, with the
     message's ClinicalEvents and refused observations.
 
@@ -123,8 +128,7 @@ def merge(readings: list[Reading], skipped: list[Skip], nothing_found: str,
         _reject_refused(refused)
     if not readings and not events:
         detail = "; ".join(str(skip) for skip in skipped[:8])
-        raise InvalidMessage(f"{nothing_found}{' (' + detail + ')' if detail else ''}",
-                             "no_vital_signs")
+        raise InvalidMessage(f"{nothing_found}{' (' + detail + ')' if detail else ''}", "no_vital_signs")
     groups: dict[tuple[str, datetime], dict[str, Reading]] = {}
     skipped = list(skipped)
     for reading in readings:
@@ -136,8 +140,9 @@ def merge(readings: list[Reading], skipped: list[Skip], nothing_found: str,
                 skipped.append(_superseded(held, reading))
         else:
             skipped.append(_superseded(reading, held))
-    return Decoded(tuple(_vital_signs(chosen) for chosen in groups.values()), tuple(skipped),
-                   tuple(events), tuple(refused))
+    return Decoded(
+        tuple(_vital_signs(chosen) for chosen in groups.values()), tuple(skipped), tuple(events), tuple(refused)
+    )
 
 
 def _reject_refused(refused: tuple[Skip, ...]) -> None:
@@ -148,15 +153,21 @@ def _reject_refused(refused: tuple[Skip, ...]) -> None:
 
 
 def _superseded(loser: Reading, winner: Reading) -> Skip:
-    return Skip(loser.where, f"{loser.measurement} {loser.value:g} superseded by {winner.where} "
-                             f"({winner.value:g}) at the same time", "superseded")
+    return Skip(
+        loser.where,
+        f"{loser.measurement} {loser.value:g} superseded by {winner.where} ({winner.value:g}) at the same time",
+        "superseded",
+    )
 
 
 def _vital_signs(chosen: dict[str, Reading]) -> VitalSigns:
     first = next(iter(chosen.values()))
     document = {
-        "patient_id": first.patient_id, "ts": first.ts,
-        "ward": first.ward, "bed": first.bed, "source": first.source,
+        "patient_id": first.patient_id,
+        "ts": first.ts,
+        "ward": first.ward,
+        "bed": first.bed,
+        "source": first.source,
         **{name: reading.value for name, reading in chosen.items()},
     }
     try:
@@ -165,5 +176,4 @@ def _vital_signs(chosen: dict[str, Reading]) -> VitalSigns:
         culprits = {str(item["loc"][0]) for item in error.errors(include_url=False) if item["loc"]}
         where = ", ".join(chosen[name].where for name in chosen if name in culprits)
         rejected = invalid(error)
-        raise InvalidMessage(f"{where}: {rejected.reason}" if where else rejected.reason,
-                             rejected.kind) from None
+        raise InvalidMessage(f"{where}: {rejected.reason}" if where else rejected.reason, rejected.kind) from None

@@ -23,11 +23,14 @@ class IngestService:
 
     def __init__(self, settings: IngestSettings) -> None:
         self.settings = settings
-        self.intake = Intake(settings.broker, settings.topics, settings.send_timeout_s,
-                             kafka_client_options_from_env())
+        self.intake = Intake(settings.broker, settings.topics, settings.send_timeout_s, kafka_client_options_from_env())
         self.mllp = MllpServer(self.intake, settings.zone(), settings.max_message_bytes)
-        self._runner = web.AppRunner(build_app(self.intake, settings.max_message_bytes),
-                                     handle_signals=False, access_log=None, shutdown_timeout=1.0)
+        self._runner = web.AppRunner(
+            build_app(self.intake, settings.max_message_bytes),
+            handle_signals=False,
+            access_log=None,
+            shutdown_timeout=1.0,
+        )
         self.mllp_port = self.http_port = 0
 
     async def start(self) -> tuple[int, int]:
@@ -39,9 +42,10 @@ class IngestService:
             await site.start()
         except OSError as error:
             await self.stop()
-            raise SystemExit(f"crsmon ingest: cannot listen on {settings.host} ({error.strerror}); "
-                             "choose other ports (--mllp-port, --http-port) or stop what uses them"
-                             ) from None
+            raise SystemExit(
+                f"crsmon ingest: cannot listen on {settings.host} ({error.strerror}); "
+                "choose other ports (--mllp-port, --http-port) or stop what uses them"
+            ) from None
         self.http_port = self._runner.addresses[0][1]
         return self.mllp_port, self.http_port
 
@@ -56,10 +60,18 @@ async def serve(settings: IngestSettings) -> None:
     service = IngestService(settings)
     mllp_port, http_port = await service.start()
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    print(f"crsmon ingest: HL7 v2 over MLLP on {host}:{mllp_port}, FHIR on "
-          f"http://{host}:{http_port}/fhir, metrics on http://{host}:{http_port}/metrics", flush=True)
-    log.info("publishing to %s (dead letters to %s) on %s; HL7 times without an offset are in %s",
-             settings.topics.vitals, settings.topics.dead_letters, settings.broker, settings.timezone)
+    print(
+        f"crsmon ingest: HL7 v2 over MLLP on {host}:{mllp_port}, FHIR on "
+        f"http://{host}:{http_port}/fhir, metrics on http://{host}:{http_port}/metrics",
+        flush=True,
+    )
+    log.info(
+        "publishing to %s (dead letters to %s) on %s; HL7 times without an offset are in %s",
+        settings.topics.vitals,
+        settings.topics.dead_letters,
+        settings.broker,
+        settings.timezone,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -71,8 +83,7 @@ async def serve(settings: IngestSettings) -> None:
 
 
 def run_ingest(settings: IngestSettings) -> int:
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         asyncio.run(serve(settings))
     except KafkaSecurityError as error:

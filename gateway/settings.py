@@ -29,7 +29,8 @@ class IngestSettings:
     http_port: int = field(default_factory=lambda: int(crsmon_setting("INGEST_HTTP_PORT", "8090")))
     timezone: str = field(default_factory=lambda: crsmon_setting("INGEST_TIMEZONE", "UTC"))
     max_message_bytes: int = field(
-        default_factory=lambda: int(crsmon_setting("INGEST_MAX_MESSAGE_BYTES", str(1 << 20))))
+        default_factory=lambda: int(crsmon_setting("INGEST_MAX_MESSAGE_BYTES", str(1 << 20)))
+    )
     send_timeout_s: float = field(default_factory=lambda: float(crsmon_setting("INGEST_SEND_TIMEOUT_S", "10")))
     log_level: str = field(default_factory=lambda: crsmon_setting("LOG_LEVEL", "info"))
     topics: Topics = field(default_factory=Topics)

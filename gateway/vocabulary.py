@@ -36,57 +36,68 @@ def _mdc(rows: list[tuple[int, str, str, int]]) -> tuple[dict[str, Meaning], dic
     return by_code, by_ref_id
 
 
-MDC_CODES, MDC_REFERENCE_IDS = _mdc([
-    (147842, "MDC_ECG_HEART_RATE", "heart_rate", 0),
-    (149522, "MDC_BLD_PULS_RATE_INV", "heart_rate", 1),
-    (149514, "MDC_PULS_RATE", "heart_rate", 2),
-    (149530, "MDC_PULS_OXIM_PULS_RATE", "heart_rate", 2),
-    (149546, "MDC_PULS_RATE_NON_INV", "heart_rate", 2),
-    (149562, "MDC_PALPATION_HEART_RATE", "heart_rate", 2),
-    (149554, "MDC_TTHOR_HEART_RATE", "heart_rate", 3),
-    (150456, "MDC_PULS_OXIM_SAT_O2", "spo2", 0),
-    (150324, "MDC_SAT_O2_ART", "spo2", 1),
-    (150033, "MDC_PRESS_BLD_ART_SYS", "systolic_bp", 0),
-    (150034, "MDC_PRESS_BLD_ART_DIA", "diastolic_bp", 0),
-    (150035, "MDC_PRESS_BLD_ART_MEAN", "mean_arterial_pressure", 0),
-    (150037, "MDC_PRESS_BLD_ART_ABP_SYS", "systolic_bp", 0),
-    (150038, "MDC_PRESS_BLD_ART_ABP_DIA", "diastolic_bp", 0),
-    (150039, "MDC_PRESS_BLD_ART_ABP_MEAN", "mean_arterial_pressure", 0),
-    (150021, "MDC_PRESS_BLD_NONINV_SYS", "systolic_bp", 1),
-    (150022, "MDC_PRESS_BLD_NONINV_DIA", "diastolic_bp", 1),
-    (150023, "MDC_PRESS_BLD_NONINV_MEAN", "mean_arterial_pressure", 1),
-    (150364, "MDC_TEMP_BODY", "temperature", 0),
-    (150368, "MDC_TEMP_CORE", "temperature", 0),
-    (150392, "MDC_TEMP_TYMP", "temperature", 0),
-    (188420, "MDC_TEMP_RECT", "temperature", 0),
-    (188424, "MDC_TEMP_ORAL", "temperature", 0),
-    (188428, "MDC_TEMP_EAR", "temperature", 0),
-    (188452, "MDC_TEMP_AXILLA", "temperature", 0),
-    (188456, "MDC_TEMP_GIT", "temperature", 0),
-    (150344, "MDC_TEMP", "temperature", 1),
-    (151562, "MDC_RESP_RATE", "respiratory_rate", 0),
-    (151570, "MDC_AWAY_RESP_RATE", "respiratory_rate", 1),
-    (151578, "MDC_TTHOR_RESP_RATE", "respiratory_rate", 1),
-    (151594, "MDC_CO2_RESP_RATE", "respiratory_rate", 1),
-    (151650, "MDC_ACOUSTIC_RESP_RATE", "respiratory_rate", 1),
-    (151602, "MDC_PRESS_RESP_RATE", "respiratory_rate", 2),
-    (151658, "MDC_PULS_OXIM_PLETH_RESP_RATE", "respiratory_rate", 2),
-])
+MDC_CODES, MDC_REFERENCE_IDS = _mdc(
+    [
+        (147842, "MDC_ECG_HEART_RATE", "heart_rate", 0),
+        (149522, "MDC_BLD_PULS_RATE_INV", "heart_rate", 1),
+        (149514, "MDC_PULS_RATE", "heart_rate", 2),
+        (149530, "MDC_PULS_OXIM_PULS_RATE", "heart_rate", 2),
+        (149546, "MDC_PULS_RATE_NON_INV", "heart_rate", 2),
+        (149562, "MDC_PALPATION_HEART_RATE", "heart_rate", 2),
+        (149554, "MDC_TTHOR_HEART_RATE", "heart_rate", 3),
+        (150456, "MDC_PULS_OXIM_SAT_O2", "spo2", 0),
+        (150324, "MDC_SAT_O2_ART", "spo2", 1),
+        (150033, "MDC_PRESS_BLD_ART_SYS", "systolic_bp", 0),
+        (150034, "MDC_PRESS_BLD_ART_DIA", "diastolic_bp", 0),
+        (150035, "MDC_PRESS_BLD_ART_MEAN", "mean_arterial_pressure", 0),
+        (150037, "MDC_PRESS_BLD_ART_ABP_SYS", "systolic_bp", 0),
+        (150038, "MDC_PRESS_BLD_ART_ABP_DIA", "diastolic_bp", 0),
+        (150039, "MDC_PRESS_BLD_ART_ABP_MEAN", "mean_arterial_pressure", 0),
+        (150021, "MDC_PRESS_BLD_NONINV_SYS", "systolic_bp", 1),
+        (150022, "MDC_PRESS_BLD_NONINV_DIA", "diastolic_bp", 1),
+        (150023, "MDC_PRESS_BLD_NONINV_MEAN", "mean_arterial_pressure", 1),
+        (150364, "MDC_TEMP_BODY", "temperature", 0),
+        (150368, "MDC_TEMP_CORE", "temperature", 0),
+        (150392, "MDC_TEMP_TYMP", "temperature", 0),
+        (188420, "MDC_TEMP_RECT", "temperature", 0),
+        (188424, "MDC_TEMP_ORAL", "temperature", 0),
+        (188428, "MDC_TEMP_EAR", "temperature", 0),
+        (188452, "MDC_TEMP_AXILLA", "temperature", 0),
+        (188456, "MDC_TEMP_GIT", "temperature", 0),
+        (150344, "MDC_TEMP", "temperature", 1),
+        (151562, "MDC_RESP_RATE", "respiratory_rate", 0),
+        (151570, "MDC_AWAY_RESP_RATE", "respiratory_rate", 1),
+        (151578, "MDC_TTHOR_RESP_RATE", "respiratory_rate", 1),
+        (151594, "MDC_CO2_RESP_RATE", "respiratory_rate", 1),
+        (151650, "MDC_ACOUSTIC_RESP_RATE", "respiratory_rate", 1),
+        (151602, "MDC_PRESS_RESP_RATE", "respiratory_rate", 2),
+        (151658, "MDC_PULS_OXIM_PLETH_RESP_RATE", "respiratory_rate", 2),
+    ]
+)
 
 #: LOINC codes of the vital signs, from the catalogue (monitor/catalogue.py). Lab tests are not
 #: here: a lab result is a `type: lab` ClinicalEvent, read by gateway/lab_results.py.
 LOINC_CODES: dict[str, Meaning] = {
     loinc.code: Meaning(entry.name, loinc.rank, loinc.code)
-    for entry in CATALOGUE.of_kind("vital_sign") for loinc in entry.loinc
+    for entry in CATALOGUE.of_kind("vital_sign")
+    for loinc in entry.loinc
 }
 
 #: Codes of groups whose values are in their parts (FHIR components, PCD-01 child OBX rows):
 #: they carry no value of their own and are not worth a note when they have none.
-PANEL_CODES: frozenset[str] = frozenset({
-    "85354-9", "55284-4", "85353-1",  # LOINC blood pressure panels, vital signs panel
-    "150020", "150032", "150036",  # MDC NIBP, arterial pressure, ABP groups
-    "MDC_PRESS_BLD_NONINV", "MDC_PRESS_BLD_ART", "MDC_PRESS_BLD_ART_ABP",
-})
+PANEL_CODES: frozenset[str] = frozenset(
+    {
+        "85354-9",
+        "55284-4",
+        "85353-1",  # LOINC blood pressure panels, vital signs panel
+        "150020",
+        "150032",
+        "150036",  # MDC NIBP, arterial pressure, ABP groups
+        "MDC_PRESS_BLD_NONINV",
+        "MDC_PRESS_BLD_ART",
+        "MDC_PRESS_BLD_ART_ABP",
+    }
+)
 
 MDC_SYSTEMS = frozenset({"MDC", "urn:iso:std:iso:11073:10101"})
 LOINC_SYSTEMS = frozenset({"LN", "LOINC", "http://loinc.org"})
@@ -143,24 +154,31 @@ _MDC_UNITS: dict[tuple[str, str], frozenset[str]] = {
     ("heart_rate", "/min"): frozenset({"264864", "MDC_DIM_BEAT_PER_MIN"}),
     ("respiratory_rate", "/min"): frozenset({"264928", "MDC_DIM_RESP_PER_MIN"}),
     ("spo2", "%"): frozenset({"262688", "MDC_DIM_PERCENT"}),
-    **{(pressure, "mm[Hg]"): frozenset({"266016", "MDC_DIM_MMHG"})
-       for pressure in ("systolic_bp", "diastolic_bp", "mean_arterial_pressure")},
-    **{(pressure, "kPa"): frozenset({"MDC_DIM_KILO_PASCAL"})
-       for pressure in ("systolic_bp", "diastolic_bp", "mean_arterial_pressure")},
+    **{
+        (pressure, "mm[Hg]"): frozenset({"266016", "MDC_DIM_MMHG"})
+        for pressure in ("systolic_bp", "diastolic_bp", "mean_arterial_pressure")
+    },
+    **{
+        (pressure, "kPa"): frozenset({"MDC_DIM_KILO_PASCAL"})
+        for pressure in ("systolic_bp", "diastolic_bp", "mean_arterial_pressure")
+    },
     ("temperature", "Cel"): frozenset({"268192", "MDC_DIM_DEGC"}),
     ("temperature", "[degF]"): frozenset({"266560", "MDC_DIM_FAHR"}),
 }
 
 #: For each measurement, the units it may arrive in and how each becomes the contract's unit.
 UNITS: dict[str, list[tuple[frozenset[str], Convert]]] = {
-    entry.name: [(frozenset(unit.spellings) | _MDC_UNITS.get((entry.name, unit.ucum), frozenset()),
-                  unit.to_canonical) for unit in entry.units]
+    entry.name: [
+        (frozenset(unit.spellings) | _MDC_UNITS.get((entry.name, unit.ucum), frozenset()), unit.to_canonical)
+        for unit in entry.units
+    ]
     for entry in CATALOGUE.of_kind("vital_sign")
 }
 
 #: What a sender is told a measurement needs when its unit is not understood: the UCUM codes.
-CONTRACT_UNITS = {entry.name: " or ".join(unit.ucum for unit in entry.units)
-                  for entry in CATALOGUE.of_kind("vital_sign")}
+CONTRACT_UNITS = {
+    entry.name: " or ".join(unit.ucum for unit in entry.units) for entry in CATALOGUE.of_kind("vital_sign")
+}
 
 
 def converter_for(measurement: str, unit_codes: list[str]) -> Convert | None:

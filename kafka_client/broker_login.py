@@ -71,8 +71,9 @@ async def _check(bootstrap: str, security: KafkaSecurity, timeout: float) -> Log
 
 async def _log_in(host: str, port: int, security: KafkaSecurity, timeout: float) -> None:
     options = security.client_options()
-    connection = await create_conn(host, port, client_id="crsmon-login-check",
-                                   request_timeout_ms=int(timeout * 1000), **options)
+    connection = await create_conn(
+        host, port, client_id="crsmon-login-check", request_timeout_ms=int(timeout * 1000), **options
+    )
     try:
         await connection.send(MetadataRequest([]))  # the first request that needs a login
     finally:
@@ -82,24 +83,34 @@ async def _log_in(host: str, port: int, security: KafkaSecurity, timeout: float)
 def _refusal(server: str, security: KafkaSecurity, error: Exception) -> str | None:
     """The message for a definite refusal, or None when the failure may be passing."""
     if isinstance(error, kafka_errors.SaslAuthenticationFailed):
-        return (f"Kafka at {server} refused the {security.sasl_mechanism} login of user "
-                f"{security.sasl_username!r} (the broker says: {error.args[0] if error.args else error}). "
-                f"Check {PREFIX}SASL_USERNAME and {PREFIX}SASL_PASSWORD, and that the user exists on "
-                f"the broker for {security.sasl_mechanism}.")
+        return (
+            f"Kafka at {server} refused the {security.sasl_mechanism} login of user "
+            f"{security.sasl_username!r} (the broker says: {error.args[0] if error.args else error}). "
+            f"Check {PREFIX}SASL_USERNAME and {PREFIX}SASL_PASSWORD, and that the user exists on "
+            f"the broker for {security.sasl_mechanism}."
+        )
     if isinstance(error, kafka_errors.UnsupportedSaslMechanismError):
-        return (f"Kafka at {server} does not enable SASL mechanism {security.sasl_mechanism} on this "
-                f"listener ({error}). Set {PREFIX}SASL_MECHANISM to one the listener enables.")
+        return (
+            f"Kafka at {server} does not enable SASL mechanism {security.sasl_mechanism} on this "
+            f"listener ({error}). Set {PREFIX}SASL_MECHANISM to one the listener enables."
+        )
     if isinstance(error, kafka_errors.IllegalSaslStateError):
-        return (f"Kafka at {server} did not take part in a SASL handshake: that address is probably "
-                f"not a SASL listener. Check CRSMON_BROKER and {PREFIX}SECURITY_PROTOCOL={security.protocol}.")
+        return (
+            f"Kafka at {server} did not take part in a SASL handshake: that address is probably "
+            f"not a SASL listener. Check CRSMON_BROKER and {PREFIX}SECURITY_PROTOCOL={security.protocol}."
+        )
     if isinstance(error, ssl.SSLCertVerificationError):
         if error.verify_code == _HOSTNAME_MISMATCH:
-            return (f"The certificate of Kafka at {server} is not issued for that address "
-                    f"({error.verify_message}). Connect by a name the certificate lists in CRSMON_BROKER.")
+            return (
+                f"The certificate of Kafka at {server} is not issued for that address "
+                f"({error.verify_message}). Connect by a name the certificate lists in CRSMON_BROKER."
+            )
         trusted = f"{PREFIX}SSL_CAFILE={security.ssl_cafile}" if security.ssl_cafile else "the system's trust store"
-        return (f"The certificate of Kafka at {server} is not trusted: {error.verify_message}. "
-                f"It must be signed by a CA in {trusted}: point {PREFIX}SSL_CAFILE at the CA "
-                "that issued the broker's certificate.")
+        return (
+            f"The certificate of Kafka at {server} is not trusted: {error.verify_message}. "
+            f"It must be signed by a CA in {trusted}: point {PREFIX}SSL_CAFILE at the CA "
+            "that issued the broker's certificate."
+        )
     return None
 
 
@@ -108,14 +119,20 @@ def _inconclusive(server: str, security: KafkaSecurity, error: Exception) -> str
     if isinstance(error, (ConnectionRefusedError, asyncio.TimeoutError, TimeoutError, socket.gaierror)):
         return f"Kafka at {server} cannot be reached ({cause})"
     if security.uses_tls and not security.ssl_certfile:
-        hint = (f"is it a TLS listener? If it requires client certificates (mutual TLS), set "
-                f"{PREFIX}SSL_CERTFILE and {PREFIX}SSL_KEYFILE")
+        hint = (
+            f"is it a TLS listener? If it requires client certificates (mutual TLS), set "
+            f"{PREFIX}SSL_CERTFILE and {PREFIX}SSL_KEYFILE"
+        )
     elif security.uses_tls:
-        hint = (f"is it a TLS listener? If it checks client certificates, it must trust the CA that "
-                f"issued {PREFIX}SSL_CERTFILE={security.ssl_certfile}")
+        hint = (
+            f"is it a TLS listener? If it checks client certificates, it must trust the CA that "
+            f"issued {PREFIX}SSL_CERTFILE={security.ssl_certfile}"
+        )
     else:
-        hint = (f"if it is a TLS or SASL listener, set {PREFIX}SECURITY_PROTOCOL to SSL, SASL_PLAINTEXT "
-                "or SASL_SSL to match")
+        hint = (
+            f"if it is a TLS or SASL listener, set {PREFIX}SECURITY_PROTOCOL to SSL, SASL_PLAINTEXT "
+            "or SASL_SSL to match"
+        )
     return f"Kafka at {server} closed the connection during the {security.protocol} login ({cause}): {hint}"
 
 
@@ -130,5 +147,4 @@ def check_login_at_start(bootstrap: str, security: KafkaSecurity) -> None:
     if check.accepted:
         log.info("Kafka at %s accepts the login: %s", bootstrap, security.describe())
     else:
-        log.warning("Kafka login not confirmed yet (%s): %s; will keep trying", security.describe(),
-                    check.explanation)
+        log.warning("Kafka login not confirmed yet (%s): %s; will keep trying", security.describe(), check.explanation)

@@ -24,8 +24,9 @@ class LazyProducer:
         """The started producer; raises (TimeoutError, KafkaError) while Kafka cannot be reached."""
         async with self._starting:
             if self._producer is None:
-                producer = AIOKafkaProducer(bootstrap_servers=self.broker, acks="all", linger_ms=0,
-                                            client_id=self.client_id, **self.options)
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self.broker, acks="all", linger_ms=0, client_id=self.client_id, **self.options
+                )
                 try:
                     await asyncio.wait_for(producer.start(), self.start_timeout_s)
                 except BaseException:

@@ -117,7 +117,8 @@ class KafkaSecurity:
         if self.ssl_key_password is None:
             raise KafkaSecurityError(
                 f"{PREFIX}SSL_KEYFILE is encrypted: set {PREFIX}SSL_KEY_PASSWORD "
-                f"(or {PREFIX}SSL_KEY_PASSWORD_FILE) to its password")
+                f"(or {PREFIX}SSL_KEY_PASSWORD_FILE) to its password"
+            )
         return self.ssl_key_password.reveal()
 
     def client_options(self) -> dict[str, Any]:
@@ -129,8 +130,11 @@ class KafkaSecurity:
         if self.uses_tls:
             options["ssl_context"] = self.ssl_context()
         if self.uses_sasl:
-            options.update(sasl_mechanism=self.sasl_mechanism, sasl_plain_username=self.sasl_username,
-                           sasl_plain_password=self.sasl_password)
+            options.update(
+                sasl_mechanism=self.sasl_mechanism,
+                sasl_plain_username=self.sasl_username,
+                sasl_plain_password=self.sasl_password,
+            )
         return options
 
     def describe(self) -> str:
@@ -188,10 +192,12 @@ def _masking_factory(make_record: Callable[..., logging.LogRecord]) -> Callable[
                 message = message.replace(text, _MASK)
             record.msg, record.args = message, None
         return record
+
     return make_masked_record
 
 
 # -- reading and checking the environment -------------------------------------------------
+
 
 def _read(environ: Mapping[str, str]) -> KafkaSecurity:
     problems: list[str] = []
@@ -202,58 +208,84 @@ def _read(environ: Mapping[str, str]) -> KafkaSecurity:
 
     protocol = (get("SECURITY_PROTOCOL") or "PLAINTEXT").upper()
     if protocol not in PROTOCOLS:
-        problems.append(f"{PREFIX}SECURITY_PROTOCOL={protocol} is not one crsmon supports: "
-                        f"use {', '.join(PROTOCOLS[:-1])} or {PROTOCOLS[-1]}")
-    tls_names = ["SSL_CAFILE", "SSL_CERTFILE", "SSL_KEYFILE", "SSL_KEY_PASSWORD", "SSL_KEY_PASSWORD_FILE",
-                 "SSL_CHECK_HOSTNAME"]
+        problems.append(
+            f"{PREFIX}SECURITY_PROTOCOL={protocol} is not one crsmon supports: "
+            f"use {', '.join(PROTOCOLS[:-1])} or {PROTOCOLS[-1]}"
+        )
+    tls_names = [
+        "SSL_CAFILE",
+        "SSL_CERTFILE",
+        "SSL_KEYFILE",
+        "SSL_KEY_PASSWORD",
+        "SSL_KEY_PASSWORD_FILE",
+        "SSL_CHECK_HOSTNAME",
+    ]
     sasl_names = ["SASL_MECHANISM", "SASL_USERNAME", "SASL_PASSWORD", "SASL_PASSWORD_FILE"]
     for names, needed, use in ((tls_names, _TLS, "SSL or SASL_SSL"), (sasl_names, _SASL, "SASL_PLAINTEXT or SASL_SSL")):
         stray = [PREFIX + name for name in names if get(name)]
         if stray and protocol in PROTOCOLS and protocol not in needed:
-            problems.append(f"{', '.join(stray)} set, but {PREFIX}SECURITY_PROTOCOL is {protocol}, which "
-                            f"does not use them: set {PREFIX}SECURITY_PROTOCOL to {use}, or unset them")
+            problems.append(
+                f"{', '.join(stray)} set, but {PREFIX}SECURITY_PROTOCOL is {protocol}, which "
+                f"does not use them: set {PREFIX}SECURITY_PROTOCOL to {use}, or unset them"
+            )
 
-    cafile, certfile, keyfile = (_readable_file(name, get(name), problems)
-                                 for name in ("SSL_CAFILE", "SSL_CERTFILE", "SSL_KEYFILE"))
+    cafile, certfile, keyfile = (
+        _readable_file(name, get(name), problems) for name in ("SSL_CAFILE", "SSL_CERTFILE", "SSL_KEYFILE")
+    )
     if keyfile and not get("SSL_CERTFILE"):
-        problems.append(f"{PREFIX}SSL_KEYFILE is set without {PREFIX}SSL_CERTFILE: "
-                        "set the client certificate that belongs to the key")
+        problems.append(
+            f"{PREFIX}SSL_KEYFILE is set without {PREFIX}SSL_CERTFILE: "
+            "set the client certificate that belongs to the key"
+        )
     key_password = _secret("SSL_KEY_PASSWORD", get, problems)
     if key_password is not None and not get("SSL_CERTFILE"):
-        problems.append(f"{PREFIX}SSL_KEY_PASSWORD is set without a client key: set {PREFIX}SSL_CERTFILE "
-                        f"and {PREFIX}SSL_KEYFILE, or unset the password")
+        problems.append(
+            f"{PREFIX}SSL_KEY_PASSWORD is set without a client key: set {PREFIX}SSL_CERTFILE "
+            f"and {PREFIX}SSL_KEYFILE, or unset the password"
+        )
     check_hostname = _boolean("SSL_CHECK_HOSTNAME", get("SSL_CHECK_HOSTNAME") or "true", problems)
 
     mechanism = username = password = None
     if protocol in _SASL:
         mechanism = (get("SASL_MECHANISM") or "").upper() or None
         if mechanism is None:
-            problems.append(f"{PREFIX}SECURITY_PROTOCOL={protocol} needs {PREFIX}SASL_MECHANISM: "
-                            f"set it to {', '.join(SASL_MECHANISMS)} (whichever the broker enables)")
+            problems.append(
+                f"{PREFIX}SECURITY_PROTOCOL={protocol} needs {PREFIX}SASL_MECHANISM: "
+                f"set it to {', '.join(SASL_MECHANISMS)} (whichever the broker enables)"
+            )
         elif mechanism not in SASL_MECHANISMS:
-            problems.append(f"{PREFIX}SASL_MECHANISM={mechanism} is not supported by crsmon: "
-                            f"use {', '.join(SASL_MECHANISMS)}")
+            problems.append(
+                f"{PREFIX}SASL_MECHANISM={mechanism} is not supported by crsmon: use {', '.join(SASL_MECHANISMS)}"
+            )
         username = get("SASL_USERNAME")
         if username is None:
             problems.append(f"SASL needs a user name: set {PREFIX}SASL_USERNAME")
         password = _secret("SASL_PASSWORD", get, problems)
         if password is None and not any(p.startswith(f"{PREFIX}SASL_PASSWORD") for p in problems):
-            problems.append(f"SASL needs a password: set {PREFIX}SASL_PASSWORD, or {PREFIX}SASL_PASSWORD_FILE "
-                            "to a file that holds it")
+            problems.append(
+                f"SASL needs a password: set {PREFIX}SASL_PASSWORD, or {PREFIX}SASL_PASSWORD_FILE "
+                "to a file that holds it"
+            )
         if mechanism == "PLAIN" and protocol == "SASL_PLAINTEXT":
-            log.warning("Kafka SASL PLAIN over SASL_PLAINTEXT sends the password unencrypted: "
-                        "use SASL_SSL, or a SCRAM mechanism")
+            log.warning(
+                "Kafka SASL PLAIN over SASL_PLAINTEXT sends the password unencrypted: "
+                "use SASL_SSL, or a SCRAM mechanism"
+            )
 
     if problems:
         raise KafkaSecurityError(_report(problems))
-    security = KafkaSecurity(protocol, cafile, certfile, keyfile, key_password, check_hostname,
-                             mechanism, username, password)
+    security = KafkaSecurity(
+        protocol, cafile, certfile, keyfile, key_password, check_hostname, mechanism, username, password
+    )
     _check_tls_material(security, problems)
     if problems:
         raise KafkaSecurityError(_report(problems))
     if security.uses_tls and not check_hostname:
-        log.warning("Kafka TLS hostname verification is off (%sSSL_CHECK_HOSTNAME=false): any "
-                    "certificate the CA signed is accepted for any broker address", PREFIX)
+        log.warning(
+            "Kafka TLS hostname verification is off (%sSSL_CHECK_HOSTNAME=false): any "
+            "certificate the CA signed is accepted for any broker address",
+            PREFIX,
+        )
     return security
 
 
@@ -264,9 +296,11 @@ def _report(problems: list[str]) -> str:
 def _readable_file(name: str, path: str | None, problems: list[str]) -> str | None:
     if path is None:
         return None
-    what = {"SSL_CAFILE": "the PEM file of the CA that signed the broker's certificate",
-            "SSL_CERTFILE": "the client certificate (PEM)",
-            "SSL_KEYFILE": "the client certificate's private key (PEM)"}[name]
+    what = {
+        "SSL_CAFILE": "the PEM file of the CA that signed the broker's certificate",
+        "SSL_CERTFILE": "the client certificate (PEM)",
+        "SSL_KEYFILE": "the client certificate's private key (PEM)",
+    }[name]
     if not os.path.isfile(path):
         reason = "is a directory" if os.path.isdir(path) else "does not exist"
         problems.append(f"{PREFIX}{name}={path} {reason}: point it at {what}")
@@ -287,8 +321,9 @@ def _secret(name: str, get: Any, problems: list[str]) -> Secret | None:
         with open(path, encoding="utf-8") as secret_file:
             value = secret_file.read().rstrip("\r\n")
     except OSError as error:
-        problems.append(f"{PREFIX}{name}_FILE={path} cannot be read ({error.strerror}): "
-                        "point it at a file that holds the password")
+        problems.append(
+            f"{PREFIX}{name}_FILE={path} cannot be read ({error.strerror}): point it at a file that holds the password"
+        )
         return None
     if not value:
         problems.append(f"{PREFIX}{name}_FILE={path} is empty: put the password in it")
@@ -313,8 +348,10 @@ def _check_tls_material(security: KafkaSecurity, problems: list[str]) -> None:
     try:
         ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=security.ssl_cafile)
     except ssl.SSLError as error:
-        problems.append(f"{PREFIX}SSL_CAFILE={security.ssl_cafile} holds no usable PEM certificate "
-                        f"({error.reason or error}): point it at the CA's certificate in PEM form")
+        problems.append(
+            f"{PREFIX}SSL_CAFILE={security.ssl_cafile} holds no usable PEM certificate "
+            f"({error.reason or error}): point it at the CA's certificate in PEM form"
+        )
         return
     if not security.ssl_certfile:
         return
@@ -340,5 +377,7 @@ def _explain_key_error(security: KafkaSecurity, error: ssl.SSLError, key_is_encr
         return f"{files} do not belong together: the key is not the certificate's key"
     if key_is_encrypted:
         return f"{PREFIX}SSL_KEY_PASSWORD does not decrypt the client key in {files}: set the key's password"
-    return (f"{files} cannot be loaded as a PEM certificate and private key ({error.reason or error}); "
-            f"if the key is in a file of its own, set {PREFIX}SSL_KEYFILE")
+    return (
+        f"{files} cannot be loaded as a PEM certificate and private key ({error.reason or error}); "
+        f"if the key is in a file of its own, set {PREFIX}SSL_KEYFILE"
+    )

@@ -24,8 +24,15 @@ from monitor.patient_state import Patient
 from monitor.robust import nanmedian
 
 
-def take_sample(patient: Patient, position: int, value: float, at: float, config: EngineConfig,
-                jumps: tuple[float, ...], never_hold: bool) -> None:
+def take_sample(
+    patient: Patient,
+    position: int,
+    value: float,
+    at: float,
+    config: EngineConfig,
+    jumps: tuple[float, ...],
+    never_hold: bool,
+) -> None:
     """Offer the newest sample of one measurement (non-zero) to the patient's believed values."""
     held = patient.held[position]
     values = patient.value
@@ -37,8 +44,12 @@ def take_sample(patient: Patient, position: int, value: float, at: float, config
             believed = None  # confirmed: believe the newer one, below
         else:
             patient.artifacts += 1  # refuted: it stays out of the window
-    if believed is not None and not never_hold and abs(value - believed) > jumps[position] and (
-            not _back_to_recent(patient, position, value, at, jumps[position], config)):
+    if (
+        believed is not None
+        and not never_hold
+        and abs(value - believed) > jumps[position]
+        and (not _back_to_recent(patient, position, value, at, jumps[position], config))
+    ):
         patient.held[position] = value
         patient.held_at[position] = at
         patient.window.discard(position, at, value)  # trends see only what is believed
@@ -51,8 +62,9 @@ def take_sample(patient: Patient, position: int, value: float, at: float, config
         patient.expiry_due = expires
 
 
-def _back_to_recent(patient: Patient, position: int, value: float, at: float, jump: float,
-                    config: EngineConfig) -> bool:
+def _back_to_recent(
+    patient: Patient, position: int, value: float, at: float, jump: float, config: EngineConfig
+) -> bool:
     """Whether `value` is within a jump of the median of the minutes before this one: the way
     back from a burst of motion (several samples off together, each believed) is no new jump."""
     minutes = max(1, int(config.artifact_recent_min))
@@ -79,7 +91,8 @@ def expire(patient: Patient, at: float, config: EngineConfig) -> bool:
         held_at = patient.held_at[position]
         if patient.held[position] is not None:
             if at >= held_at + hold or (
-                    patient.value[position] is not None and at >= patient.value_at[position] + carry):
+                patient.value[position] is not None and at >= patient.value_at[position] + carry
+            ):
                 patient.window.reinstate(position, held_at, patient.held[position])
                 patient.value[position] = patient.held[position]
                 patient.value_at[position] = held_at

@@ -110,14 +110,26 @@ class Observation:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "name": self.name, "kind": self.kind, "label": self.label,
-            "short_label": self.short_label, "unit": self.unit, "ucum": self.ucum,
-            "digits": self.digits, "display_order": self.display_order,
+            "name": self.name,
+            "kind": self.kind,
+            "label": self.label,
+            "short_label": self.short_label,
+            "unit": self.unit,
+            "ucum": self.ucum,
+            "digits": self.digits,
+            "display_order": self.display_order,
             "bounds": list(self.bounds),
             "loinc": [loinc.code for loinc in self.loinc],
-            "units": [{"ucum": unit.ucum, "spellings": list(unit.spellings),
-                       "multiply": unit.multiply, "divide": unit.divide, "shift": unit.shift}
-                      for unit in self.units],
+            "units": [
+                {
+                    "ucum": unit.ucum,
+                    "spellings": list(unit.spellings),
+                    "multiply": unit.multiply,
+                    "divide": unit.divide,
+                    "shift": unit.shift,
+                }
+                for unit in self.units
+            ],
         }
 
 
@@ -146,8 +158,7 @@ class Catalogue:
             by_name[entry.name] = entry
             for loinc in entry.loinc:
                 if loinc.code in by_loinc:
-                    raise ValueError(f"LOINC {loinc.code} names both {by_loinc[loinc.code].name} "
-                                     f"and {entry.name}")
+                    raise ValueError(f"LOINC {loinc.code} names both {by_loinc[loinc.code].name} and {entry.name}")
                 by_loinc[loinc.code] = entry
         object.__setattr__(self, "_by_name", by_name)
         object.__setattr__(self, "_by_loinc", by_loinc)
@@ -156,8 +167,7 @@ class Catalogue:
         try:
             return self._by_name[name]
         except KeyError:
-            raise KeyError(f"{name!r} is not an observation crsmon takes; known: "
-                           + ", ".join(self._by_name)) from None
+            raise KeyError(f"{name!r} is not an observation crsmon takes; known: " + ", ".join(self._by_name)) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
@@ -196,8 +206,21 @@ class Catalogue:
 # Spellings: the UCUM code first (UCUM writes micro as "u", powers as "10*9", annotations in
 # braces, which do not change a unit's meaning), then what people and interfaces write.
 
-_PER_MINUTE = Unit(("/min", "1/min", "min-1", "{beats}/min", "{beat}/min", "{breaths}/min",
-                    "{breath}/min", "{resp}/min", "bpm", "beats/min", "breaths/min"))
+_PER_MINUTE = Unit(
+    (
+        "/min",
+        "1/min",
+        "min-1",
+        "{beats}/min",
+        "{beat}/min",
+        "{breaths}/min",
+        "{breath}/min",
+        "{resp}/min",
+        "bpm",
+        "beats/min",
+        "breaths/min",
+    )
+)
 _MMHG = Unit(("mm[Hg]", "mmHg", "mm Hg"))
 # 1 kPa = 7.500617 mmHg (1 mmHg = 133.322 Pa, the BIPM SI brochure's non-SI units); to 0.1 mmHg.
 _KPA_TO_MMHG = Unit(("kPa",), multiply=7.500617, digits=1)
@@ -209,8 +232,18 @@ _FAHRENHEIT = Unit(("[degF]", "°F", "degF"), shift=-32.0, multiply=5.0, divide=
 _MG_PER_DL = ("mg/dL", "mg/dl")
 _UMOL_PER_L = ("umol/L", "µmol/L", "μmol/L", "umol/l", "µmol/l", "μmol/l")  # µ: U+00B5 and U+03BC
 _PER_NANOLITRE = ("10*9/L", "10^9/L", "x10^9/L", "×10⁹/L", "10E9/L", "G/L", "/nL")
-_PER_MICROLITRE_THOUSANDS = ("10*3/uL", "10^3/uL", "10^3/µL", "10^3/μL", "x10^3/uL", "10E3/uL",
-                             "K/uL", "K/µL", "K/μL", "k/uL")
+_PER_MICROLITRE_THOUSANDS = (
+    "10*3/uL",
+    "10^3/uL",
+    "10^3/µL",
+    "10^3/μL",
+    "x10^3/uL",
+    "10E3/uL",
+    "K/uL",
+    "K/µL",
+    "K/μL",
+    "k/uL",
+)
 _UNITS_PER_LITRE = ("U/L", "u/L")
 _INTERNATIONAL_UNITS_PER_LITRE = ("[IU]/L", "IU/L")
 
@@ -220,40 +253,106 @@ _COUNTS = (Unit(_PER_NANOLITRE), Unit(_PER_MICROLITRE_THOUSANDS))
 _ACTIVITY = (Unit(_UNITS_PER_LITRE), Unit(_INTERNATIONAL_UNITS_PER_LITRE))
 
 
-def _vital(name: str, label: str, short_label: str, unit: str, units: tuple[Unit, ...],
-           loinc: tuple[Loinc, ...], bounds: tuple[float, float], display_order: int,
-           digits: int = 0) -> Observation:
-    return Observation(name, "vital_sign", label, short_label, unit, units, loinc, bounds,
-                       "the wire contract's hard bounds (CONTRACT.md, VitalSigns)", display_order, digits)
+def _vital(
+    name: str,
+    label: str,
+    short_label: str,
+    unit: str,
+    units: tuple[Unit, ...],
+    loinc: tuple[Loinc, ...],
+    bounds: tuple[float, float],
+    display_order: int,
+    digits: int = 0,
+) -> Observation:
+    return Observation(
+        name,
+        "vital_sign",
+        label,
+        short_label,
+        unit,
+        units,
+        loinc,
+        bounds,
+        "the wire contract's hard bounds (CONTRACT.md, VitalSigns)",
+        display_order,
+        digits,
+    )
 
 
-def _lab(name: str, label: str, short_label: str, unit: str, units: tuple[Unit, ...],
-         loinc: tuple[Loinc, ...], bounds: tuple[float, float], bounds_source: str,
-         display_order: int, digits: int) -> Observation:
-    return Observation(name, "lab", label, short_label, unit, units, loinc, bounds, bounds_source,
-                       display_order, digits)
+def _lab(
+    name: str,
+    label: str,
+    short_label: str,
+    unit: str,
+    units: tuple[Unit, ...],
+    loinc: tuple[Loinc, ...],
+    bounds: tuple[float, float],
+    bounds_source: str,
+    display_order: int,
+    digits: int,
+) -> Observation:
+    return Observation(
+        name, "lab", label, short_label, unit, units, loinc, bounds, bounds_source, display_order, digits
+    )
 
 
 # The vital signs in the wire contract's order: the engine keeps its per-measurement lists in
 # this order (monitor/parameters.py), so it is not to be changed. `display_order` is the page's.
 VITAL_SIGN_ENTRIES: tuple[Observation, ...] = (
-    _vital("heart_rate", "heart rate", "HR", "/min", (_PER_MINUTE,),
-           (Loinc("8867-4"), Loinc("8889-8", 2, "heart rate by pulse oximetry")), (0, 350), 2),
-    _vital("systolic_bp", "systolic BP", "Sys BP", "mmHg", (_MMHG, _KPA_TO_MMHG),
-           (Loinc("8480-6"),), (0, 300), 3),
-    _vital("diastolic_bp", "diastolic BP", "Dia BP", "mmHg", (_MMHG, _KPA_TO_MMHG),
-           (Loinc("8462-4"),), (0, 300), 4),
-    _vital("mean_arterial_pressure", "mean arterial pressure", "MAP", "mmHg", (_MMHG, _KPA_TO_MMHG),
-           (Loinc("8478-0"),), (0, 300), 5),
-    _vital("temperature", "temperature", "Temp", "°C", (_CELSIUS, _FAHRENHEIT),
-           (Loinc("8310-5"), Loinc("8331-1", note="oral"), Loinc("8328-7", note="axillary"),
-            Loinc("8332-9", note="rectal"), Loinc("8333-7", note="tympanic membrane")),
-           (20, 45), 1, digits=1),
-    _vital("spo2", "SpO2", "SpO₂", "%", (_PERCENT,),
-           (Loinc("59408-5"), Loinc("2708-6", note="the FHIR R4 vital-signs profile's SpO2 code"),
-            Loinc("2710-2", 1, "oxygen saturation by oximetry")), (0, 100), 6),
-    _vital("respiratory_rate", "respiratory rate", "RR", "/min", (_PER_MINUTE,),
-           (Loinc("9279-1"),), (0, 120), 7),
+    _vital(
+        "heart_rate",
+        "heart rate",
+        "HR",
+        "/min",
+        (_PER_MINUTE,),
+        (Loinc("8867-4"), Loinc("8889-8", 2, "heart rate by pulse oximetry")),
+        (0, 350),
+        2,
+    ),
+    _vital("systolic_bp", "systolic BP", "Sys BP", "mmHg", (_MMHG, _KPA_TO_MMHG), (Loinc("8480-6"),), (0, 300), 3),
+    _vital("diastolic_bp", "diastolic BP", "Dia BP", "mmHg", (_MMHG, _KPA_TO_MMHG), (Loinc("8462-4"),), (0, 300), 4),
+    _vital(
+        "mean_arterial_pressure",
+        "mean arterial pressure",
+        "MAP",
+        "mmHg",
+        (_MMHG, _KPA_TO_MMHG),
+        (Loinc("8478-0"),),
+        (0, 300),
+        5,
+    ),
+    _vital(
+        "temperature",
+        "temperature",
+        "Temp",
+        "°C",
+        (_CELSIUS, _FAHRENHEIT),
+        (
+            Loinc("8310-5"),
+            Loinc("8331-1", note="oral"),
+            Loinc("8328-7", note="axillary"),
+            Loinc("8332-9", note="rectal"),
+            Loinc("8333-7", note="tympanic membrane"),
+        ),
+        (20, 45),
+        1,
+        digits=1,
+    ),
+    _vital(
+        "spo2",
+        "SpO2",
+        "SpO₂",
+        "%",
+        (_PERCENT,),
+        (
+            Loinc("59408-5"),
+            Loinc("2708-6", note="the FHIR R4 vital-signs profile's SpO2 code"),
+            Loinc("2710-2", 1, "oxygen saturation by oximetry"),
+        ),
+        (0, 100),
+        6,
+    ),
+    _vital("respiratory_rate", "respiratory rate", "RR", "/min", (_PER_MINUTE,), (Loinc("9279-1"),), (0, 120), 7),
 )
 
 # Lab bounds are wide on purpose: they catch a value in the wrong unit or a typing error, never a
@@ -263,74 +362,189 @@ VITAL_SIGN_ENTRIES: tuple[Observation, ...] = (
 _PHYSIONET_MAX = "several times the largest of the PhysioNet 2019 set B stays"
 
 LAB_ENTRIES: tuple[Observation, ...] = (
-    _lab("creatinine", "creatinine", "Creat", "mg/dL",
-         # 1 mg/dL = 88.4 µmol/L (molar mass 113.12 g/mol; JAMA SI table; CLINICAL.md's KDIGO
-         # 0.3 mg/dL = 26.5 µmol/L, 4.0 mg/dL = 353.6 µmol/L). 26.5 µmol/L → 0.2998 mg/dL.
-         (Unit(_MG_PER_DL), Unit(_UMOL_PER_L, divide=88.4, digits=4)),
-         (Loinc("2160-0", note="mass/volume in serum or plasma"),
-          Loinc("14682-9", note="moles/volume in serum or plasma"),
-          Loinc("38483-4", 1, "mass/volume in blood"),
-          Loinc("77140-2", 1, "moles/volume in serum, plasma or blood")),
-         (0, 40), f"{_PHYSIONET_MAX} (20.8 mg/dL)", 11, 2),
-    _lab("bilirubin", "bilirubin", "Bili", "mg/dL",
-         # 1 mg/dL = 17.1 µmol/L (molar mass 584.66 g/mol; JAMA SI table).
-         (Unit(_MG_PER_DL), Unit(_UMOL_PER_L, divide=17.1, digits=3)),
-         (Loinc("1975-2", note="total, mass/volume in serum or plasma"),
-          Loinc("14631-6", note="total, moles/volume in serum or plasma"),
-          Loinc("42719-5", 1, "total, mass/volume in blood")),
-         (0, 100), f"{_PHYSIONET_MAX} (49.6 mg/dL)", 12, 1),
-    _lab("alt", "ALT", "ALT", "U/L", _ACTIVITY,
-         (Loinc("1742-6", note="enzymatic activity/volume in serum or plasma"),
-          Loinc("1743-4", 1, "with P-5'-P"), Loinc("1744-2", 1, "without P-5'-P")),
-         (0, 50_000), "judgement: ischaemic hepatitis reaches thousands; AST in set B up to 9,961 U/L",
-         13, 0),
-    _lab("ast", "AST", "AST", "U/L", _ACTIVITY,
-         (Loinc("1920-8", note="enzymatic activity/volume in serum or plasma"),),
-         (0, 50_000), f"{_PHYSIONET_MAX} (9,961 U/L)", 14, 0),
-    _lab("platelets", "platelets", "Plt", "10^9/L", _COUNTS,
-         (Loinc("777-3", note="#/volume in blood by automated count"),
-          Loinc("26515-7", 1, "#/volume in blood")),
-         (0, 5_000), f"{_PHYSIONET_MAX} (965 ×10⁹/L); extreme thrombocytosis exceeds 2,000", 15, 0),
-    _lab("wbc", "white cells", "WBC", "10^9/L", _COUNTS,
-         (Loinc("6690-2", note="leukocytes #/volume in blood by automated count"),
-          Loinc("26464-8", 1, "leukocytes #/volume in blood")),
-         (0, 1_000), f"{_PHYSIONET_MAX} (169.7 ×10⁹/L); leukaemic hyperleukocytosis exceeds 500", 16, 1),
-    _lab("neutrophils", "neutrophils", "Neut", "10^9/L", _COUNTS,
-         (Loinc("751-8", note="#/volume in blood by automated count"),
-          Loinc("26499-4", 1, "#/volume in blood")),
-         (0, 1_000), "as white cells (a part of them)", 17, 2),
-    _lab("fibrinogen", "fibrinogen", "Fib", "mg/dL",
-         # 1 g/L = 100 mg/dL (JAMA SI table: mg/dL × 0.01 = g/L).
-         (Unit(_MG_PER_DL), Unit(("g/L", "g/l"), multiply=100.0, digits=1)),
-         (Loinc("3255-7", note="mass/volume in platelet poor plasma by coagulation assay"),),
-         (0, 3_000), f"{_PHYSIONET_MAX} (1,179 mg/dL)", 18, 0),
-    _lab("crp", "CRP", "CRP", "mg/L",
-         # 1 mg/dL = 10 mg/L (JAMA SI table).
-         (Unit(("mg/L", "mg/l")), Unit(_MG_PER_DL, multiply=10.0, digits=2)),
-         (Loinc("1988-5", note="mass/volume in serum or plasma"),
-          Loinc("30522-7", 1, "high-sensitivity method")),
-         (0, 1_000), "judgement: assays report up to about 500 mg/L; above 1,000 is an error", 19, 1),
-    _lab("ferritin", "ferritin", "Ferritin", "ng/mL",
-         # 1 ng/mL = 1 µg/L (same mass per volume).
-         (Unit(("ng/mL", "ng/ml")), Unit(("ug/L", "µg/L", "μg/L", "ug/l", "µg/l"))),
-         (Loinc("2276-4", note="mass/volume in serum or plasma"),),
-         (0, 1_000_000), "judgement: HLH-like syndromes reach the hundreds of thousands", 20, 0),
-    _lab("il6", "IL-6", "IL-6", "pg/mL",
-         # 1 pg/mL = 1 ng/L (same mass per volume).
-         (Unit(("pg/mL", "pg/ml")), Unit(("ng/L", "ng/l"))),
-         (Loinc("26881-3", note="mass/volume in serum or plasma"),),
-         (0, 1_000_000), "judgement: severe CRS and IL-6 after tocilizumab reach the tens of thousands",
-         21, 1),
-    _lab("ldh", "LDH", "LDH", "U/L", _ACTIVITY,
-         (Loinc("2532-0", note="lactate dehydrogenase, enzymatic activity/volume in serum or plasma"),
-          Loinc("14804-9", 1, "by lactate to pyruvate reaction")),
-         (0, 100_000), "judgement: tumour lysis and HLH reach the tens of thousands", 22, 0),
-    _lab("lactate", "lactate", "Lactate", "mmol/L",
-         # 1 mmol/L = 9.01 mg/dL (molar mass 90.08 g/mol; JAMA SI table: mg/dL × 0.111 = mmol/L).
-         (Unit(("mmol/L", "mmol/l")), Unit(_MG_PER_DL, divide=9.01, digits=3)),
-         (Loinc("2524-7", note="moles/volume in serum or plasma"),
-          Loinc("32693-4", note="moles/volume in blood")),
-         (0, 50), f"{_PHYSIONET_MAX} (19.7 mmol/L)", 23, 1),
+    _lab(
+        "creatinine",
+        "creatinine",
+        "Creat",
+        "mg/dL",
+        # 1 mg/dL = 88.4 µmol/L (molar mass 113.12 g/mol; JAMA SI table; CLINICAL.md's KDIGO
+        # 0.3 mg/dL = 26.5 µmol/L, 4.0 mg/dL = 353.6 µmol/L). 26.5 µmol/L → 0.2998 mg/dL.
+        (Unit(_MG_PER_DL), Unit(_UMOL_PER_L, divide=88.4, digits=4)),
+        (
+            Loinc("2160-0", note="mass/volume in serum or plasma"),
+            Loinc("14682-9", note="moles/volume in serum or plasma"),
+            Loinc("38483-4", 1, "mass/volume in blood"),
+            Loinc("77140-2", 1, "moles/volume in serum, plasma or blood"),
+        ),
+        (0, 40),
+        f"{_PHYSIONET_MAX} (20.8 mg/dL)",
+        11,
+        2,
+    ),
+    _lab(
+        "bilirubin",
+        "bilirubin",
+        "Bili",
+        "mg/dL",
+        # 1 mg/dL = 17.1 µmol/L (molar mass 584.66 g/mol; JAMA SI table).
+        (Unit(_MG_PER_DL), Unit(_UMOL_PER_L, divide=17.1, digits=3)),
+        (
+            Loinc("1975-2", note="total, mass/volume in serum or plasma"),
+            Loinc("14631-6", note="total, moles/volume in serum or plasma"),
+            Loinc("42719-5", 1, "total, mass/volume in blood"),
+        ),
+        (0, 100),
+        f"{_PHYSIONET_MAX} (49.6 mg/dL)",
+        12,
+        1,
+    ),
+    _lab(
+        "alt",
+        "ALT",
+        "ALT",
+        "U/L",
+        _ACTIVITY,
+        (
+            Loinc("1742-6", note="enzymatic activity/volume in serum or plasma"),
+            Loinc("1743-4", 1, "with P-5'-P"),
+            Loinc("1744-2", 1, "without P-5'-P"),
+        ),
+        (0, 50_000),
+        "judgement: ischaemic hepatitis reaches thousands; AST in set B up to 9,961 U/L",
+        13,
+        0,
+    ),
+    _lab(
+        "ast",
+        "AST",
+        "AST",
+        "U/L",
+        _ACTIVITY,
+        (Loinc("1920-8", note="enzymatic activity/volume in serum or plasma"),),
+        (0, 50_000),
+        f"{_PHYSIONET_MAX} (9,961 U/L)",
+        14,
+        0,
+    ),
+    _lab(
+        "platelets",
+        "platelets",
+        "Plt",
+        "10^9/L",
+        _COUNTS,
+        (Loinc("777-3", note="#/volume in blood by automated count"), Loinc("26515-7", 1, "#/volume in blood")),
+        (0, 5_000),
+        f"{_PHYSIONET_MAX} (965 ×10⁹/L); extreme thrombocytosis exceeds 2,000",
+        15,
+        0,
+    ),
+    _lab(
+        "wbc",
+        "white cells",
+        "WBC",
+        "10^9/L",
+        _COUNTS,
+        (
+            Loinc("6690-2", note="leukocytes #/volume in blood by automated count"),
+            Loinc("26464-8", 1, "leukocytes #/volume in blood"),
+        ),
+        (0, 1_000),
+        f"{_PHYSIONET_MAX} (169.7 ×10⁹/L); leukaemic hyperleukocytosis exceeds 500",
+        16,
+        1,
+    ),
+    _lab(
+        "neutrophils",
+        "neutrophils",
+        "Neut",
+        "10^9/L",
+        _COUNTS,
+        (Loinc("751-8", note="#/volume in blood by automated count"), Loinc("26499-4", 1, "#/volume in blood")),
+        (0, 1_000),
+        "as white cells (a part of them)",
+        17,
+        2,
+    ),
+    _lab(
+        "fibrinogen",
+        "fibrinogen",
+        "Fib",
+        "mg/dL",
+        # 1 g/L = 100 mg/dL (JAMA SI table: mg/dL × 0.01 = g/L).
+        (Unit(_MG_PER_DL), Unit(("g/L", "g/l"), multiply=100.0, digits=1)),
+        (Loinc("3255-7", note="mass/volume in platelet poor plasma by coagulation assay"),),
+        (0, 3_000),
+        f"{_PHYSIONET_MAX} (1,179 mg/dL)",
+        18,
+        0,
+    ),
+    _lab(
+        "crp",
+        "CRP",
+        "CRP",
+        "mg/L",
+        # 1 mg/dL = 10 mg/L (JAMA SI table).
+        (Unit(("mg/L", "mg/l")), Unit(_MG_PER_DL, multiply=10.0, digits=2)),
+        (Loinc("1988-5", note="mass/volume in serum or plasma"), Loinc("30522-7", 1, "high-sensitivity method")),
+        (0, 1_000),
+        "judgement: assays report up to about 500 mg/L; above 1,000 is an error",
+        19,
+        1,
+    ),
+    _lab(
+        "ferritin",
+        "ferritin",
+        "Ferritin",
+        "ng/mL",
+        # 1 ng/mL = 1 µg/L (same mass per volume).
+        (Unit(("ng/mL", "ng/ml")), Unit(("ug/L", "µg/L", "μg/L", "ug/l", "µg/l"))),
+        (Loinc("2276-4", note="mass/volume in serum or plasma"),),
+        (0, 1_000_000),
+        "judgement: HLH-like syndromes reach the hundreds of thousands",
+        20,
+        0,
+    ),
+    _lab(
+        "il6",
+        "IL-6",
+        "IL-6",
+        "pg/mL",
+        # 1 pg/mL = 1 ng/L (same mass per volume).
+        (Unit(("pg/mL", "pg/ml")), Unit(("ng/L", "ng/l"))),
+        (Loinc("26881-3", note="mass/volume in serum or plasma"),),
+        (0, 1_000_000),
+        "judgement: severe CRS and IL-6 after tocilizumab reach the tens of thousands",
+        21,
+        1,
+    ),
+    _lab(
+        "ldh",
+        "LDH",
+        "LDH",
+        "U/L",
+        _ACTIVITY,
+        (
+            Loinc("2532-0", note="lactate dehydrogenase, enzymatic activity/volume in serum or plasma"),
+            Loinc("14804-9", 1, "by lactate to pyruvate reaction"),
+        ),
+        (0, 100_000),
+        "judgement: tumour lysis and HLH reach the tens of thousands",
+        22,
+        0,
+    ),
+    _lab(
+        "lactate",
+        "lactate",
+        "Lactate",
+        "mmol/L",
+        # 1 mmol/L = 9.01 mg/dL (molar mass 90.08 g/mol; JAMA SI table: mg/dL × 0.111 = mmol/L).
+        (Unit(("mmol/L", "mmol/l")), Unit(_MG_PER_DL, divide=9.01, digits=3)),
+        (Loinc("2524-7", note="moles/volume in serum or plasma"), Loinc("32693-4", note="moles/volume in blood")),
+        (0, 50),
+        f"{_PHYSIONET_MAX} (19.7 mmol/L)",
+        23,
+        1,
+    ),
 )
 
 CATALOGUE = Catalogue((*VITAL_SIGN_ENTRIES, *LAB_ENTRIES))

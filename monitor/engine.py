@@ -24,9 +24,9 @@ from typing import KeysView
 
 from monitor.artifacts import expire, fever_never_held, take_sample
 from monitor.assessment import assess, in_risk_period, oxygen_in_force
+from monitor.config import EngineConfig
 from monitor.deterioration.engine_rule import HourlyWarning
 from monitor.deterioration.news2_floor import ConfirmedNews2
-from monitor.config import EngineConfig
 from monitor.discharges import DischargeMemory
 from monitor.episodes import Change, Timing
 from monitor.kidney import CREATININE, kdigo_stage
@@ -42,7 +42,6 @@ from monitor.rules.deterioration import ward_finding
 from monitor.signals import check_losses, note_signal
 from monitor.window import ABSENT, DUPLICATE, TOO_LATE, WindowLimits
 from monitor.wire import (
-    format_timestamp,
     Acknowledgement,
     Alert,
     DischargeEvent,
@@ -56,6 +55,7 @@ from monitor.wire import (
     TherapyEvent,
     VasopressorEvent,
     VitalSigns,
+    format_timestamp,
 )
 from monitor.wire.vitals import MEASUREMENTS
 
@@ -96,8 +96,9 @@ class Outputs:
 class Engine:
     """Per-patient state plus the rules that turn events into status and alerts."""
 
-    def __init__(self, config: EngineConfig | None = None, *, statuses: bool = True,
-                 scores: dict | None = None) -> None:
+    def __init__(
+        self, config: EngineConfig | None = None, *, statuses: bool = True, scores: dict | None = None
+    ) -> None:
         """`statuses=False` for callers that read only alerts (validation, replay without
         --status): a status is built for most vital signs, and alerts never depend on it.
         `scores`: the deterioration warning's hourly scores, shared by engines that see the
@@ -105,18 +106,27 @@ class Engine:
         self.config = config = config or EngineConfig()
         self._statuses = statuses
         self._limits = WindowLimits(
-            minutes=int(config.window_hours * 60), lateness_s=config.lateness_s,
+            minutes=int(config.window_hours * 60),
+            lateness_s=config.lateness_s,
             raw_rows_max=config.raw_rows_max,
         )
         self._jumps = tuple(config.implausible_jump[name] for name in MEASUREMENTS)
         #: Each rule's timing (ungraded, graded): see Rule.ungraded_timing.
-        self._timings = {rule.name: ((rule.ungraded_timing or rule.timing)(config), rule.timing(config))
-                         for rule in REGISTRY}
+        self._timings = {
+            rule.name: ((rule.ungraded_timing or rule.timing)(config), rule.timing(config)) for rule in REGISTRY
+        }
         #: The rules on, in step order (monitor/rules/registry.py), as what a step reads of each:
         #: its name, level, timings, and the rule it yields to with whether that one takes over.
-        self._rules = tuple((rule.name, rule.level, self._timings[rule.name], rule.yields_to,
-                             None if rule.yields_to is None else RULE_NAMED[rule.yields_to].takes_over)
-                            for rule in in_step_order(config))
+        self._rules = tuple(
+            (
+                rule.name,
+                rule.level,
+                self._timings[rule.name],
+                rule.yields_to,
+                None if rule.yields_to is None else RULE_NAMED[rule.yields_to].takes_over,
+            )
+            for rule in in_step_order(config)
+        )
         self._warning = HourlyWarning(config, scores) if config.deterioration_rule else None
         self._news2_floor = ConfirmedNews2(config)
         self._patients: dict[str, Patient] = {}
@@ -154,8 +164,7 @@ class Engine:
         if patient.patient_id != patient_id:
             raise ValueError(f"state belongs to another patient than {patient_id!r}")
         expire(patient, patient.clock if patient.clock is not None else -math.inf, self.config)
-        check_losses(patient, patient.clock if patient.clock is not None else -math.inf,
-                     self.config)
+        check_losses(patient, patient.clock if patient.clock is not None else -math.inf, self.config)
         patient.scheduled = math.inf
         patient.kidney = kdigo_stage(patient.labs, self.config)  # derived, never stored
         if self._warning is None:
@@ -216,8 +225,12 @@ class Engine:
         patient = self._patients.get(patient_id)
         if patient is None:
             return None
-        return {"too_late": patient.window.too_late, "duplicates": patient.window.duplicates,
-                "artifacts": patient.artifacts, "gaps": patient.gaps}
+        return {
+            "too_late": patient.window.too_late,
+            "duplicates": patient.window.duplicates,
+            "artifacts": patient.artifacts,
+            "gaps": patient.gaps,
+        }
 
     def episode(self, patient_id: str, rule: str):
         """The episode state of one rule for one patient (open or not), or None."""
@@ -289,14 +302,22 @@ class Engine:
             patient.scheduled = math.inf  # the timer's entry is honoured here, not by advance_to
             self._catch_up(patient, at, outputs)
         values = (heart_rate, systolic, diastolic, mean, temperature, spo2, rate) = (
-            vitals.heart_rate, vitals.systolic_bp, vitals.diastolic_bp,
-            vitals.mean_arterial_pressure, vitals.temperature, vitals.spo2,
-            vitals.respiratory_rate)
+            vitals.heart_rate,
+            vitals.systolic_bp,
+            vitals.diastolic_bp,
+            vitals.mean_arterial_pressure,
+            vitals.temperature,
+            vitals.spo2,
+            vitals.respiratory_rate,
+        )
         consciousness, monitor_oxygen = vitals.consciousness, vitals.on_oxygen
         row = (  # spelled out: a generator here costs more than the rest of the window
-            ABSENT if heart_rate is None else heart_rate, ABSENT if systolic is None else systolic,
-            ABSENT if diastolic is None else diastolic, ABSENT if mean is None else mean,
-            ABSENT if temperature is None else temperature, ABSENT if spo2 is None else spo2,
+            ABSENT if heart_rate is None else heart_rate,
+            ABSENT if systolic is None else systolic,
+            ABSENT if diastolic is None else diastolic,
+            ABSENT if mean is None else mean,
+            ABSENT if temperature is None else temperature,
+            ABSENT if spo2 is None else spo2,
             ABSENT if rate is None else rate,
             _CONSCIOUSNESS_CODE[consciousness] + _OXYGEN_CODE[monitor_oxygen],
         )
@@ -328,19 +349,22 @@ class Engine:
             if never_hold and patient.fever_at is None:
                 patient.fever_at = at
             take_sample(patient, position, value, at, config, jumps, never_hold)
-        if consciousness is not None and (patient.consciousness_at is None
-                                          or at >= patient.consciousness_at):
+        if consciousness is not None and (patient.consciousness_at is None or at >= patient.consciousness_at):
             patient.consciousness, patient.consciousness_at = consciousness, at
             patient.expiry_due = min(patient.expiry_due, at + config.carry_forward_min * 60)
-        if monitor_oxygen is not None and (patient.monitor_oxygen_at is None
-                                           or at >= patient.monitor_oxygen_at):
+        if monitor_oxygen is not None and (patient.monitor_oxygen_at is None or at >= patient.monitor_oxygen_at):
             patient.monitor_oxygen, patient.monitor_oxygen_at = monitor_oxygen, at
             patient.expiry_due = min(patient.expiry_due, at + config.carry_forward_min * 60)
         if self._warning is not None and patient.deterioration_due == math.inf:
             patient.deterioration_due = self._warning.first_due(at)
         clock = patient.clock
-        self._step(patient, at if clock is None or at > clock else clock, outputs,
-                   vitals.ts if clock is None or at >= clock else None, vitals=True)
+        self._step(
+            patient,
+            at if clock is None or at > clock else clock,
+            outputs,
+            vitals.ts if clock is None or at >= clock else None,
+            vitals=True,
+        )
         self._schedule(patient)
         return outputs
 
@@ -378,20 +402,19 @@ class Engine:
                 patient.therapy_at = at
         elif isinstance(event, OxygenEvent):
             if patient.device_at is None or at >= patient.device_at:
-                patient.device, patient.flow_l_min, patient.device_at = (
-                    event.device, event.flow_l_min, at)
+                patient.device, patient.flow_l_min, patient.device_at = (event.device, event.flow_l_min, at)
         elif isinstance(event, VasopressorEvent):
             if patient.vasopressor_at is None or at >= patient.vasopressor_at:
-                patient.vasopressors, patient.vasopressin, patient.vasopressor_at = (
-                    event.count, event.vasopressin, at)
+                patient.vasopressors, patient.vasopressin, patient.vasopressor_at = (event.count, event.vasopressin, at)
         elif isinstance(event, Spo2TargetEvent):
             if patient.scale_at is None or at >= patient.scale_at:
                 patient.scale, patient.scale_at = event.scale, at
         elif isinstance(event, LabEvent):
             if patient.labs is None:
                 patient.labs = LabHistory()
-            taken = patient.labs.add(event.test, event.value, at, config.lab_history_days * 86400,
-                                     config.lab_history_max)
+            taken = patient.labs.add(
+                event.test, event.value, at, config.lab_history_days * 86400, config.lab_history_max
+            )
             if taken and event.test == CREATININE:
                 # Derived here, where it can change, not in every step: the step that follows
                 # this event levels the `aki` rule on it (monitor/rules/aki.py).
@@ -399,15 +422,16 @@ class Engine:
         elif isinstance(event, NeuroEvent):
             self._assess_neuro(patient, event, at)
         elif isinstance(event, MedicationEvent):
-            if event.drug == "tocilizumab" and (patient.tocilizumab_at is None
-                                                or at < patient.tocilizumab_at):
+            if event.drug == "tocilizumab" and (patient.tocilizumab_at is None or at < patient.tocilizumab_at):
                 patient.tocilizumab_at = at  # IL-6 rises after it: monitor/organs/inflammation.py
             # "Patients who have CRS and then receive" them: a premedication before any fever
             # lifts nothing.
-            if patient.fever_at is not None and patient.fever_at <= at and in_risk_period(
-                    patient, at, config):
-                hours = (config.anticytokine_lifts_fever_h if event.drug in _ANTI_CYTOKINE
-                         else config.antipyretic_lifts_fever_h)
+            if patient.fever_at is not None and patient.fever_at <= at and in_risk_period(patient, at, config):
+                hours = (
+                    config.anticytokine_lifts_fever_h
+                    if event.drug in _ANTI_CYTOKINE
+                    else config.antipyretic_lifts_fever_h
+                )
                 until = at + hours * 3600
                 if patient.fever_lift_until is None or until > patient.fever_lift_until:
                     patient.fever_lift_until, patient.fever_lifted_by = until, event.drug
@@ -417,8 +441,7 @@ class Engine:
         as a consciousness reading for NEWS2 when it says something of consciousness and is
         newer than the latest ACVPU: it then stands, and expires, as an ACVPU charted with the
         vital signs would (docs/clinical-reference.md, "Neurotoxicity: ICANS")."""
-        assessment = NeuroAssessment(at, event.ice, event.arousal, event.seizure, event.motor,
-                                     event.cerebral_edema)
+        assessment = NeuroAssessment(at, event.ice, event.arousal, event.seizure, event.motor, event.cerebral_edema)
         if patient.neuro is None:
             patient.neuro = NeuroState.first(assessment, patient.therapy_at)
         elif not patient.neuro.add(assessment, patient.therapy_at):
@@ -428,8 +451,7 @@ class Engine:
             patient.consciousness, patient.consciousness_at = acvpu, at
             patient.expiry_due = min(patient.expiry_due, at + self.config.carry_forward_min * 60)
 
-    def _discharge(self, patient: Patient, at: float, stamp: datetime | None,
-                   outputs: Outputs) -> None:
+    def _discharge(self, patient: Patient, at: float, stamp: datetime | None, outputs: Outputs) -> None:
         """Monitoring ends: every open episode resolves and the state is dropped."""
         observed = stamp or moment(at)
         a = assess(patient, at, self.config)
@@ -456,8 +478,7 @@ class Engine:
         patient = self._patients[patient_id] = Patient(patient_id, Window(self._limits))
         return patient
 
-    def _step(self, patient: Patient, at: float, outputs: Outputs, stamp: datetime | None,
-              vitals: bool) -> None:
+    def _step(self, patient: Patient, at: float, outputs: Outputs, stamp: datetime | None, vitals: bool) -> None:
         """Evaluate the patient at time `at` and let every rule's episode follow."""
         config = self.config
         patient.clock = at
@@ -467,8 +488,13 @@ class Engine:
             check_losses(patient, at, config)
         a = assess(patient, at, config)
         warning = self._warning
-        ward = None if warning is None else ward_finding(  # the deterioration rule's finding
-            warning, self._news2_floor, patient, a, at, vitals, config)
+        ward = (
+            None
+            if warning is None
+            else ward_finding(  # the deterioration rule's finding
+                warning, self._news2_floor, patient, a, at, vitals, config
+            )
+        )
         crs_open = patient.episodes["crs"].episode_id is not None
         a, early = early_warning_of(patient, a, at, vitals, crs_open, config)
         findings = Findings(patient, a, config, early, crs_open, ward)
@@ -477,8 +503,9 @@ class Engine:
         for name, level_of, timings, leads, takes_over in self._rules:
             episode = episodes[name]
             if leads is None:
-                change = episode.step(at, level_of(findings), timings[1] if episode.grade else timings[0],
-                                      patient_id, name)
+                change = episode.step(
+                    at, level_of(findings), timings[1] if episode.grade else timings[0], patient_id, name
+                )
             else:  # it yields: while `leads` takes over, that episode speaks for this one
                 leader = episodes[leads]
                 if takes_over is not None and takes_over(patient, a, config):
@@ -509,14 +536,15 @@ class Engine:
         if neuro is not None:  # so is a new assessment, and one falling overdue
             overdue = config.icans_rule and is_overdue(patient, at, config)
             key = (*key, neuro.grade.grade, neuro.current.ice, neuro.assessed_at, overdue)
-        if changes or key != patient.last_status_key or (vitals and (
-                patient.last_status_at is None
-                or at >= patient.last_status_at + config.status_interval_s)):
+        if (
+            changes
+            or key != patient.last_status_key
+            or (vitals and (patient.last_status_at is None or at >= patient.last_status_at + config.status_interval_s))
+        ):
             patient.last_status_key = key
             patient.last_status_at = at
             if self._statuses:
-                outputs.statuses.append(
-                    status_of(patient, a, observed or stamp or moment(at), config, overdue))
+                outputs.statuses.append(status_of(patient, a, observed or stamp or moment(at), config, overdue))
 
     def _timing(self, rule: str, grade: int | None) -> Timing:
         """A rule's persistence and hysteresis, by whether its episode has had a grade."""
@@ -545,8 +573,11 @@ class Engine:
             if neuro < due:
                 due = neuro
         for rule, episode in patient.episodes.items():
-            if episode.above_since is not None or episode.below_since is not None or (
-                    episode.absent_since is not None or episode.back_since is not None):
+            if (
+                episode.above_since is not None
+                or episode.below_since is not None
+                or (episode.absent_since is not None or episode.back_since is not None)
+            ):
                 pending = episode.next_due(self._timing(rule, episode.grade))
                 if pending < due:
                     due = pending
@@ -604,15 +635,18 @@ class Engine:
         reasons are read only when a change is published."""
         warning = self._warning
         news2 = self._settled.get(patient.patient_id)
-        if (warning is None or news2 is None or at < patient.deterioration_due
-                or self._next_due(patient, hourly=False) <= at
-                or self._news2_floor.releases(patient, at)):
+        if (
+            warning is None
+            or news2 is None
+            or at < patient.deterioration_due
+            or self._next_due(patient, hourly=False) <= at
+            or self._news2_floor.releases(patient, at)
+        ):
             return False
         state = patient.deterioration
         before = None if state is None else (state.medium.open, state.high.open)
         patient.clock = at
-        warning.evaluate(patient, at, news2, oxygen_in_force(patient)[0],
-                         in_risk_period(patient, at, self.config))
+        warning.evaluate(patient, at, news2, oxygen_in_force(patient)[0], in_risk_period(patient, at, self.config))
         state = patient.deterioration
         assert state is not None  # evaluate always leaves the machines
         return (state.medium.open, state.high.open) == (before or (False, False))
@@ -654,17 +688,20 @@ class Engine:
                     "crsmon engine defect: the %s deadline at %s did not advance past %s (%s); "
                     "it is skipped so that monitoring goes on. Please report this with the "
                     "engine version; counted in crsmon_engine_stalls_total.",
-                    name, format_timestamp(moment(deadline)), format_timestamp(moment(at)), what)
+                    name,
+                    format_timestamp(moment(deadline)),
+                    format_timestamp(moment(at)),
+                    what,
+                )
         return later
 
     def _deadlines(self, patient: Patient) -> list[tuple[str, float]]:
         """Every deadline `_next_due` weighs, by name (the slow path, for stall reports)."""
-        named = [("values carried forward or held", patient.expiry_due),
-                 ("signal loss", patient.loss_due)]
-        if patient.therapy_at is not None and (patient.clock is None or patient.therapy_at
-                                               + self.config.risk_period_days * 86400 > patient.clock):
-            named.append(("risk period end",
-                          patient.therapy_at + self.config.risk_period_days * 86400))
+        named = [("values carried forward or held", patient.expiry_due), ("signal loss", patient.loss_due)]
+        if patient.therapy_at is not None and (
+            patient.clock is None or patient.therapy_at + self.config.risk_period_days * 86400 > patient.clock
+        ):
+            named.append(("risk period end", patient.therapy_at + self.config.risk_period_days * 86400))
         lift = patient.fever_lift_until
         if lift is not None and (patient.clock is None or lift > patient.clock):
             named.append(("fever no longer required", lift))
@@ -675,15 +712,18 @@ class Engine:
             if neuro < math.inf:
                 named.append(("neurological assessment due or ICANS watch end", neuro))
         for rule, episode in patient.episodes.items():
-            named.extend((f"{rule} {name}", deadline)
-                         for name, deadline in episode.pending(self._timing(rule, episode.grade)))
+            named.extend(
+                (f"{rule} {name}", deadline) for name, deadline in episode.pending(self._timing(rule, episode.grade))
+            )
         return named
 
     def _compact_timer(self) -> None:
         """Drop entries superseded or of forgotten patients, which pile up when events honour
         deadlines before `advance_to` does: the timer stays as small as the ward."""
         patients = self._patients
-        self._timer = [entry for entry in self._timer
-                       if (patient := patients.get(entry[1])) is not None
-                       and patient.scheduled == entry[0]]
+        self._timer = [
+            entry
+            for entry in self._timer
+            if (patient := patients.get(entry[1])) is not None and patient.scheduled == entry[0]
+        ]
         heapq.heapify(self._timer)

@@ -91,8 +91,7 @@ class Episode:
         """Equal to a fresh episode (never opened, nothing pending): what a snapshot may leave out."""
         return self.as_list() == _FRESH
 
-    def step(self, at: float, level: Level | None, timing: Timing, patient_id: str,
-             rule: str) -> Change | None:
+    def step(self, at: float, level: Level | None, timing: Timing, patient_id: str, rule: str) -> Change | None:
         """Advance to time `at` given the rule's finding then; at most one change results."""
         if self.episode_id is None:
             if level is None:
@@ -143,8 +142,7 @@ class Episode:
         """Close the episode now (criteria gone for long enough, or the patient discharged)."""
         assert self.episode_id is not None
         self.changes += 1
-        change = Change(self.episode_id, self.changes, "resolved", self.severity, self.grade,
-                        reasons, at)
+        change = Change(self.episode_id, self.changes, "resolved", self.severity, self.grade, reasons, at)
         self.episode_id = None
         self.severity, self.grade = "", None
         self.acknowledged_by = self.acknowledged_at = None
@@ -158,8 +156,7 @@ class Episode:
         self.above_since = self.below_since = self.absent_since = self.back_since = None
         self.changes += 1
         assert self.episode_id is not None
-        return Change(self.episode_id, self.changes, status, level.severity, level.grade,
-                      level.explain(), at)
+        return Change(self.episode_id, self.changes, status, level.severity, level.grade, level.explain(), at)
 
     def acknowledge(self, by: str, at: float) -> None:
         self.acknowledged_by, self.acknowledged_at = by, at
@@ -188,17 +185,27 @@ class Episode:
 
     def pending(self, timing: Timing) -> list[tuple[str, float]]:
         """Every deadline `next_due` weighs, by name: what a stall report names."""
-        named = [("persistence of stronger criteria", self.above_since, timing.persistence_s),
-                 ("downgrade hysteresis", self.below_since, timing.downgrade_after_s),
-                 ("persistence of returning criteria", self.back_since, timing.persistence_s),
-                 ("resolve hysteresis", None if self.back_since is not None else self.absent_since,
-                  timing.resolve_after_s)]
+        named = [
+            ("persistence of stronger criteria", self.above_since, timing.persistence_s),
+            ("downgrade hysteresis", self.below_since, timing.downgrade_after_s),
+            ("persistence of returning criteria", self.back_since, timing.persistence_s),
+            ("resolve hysteresis", None if self.back_since is not None else self.absent_since, timing.resolve_after_s),
+        ]
         return [(name, since + delay) for name, since, delay in named if since is not None]
 
     def as_list(self) -> list:
-        return [self.episode_id, self.severity, self.grade, self.changes, self.acknowledged_by,
-                self.acknowledged_at, self.above_since, self.below_since, self.absent_since,
-                self.back_since]
+        return [
+            self.episode_id,
+            self.severity,
+            self.grade,
+            self.changes,
+            self.acknowledged_by,
+            self.acknowledged_at,
+            self.above_since,
+            self.below_since,
+            self.absent_since,
+            self.back_since,
+        ]
 
     @classmethod
     def from_list(cls, items: list) -> "Episode":

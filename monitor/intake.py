@@ -57,7 +57,9 @@ class FutureCheck:
                 f"({format_timestamp(datetime.fromtimestamp(now, timezone.utc))}); records more "
                 f"than {self.tolerance_s:.0f} s ahead are refused (future_tolerance_s): check the "
                 "sending device's or gateway's clock, or raise future_tolerance_s for a feed that "
-                "runs ahead on purpose (a simulation)", "future")
+                "runs ahead on purpose (a simulation)",
+                "future",
+            )
 
     def refuses(self, ts: datetime) -> bool:
         return ts.timestamp() - self._clock() > self.tolerance_s

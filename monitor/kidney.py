@@ -68,8 +68,7 @@ def kdigo_stage(labs: LabHistory | None, config: EngineConfig) -> KidneyStage | 
     return stage_of(latest.value, latest.at, window[:-1], config)  # the last is `latest` itself
 
 
-def stage_of(value: float, at: float, earlier: Sequence[LabResult],
-             config: EngineConfig) -> KidneyStage | None:
+def stage_of(value: float, at: float, earlier: Sequence[LabResult], config: EngineConfig) -> KidneyStage | None:
     """The stage of a creatinine `value` at `at` against the `earlier` results of the baseline
     window (all before `at`); None when there are none."""
     if not earlier:
@@ -82,18 +81,19 @@ def stage_of(value: float, at: float, earlier: Sequence[LabResult],
 
     by_ratio = 0
     if ratio is not None:
-        for stage, threshold in ((3, config.aki_stage_3_ratio), (2, config.aki_stage_2_ratio),
-                                 (1, config.aki_stage_1_ratio)):
+        for stage, threshold in (
+            (3, config.aki_stage_3_ratio),
+            (2, config.aki_stage_2_ratio),
+            (1, config.aki_stage_1_ratio),
+        ):
             if ratio >= threshold - _TOLERANCE:
                 by_ratio = stage
                 break
-    by_rise = int(lowest_48h is not None
-                  and value - lowest_48h >= config.aki_rise_mg_dl - _TOLERANCE)
+    by_rise = int(lowest_48h is not None and value - lowest_48h >= config.aki_rise_mg_dl - _TOLERANCE)
     stage = max(by_ratio, by_rise)
     by = "" if stage == 0 else ("ratio" if by_ratio >= by_rise else "rise")
     absolute = 0 < stage < 3 and value >= config.aki_stage_3_creatinine_mg_dl - _TOLERANCE
-    return KidneyStage(3 if absolute else stage, value, at, baseline, ratio, lowest_48h, by,
-                       absolute)
+    return KidneyStage(3 if absolute else stage, value, at, baseline, ratio, lowest_48h, by, absolute)
 
 
 def describe_stage(kidney: KidneyStage, config: EngineConfig) -> str:
@@ -103,8 +103,7 @@ def describe_stage(kidney: KidneyStage, config: EngineConfig) -> str:
     days = f"lowest of {config.aki_baseline_days:g} days"
     lowest = kidney.lowest_48h
     if kidney.by == "rise" and lowest is not None:
-        said += (f", up {_mg(kidney.creatinine - lowest)} from {_mg(lowest)} within "
-                 f"{config.aki_rise_window_h:g} h")
+        said += f", up {_mg(kidney.creatinine - lowest)} from {_mg(lowest)} within {config.aki_rise_window_h:g} h"
     elif kidney.ratio is not None:
         said += f", {_times(kidney.ratio)} × baseline {_mg(kidney.baseline)} ({days})"
     else:

@@ -110,8 +110,10 @@ class LabHistory:
 
     # -- bytes -----------------------------------------------------------------------------
     def as_list(self) -> list:
-        return [self.revision, [[test, times.tolist(), self._values[test].tolist()]
-                                for test, times in self._times.items() if times]]
+        return [
+            self.revision,
+            [[test, times.tolist(), self._values[test].tolist()] for test, times in self._times.items() if times],
+        ]
 
     @classmethod
     def from_list(cls, items: list) -> "LabHistory":

@@ -31,8 +31,13 @@ class NeuroAssessment(NamedTuple):
     cerebral_edema: str | None
 
     def graded(self) -> IcansGrade:
-        return grade_icans(ice=self.ice, arousal=self.arousal, seizure=self.seizure, motor=self.motor,
-                           cerebral_edema=self.cerebral_edema)
+        return grade_icans(
+            ice=self.ice,
+            arousal=self.arousal,
+            seizure=self.seizure,
+            motor=self.motor,
+            cerebral_edema=self.cerebral_edema,
+        )
 
 
 class NeuroState:
@@ -41,8 +46,9 @@ class NeuroState:
 
     __slots__ = ("current", "grade", "best_ice", "best_at", "first_at", "moments", "moments_for")
 
-    def __init__(self, current: NeuroAssessment, best_ice: int | None, best_at: float | None,
-                 first_at: float | None) -> None:
+    def __init__(
+        self, current: NeuroAssessment, best_ice: int | None, best_at: float | None, first_at: float | None
+    ) -> None:
         self.current = current
         #: Graded once per assessment: the rule reads it at every step of the patient.
         self.grade = current.graded()
@@ -82,8 +88,7 @@ class NeuroState:
     def best_since(self, therapy_at: float | None) -> tuple[int, float] | None:
         """The best ICE since `therapy_at` and when it was (the first time it was reached);
         None when no ICE has been scored since. A best from before a newer therapy is stale."""
-        if self.best_ice is None or self.best_at is None or (
-                therapy_at is not None and self.best_at < therapy_at):
+        if self.best_ice is None or self.best_at is None or (therapy_at is not None and self.best_at < therapy_at):
             return None
         return self.best_ice, self.best_at
 

@@ -9,7 +9,12 @@ from monitor.wire.vitals import MEASUREMENTS
 
 HEART_RATE, SYSTOLIC, DIASTOLIC, MEAN_ARTERIAL, TEMPERATURE, SPO2, RESPIRATORY_RATE = range(7)
 assert MEASUREMENTS == (
-    "heart_rate", "systolic_bp", "diastolic_bp", "mean_arterial_pressure", "temperature", "spo2",
+    "heart_rate",
+    "systolic_bp",
+    "diastolic_bp",
+    "mean_arterial_pressure",
+    "temperature",
+    "spo2",
     "respiratory_rate",
 ), "positions above must follow the wire contract's order"
 

@@ -167,11 +167,40 @@ class Patient:
 
     # -- bytes ---------------------------------------------------------------------------
     _STORED = (
-        "patient_id", "ward", "bed", "clock", "value", "value_at", "newest_at", "held", "held_at",
-        "consciousness", "consciousness_at", "monitor_oxygen", "monitor_oxygen_at", "signal_at",
-        "streak", "continuous", "lost", "device", "flow_l_min", "device_at", "vasopressors",
-        "vasopressin", "vasopressor_at", "scale", "scale_at", "therapy_at", "fever_at",
-        "fever_lift_until", "fever_lifted_by", "baseline", "trend_at", "last_status_at", "artifacts", "gaps",
+        "patient_id",
+        "ward",
+        "bed",
+        "clock",
+        "value",
+        "value_at",
+        "newest_at",
+        "held",
+        "held_at",
+        "consciousness",
+        "consciousness_at",
+        "monitor_oxygen",
+        "monitor_oxygen_at",
+        "signal_at",
+        "streak",
+        "continuous",
+        "lost",
+        "device",
+        "flow_l_min",
+        "device_at",
+        "vasopressors",
+        "vasopressin",
+        "vasopressor_at",
+        "scale",
+        "scale_at",
+        "therapy_at",
+        "fever_at",
+        "fever_lift_until",
+        "fever_lifted_by",
+        "baseline",
+        "trend_at",
+        "last_status_at",
+        "artifacts",
+        "gaps",
     )
 
     def to_bytes(self) -> bytes:
@@ -183,8 +212,11 @@ class Patient:
         due = self.deterioration_due
         header["deterioration_due"] = None if due == math.inf else due
         header["last_status_key"] = self.last_status_key
-        header["episodes"] = {rule: episode.as_list() for rule, episode in self.episodes.items()
-                              if rule in _ALWAYS_WRITTEN or not episode.idle}
+        header["episodes"] = {
+            rule: episode.as_list()
+            for rule, episode in self.episodes.items()
+            if rule in _ALWAYS_WRITTEN or not episode.idle
+        }
         if self.labs is not None:  # absent otherwise: a patient without labs keeps its bytes
             header["labs"] = self.labs.as_list()
         if self.neuro is not None:  # likewise for a patient never assessed
@@ -222,8 +254,8 @@ class Patient:
         header, the window."""
         try:
             (length,) = _LENGTH.unpack_from(body, 0)
-            header = orjson.loads(body[4:4 + length])
-            window = Window.from_bytes(memoryview(body)[4 + length:], limits, window_layout)
+            header = orjson.loads(body[4 : 4 + length])
+            window = Window.from_bytes(memoryview(body)[4 + length :], limits, window_layout)
             patient = cls(header["patient_id"], window)
             for name in cls._STORED:
                 setattr(patient, name, header[name])

@@ -30,10 +30,12 @@ from monitor.intake import FutureCheck, RecentMessages
 from monitor.wire import InputEvent, InvalidMessage, decode_input, encode, parse_timestamp
 
 #: How replay's summary names each reason a valid line was not applied.
-_IGNORED = {"duplicate_message": "the same line as one of the patient's last few",
-            "duplicate": "a set identical to one the window holds",
-            "behind_window": "older than the patient's window",
-            "after_discharge": "older than the patient's discharge"}
+_IGNORED = {
+    "duplicate_message": "the same line as one of the patient's last few",
+    "duplicate": "a set identical to one the window holds",
+    "behind_window": "older than the patient's window",
+    "after_discharge": "older than the patient's discharge",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,13 +157,20 @@ class ReplayIntake:
 
     def report(self, err: IO[str]) -> None:
         if self.ignored:
-            counts = "; ".join(f"{count} {_IGNORED.get(reason, reason)}"
-                               for reason, count in sorted(self.ignored.items()))
+            counts = "; ".join(
+                f"{count} {_IGNORED.get(reason, reason)}" for reason, count in sorted(self.ignored.items())
+            )
             err.write(f"replay: {sum(self.ignored.values())} valid lines not applied: {counts}\n")
 
 
-def apply_line(engine: Engine, event: InputEvent, number: int, horizon: datetime | None,
-               last_line_of: dict[str, int], end: datetime | None) -> tuple[Outputs, datetime | None]:
+def apply_line(
+    engine: Engine,
+    event: InputEvent,
+    number: int,
+    horizon: datetime | None,
+    last_line_of: dict[str, int],
+    end: datetime | None,
+) -> tuple[Outputs, datetime | None]:
     """One line's event in replay: time passes for every patient up to it when it is the
     newest (as the worker's timer lets it), then it is applied, and its patient is closed at
     its last line. Returns the outputs and the new horizon; shared with the parallel replay

@@ -69,8 +69,16 @@ def share_out(known: ReplayPlan, jobs: int) -> dict[str, int]:
     return owner_of
 
 
-def replay_jobs(path: Path, config: EngineConfig, jobs: int, known: ReplayPlan,
-                out: IO[bytes], err: IO[str], *, with_status: bool = False) -> int:
+def replay_jobs(
+    path: Path,
+    config: EngineConfig,
+    jobs: int,
+    known: ReplayPlan,
+    out: IO[bytes],
+    err: IO[str],
+    *,
+    with_status: bool = False,
+) -> int:
     """Replay the file or folder at `path` with `jobs` processes (POSIX fork); returns the
     number of invalid lines, as `replay` does."""
     owner_of = share_out(known, jobs)
@@ -92,8 +100,7 @@ def replay_jobs(path: Path, config: EngineConfig, jobs: int, known: ReplayPlan,
             children.append(pid)
             streams.append(os.fdopen(read_end, "rb", buffering=1 << 16))
         invalid = 0
-        for number, _job, kind, payload in heapq.merge(
-                *(_records(stream, job) for job, stream in enumerate(streams))):
+        for number, _job, kind, payload in heapq.merge(*(_records(stream, job) for job, stream in enumerate(streams))):
             if kind == _OUTPUT:
                 out.write(payload)
             else:
@@ -115,13 +122,15 @@ def replay_jobs(path: Path, config: EngineConfig, jobs: int, known: ReplayPlan,
             _exit_code(pid)
 
 
-def _child(path: Path, config: EngineConfig, job: int, owner_of: dict[str, int],
-           known: ReplayPlan, fd: int, with_status: bool) -> None:
+def _child(
+    path: Path, config: EngineConfig, job: int, owner_of: dict[str, int], known: ReplayPlan, fd: int, with_status: bool
+) -> None:
     code = 0
     try:
         with os.fdopen(fd, "wb", buffering=1 << 16) as sink:
-            _replay_share(input_lines(path), Engine(config, statuses=with_status), job,
-                          owner_of, known, sink, with_status)
+            _replay_share(
+                input_lines(path), Engine(config, statuses=with_status), job, owner_of, known, sink, with_status
+            )
     except BrokenPipeError:
         code = 1  # the parent went away
     except KeyboardInterrupt:
@@ -134,8 +143,15 @@ def _child(path: Path, config: EngineConfig, job: int, owner_of: dict[str, int],
         os._exit(code)
 
 
-def _replay_share(lines: Iterator[bytes], engine: Engine, job: int, owner_of: dict[str, int],
-                  known: ReplayPlan, sink: BinaryIO, with_status: bool) -> None:
+def _replay_share(
+    lines: Iterator[bytes],
+    engine: Engine,
+    job: int,
+    owner_of: dict[str, int],
+    known: ReplayPlan,
+    sink: BinaryIO,
+    with_status: bool,
+) -> None:
     """`replay` for this process's patients, with the horizon of all of them (see the module
     docstring); writes tagged records to `sink`."""
     horizon = None
@@ -154,8 +170,7 @@ def _replay_share(lines: Iterator[bytes], engine: Engine, job: int, owner_of: di
         owner = owner_of.get(patient_id, 0) if type(patient_id) is str else 0
         if owner == job:
             try:
-                event = (validate_input(document) if type(document) is dict
-                         else decode_input(line))
+                event = validate_input(document) if type(document) is dict else decode_input(line)
                 if not intake.admits(event, line):
                     continue
             except InvalidMessage as error:

@@ -9,22 +9,30 @@ checks that each one equals its validated twin.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 from datetime import datetime, timezone
+from typing import Any
 
 from monitor.assessment import Assessment
-from monitor.episodes import Change
-from monitor.patient_state import Patient
-from monitor.rules.registry import GRADED_RULES, TECHNICAL_RULES
-from monitor.scores.news2 import COMPONENTS
 from monitor.catalogue import CATALOGUE
 from monitor.config import EngineConfig
+from monitor.episodes import Change
 from monitor.kidney import KidneyStage
 from monitor.organs.ctcae import ctcae_grade
 from monitor.organs.easix import easix_at_therapy
 from monitor.organs.inflammation import INFLAMMATION_TESTS, inflammation_trend
-from monitor.wire import (Alert, CrsAssessment, IcansAssessment, KidneyAssessment, LabValue, News2,
-                          PatientStatus, RiskContext)
+from monitor.patient_state import Patient
+from monitor.rules.registry import GRADED_RULES, TECHNICAL_RULES
+from monitor.scores.news2 import COMPONENTS
+from monitor.wire import (
+    Alert,
+    CrsAssessment,
+    IcansAssessment,
+    KidneyAssessment,
+    LabValue,
+    News2,
+    PatientStatus,
+    RiskContext,
+)
 from monitor.wire.trusted import trusted
 from monitor.wire.vitals import MEASUREMENTS
 
@@ -43,8 +51,9 @@ def moment(at: float) -> datetime:
     return datetime.fromtimestamp(at, timezone.utc)
 
 
-def status_of(patient: Patient, a: Assessment, at: datetime, config: EngineConfig,
-              icans_overdue: bool = False) -> PatientStatus:
+def status_of(
+    patient: Patient, a: Assessment, at: datetime, config: EngineConfig, icans_overdue: bool = False
+) -> PatientStatus:
     """The status; its NEWS2 and CRS parts are frozen models, reused while they do not change
     (a stable patient's every-minute status then costs one object, not three). `icans_overdue`:
     the patient's next neurological assessment is overdue (the engine knows the configuration)."""
@@ -55,33 +64,49 @@ def status_of(patient: Patient, a: Assessment, at: datetime, config: EngineConfi
     if parts and parts[0] == news_key:
         news = parts[1]
     else:
-        news = trusted(News2, {
-            "score": a.news2_score, "band": a.news2_band, "complete": a.news2_complete,
-            "components": dict(zip(COMPONENTS, a.news2_components)),
-        })
+        news = trusted(
+            News2,
+            {
+                "score": a.news2_score,
+                "band": a.news2_band,
+                "complete": a.news2_complete,
+                "components": dict(zip(COMPONENTS, a.news2_components)),
+            },
+        )
     if parts and parts[2] == crs_key:
         crs = parts[3]
     else:
         crs = trusted(CrsAssessment, dict(zip(_CRS_FIELDS, crs_key)))
     patient.status_parts = (news_key, news, crs_key, crs)
-    return trusted(PatientStatus, {
-        "record": "status", "patient_id": patient.patient_id, "ward": patient.ward,
-        "bed": patient.bed, "ts": at, "news2": news, "shock_index": a.shock_index,
-        "qsofa": a.qsofa, "crs": crs,
-        "latest": dict(zip(MEASUREMENTS, value)) if None not in value else {
-            name: number for name, number in zip(MEASUREMENTS, value) if number is not None},
-        "early_warning": a.early_warning,
-        "icans": None if patient.neuro is None else icans_of(patient, icans_overdue),
-        "kidney": None if patient.kidney is None else kidney_of(patient.kidney),
-        **lab_parts_of(patient, config),
-    })
+    return trusted(
+        PatientStatus,
+        {
+            "record": "status",
+            "patient_id": patient.patient_id,
+            "ward": patient.ward,
+            "bed": patient.bed,
+            "ts": at,
+            "news2": news,
+            "shock_index": a.shock_index,
+            "qsofa": a.qsofa,
+            "crs": crs,
+            "latest": dict(zip(MEASUREMENTS, value))
+            if None not in value
+            else {name: number for name, number in zip(MEASUREMENTS, value) if number is not None},
+            "early_warning": a.early_warning,
+            "icans": None if patient.neuro is None else icans_of(patient, icans_overdue),
+            "kidney": None if patient.kidney is None else kidney_of(patient.kidney),
+            **lab_parts_of(patient, config),
+        },
+    )
 
 
 def kidney_of(kidney: KidneyStage) -> KidneyAssessment:
     """The status's `kidney`: the latest creatinine's KDIGO stage and what it was measured
     against. Absent (None) until a creatinine has an earlier one within the baseline window."""
-    return trusted(KidneyAssessment, {"aki_stage": kidney.stage, "creatinine": kidney.creatinine,
-                                      "baseline": kidney.baseline})
+    return trusted(
+        KidneyAssessment, {"aki_stage": kidney.stage, "creatinine": kidney.creatinine, "baseline": kidney.baseline}
+    )
 
 
 def icans_of(patient: Patient, overdue: bool) -> IcansAssessment:
@@ -89,9 +114,15 @@ def icans_of(patient: Patient, overdue: bool) -> IcansAssessment:
     `overdue` (an extension) only while the next assessment is overdue (monitor/neuro_watch.py)."""
     neuro = patient.neuro
     assert neuro is not None
-    return trusted(IcansAssessment, {"grade": neuro.grade.grade, "ice": neuro.current.ice,
-                                     "assessed_at": moment(neuro.assessed_at),
-                                     "overdue": True if overdue else None})
+    return trusted(
+        IcansAssessment,
+        {
+            "grade": neuro.grade.grade,
+            "ice": neuro.current.ice,
+            "assessed_at": moment(neuro.assessed_at),
+            "overdue": True if overdue else None,
+        },
+    )
 
 
 def lab_parts_of(patient: Patient, config: EngineConfig) -> dict[str, Any]:
@@ -121,15 +152,19 @@ def labs_of(patient: Patient, config: EngineConfig) -> dict[str, LabValue]:
             continue
         trend = None
         if entry.name in INFLAMMATION_TESTS:
-            trend = inflammation_trend(labs, entry.name, result.at, patient.therapy_at,
-                                       patient.tocilizumab_at, config)
-        latest[entry.name] = trusted(LabValue, {
-            "value": result.value, "unit": entry.unit, "at": moment(result.at),
-            "grade": ctcae_grade(entry.name, result.value, config),
-            "fold_change": None if trend is None else trend.fold_change,
-            "doubling_h": None if trend is None else trend.doubling_h,
-            "note": None if trend is None else trend.note,
-        })
+            trend = inflammation_trend(labs, entry.name, result.at, patient.therapy_at, patient.tocilizumab_at, config)
+        latest[entry.name] = trusted(
+            LabValue,
+            {
+                "value": result.value,
+                "unit": entry.unit,
+                "at": moment(result.at),
+                "grade": ctcae_grade(entry.name, result.value, config),
+                "fold_change": None if trend is None else trend.fold_change,
+                "doubling_h": None if trend is None else trend.doubling_h,
+                "note": None if trend is None else trend.note,
+            },
+        )
     return latest
 
 
@@ -144,11 +179,22 @@ def risk_of(patient: Patient, config: EngineConfig) -> RiskContext | None:
 
 def alert_of(patient: Patient, rule: str, change: Change, a: Assessment, at: datetime) -> Alert:
     clinical = rule not in TECHNICAL_RULES  # monitor/rules/registry.py
-    return trusted(Alert, {
-        "record": "alert", "alert_id": alert_id_for(change.episode_id, change.number),
-        "episode_id": change.episode_id, "patient_id": patient.patient_id, "ward": patient.ward,
-        "bed": patient.bed, "status": change.status, "severity": change.severity, "rule": rule,
-        "crs_grade": change.grade if rule in GRADED_RULES else None,
-        "news2_score": a.news2_score if clinical else None, "reasons": list(change.reasons),
-        "observed_at": at, "emitted_at": None,
-    })
+    return trusted(
+        Alert,
+        {
+            "record": "alert",
+            "alert_id": alert_id_for(change.episode_id, change.number),
+            "episode_id": change.episode_id,
+            "patient_id": patient.patient_id,
+            "ward": patient.ward,
+            "bed": patient.bed,
+            "status": change.status,
+            "severity": change.severity,
+            "rule": rule,
+            "crs_grade": change.grade if rule in GRADED_RULES else None,
+            "news2_score": a.news2_score if clinical else None,
+            "reasons": list(change.reasons),
+            "observed_at": at,
+            "emitted_at": None,
+        },
+    )

@@ -61,7 +61,9 @@ def lost_signals(patient: Patient, config: EngineConfig) -> tuple[str, ...]:
     for position in range(COUNT):
         if patient.lost[position]:
             since = datetime.fromtimestamp(patient.signal_at[position], timezone.utc)
-            reasons.append(f"{LABELS[position]}: no signal (silent or zeros) since "
-                           f"{format_timestamp(since)}, more than "
-                           f"{config.signal_loss_after_s / 60:g} min")
+            reasons.append(
+                f"{LABELS[position]}: no signal (silent or zeros) since "
+                f"{format_timestamp(since)}, more than "
+                f"{config.signal_loss_after_s / 60:g} min"
+            )
     return tuple(reasons)

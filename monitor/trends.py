@@ -81,8 +81,11 @@ NONE: EarlyWarning = ()
 
 
 def early_warning(
-    current: list[float | None], trend: Trend, base: list[float | None] | None,
-    shock_index: float | None, config: EngineConfig,
+    current: list[float | None],
+    trend: Trend,
+    base: list[float | None] | None,
+    shock_index: float | None,
+    config: EngineConfig,
 ) -> EarlyWarning:
     """Signs that a febrile patient is heading for hypotension or hypoxia (grade 2).
 
@@ -107,27 +110,42 @@ def early_warning(
         return value >= reference + distance if upward else value <= reference - distance
 
     rate = rates[SYSTOLIC]
-    if rate is not None and rate <= -config.systolic_fall_per_h and beyond(
-            SYSTOLIC, config.systolic_below_baseline, upward=False):
+    if (
+        rate is not None
+        and rate <= -config.systolic_fall_per_h
+        and beyond(SYSTOLIC, config.systolic_below_baseline, upward=False)
+    ):
         reasons.append(_trend(SYSTOLIC, "falling", rate, base[SYSTOLIC]))
     rate, level = rates[SPO2], trend.recent[SPO2]
-    if rate is not None and rate <= -config.spo2_fall_per_h and beyond(
-            SPO2, config.spo2_below_baseline, upward=False):
+    if rate is not None and rate <= -config.spo2_fall_per_h and beyond(SPO2, config.spo2_below_baseline, upward=False):
         reasons.append(_trend(SPO2, "falling", rate, base[SPO2]))
-    elif level is not None and (spo2_base := base[SPO2]) is not None and (
-            level <= spo2_base - config.spo2_far_below_baseline):
-        reasons.append(f"{LABELS[SPO2]} {level:.0f} {UNITS[SPO2]} over the last {config.trend_recent_min:.0f} min, "
-                       f"{spo2_base - level:.0f} below baseline {spo2_base:.0f}")
-    if (shock_index is not None and shock_index >= config.shock_index_abnormal
-            and base[SYSTOLIC] is not None and beyond(
-                SYSTOLIC, config.shock_index_systolic_below_baseline, upward=False)):
-        reasons.append(f"shock index {shock_index:.2f} >= {config.shock_index_abnormal:.1f}, "
-                       f"{LABELS[SYSTOLIC]} below baseline {base[SYSTOLIC]:.0f}")
+    elif (
+        level is not None
+        and (spo2_base := base[SPO2]) is not None
+        and (level <= spo2_base - config.spo2_far_below_baseline)
+    ):
+        reasons.append(
+            f"{LABELS[SPO2]} {level:.0f} {UNITS[SPO2]} over the last {config.trend_recent_min:.0f} min, "
+            f"{spo2_base - level:.0f} below baseline {spo2_base:.0f}"
+        )
+    if (
+        shock_index is not None
+        and shock_index >= config.shock_index_abnormal
+        and base[SYSTOLIC] is not None
+        and beyond(SYSTOLIC, config.shock_index_systolic_below_baseline, upward=False)
+    ):
+        reasons.append(
+            f"shock index {shock_index:.2f} >= {config.shock_index_abnormal:.1f}, "
+            f"{LABELS[SYSTOLIC]} below baseline {base[SYSTOLIC]:.0f}"
+        )
     if not reasons:
         return NONE
     heart, heat = rates[HEART_RATE], rates[TEMPERATURE]
-    if heart is not None and heart >= config.heart_rate_rise_per_h and beyond(
-            HEART_RATE, config.heart_rate_above_baseline, upward=True):
+    if (
+        heart is not None
+        and heart >= config.heart_rate_rise_per_h
+        and beyond(HEART_RATE, config.heart_rate_above_baseline, upward=True)
+    ):
         reasons.append(_trend(HEART_RATE, "rising", heart, base[HEART_RATE]))
     if heat is not None and heat >= config.temperature_rise_per_h:
         reasons.append(f"{LABELS[TEMPERATURE]} rising {heat:.1f} {UNITS[TEMPERATURE]}/h")

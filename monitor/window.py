@@ -115,9 +115,22 @@ def _rows_with_data(codes: np.ndarray) -> np.ndarray:
 class Window:
     """Raw sets for the last few minutes plus a ring of per-minute medians for `minutes`."""
 
-    __slots__ = ("limits", "times", "rows", "_ring", "_minutes", "_listed", "first_minute",
-                 "last_minute", "watermark", "sealed_until", "too_late", "duplicates", "_next_seal",
-                 "_hours")
+    __slots__ = (
+        "limits",
+        "times",
+        "rows",
+        "_ring",
+        "_minutes",
+        "_listed",
+        "first_minute",
+        "last_minute",
+        "watermark",
+        "sealed_until",
+        "too_late",
+        "duplicates",
+        "_next_seal",
+        "_hours",
+    )
 
     def __init__(self, limits: WindowLimits) -> None:
         self.limits = limits
@@ -171,7 +184,7 @@ class Window:
             self.duplicates += 1
             return DUPLICATE
         times.insert(place, at)
-        self.rows[place * WIDTH:place * WIDTH] = array("f", row)
+        self.rows[place * WIDTH : place * WIDTH] = array("f", row)
         if place == 0:
             self._schedule_seal()
         if len(times) > self.limits.raw_rows_max:
@@ -184,7 +197,7 @@ class Window:
         candidate = array("f", row)
         index = end - 1
         while index >= 0 and times[index] == at:
-            if rows[index * WIDTH:(index + 1) * WIDTH] == candidate:
+            if rows[index * WIDTH : (index + 1) * WIDTH] == candidate:
                 return True
             index -= 1
         return False
@@ -211,7 +224,7 @@ class Window:
                 minutes, medians = self._minute_medians(0, count)
                 self._write_minutes(minutes, medians)
             del times[:count]
-            del self.rows[:count * WIDTH]
+            del self.rows[: count * WIDTH]
             self.sealed_until = max(self.sealed_until, end)
         self._schedule_seal()
 
@@ -233,11 +246,22 @@ class Window:
         previous = self.last_minute
         if self._ring is None and len(self._minutes) + len(minutes) <= _LISTED_MAX:
             for index, minute in enumerate(minutes):  # after every minute listed: no gap to clear
-                self._list(minute, array("H", [
-                    0 if value <= 0 else (
-                        code if 1 <= (code := int(value * _SCALE + 0.5)) <= _MAX_CODE
-                        else (1 if code < 1 else _MAX_CODE))
-                    for value in rows[index * WIDTH:index * WIDTH + COUNT]]))
+                self._list(
+                    minute,
+                    array(
+                        "H",
+                        [
+                            0
+                            if value <= 0
+                            else (
+                                code
+                                if 1 <= (code := int(value * _SCALE + 0.5)) <= _MAX_CODE
+                                else (1 if code < 1 else _MAX_CODE)
+                            )
+                            for value in rows[index * WIDTH : index * WIDTH + COUNT]
+                        ],
+                    ),
+                )
             self._sealed_through(minutes[0], minutes[-1])
             return True
         ring = self._dense_ring()
@@ -255,10 +279,11 @@ class Window:
             # `_encode` of each value (hundredths, at least 1, at most _MAX_CODE), inline: no
             # call per value
             ring[minute % size] = [
-                0 if value <= 0 else (
-                    code if 1 <= (code := int(value * _SCALE + 0.5)) <= _MAX_CODE
-                    else (1 if code < 1 else _MAX_CODE))
-                for value in rows[index * WIDTH:index * WIDTH + COUNT]]
+                0
+                if value <= 0
+                else (code if 1 <= (code := int(value * _SCALE + 0.5)) <= _MAX_CODE else (1 if code < 1 else _MAX_CODE))
+                for value in rows[index * WIDTH : index * WIDTH + COUNT]
+            ]
             previous = minute
         self._sealed_through(minutes[0], minutes[-1])
         return True
@@ -276,17 +301,17 @@ class Window:
         if self._ring is None and self._minutes and self._minutes[0] < kept_from:
             gone = bisect_left(self._minutes, kept_from)
             del self._minutes[:gone]
-            del self._listed[:gone * COUNT]
+            del self._listed[: gone * COUNT]
 
     # -- the two forms of the per-minute codes -----------------------------------------------
     def _list(self, minute: int, codes: array) -> None:
         """Give a listed minute these codes (COUNT of them), adding it in order if new."""
         place = bisect_left(self._minutes, minute)
         if place < len(self._minutes) and self._minutes[place] == minute:
-            self._listed[place * COUNT:(place + 1) * COUNT] = codes
+            self._listed[place * COUNT : (place + 1) * COUNT] = codes
         else:
             self._minutes.insert(place, minute)
-            self._listed[place * COUNT:place * COUNT] = codes
+            self._listed[place * COUNT : place * COUNT] = codes
 
     def _dense_ring(self) -> np.ndarray:
         """The ring, taken now (for good) if the minutes were listed."""
@@ -294,8 +319,9 @@ class Window:
             ring = np.zeros((self.limits.minutes, COUNT), dtype=np.uint16)
             if self._minutes:
                 minutes = np.frombuffer(self._minutes.tobytes(), dtype=np.int64)
-                ring[minutes % self.limits.minutes] = np.frombuffer(
-                    self._listed.tobytes(), dtype=np.uint16).reshape(len(minutes), COUNT)
+                ring[minutes % self.limits.minutes] = np.frombuffer(self._listed.tobytes(), dtype=np.uint16).reshape(
+                    len(minutes), COUNT
+                )
             self._ring = ring
             self._minutes, self._listed = array("q"), array("H")
         return self._ring
@@ -313,19 +339,23 @@ class Window:
         ring = np.zeros((self.limits.minutes, COUNT), dtype=np.uint16)
         if self._minutes:
             minutes = np.frombuffer(self._minutes.tobytes(), dtype=np.int64)
-            ring[minutes % self.limits.minutes] = np.frombuffer(
-                self._listed.tobytes(), dtype=np.uint16).reshape(len(minutes), COUNT)
+            ring[minutes % self.limits.minutes] = np.frombuffer(self._listed.tobytes(), dtype=np.uint16).reshape(
+                len(minutes), COUNT
+            )
         return ring
 
-    def _minute_medians(self, start: int, stop: int,
-                        columns: slice | tuple[int, ...] = slice(COUNT),
-                        ) -> tuple[np.ndarray, np.ndarray]:
+    def _minute_medians(
+        self,
+        start: int,
+        stop: int,
+        columns: slice | tuple[int, ...] = slice(COUNT),
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The minutes of raw rows [start, stop) and each one's medians of `columns`
         (minutes, columns): each column's medians are its own, so readers that want a few
         columns ask only for those."""
         count = stop - start
         times = np.frombuffer(self.times[start:stop], dtype=np.float64)
-        block = np.frombuffer(self.rows[start * WIDTH:stop * WIDTH], dtype=np.float32)
+        block = np.frombuffer(self.rows[start * WIDTH : stop * WIDTH], dtype=np.float32)
         block = block.reshape(count, WIDTH)[:, columns].astype(np.float64)
         block[block <= 0] = np.nan  # absent, a gap (0), or held as implausible
         minute_of_row = times // 60  # whole numbers as floats; only the firsts are converted
@@ -431,8 +461,7 @@ class Window:
         index = bisect_left(times, first_minute * 60)
         return index < len(times) and times[index] < (last_minute + 1) * 60
 
-    def minutes_until(self, end_minute: int, count: int,
-                      columns: slice | tuple[int, ...] = slice(COUNT)) -> np.ndarray:
+    def minutes_until(self, end_minute: int, count: int, columns: slice | tuple[int, ...] = slice(COUNT)) -> np.ndarray:
         """Per-minute medians of the `count` minutes up to and including `end_minute`, as a
         (count, columns) float array with NaN where there is no data. Minutes not yet sealed
         are computed from the raw sets, so the newest data counts too."""
@@ -445,8 +474,9 @@ class Window:
         if high >= low and self._ring is None:
             start, stop = self._listed_between(low, high)
             if stop > start:
-                codes = np.frombuffer(self._listed[start * COUNT:stop * COUNT],
-                                      dtype=np.uint16).reshape(stop - start, COUNT)[:, columns]
+                codes = np.frombuffer(self._listed[start * COUNT : stop * COUNT], dtype=np.uint16).reshape(
+                    stop - start, COUNT
+                )[:, columns]
                 rows = np.frombuffer(self._minutes[start:stop], dtype=np.int64) - first
                 block = codes / _SCALE
                 block[codes == 0] = np.nan
@@ -455,8 +485,11 @@ class Window:
             assert self._ring is not None
             start, stop = low % size, high % size + 1
             # the ring's minutes as one or two slices (where it wraps), never a gather
-            pieces = (((start, stop, low - first),) if stop > start
-                      else ((start, size, low - first), (0, stop, low - first + size - start)))
+            pieces = (
+                ((start, stop, low - first),)
+                if stop > start
+                else ((start, size, low - first), (0, stop, low - first + size - start))
+            )
             for start, stop, offset in pieces:
                 codes = self._ring[start:stop, columns]
                 if np.count_nonzero(codes) * 8 < codes.size:
@@ -470,7 +503,7 @@ class Window:
                 else:
                     block = codes / _SCALE
                     block[codes == 0] = np.nan
-                    result[offset:offset + len(codes)] = block
+                    result[offset : offset + len(codes)] = block
         times = self.times
         start = bisect_left(times, first * 60)
         stop = bisect_left(times, (end_minute + 1) * 60)
@@ -479,8 +512,7 @@ class Window:
             result[minutes - first] = medians
         return result
 
-    def hour_medians(self, end_minute: int, hours: int,
-                     columns: tuple[int, ...]) -> list[tuple[float, ...]]:
+    def hour_medians(self, end_minute: int, hours: int, columns: tuple[int, ...]) -> list[tuple[float, ...]]:
         """Per hour, oldest first, the median of each of `columns`' per-minute medians over the
         60 minutes ending `end_minute - 60 × (hours − 1 − i)` (NaN where none): bit for bit what
         `minutes_until(end_minute, 60 × hours, columns)` cut into hours and reduced by
@@ -503,8 +535,7 @@ class Window:
         newest = max(self.last_minute, int(self.watermark // 60) if self.times else -1)
         held = min(hours, max(0, (newest + 59 - base) // 60 + 1))
         inside = max(0, -((base - kept_from - 59) // 60))
-        final = (0 if self.sealed_until == -math.inf
-                 else min(held, (int(self.sealed_until // 60) - 1 - base) // 60 + 1))
+        final = 0 if self.sealed_until == -math.inf else min(held, (int(self.sealed_until // 60) - 1 - base) // 60 + 1)
         empty = (math.nan,) * len(columns)
         out = [empty] * hours
         kept, start, stop = self._hours, 0, 0  # out[start:stop] from the kept hours
@@ -513,7 +544,7 @@ class Window:
             start = max(inside, -offset)
             stop = min(held, len(kept[2]) - offset)
             if stop > start:
-                out[start:stop] = kept[2][start + offset:stop + offset]
+                out[start:stop] = kept[2][start + offset : stop + offset]
             else:
                 start = stop = 0
         # what is left: before the kept hours, or after them (both: all of it afresh)
@@ -524,8 +555,7 @@ class Window:
                 minutes = self.minutes_until(base + 60 * (high - 1), 60 * (high - low), columns)
                 medians = [tuple(row) for row in _hour_medians(minutes, high - low).tolist()]
             out[low:high] = medians
-        self._hours = ((columns, base + 60 * inside, out[inside:final]) if final > inside
-                       else None)
+        self._hours = (columns, base + 60 * inside, out[inside:final]) if final > inside else None
         return out
 
     def _forget_hours_from(self, minute: int, column: int) -> None:
@@ -539,8 +569,12 @@ class Window:
         if hour < len(kept):
             self._hours = (columns, first_last, kept[:hour]) if hour > 0 else None
 
-    def _sparse_hour_medians(self, end_minute: int, hours: int, columns: tuple[int, ...],
-                             ) -> list[tuple[float, ...]] | None:
+    def _sparse_hour_medians(
+        self,
+        end_minute: int,
+        hours: int,
+        columns: tuple[int, ...],
+    ) -> list[tuple[float, ...]] | None:
         """`hour_medians`' hours computed afresh, in plain Python where the data is sparse
         (numpy's per-call cost is many times the work on a few values an hour): the same
         per-minute values `minutes_until` would give — a ring code over 100, a lone raw set's
@@ -589,7 +623,7 @@ class Window:
             start, stop = self._listed_between(low, high)
             for position_of_minute in range(start, stop):
                 base = position_of_minute * COUNT
-                if not any(listed[base:base + COUNT]):
+                if not any(listed[base : base + COUNT]):
                     continue  # a minute whose values were all taken out: no data, as in the ring
                 limit -= 1
                 if limit < 0:
@@ -611,8 +645,7 @@ class Window:
                             several[slot + position] = [held, value]
         elif high >= low:
             begin, end = low % size, high % size + 1
-            pieces = (((begin, end, low),) if end > begin
-                      else ((begin, size, low), (0, end, low + size - begin)))
+            pieces = ((begin, end, low),) if end > begin else ((begin, size, low), (0, end, low + size - begin))
             ring = self._ring
             assert ring is not None
             limit = 4 * hours  # minutes with data; beyond a few an hour, numpy's
@@ -646,7 +679,7 @@ class Window:
             found.sort()
             count = len(found)
             flat[slot] = (found[(count - 1) // 2] + found[count // 2]) / 2
-        return [tuple(flat[hour:hour + width]) for hour in range(0, hours * width, width)]
+        return [tuple(flat[hour : hour + width]) for hour in range(0, hours * width, width)]
 
     # -- bytes ---------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
@@ -663,22 +696,31 @@ class Window:
             size = self.limits.minutes
             start = self.first_minute % size
             # the span's rows, oldest first, as one or two slices (where it wraps)
-            pieces = ((self._ring[start:start + ring_minutes],) if start + ring_minutes <= size
-                      else (self._ring[start:], self._ring[:start + ring_minutes - size]))
+            pieces = (
+                (self._ring[start : start + ring_minutes],)
+                if start + ring_minutes <= size
+                else (self._ring[start:], self._ring[: start + ring_minutes - size])
+            )
             held = [_rows_with_data(piece) for piece in pieces]
             kept = sum(len(rows) for rows in held)
             if kept * (_OFFSET.itemsize + _RING_ROW.size) < ring_minutes * _RING_ROW.size:
                 form = kept
-                offsets = held[0] if len(pieces) == 1 else np.concatenate(
-                    (held[0], held[1] + len(pieces[0])))
+                offsets = held[0] if len(pieces) == 1 else np.concatenate((held[0], held[1] + len(pieces[0])))
                 rows = np.concatenate([piece[where] for piece, where in zip(pieces, held)])
                 ring = offsets.astype(_OFFSET).tobytes() + rows.tobytes()
             else:
                 form = _DENSE
                 ring = b"".join(piece.tobytes() for piece in pieces)
         header = _HEADER_2.pack(
-            self.watermark, self.sealed_until, self.first_minute, self.last_minute,
-            self.too_late, self.duplicates, len(self.times), ring_minutes, form,
+            self.watermark,
+            self.sealed_until,
+            self.first_minute,
+            self.last_minute,
+            self.too_late,
+            self.duplicates,
+            len(self.times),
+            ring_minutes,
+            form,
         )
         return header + self.times.tobytes() + self.rows.tobytes() + ring
 
@@ -691,7 +733,7 @@ class Window:
             # the usual case, in plain Python (numpy's per-call cost is most of the work on a
             # few dozen minutes): unless a minute's codes are all 0 (found as an aligned run of
             # zero bytes), they are the listed ones as they are
-            raw = self._listed[start * COUNT:stop * COUNT].tobytes()
+            raw = self._listed[start * COUNT : stop * COUNT].tobytes()
             found = raw.find(_ZERO_ROW)
             while found != -1 and found % _RING_ROW.size:
                 found = raw.find(_ZERO_ROW, found + 1)
@@ -700,8 +742,7 @@ class Window:
                 listed_offsets = array("I", [minute - first for minute in self._minutes[start:stop]])
                 return ring_minutes, listed_offsets.tobytes() + raw, stop - start
         minutes = np.frombuffer(self._minutes[start:stop], dtype=np.int64)
-        codes = np.frombuffer(self._listed[start * COUNT:stop * COUNT], dtype=np.uint16).reshape(
-            stop - start, COUNT)
+        codes = np.frombuffer(self._listed[start * COUNT : stop * COUNT], dtype=np.uint16).reshape(stop - start, COUNT)
         with_data = codes.any(axis=1)
         if not with_data.all():
             minutes, codes = minutes[with_data], codes[with_data]
@@ -722,13 +763,21 @@ class Window:
             fields = layout_header.unpack_from(data)
         except struct.error:
             raise ValueError("patient state is truncated (window header)") from None
-        (window.watermark, window.sealed_until, first_minute, last_minute, window.too_late,
-         window.duplicates, rows, ring_minutes) = fields[:8]
+        (
+            window.watermark,
+            window.sealed_until,
+            first_minute,
+            last_minute,
+            window.too_late,
+            window.duplicates,
+            rows,
+            ring_minutes,
+        ) = fields[:8]
         form = fields[8] if layout == 2 else _DENSE
         offset = layout_header.size
-        window.times.frombytes(bytes(data[offset:offset + 8 * rows]))
+        window.times.frombytes(bytes(data[offset : offset + 8 * rows]))
         offset += 8 * rows
-        window.rows.frombytes(bytes(data[offset:offset + 4 * WIDTH * rows]))
+        window.rows.frombytes(bytes(data[offset : offset + 4 * WIDTH * rows]))
         offset += 4 * WIDTH * rows
         if form == _DENSE:
             offsets = None
@@ -737,12 +786,17 @@ class Window:
             stored = form
             if stored > ring_minutes:
                 raise ValueError("patient state is damaged (window minutes)")
-            offsets = np.frombuffer(bytes(data[offset:offset + _OFFSET.itemsize * stored]),
-                                    dtype=_OFFSET).astype(np.int64)
+            offsets = np.frombuffer(bytes(data[offset : offset + _OFFSET.itemsize * stored]), dtype=_OFFSET).astype(
+                np.int64
+            )
             offset += _OFFSET.itemsize * stored
-        ring = np.frombuffer(bytes(data[offset:offset + 2 * COUNT * stored]), dtype=np.uint16)
-        if len(window.times) != rows or len(ring) != COUNT * stored or len(data) != (
-                offset + 2 * COUNT * stored) or (offsets is not None and len(offsets) != stored):
+        ring = np.frombuffer(bytes(data[offset : offset + 2 * COUNT * stored]), dtype=np.uint16)
+        if (
+            len(window.times) != rows
+            or len(ring) != COUNT * stored
+            or len(data) != (offset + 2 * COUNT * stored)
+            or (offsets is not None and len(offsets) != stored)
+        ):
             raise ValueError("patient state is truncated or too long (window)")
         if ring_minutes:
             kept = min(ring_minutes, limits.minutes)  # a shorter configured window keeps the newest
@@ -771,7 +825,10 @@ class Window:
     def size(self) -> int:
         """Bytes held by the buffers, for the memory benchmark."""
         ring = 0 if self._ring is None else self._ring.nbytes
-        return (self.times.buffer_info()[1] * self.times.itemsize
-                + self.rows.buffer_info()[1] * self.rows.itemsize + ring
-                + self._minutes.buffer_info()[1] * self._minutes.itemsize
-                + self._listed.buffer_info()[1] * self._listed.itemsize)
+        return (
+            self.times.buffer_info()[1] * self.times.itemsize
+            + self.rows.buffer_info()[1] * self.rows.itemsize
+            + ring
+            + self._minutes.buffer_info()[1] * self._minutes.itemsize
+            + self._listed.buffer_info()[1] * self._listed.itemsize
+        )

@@ -38,7 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.deterioration import metrics  # noqa: E402
 from bench.deterioration.data import read_folder, split  # noqa: E402
 from bench.deterioration.fitting import (  # noqa: E402
-    HORIZON_H, choose_dynamics, fit_nonnegative_logistic, news2_of, training_rows,
+    HORIZON_H,
+    choose_dynamics,
+    fit_nonnegative_logistic,
+    news2_of,
+    training_rows,
 )
 from bench.deterioration.hourly import stay_features  # noqa: E402
 from monitor.deterioration import features as feat  # noqa: E402
@@ -48,8 +52,7 @@ from monitor.deterioration.model import WEIGHTS_FILE, Model, to_json  # noqa: E4
 VERSION = "1"
 
 
-def fit(folder: str, horizon: int = HORIZON_H, target: str = "window",
-        verbose: bool = True) -> Model:
+def fit(folder: str, horizon: int = HORIZON_H, target: str = "window", verbose: bool = True) -> Model:
     stays = read_folder(folder)
     fit_stays, _ = split(stays)
     values = [stay_features(s).values for s in fit_stays]
@@ -58,8 +61,9 @@ def fit(folder: str, horizon: int = HORIZON_H, target: str = "window",
     scores = [v @ weights for v in values]
     news2 = [news2_of(v) for v in values]
     chosen, log = choose_dynamics(fit_stays, scores, news2)
-    dynamics = Dynamics.from_thresholds({name: (value if name.endswith("_h") else round(value, 3))
-                                         for name, value in chosen.as_dict().items()})
+    dynamics = Dynamics.from_thresholds(
+        {name: (value if name.endswith("_h") else round(value, 3)) for name, value in chosen.as_dict().items()}
+    )
     if verbose:
         print("\n".join(log))
         for name, w in zip(feat.FEATURES, weights):
@@ -76,24 +80,32 @@ def fit(folder: str, horizon: int = HORIZON_H, target: str = "window",
         "training_data": (
             f"PhysioNet/CinC 2019 challenge, training set B (Emory), development subset of "
             f"{len(stays)} ICU stays; fit split {len(fit_stays)} stays ({septic} septic), "
-            f"patient-level, stratified, 30 % held out with seed 12 (bench/deterioration/data.py)"),
-        "target": (f"hour of a septic stay within {horizon} h before clinical onset (onset = "
-                   f"first SepsisLabel hour + 6) up to onset: positive; every hour of a "
-                   f"non-septic stay: negative; other septic hours left out; classes weighed "
-                   f"equally" if target == "window" else "every hour of a septic stay up to onset"),
-        "model": ("logistic regression, weights ≥ 0, L2 on standardised features; score = "
-                  "sum of weight × feature (intercept excluded, so a stable normal patient "
-                  "scores 0); NEWS2 >= news2_high_floor counts as at least high_open"),
-        "inputs": ("hourly medians of the last 24 h (monitor/deterioration/features.py); "
-                   "oxygen = FiO2 > 0.21 in the data, the oxygen in force in the engine"),
+            f"patient-level, stratified, 30 % held out with seed 12 (bench/deterioration/data.py)"
+        ),
+        "target": (
+            f"hour of a septic stay within {horizon} h before clinical onset (onset = "
+            f"first SepsisLabel hour + 6) up to onset: positive; every hour of a "
+            f"non-septic stay: negative; other septic hours left out; classes weighed "
+            f"equally"
+            if target == "window"
+            else "every hour of a septic stay up to onset"
+        ),
+        "model": (
+            "logistic regression, weights ≥ 0, L2 on standardised features; score = "
+            "sum of weight × feature (intercept excluded, so a stable normal patient "
+            "scores 0); NEWS2 >= news2_high_floor counts as at least high_open"
+        ),
+        "inputs": (
+            "hourly medians of the last 24 h (monitor/deterioration/features.py); "
+            "oxygen = FiO2 > 0.21 in the data, the oxygen in force in the engine"
+        ),
         "fit_split_figures": {
             "high": {k: round(float(v), 4) for k, v in high.items()},
             "medium_or_above": {k: round(float(v), 4) for k, v in medium.items()},
         },
     }
     thresholds = dynamics.as_dict()
-    return Model(VERSION, feat.FEATURES, np.round(weights, 6), round(intercept, 6), thresholds,
-                 about)
+    return Model(VERSION, feat.FEATURES, np.round(weights, 6), round(intercept, 6), thresholds, about)
 
 
 def main() -> None:

@@ -68,8 +68,9 @@ def _single_samples(times: np.ndarray, moments: list[float], interval_s: float) 
     return found[times[found] - np.asarray(moments)[: len(found)] < interval_s]
 
 
-def stamp_numerics(plan: ArtifactPlan, rng: np.random.Generator, times: np.ndarray,
-                   interval_s: float, readings: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def stamp_numerics(
+    plan: ArtifactPlan, rng: np.random.Generator, times: np.ndarray, interval_s: float, readings: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
     """Overwrite readings in place where artifacts fall; returns (sent, artifact) masks.
 
     A sample not `sent` is a silent source: no message at all. An `artifact` sample is sent

@@ -12,8 +12,18 @@ from simulator.files import InvalidSettings, load_settings, write_events, write_
 from simulator.settings import SimulationSettings
 from simulator.ward import Simulation
 
-OVERRIDES = ("patients", "days", "seed", "start", "numerics_interval_s", "nibp_intervals_min",
-             "temperature_interval_min", "crs_share", "deterioration_share", "busy_share")
+OVERRIDES = (
+    "patients",
+    "days",
+    "seed",
+    "start",
+    "numerics_interval_s",
+    "nibp_intervals_min",
+    "temperature_interval_min",
+    "crs_share",
+    "deterioration_share",
+    "busy_share",
+)
 
 
 def ending_by_now(settings: SimulationSettings, told: bool) -> SimulationSettings:

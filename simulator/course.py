@@ -69,8 +69,9 @@ class Course:
         self.end = end if self.end is None else max(self.end, end)
 
 
-def daily_life(course: Course, rng: np.random.Generator, begin: float, end: float,
-               utc_offset_h: float, sleep_dips: bool) -> None:
+def daily_life(
+    course: Course, rng: np.random.Generator, begin: float, end: float, utc_offset_h: float, sleep_dips: bool
+) -> None:
     """Walking to the bathroom and sleeping: stable physiology that is not deterioration.
 
     Short daytime bursts of heart and respiratory rate (mobilising), and at night brief SpO2
@@ -128,8 +129,15 @@ class Exertion:
     breaths_rise: float
 
 
-def exercise(course: Course, rng: np.random.Generator, shape: Exertion, allowed: list[tuple[float, float]],
-             utc_offset_h: float, heart_rate_room: float, breaths_room: float) -> None:
+def exercise(
+    course: Course,
+    rng: np.random.Generator,
+    shape: Exertion,
+    allowed: list[tuple[float, float]],
+    utc_offset_h: float,
+    heart_rate_room: float,
+    breaths_room: float,
+) -> None:
     """Walks or physiotherapy (CLINICAL.md, exertion): heart and respiratory rate rise over a
     few minutes, hold for the bout, and settle within 10–30 minutes of rest; temperature,
     pressure and SpO2 are left alone.

@@ -44,8 +44,12 @@ PRODUCTS: dict[str, Product] = {
 SEVERE_ONSET_FACTOR = 0.7  # clinical reference: severe CRS tends to start earlier than mild CRS
 
 LOW_FLOW = ("nasal_cannula", (2.0, 4.0))
-GRADE3_OXYGEN = (("high_flow_nasal_cannula", (40.0, 60.0)), ("face_mask", (8.0, 10.0)),
-                 ("non_rebreather", (15.0, 15.0)), ("venturi", (10.0, 12.0)))
+GRADE3_OXYGEN = (
+    ("high_flow_nasal_cannula", (40.0, 60.0)),
+    ("face_mask", (8.0, 10.0)),
+    ("non_rebreather", (15.0, 15.0)),
+    ("venturi", (10.0, 12.0)),
+)
 GRADE4_OXYGEN = (("cpap", None), ("bipap", None))
 
 
@@ -53,8 +57,9 @@ def _choose(rng: np.random.Generator, weights: tuple[float, ...]) -> int:
     return int(rng.choice(len(weights), p=np.asarray(weights) / sum(weights)))
 
 
-def fever_knots(rng: np.random.Generator, onset: float, length: float, own_celsius: float,
-                peaks: tuple[float, float]) -> tuple[list[float], list[float]]:
+def fever_knots(
+    rng: np.random.Generator, onset: float, length: float, own_celsius: float, peaks: tuple[float, float]
+) -> tuple[list[float], list[float]]:
     """A spiking fever: peaks of 38.4–40 °C and troughs that dip around 38.0 every few hours,
     the pattern that makes a threshold alarm fire twenty times a day."""
     times, values = [onset], [0.0]
@@ -143,8 +148,9 @@ class _Plan:
         for curve in (course.systolic, course.spo2, course.heart_rate, course.respiratory_rate):
             curve.settle(begin, begin + length)
         for step in range(self.pressors, 0, -1):
-            course.event(begin + length * (1 - step / (self.pressors + 1)), "vasopressor",
-                         count=step - 1, vasopressin=False)
+            course.event(
+                begin + length * (1 - step / (self.pressors + 1)), "vasopressor", count=step - 1, vasopressin=False
+            )
         if self.device_boost:
             off = begin + 0.85 * length
             course.oxygen(off, "room_air", None, -self.device_boost)
@@ -153,8 +159,9 @@ class _Plan:
         return begin + length
 
 
-def plan_crs(rng: np.random.Generator, product_name: str, window_s: float,
-             antipyretic_share: float) -> tuple[Baseline, Course]:
+def plan_crs(
+    rng: np.random.Generator, product_name: str, window_s: float, antipyretic_share: float
+) -> tuple[Baseline, Course]:
     """One CRS course whose fever starts inside the window, after its therapy, and the
     patient it happens to."""
     product = PRODUCTS[product_name]
@@ -165,8 +172,14 @@ def plan_crs(rng: np.random.Generator, product_name: str, window_s: float,
     delay = lognormal(rng, median, 0.6, *product.onset_range_days) * DAY
     trigger = _choose(rng, product.trigger_weights)
     therapy_at = onset - delay - product.dose_days[trigger] * DAY
-    course = Course(CRS, product_name, planned_grade=grade, therapy_at=therapy_at, start=onset,
-                    monitored_from=max(0.0, therapy_at - 2 * HOUR))
+    course = Course(
+        CRS,
+        product_name,
+        planned_grade=grade,
+        therapy_at=therapy_at,
+        start=onset,
+        monitored_from=max(0.0, therapy_at - 2 * HOUR),
+    )
     for days in product.dose_days:
         if therapy_at + days * DAY < window_s:
             course.event(therapy_at + days * DAY, "therapy", therapy=product.therapy)

@@ -58,8 +58,7 @@ def bounded_normal(rng: np.random.Generator, sigma: float, size: int, limit: flo
     return np.clip(rng.normal(0.0, sigma, size), -limit * sigma, limit * sigma)
 
 
-def slow_variation(rng: np.random.Generator, begin: float, end: float, sigma: float,
-                   every_s: float = 1200.0) -> Curve:
+def slow_variation(rng: np.random.Generator, begin: float, end: float, sigma: float, every_s: float = 1200.0) -> Curve:
     """Wandering of a patient's own level from minute to minute (posture, sleep, talking):
     random knots every 20 minutes, interpolated, so neighbouring samples agree."""
     knots = np.arange(begin - every_s, end + 2 * every_s, every_s)

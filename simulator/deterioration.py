@@ -20,20 +20,30 @@ SEPSIS_SHARE = 0.6
 SCALE2_SHARE_OF_RESPIRATORY = 0.3  # hypercapnic patients, on NEWS2 SpO2 scale 2
 
 
-def _oxygen_when_low(rng: np.random.Generator, course: Course, baseline: Baseline,
-                     start: float, worst_at: float, fall: float, trigger: float) -> bool:
+def _oxygen_when_low(
+    rng: np.random.Generator,
+    course: Course,
+    baseline: Baseline,
+    start: float,
+    worst_at: float,
+    fall: float,
+    trigger: float,
+) -> bool:
     """A nurse starts low-flow oxygen 15–45 min after SpO2 passes `trigger`; returns whether."""
     if baseline.spo2 - fall > trigger:
         return False
     crossing = start + (worst_at - start) * (baseline.spo2 - trigger) / fall
-    course.oxygen(crossing + rng.uniform(0.25, 0.75) * HOUR, "nasal_cannula",
-                  float(round(rng.uniform(1.0, 3.0))), rng.uniform(3.0, 4.0))
+    course.oxygen(
+        crossing + rng.uniform(0.25, 0.75) * HOUR,
+        "nasal_cannula",
+        float(round(rng.uniform(1.0, 3.0))),
+        rng.uniform(3.0, 4.0),
+    )
     return True
 
 
 def _recover(rng: np.random.Generator, course: Course, begin: float, length: float, oxygen: bool) -> None:
-    for curve in (course.systolic, course.spo2, course.heart_rate, course.respiratory_rate,
-                  course.temperature):
+    for curve in (course.systolic, course.spo2, course.heart_rate, course.respiratory_rate, course.temperature):
         curve.settle(begin, begin + length)
     if oxygen:
         course.oxygen(begin + 0.7 * length, "room_air", None, -course.oxygen_boost.at(begin))
@@ -46,8 +56,7 @@ def plan_sepsis(rng: np.random.Generator, course: Course, baseline: Baseline, st
     worst_at = start + rng.uniform(6.0, 18.0) * HOUR
     recovery = worst_at + rng.uniform(4.0, 18.0) * HOUR
     if rng.random() < 0.8:
-        times, values = fever_knots(rng, start, recovery + 2 * HOUR - start, baseline.temperature,
-                                    (38.3, 39.5))
+        times, values = fever_knots(rng, start, recovery + 2 * HOUR - start, baseline.temperature, (38.3, 39.5))
         course.fever.path(times, values)
     else:
         course.temperature.ramp(start, worst_at, -rng.uniform(1.0, 1.6))
@@ -77,8 +86,7 @@ def plan_respiratory(rng: np.random.Generator, course: Course, baseline: Baselin
     _recover(rng, course, worst_at + rng.uniform(6.0, 24.0) * HOUR, rng.uniform(24.0, 48.0) * HOUR, oxygen)
 
 
-def plan_other_deterioration(rng: np.random.Generator, window_s: float,
-                             post_therapy: bool) -> tuple[Baseline, Course]:
+def plan_other_deterioration(rng: np.random.Generator, window_s: float, post_therapy: bool) -> tuple[Baseline, Course]:
     """One non-CRS deterioration starting inside the window, and the patient it happens to."""
     sepsis = rng.random() < SEPSIS_SHARE
     baseline = draw_baseline(rng, scale2=not sepsis and rng.random() < SCALE2_SHARE_OF_RESPIRATORY)

@@ -8,9 +8,9 @@ from typing import IO, Any
 import orjson
 from pydantic import ValidationError
 
+from monitor.wire import describe_validation_error, encode
 from simulator.settings import SimulationSettings
 from simulator.ward import Simulation
-from monitor.wire import describe_validation_error, encode
 
 
 class InvalidSettings(ValueError):

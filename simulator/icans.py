@@ -23,8 +23,18 @@ import numpy as np
 from simulator.course import CRS, DAY, HOUR, Course
 
 #: The order in which ICE points are lost (and regained in reverse): writing first.
-LOSS_ORDER = ("writing", "attention", "orientation", "orientation", "naming", "orientation",
-              "commands", "naming", "orientation", "naming")
+LOSS_ORDER = (
+    "writing",
+    "attention",
+    "orientation",
+    "orientation",
+    "naming",
+    "orientation",
+    "commands",
+    "naming",
+    "orientation",
+    "naming",
+)
 FULL_ITEMS = {"orientation": 4, "naming": 3, "commands": 1, "writing": 1, "attention": 1}
 #: Peak points lost by planned grade: ICE 7–9, 3–6, 0–2, and 0 (then unarousable).
 PEAK_LOSS = {1: (1, 3), 2: (4, 7), 3: (8, 10), 4: (10, 10)}
@@ -60,8 +70,9 @@ class IcansPlan:
         return float(np.interp(at, *self.knots))
 
 
-def _onset(rng: np.random.Generator, course: Course, begin: float, end: float,
-           days: tuple[float, float]) -> float | None:
+def _onset(
+    rng: np.random.Generator, course: Course, begin: float, end: float, days: tuple[float, float]
+) -> float | None:
     """Onset days 3–8 after the therapy, inside the monitored window (6 h after it starts,
     12 h before it ends, so it is seen), and at least 12 h after the fever of a CRS course
     (ICANS follows CRS). None when no such moment exists."""
@@ -73,8 +84,15 @@ def _onset(rng: np.random.Generator, course: Course, begin: float, end: float,
     return float(rng.uniform(low, high)) if high > low else None
 
 
-def plan_course(rng: np.random.Generator, course: Course, begin: float, end: float, share: float,
-                severe_share: float, days: tuple[float, float]) -> IcansPlan:
+def plan_course(
+    rng: np.random.Generator,
+    course: Course,
+    begin: float,
+    end: float,
+    share: float,
+    severe_share: float,
+    days: tuple[float, float],
+) -> IcansPlan:
     """An ICANS course for `share` of the patients with a therapy; its peak grade, timeline and
     treatment (the assessments are charted by `chart`)."""
     plan = IcansPlan()
@@ -105,8 +123,9 @@ def plan_course(rng: np.random.Generator, course: Course, begin: float, end: flo
     return plan
 
 
-def chart(rng: np.random.Generator, plan: IcansPlan, begin: float, end: float, interval_h: tuple[float, float],
-          confused_at) -> None:
+def chart(
+    rng: np.random.Generator, plan: IcansPlan, begin: float, end: float, interval_h: tuple[float, float], confused_at
+) -> None:
     """Assessments every 8–12 h from a random moment in the first interval. Outside an ICANS
     course: ICE 10 and alert. A patient without ICANS who is confused for another reason (new
     confusion on ACVPU from sepsis or grade-4 CRS, `confused_at`) is not charted: grading that
@@ -134,8 +153,11 @@ def chart(rng: np.random.Generator, plan: IcansPlan, begin: float, end: float, i
         else:
             fields["ice"] = 10
             fields["arousal"] = arousal
-        seizure = (plan.seizure_from is not None and plan.seizure_to is not None
-                   and plan.seizure_from <= moment <= plan.seizure_to)
+        seizure = (
+            plan.seizure_from is not None
+            and plan.seizure_to is not None
+            and plan.seizure_from <= moment <= plan.seizure_to
+        )
         if loss or plan.grade and plan.onset is not None and plan.onset <= moment or draws[1] < 0.5:
             fields.update(seizure="resolved" if seizure else "none", motor="none", cerebral_edema="none")
         plan.assessments.append((moment, fields))

@@ -34,18 +34,53 @@ FEVER_PANEL = ("crp", "ferritin", "il6", "creatinine", "platelets")
 EVENING_PANEL = ("creatinine", "crp", "platelets")
 #: Coefficient of variation (analytical and within-person, judgement near the EFLM biological
 #: variation figures), cut at ±2 σ so that no control's creatinine moves 0.3 mg/dL by noise.
-NOISE_CV = {"creatinine": 0.04, "crp": 0.08, "platelets": 0.06, "wbc": 0.08, "ldh": 0.06,
-            "ferritin": 0.08, "alt": 0.10, "bilirubin": 0.10, "il6": 0.15}
-DIGITS = {"creatinine": 2, "crp": 1, "platelets": 0, "wbc": 1, "ldh": 0, "ferritin": 0, "alt": 0,
-          "bilirubin": 1, "il6": 1}
+NOISE_CV = {
+    "creatinine": 0.04,
+    "crp": 0.08,
+    "platelets": 0.06,
+    "wbc": 0.08,
+    "ldh": 0.06,
+    "ferritin": 0.08,
+    "alt": 0.10,
+    "bilirubin": 0.10,
+    "il6": 0.15,
+}
+DIGITS = {
+    "creatinine": 2,
+    "crp": 1,
+    "platelets": 0,
+    "wbc": 1,
+    "ldh": 0,
+    "ferritin": 0,
+    "alt": 0,
+    "bilirubin": 1,
+    "il6": 1,
+}
 #: A haematology patient's own values before any CRS (uniform ranges, judgement; platelets low
 #: after lymphodepletion).
-OWN_RANGE = {"creatinine": (0.6, 1.1), "crp": (1.0, 8.0), "platelets": (120.0, 300.0),
-             "wbc": (3.0, 9.0), "ldh": (150.0, 280.0), "ferritin": (150.0, 600.0),
-             "alt": (10.0, 40.0), "bilirubin": (0.3, 1.0), "il6": (2.0, 10.0)}
+OWN_RANGE = {
+    "creatinine": (0.6, 1.1),
+    "crp": (1.0, 8.0),
+    "platelets": (120.0, 300.0),
+    "wbc": (3.0, 9.0),
+    "ldh": (150.0, 280.0),
+    "ferritin": (150.0, 600.0),
+    "alt": (10.0, 40.0),
+    "bilirubin": (0.3, 1.0),
+    "il6": (2.0, 10.0),
+}
 #: Every result is sent in its test's canonical unit (monitor/catalogue.py).
-UNITS = {"creatinine": "mg/dL", "crp": "mg/L", "platelets": "10*9/L", "wbc": "10*9/L", "ldh": "U/L",
-         "ferritin": "ng/mL", "alt": "U/L", "bilirubin": "mg/dL", "il6": "pg/mL"}
+UNITS = {
+    "creatinine": "mg/dL",
+    "crp": "mg/L",
+    "platelets": "10*9/L",
+    "wbc": "10*9/L",
+    "ldh": "U/L",
+    "ferritin": "ng/mL",
+    "alt": "U/L",
+    "bilirubin": "mg/dL",
+    "il6": "pg/mL",
+}
 
 
 @dataclass
@@ -73,17 +108,21 @@ def _flat(value: float) -> Curve:
 
 def _plus(first: Curve, amount: float, shape: Curve) -> Curve:
     """`first` with `amount` times `shape` added: a course's change on top of what was there."""
+
     def curve(at: np.ndarray) -> np.ndarray:
         return first(at) + amount * shape(at)
+
     return curve
 
 
 def _rise_and_decay(begin: float, peak_at: float, half_life: float) -> Curve:
     """0 before `begin`, 1 at `peak_at` (linear), then halving every `half_life` seconds."""
+
     def shape(at: np.ndarray) -> np.ndarray:
         rising = np.clip((at - begin) / max(peak_at - begin, 1.0), 0.0, 1.0)
         falling = np.exp(-np.log(2) * np.maximum(at - peak_at, 0.0) / half_life)
         return np.where(at < peak_at, rising, falling)
+
     return shape
 
 
@@ -94,8 +133,13 @@ def _first_event(course: Course, accept: Callable[[dict[str, Any]], bool]) -> fl
 
 def _severe_at(course: Course) -> float | None:
     """When a grade >= 3 course needed a vasopressor or a grade-3 oxygen device."""
-    return _first_event(course, lambda f: (f["type"] == "vasopressor" and f["count"] >= 1) or (
-        f["type"] == "oxygen" and f["device"] not in ("room_air", "nasal_cannula", "blow_by")))
+    return _first_event(
+        course,
+        lambda f: (
+            (f["type"] == "vasopressor" and f["count"] >= 1)
+            or (f["type"] == "oxygen" and f["device"] not in ("room_air", "nasal_cannula", "blow_by"))
+        ),
+    )
 
 
 def _crs_curves(rng: np.random.Generator, course: Course, plan: LabPlan, aki_share: float) -> None:
@@ -137,14 +181,22 @@ def _crs_curves(rng: np.random.Generator, course: Course, plan: LabPlan, aki_sha
     # Platelets: fall to a nadir on day 2–4 of the course, recover over 5–10 days.
     nadir = rng.uniform(*((0.7, 0.9), (0.55, 0.8), (0.3, 0.6), (0.3, 0.6))[grade - 1])
     low_at = onset + rng.uniform(48, 96) * HOUR
-    plan.curves["platelets"] = _knots([onset, low_at, low_at + rng.uniform(5, 10) * DAY],
-                                      [own["platelets"], own["platelets"] * nadir, own["platelets"]])
+    plan.curves["platelets"] = _knots(
+        [onset, low_at, low_at + rng.uniform(5, 10) * DAY],
+        [own["platelets"], own["platelets"] * nadir, own["platelets"]],
+    )
 
     # Creatinine: in some severe courses, from the first vasopressor or grade-3 oxygen device, a
     # rise over 18–36 h to 1.6–2.8 × baseline (KDIGO stage 1–2), held 12–36 h, back near
     # baseline over 3–7 days.
-    aki_draws = rng.random(), rng.uniform(0, 6), rng.uniform(18, 36), rng.uniform(1.6, 2.8), \
-        rng.uniform(12, 36), rng.uniform(3, 7)
+    aki_draws = (
+        rng.random(),
+        rng.uniform(0, 6),
+        rng.uniform(18, 36),
+        rng.uniform(1.6, 2.8),
+        rng.uniform(12, 36),
+        rng.uniform(3, 7),
+    )
     severe_at = _severe_at(course)
     if severe and aki_draws[0] < aki_share:
         begin = (severe_at if severe_at is not None else onset + DAY) + aki_draws[1] * HOUR
@@ -152,7 +204,8 @@ def _crs_curves(rng: np.random.Generator, course: Course, plan: LabPlan, aki_sha
         base = own["creatinine"]
         plan.curves["creatinine"] = _knots(
             [begin, top, top + aki_draws[4] * HOUR, top + aki_draws[4] * HOUR + aki_draws[5] * DAY],
-            [base, base * aki_draws[3], base * aki_draws[3], base * 1.05])
+            [base, base * aki_draws[3], base * aki_draws[3], base * 1.05],
+        )
         plan.aki_planned = True
 
 
@@ -164,8 +217,15 @@ def _measure(rng: np.random.Generator, plan: LabPlan, at: float, tests: tuple[st
         plan.results.append((at, {"type": "lab", "test": test, "value": value, "unit": UNITS[test]}))
 
 
-def plan_labs(rng: np.random.Generator, course: Course, begin: float, end: float, utc_offset_h: float,
-              panel_hour: float, aki_share: float) -> LabPlan:
+def plan_labs(
+    rng: np.random.Generator,
+    course: Course,
+    begin: float,
+    end: float,
+    utc_offset_h: float,
+    panel_hour: float,
+    aki_share: float,
+) -> LabPlan:
     """The patient's lab results from `begin` to `end` (and a pre-therapy panel, which may lie
     before the window like the therapy it precedes), in time order."""
     plan = LabPlan({test: float(rng.uniform(*bounds)) for test, bounds in OWN_RANGE.items()})

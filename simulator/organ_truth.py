@@ -38,11 +38,13 @@ def icans_grade(fields: dict[str, Any]) -> int:
     ice = fields.get("ice")
     if ice is None and fields.get("ice_items") is not None:
         ice = sum(fields["ice_items"].values())
-    return max(ice_grade(ice, fields.get("arousal")),
-               AROUSAL_GRADE.get(fields.get("arousal") or "alert", 0),
-               SEIZURE_GRADE.get(fields.get("seizure") or "none", 0),
-               MOTOR_GRADE.get(fields.get("motor") or "none", 0),
-               EDEMA_GRADE.get(fields.get("cerebral_edema") or "none", 0))
+    return max(
+        ice_grade(ice, fields.get("arousal")),
+        AROUSAL_GRADE.get(fields.get("arousal") or "alert", 0),
+        SEIZURE_GRADE.get(fields.get("seizure") or "none", 0),
+        MOTOR_GRADE.get(fields.get("motor") or "none", 0),
+        EDEMA_GRADE.get(fields.get("cerebral_edema") or "none", 0),
+    )
 
 
 def aki_stages(times: np.ndarray, true_creatinine, baseline: float, limits: TruthThresholds) -> list[int]:
@@ -55,7 +57,13 @@ def aki_stages(times: np.ndarray, true_creatinine, baseline: float, limits: Trut
         window = np.linspace(at - limits.aki_rise_window_h * 3600.0, at, 97)
         rise = value - float(np.min(true_creatinine(window)))
         ratio = value / baseline
-        stages.append(3 if ratio >= limits.aki_stage3_ratio or value >= limits.aki_stage3_mg_dl else
-                      2 if ratio >= limits.aki_stage2_ratio else
-                      1 if ratio >= limits.aki_stage1_ratio or rise >= limits.aki_rise_mg_dl - 1e-9 else 0)
+        stages.append(
+            3
+            if ratio >= limits.aki_stage3_ratio or value >= limits.aki_stage3_mg_dl
+            else 2
+            if ratio >= limits.aki_stage2_ratio
+            else 1
+            if ratio >= limits.aki_stage1_ratio or rise >= limits.aki_rise_mg_dl - 1e-9
+            else 0
+        )
     return stages

@@ -15,13 +15,13 @@ from typing import Any, Iterator, cast
 
 import numpy as np
 
+from monitor.wire import InputEvent, VitalSigns, validate_input
 from simulator.artifacts import ArtifactPlan, plan_artifacts, stamp_numerics, within
 from simulator.course import CRS, HOUR, STABLE, Course, Exertion, daily_life, exercise
 from simulator.icans import IcansPlan, chart, plan_course
 from simulator.labs import LabPlan, plan_labs
 from simulator.physiology import Baseline, Physiology, exertion_room, mean_arterial, read
 from simulator.settings import SimulationSettings
-from monitor.wire import InputEvent, VitalSigns, validate_input
 
 CHUNK_SAMPLES = 1440
 # Within one second, context comes before the vitals it explains.
@@ -53,9 +53,18 @@ class Spot:
 
 
 class SimulatedPatient:
-    def __init__(self, settings: SimulationSettings, index: int, patient_id: str, ward: str,
-                 bed: str, baseline: Baseline, course: Course, plan_rng: np.random.Generator,
-                 busy: bool = False) -> None:
+    def __init__(
+        self,
+        settings: SimulationSettings,
+        index: int,
+        patient_id: str,
+        ward: str,
+        bed: str,
+        baseline: Baseline,
+        course: Course,
+        plan_rng: np.random.Generator,
+        busy: bool = False,
+    ) -> None:
         self.settings = settings
         self.index = index
         self.patient_id = patient_id
@@ -66,20 +75,25 @@ class SimulatedPatient:
         self.end = settings.window_s
         self.begin = int(course.monitored_from)
         if busy:  # its own random stream: everything else about the patient stays as it was
-            exercise(course, self._rng(_EXERCISE_SEED), _exertion(settings), self._well_between(),
-                     settings.utc_offset_hours, *exertion_room(baseline))
+            exercise(
+                course,
+                self._rng(_EXERCISE_SEED),
+                _exertion(settings),
+                self._well_between(),
+                settings.utc_offset_hours,
+                *exertion_room(baseline),
+            )
         if not course.start:  # daily life before an illness only; the ill stay in bed
             daily_life(course, plan_rng, self.begin, self.end, settings.utc_offset_hours, baseline.sleep_dips)
         elif course.start > self.begin:
-            daily_life(course, plan_rng, self.begin, course.start, settings.utc_offset_hours,
-                       baseline.sleep_dips)
-        self.physiology = Physiology(baseline, course, plan_rng, self.begin, self.end,
-                                     settings.utc_offset_hours)
+            daily_life(course, plan_rng, self.begin, course.start, settings.utc_offset_hours, baseline.sleep_dips)
+        self.physiology = Physiology(baseline, course, plan_rng, self.begin, self.end, settings.utc_offset_hours)
         self.artifacts: ArtifactPlan = plan_artifacts(plan_rng, settings.artifacts, self.begin, self.end)
         self.nibp_interval_s = int(plan_rng.choice(settings.nibp_intervals_min)) * 60
         interval = settings.numerics_interval_s
-        self.numerics_times = np.arange(self.begin + int(plan_rng.integers(interval)), self.end,
-                                        interval, dtype=np.int64)
+        self.numerics_times = np.arange(
+            self.begin + int(plan_rng.integers(interval)), self.end, interval, dtype=np.int64
+        )
         self._nibp_phase = int(plan_rng.integers(self.nibp_interval_s))
         self._nurse_phase = int(plan_rng.integers(settings.temperature_interval_min * 60))
         self.nurse = self._measure_nurse()
@@ -113,20 +127,27 @@ class SimulatedPatient:
     def numerics_chunks(self) -> Iterator[Numerics]:
         interval = self.settings.numerics_interval_s
         for number, first in enumerate(range(0, len(self.numerics_times), CHUNK_SAMPLES)):
-            times = self.numerics_times[first:first + CHUNK_SAMPLES]
+            times = self.numerics_times[first : first + CHUNK_SAMPLES]
             seconds = times.astype(float)
             rng = self._rng(_NUMERICS_SEED, number)
-            readings = {name: read(rng, name, getattr(self.physiology, name)(seconds))
-                        for name in ("heart_rate", "spo2", "respiratory_rate")}
+            readings = {
+                name: read(rng, name, getattr(self.physiology, name)(seconds))
+                for name in ("heart_rate", "spo2", "respiratory_rate")
+            }
             sent, artifact = stamp_numerics(self.artifacts, rng, seconds, interval, readings)
-            yield Numerics(times, readings["heart_rate"], readings["spo2"],
-                           readings["respiratory_rate"], sent, artifact)
+            yield Numerics(
+                times, readings["heart_rate"], readings["spo2"], readings["respiratory_rate"], sent, artifact
+            )
 
     def numerics(self) -> Numerics:
         """All numerics at once: for the ground truth and tests, not for streaming."""
         chunks = list(self.numerics_chunks())
-        return Numerics(*(np.concatenate([getattr(c, name) for c in chunks]) if chunks else np.zeros(0)
-                          for name in Numerics.__dataclass_fields__))
+        return Numerics(
+            *(
+                np.concatenate([getattr(c, name) for c in chunks]) if chunks else np.zeros(0)
+                for name in Numerics.__dataclass_fields__
+            )
+        )
 
     def _schedule(self, phase: int, interval_at) -> np.ndarray:
         times, at = [], self.begin + phase
@@ -151,8 +172,11 @@ class SimulatedPatient:
         systolic[implausible] = np.round(rng.uniform(60, 75, int(implausible.sum())))
         diastolic[implausible] = np.round(rng.uniform(35, 45, int(implausible.sum())))
         sent = (rng.random(len(times)) >= rates.nibp_failed) & ~within(times, self.artifacts.monitor_off)
-        values = {"systolic_bp": systolic, "diastolic_bp": diastolic,
-                  "mean_arterial_pressure": mean_arterial(systolic, diastolic)}
+        values = {
+            "systolic_bp": systolic,
+            "diastolic_bp": diastolic,
+            "mean_arterial_pressure": mean_arterial(systolic, diastolic),
+        }
         return Spot(times[sent], {k: v[sent] for k, v in values.items()}, implausible[sent])
 
     def _measure_nurse(self) -> Spot:
@@ -164,7 +188,8 @@ class SimulatedPatient:
         times = np.clip(times + jitter, self.begin, self.end - 1)
         seconds = times.astype(float)
         temperature = self.physiology.cap_afebrile(
-            seconds, read(rng, "temperature", self.physiology.temperature(seconds), 1))
+            seconds, read(rng, "temperature", self.physiology.temperature(seconds), 1)
+        )
         under = rng.random(len(times)) < self.settings.artifacts.temperature_under_read
         temperature[under] = np.round(temperature[under] - rng.uniform(0.5, 1.2, int(under.sum())), 1)
         return Spot(times, {"temperature": temperature}, under)
@@ -177,8 +202,9 @@ class SimulatedPatient:
         """
         if not self.course.after_first_fever:
             return
-        febrile = np.flatnonzero((self.nurse.values["temperature"] >= self.settings.truth.fever_celsius)
-                                 & ~self.nurse.artifact)
+        febrile = np.flatnonzero(
+            (self.nurse.values["temperature"] >= self.settings.truth.fever_celsius) & ~self.nurse.artifact
+        )
         if not len(febrile):
             return
         for respond in self.course.after_first_fever:
@@ -197,14 +223,33 @@ class SimulatedPatient:
         """Labs and ICANS from streams of their own; only an ICANS corticosteroid joins the
         clinical events (it lifts ASTCT's CRS fever requirement, so the truth must see it)."""
         settings = self.settings
-        self.labs = plan_labs(self._rng(_LABS_SEED), self.course, self.begin, self.end,
-                              settings.utc_offset_hours, settings.lab_panel_local_hour,
-                              settings.aki_share_of_severe_crs)
+        self.labs = plan_labs(
+            self._rng(_LABS_SEED),
+            self.course,
+            self.begin,
+            self.end,
+            settings.utc_offset_hours,
+            settings.lab_panel_local_hour,
+            settings.aki_share_of_severe_crs,
+        )
         rng = self._rng(_ICANS_SEED)
-        self.icans = plan_course(rng, self.course, self.begin, self.end, self._icans_share(),
-                                 settings.icans_severe_share, settings.icans_onset_days)
-        chart(rng, self.icans, self.begin, self.end, settings.neuro_interval_h,
-              lambda at: self.consciousness_at(at) != "A")
+        self.icans = plan_course(
+            rng,
+            self.course,
+            self.begin,
+            self.end,
+            self._icans_share(),
+            settings.icans_severe_share,
+            settings.icans_onset_days,
+        )
+        chart(
+            rng,
+            self.icans,
+            self.begin,
+            self.end,
+            settings.neuro_interval_h,
+            lambda at: self.consciousness_at(at) != "A",
+        )
         steroids = [(int(round(at)), fields) for at, fields in self.icans.medications if at < self.end]
         if steroids:
             self.events = sorted(self.events + steroids, key=lambda e: e[0])
@@ -259,39 +304,79 @@ class SimulatedPatient:
                     position += 1
                 if moves:
                     ward, bed = self.place_at(at)
-                yield at, NUMERICS, VitalSigns(
-                    patient_id=self.patient_id, ts=start + timedelta(seconds=at), ward=ward, bed=bed,
-                    source=f"gw-{ward}", heart_rate=heart[row], spo2=spo2[row],
-                    respiratory_rate=breaths[row],
+                yield (
+                    at,
+                    NUMERICS,
+                    VitalSigns(
+                        patient_id=self.patient_id,
+                        ts=start + timedelta(seconds=at),
+                        ward=ward,
+                        bed=bed,
+                        source=f"gw-{ward}",
+                        heart_rate=heart[row],
+                        spo2=spo2[row],
+                        respiratory_rate=breaths[row],
+                    ),
                 )
         yield from fixed[position:]
 
     def _fixed_records(self, start: datetime) -> list[tuple[int, int, InputEvent]]:
         rows: list[tuple[int, int, InputEvent]] = []
         for at, fields in (*self.events, *self.observations):
-            rows.append((at, EVENT, validate_input(
-                {"patient_id": self.patient_id, "ts": start + timedelta(seconds=at), **fields}
-            )))
+            rows.append(
+                (
+                    at,
+                    EVENT,
+                    validate_input({"patient_id": self.patient_id, "ts": start + timedelta(seconds=at), **fields}),
+                )
+            )
         for at, values in _spot_rows(self.nibp):
             ward, bed = self.place_at(at)
-            rows.append((at, NIBP, VitalSigns(
-                patient_id=self.patient_id, ts=start + timedelta(seconds=at), ward=ward, bed=bed,
-                source=f"gw-{ward}", **values,
-            )))
+            rows.append(
+                (
+                    at,
+                    NIBP,
+                    VitalSigns(
+                        patient_id=self.patient_id,
+                        ts=start + timedelta(seconds=at),
+                        ward=ward,
+                        bed=bed,
+                        source=f"gw-{ward}",
+                        **values,
+                    ),
+                )
+            )
         for at, values in _spot_rows(self.nurse):
             ward, bed = self.place_at(at)
-            rows.append((at, NURSE, VitalSigns(
-                patient_id=self.patient_id, ts=start + timedelta(seconds=at), ward=ward, bed=bed,
-                source="ehr", consciousness=cast(Any, self.consciousness_at(at)),  # ACVPU letter
-                on_oxygen=self.device_at(at) != "room_air", **values,
-            )))
+            rows.append(
+                (
+                    at,
+                    NURSE,
+                    VitalSigns(
+                        patient_id=self.patient_id,
+                        ts=start + timedelta(seconds=at),
+                        ward=ward,
+                        bed=bed,
+                        source="ehr",
+                        consciousness=cast(Any, self.consciousness_at(at)),  # ACVPU letter
+                        on_oxygen=self.device_at(at) != "room_air",
+                        **values,
+                    ),
+                )
+            )
         rows.sort(key=lambda row: (row[0], row[1]))
         return rows
 
 
 def _exertion(settings: SimulationSettings) -> Exertion:
-    return Exertion(settings.busy_bouts_per_day, settings.busy_bout_min, settings.busy_ramp_min,
-                    settings.busy_settle_min, settings.busy_heart_rate_rise, settings.busy_breaths_rise)
+    return Exertion(
+        settings.busy_bouts_per_day,
+        settings.busy_bout_min,
+        settings.busy_ramp_min,
+        settings.busy_settle_min,
+        settings.busy_heart_rate_rise,
+        settings.busy_breaths_rise,
+    )
 
 
 def _spot_rows(spot: Spot) -> Iterator[tuple[int, dict[str, Any]]]:

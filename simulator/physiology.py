@@ -36,14 +36,22 @@ HYPOXIC_BEATS_PER_POINT = 1.0  # heart rate /min per SpO2 point lost
 
 NON_FEBRILE_MAX_CELSIUS = 37.8  # a patient without a fever course never reads ≥ 38.0
 PLAUSIBLE = {  # what a living ward patient can show; clamps the sums of many ramps
-    "heart_rate": (30.0, 200.0), "systolic": (50.0, 220.0), "spo2": (60.0, 100.0),
-    "respiratory_rate": (5.0, 50.0), "temperature": (34.0, 41.5),
+    "heart_rate": (30.0, 200.0),
+    "systolic": (50.0, 220.0),
+    "spo2": (60.0, 100.0),
+    "respiratory_rate": (5.0, 50.0),
+    "temperature": (34.0, 41.5),
 }
 # Measurement noise (σ) of one reading, and of the slow wandering of the patient's own level.
-READING_SIGMA = {"heart_rate": 1.5, "systolic": 4.0, "diastolic": 2.5, "spo2": 0.5,
-                 "respiratory_rate": 0.8, "temperature": 0.08}
-WANDERING_SIGMA = {"heart_rate": 2.0, "systolic": 1.5, "spo2": 0.3, "respiratory_rate": 0.5,
-                   "temperature": 0.1}
+READING_SIGMA = {
+    "heart_rate": 1.5,
+    "systolic": 4.0,
+    "diastolic": 2.5,
+    "spo2": 0.5,
+    "respiratory_rate": 0.8,
+    "temperature": 0.08,
+}
+WANDERING_SIGMA = {"heart_rate": 2.0, "systolic": 1.5, "spo2": 0.3, "respiratory_rate": 0.5, "temperature": 0.1}
 
 
 @dataclass(frozen=True)
@@ -80,8 +88,15 @@ def draw_baseline(rng: np.random.Generator, *, scale2: bool = False) -> Baseline
 class Physiology:
     """The underlying (noise-free) vital signs of one patient at any times, in seconds."""
 
-    def __init__(self, baseline: Baseline, course: Course, rng: np.random.Generator,
-                 begin: float, end: float, utc_offset_h: float) -> None:
+    def __init__(
+        self,
+        baseline: Baseline,
+        course: Course,
+        rng: np.random.Generator,
+        begin: float,
+        end: float,
+        utc_offset_h: float,
+    ) -> None:
         self.baseline = baseline
         self.course = course
         self._offset_s = utc_offset_h * HOUR
@@ -121,16 +136,22 @@ class Physiology:
 
     def heart_rate(self, times: np.ndarray) -> np.ndarray:
         fever = self.fever(times)
-        value = (self._own("heart_rate", times) + self.course.heart_rate(times)
-                 + LIEBERMEISTER_PER_C * fever
-                 + BAROREFLEX_PER_MMHG * self._pressure_lost(times, fever)
-                 + HYPOXIC_BEATS_PER_POINT * self._spo2_lost(times))
+        value = (
+            self._own("heart_rate", times)
+            + self.course.heart_rate(times)
+            + LIEBERMEISTER_PER_C * fever
+            + BAROREFLEX_PER_MMHG * self._pressure_lost(times, fever)
+            + HYPOXIC_BEATS_PER_POINT * self._spo2_lost(times)
+        )
         return np.clip(value, *PLAUSIBLE["heart_rate"])
 
     def respiratory_rate(self, times: np.ndarray) -> np.ndarray:
-        value = (self._own("respiratory_rate", times) + self.course.respiratory_rate(times)
-                 + FEVER_BREATHS_PER_C * self.fever(times)
-                 + HYPOXIC_BREATHS_PER_POINT * self._spo2_lost(times))
+        value = (
+            self._own("respiratory_rate", times)
+            + self.course.respiratory_rate(times)
+            + FEVER_BREATHS_PER_C * self.fever(times)
+            + HYPOXIC_BREATHS_PER_POINT * self._spo2_lost(times)
+        )
         return np.clip(value, *PLAUSIBLE["respiratory_rate"])
 
     def spo2(self, times: np.ndarray) -> np.ndarray:

@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from monitor.config import EngineConfig, setting
-from simulator.crs import PRODUCTS
 from monitor.wire import Timestamp
+from simulator.crs import PRODUCTS
 
 JUDGEMENT = "simulator judgement, see docs/simulator.md"
 
@@ -33,7 +33,9 @@ class ArtifactRates(BaseModel):
     ecg_leads_off: float = setting(1.0, f"{JUDGEMENT}: ECG leads off (heart and respiratory rate 0)", "/day")
     heart_rate_spike: float = setting(1.0, "issue 3: one heart rate 80 → 190 → 80", "/day")
     spo2_single_dip: float = setting(2.0, "issue 3: one SpO2 of 74 amid 97s", "/day")
-    motion: float = setting(4.0, "Alarm safety (docs/clinical-reference.md): motion spikes; rate is a judgement", "/day")
+    motion: float = setting(
+        4.0, "Alarm safety (docs/clinical-reference.md): motion spikes; rate is a judgement", "/day"
+    )
     gap: float = setting(0.5, f"{JUDGEMENT}: patient off the monitor 10–45 min (shower, imaging)", "/day")
     monitor_off: float = setting(0.1, f"{JUDGEMENT}: monitor disconnected 1–3 h (a silent source)", "/day")
     nibp_implausible: float = setting(
@@ -103,13 +105,9 @@ class SimulationSettings(BaseModel):
     days: float = Field(3.0, gt=0, le=60)
     seed: int = Field(1, ge=0)
     start: Timestamp = datetime(2026, 11, 23, tzinfo=timezone.utc)
-    utc_offset_hours: float = setting(
-        0.0, "the ward's local time, for circadian rhythms and daytime activity", "h"
-    )
+    utc_offset_hours: float = setting(0.0, "the ward's local time, for circadian rhythms and daytime activity", "h")
 
-    numerics_interval_s: int = setting(
-        60, f"{JUDGEMENT}: gateways export continuous numerics every 1–60 s", "s"
-    )
+    numerics_interval_s: int = setting(60, f"{JUDGEMENT}: gateways export continuous numerics every 1–60 s", "s")
     nibp_intervals_min: tuple[int, ...] = setting(
         (30, 60), f"{JUDGEMENT}: each patient's routine NIBP cycle is one of these", "min"
     )
@@ -135,7 +133,8 @@ class SimulationSettings(BaseModel):
     )
     product_mix: dict[str, float] = setting(
         {"axi-cel-like": 0.5, "tisa-cel-like": 0.25, "teclistamab-like": 0.25},
-        f"{JUDGEMENT}: which therapy each CRS course follows", "share",
+        f"{JUDGEMENT}: which therapy each CRS course follows",
+        "share",
     )
     antipyretic_share: float = setting(
         0.5, f"{JUDGEMENT}: febrile CRS patients given paracetamol (lifts ASTCT's fever rule)", "share"
@@ -151,9 +150,7 @@ class SimulationSettings(BaseModel):
     busy_bouts_per_day: int = setting(
         3, f"{JUDGEMENT}: bouts a day, one in each equal slot of 08:00–20:00 local time", "/day"
     )
-    busy_bout_min: tuple[float, float] = setting(
-        (20.0, 30.0), f"{JUDGEMENT}: how long a bout of exertion lasts", "min"
-    )
+    busy_bout_min: tuple[float, float] = setting((20.0, 30.0), f"{JUDGEMENT}: how long a bout of exertion lasts", "min")
     busy_ramp_min: tuple[float, float] = setting(
         (2.0, 5.0), "CLINICAL.md exertion: the rise takes a few minutes", "min"
     )
@@ -163,9 +160,7 @@ class SimulationSettings(BaseModel):
     busy_heart_rate_rise: tuple[float, float] = setting(
         (25.0, 30.0), "CLINICAL.md exertion (+20–40/min); the middle of it is a judgement", "/min"
     )
-    busy_breaths_rise: float = setting(
-        4.0, "CLINICAL.md exertion: respiratory rate up by a few breaths", "/min"
-    )
+    busy_breaths_rise: float = setting(4.0, "CLINICAL.md exertion: respiratory rate up by a few breaths", "/min")
 
     # Labs and neurological assessments (issues 20 and 21): each from a random stream of its
     # own, so that the vital signs and the CRS course of every patient stay as they were.
@@ -181,7 +176,8 @@ class SimulationSettings(BaseModel):
     icans_share_by_product: dict[str, float] = setting(
         {"axi-cel-like": 0.6, "tisa-cel-like": 0.21, "teclistamab-like": 0.03},
         "CLINICAL.md ICANS course: JULIET 21 %, teclistamab 3 %; axi-cel below ZUMA-1's 87 % "
-        "neurological events, which counted any neurological adverse event (judgement)", "share",
+        "neurological events, which counted any neurological adverse event (judgement)",
+        "share",
     )
     icans_share_of_post_therapy_stable: float = setting(
         0.1, f"{JUDGEMENT}: ICANS without CRS in risk-period patients who get no CRS", "share"
@@ -190,8 +186,9 @@ class SimulationSettings(BaseModel):
         0.3, "CLINICAL.md ICANS course: grade >= 3 in a minority (axi-cel 31 %, cilta-cel 4 %)", "share"
     )
     icans_onset_days: tuple[float, float] = setting(
-        (3.0, 8.0), "issue 21: onset days 3–8 after therapy (CLINICAL.md: axi-cel median day 4, "
-        "tisa-cel day 6)", "d",
+        (3.0, 8.0),
+        "issue 21: onset days 3–8 after therapy (CLINICAL.md: axi-cel median day 4, tisa-cel day 6)",
+        "d",
     )
     neuro_interval_h: tuple[float, float] = setting(
         (8.0, 12.0), f"{JUDGEMENT}: a neurological assessment (ICE) charted every 8–12 h", "h"
@@ -205,18 +202,21 @@ class SimulationSettings(BaseModel):
 
     @model_validator(mode="after")
     def _describes_a_ward(self) -> "SimulationSettings":
-        shares = {name: getattr(self, name) for name in type(self).model_fields if name.endswith("_share")
-                  or "_share_of_" in name}
+        shares = {
+            name: getattr(self, name)
+            for name in type(self).model_fields
+            if name.endswith("_share") or "_share_of_" in name
+        }
         for name, value in shares.items():
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} {value} must be between 0 and 1")
         if self.crs_share + self.deterioration_share > 1.0:
-            raise ValueError(
-                f"crs_share {self.crs_share} + deterioration_share {self.deterioration_share} exceed 1"
-            )
-        cadences = {"numerics_interval_s": self.numerics_interval_s,
-                    "nibp_escalated_interval_min": self.nibp_escalated_interval_min,
-                    "temperature_interval_min": self.temperature_interval_min}
+            raise ValueError(f"crs_share {self.crs_share} + deterioration_share {self.deterioration_share} exceed 1")
+        cadences = {
+            "numerics_interval_s": self.numerics_interval_s,
+            "nibp_escalated_interval_min": self.nibp_escalated_interval_min,
+            "temperature_interval_min": self.temperature_interval_min,
+        }
         cadences.update({f"nibp_intervals_min[{i}]": v for i, v in enumerate(self.nibp_intervals_min)})
         for name, value in cadences.items():
             if value < 1:
@@ -230,8 +230,10 @@ class SimulationSettings(BaseModel):
         slot_min = 12 * 60 / max(self.busy_bouts_per_day, 1)
         longest = self.busy_bout_min[1] + self.busy_settle_min[1]
         if longest > slot_min:
-            raise ValueError(f"a bout and its settling ({longest:g} min) must fit in its slot of "
-                             f"{slot_min:g} min (12 daytime hours / busy_bouts_per_day)")
+            raise ValueError(
+                f"a bout and its settling ({longest:g} min) must fit in its slot of "
+                f"{slot_min:g} min (12 daytime hours / busy_bouts_per_day)"
+            )
         for name in ("icans_onset_days", "neuro_interval_h"):
             low, high = getattr(self, name)
             if not 0 < low <= high:

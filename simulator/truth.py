@@ -17,11 +17,11 @@ from typing import Any, overload
 
 import numpy as np
 
+from monitor.wire import format_timestamp
 from simulator.course import DAY
 from simulator.organ_truth import aki_stages, icans_grade
 from simulator.patient import SimulatedPatient
 from simulator.settings import TruthThresholds
-from monitor.wire import format_timestamp
 
 FEVER_LIFTING_DRUGS = frozenset({"tocilizumab", "siltuximab", "corticosteroid", "antipyretic"})
 GRADE3_DEVICES = frozenset({"high_flow_nasal_cannula", "face_mask", "non_rebreather", "venturi"})
@@ -64,10 +64,14 @@ class GroundTruth:
 
     def to_json(self) -> dict[str, Any]:
         listed = ("bouts", "aki", "icans")
-        document = {key: format_timestamp(value) if isinstance(value, datetime) else value
-                    for key, value in asdict(self).items() if key not in listed}
-        document["bouts"] = [{"start": format_timestamp(start), "end": format_timestamp(end)}
-                             for start, end in self.bouts]
+        document = {
+            key: format_timestamp(value) if isinstance(value, datetime) else value
+            for key, value in asdict(self).items()
+            if key not in listed
+        }
+        document["bouts"] = [
+            {"start": format_timestamp(start), "end": format_timestamp(end)} for start, end in self.bouts
+        ]
         document["aki"] = [{"at": format_timestamp(at), "stage": stage} for at, stage in self.aki]
         document["icans"] = [{"at": format_timestamp(at), "grade": grade} for at, grade in self.icans]
         return document
@@ -83,8 +87,9 @@ def _latest(times: np.ndarray, values: np.ndarray, at: np.ndarray, missing: floa
 def _oxygen_grade(device: str, flow: float | None, limits: TruthThresholds) -> int:
     if device in GRADE4_DEVICES:
         return 4
-    if device in GRADE3_DEVICES or (device == "nasal_cannula" and flow is not None
-                                    and flow > limits.low_flow_max_l_min):
+    if device in GRADE3_DEVICES or (
+        device == "nasal_cannula" and flow is not None and flow > limits.low_flow_max_l_min
+    ):
         return 3
     return 0 if device == "room_air" else 2
 
@@ -94,7 +99,10 @@ class _Context:
 
     def __init__(self, patient: SimulatedPatient, at: np.ndarray, limits: TruthThresholds) -> None:
         columns: dict[str, tuple[list[float], list[float]]] = {
-            "oxygen": ([], []), "vasopressor": ([], []), "therapy": ([], []), "lifted": ([], []),
+            "oxygen": ([], []),
+            "vasopressor": ([], []),
+            "therapy": ([], []),
+            "lifted": ([], []),
         }
 
         def add(column: str, when: float, value: float) -> None:
@@ -136,13 +144,23 @@ def ground_truth(patient: SimulatedPatient, start: datetime, limits: TruthThresh
     febrile = _latest(t_times, temperature, at) >= limits.fever_celsius
     systolic = _latest(b_times, patient.nibp.values["systolic_bp"][~patient.nibp.artifact], at)
     mean_pressure = _latest(b_times, patient.nibp.values["mean_arterial_pressure"][~patient.nibp.artifact], at)
-    hypotension = np.where(context.pressors >= 2, 4, np.where(context.pressors >= 1, 3, np.where(
-        (systolic < limits.hypotension_systolic_mmhg) | (mean_pressure < limits.hypotension_map_mmhg), 2, 0)))
+    hypotension = np.where(
+        context.pressors >= 2,
+        4,
+        np.where(
+            context.pressors >= 1,
+            3,
+            np.where(
+                (systolic < limits.hypotension_systolic_mmhg) | (mean_pressure < limits.hypotension_map_mmhg), 2, 0
+            ),
+        ),
+    )
     low_on_air = context.on_air & (_latest(n_times, spo2, at) <= limits.hypoxia_spo2_percent)
     hypoxia = np.maximum(context.oxygen, np.where(low_on_air, 2, 0))
     organ = np.maximum(hypotension, hypoxia)
-    grade = np.where(context.risk & (febrile | context.fever_lifted) & (organ >= 2), organ,
-                     np.where(context.risk & febrile, 1, 0))
+    grade = np.where(
+        context.risk & (febrile | context.fever_lifted) & (organ >= 2), organ, np.where(context.risk & febrile, 1, 0)
+    )
 
     @overload
     def when(seconds: float) -> datetime: ...
@@ -158,20 +176,30 @@ def ground_truth(patient: SimulatedPatient, start: datetime, limits: TruthThresh
     criterion, cycle = None, None
     if grade2_at is not None:
         i = grade2[0]
-        criterion = ("hypotension" if hypotension[i] >= 2 else
-                     "oxygen" if context.oxygen[i] >= 2 else "hypoxia")
+        criterion = "hypotension" if hypotension[i] >= 2 else "oxygen" if context.oxygen[i] >= 2 else "hypoxia"
         cycle = _cycle_at(patient, grade2_at, b_times, t_times, n_times)
     ward, bed = patient.ward, patient.bed
     return GroundTruth(
-        patient_id=patient.patient_id, kind=course.kind, course=course.label, ward=ward, bed=bed,
-        monitored_from=when(patient.begin), monitored_to=when(patient.end),
-        therapy_at=when(course.therapy_at), deterioration_start=when(course.start),
-        deterioration_end=when(course.end), first_fever_at=when(first_fever),
+        patient_id=patient.patient_id,
+        kind=course.kind,
+        course=course.label,
+        ward=ward,
+        bed=bed,
+        monitored_from=when(patient.begin),
+        monitored_to=when(patient.end),
+        therapy_at=when(course.therapy_at),
+        deterioration_start=when(course.start),
+        deterioration_end=when(course.end),
+        first_fever_at=when(first_fever),
         crs_onset_at=when(first_fever) if course.kind == "crs" else None,
-        grade2_at=when(grade2_at), grade2_criterion=criterion, grade2_cycle_s=cycle,
-        max_grade=int(grade.max()) if len(grade) else 0, planned_grade=course.planned_grade,
+        grade2_at=when(grade2_at),
+        grade2_criterion=criterion,
+        grade2_cycle_s=cycle,
+        max_grade=int(grade.max()) if len(grade) else 0,
+        planned_grade=course.planned_grade,
         urgent_at=when(_first_red(patient, numerics, clean, limits)),
-        busy=patient.busy, bouts=tuple((when(begin), when(end)) for begin, end, _ in course.bouts),
+        busy=patient.busy,
+        bouts=tuple((when(begin), when(end)) for begin, end, _ in course.bouts),
         **_organ_truth(patient, when, limits),
     )
 
@@ -182,23 +210,26 @@ def _organ_truth(patient: SimulatedPatient, when, limits: TruthThresholds) -> di
     if patient.labs is None:
         return {}
     labs = patient.labs
-    creatinine = [at for at, fields in patient.observations
-                  if fields["type"] == "lab" and fields["test"] == "creatinine"]
-    stages = aki_stages(np.array(creatinine, float), lambda t: labs.true_value("creatinine", t),
-                        labs.own["creatinine"], limits)
+    creatinine = [
+        at for at, fields in patient.observations if fields["type"] == "lab" and fields["test"] == "creatinine"
+    ]
+    stages = aki_stages(
+        np.array(creatinine, float), lambda t: labs.true_value("creatinine", t), labs.own["creatinine"], limits
+    )
     grades = [(at, icans_grade(fields)) for at, fields in patient.observations if fields["type"] == "neuro"]
     return {
-        "creatinine_baseline": round(labs.own["creatinine"], 3), "aki_planned": labs.aki_planned,
+        "creatinine_baseline": round(labs.own["creatinine"], 3),
+        "aki_planned": labs.aki_planned,
         "aki": tuple((when(at), stage) for at, stage in zip(creatinine, stages)),
         "aki_max_stage": max(stages, default=0),
-        "icans_planned_grade": patient.icans.grade, "icans_onset_at": when(patient.icans.onset),
+        "icans_planned_grade": patient.icans.grade,
+        "icans_onset_at": when(patient.icans.onset),
         "icans": tuple((when(at), grade) for at, grade in grades),
         "icans_max_grade": max((grade for _, grade in grades), default=0),
     }
 
 
-def _cycle_at(patient: SimulatedPatient, at: float, cuff: np.ndarray, nurse: np.ndarray,
-              monitor: np.ndarray) -> int:
+def _cycle_at(patient: SimulatedPatient, at: float, cuff: np.ndarray, nurse: np.ndarray, monitor: np.ndarray) -> int:
     """How long until the source that tipped the criteria measures again: the tolerance of
     'within one measurement cycle'. An event (oxygen started) is seen with the next numerics."""
     if np.any(nurse == at):
@@ -212,9 +243,11 @@ def _first_red(patient: SimulatedPatient, numerics, clean: np.ndarray, limits: T
     """The first reading that scores 3 on its own in NEWS2."""
     spo2_red = limits.red_spo2_scale2 if patient.baseline.spo2_scale == 2 else limits.red_spo2_scale1
     red = clean & (
-        (numerics.heart_rate <= limits.red_pulse_low) | (numerics.heart_rate >= limits.red_pulse_high)
+        (numerics.heart_rate <= limits.red_pulse_low)
+        | (numerics.heart_rate >= limits.red_pulse_high)
         | (numerics.respiratory_rate <= limits.red_breaths_low)
-        | (numerics.respiratory_rate >= limits.red_breaths_high) | (numerics.spo2 <= spo2_red)
+        | (numerics.respiratory_rate >= limits.red_breaths_high)
+        | (numerics.spo2 <= spo2_red)
     )
     candidates = [float(numerics.times[red][0])] if red.any() else []
     cuff = patient.nibp

@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from monitor.wire import InputEvent
 from simulator.course import CRS, DAY, HOUR, OTHER_DETERIORATION, STABLE, Course
 from simulator.crs import plan_crs
 from simulator.deterioration import plan_other_deterioration
@@ -21,7 +22,6 @@ from simulator.patient import SimulatedPatient
 from simulator.physiology import Baseline, draw_baseline
 from simulator.settings import SimulationSettings
 from simulator.truth import GroundTruth, ground_truth
-from monitor.wire import InputEvent
 
 _CENSUS_SEED = 0
 _BUSY_SEED = 200_000  # [seed, 200000]: no patient's own stream ([seed, index ≤ 100000, …])
@@ -60,8 +60,7 @@ def _plan_stable(rng: np.random.Generator, settings: SimulationSettings) -> tupl
     if rng.random() >= settings.post_therapy_share_of_stable:
         return baseline, Course(STABLE, "ward")
     therapy_at = rng.uniform(-10 * DAY, max(settings.window_s - 12 * HOUR, 0.0))
-    course = Course(STABLE, "post-therapy", therapy_at=therapy_at,
-                    monitored_from=max(0.0, therapy_at - 2 * HOUR))
+    course = Course(STABLE, "post-therapy", therapy_at=therapy_at, monitored_from=max(0.0, therapy_at - 2 * HOUR))
     course.event(therapy_at, "therapy", therapy=str(rng.choice(["car-t", "bispecific"])))
     return baseline, course
 
@@ -91,8 +90,11 @@ class Simulation:
         for index, (kind, number, (ward, bed)) in enumerate(zip(kinds, numbers, _beds(settings, len(kinds)))):
             rng = np.random.default_rng([settings.seed, index, 0])
             baseline, course = _plan(kind, rng, settings)
-            self.patients.append(SimulatedPatient(settings, index, f"MRN-{int(number):06d}", ward, bed,
-                                                  baseline, course, rng, busy=index in busy))
+            self.patients.append(
+                SimulatedPatient(
+                    settings, index, f"MRN-{int(number):06d}", ward, bed, baseline, course, rng, busy=index in busy
+                )
+            )
 
     def events(self) -> Iterator[InputEvent]:
         """Every message of the ward in event time (ties: by patient, then as each patient's
@@ -108,8 +110,10 @@ class Simulation:
 
     def truth_document(self) -> dict[str, Any]:
         """The ground truth as JSON, with the settings that reproduce it."""
-        return {"settings": self.settings.model_dump(mode="json"),
-                "patients": [truth.to_json() for truth in self.truths]}
+        return {
+            "settings": self.settings.model_dump(mode="json"),
+            "patients": [truth.to_json() for truth in self.truths],
+        }
 
 
 def _keyed(patient: SimulatedPatient, start) -> Iterator[tuple[int, int, int, InputEvent]]:

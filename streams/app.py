@@ -17,13 +17,13 @@ from streams.broker_contact import BrokerContact, OutageLog
 from streams.faust_compat.batch_lane import BatchLane, BatchLaneConsumer, table_partition
 from streams.faust_compat.fetch_positions import committed_offset, read_offset
 from streams.faust_compat.kafka_transport import Transport, use_short_fetch_wait
+from streams.faust_compat.patient_table import patient_state_table
 from streams.input_record import InputRecord
 from streams.log_flood import KafkaClientFlood
 from streams.long_lived import LongLivedObjects
 from streams.loop_watchdog import LoopWatchdog
 from streams.lost_records import LostRecordsWatchdog
 from streams.patient_states import StateWrite
-from streams.faust_compat.patient_table import patient_state_table
 from streams.pipeline import Publish
 from streams.record_step import Decision, RecordStep
 from streams.settings import WorkerSettings
@@ -37,8 +37,7 @@ def configured_app(settings: WorkerSettings) -> faust.App:
     too, so that its figure is Faust's cost under exactly the worker's configuration)."""
     # Faust's assignor checks that a static member's URL is the one it had before; derived
     # from the id, it survives a restart on another host or port.
-    static_member: dict[str, Any] = (
-        {"canonical_url": f"http://{settings.instance_id}"} if settings.instance_id else {})
+    static_member: dict[str, Any] = {"canonical_url": f"http://{settings.instance_id}"} if settings.instance_id else {}
     app = faust.App(
         settings.app_id,
         broker=settings.broker_url,
@@ -88,15 +87,20 @@ class Worker:
         # Not while the broker is away: its look-ups would wait for the broker (it cannot lose
         # records then, nothing arrives).
         self.lost_records = LostRecordsWatchdog(
-            app, self.input_names, lambda: self.ready and self.broker_contact.reachable(),
-            check_interval_s=settings.lost_records_check_s, stall_s=settings.lost_records_stall_s)
+            app,
+            self.input_names,
+            lambda: self.ready and self.broker_contact.reachable(),
+            check_interval_s=settings.lost_records_check_s,
+            stall_s=settings.lost_records_stall_s,
+        )
         self.long_lived = LongLivedObjects()
         self.engine_stalls = metrics.EngineStalls()
         self.loop_watchdog = LoopWatchdog(settings.loop_stall_s, settings.stop_timeout_s)
         self.broker_contact = BrokerContact(settings.broker_silence_limit_s)
         self.log_flood = KafkaClientFlood(outage=lambda: not self.broker_contact.reachable())
-        self.outage_log = OutageLog(self.broker_contact, settings.broker, lambda: self.log_flood.problems,
-                                    log.warning, log.info)
+        self.outage_log = OutageLog(
+            self.broker_contact, settings.broker, lambda: self.log_flood.problems, log.warning, log.info
+        )
         metrics.BROKER_CONNECTED.set_function(lambda: float(self.broker_contact.reachable()))
         metrics.BROKER_SILENT.set_function(self.broker_contact.silent_for)
         self._register()
@@ -108,8 +112,12 @@ class Worker:
         # use_short_fetch_wait (configured_app) gave the app this transport.
         cast(Transport, app.transport).broker_contact = self.broker_contact
         cast(Transport, app.transport).batch_lane = BatchLane(
-            frozenset(self.input_names), self._take, self.lost_records.sensor.took,
-            safe_offset=self.step.safe_offset, in_hand=self.lost_records.sensor.in_hand)
+            frozenset(self.input_names),
+            self._take,
+            self.lost_records.sensor.took,
+            safe_offset=self.step.safe_offset,
+            in_hand=self.lost_records.sensor.in_hand,
+        )
         app.timer(settings.tick_interval_s, name="advance")(self._advance)
         app.timer(5.0, name="gauges")(self._update_gauges)
         app.timer(max(1.0, min(5.0, settings.checkpoint_interval_s / 4)), name="store-quiet")(self._store_quiet)
@@ -147,11 +155,13 @@ class Worker:
         contact = self.broker_contact
         if contact.reachable():
             return None
-        return (f"no answer from the Kafka broker {self.settings.broker} for {contact.silent_for():.0f} s "
-                f"(last answer: {contact.last_contact()}; not ready after "
-                f"{contact.unreachable_after_s:.0f} s, CRSMON_BROKER_UNREACHABLE_S): no vital sign "
-                "arrives and no alert leaves. Check that the broker runs and that this host reaches "
-                "it (CRSMON_BROKER, CRSMON_KAFKA_* TLS/SASL settings)")
+        return (
+            f"no answer from the Kafka broker {self.settings.broker} for {contact.silent_for():.0f} s "
+            f"(last answer: {contact.last_contact()}; not ready after "
+            f"{contact.unreachable_after_s:.0f} s, CRSMON_BROKER_UNREACHABLE_S): no vital sign "
+            "arrives and no alert leaves. Check that the broker runs and that this host reaches "
+            "it (CRSMON_BROKER, CRSMON_KAFKA_* TLS/SASL settings)"
+        )
 
     async def _report_outage(self) -> None:
         self.outage_log.report()
@@ -258,14 +268,17 @@ class Worker:
             await asyncio.sleep(0)
 
     async def _on_recovered(self) -> None:
-        partitions = {tp.partition for tp in self.app.consumer.assignment()
-                      if tp.topic in self.input_names}
+        partitions = {tp.partition for tp in self.app.consumer.assignment() if tp.topic in self.input_names}
         restored, resend = self.step.assigned(partitions)
         await self._carry_out(resend)
         self.long_lived.recovered(len(self.engine.patients()))
         self.ready = True
-        log.info("ready: %d partitions, %d patients (%d restored from the table)",
-                 len(partitions), len(self.engine.patients()), restored)
+        log.info(
+            "ready: %d partitions, %d patients (%d restored from the table)",
+            len(partitions),
+            len(self.engine.patients()),
+            restored,
+        )
 
     async def _on_revoked(self, app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
         self.ready = False  # until the table has recovered the new assignment
@@ -292,16 +305,27 @@ class Worker:
             position = 0 if taken is None else taken + 1
             committed = committed_offset(consumer, tp) or 0  # what a restart would resume from
             if highwater is not None:
-                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - max(position, committed)))
+                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(
+                    max(0, highwater - max(position, committed))
+                )
             metrics.RECORDS_UNCOMMITTED.labels(tp.topic, str(tp.partition)).set(max(0, position - committed))
 
 
 def _publish_failed(publish: Publish, error: BaseException) -> None:
     metrics.PUBLISH_FAILURES.labels(publish.topic).inc()
-    kept = ("; the alert stays unconfirmed in its patient's record and is sent again when the "
-            "record is next restored" if publish.unconfirmed_of is not None else "")
-    log.error("could not publish a %d-byte message to %s (%s: %s)%s; processing goes on",
-              len(publish.value), publish.topic, type(error).__name__, error, kept)
+    kept = (
+        "; the alert stays unconfirmed in its patient's record and is sent again when the record is next restored"
+        if publish.unconfirmed_of is not None
+        else ""
+    )
+    log.error(
+        "could not publish a %d-byte message to %s (%s: %s)%s; processing goes on",
+        len(publish.value),
+        publish.topic,
+        type(error).__name__,
+        error,
+        kept,
+    )
 
 
 def run_worker(settings: WorkerSettings) -> None:
@@ -309,5 +333,6 @@ def run_worker(settings: WorkerSettings) -> None:
     if settings.create_topics:
         ensure_topics(settings)
     worker = Worker(settings)
-    faust_worker.Worker(worker.app, worker.loop_watchdog, worker.log_flood, loglevel=settings.log_level,
-                        quiet=True).execute_from_commandline()
+    faust_worker.Worker(
+        worker.app, worker.loop_watchdog, worker.log_flood, loglevel=settings.log_level, quiet=True
+    ).execute_from_commandline()

@@ -55,8 +55,14 @@ class OutageLog:
     broker is unreachable (the worker calls it every few seconds), with how long and how many
     Kafka client problems since (`problems()`, streams/log_flood.py), and one when it is back."""
 
-    def __init__(self, contact: BrokerContact, broker: str, problems: Callable[[], int],
-                 log: Callable[..., None], recovered: Callable[..., None]) -> None:
+    def __init__(
+        self,
+        contact: BrokerContact,
+        broker: str,
+        problems: Callable[[], int],
+        log: Callable[..., None],
+        recovered: Callable[..., None],
+    ) -> None:
         self.contact = contact
         self.broker = broker
         self.problems = problems
@@ -72,15 +78,23 @@ class OutageLog:
             if self._problems_at_start is None:
                 self._problems_at_start = self._problems_while_reachable
             self._longest = silent
-            self._warn("Kafka broker %s unreachable for %.0f s (last answer: %s); %d Kafka client "
-                       "errors since; /readyz answers 503. Check that the broker runs and that this "
-                       "host reaches it (CRSMON_BROKER, CRSMON_KAFKA_* TLS/SASL settings)",
-                       self.broker, silent, self.contact.last_contact(),
-                       self.problems() - self._problems_at_start)
+            self._warn(
+                "Kafka broker %s unreachable for %.0f s (last answer: %s); %d Kafka client "
+                "errors since; /readyz answers 503. Check that the broker runs and that this "
+                "host reaches it (CRSMON_BROKER, CRSMON_KAFKA_* TLS/SASL settings)",
+                self.broker,
+                silent,
+                self.contact.last_contact(),
+                self.problems() - self._problems_at_start,
+            )
         elif self._problems_at_start is not None:
-            self._info("Kafka broker %s answers again, after at least %.0f s unreachable; %d Kafka "
-                       "client errors in the outage", self.broker, self._longest,
-                       self.problems() - self._problems_at_start)
+            self._info(
+                "Kafka broker %s answers again, after at least %.0f s unreachable; %d Kafka "
+                "client errors in the outage",
+                self.broker,
+                self._longest,
+                self.problems() - self._problems_at_start,
+            )
             self._problems_at_start = None
         if self.contact.reachable():
             self._problems_while_reachable = self.problems()

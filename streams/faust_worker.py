@@ -15,8 +15,9 @@ from streams.loop_watchdog import LoopWatchdog
 
 
 class Worker(faust.Worker):
-    def __init__(self, app: faust.App, watchdog: LoopWatchdog, flood: KafkaClientFlood | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, app: faust.App, watchdog: LoopWatchdog, flood: KafkaClientFlood | None = None, **kwargs: Any
+    ) -> None:
         self.log_flood = flood  # before super(), which sets the logging up
         super().__init__(app, **kwargs)
         self.loop_watchdog = watchdog

@@ -27,8 +27,12 @@ KAFKA_CLIENT_LOGGERS = ("aiokafka", "kafka", "faust.transport")
 class KafkaClientFlood(logging.Filter):
     """Lets one line per kind through every `window_s`; counts the rest."""
 
-    def __init__(self, window_s: float = 5.0, outage: Callable[[], bool] = lambda: False,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        window_s: float = 5.0,
+        outage: Callable[[], bool] = lambda: False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__()
         self.window_s = window_s
         self.outage = outage
@@ -54,8 +58,9 @@ class KafkaClientFlood(logging.Filter):
         self._windows[kind] = (now, 0)
         if window is not None and window[1]:
             # Formatted first, so that a '%' in what is added cannot break the formatting.
-            record.msg = (f"{record.getMessage()} [{window[1]} more like this in the last "
-                          f"{now - window[0]:.0f} s held back]")
+            record.msg = (
+                f"{record.getMessage()} [{window[1]} more like this in the last {now - window[0]:.0f} s held back]"
+            )
             record.args = ()
         return True
 

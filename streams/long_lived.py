@@ -45,5 +45,6 @@ class LongLivedObjects:
     def _freeze(self, patients: int) -> None:
         gc.freeze()
         self._frozen_with = patients
-        log.debug("moved %d objects out of the garbage collector's reach (%d patients)",
-                  gc.get_freeze_count(), patients)
+        log.debug(
+            "moved %d objects out of the garbage collector's reach (%d patients)", gc.get_freeze_count(), patients
+        )

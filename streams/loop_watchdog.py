@@ -49,9 +49,16 @@ HARD_STOP_S = 30.0
 class LoopWatchdog:
     """Heartbeat on the loop, judgement on a thread (see the module docstring)."""
 
-    def __init__(self, stall_s: float = 2.0, stop_timeout_s: float = 5.0, *, beat_s: float = 0.25,
-                 recent_s: float = 15.0, exit_process: Callable[[int], Any] = os._exit,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        stall_s: float = 2.0,
+        stop_timeout_s: float = 5.0,
+        *,
+        beat_s: float = 0.25,
+        recent_s: float = 15.0,
+        exit_process: Callable[[int], Any] = os._exit,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.stall_s = stall_s
         self.stop_timeout_s = stop_timeout_s
         self.beat_s = beat_s
@@ -144,18 +151,27 @@ class LoopWatchdog:
                 self._stall_from = last_beat
         if newly_stalled:
             metrics.EVENT_LOOP_STALLS.inc()
-            log.error("the event loop has not run for %.1f s (limit %.1f s, CRSMON_LOOP_STALL_S): "
-                      "nothing is processed, published or answered meanwhile. It is at:\n%s",
-                      behind, self.stall_s, self.loop_stack())
+            log.error(
+                "the event loop has not run for %.1f s (limit %.1f s, CRSMON_LOOP_STALL_S): "
+                "nothing is processed, published or answered meanwhile. It is at:\n%s",
+                behind,
+                self.stall_s,
+                self.loop_stack(),
+            )
         requested = self._stop_requested_at
         if requested is None:
             return
         waited = now - requested
         stuck = behind > self.stall_s and waited > self.stop_timeout_s
         if stuck or waited > max(HARD_STOP_S, self.stop_timeout_s):
-            log.error("%s %.1f s ago and the worker has not stopped (event loop last ran %.1f s "
-                      "ago): ending the process. The event loop is at:\n%s",
-                      self._stop_signal, waited, behind, self.loop_stack())
+            log.error(
+                "%s %.1f s ago and the worker has not stopped (event loop last ran %.1f s "
+                "ago): ending the process. The event loop is at:\n%s",
+                self._stop_signal,
+                waited,
+                behind,
+                self.loop_stack(),
+            )
             _flush_logs()
             self._exit(1)
 

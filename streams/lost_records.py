@@ -121,8 +121,16 @@ class TakenOffsets(faust.Sensor):
 class LostRecordsWatchdog:
     """Finds input records lost between Faust's fetcher and the worker, and re-reads them."""
 
-    def __init__(self, app: faust.App, input_topics: set[str], is_ready: Callable[[], bool],
-                 *, check_interval_s: float = 2.0, stall_s: float = 4.0, max_rewinds: int = 3) -> None:
+    def __init__(
+        self,
+        app: faust.App,
+        input_topics: set[str],
+        is_ready: Callable[[], bool],
+        *,
+        check_interval_s: float = 2.0,
+        stall_s: float = 4.0,
+        max_rewinds: int = 3,
+    ) -> None:
         self.app = app
         self.input_topics = input_topics
         self.is_ready = is_ready
@@ -150,10 +158,13 @@ class LostRecordsWatchdog:
             metrics.LOST_RECORDS_UNCHECKED.inc()
             if not self._blind:
                 self._blind = True
-                log.error("the lost-records watchdog cannot inspect aiokafka's consumer (%s): records "
-                          "Faust drops in a rebalance are no longer found and read again. "
-                          "streams/faust_compat/ needs updating for the installed faust-streaming/"
-                          "aiokafka (see crsmon_lost_records_unchecked_total)", error)
+                log.error(
+                    "the lost-records watchdog cannot inspect aiokafka's consumer (%s): records "
+                    "Faust drops in a rebalance are no longer found and read again. "
+                    "streams/faust_compat/ needs updating for the installed faust-streaming/"
+                    "aiokafka (see crsmon_lost_records_unchecked_total)",
+                    error,
+                )
             return
         if view is None:
             return
@@ -209,17 +220,31 @@ class LostRecordsWatchdog:
             if offset not in state.given_up:
                 state.given_up.add(offset)
                 metrics.LOST_RECORDS_GIVEN_UP.labels(tp.topic).inc()
-                log.error("input records of %s[%d] from offset %d were %s and seeking back %d times "
-                          "did not get them read: the watchdog gives up on them and the worker goes "
-                          "on with the rest. Restart this worker (its group rebalances and it reads "
-                          "again from the committed offset) and report it with this log",
-                          tp.topic, tp.partition, offset, how, tries)
+                log.error(
+                    "input records of %s[%d] from offset %d were %s and seeking back %d times "
+                    "did not get them read: the watchdog gives up on them and the worker goes "
+                    "on with the rest. Restart this worker (its group rebalances and it reads "
+                    "again from the committed offset) and report it with this log",
+                    tp.topic,
+                    tp.partition,
+                    offset,
+                    how,
+                    tries,
+                )
             return
         state.rewinds[offset] = tries + 1
         state.hole_from, state.awaiting = None, offset
         metrics.RECORDS_LOST_IN_FLIGHT.labels(tp.topic).inc(max(1, position - offset))
-        log.error("records of %s[%d] from offset %d (fetched up to %d) were %s (a Faust rebalance "
-                  "race); seeking back to %d so they are processed (at-least-once: alerts keep "
-                  "their alert_id)", tp.topic, tp.partition, offset, position - 1, how, offset)
+        log.error(
+            "records of %s[%d] from offset %d (fetched up to %d) were %s (a Faust rebalance "
+            "race); seeking back to %d so they are processed (at-least-once: alerts keep "
+            "their alert_id)",
+            tp.topic,
+            tp.partition,
+            offset,
+            position - 1,
+            how,
+            offset,
+        )
         await self.app.consumer.seek(tp, offset)
         state.seen = None

@@ -6,35 +6,47 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 MESSAGES_CONSUMED = Counter(
-    "crsmon_messages_consumed_total", "Messages read from input topics.", ["topic"],
+    "crsmon_messages_consumed_total",
+    "Messages read from input topics.",
+    ["topic"],
     registry=REGISTRY,
 )
 MESSAGES_REJECTED = Counter(
-    "crsmon_messages_rejected_total", "Input messages sent to dead-letters, by why.",
-    ["topic", "reason"], registry=REGISTRY,
+    "crsmon_messages_rejected_total",
+    "Input messages sent to dead-letters, by why.",
+    ["topic", "reason"],
+    registry=REGISTRY,
 )
 MESSAGES_IGNORED = Counter(
     "crsmon_messages_ignored_total",
     "Valid input deliberately not applied, by why (e.g. readings older than a discharge).",
-    ["topic", "reason"], registry=REGISTRY,
+    ["topic", "reason"],
+    registry=REGISTRY,
 )
 ALERTS_EMITTED = Counter(
-    "crsmon_alerts_emitted_total", "Alert state changes published.",
-    ["rule", "severity", "status"], registry=REGISTRY,
+    "crsmon_alerts_emitted_total",
+    "Alert state changes published.",
+    ["rule", "severity", "status"],
+    registry=REGISTRY,
 )
 STATUSES_EMITTED = Counter(
-    "crsmon_patient_status_emitted_total", "PatientStatus messages published.", registry=REGISTRY,
+    "crsmon_patient_status_emitted_total",
+    "PatientStatus messages published.",
+    registry=REGISTRY,
 )
 PROCESSING_LATENCY = Histogram(
     "crsmon_processing_latency_seconds",
     "From an observation's event time to the publication of what it caused.",
-    ["output"], registry=REGISTRY,
+    ["output"],
+    registry=REGISTRY,
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 RECORDS_LOST_IN_FLIGHT = Counter(
     "crsmon_records_lost_in_flight_total",
     "Input records read again, from the first one Faust fetched but never gave the worker to "
-    "the fetch position (streams/lost_records.py).", ["topic"], registry=REGISTRY,
+    "the fetch position (streams/lost_records.py).",
+    ["topic"],
+    registry=REGISTRY,
 )
 LOST_RECORDS_UNCHECKED = Counter(
     "crsmon_lost_records_unchecked_total",
@@ -45,70 +57,91 @@ LOST_RECORDS_UNCHECKED = Counter(
 LOST_RECORDS_GIVEN_UP = Counter(
     "crsmon_lost_records_given_up_total",
     "Offsets the lost-records watchdog sought back to max_rewinds times without the worker "
-    "reading them again: it stopped trying (an ERROR says so); restart the worker.", ["topic"],
+    "reading them again: it stopped trying (an ERROR says so); restart the worker.",
+    ["topic"],
     registry=REGISTRY,
 )
 LOST_RECORDS_CHECKS = Counter(
     "crsmon_lost_records_checks_total",
     "Checks the lost-records watchdog made of a ready worker (streams/lost_records.py): proof "
-    "that the safety net runs, and a clock for tests that wait for it.", registry=REGISTRY,
+    "that the safety net runs, and a clock for tests that wait for it.",
+    registry=REGISTRY,
 )
 BROKER_CONNECTED = Gauge(
     "crsmon_broker_connected",
     "1 while the worker's consumer had an answer from a Kafka broker within "
     "CRSMON_BROKER_UNREACHABLE_S (10 s); 0 after that, when /readyz answers 503 "
-    "(streams/broker_contact.py).", registry=REGISTRY,
+    "(streams/broker_contact.py).",
+    registry=REGISTRY,
 )
 BROKER_SILENT = Gauge(
     "crsmon_broker_last_answer_age_seconds",
     "Seconds since a Kafka broker last answered the worker's consumer (fetches, heartbeats, "
-    "metadata); a fraction of a second while connected.", registry=REGISTRY,
+    "metadata); a fraction of a second while connected.",
+    registry=REGISTRY,
 )
 CONSUMER_LAG = Gauge(
-    "crsmon_consumer_lag_messages", "Messages not yet processed, per input topic partition.",
-    ["topic", "partition"], registry=REGISTRY,
+    "crsmon_consumer_lag_messages",
+    "Messages not yet processed, per input topic partition.",
+    ["topic", "partition"],
+    registry=REGISTRY,
 )
 RECORDS_UNCOMMITTED = Gauge(
-    "crsmon_records_uncommitted", "Input records taken but not committed, per input topic partition: "
+    "crsmon_records_uncommitted",
+    "Input records taken but not committed, per input topic partition: "
     "their effect is not in the patients' stored state yet, so a restart reads them again "
-    "(streams/patient_states.py; about a checkpoint interval of input).", ["topic", "partition"],
+    "(streams/patient_states.py; about a checkpoint interval of input).",
+    ["topic", "partition"],
     registry=REGISTRY,
 )
 OPEN_EPISODES = Gauge(
-    "crsmon_open_episodes", "Alert episodes open on this worker, by rule.", ["rule"],
+    "crsmon_open_episodes",
+    "Alert episodes open on this worker, by rule.",
+    ["rule"],
     registry=REGISTRY,
 )
 PATIENTS_TRACKED = Gauge(
-    "crsmon_patients_tracked", "Patients whose state this worker holds.", registry=REGISTRY,
+    "crsmon_patients_tracked",
+    "Patients whose state this worker holds.",
+    registry=REGISTRY,
 )
 STATE_WRITES = Counter(
-    "crsmon_state_writes_total", "Patient state written to the table, by cause.", ["cause"],
+    "crsmon_state_writes_total",
+    "Patient state written to the table, by cause.",
+    ["cause"],
     registry=REGISTRY,
 )
 STATE_RESTORES = Counter(
-    "crsmon_state_restores_total", "Patient states loaded from the table.", registry=REGISTRY,
+    "crsmon_state_restores_total",
+    "Patient states loaded from the table.",
+    registry=REGISTRY,
 )
 STATE_RESTORE_FAILURES = Counter(
-    "crsmon_state_restore_failures_total", "Stored patient states that could not be read.",
+    "crsmon_state_restore_failures_total",
+    "Stored patient states that could not be read.",
     registry=REGISTRY,
 )
 PUBLISH_FAILURES = Counter(
     "crsmon_publish_failures_total",
     "Messages the worker could not publish (the producer refused them or the broker did not "
     "confirm them), by topic. Never fatal: an alert stays in its patient's record, unconfirmed, "
-    "and is sent again when that record is next restored.", ["topic"], registry=REGISTRY,
+    "and is sent again when that record is next restored.",
+    ["topic"],
+    registry=REGISTRY,
 )
 EVENT_LOOP_STALLS = Counter(
     "crsmon_event_loop_stalls_total",
-    "Times the worker's event loop did not run for longer than CRSMON_LOOP_STALL_S "
-    "(streams/loop_watchdog.py).", registry=REGISTRY,
+    "Times the worker's event loop did not run for longer than CRSMON_LOOP_STALL_S (streams/loop_watchdog.py).",
+    registry=REGISTRY,
 )
 
 ENGINE_STALLS = Counter(
     "crsmon_engine_stalls_total",
     "Deadlines of the engine that a step could not move on, skipped so that monitoring goes on "
     "(a defect of crsmon, logged once at ERROR; monitor/engine.py). Labelled by the deadline "
-    "(rule and kind), never by patient.", ["deadline"], registry=REGISTRY,
+    "(rule and kind), never by patient.",
+    ["deadline"],
+    registry=REGISTRY,
 )
 
 

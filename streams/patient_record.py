@@ -67,7 +67,7 @@ def unpack(record: bytes) -> StoredPatient:
         for _ in range(count):
             (length,) = struct.unpack_from(">I", record, at)
             at += 4
-            alerts.append(record[at:at + length])
+            alerts.append(record[at : at + length])
             at += length
         applied: Applied = {}
         if version >= 2:
@@ -75,7 +75,7 @@ def unpack(record: bytes) -> StoredPatient:
             at += 1
             for _ in range(topics):
                 length = record[at]
-                topic = record[at + 1:at + 1 + length].decode()
+                topic = record[at + 1 : at + 1 + length].decode()
                 at += 1 + length
                 applied[topic] = _OFFSET.unpack_from(record, at)
                 at += _OFFSET.size

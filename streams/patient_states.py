@@ -37,8 +37,7 @@ from typing import Callable, Iterable, Mapping
 
 from monitor.engine import Engine
 from monitor.intake import RecentMessages
-from streams import metrics
-from streams import patient_record
+from streams import metrics, patient_record
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +58,13 @@ class PatientStates:
     and never writes: `settle` returns the write that is due, for the caller to carry out.
     """
 
-    def __init__(self, engine: Engine, table: Mapping[bytes, bytes], checkpoint_interval_s: float,
-                 wall: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        table: Mapping[bytes, bytes],
+        checkpoint_interval_s: float,
+        wall: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.engine = engine
         self._wall = wall
         self.table = table
@@ -224,8 +228,11 @@ class PatientStates:
                 return None
             return StateWrite(key, None, cause)  # forgotten: a tombstone, compacted away by Kafka
         self._written_at[patient_id] = at
-        return StateWrite(key, patient_record.pack(snapshot, self._unconfirmed.get(patient_id, []),
-                                                   self._applied.get(patient_id)), cause)
+        return StateWrite(
+            key,
+            patient_record.pack(snapshot, self._unconfirmed.get(patient_id, []), self._applied.get(patient_id)),
+            cause,
+        )
 
     def _restore(self, patient_id: str, stored: bytes) -> list[bytes]:
         try:

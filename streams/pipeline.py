@@ -13,8 +13,16 @@ from datetime import datetime, timezone
 from kafka_client.topics import Topics
 from monitor.engine import Engine, Outputs
 from monitor.intake import FutureCheck
-from monitor.wire import (Acknowledgement, InputEvent, InvalidMessage, dead_letter, decode_acknowledgement,
-                          decode_input, encode, format_timestamp)
+from monitor.wire import (
+    Acknowledgement,
+    InputEvent,
+    InvalidMessage,
+    dead_letter,
+    decode_acknowledgement,
+    decode_input,
+    encode,
+    format_timestamp,
+)
 from streams import metrics
 from streams.input_record import InputRecord
 
@@ -63,7 +71,8 @@ class Pipeline:
                 # A patient's events are ordered only within one partition, i.e. one key.
                 raise InvalidMessage(
                     f"message key {key!r} is not the patient_id {event.patient_id!r}: producers "
-                    "must key every message by patient_id", "wrong_key",
+                    "must key every message by patient_id",
+                    "wrong_key",
                 )
         except InvalidMessage as error:
             return self.rejected(record, error.kind, error.reason)
@@ -76,12 +85,21 @@ class Pipeline:
         except Exception as error:
             # A defect, not bad input: the worker takes its input in batches, so one message
             # that crashed it would crash every restart. The message is kept for the bug report.
-            log.exception("the engine failed on %s[%s] offset %s; dead-lettered, processing goes on",
-                          record.topic, record.partition, record.offset)
-            return self.rejected(record, "engine_error", (
-                f"crsmon's engine failed on this message ({type(error).__name__}: {error}); this is "
-                "a defect in crsmon, not in the message: report it with this dead letter. The "
-                "patient's other messages are still processed"))
+            log.exception(
+                "the engine failed on %s[%s] offset %s; dead-lettered, processing goes on",
+                record.topic,
+                record.partition,
+                record.offset,
+            )
+            return self.rejected(
+                record,
+                "engine_error",
+                (
+                    f"crsmon's engine failed on this message ({type(error).__name__}: {error}); this is "
+                    "a defect in crsmon, not in the message: report it with this dead letter. The "
+                    "patient's other messages are still processed"
+                ),
+            )
         if outputs.ignored is not None:  # e.g. a reading older than a discharge (monitor/discharges.py)
             self.ignored(record, outputs.ignored)
             if outputs.ignored == "behind_window":
@@ -104,15 +122,22 @@ class Pipeline:
             for patient_id in [p for p, at in logged.items() if now - at >= 3600]:
                 del logged[patient_id]
         logged[event.patient_id] = now
-        log.warning("a record of patient %s dated %s is older than that patient's window (records more "
-                    "than lateness_s behind its newest are not applied); counted in "
-                    "crsmon_messages_ignored_total{reason=\"behind_window\"}, logged once an hour per "
-                    "patient", event.patient_id, format_timestamp(event.ts))
+        log.warning(
+            "a record of patient %s dated %s is older than that patient's window (records more "
+            "than lateness_s behind its newest are not applied); counted in "
+            'crsmon_messages_ignored_total{reason="behind_window"}, logged once an hour per '
+            "patient",
+            event.patient_id,
+            format_timestamp(event.ts),
+        )
 
     def rejected(self, record: InputRecord, kind: str, reason: str) -> Publish:
         metrics.MESSAGES_REJECTED.labels(record.topic, kind).inc()
-        return Publish(self.topics.dead_letters, record.key,
-                       dead_letter(record.topic, record.partition, record.offset, reason, record.value))
+        return Publish(
+            self.topics.dead_letters,
+            record.key,
+            dead_letter(record.topic, record.partition, record.offset, reason, record.value),
+        )
 
     def publications(self, outputs: Outputs) -> tuple[list[Publish], list[Publish]]:
         """The outputs of one engine step as messages, statuses and alerts, alerts stamped with
@@ -128,6 +153,7 @@ class Pipeline:
         for alert in outputs.alerts:
             metrics.ALERTS_EMITTED.labels(alert.rule, alert.severity, alert.status).inc()
             metrics.PROCESSING_LATENCY.labels("alert").observe((now - alert.observed_at).total_seconds())
-            alerts.append(Publish(self.topics.alerts, alert.patient_id.encode(), encode(alert.stamped(now)),
-                                  alert.patient_id))
+            alerts.append(
+                Publish(self.topics.alerts, alert.patient_id.encode(), encode(alert.stamped(now)), alert.patient_id)
+            )
         return statuses, alerts

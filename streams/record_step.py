@@ -24,8 +24,8 @@ from typing import Iterable, Mapping
 
 from kafka_client.topics import Topics
 from monitor.engine import Engine, Outputs
-from streams.input_record import InputRecord
 from streams.event_clock import EventClock
+from streams.input_record import InputRecord
 from streams.patient_states import PatientStates, StateWrite
 from streams.pipeline import Pipeline, Publish
 
@@ -45,8 +45,14 @@ class Decision:
 class RecordStep:
     """The worker's per-record logic and the in-memory state it keeps between records."""
 
-    def __init__(self, engine: Engine, topics: Topics, stored: Mapping[bytes, bytes],
-                 checkpoint_interval_s: float, clock: EventClock | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        topics: Topics,
+        stored: Mapping[bytes, bytes],
+        checkpoint_interval_s: float,
+        clock: EventClock | None = None,
+    ) -> None:
         self.engine = engine
         self.topics = topics
         self.pipeline = Pipeline(engine, topics)

@@ -8,7 +8,6 @@ from kafka_client.environment import crsmon_setting
 from kafka_client.security import KafkaSecurity
 from kafka_client.topics import Topics
 
-
 _INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
@@ -87,9 +86,7 @@ class WorkerSettings:
 
     @property
     def broker_url(self) -> str:
-        return ",".join(
-            server if "://" in server else f"kafka://{server}" for server in self.broker.split(",")
-        )
+        return ",".join(server if "://" in server else f"kafka://{server}" for server in self.broker.split(","))
 
 
 def faust_credentials(security: KafkaSecurity) -> object | None:
@@ -101,5 +98,9 @@ def faust_credentials(security: KafkaSecurity) -> object | None:
 
     if not security.uses_sasl:
         return SSLCredentials(security.ssl_context())
-    return SASLCredentials(username=security.sasl_username, password=security.sasl_password,
-                           mechanism=security.sasl_mechanism, ssl_context=security.ssl_context())
+    return SASLCredentials(
+        username=security.sasl_username,
+        password=security.sasl_password,
+        mechanism=security.sasl_mechanism,
+        ssl_context=security.ssl_context(),
+    )

@@ -19,8 +19,14 @@ log = logging.getLogger(__name__)
 
 def all_topics(settings: WorkerSettings) -> list[str]:
     topics = settings.topics
-    return [topics.vitals, topics.clinical_events, topics.alert_acks, topics.patient_status,
-            topics.alerts, topics.dead_letters]
+    return [
+        topics.vitals,
+        topics.clinical_events,
+        topics.alert_acks,
+        topics.patient_status,
+        topics.alerts,
+        topics.dead_letters,
+    ]
 
 
 def ensure_topics(settings: WorkerSettings, *, retry_every: float = 2.0, give_up_after: float | None = None) -> None:
@@ -29,8 +35,10 @@ def ensure_topics(settings: WorkerSettings, *, retry_every: float = 2.0, give_up
     while True:
         try:
             admin = KafkaAdminClient(
-                bootstrap_servers=settings.broker.split(","), client_id=f"{settings.app_id}-setup",
-                request_timeout_ms=10000, **settings.kafka_client_options(),
+                bootstrap_servers=settings.broker.split(","),
+                client_id=f"{settings.app_id}-setup",
+                request_timeout_ms=10000,
+                **settings.kafka_client_options(),
             )
         except KafkaError as error:
             waited = time.monotonic() - started

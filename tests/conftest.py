@@ -41,18 +41,20 @@ def worker_env(kafka: LocalKafka, unique: str, tmp_path: Path) -> dict[str, str]
 def worker_environment(bootstrap: str, unique: str, tmp_path: Path) -> dict[str, str]:
     """The `worker_env` for any broker address (tests that start brokers of their own)."""
     env = dict(os.environ)
-    env.update({
-        "CRSMON_BROKER": bootstrap,
-        "CRSMON_APP_ID": f"crsmon-test-{unique}",
-        "CRSMON_DATA_DIR": str(tmp_path / "worker"),
-        "CRSMON_WEB_PORT": str(free_port()),
-        "CRSMON_TOPIC_VITALS": f"vitals-{unique}",
-        "CRSMON_TOPIC_CLINICAL_EVENTS": f"clinical-events-{unique}",
-        "CRSMON_TOPIC_PATIENT_STATUS": f"patient-status-{unique}",
-        "CRSMON_TOPIC_ALERTS": f"alerts-{unique}",
-        "CRSMON_TOPIC_ALERT_ACKS": f"alert-acks-{unique}",
-        "CRSMON_TOPIC_DEAD_LETTERS": f"dead-letters-{unique}",
-    })
+    env.update(
+        {
+            "CRSMON_BROKER": bootstrap,
+            "CRSMON_APP_ID": f"crsmon-test-{unique}",
+            "CRSMON_DATA_DIR": str(tmp_path / "worker"),
+            "CRSMON_WEB_PORT": str(free_port()),
+            "CRSMON_TOPIC_VITALS": f"vitals-{unique}",
+            "CRSMON_TOPIC_CLINICAL_EVENTS": f"clinical-events-{unique}",
+            "CRSMON_TOPIC_PATIENT_STATUS": f"patient-status-{unique}",
+            "CRSMON_TOPIC_ALERTS": f"alerts-{unique}",
+            "CRSMON_TOPIC_ALERT_ACKS": f"alert-acks-{unique}",
+            "CRSMON_TOPIC_DEAD_LETTERS": f"dead-letters-{unique}",
+        }
+    )
     return env
 
 

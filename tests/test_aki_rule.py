@@ -30,19 +30,42 @@ def stamp(hours: float) -> str:
 
 
 def creatinine(hours: float, value: float, unit: str = "mg/dL"):
-    return decode_input(orjson.dumps({"patient_id": PATIENT, "ts": stamp(hours), "type": "lab",
-                                      "test": "creatinine", "value": value, "unit": unit}))
+    return decode_input(
+        orjson.dumps(
+            {
+                "patient_id": PATIENT,
+                "ts": stamp(hours),
+                "type": "lab",
+                "test": "creatinine",
+                "value": value,
+                "unit": unit,
+            }
+        )
+    )
 
 
 def vitals(hours: float):
-    return decode_input(orjson.dumps({"patient_id": PATIENT, "ts": stamp(hours), "heart_rate": 78,
-                                      "systolic_bp": 124, "temperature": 36.8, "spo2": 97,
-                                      "respiratory_rate": 14}))
+    return decode_input(
+        orjson.dumps(
+            {
+                "patient_id": PATIENT,
+                "ts": stamp(hours),
+                "heart_rate": 78,
+                "systolic_bp": 124,
+                "temperature": 36.8,
+                "spo2": 97,
+                "respiratory_rate": 14,
+            }
+        )
+    )
 
 
 def aki_alerts(outputs: Outputs) -> list[tuple[str, str, tuple[str, ...], datetime]]:
-    return [(alert.status, alert.severity, tuple(alert.reasons), alert.observed_at)
-            for alert in outputs.alerts if alert.rule == "aki"]
+    return [
+        (alert.status, alert.severity, tuple(alert.reasons), alert.observed_at)
+        for alert in outputs.alerts
+        if alert.rule == "aki"
+    ]
 
 
 def feed(engine: Engine, *events) -> Outputs:
@@ -56,16 +79,17 @@ def test_stage_1_fires_medium_at_once_and_stage_2_updates_it_to_high():
     engine = Engine()
     assert aki_alerts(feed(engine, creatinine(0, 1.0))) == []  # a first value: no stage
     fired = engine.observe(creatinine(24, 1.4))
-    assert aki_alerts(fired) == [("firing", "medium",
-                                  ("creatinine 1.4 mg/dL, up 0.4 from 1.0 within 48 h: KDIGO stage 1",), at(24))]
-    alert, = fired.alerts
+    assert aki_alerts(fired) == [
+        ("firing", "medium", ("creatinine 1.4 mg/dL, up 0.4 from 1.0 within 48 h: KDIGO stage 1",), at(24))
+    ]
+    (alert,) = fired.alerts
     assert alert.episode_id == f"{PATIENT}:aki:{stamp(24)}"
     assert alert.crs_grade is None and alert.news2_score is not None  # clinical, not CRS-graded
     assert fired.durable  # an episode opened: the worker must store the patient now
     updated = engine.observe(creatinine(48, 2.1))
-    assert aki_alerts(updated) == [("updated", "high",
-                                    ("creatinine 2.1 mg/dL, 2.1 × baseline 1.0 (lowest of 7 days): KDIGO stage 2",),
-                                    at(48))]
+    assert aki_alerts(updated) == [
+        ("updated", "high", ("creatinine 2.1 mg/dL, 2.1 × baseline 1.0 (lowest of 7 days): KDIGO stage 2",), at(48))
+    ]
     assert updated.alerts[0].episode_id == alert.episode_id
 
 
@@ -73,8 +97,9 @@ def test_stage_3_is_an_update_at_the_same_high_severity_naming_stage_3():
     engine = Engine()
     feed(engine, creatinine(0, 1.0), creatinine(24, 2.0))  # stage 2: firing high
     outputs = engine.observe(creatinine(48, 3.2))
-    assert aki_alerts(outputs) == [("updated", "high", (
-        "creatinine 3.2 mg/dL, 3.2 × baseline 1.0 (lowest of 7 days): KDIGO stage 3",), at(48))]
+    assert aki_alerts(outputs) == [
+        ("updated", "high", ("creatinine 3.2 mg/dL, 3.2 × baseline 1.0 (lowest of 7 days): KDIGO stage 3",), at(48))
+    ]
     critical = Engine(EngineConfig(aki_stage_3_severity="critical"))  # a hospital's own policy
     feed(critical, creatinine(0, 1.0), creatinine(24, 2.0))
     assert aki_alerts(critical.observe(creatinine(48, 3.2)))[0][:2] == ("updated", "critical")
@@ -116,8 +141,15 @@ def test_vital_signs_between_results_change_nothing_of_the_episode():
 
 
 def test_a_snapshot_and_restore_mid_episode_gives_the_same_alerts():
-    course = [creatinine(0, 1.0), creatinine(24, 1.4), creatinine(48, 2.1), vitals(50),
-              creatinine(72, 168, "µmol/L"), creatinine(96, 1.1), vitals(100)]
+    course = [
+        creatinine(0, 1.0),
+        creatinine(24, 1.4),
+        creatinine(48, 2.1),
+        vitals(50),
+        creatinine(72, 168, "µmol/L"),
+        creatinine(96, 1.1),
+        vitals(100),
+    ]
     uninterrupted = Engine()
     before = feed(uninterrupted, *course[:3])
     after = feed(uninterrupted, *course[3:])
@@ -132,11 +164,15 @@ def test_a_snapshot_and_restore_mid_episode_gives_the_same_alerts():
     again.extend(restored.advance_to(at(150)))
     assert again.alerts == after.alerts
     assert [(status, severity) for status, severity, _, _ in aki_alerts(before)] == [
-        ("firing", "medium"), ("updated", "high")]
+        ("firing", "medium"),
+        ("updated", "high"),
+    ]
     # 168 µmol/L (1.9 mg/dL, stage 1) at 72 h, stage 0 at 96 h: downgraded to medium 24 h after
     # the stage-1 result, resolved 48 h after the stage-0 one
     assert [(status, severity, observed) for status, severity, _, observed in aki_alerts(after)] == [
-        ("updated", "medium", at(96)), ("resolved", "medium", at(144))]
+        ("updated", "medium", at(96)),
+        ("resolved", "medium", at(144)),
+    ]
 
 
 def test_the_rule_switched_off_opens_nothing_but_the_status_keeps_the_stage():
@@ -151,7 +187,8 @@ def test_discharge_resolves_an_open_aki_episode():
     feed(engine, creatinine(0, 1.0), creatinine(24, 1.4))
     discharge = decode_input(orjson.dumps({"patient_id": PATIENT, "ts": stamp(30), "type": "discharge"}))
     assert [(status, reasons) for status, _, reasons, _ in aki_alerts(engine.observe(discharge))] == [
-        ("resolved", ("patient discharged",))]
+        ("resolved", ("patient discharged",))
+    ]
 
 
 def test_validate_counts_aki_alerts_as_a_clinical_rule():
@@ -177,6 +214,7 @@ def test_a_late_creatinine_restages_the_latest_reading_at_the_patients_clock():
     feed(engine, creatinine(24, 1.2), creatinine(72, 1.9))
     assert engine.episode(PATIENT, "aki").severity == "medium"
     outputs = engine.observe(creatinine(48, 0.9))
-    assert aki_alerts(outputs) == [("updated", "high", (
-        "creatinine 1.9 mg/dL, 2.1 × baseline 0.9 (lowest of 7 days): KDIGO stage 2",), at(72))]
+    assert aki_alerts(outputs) == [
+        ("updated", "high", ("creatinine 1.9 mg/dL, 2.1 × baseline 0.9 (lowest of 7 days): KDIGO stage 2",), at(72))
+    ]
     assert outputs.statuses[-1].kidney.model_dump() == {"aki_stage": 2, "creatinine": 1.9, "baseline": 0.9}

@@ -12,8 +12,7 @@ def febrile_patient(**config) -> Bedside:
     """Day 2 after CAR-T, febrile: a grade-1 CRS episode is open (severity medium)."""
     bed = Bedside(Engine(EngineConfig(**config)) if config else None)
     bed.therapy(bed.at(0))
-    bed.vitals(bed.at(24 * 60), heart_rate=88, systolic_bp=125, spo2=97, respiratory_rate=16,
-               temperature=38.3)
+    bed.vitals(bed.at(24 * 60), heart_rate=88, systolic_bp=125, spo2=97, respiratory_rate=16, temperature=38.3)
     assert [(a.status, a.severity) for a in bed.alerts] == [("firing", "medium")]
     return bed
 
@@ -30,8 +29,7 @@ def test_a_single_systolic_of_68_between_two_of_125_opens_nothing():
 def test_a_single_spo2_of_74_amid_97s_opens_nothing():
     bed = febrile_patient()
     for second in range(60, 1800, 60):
-        bed.vitals(bed.at(24 * 60) + timedelta(seconds=second), spo2=74 if second == 600 else 97,
-                   heart_rate=88)
+        bed.vitals(bed.at(24 * 60) + timedelta(seconds=second), spo2=74 if second == 600 else 97, heart_rate=88)
     assert [a.status for a in bed.alerts] == ["firing"]
     assert not any(s.crs.hypoxia for s in bed.statuses)
     assert bed.engine.counters(bed.patient_id)["artifacts"] == 1
@@ -59,7 +57,10 @@ def test_the_same_jump_confirmed_by_the_next_reading_is_believed():
     assert bed.status().crs.grade == 2  # confirmed by the next reading
     bed.advance(bed.at(24 * 60 + 70))
     assert [(a.status, a.severity, a.observed_at) for a in bed.alerts][-1] == (
-        "updated", "high", bed.at(24 * 60 + 65))  # within the 15-minute cycle
+        "updated",
+        "high",
+        bed.at(24 * 60 + 65),
+    )  # within the 15-minute cycle
 
 
 def test_a_gradual_fall_is_believed_at_once():
@@ -120,8 +121,7 @@ def test_a_source_sending_zeros_is_lost_too_and_comes_back_when_it_streams_again
     bed.advance(bed.at(9))
     assert len(bed.alerts) == 1
     continuous_spo2(bed, 10, 2)
-    assert [(a.rule, a.status) for a in bed.alerts] == [
-        ("signal_loss", "firing"), ("signal_loss", "resolved")]
+    assert [(a.rule, a.status) for a in bed.alerts] == [("signal_loss", "firing"), ("signal_loss", "resolved")]
 
 
 def test_spot_checks_are_never_a_lost_signal():

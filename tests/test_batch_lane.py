@@ -36,8 +36,11 @@ class Record:
 
 
 def records(first: int, last: int, skip: tuple[int, ...] = ()) -> list[Record]:
-    return [Record(VITALS.topic, VITALS.partition, offset, timestamp=offset)
-            for offset in range(first, last + 1) if offset not in skip]
+    return [
+        Record(VITALS.topic, VITALS.partition, offset, timestamp=offset)
+        for offset in range(first, last + 1)
+        if offset not in skip
+    ]
 
 
 @pytest.fixture
@@ -125,14 +128,23 @@ def test_offsets_below_the_committed_one_are_not_acknowledged_again(consumer) ->
 
 
 def test_partitions_and_topics_of_a_batch_are_merged_in_produce_order_each_keeping_its_own() -> None:
-    vitals = [Record("vitals", 0, 10, timestamp=1), Record("vitals", 0, 11, timestamp=5),
-              Record("vitals", 0, 12, timestamp=3)]  # a producer's clock stepped back
+    vitals = [
+        Record("vitals", 0, 10, timestamp=1),
+        Record("vitals", 0, 11, timestamp=5),
+        Record("vitals", 0, 12, timestamp=3),
+    ]  # a producer's clock stepped back
     therapy = [Record("clinical-events", 0, 7, timestamp=2)]
     other = [Record("vitals", 1, 90, timestamp=4)]
-    merged = list(in_produce_order([(TP("vitals", 0), vitals), (TP("clinical-events", 0), therapy),
-                                    (TP("vitals", 1), other)]))
+    merged = list(
+        in_produce_order([(TP("vitals", 0), vitals), (TP("clinical-events", 0), therapy), (TP("vitals", 1), other)])
+    )
     assert [(r.topic, r.partition, r.offset) for r in merged] == [
-        ("vitals", 0, 10), ("clinical-events", 0, 7), ("vitals", 1, 90), ("vitals", 0, 11), ("vitals", 0, 12)]
+        ("vitals", 0, 10),
+        ("clinical-events", 0, 7),
+        ("vitals", 1, 90),
+        ("vitals", 0, 11),
+        ("vitals", 0, 12),
+    ]
 
 
 def test_table_operations_follow_the_partition_of_the_record_being_taken() -> None:
@@ -146,8 +158,11 @@ def test_table_operations_follow_the_partition_of_the_record_being_taken() -> No
 
 def test_the_watchdog_hears_of_a_batch_only_when_it_was_taken_whole(consumer) -> None:
     heard = []
-    lane = BatchLane(frozenset({VITALS.topic}), Handler(consumer.app, stop_after=3),
-                     lambda tp, first, last: heard.append((tp, first, last)))
+    lane = BatchLane(
+        frozenset({VITALS.topic}),
+        Handler(consumer.app, stop_after=3),
+        lambda tp, first, last: heard.append((tp, first, last)),
+    )
     asyncio.run(consumer._take_batch(lane, [(VITALS, records(0, 9))], consumer.app.consumer_generation_id))  # noqa: SLF001
     assert heard == []
     consumer.app.flow_control.resume()
@@ -162,8 +177,9 @@ def test_offsets_whose_effect_is_not_stored_are_held_back_until_it_is(consumer) 
     events = TP("clinical-events", VITALS.partition)
     consumer._committed_offset[events] = None  # noqa: SLF001
     safe: dict[tuple[str, int], int | None] = {(VITALS.topic, VITALS.partition): 5}
-    lane = BatchLane(frozenset({VITALS.topic, events.topic}), Handler(), None,
-                     lambda topic, partition: safe.get((topic, partition)))
+    lane = BatchLane(
+        frozenset({VITALS.topic, events.topic}), Handler(), None, lambda topic, partition: safe.get((topic, partition))
+    )
 
     def take_lane(tp: TP, first: int, last: int) -> None:
         batch = [Record(tp.topic, tp.partition, offset, timestamp=offset) for offset in range(first, last + 1)]

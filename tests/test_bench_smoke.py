@@ -17,9 +17,20 @@ BENCHMARK = Path(__file__).resolve().parent.parent / "bench" / "worker.py"
 
 def test_quick_benchmark_completes_and_prints_every_figure(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, str(BENCHMARK), "--quick", "--patients", "200", "--takeover-patients", "200",
-         "--workdir", str(tmp_path)],
-        capture_output=True, text=True, timeout=240,
+        [
+            sys.executable,
+            str(BENCHMARK),
+            "--quick",
+            "--patients",
+            "200",
+            "--takeover-patients",
+            "200",
+            "--workdir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     table = result.stdout
@@ -35,11 +46,20 @@ def test_the_backlog_benchmark_runs_on_the_shipped_stays_and_prints_every_figure
     stays = Path(__file__).resolve().parent / "data" / "physionet2019"
     result = subprocess.run(
         [sys.executable, "-m", "bench.backlog", str(stays), "--stays", "20", "--workdir", str(tmp_path)],
-        capture_output=True, text=True, timeout=300, cwd=BENCHMARK.parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=BENCHMARK.parent.parent,
     )
     assert result.returncode == 0, result.stderr[-4000:]
-    for figure in ("baseline: sets/s", "worker: sets/s", "worker: longest pause", "changelog bytes per input record",
-                   "worker RSS per patient", "worker / baseline"):
+    for figure in (
+        "baseline: sets/s",
+        "worker: sets/s",
+        "worker: longest pause",
+        "changelog bytes per input record",
+        "worker RSS per patient",
+        "worker / baseline",
+    ):
         assert figure in result.stdout, f"{figure!r} not printed:\n{result.stdout}"
     assert "INCOMPLETE" not in result.stdout, result.stdout
 
@@ -48,7 +68,9 @@ def test_the_ice_form_round_trip_benchmark_runs_and_prints_its_percentiles(kafka
     """bench/ice_round_trip.py, two submits on the session's broker (its figures are read, not checked)."""
     result = subprocess.run(
         [sys.executable, str(BENCHMARK.parent / "ice_round_trip.py"), "--rounds", "2", "--broker", kafka.bootstrap],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])

@@ -40,9 +40,13 @@ def test_the_outage_report_counts_problems_since_the_broker_last_answered() -> N
     clock, problems, lines = Clock(), [3], []
     contact = BrokerContact(10, clock)
     contact.heard()
-    outage = OutageLog(contact, "kafka:9092", lambda: problems[0],
-                       lambda *a: lines.append(("warning", a[0] % a[1:])),
-                       lambda *a: lines.append(("info", a[0] % a[1:])))
+    outage = OutageLog(
+        contact,
+        "kafka:9092",
+        lambda: problems[0],
+        lambda *a: lines.append(("warning", a[0] % a[1:])),
+        lambda *a: lines.append(("info", a[0] % a[1:])),
+    )
     outage.report()
     assert lines == []
     problems[0] = 250

@@ -43,15 +43,24 @@ def crs_course_with_tocilizumab_signal_loss_and_discharge() -> list[dict]:
             if when == at:
                 lines.append({"patient_id": "P1", "ts": stamp(at), **event})
         minute = int((at - T0) / MINUTE)
-        vitals = {"patient_id": "P1", "ts": stamp(at), "ward": "5-West", "bed": "12",
-                  "heart_rate": 80 if at < T0 + 4 * HOUR else 112, "respiratory_rate": 16,
-                  "spo2": 0 if T0 + 10 * HOUR <= at < T0 + 10 * HOUR + 20 * MINUTE else 97}
+        vitals = {
+            "patient_id": "P1",
+            "ts": stamp(at),
+            "ward": "5-West",
+            "bed": "12",
+            "heart_rate": 80 if at < T0 + 4 * HOUR else 112,
+            "respiratory_rate": 16,
+            "spo2": 0 if T0 + 10 * HOUR <= at < T0 + 10 * HOUR + 20 * MINUTE else 97,
+        }
         if minute % 30 == 0:
             vitals["temperature"] = 38.8 if T0 + 4 * HOUR <= at < T0 + 8 * HOUR else 37.0
         if minute % 15 == 0:
             systolic = 85 if T0 + 5 * HOUR <= at < T0 + 9 * HOUR else 122
-            vitals.update(systolic_bp=systolic, diastolic_bp=systolic * 0.6,
-                          mean_arterial_pressure=round(systolic * 0.6 + systolic * 0.4 / 3))
+            vitals.update(
+                systolic_bp=systolic,
+                diastolic_bp=systolic * 0.6,
+                mean_arterial_pressure=round(systolic * 0.6 + systolic * 0.4 / 3),
+            )
         lines.append(vitals)
         lines.append({"patient_id": "P2", "ts": stamp(at), "heart_rate": 130, "spo2": 91})
         at += MINUTE
@@ -78,19 +87,28 @@ def test_the_vital_signs_are_drawn_as_measured_of_this_patient_only(drawn) -> No
     assert max(v for v in temperature.values if not math.isnan(v)) == 38.8
     heart_rate = [v for v in drawn.lines["heart_rate"].values if not math.isnan(v)]
     assert set(heart_rate) == {80.0, 112.0}  # P2's 130 is not on P1's page
-    assert set(drawn.lines) == {"temperature", "heart_rate", "systolic_bp", "diastolic_bp",
-                                "mean_arterial_pressure", "spo2", "respiratory_rate"}
+    assert set(drawn.lines) == {
+        "temperature",
+        "heart_rate",
+        "systolic_bp",
+        "diastolic_bp",
+        "mean_arterial_pressure",
+        "spo2",
+        "respiratory_rate",
+    }
     assert max(drawn.lines["heart_rate"].times) < T0 + 13 * HOUR  # nothing after the discharge
 
 
 def test_a_lost_signal_is_a_gap_in_its_line_and_a_low_priority_span(drawn) -> None:
     spo2 = drawn.lines["spo2"]
-    lost = [value for at, value in zip(spo2.times, spo2.values)
-            if T0 + 10 * HOUR <= at < T0 + 10 * HOUR + 20 * MINUTE]
+    lost = [value for at, value in zip(spo2.times, spo2.values) if T0 + 10 * HOUR <= at < T0 + 10 * HOUR + 20 * MINUTE]
     assert lost and all(math.isnan(value) for value in lost)
     heart_rate = drawn.lines["heart_rate"]
-    assert not any(math.isnan(value) for at, value in zip(heart_rate.times, heart_rate.values)
-                   if T0 + 10 * HOUR <= at < T0 + 10 * HOUR + 20 * MINUTE)
+    assert not any(
+        math.isnan(value)
+        for at, value in zip(heart_rate.times, heart_rate.values)
+        if T0 + 10 * HOUR <= at < T0 + 10 * HOUR + 20 * MINUTE
+    )
     [loss] = [span for span in drawn.spans if span[0] == "signal_loss"]
     assert loss[1] == "low"
     assert T0 + 10 * HOUR <= loss[2] <= T0 + 10 * HOUR + 10 * MINUTE
@@ -136,9 +154,20 @@ def test_a_recorded_run_without_inputs_is_drawn_from_its_statuses(tmp_path: Path
     source = write_lines(tmp_path / "ward.jsonl", crs_course_with_tocilizumab_signal_loss_and_discharge())
     events, outputs = case_from_file(str(source), "P1", None, io.StringIO())
     recorded = tmp_path / "recorded.jsonl"
-    recorded.write_text("".join(item.model_dump_json() + "\n" for item in outputs) + json.dumps(
-        {"record": "ack", "episode_id": next(o.episode_id for o in outputs if getattr(o, "rule", "") == "crs"),
-         "patient_id": "P1", "ts": stamp(T0 + 5 * HOUR), "by": "rn-4411", "source": "dashboard"}) + "\n")
+    recorded.write_text(
+        "".join(item.model_dump_json() + "\n" for item in outputs)
+        + json.dumps(
+            {
+                "record": "ack",
+                "episode_id": next(o.episode_id for o in outputs if getattr(o, "rule", "") == "crs"),
+                "patient_id": "P1",
+                "ts": stamp(T0 + 5 * HOUR),
+                "by": "rn-4411",
+                "source": "dashboard",
+            }
+        )
+        + "\n"
+    )
     events, outputs = case_from_file(str(recorded), "P1", None, io.StringIO())
     assert events == []
     drawn = render_case_report(events, outputs, tmp_path / "r.png", tmp_path / "r.pdf")
@@ -149,35 +178,59 @@ def test_a_recorded_run_without_inputs_is_drawn_from_its_statuses(tmp_path: Path
 
 def test_crsmon_report_writes_png_and_pdf_and_says_so(tmp_path: Path) -> None:
     source = write_lines(tmp_path / "ward.jsonl", crs_course_with_tocilizumab_signal_loss_and_discharge())
-    done = subprocess.run([sys.executable, "-m", "crsmon.cli", "report", "P1", "--from", str(source),
-                           "--out", str(tmp_path / "out" / "P1")], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crsmon.cli",
+            "report",
+            "P1",
+            "--from",
+            str(source),
+            "--out",
+            str(tmp_path / "out" / "P1"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out" / "P1.png").stat().st_size > 10_000
     assert (tmp_path / "out" / "P1.pdf").stat().st_size > 5_000
     assert "P1.png" in done.stdout and "P1.pdf" in done.stdout
-    missing = subprocess.run([sys.executable, "-m", "crsmon.cli", "report", "P9", "--from", str(source),
-                              "--out", str(tmp_path / "P9")], capture_output=True, text=True, timeout=120)
+    missing = subprocess.run(
+        [sys.executable, "-m", "crsmon.cli", "report", "P9", "--from", str(source), "--out", str(tmp_path / "P9")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert missing.returncode == 2 and "nothing about patient P9" in missing.stderr
 
 
 def with_labs_and_neuro(lines: list[dict]) -> list[dict]:
     """P1's course with a morning panel (creatinine in µmol/L, platelets, CRP), a repeat of two
     tests after tocilizumab, and two bedside assessments (ICE 10, then 6 and drowsy)."""
-    extra = [
-        {"patient_id": "P1", "ts": stamp(T0 + 2 * HOUR), "type": "lab", "test": test, "value": value, "unit": unit}
-        for test, value, unit in (("creatinine", 88.4, "umol/L"), ("platelets", 150, "10*9/L"), ("crp", 12, "mg/L"))
-    ] + [
-        {"patient_id": "P1", "ts": stamp(T0 + 9 * HOUR), "type": "lab", "test": test, "value": value, "unit": unit}
-        for test, value, unit in (("creatinine", 1.9, "mg/dL"), ("crp", 140, "mg/L"))
-    ] + [
-        {"patient_id": "P1", "ts": stamp(T0 + 3 * HOUR), "type": "neuro", "ice": 10, "arousal": "alert"},
-        {"patient_id": "P1", "ts": stamp(T0 + 8 * HOUR), "type": "neuro", "ice": 6, "arousal": "spontaneous"},
-    ]
+    extra = (
+        [
+            {"patient_id": "P1", "ts": stamp(T0 + 2 * HOUR), "type": "lab", "test": test, "value": value, "unit": unit}
+            for test, value, unit in (("creatinine", 88.4, "umol/L"), ("platelets", 150, "10*9/L"), ("crp", 12, "mg/L"))
+        ]
+        + [
+            {"patient_id": "P1", "ts": stamp(T0 + 9 * HOUR), "type": "lab", "test": test, "value": value, "unit": unit}
+            for test, value, unit in (("creatinine", 1.9, "mg/dL"), ("crp", 140, "mg/L"))
+        ]
+        + [
+            {"patient_id": "P1", "ts": stamp(T0 + 3 * HOUR), "type": "neuro", "ice": 10, "arousal": "alert"},
+            {"patient_id": "P1", "ts": stamp(T0 + 8 * HOUR), "type": "neuro", "ice": 6, "arousal": "spontaneous"},
+        ]
+    )
     return sorted(lines + extra, key=lambda line: line["ts"])
 
 
 def test_labs_and_neuro_assessments_are_lanes_of_their_own_not_event_marks(tmp_path: Path) -> None:
-    source = write_lines(tmp_path / "ward.jsonl", with_labs_and_neuro(crs_course_with_tocilizumab_signal_loss_and_discharge()))
+    source = write_lines(
+        tmp_path / "ward.jsonl", with_labs_and_neuro(crs_course_with_tocilizumab_signal_loss_and_discharge())
+    )
     events, outputs = case_from_file(str(source), "P1", None, io.StringIO())
     drawn = render_case_report(events, outputs, tmp_path / "P1.png", tmp_path / "P1.pdf")
     assert drawn.labs == [(T0 + 2 * HOUR, "creatinine,platelets,crp"), (T0 + 9 * HOUR, "creatinine,crp")]
@@ -192,7 +245,9 @@ def test_labs_and_neuro_assessments_are_lanes_of_their_own_not_event_marks(tmp_p
 
 def test_the_icans_band_follows_the_grade_of_the_recorded_statuses(tmp_path: Path) -> None:
     """A recorded run of a worker that grades ICANS (issue 21): the band is its grade over time."""
-    source = write_lines(tmp_path / "ward.jsonl", with_labs_and_neuro(crs_course_with_tocilizumab_signal_loss_and_discharge()))
+    source = write_lines(
+        tmp_path / "ward.jsonl", with_labs_and_neuro(crs_course_with_tocilizumab_signal_loss_and_discharge())
+    )
     events, outputs = case_from_file(str(source), "P1", None, io.StringIO())
     graded = []
     for output in outputs:

@@ -14,25 +14,66 @@ from pathlib import Path
 import pytest
 
 from monitor.catalogue import (
-    CATALOGUE, LAB_TESTS, VITAL_SIGNS, Catalogue, Loinc, Observation, Unit, by_loinc, observation, to_json,
+    CATALOGUE,
+    LAB_TESTS,
+    VITAL_SIGNS,
+    Catalogue,
+    Loinc,
+    Observation,
+    Unit,
+    by_loinc,
+    observation,
+    to_json,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 
 #: The contract's `type: lab` tests (CONTRACT.md), as a client written against it reads them.
-CONTRACT_LAB_TESTS = ("creatinine", "bilirubin", "platelets", "crp", "ferritin", "il6", "ldh", "lactate",
-                      "wbc", "neutrophils", "alt", "ast", "fibrinogen")
+CONTRACT_LAB_TESTS = (
+    "creatinine",
+    "bilirubin",
+    "platelets",
+    "crp",
+    "ferritin",
+    "il6",
+    "ldh",
+    "lactate",
+    "wbc",
+    "neutrophils",
+    "alt",
+    "ast",
+    "fibrinogen",
+)
 #: The contract's canonical lab units.
-CONTRACT_LAB_UNITS = {"creatinine": "mg/dL", "bilirubin": "mg/dL", "platelets": "10^9/L", "wbc": "10^9/L",
-                      "neutrophils": "10^9/L", "crp": "mg/L", "ferritin": "ng/mL", "il6": "pg/mL",
-                      "ldh": "U/L", "alt": "U/L", "ast": "U/L", "lactate": "mmol/L", "fibrinogen": "mg/dL"}
+CONTRACT_LAB_UNITS = {
+    "creatinine": "mg/dL",
+    "bilirubin": "mg/dL",
+    "platelets": "10^9/L",
+    "wbc": "10^9/L",
+    "neutrophils": "10^9/L",
+    "crp": "mg/L",
+    "ferritin": "ng/mL",
+    "il6": "pg/mL",
+    "ldh": "U/L",
+    "alt": "U/L",
+    "ast": "U/L",
+    "lactate": "mmol/L",
+    "fibrinogen": "mg/dL",
+}
 #: The wire contract's hard bounds (VitalSigns), written out once more on purpose: this is the test.
-CONTRACT_BOUNDS = {"heart_rate": (0, 350, "/min"), "systolic_bp": (0, 300, "mmHg"),
-                   "diastolic_bp": (0, 300, "mmHg"), "mean_arterial_pressure": (0, 300, "mmHg"),
-                   "temperature": (20, 45, "°C"), "spo2": (0, 100, "%"), "respiratory_rate": (0, 120, "/min")}
+CONTRACT_BOUNDS = {
+    "heart_rate": (0, 350, "/min"),
+    "systolic_bp": (0, 300, "mmHg"),
+    "diastolic_bp": (0, 300, "mmHg"),
+    "mean_arterial_pressure": (0, 300, "mmHg"),
+    "temperature": (20, 45, "°C"),
+    "spo2": (0, 100, "%"),
+    "respiratory_rate": (0, 120, "/min"),
+}
 
 
 # --- what it holds ------------------------------------------------------------------------------
+
 
 def test_it_holds_the_contracts_vital_signs_in_wire_order_and_its_lab_tests_with_their_units() -> None:
     assert VITAL_SIGNS == tuple(CONTRACT_BOUNDS)
@@ -45,15 +86,32 @@ def test_it_holds_the_contracts_vital_signs_in_wire_order_and_its_lab_tests_with
     assert len(set(orders)) == len(orders)
     shown = CATALOGUE.in_display_order()
     assert shown[0].name == "temperature"  # the page's order: temperature first, as the course draws
-    assert all(entry.kind == "vital_sign" for entry in shown[:len(VITAL_SIGNS)])
+    assert all(entry.kind == "vital_sign" for entry in shown[: len(VITAL_SIGNS)])
 
 
-@pytest.mark.parametrize(("code", "name"), [
-    ("2160-0", "creatinine"), ("14682-9", "creatinine"), ("777-3", "platelets"), ("1975-2", "bilirubin"),
-    ("1988-5", "crp"), ("2276-4", "ferritin"), ("26881-3", "il6"), ("2532-0", "ldh"), ("2524-7", "lactate"),
-    ("6690-2", "wbc"), ("751-8", "neutrophils"), ("1742-6", "alt"), ("1920-8", "ast"), ("3255-7", "fibrinogen"),
-    ("8867-4", "heart_rate"), ("2708-6", "spo2"), ("8310-5", "temperature"), (" 9279-1 ", "respiratory_rate"),
-])
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [
+        ("2160-0", "creatinine"),
+        ("14682-9", "creatinine"),
+        ("777-3", "platelets"),
+        ("1975-2", "bilirubin"),
+        ("1988-5", "crp"),
+        ("2276-4", "ferritin"),
+        ("26881-3", "il6"),
+        ("2532-0", "ldh"),
+        ("2524-7", "lactate"),
+        ("6690-2", "wbc"),
+        ("751-8", "neutrophils"),
+        ("1742-6", "alt"),
+        ("1920-8", "ast"),
+        ("3255-7", "fibrinogen"),
+        ("8867-4", "heart_rate"),
+        ("2708-6", "spo2"),
+        ("8310-5", "temperature"),
+        (" 9279-1 ", "respiratory_rate"),
+    ],
+)
 def test_a_loinc_code_finds_its_observation(code: str, name: str) -> None:
     found = by_loinc(code)
     assert found is not None and found.name == name
@@ -66,16 +124,20 @@ def test_an_unknown_name_or_code_says_so() -> None:
 
 
 def _entry(name: str, **changes) -> Observation:
-    base = Observation(name, "lab", name, name, "mg/dL", (Unit(("mg/dL",)),), (Loinc("0000-0"),), (0, 10),
-                       "a test", 99, 1)
+    base = Observation(
+        name, "lab", name, name, "mg/dL", (Unit(("mg/dL",)),), (Loinc("0000-0"),), (0, 10), "a test", 99, 1
+    )
     return replace(base, **changes)
 
 
-@pytest.mark.parametrize(("extra", "says"), [
-    (_entry("creatinine", loinc=(Loinc("1-1"),)), "in the catalogue twice"),
-    (_entry("urea", loinc=(Loinc("2160-0"),)), "LOINC 2160-0 names both creatinine and urea"),
-    (_entry("urea", units=(Unit(("mmol/L",), divide=2.0),)), "first unit must be the canonical one"),
-])
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (_entry("creatinine", loinc=(Loinc("1-1"),)), "in the catalogue twice"),
+        (_entry("urea", loinc=(Loinc("2160-0"),)), "LOINC 2160-0 names both creatinine and urea"),
+        (_entry("urea", units=(Unit(("mmol/L",), divide=2.0),)), "first unit must be the canonical one"),
+    ],
+)
 def test_a_wrong_entry_fails_when_the_catalogue_is_made(extra: Observation, says: str) -> None:
     with pytest.raises(ValueError, match=says):
         CATALOGUE.with_observation(extra)
@@ -153,6 +215,7 @@ def test_a_unit_of_another_test_or_of_nothing_is_not_accepted() -> None:
 
 # --- every consumer reads it ------------------------------------------------------------------
 
+
 def test_the_wire_bounds_are_the_catalogues_and_the_contracts() -> None:
     from monitor.wire.vitals import HARD_BOUNDS, MEASUREMENTS
 
@@ -174,9 +237,11 @@ def test_the_gateways_loinc_codes_and_units_for_vital_signs_are_the_catalogues()
     from gateway import vocabulary
 
     assert {code: meaning.measurement for code, meaning in vocabulary.LOINC_CODES.items()} == {
-        loinc.code: entry.name for entry in CATALOGUE.of_kind("vital_sign") for loinc in entry.loinc}
+        loinc.code: entry.name for entry in CATALOGUE.of_kind("vital_sign") for loinc in entry.loinc
+    }
     assert {code: meaning.rank for code, meaning in vocabulary.LOINC_CODES.items()} == {
-        loinc.code: loinc.rank for entry in CATALOGUE.of_kind("vital_sign") for loinc in entry.loinc}
+        loinc.code: loinc.rank for entry in CATALOGUE.of_kind("vital_sign") for loinc in entry.loinc
+    }
     for entry in CATALOGUE.of_kind("vital_sign"):
         for unit in entry.units:
             for spelling in unit.spellings:
@@ -197,7 +262,13 @@ def test_validates_physionet_columns_name_catalogue_observations_in_units_it_acc
         if name in VITAL_SIGNS:
             assert getattr(columns, name) == column
     assert {name for name, _ in PHYSIONET_OBSERVATIONS.values()} >= {
-        *VITAL_SIGNS, "creatinine", "bilirubin", "platelets", "lactate", "wbc"}
+        *VITAL_SIGNS,
+        "creatinine",
+        "bilirubin",
+        "platelets",
+        "lactate",
+        "wbc",
+    }
     assert physionet_value("Platelets", 42.0) == ("platelets", 42.0)
     assert physionet_value("Lactate", 2.1) == ("lactate", 2.1)
 
@@ -233,24 +304,36 @@ def test_the_dashboard_serves_the_catalogue_and_an_added_observation_shows_up() 
     from alerting.dashboard.ward_view import WardView
     from crsmon.local_kafka import free_port
 
-    urea = _entry("urea", label="urea", short_label="Urea", unit="mmol/L", units=(Unit(("mmol/L",)),),
-                  loinc=(Loinc("22664-7"),), bounds=(0, 150), display_order=30)
+    urea = _entry(
+        "urea",
+        label="urea",
+        short_label="Urea",
+        unit="mmol/L",
+        units=(Unit(("mmol/L",)),),
+        loinc=(Loinc("22664-7"),),
+        bounds=(0, 150),
+        display_order=30,
+    )
     extended = CATALOGUE.with_observation(urea)
 
     async def served(catalogue: Catalogue) -> dict:
         view = WardView(timedelta(hours=6))
-        app = build_app(Broadcaster(view, 1.0), Acknowledger("127.0.0.1:1", "alert-acks", view), "sesame", 0,
-                        catalogue=catalogue)
+        app = build_app(
+            Broadcaster(view, 1.0), Acknowledger("127.0.0.1:1", "alert-acks", view), "sesame", 0, catalogue=catalogue
+        )
         runner = web.AppRunner(app)
         await runner.setup()
         port = free_port()
         await web.TCPSite(runner, "127.0.0.1", port).start()
         try:
+
             def get() -> tuple[int, str, bytes]:
-                request = urllib.request.Request(f"http://127.0.0.1:{port}/api/observations",
-                                                 headers={"Authorization": "Bearer sesame"})
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/api/observations", headers={"Authorization": "Bearer sesame"}
+                )
                 with urllib.request.urlopen(request, timeout=10) as response:
                     return response.status, response.headers["Content-Type"], response.read()
+
             status, content_type, body = await asyncio.to_thread(get)
         finally:
             await runner.cleanup()
@@ -262,12 +345,25 @@ def test_the_dashboard_serves_the_catalogue_and_an_added_observation_shows_up() 
     assert [entry["name"] for entry in plain["observations"]] == [e.name for e in CATALOGUE.in_display_order()]
     temperature = plain["observations"][0]
     assert (temperature["name"], temperature["short_label"], temperature["unit"], temperature["digits"]) == (
-        "temperature", "Temp", "°C", 1)
+        "temperature",
+        "Temp",
+        "°C",
+        1,
+    )
     with_urea = asyncio.run(served(extended))
     assert with_urea["observations"][-1] == {
-        "name": "urea", "kind": "lab", "label": "urea", "short_label": "Urea", "unit": "mmol/L", "ucum": "mmol/L",
-        "digits": 1, "display_order": 30, "bounds": [0, 150], "loinc": ["22664-7"],
-        "units": [{"ucum": "mmol/L", "spellings": ["mmol/L"], "multiply": 1.0, "divide": 1.0, "shift": 0.0}]}
+        "name": "urea",
+        "kind": "lab",
+        "label": "urea",
+        "short_label": "Urea",
+        "unit": "mmol/L",
+        "ucum": "mmol/L",
+        "digits": 1,
+        "display_order": 30,
+        "bounds": [0, 150],
+        "loinc": ["22664-7"],
+        "units": [{"ucum": "mmol/L", "spellings": ["mmol/L"], "multiply": 1.0, "divide": 1.0, "shift": 0.0}],
+    }
 
 
 def test_the_dashboards_scripts_take_words_and_units_from_the_served_catalogue() -> None:
@@ -278,9 +374,9 @@ def test_the_dashboards_scripts_take_words_and_units_from_the_served_catalogue()
     for name in ("tile.js", "course_chart.js", "patient_view.js"):
         assert "from './format.js'" in scripts[name]
     literals = {f"'{entry.short_label}'" for entry in CATALOGUE.of_kind("vital_sign")} | {
-        f"'{entry.unit}'" for entry in CATALOGUE.of_kind("vital_sign")}
-    restated = sorted((name, literal) for name, script in scripts.items() for literal in literals
-                      if literal in script)
+        f"'{entry.unit}'" for entry in CATALOGUE.of_kind("vital_sign")
+    }
+    restated = sorted((name, literal) for name, script in scripts.items() for literal in literals if literal in script)
     assert restated == []
 
 
@@ -294,8 +390,9 @@ def _restatements(path: Path, root: Path = ROOT) -> list[str]:
     dict entry `name: (low, high, …)`, a "low–high unit" text, or the heart rate's 350."""
     bounds = {name: observation(name).bounds for name in VITAL_SIGNS}
     triples = {(*observation(name).bounds, observation(name).unit) for name in VITAL_SIGNS}
-    texts = {f"{low:g}{dash}{high:g} {observation(name).unit}" for name, (low, high) in bounds.items()
-             for dash in ("–", "-")}
+    texts = {
+        f"{low:g}{dash}{high:g} {observation(name).unit}" for name, (low, high) in bounds.items() for dash in ("–", "-")
+    }
     heart_rate_high = bounds["heart_rate"][1]
 
     def constants(node: ast.AST) -> tuple | None:
@@ -312,13 +409,16 @@ def _restatements(path: Path, root: Path = ROOT) -> list[str]:
         if isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values):
                 pair = constants(value) if value is not None else None
-                if (isinstance(key, ast.Constant) and key.value in bounds and pair is not None
-                        and pair[:2] == bounds[key.value]):
+                if (
+                    isinstance(key, ast.Constant)
+                    and key.value in bounds
+                    and pair is not None
+                    and pair[:2] == bounds[key.value]
+                ):
                     found.append(f"{where} {key.value}: {pair}")
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             found.extend(f"{where} {text!r}" for text in texts if text in node.value)
-        if (isinstance(node, ast.Constant) and type(node.value) in (int, float)
-                and node.value == heart_rate_high):
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value == heart_rate_high:
             found.append(f"{where} {node.value}")
     return found
 
@@ -336,10 +436,12 @@ def test_the_restatement_scan_finds_the_old_copies(tmp_path: Path) -> None:
     """The scan above is only worth its green if it sees what it looks for: the wire's old table,
     NEWS2's old table size, an old message."""
     old = tmp_path / "old.py"
-    old.write_text('HARD_BOUNDS = {"heart_rate": (0, 350, "/min"), "spo2": (0, 100, "%")}\n'
-                   '_PULSE_POINTS = points(table, 350)\n'
-                   'REASON = "temperature 134 outside 20–45 °C"\n'
-                   'B = {"temperature": (20, 45)}\n')
+    old.write_text(
+        'HARD_BOUNDS = {"heart_rate": (0, 350, "/min"), "spo2": (0, 100, "%")}\n'
+        "_PULSE_POINTS = points(table, 350)\n"
+        'REASON = "temperature 134 outside 20–45 °C"\n'
+        'B = {"temperature": (20, 45)}\n'
+    )
     found = _restatements(old, tmp_path)
     assert len(found) >= 6, found
     assert any("'20–45 °C'" in line for line in found) and any("temperature: (20, 45)" in line for line in found)

@@ -25,8 +25,9 @@ def test_every_neuro_assessment_and_creatinine_result_gets_the_engines_answer():
 
 
 def organ_truth(patient_id: str, kind: str, icans=(), aki=(), icans_max=0, aki_max=0):
-    return dataclasses.replace(truth(patient_id, kind), icans=tuple(icans), aki=tuple(aki),
-                               icans_max_grade=icans_max, aki_max_stage=aki_max)
+    return dataclasses.replace(
+        truth(patient_id, kind), icans=tuple(icans), aki=tuple(aki), icans_max_grade=icans_max, aki_max_stage=aki_max
+    )
 
 
 def test_without_the_parts_and_rules_the_figures_say_so(monkeypatch):
@@ -43,10 +44,19 @@ def test_agreement_and_false_alerts_per_control_day(monkeypatch):
     monkeypatch.setattr(cohort, "RULES", ("crs", "icans", "aki"))
     ill = organ_truth("B", "crs", icans=[(T0 + H, 0), (T0 + 9 * H, 2), (T0 + 18 * H, 3)], icans_max=3)
     control = organ_truth("C", "stable", icans=[(T0 + H, 0), (T0 + 10 * H, 0)], aki=[(T0 + 6 * H, 0)])
-    engine = {("B", T0 + H, "icans"): 0, ("B", T0 + 9 * H, "icans"): 2, ("B", T0 + 18 * H, "icans"): 2,
-              ("C", T0 + H, "icans"): 0, ("C", T0 + 10 * H, "icans"): 1, ("C", T0 + 6 * H, "aki"): 0}
-    alerts = [alert("C", T0 + 10 * H, rule="icans"), alert("C", T0 + 11 * H, "updated", rule="icans"),
-              alert("B", T0 + 18 * H, rule="icans", episode="n1")]
+    engine = {
+        ("B", T0 + H, "icans"): 0,
+        ("B", T0 + 9 * H, "icans"): 2,
+        ("B", T0 + 18 * H, "icans"): 2,
+        ("C", T0 + H, "icans"): 0,
+        ("C", T0 + 10 * H, "icans"): 1,
+        ("C", T0 + 6 * H, "aki"): 0,
+    }
+    alerts = [
+        alert("C", T0 + 10 * H, rule="icans"),
+        alert("C", T0 + 11 * H, "updated", rule="icans"),
+        alert("B", T0 + 18 * H, rule="icans", episode="n1"),
+    ]
     figures = Figures()
     organ_figures(figures, split_by_patient([ill, control], alerts), engine)
     text = "\n".join(figures.lines)
@@ -68,12 +78,20 @@ def test_icans_alerts_are_kept_out_of_the_deterioration_figures(monkeypatch):
     episode is not a second firing of the CRS course: the organ rules are matched apart."""
     monkeypatch.setattr(cohort, "RULES", ("crs", "icans"))
     stable = organ_truth("S", "stable", icans=[(T0 + 5 * H, 2)], icans_max=2)
-    course = dataclasses.replace(truth("R", "crs", start=T0 + 2 * H, end=T0 + 20 * H, onset=T0 + 3 * H),
-                                 icans=((T0 + 10 * H, 1),), icans_max_grade=1)
-    patients = split_by_patient([stable, course], [
-        alert("S", T0 + 5 * H, rule="icans"), alert("S", T0 + 7 * H, severity="low", rule="neuro_overdue"),
-        alert("R", T0 + 3 * H), alert("R", T0 + 10 * H, rule="icans", episode="n"),
-    ])
+    course = dataclasses.replace(
+        truth("R", "crs", start=T0 + 2 * H, end=T0 + 20 * H, onset=T0 + 3 * H),
+        icans=((T0 + 10 * H, 1),),
+        icans_max_grade=1,
+    )
+    patients = split_by_patient(
+        [stable, course],
+        [
+            alert("S", T0 + 5 * H, rule="icans"),
+            alert("S", T0 + 7 * H, severity="low", rule="neuro_overdue"),
+            alert("R", T0 + 3 * H),
+            alert("R", T0 + 10 * H, rule="icans", episode="n"),
+        ],
+    )
     assert not patients[0].false and [a.rule for a in patients[0].organ] == ["icans", "neuro_overdue"]
     assert patients[1].firings() == 1 and [a.rule for a in patients[1].organ] == ["icans"]
     figures = Figures()

@@ -15,11 +15,14 @@ DEFAULT = EngineConfig()
 EPSILON = 1e-6
 
 
-@pytest.mark.parametrize("test, uln, multiples", [
-    ("bilirubin", 1.0, (1.0, 1.5, 3.0, 10.0)),
-    ("alt", 40.0, (1.0, 3.0, 5.0, 20.0)),
-    ("ast", 40.0, (1.0, 3.0, 5.0, 20.0)),
-])
+@pytest.mark.parametrize(
+    "test, uln, multiples",
+    [
+        ("bilirubin", 1.0, (1.0, 1.5, 3.0, 10.0)),
+        ("alt", 40.0, (1.0, 3.0, 5.0, 20.0)),
+        ("ast", 40.0, (1.0, 3.0, 5.0, 20.0)),
+    ],
+)
 def test_uln_grades_change_just_above_each_multiple(test, uln, multiples):
     for grade, multiple in enumerate(multiples):  # on the multiple: still the milder grade
         assert ctcae_grade(test, multiple * uln, DEFAULT) == grade
@@ -33,15 +36,13 @@ def test_values_within_the_limit_are_grade_0_not_none():
 
 
 def test_platelet_grades_at_each_count():
-    cases = [(150, 0), (149.9, 1), (75, 1), (74.9, 2), (50, 2), (49.9, 3), (42, 3), (25, 3),
-             (24.9, 4), (0, 4)]
+    cases = [(150, 0), (149.9, 1), (75, 1), (74.9, 2), (50, 2), (49.9, 3), (42, 3), (25, 3), (24.9, 4), (0, 4)]
     for count, grade in cases:
         assert ctcae_grade("platelets", count, DEFAULT) == grade, count
 
 
 def test_limits_come_from_configuration():
-    local = EngineConfig(bilirubin_uln_mg_dl=1.2, alt_uln_u_l=33, ast_uln_u_l=32,
-                         platelets_lln_10e9_l=140)
+    local = EngineConfig(bilirubin_uln_mg_dl=1.2, alt_uln_u_l=33, ast_uln_u_l=32, platelets_lln_10e9_l=140)
     assert ctcae_grade("bilirubin", 1.1, DEFAULT) == 1 and ctcae_grade("bilirubin", 1.1, local) == 0
     # 1.8 is exactly 1.5 × 1.2: grade 1, though 1.8 / 1.2 is 1.5000000000000002 in floating point
     assert ctcae_grade("bilirubin", 1.8, DEFAULT) == 2 and ctcae_grade("bilirubin", 1.8, local) == 1

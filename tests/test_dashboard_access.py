@@ -18,13 +18,21 @@ import pytest
 from crsmon.local_kafka import free_port
 from tests.support.dashboard import Dashboard, dashboard_env, started_dashboard
 
-TOKEN_PROTECTED = [("GET", "/"), ("GET", "/events"), ("GET", "/api/session"),
-                   ("POST", "/api/acknowledgements"), ("POST", "/api/assessments"), ("GET", "/static/js/main.js"),
-                   ("GET", "/api/patients/MRN-1/course"), ("GET", "/api/observations")]
+TOKEN_PROTECTED = [
+    ("GET", "/"),
+    ("GET", "/events"),
+    ("GET", "/api/session"),
+    ("POST", "/api/acknowledgements"),
+    ("POST", "/api/assessments"),
+    ("GET", "/static/js/main.js"),
+    ("GET", "/api/patients/MRN-1/course"),
+    ("GET", "/api/observations"),
+]
 
 
-def request(dashboard: Dashboard, method: str, path: str, headers: dict | None = None,
-            body: bytes | None = None) -> tuple[int, dict, bytes]:
+def request(
+    dashboard: Dashboard, method: str, path: str, headers: dict | None = None, body: bytes | None = None
+) -> tuple[int, dict, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", dashboard.port, timeout=10)
     try:
         connection.request(method, path, body=body, headers=headers or {})
@@ -51,11 +59,14 @@ def test_every_endpoint_without_the_token_is_refused_and_says_what_to_do(dashboa
     assert "Open the link that `crsmon dashboard` printed" in json.loads(body)["message"]
 
 
-@pytest.mark.parametrize("credentials", [
-    {"path": "/?token=nope"},
-    {"headers": {"Authorization": "Bearer nope"}},
-    {"headers": {"Cookie": "crsmon_dashboard_{port}=0123abcd"}},
-])
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"path": "/?token=nope"},
+        {"headers": {"Authorization": "Bearer nope"}},
+        {"headers": {"Cookie": "crsmon_dashboard_{port}=0123abcd"}},
+    ],
+)
 def test_a_wrong_token_is_refused(dashboard, credentials) -> None:
     headers = {name: value.format(port=dashboard.port) for name, value in credentials.get("headers", {}).items()}
     status, _, body = request(dashboard, "GET", credentials.get("path", "/api/session"), headers)
@@ -98,49 +109,78 @@ def test_health_and_metrics_need_no_token_and_name_no_patient(dashboard) -> None
     assert b"MRN" not in body
 
 
-@pytest.mark.parametrize(("query", "expected_status", "says"), [
-    ("?hours=24", 404, "has no course for that patient"),
-    ("?hours=all", 404, "has no course for that patient"),
-    ("?hours=soon", 400, "hours must be a number of hours"),
-    ("?hours=0", 400, "hours must be a number of hours"),
-])
+@pytest.mark.parametrize(
+    ("query", "expected_status", "says"),
+    [
+        ("?hours=24", 404, "has no course for that patient"),
+        ("?hours=all", 404, "has no course for that patient"),
+        ("?hours=soon", 400, "hours must be a number of hours"),
+        ("?hours=0", 400, "hours must be a number of hours"),
+    ],
+)
 def test_a_course_that_cannot_be_shown_says_why(dashboard, query, expected_status, says) -> None:
-    status, _, answer = request(dashboard, "GET", f"/api/patients/MRN-1/course{query}",
-                                {"Authorization": f"Bearer {dashboard.token}"})
+    status, _, answer = request(
+        dashboard, "GET", f"/api/patients/MRN-1/course{query}", {"Authorization": f"Bearer {dashboard.token}"}
+    )
     assert status == expected_status and says in json.loads(answer)["message"]
 
 
-@pytest.mark.parametrize(("body", "content_type", "expected_status", "says"), [
-    (b"{not json", "application/json", 400, "must be a JSON object"),
-    (b'{"episode_id": "E1"}', "application/json", 400, "your name or initials"),
-    (b'{"episode_id": "E1", "by": "   "}', "application/json", 400, "your name or initials"),
-    (b'{"by": "rn-4411"}', "application/json", 400, "episode_id is required"),
-    (b'{"episode_id": "E1", "by": "rn-4411"}', "application/json", 404, "no longer open"),
-    (b"episode_id=E1&by=rn", "application/x-www-form-urlencoded", 415, "application/json"),
-])
-def test_an_acknowledgement_that_cannot_be_recorded_says_why(dashboard, body, content_type,
-                                                              expected_status, says) -> None:
-    status, _, answer = request(dashboard, "POST", "/api/acknowledgements",
-                                {"Authorization": f"Bearer {dashboard.token}", "Content-Type": content_type}, body)
+@pytest.mark.parametrize(
+    ("body", "content_type", "expected_status", "says"),
+    [
+        (b"{not json", "application/json", 400, "must be a JSON object"),
+        (b'{"episode_id": "E1"}', "application/json", 400, "your name or initials"),
+        (b'{"episode_id": "E1", "by": "   "}', "application/json", 400, "your name or initials"),
+        (b'{"by": "rn-4411"}', "application/json", 400, "episode_id is required"),
+        (b'{"episode_id": "E1", "by": "rn-4411"}', "application/json", 404, "no longer open"),
+        (b"episode_id=E1&by=rn", "application/x-www-form-urlencoded", 415, "application/json"),
+    ],
+)
+def test_an_acknowledgement_that_cannot_be_recorded_says_why(
+    dashboard, body, content_type, expected_status, says
+) -> None:
+    status, _, answer = request(
+        dashboard,
+        "POST",
+        "/api/acknowledgements",
+        {"Authorization": f"Bearer {dashboard.token}", "Content-Type": content_type},
+        body,
+    )
     assert status == expected_status
     assert says in json.loads(answer)["message"]
 
 
-@pytest.mark.parametrize(("body", "content_type", "expected_status", "says"), [
-    (b"[1, 2]", "application/json", 400, "must be a JSON object"),
-    (b'{"patient_id": "MRN-1", "arousal": "alert"}', "application/json", 400, "your name or initials"),
-    (b'{"patient_id": "MRN-1", "by": "rn-4411"}', "application/json", 400, "nothing was assessed"),
-    (b'{"patient_id": "MRN-1", "by": "rn-4411", "arousal": "sleepy"}', "application/json", 400,
-     "arousal 'sleepy': input should be 'alert', 'spontaneous'"),
-    (b'{"patient_id": "MRN-1", "by": "rn", "ice_items": {"orientation": 4, "naming": 3}}', "application/json",
-     400, "commands, writing, attention not scored"),
-    # Valid in every way, but this dashboard (no broker: no patients) does not know the patient.
-    (b'{"patient_id": "MRN-1", "by": "rn", "arousal": "alert"}', "application/json", 404, "does not monitor"),
-    (b"patient_id=MRN-1&by=rn", "application/x-www-form-urlencoded", 415, "application/json"),
-])
+@pytest.mark.parametrize(
+    ("body", "content_type", "expected_status", "says"),
+    [
+        (b"[1, 2]", "application/json", 400, "must be a JSON object"),
+        (b'{"patient_id": "MRN-1", "arousal": "alert"}', "application/json", 400, "your name or initials"),
+        (b'{"patient_id": "MRN-1", "by": "rn-4411"}', "application/json", 400, "nothing was assessed"),
+        (
+            b'{"patient_id": "MRN-1", "by": "rn-4411", "arousal": "sleepy"}',
+            "application/json",
+            400,
+            "arousal 'sleepy': input should be 'alert', 'spontaneous'",
+        ),
+        (
+            b'{"patient_id": "MRN-1", "by": "rn", "ice_items": {"orientation": 4, "naming": 3}}',
+            "application/json",
+            400,
+            "commands, writing, attention not scored",
+        ),
+        # Valid in every way, but this dashboard (no broker: no patients) does not know the patient.
+        (b'{"patient_id": "MRN-1", "by": "rn", "arousal": "alert"}', "application/json", 404, "does not monitor"),
+        (b"patient_id=MRN-1&by=rn", "application/x-www-form-urlencoded", 415, "application/json"),
+    ],
+)
 def test_an_assessment_that_cannot_be_charted_says_why(dashboard, body, content_type, expected_status, says) -> None:
-    status, _, answer = request(dashboard, "POST", "/api/assessments",
-                                {"Authorization": f"Bearer {dashboard.token}", "Content-Type": content_type}, body)
+    status, _, answer = request(
+        dashboard,
+        "POST",
+        "/api/assessments",
+        {"Authorization": f"Bearer {dashboard.token}", "Content-Type": content_type},
+        body,
+    )
     assert status == expected_status
     assert says in json.loads(answer)["message"]
 
@@ -170,12 +210,16 @@ def test_wrong_kafka_security_settings_stop_it_at_start_with_the_fix(unique: str
         assert "the ward is at" not in started.output()
 
 
-@pytest.mark.parametrize(("variable", "value", "says"), [
-    ("CRSMON_DASHBOARD_PORT", "eighty", "is not a number"),
-    ("CRSMON_DASHBOARD_FLUSH_MS", "0", "must be at least 10"),
-])
-def test_a_setting_that_is_not_a_usable_number_stops_it_with_what_to_change(unique, tmp_path, variable, value,
-                                                                              says) -> None:
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("CRSMON_DASHBOARD_PORT", "eighty", "is not a number"),
+        ("CRSMON_DASHBOARD_FLUSH_MS", "0", "must be at least 10"),
+    ],
+)
+def test_a_setting_that_is_not_a_usable_number_stops_it_with_what_to_change(
+    unique, tmp_path, variable, value, says
+) -> None:
     env = dict(dashboard_env(f"127.0.0.1:{free_port()}", unique), **{variable: value})
     with started_dashboard(env, tmp_path / "dashboard.log") as started:
         assert started.process.wait(30) != 0

@@ -30,8 +30,18 @@ def refusal(charter: Charter, body: dict) -> str:
 
 
 def test_the_five_items_become_a_neuro_event_with_their_total_as_the_worker_reads_it(charter) -> None:
-    event = charter.event_of({"patient_id": "MRN-1", "by": " rn-4411 ", "ice_items": ITEMS, "arousal": "voice",
-                              "seizure": "none", "motor": "none", "cerebral_edema": "none"}, NOW)
+    event = charter.event_of(
+        {
+            "patient_id": "MRN-1",
+            "by": " rn-4411 ",
+            "ice_items": ITEMS,
+            "arousal": "voice",
+            "seizure": "none",
+            "motor": "none",
+            "cerebral_edema": "none",
+        },
+        NOW,
+    )
     # 2 + 3 + 1 + 0 + 0: the contract's own example (shared/CONTRACT.md), totalled by the model.
     assert (event.type, event.ice, event.by, event.ts) == ("neuro", 6, "rn-4411", NOW)
     # What goes to Kafka is read back by the worker's decoder as the same event.
@@ -44,18 +54,24 @@ def test_findings_left_blank_are_absent_not_normal(charter) -> None:
     assert b"seizure" not in encode(event, drop_none=True)  # the contract: absent means not assessed
 
 
-@pytest.mark.parametrize(("body", "says"), [
-    ({"ice_items": {**ITEMS, "orientation": 5}}, "ice_items.orientation 5: input should be less than or equal to 4"),
-    ({"ice_items": {**ITEMS, "naming": "3"}}, "ice_items.naming"),
-    ({"ice_items": {**ITEMS, "commands": True}}, "ice_items.commands"),
-    ({"ice_items": {"orientation": 4, "writing": 1}}, "naming, commands, attention not scored"),
-    ({"arousal": "asleep"}, "arousal 'asleep'"),
-    ({"seizure": "yes"}, "seizure 'yes'"),
-    ({"cerebral_edema": "severe"}, "cerebral_edema 'severe'"),
-    ({"ice": 4, "ice_items": ITEMS}, "unknown field(s) ice"),
-    ({}, "nothing was assessed"),
-    ({"ice_items": {}}, "nothing was assessed"),
-])
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (
+            {"ice_items": {**ITEMS, "orientation": 5}},
+            "ice_items.orientation 5: input should be less than or equal to 4",
+        ),
+        ({"ice_items": {**ITEMS, "naming": "3"}}, "ice_items.naming"),
+        ({"ice_items": {**ITEMS, "commands": True}}, "ice_items.commands"),
+        ({"ice_items": {"orientation": 4, "writing": 1}}, "naming, commands, attention not scored"),
+        ({"arousal": "asleep"}, "arousal 'asleep'"),
+        ({"seizure": "yes"}, "seizure 'yes'"),
+        ({"cerebral_edema": "severe"}, "cerebral_edema 'severe'"),
+        ({"ice": 4, "ice_items": ITEMS}, "unknown field(s) ice"),
+        ({}, "nothing was assessed"),
+        ({"ice_items": {}}, "nothing was assessed"),
+    ],
+)
 def test_invalid_input_is_refused_with_what_is_wrong(charter, body, says) -> None:
     assert says in refusal(charter, {"patient_id": "MRN-1", "by": "rn-4411", **body})
 

@@ -14,10 +14,14 @@ T0 = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 MINUTE = timedelta(minutes=1)
 
 
-def status(at: datetime, *, score: int = 1, band: str = "low", grade: int = 0, patient_id: str = "MRN-1",
-           **latest: float) -> PatientStatus:
+def status(
+    at: datetime, *, score: int = 1, band: str = "low", grade: int = 0, patient_id: str = "MRN-1", **latest: float
+) -> PatientStatus:
     return PatientStatus(
-        patient_id=patient_id, ward="5-West", bed="12", ts=at,
+        patient_id=patient_id,
+        ward="5-West",
+        bed="12",
+        ts=at,
         news2={"score": score, "band": band, "complete": True, "components": {}},
         crs={"grade": grade, "fever": grade > 0, "hypotension": False, "hypoxia": False, "risk_period": True},
         latest=latest or {"temperature": 37.0},
@@ -25,9 +29,19 @@ def status(at: datetime, *, score: int = 1, band: str = "low", grade: int = 0, p
 
 
 def alert(change: str, severity: str, at: datetime, episode: str = "MRN-1:crs:x") -> Alert:
-    return Alert(alert_id=f"{episode}#{change}#{severity}", episode_id=episode, patient_id="MRN-1",
-                 status=change, severity=severity, rule="crs", crs_grade=2, news2_score=6,
-                 reasons=[f"reason of {change}"], observed_at=at, emitted_at=at)
+    return Alert(
+        alert_id=f"{episode}#{change}#{severity}",
+        episode_id=episode,
+        patient_id="MRN-1",
+        status=change,
+        severity=severity,
+        rule="crs",
+        crs_grade=2,
+        news2_score=6,
+        reasons=[f"reason of {change}"],
+        observed_at=at,
+        emitted_at=at,
+    )
 
 
 def event(at: datetime, **fields) -> object:
@@ -36,15 +50,29 @@ def event(at: datetime, **fields) -> object:
 
 def test_every_sign_news2_and_grade_are_kept_per_minute_and_zero_is_a_gap() -> None:
     book = CourseBook(timedelta(hours=24))
-    book.apply_status(status(T0, temperature=38.4, heart_rate=112, systolic_bp=88, diastolic_bp=55,
-                             mean_arterial_pressure=66, spo2=0, respiratory_rate=24,
-                             score=7, band="high", grade=2))
+    book.apply_status(
+        status(
+            T0,
+            temperature=38.4,
+            heart_rate=112,
+            systolic_bp=88,
+            diastolic_bp=55,
+            mean_arterial_pressure=66,
+            spo2=0,
+            respiratory_rate=24,
+            score=7,
+            band="high",
+            grade=2,
+        )
+    )
     book.apply_status(status(T0 + timedelta(seconds=30), heart_rate=118))  # same minute: HR only
     book.apply_status(status(T0 + MINUTE, temperature=38.9, spo2=95))
     course = book.course("MRN-1", 24)
     # sent in tenths, MISSING for no value: the page divides
-    values = {name: [None if raw == MISSING else raw / course["scale"] for raw in column]
-              for name, column in course["values"].items()}
+    values = {
+        name: [None if raw == MISSING else raw / course["scale"] for raw in column]
+        for name, column in course["values"].items()
+    }
     assert course["minutes"] == [int(T0.timestamp()) // 60, int(T0.timestamp()) // 60 + 1]
     assert values["temperature"] == [38.4, 38.9]
     assert values["heart_rate"] == [118, None]
@@ -81,8 +109,11 @@ def test_rows_older_than_the_window_are_dropped_and_memory_is_24_bytes_a_minute(
 def test_an_episode_keeps_its_changes_reasons_and_who_acknowledged_in_any_order_of_arrival() -> None:
     view = WardView(timedelta(hours=6))
     view.apply_status(status(T0))
-    view.apply_ack(Acknowledgement(episode_id="MRN-1:crs:x", patient_id="MRN-1", ts=T0 + 3 * MINUTE,
-                                   by="rn-4411", source="dashboard"))  # read before its alert
+    view.apply_ack(
+        Acknowledgement(
+            episode_id="MRN-1:crs:x", patient_id="MRN-1", ts=T0 + 3 * MINUTE, by="rn-4411", source="dashboard"
+        )
+    )  # read before its alert
     view.apply_alert(alert("firing", "high", T0 + MINUTE))
     view.apply_alert(alert("firing", "high", T0 + MINUTE))  # delivered twice
     view.apply_alert(alert("updated", "critical", T0 + 5 * MINUTE))
@@ -99,10 +130,12 @@ def test_an_episode_keeps_its_changes_reasons_and_who_acknowledged_in_any_order_
 def test_clinical_events_are_marks_in_time_order_once_each() -> None:
     view = WardView(timedelta(hours=6))
     view.apply_status(status(T0))
-    for fields, minutes in (({"type": "medication", "drug": "tocilizumab"}, 20),
-                            ({"type": "oxygen", "device": "nasal_cannula", "flow_l_min": 4}, 10),
-                            ({"type": "oxygen", "device": "nasal_cannula", "flow_l_min": 4}, 10),
-                            ({"type": "discharge"}, 40)):
+    for fields, minutes in (
+        ({"type": "medication", "drug": "tocilizumab"}, 20),
+        ({"type": "oxygen", "device": "nasal_cannula", "flow_l_min": 4}, 10),
+        ({"type": "oxygen", "device": "nasal_cannula", "flow_l_min": 4}, 10),
+        ({"type": "discharge"}, 40),
+    ):
         view.apply_event(event(T0 + minutes * MINUTE, **fields))
     assert view.take_delta()["courses"] == ["MRN-1"]
     events = view.courses.course("MRN-1", 24)["events"]
@@ -146,31 +179,45 @@ def test_an_unknown_span_returns_only_what_is_kept(hours) -> None:
 
 
 def lab_status(at: datetime, labs: dict[str, tuple[float, str, datetime]], icans: dict | None = None) -> PatientStatus:
-    return PatientStatus.model_validate({
-        **status(at).model_dump(),
-        "labs": {test: {"value": value, "unit": unit, "at": when} for test, (value, unit, when) in labs.items()},
-        "icans": icans})
+    return PatientStatus.model_validate(
+        {
+            **status(at).model_dump(),
+            "labs": {test: {"value": value, "unit": unit, "at": when} for test, (value, unit, when) in labs.items()},
+            "icans": icans,
+        }
+    )
 
 
 def test_lab_results_are_kept_apart_from_the_marks_once_each_and_the_previous_one_is_the_trends() -> None:
     view = WardView(timedelta(hours=6))
     view.apply_status(status(T0))
-    for minutes, test, value, unit in ((0, "creatinine", 88.4, "umol/L"), (240, "creatinine", 1.6, "mg/dL"),
-                                       (240, "creatinine", 1.6, "mg/dL"),  # delivered twice
-                                       (120, "platelets", 90, "10*9/L"), (480, "creatinine", 2.1, "mg/dL")):
+    for minutes, test, value, unit in (
+        (0, "creatinine", 88.4, "umol/L"),
+        (240, "creatinine", 1.6, "mg/dL"),
+        (240, "creatinine", 1.6, "mg/dL"),  # delivered twice
+        (120, "platelets", 90, "10*9/L"),
+        (480, "creatinine", 2.1, "mg/dL"),
+    ):
         view.apply_event(event(T0 + minutes * MINUTE, type="lab", test=test, value=value, unit=unit))
     assert view.take_delta()["courses"] == ["MRN-1"]
     course = view.courses.course("MRN-1", 24)
     assert course["events"] == []  # no mark through every panel: a lane of their own
     assert [(lab["test"], lab["value"], lab["unit"]) for lab in course["labs"]] == [
-        ("creatinine", 1.0, "mg/dL"), ("platelets", 90, "10^9/L"), ("creatinine", 1.6, "mg/dL"),
-        ("creatinine", 2.1, "mg/dL")]  # 88.4 µmol/L is 1.0 mg/dL: in the canonical unit, once each
+        ("creatinine", 1.0, "mg/dL"),
+        ("platelets", 90, "10^9/L"),
+        ("creatinine", 1.6, "mg/dL"),
+        ("creatinine", 2.1, "mg/dL"),
+    ]  # 88.4 µmol/L is 1.0 mg/dL: in the canonical unit, once each
     # Without labs in the status, the trend compares the newest two results kept.
     assert course["lab_previous"] == {"creatinine": {"value": 1.6, "at": "2026-11-23T16:00:00Z"}}
 
     # The engine's status says which result is in force: here it has not yet read the 2.1.
-    view.apply_status(lab_status(T0 + 300 * MINUTE, {"creatinine": (1.6, "mg/dL", T0 + 240 * MINUTE),
-                                                     "platelets": (90, "10^9/L", T0 + 120 * MINUTE)}))
+    view.apply_status(
+        lab_status(
+            T0 + 300 * MINUTE,
+            {"creatinine": (1.6, "mg/dL", T0 + 240 * MINUTE), "platelets": (90, "10^9/L", T0 + 120 * MINUTE)},
+        )
+    )
     course = view.courses.course("MRN-1", 24)
     assert course["lab_previous"] == {"creatinine": {"value": 1.0, "at": "2026-11-23T12:00:00Z"}}
 
@@ -185,8 +232,9 @@ def test_lab_results_leave_with_the_window_and_past_their_count() -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("alerting.dashboard.course.MAX_LABS", 10)
         for second in range(1, 30):
-            book.apply_event(event(T0 + timedelta(hours=47, seconds=second), type="lab", test="crp", value=1.0,
-                                   unit="mg/L"))
+            book.apply_event(
+                event(T0 + timedelta(hours=47, seconds=second), type="lab", test="crp", value=1.0, unit="mg/L")
+            )
         assert len(book.patients["MRN-1"].labs) == 10
         assert book.patients["MRN-1"].labs[-1]["ts"] == "2026-11-25T11:00:29Z"  # the oldest went first
 
@@ -200,16 +248,28 @@ def test_the_icans_lane_has_each_change_of_grade_and_the_neuro_assessments() -> 
         book.apply_status(lab_status(at, {}, {"grade": grade, "ice": ice, "assessed_at": at}))
     book.apply_status(lab_status(T0 + 70 * MINUTE, {}, {"grade": 3, "ice": 2, "assessed_at": T0}))  # read late
     book.apply_event(event(T0 + 300 * MINUTE, type="neuro", ice=5, arousal="voice", by="rn-4411"))
-    book.apply_event(event(T0 + 180 * MINUTE, type="neuro", ice_items={
-        "orientation": 4, "naming": 3, "commands": 1, "writing": 0, "attention": 0}))
+    book.apply_event(
+        event(
+            T0 + 180 * MINUTE,
+            type="neuro",
+            ice_items={"orientation": 4, "naming": 3, "commands": 1, "writing": 0, "attention": 0},
+        )
+    )
     book.apply_event(event(T0 + 300 * MINUTE, type="neuro", ice=5, arousal="voice", by="rn-4411"))  # twice
     course = book.course("MRN-1", 24)
     assert [(change["at"], change["grade"], change["ice"]) for change in course["icans"]] == [
-        ("2026-11-23T13:00:00Z", 0, 10), ("2026-11-23T15:00:00Z", 1, 8), ("2026-11-23T17:00:00Z", 2, 5)]
+        ("2026-11-23T13:00:00Z", 0, 10),
+        ("2026-11-23T15:00:00Z", 1, 8),
+        ("2026-11-23T17:00:00Z", 2, 5),
+    ]
     assert [(item["ts"], item["ice"]) for item in course["neuro"]] == [
-        ("2026-11-23T15:00:00Z", 8), ("2026-11-23T17:00:00Z", 5)]  # the items' total is the ICE
+        ("2026-11-23T15:00:00Z", 8),
+        ("2026-11-23T17:00:00Z", 5),
+    ]  # the items' total is the ICE
     assert course["neuro"][1]["arousal"] == "voice" and "patient_id" not in course["neuro"][1]
     # A span that starts between two changes starts with the grade then in force.
     short = book.course("MRN-1", 2)
     assert [(change["at"], change["grade"]) for change in short["icans"]] == [
-        (short["from"], 1), ("2026-11-23T17:00:00Z", 2)]
+        (short["from"], 1),
+        ("2026-11-23T17:00:00Z", 2),
+    ]

@@ -21,7 +21,12 @@ from playwright.sync_api import Page, expect
 from monitor.wire import format_timestamp, parse_timestamp
 from tests.conftest import worker_environment
 from tests.support.dashboard import (
-    ARTIFACTS, Dashboard, dashboard_env_with_topics, screenshot, started_dashboard, status_message,
+    ARTIFACTS,
+    Dashboard,
+    dashboard_env_with_topics,
+    screenshot,
+    started_dashboard,
+    status_message,
 )
 from tests.support.kafka_io import produce, read_until
 from tests.support.processes import Service
@@ -30,16 +35,21 @@ pytestmark = pytest.mark.kafka
 
 SIZES = {
     "desktop": {"viewport": {"width": 1400, "height": 900}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-              "device_scale_factor": 2},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 2,
+    },
 }
 
 
 @pytest.fixture
 def env(kafka, unique: str, tmp_path: Path) -> dict[str, str]:
     """One set of topics for the worker and the dashboard."""
-    dashboard = dashboard_env_with_topics(kafka.bootstrap, unique, (
-        "PATIENT_STATUS", "ALERTS", "ALERT_ACKS", "CLINICAL_EVENTS"))
+    dashboard = dashboard_env_with_topics(
+        kafka.bootstrap, unique, ("PATIENT_STATUS", "ALERTS", "ALERT_ACKS", "CLINICAL_EVENTS")
+    )
     worker = worker_environment(kafka.bootstrap, unique, tmp_path)
     shared = ("PATIENT_STATUS", "ALERTS", "ALERT_ACKS", "CLINICAL_EVENTS")
     assert all(dashboard[f"CRSMON_TOPIC_{name}"] == worker[f"CRSMON_TOPIC_{name}"] for name in shared)
@@ -91,12 +101,17 @@ def submit(page: Page, size: str) -> None:
 
 
 def test_an_ice_assessment_charted_on_the_form_reaches_kafka_the_course_and_the_worker(
-        browser, worker: Service, dashboard: Dashboard, env, kafka, size: str) -> None:
+    browser, worker: Service, dashboard: Dashboard, env, kafka, size: str
+) -> None:
     patient = f"MRN-ICE-{size}"
     earlier = format_timestamp(datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5))
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [
-        (patient, status_message(patient, earlier, ward="5-West", bed="12")),
-    ])
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_PATIENT_STATUS"],
+        [
+            (patient, status_message(patient, earlier, ward="5-West", bed="12")),
+        ],
+    )
     page = open_patient(browser, dashboard, size, patient)
     form = page.locator(".ice-form")
 
@@ -114,7 +129,8 @@ def test_an_ice_assessment_charted_on_the_form_reaches_kafka_the_course_and_the_
     expect(form.locator(".ice-total")).to_have_text("ICE 6/10 so far · 3 tasks to score")
     submit(page, size)
     expect(form.locator(".ice-error")).to_have_text(
-        "Not charted: score every ICE task or none: commands, writing, attention not scored")
+        "Not charted: score every ICE task or none: commands, writing, attention not scored"
+    )
 
     # Nobody to chart it: the form asks for the name, as Acknowledge does.
     page.fill("#who", "")
@@ -132,24 +148,37 @@ def test_an_ice_assessment_charted_on_the_form_reaches_kafka_the_course_and_the_
     if size == "phone":  # the form as a whole, from the page as laid out from its top (the bar sticks there)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.evaluate("() => window.scrollTo(0, 0)")
-        box = form.evaluate("form => { const r = form.getBoundingClientRect(); "
-                            "return {x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height}; }")
+        box = form.evaluate(
+            "form => { const r = form.getBoundingClientRect(); "
+            "return {x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height}; }"
+        )
         page.screenshot(path=str(ARTIFACTS / "ice-form-phone.png"), full_page=True, clip=box)
     submit(page, size)
     expect(form.locator(".ice-sent")).to_have_text(
-        "Charted: ICE 8/10 by rn-4411. It appears on the course in a moment.", timeout=15_000)
+        "Charted: ICE 8/10 by rn-4411. It appears on the course in a moment.", timeout=15_000
+    )
     expect(form.locator(".ice-error")).to_have_text("")
     expect(form.locator(".ice-total")).to_have_text("ICE –/10")  # cleared for the next one
     submitted = parse_timestamp(form.get_attribute("data-submitted-ts"))
 
     # On `clinical-events`, once (the refused submissions published nothing), keyed by patient.
-    [event] = read_until(kafka.bootstrap, env["CRSMON_TOPIC_CLINICAL_EVENTS"], lambda records: len(records) >= 1,
-                         timeout=20, quiet_for=2)
+    [event] = read_until(
+        kafka.bootstrap, env["CRSMON_TOPIC_CLINICAL_EVENTS"], lambda records: len(records) >= 1, timeout=20, quiet_for=2
+    )
     assert (event["type"], event["patient_id"], event["_key"], event["ice"], event["by"]) == (
-        "neuro", patient, patient, 8, "rn-4411")
+        "neuro",
+        patient,
+        patient,
+        8,
+        "rn-4411",
+    )
     assert event["ice_items"] == {"orientation": 3, "naming": 3, "commands": 1, "writing": 0, "attention": 1}
     assert (event["arousal"], event["seizure"], event["motor"], event["cerebral_edema"]) == (
-        "voice", "none", "none", "none")
+        "voice",
+        "none",
+        "none",
+        "none",
+    )
     assert parse_timestamp(event["ts"]) == submitted
     assert abs((submitted - datetime.now(timezone.utc)).total_seconds()) < 60
 
@@ -170,7 +199,8 @@ def test_an_ice_assessment_charted_on_the_form_reaches_kafka_the_course_and_the_
 
 
 def test_a_patient_who_cannot_do_the_tasks_is_charted_without_an_ice_score(
-        browser, dashboard: Dashboard, env, kafka, size: str) -> None:
+    browser, dashboard: Dashboard, env, kafka, size: str
+) -> None:
     """Unarousable: no task can be scored, and the assessment still counts (ICANS grade 4 by
     consciousness alone). No worker here: what is checked is the form, the topic and the course."""
     patient = f"MRN-U-{size}"
@@ -183,15 +213,18 @@ def test_a_patient_who_cannot_do_the_tasks_is_charted_without_an_ice_score(
     expect(form.locator(".ice-total")).to_have_text("ICE –/10")
     submit(page, size)
     expect(form.locator(".ice-sent")).to_have_text(
-        "Charted: no ICE score by rn-4411. It appears on the course in a moment.", timeout=15_000)
+        "Charted: no ICE score by rn-4411. It appears on the course in a moment.", timeout=15_000
+    )
 
-    [event] = read_until(kafka.bootstrap, env["CRSMON_TOPIC_CLINICAL_EVENTS"], lambda records: len(records) >= 1,
-                         timeout=20, quiet_for=1)
+    [event] = read_until(
+        kafka.bootstrap, env["CRSMON_TOPIC_CLINICAL_EVENTS"], lambda records: len(records) >= 1, timeout=20, quiet_for=1
+    )
     assert "ice" not in event and "ice_items" not in event  # absent: not assessed, never a 0
     assert "motor" not in event and "cerebral_edema" not in event
     assert (event["arousal"], event["seizure"], event["by"]) == ("unarousable", "prolonged", "rn-4411")
     # In words (the phone's chip shortens its label to 14 characters, as for every mark).
     point = page.locator(".pv-chart .ice-point")
     expect(point).to_have_attribute(
-        "aria-label", "ICE not assessable · unarousable · seizure prolonged · by rn-4411", timeout=5_000)
+        "aria-label", "ICE not assessable · unarousable · seizure prolonged · by rn-4411", timeout=5_000
+    )
     expect(point).to_have_attribute("data-ice", "")

@@ -21,8 +21,12 @@ from crsmon.local_kafka import free_port
 from monitor.catalogue import CATALOGUE
 from monitor.wire import format_timestamp, parse_timestamp
 from tests.support.dashboard import (
+    Dashboard,
+    alert_message,
+    dashboard_env,
     dashboard_env_with_topics,
-    Dashboard, alert_message, dashboard_env, screenshot, started_dashboard,
+    screenshot,
+    started_dashboard,
     status_message,
 )
 from tests.support.kafka_io import produce, read_until
@@ -59,17 +63,48 @@ def tile(page: Page, patient_id: str):
 
 def test_tiles_show_each_patients_status_grouped_by_ward(browser, dashboard: Dashboard, env, kafka) -> None:
     topic = env["CRSMON_TOPIC_PATIENT_STATUS"]
-    history = [("MRN-1", status_message("MRN-1", at(50 - 5 * step), ward="5-West", bed="12",
-                                         heart_rate=90 + step, temperature=37.0 + 0.2 * step,
-                                         systolic_bp=120 - 3 * step, spo2=97))
-               for step in range(10)]
-    produce(kafka.bootstrap, topic, history + [
-        ("MRN-1", status_message("MRN-1", at(0), ward="5-West", bed="12", news2=6, band="medium",
-                                 grade=2, fever=True, heart_rate=112, temperature=38.9,
-                                 systolic_bp=88, spo2=95)),
-        ("MRN-2", status_message("MRN-2", at(0), ward="5-West", bed="3")),
-        ("MRN-3", status_message("MRN-3", at(0), ward="4-East", bed="1", news2=7, band="high")),
-    ])
+    history = [
+        (
+            "MRN-1",
+            status_message(
+                "MRN-1",
+                at(50 - 5 * step),
+                ward="5-West",
+                bed="12",
+                heart_rate=90 + step,
+                temperature=37.0 + 0.2 * step,
+                systolic_bp=120 - 3 * step,
+                spo2=97,
+            ),
+        )
+        for step in range(10)
+    ]
+    produce(
+        kafka.bootstrap,
+        topic,
+        history
+        + [
+            (
+                "MRN-1",
+                status_message(
+                    "MRN-1",
+                    at(0),
+                    ward="5-West",
+                    bed="12",
+                    news2=6,
+                    band="medium",
+                    grade=2,
+                    fever=True,
+                    heart_rate=112,
+                    temperature=38.9,
+                    systolic_bp=88,
+                    spo2=95,
+                ),
+            ),
+            ("MRN-2", status_message("MRN-2", at(0), ward="5-West", bed="3")),
+            ("MRN-3", status_message("MRN-3", at(0), ward="4-East", bed="1", news2=7, band="high")),
+        ],
+    )
     page = open_page(browser, dashboard)
     assert "token" not in page.url  # the token went into a cookie and left the address bar
 
@@ -96,21 +131,44 @@ def test_tiles_show_each_patients_status_grouped_by_ward(browser, dashboard: Das
 
 
 def test_an_alert_shows_within_a_second_and_its_acknowledgement_reaches_alert_acks(
-        browser, dashboard: Dashboard, env, kafka) -> None:
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [
-        ("MRN-7", status_message("MRN-7", at(0), ward="5-West", bed="7", news2=8, band="high",
-                                 grade=3, fever=True, heart_rate=128, temperature=39.4,
-                                 systolic_bp=82, spo2=91)),
-        ("MRN-8", status_message("MRN-8", at(0), ward="5-West", bed="8")),
-    ])
+    browser, dashboard: Dashboard, env, kafka
+) -> None:
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_PATIENT_STATUS"],
+        [
+            (
+                "MRN-7",
+                status_message(
+                    "MRN-7",
+                    at(0),
+                    ward="5-West",
+                    bed="7",
+                    news2=8,
+                    band="high",
+                    grade=3,
+                    fever=True,
+                    heart_rate=128,
+                    temperature=39.4,
+                    systolic_bp=82,
+                    spo2=91,
+                ),
+            ),
+            ("MRN-8", status_message("MRN-8", at(0), ward="5-West", bed="8")),
+        ],
+    )
     page = open_page(browser, dashboard)
     expect(page.locator(".tile")).to_have_count(2)
     page.fill("#who", "rn-4411")
 
     episode = f"MRN-7:crs:{at(10)}"
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_ALERTS"], [
-        ("MRN-7", alert_message("MRN-7", episode, severity="critical", bed="7", emitted_at=at(0))),
-    ])
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_ALERTS"],
+        [
+            ("MRN-7", alert_message("MRN-7", episode, severity="critical", bed="7", emitted_at=at(0))),
+        ],
+    )
     on_topic = time.monotonic()  # the broker has acknowledged the write
     item = page.locator(f'.alert[data-episode-id="{episode}"]')
     item.wait_for(state="visible", timeout=5_000)
@@ -127,10 +185,15 @@ def test_an_alert_shows_within_a_second_and_its_acknowledgement_reaches_alert_ac
     screenshot(page, "critical-alert")
 
     item.locator("button.ack").click()
-    [ack] = read_until(kafka.bootstrap, env["CRSMON_TOPIC_ALERT_ACKS"], lambda records: len(records) >= 1,
-                       timeout=20)
+    [ack] = read_until(kafka.bootstrap, env["CRSMON_TOPIC_ALERT_ACKS"], lambda records: len(records) >= 1, timeout=20)
     assert (ack["record"], ack["episode_id"], ack["patient_id"], ack["by"], ack["source"], ack["_key"]) == (
-        "ack", episode, "MRN-7", "rn-4411", "dashboard", "MRN-7")
+        "ack",
+        episode,
+        "MRN-7",
+        "rn-4411",
+        "dashboard",
+        "MRN-7",
+    )
     assert abs((parse_timestamp(ack["ts"]) - datetime.now(timezone.utc)).total_seconds()) < 60
     expect(item.locator(".ack-state")).to_contain_text("Acknowledged by rn-4411", timeout=5_000)
     expect(item.locator("button.ack")).to_be_hidden()
@@ -139,20 +202,39 @@ def test_an_alert_shows_within_a_second_and_its_acknowledgement_reaches_alert_ac
     page.reload()
     expect(page.locator("#who")).to_have_value("rn-4411")  # remembered by this browser
 
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_ALERTS"], [
-        ("MRN-7", alert_message("MRN-7", episode, status="resolved", severity="critical", bed="7",
-                                emitted_at=at(0))),
-    ])
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_ALERTS"],
+        [
+            (
+                "MRN-7",
+                alert_message("MRN-7", episode, status="resolved", severity="critical", bed="7", emitted_at=at(0)),
+            ),
+        ],
+    )
     expect(item).to_have_count(0, timeout=5_000)
     assert tile(page, "MRN-7").get_attribute("data-priority") is None
 
 
 def test_each_severity_has_its_priority_colour_and_says_so_in_words(browser, dashboard, env, kafka) -> None:
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_ALERTS"], [
-        (f"MRN-{n}", alert_message(f"MRN-{n}", f"MRN-{n}:rule:{severity}", severity=severity,
-                                   bed=str(n), emitted_at=at(n), crs_grade=0 if severity == "medium" else 2))
-        for n, severity in enumerate(["critical", "high", "medium", "low"], start=1)
-    ])
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_ALERTS"],
+        [
+            (
+                f"MRN-{n}",
+                alert_message(
+                    f"MRN-{n}",
+                    f"MRN-{n}:rule:{severity}",
+                    severity=severity,
+                    bed=str(n),
+                    emitted_at=at(n),
+                    crs_grade=0 if severity == "medium" else 2,
+                ),
+            )
+            for n, severity in enumerate(["critical", "high", "medium", "low"], start=1)
+        ],
+    )
     page = open_page(browser, dashboard)
     items = page.locator(".alert")
     expect(items.locator(".alert-priority")).to_have_text(["CRITICAL", "HIGH", "MEDIUM", "LOW"])
@@ -166,12 +248,18 @@ def test_each_severity_has_its_priority_colour_and_says_so_in_words(browser, das
 
 
 def test_a_browser_that_connects_late_sees_the_current_state_at_once(browser, dashboard, env, kafka) -> None:
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [
-        (f"MRN-{n}", status_message(f"MRN-{n}", at(0), bed=str(n), heart_rate=70 + n)) for n in range(1, 21)
-    ])
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_ALERTS"], [
-        ("MRN-4", alert_message("MRN-4", "MRN-4:news2:x", severity="medium", bed="4", emitted_at=at(0))),
-    ])
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_PATIENT_STATUS"],
+        [(f"MRN-{n}", status_message(f"MRN-{n}", at(0), bed=str(n), heart_rate=70 + n)) for n in range(1, 21)],
+    )
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_ALERTS"],
+        [
+            ("MRN-4", alert_message("MRN-4", "MRN-4:news2:x", severity="medium", bed="4", emitted_at=at(0))),
+        ],
+    )
     first = open_page(browser, dashboard)
     expect(first.locator(".tile")).to_have_count(20)
     expect(first.locator(".alert")).to_have_count(1)
@@ -187,13 +275,21 @@ def test_a_browser_that_connects_late_sees_the_current_state_at_once(browser, da
 
 
 def test_after_a_server_restart_the_page_reconnects_by_itself(browser, env, kafka, tmp_path: Path) -> None:
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [
-        ("MRN-1", status_message("MRN-1", at(1), bed="1", heart_rate=81)),
-        ("MRN-2", status_message("MRN-2", at(1), bed="2", heart_rate=82)),
-    ])
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_ALERTS"], [
-        ("MRN-2", alert_message("MRN-2", "MRN-2:crs:x", bed="2", emitted_at=at(1))),
-    ])
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_PATIENT_STATUS"],
+        [
+            ("MRN-1", status_message("MRN-1", at(1), bed="1", heart_rate=81)),
+            ("MRN-2", status_message("MRN-2", at(1), bed="2", heart_rate=82)),
+        ],
+    )
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_ALERTS"],
+        [
+            ("MRN-2", alert_message("MRN-2", "MRN-2:crs:x", bed="2", emitted_at=at(1))),
+        ],
+    )
     with started_dashboard(env, tmp_path / "first.log") as first:
         first.wait_until_live()
         page = open_page(browser, first)
@@ -212,9 +308,13 @@ def test_after_a_server_restart_the_page_reconnects_by_itself(browser, env, kafk
         expect(page.locator(".tile")).to_have_count(2)
         expect(page.locator(".alert")).to_have_count(1)
         expect(page.locator("#feed-warning")).to_be_hidden()
-        produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [
-            ("MRN-1", status_message("MRN-1", at(0), bed="1", heart_rate=101)),
-        ])
+        produce(
+            kafka.bootstrap,
+            env["CRSMON_TOPIC_PATIENT_STATUS"],
+            [
+                ("MRN-1", status_message("MRN-1", at(0), bed="1", heart_rate=101)),
+            ],
+        )
         expect(tile(page, "MRN-1").locator('[data-sign="heart_rate"] .value')).to_have_text("101")
 
 
@@ -231,12 +331,13 @@ def test_the_page_without_its_token_is_refused_with_a_clear_message(browser, das
 
 def colour(locator, prop: str) -> tuple[int, int, int]:
     text = locator.evaluate(f"element => getComputedStyle(element).{prop}")
-    red, green, blue = (int(part) for part in text[text.index("(") + 1:text.index(")")].split(",")[:3])
+    red, green, blue = (int(part) for part in text[text.index("(") + 1 : text.index(")")].split(",")[:3])
     return red, green, blue
 
 
-def test_topics_that_appear_later_are_followed_and_bad_messages_only_counted(browser, kafka, unique,
-                                                                             tmp_path: Path) -> None:
+def test_topics_that_appear_later_are_followed_and_bad_messages_only_counted(
+    browser, kafka, unique, tmp_path: Path
+) -> None:
     env = dashboard_env(kafka.bootstrap, unique)  # none of its topics exists yet
     with started_dashboard(env, tmp_path / "dashboard.log") as dashboard:
         dashboard.wait_until_live()
@@ -246,11 +347,15 @@ def test_topics_that_appear_later_are_followed_and_bad_messages_only_counted(bro
             assert env["CRSMON_TOPIC_PATIENT_STATUS"] not in admin.list_topics()  # it created none
         finally:
             admin.close()
-        produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [
-            ("MRN-1", b"{this is not json"),
-            ("MRN-1", {"record": "status", "patient_id": "MRN-1", "ts": at(0)}),  # no news2, no crs
-            ("MRN-1", status_message("MRN-1", at(0), bed="1", heart_rate=77)),
-        ])
+        produce(
+            kafka.bootstrap,
+            env["CRSMON_TOPIC_PATIENT_STATUS"],
+            [
+                ("MRN-1", b"{this is not json"),
+                ("MRN-1", {"record": "status", "patient_id": "MRN-1", "ts": at(0)}),  # no news2, no crs
+                ("MRN-1", status_message("MRN-1", at(0), bed="1", heart_rate=77)),
+            ],
+        )
         expect(tile(page, "MRN-1").locator('[data-sign="heart_rate"] .value')).to_have_text("77", timeout=15_000)
         with urllib.request.urlopen(f"{dashboard.url}metrics", timeout=5) as response:
             exposition = response.read().decode()

@@ -19,8 +19,11 @@ from playwright.sync_api import Page, expect
 
 from monitor.wire import format_timestamp
 from tests.support.dashboard import (
+    Dashboard,
+    alert_message,
     dashboard_env_with_topics,
-    Dashboard, alert_message, screenshot, started_dashboard,
+    screenshot,
+    started_dashboard,
     status_message,
 )
 from tests.support.kafka_io import produce, read_until
@@ -29,8 +32,12 @@ pytestmark = pytest.mark.kafka
 
 SIZES = {
     "desktop": {"viewport": {"width": 1400, "height": 900}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-              "device_scale_factor": 2},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 2,
+    },
 }
 NOW = datetime.now(timezone.utc).replace(second=0, microsecond=0)
 
@@ -41,7 +48,9 @@ def at(minutes_ago: float) -> str:
 
 @pytest.fixture
 def env(kafka, unique: str) -> dict[str, str]:
-    return dashboard_env_with_topics(kafka.bootstrap, unique, ("PATIENT_STATUS", "ALERTS", "ALERT_ACKS", "CLINICAL_EVENTS"))
+    return dashboard_env_with_topics(
+        kafka.bootstrap, unique, ("PATIENT_STATUS", "ALERTS", "ALERT_ACKS", "CLINICAL_EVENTS")
+    )
 
 
 @pytest.fixture
@@ -94,45 +103,126 @@ def a_crs_course(kafka, env) -> str:
     for step in range(0, 37):
         minutes_ago = 180 - 5 * step
         fever = 37.2 + min(step, 20) * 0.09
-        statuses.append(("MRN-1", status_message(
-            "MRN-1", at(minutes_ago), ward="5-West", bed="12", news2=min(8, step // 4), band=band_of(min(8, step // 4)),
-            grade=2 if step > 24 else (1 if step > 8 else 0), fever=step > 8,
-            temperature=round(fever, 1), heart_rate=88 + step, systolic_bp=124 - step, diastolic_bp=70 - step // 2,
-            mean_arterial_pressure=88 - step // 2, spo2=0 if step in (14, 15) else 97 - step // 8,
-            respiratory_rate=16 + step // 5)))
+        statuses.append(
+            (
+                "MRN-1",
+                status_message(
+                    "MRN-1",
+                    at(minutes_ago),
+                    ward="5-West",
+                    bed="12",
+                    news2=min(8, step // 4),
+                    band=band_of(min(8, step // 4)),
+                    grade=2 if step > 24 else (1 if step > 8 else 0),
+                    fever=step > 8,
+                    temperature=round(fever, 1),
+                    heart_rate=88 + step,
+                    systolic_bp=124 - step,
+                    diastolic_bp=70 - step // 2,
+                    mean_arterial_pressure=88 - step // 2,
+                    spo2=0 if step in (14, 15) else 97 - step // 8,
+                    respiratory_rate=16 + step // 5,
+                ),
+            )
+        )
     produce(kafka.bootstrap, status_topic, statuses)
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_CLINICAL_EVENTS"], [
-        ("MRN-1", {"patient_id": "MRN-1", "ts": at(2 * 24 * 60), "type": "therapy", "therapy": "car-t"}),
-        ("MRN-1", {"patient_id": "MRN-1", "ts": at(60), "type": "oxygen", "device": "nasal_cannula",
-                   "flow_l_min": 4}),
-        ("MRN-1", {"patient_id": "MRN-1", "ts": at(30), "type": "medication", "drug": "tocilizumab"}),
-        ("MRN-1", {"patient_id": "MRN-1", "ts": at(20), "type": "vasopressor", "count": 1, "vasopressin": False}),
-        ("MRN-1", {"patient_id": "MRN-1", "ts": at(12), "type": "medication", "drug": "corticosteroid"}),
-        ("MRN-1", {"patient_id": "MRN-1", "ts": at(0), "type": "discharge"}),
-    ])
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_CLINICAL_EVENTS"],
+        [
+            ("MRN-1", {"patient_id": "MRN-1", "ts": at(2 * 24 * 60), "type": "therapy", "therapy": "car-t"}),
+            (
+                "MRN-1",
+                {"patient_id": "MRN-1", "ts": at(60), "type": "oxygen", "device": "nasal_cannula", "flow_l_min": 4},
+            ),
+            ("MRN-1", {"patient_id": "MRN-1", "ts": at(30), "type": "medication", "drug": "tocilizumab"}),
+            ("MRN-1", {"patient_id": "MRN-1", "ts": at(20), "type": "vasopressor", "count": 1, "vasopressin": False}),
+            ("MRN-1", {"patient_id": "MRN-1", "ts": at(12), "type": "medication", "drug": "corticosteroid"}),
+            ("MRN-1", {"patient_id": "MRN-1", "ts": at(0), "type": "discharge"}),
+        ],
+    )
     episode = f"MRN-1:crs:{at(90)}"
-    produce(kafka.bootstrap, alerts, [
-        ("MRN-1", alert_message("MRN-1", episode, severity="high", bed="12", emitted_at=at(90),
-                                reasons=["temperature 38.3 °C >= 38.0", "systolic BP 89 mmHg < 90"])),
-        ("MRN-1", {**alert_message("MRN-1", "MRN-1:signal_loss:x", severity="low", bed="12", emitted_at=at(110),
-                                   reasons=["no SpO2 for 10 min"]), "rule": "signal_loss"}),
-        ("MRN-1", {**alert_message("MRN-1", "MRN-1:signal_loss:x", status="resolved", severity="low", bed="12",
-                                   emitted_at=at(100)), "rule": "signal_loss"}),
-        ("MRN-1", alert_message("MRN-1", episode, status="updated", severity="critical", bed="12",
-                                emitted_at=at(40), reasons=["systolic BP 86 mmHg < 90", "SpO2 93 % on air"])),
-    ])
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_ALERT_ACKS"], [
-        ("MRN-1", {"record": "ack", "episode_id": episode, "patient_id": "MRN-1", "ts": at(39),
-                   "by": "rn-4411", "source": "dashboard"}),
-    ])
+    produce(
+        kafka.bootstrap,
+        alerts,
+        [
+            (
+                "MRN-1",
+                alert_message(
+                    "MRN-1",
+                    episode,
+                    severity="high",
+                    bed="12",
+                    emitted_at=at(90),
+                    reasons=["temperature 38.3 °C >= 38.0", "systolic BP 89 mmHg < 90"],
+                ),
+            ),
+            (
+                "MRN-1",
+                {
+                    **alert_message(
+                        "MRN-1",
+                        "MRN-1:signal_loss:x",
+                        severity="low",
+                        bed="12",
+                        emitted_at=at(110),
+                        reasons=["no SpO2 for 10 min"],
+                    ),
+                    "rule": "signal_loss",
+                },
+            ),
+            (
+                "MRN-1",
+                {
+                    **alert_message(
+                        "MRN-1", "MRN-1:signal_loss:x", status="resolved", severity="low", bed="12", emitted_at=at(100)
+                    ),
+                    "rule": "signal_loss",
+                },
+            ),
+            (
+                "MRN-1",
+                alert_message(
+                    "MRN-1",
+                    episode,
+                    status="updated",
+                    severity="critical",
+                    bed="12",
+                    emitted_at=at(40),
+                    reasons=["systolic BP 86 mmHg < 90", "SpO2 93 % on air"],
+                ),
+            ),
+        ],
+    )
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_ALERT_ACKS"],
+        [
+            (
+                "MRN-1",
+                {
+                    "record": "ack",
+                    "episode_id": episode,
+                    "patient_id": "MRN-1",
+                    "ts": at(39),
+                    "by": "rn-4411",
+                    "source": "dashboard",
+                },
+            ),
+        ],
+    )
     return episode
 
 
 def test_a_tile_opens_the_patients_course_with_alert_spans_and_clinical_events(
-        browser, dashboard: Dashboard, env, kafka, size: str) -> None:
+    browser, dashboard: Dashboard, env, kafka, size: str
+) -> None:
     episode = a_crs_course(kafka, env)
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [
-        ("MRN-2", status_message("MRN-2", at(0), ward="5-West", bed="3"))])
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_PATIENT_STATUS"],
+        [("MRN-2", status_message("MRN-2", at(0), ward="5-West", bed="3"))],
+    )
     dashboard.wait_until_live()
     page = open_page(browser, dashboard, size)
     expect(page.locator(".tile")).to_have_count(2, timeout=20_000)  # the statuses come through Kafka
@@ -148,8 +238,15 @@ def test_a_tile_opens_the_patients_course_with_alert_spans_and_clinical_events(
     expect(chart.locator(".panel .panel-label")).to_have_text(["Temp", "HR", "BP", "SpO₂", "RR"])
     expect(chart.locator(".panel .panel-unit")).to_have_text(["°C", "/min", "mmHg", "%", "/min"])  # the catalogue's
     assert chart.get_attribute("data-rows") == "37"
-    for series in ("temperature", "heart_rate", "systolic_bp", "diastolic_bp", "mean_arterial_pressure",
-                   "spo2", "respiratory_rate"):
+    for series in (
+        "temperature",
+        "heart_rate",
+        "systolic_bp",
+        "diastolic_bp",
+        "mean_arterial_pressure",
+        "spo2",
+        "respiratory_rate",
+    ):
         expect(chart.locator(f'path[data-series="{series}"]')).to_have_count(1)
     # The two probe-off minutes are a gap: the SpO2 line is drawn in two pieces.
     assert chart.locator('path[data-series="spo2"]').get_attribute("d").count("M") == 2
@@ -168,7 +265,8 @@ def test_a_tile_opens_the_patients_course_with_alert_spans_and_clinical_events(
     # Clinical events are marks; the therapy of two days ago is outside the 24 h span.
     expect(chart.locator(".mark")).to_have_count(5)
     expect(chart.locator('.mark[data-type="medication"] title')).to_have_text(
-        [re.compile("^Tocilizumab, "), re.compile("^Steroid, ")])
+        [re.compile("^Tocilizumab, "), re.compile("^Steroid, ")]
+    )
     expect(chart.locator('.mark[data-type="oxygen"] title')).to_contain_text("O₂ nasal cannula 4 L/min")
     expect(chart.locator('.mark[data-type="vasopressor"] title')).to_contain_text("Vasopressor ×1")
     expect(chart.locator('.mark[data-type="discharge"] title')).to_contain_text("Discharge")
@@ -186,8 +284,11 @@ def test_a_tile_opens_the_patients_course_with_alert_spans_and_clinical_events(
     red = crs.locator(".segment").first.evaluate("element => getComputedStyle(element).fill")
     assert red == "rgb(255, 45, 45)", "high priority is red, as on the rest of the page"
     expect(chart.locator('.span[data-episode-id="MRN-1:signal_loss:x"] .segment')).to_have_count(1)
-    assert chart.locator('.span[data-episode-id="MRN-1:signal_loss:x"] .segment').get_attribute(
-        "class").endswith("priority-low")
+    assert (
+        chart.locator('.span[data-episode-id="MRN-1:signal_loss:x"] .segment')
+        .get_attribute("class")
+        .endswith("priority-low")
+    )
 
     # Its reasons on a tap (phone) or a click (desk).
     tap(crs.locator(".segment").nth(1), size)
@@ -216,15 +317,46 @@ def test_a_tile_opens_the_patients_course_with_alert_spans_and_clinical_events(
 
 
 def test_an_alert_opens_the_course_which_follows_live_and_acknowledges(
-        browser, dashboard: Dashboard, env, kafka, size: str) -> None:
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [
-        ("MRN-7", status_message("MRN-7", at(minutes), ward="5-West", bed="7", heart_rate=100 + minutes,
-                                 temperature=38.6, systolic_bp=92, spo2=95))
-        for minutes in (30, 20, 10, 1)])
+    browser, dashboard: Dashboard, env, kafka, size: str
+) -> None:
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_PATIENT_STATUS"],
+        [
+            (
+                "MRN-7",
+                status_message(
+                    "MRN-7",
+                    at(minutes),
+                    ward="5-West",
+                    bed="7",
+                    heart_rate=100 + minutes,
+                    temperature=38.6,
+                    systolic_bp=92,
+                    spo2=95,
+                ),
+            )
+            for minutes in (30, 20, 10, 1)
+        ],
+    )
     episode = f"MRN-7:crs:{at(20)}"
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_ALERTS"], [
-        ("MRN-7", alert_message("MRN-7", episode, severity="high", bed="7", emitted_at=at(20),
-                                reasons=["temperature 38.6 °C >= 38.0"]))])
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_ALERTS"],
+        [
+            (
+                "MRN-7",
+                alert_message(
+                    "MRN-7",
+                    episode,
+                    severity="high",
+                    bed="7",
+                    emitted_at=at(20),
+                    reasons=["temperature 38.6 °C >= 38.0"],
+                ),
+            )
+        ],
+    )
     dashboard.wait_until_live()
     page = open_page(browser, dashboard, size)
     page.fill("#who", "rn-77")
@@ -244,9 +376,25 @@ def test_an_alert_opens_the_course_which_follows_live_and_acknowledges(
       new MutationObserver(note('tile')).observe(document.querySelector('.tile[data-patient-id="MRN-7"]'),
         { attributes: true, attributeFilter: ['data-ts'] });
     }""")
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [
-        ("MRN-7", status_message("MRN-7", format_timestamp(datetime.now(timezone.utc)), ward="5-West", bed="7",
-                                 heart_rate=131, temperature=39.1, systolic_bp=88, spo2=94))])
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_PATIENT_STATUS"],
+        [
+            (
+                "MRN-7",
+                status_message(
+                    "MRN-7",
+                    format_timestamp(datetime.now(timezone.utc)),
+                    ward="5-West",
+                    bed="7",
+                    heart_rate=131,
+                    temperature=39.1,
+                    systolic_bp=88,
+                    spo2=94,
+                ),
+            )
+        ],
+    )
     on_topic = time.time() * 1000
     expect(view.locator('.pv-latest [data-sign="heart_rate"] b')).to_have_text("131", timeout=5_000)
     expect(view.locator('.pv-latest [data-sign="temperature"]')).to_have_text("Temp 39.1 °C")
@@ -258,8 +406,11 @@ def test_an_alert_opens_the_course_which_follows_live_and_acknowledges(
     assert seen["view"] - on_topic < 3000, f"{seen['view'] - on_topic:.0f} ms from the topic to the view"
 
     # A clinical event arriving now becomes a mark without reopening the view.
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_CLINICAL_EVENTS"], [
-        ("MRN-7", {"patient_id": "MRN-7", "ts": at(0), "type": "medication", "drug": "antipyretic"})])
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_CLINICAL_EVENTS"],
+        [("MRN-7", {"patient_id": "MRN-7", "ts": at(0), "type": "medication", "drug": "antipyretic"})],
+    )
     expect(view.locator('.mark[data-type="medication"] title')).to_contain_text("Antipyretic", timeout=5_000)
 
     # Acknowledge from the patient view: the Acknowledgement reaches alert-acks, the view says so.
@@ -267,8 +418,7 @@ def test_an_alert_opens_the_course_which_follows_live_and_acknowledges(
     box = button.bounding_box()
     assert box["height"] >= 44 and box["width"] >= 44, f"touch target {box}"
     tap(button, size)
-    [ack] = read_until(kafka.bootstrap, env["CRSMON_TOPIC_ALERT_ACKS"], lambda records: len(records) >= 1,
-                       timeout=20)
+    [ack] = read_until(kafka.bootstrap, env["CRSMON_TOPIC_ALERT_ACKS"], lambda records: len(records) >= 1, timeout=20)
     assert (ack["episode_id"], ack["by"], ack["patient_id"]) == (episode, "rn-77", "MRN-7")
     expect(view.locator(".pv-alerts .ack-state")).to_contain_text("Acknowledged by rn-77", timeout=5_000)
     expect(chart.locator(".ack-mark title")).to_contain_text("acknowledged by rn-77", timeout=5_000)
@@ -281,16 +431,42 @@ def test_an_alert_opens_the_course_which_follows_live_and_acknowledges(
 
 
 def test_alerts_and_tiles_fit_the_screen_with_touch_targets_of_44_px(
-        browser, dashboard: Dashboard, env, kafka, size: str) -> None:
-    long_reasons = ["temperature 39.4 °C >= 38.0", "systolic BP 84 mmHg < 90 for 10 min",
-                    "SpO2 91 % on air <= 93", "respiratory rate 26 /min >= 25", "heart rate 131 /min >= 131"]
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [
-        (f"MRN-{n}", status_message(f"MRN-{n}", at(0), ward="Haematology-2", bed=str(n), heart_rate=70 + n))
-        for n in range(1, 7)])
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_ALERTS"], [
-        (f"MRN-{n}", alert_message(f"MRN-{n}", f"MRN-{n}:crs:{at(n)}", severity=severity, ward="Haematology-2",
-                                   bed=str(n), emitted_at=at(n), reasons=long_reasons))
-        for n, severity in ((1, "critical"), (2, "high"), (3, "medium"), (4, "low"))])
+    browser, dashboard: Dashboard, env, kafka, size: str
+) -> None:
+    long_reasons = [
+        "temperature 39.4 °C >= 38.0",
+        "systolic BP 84 mmHg < 90 for 10 min",
+        "SpO2 91 % on air <= 93",
+        "respiratory rate 26 /min >= 25",
+        "heart rate 131 /min >= 131",
+    ]
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_PATIENT_STATUS"],
+        [
+            (f"MRN-{n}", status_message(f"MRN-{n}", at(0), ward="Haematology-2", bed=str(n), heart_rate=70 + n))
+            for n in range(1, 7)
+        ],
+    )
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_ALERTS"],
+        [
+            (
+                f"MRN-{n}",
+                alert_message(
+                    f"MRN-{n}",
+                    f"MRN-{n}:crs:{at(n)}",
+                    severity=severity,
+                    ward="Haematology-2",
+                    bed=str(n),
+                    emitted_at=at(n),
+                    reasons=long_reasons,
+                ),
+            )
+            for n, severity in ((1, "critical"), (2, "high"), (3, "medium"), (4, "low"))
+        ],
+    )
     dashboard.wait_until_live()
     page = open_page(browser, dashboard, size)
     expect(page.locator("#alert-list .alert")).to_have_count(4)
@@ -317,47 +493,88 @@ def a_course_with_labs_and_icans(kafka, env) -> dict:
     the worker's AKI stage 2, platelets falling to 40 ×10⁹/L (CTCAE grade 3, with a note), CRP
     falling; an ICE of 10 then 5 (ICANS grade 0, then 2)."""
     labs_at = {"early": at(170), "middle": at(120), "late": at(60)}
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_CLINICAL_EVENTS"], [
-        ("MRN-9", {"patient_id": "MRN-9", "ts": labs_at[when], "type": "lab", "test": test, "value": value,
-                   "unit": unit})
-        for when, test, value, unit in (
-            ("early", "creatinine", 88.4, "µmol/L"), ("early", "platelets", 90, "10*9/L"),
-            ("early", "crp", 15, "mg/dL"), ("middle", "creatinine", 1.6, "mg/dL"),
-            ("late", "creatinine", 2.1, "mg/dL"), ("late", "platelets", 40, "K/uL"), ("late", "crp", 120, "mg/L"))
-    ] + [
-        ("MRN-9", {"patient_id": "MRN-9", "ts": at(150), "type": "neuro", "ice": 10, "arousal": "alert"}),
-        ("MRN-9", {"patient_id": "MRN-9", "ts": at(50), "type": "neuro", "ice": 5, "arousal": "voice",
-                   "by": "rn-4411"}),
-    ])
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_CLINICAL_EVENTS"],
+        [
+            (
+                "MRN-9",
+                {"patient_id": "MRN-9", "ts": labs_at[when], "type": "lab", "test": test, "value": value, "unit": unit},
+            )
+            for when, test, value, unit in (
+                ("early", "creatinine", 88.4, "µmol/L"),
+                ("early", "platelets", 90, "10*9/L"),
+                ("early", "crp", 15, "mg/dL"),
+                ("middle", "creatinine", 1.6, "mg/dL"),
+                ("late", "creatinine", 2.1, "mg/dL"),
+                ("late", "platelets", 40, "K/uL"),
+                ("late", "crp", 120, "mg/L"),
+            )
+        ]
+        + [
+            ("MRN-9", {"patient_id": "MRN-9", "ts": at(150), "type": "neuro", "ice": 10, "arousal": "alert"}),
+            (
+                "MRN-9",
+                {"patient_id": "MRN-9", "ts": at(50), "type": "neuro", "ice": 5, "arousal": "voice", "by": "rn-4411"},
+            ),
+        ],
+    )
     statuses = []
     for minutes_ago in range(180, -1, -10):
-        status = status_message("MRN-9", at(minutes_ago), ward="5-West", bed="9", grade=1, fever=True,
-                                temperature=38.4, heart_rate=104, systolic_bp=112, spo2=96, respiratory_rate=18)
+        status = status_message(
+            "MRN-9",
+            at(minutes_ago),
+            ward="5-West",
+            bed="9",
+            grade=1,
+            fever=True,
+            temperature=38.4,
+            heart_rate=104,
+            systolic_bp=112,
+            spo2=96,
+            respiratory_rate=18,
+        )
         late = minutes_ago <= 60
         if minutes_ago <= 170:
             status["labs"] = {
-                "creatinine": {"value": 2.1 if late else 1.6 if minutes_ago <= 120 else 1.0, "unit": "mg/dL",
-                               "at": labs_at["late" if late else "middle" if minutes_ago <= 120 else "early"]},
-                "platelets": {"value": 40.0 if late else 90.0, "unit": "10^9/L",
-                              "at": labs_at["late" if late else "early"],
-                              **({"grade": 3, "note": "repeat sample"} if late else {"grade": 1})},
+                "creatinine": {
+                    "value": 2.1 if late else 1.6 if minutes_ago <= 120 else 1.0,
+                    "unit": "mg/dL",
+                    "at": labs_at["late" if late else "middle" if minutes_ago <= 120 else "early"],
+                },
+                "platelets": {
+                    "value": 40.0 if late else 90.0,
+                    "unit": "10^9/L",
+                    "at": labs_at["late" if late else "early"],
+                    **({"grade": 3, "note": "repeat sample"} if late else {"grade": 1}),
+                },
                 "crp": {"value": 120.0 if late else 150.0, "unit": "mg/L", "at": labs_at["late" if late else "early"]},
             }
-            status["kidney"] = {"aki_stage": 2 if late else 0, "creatinine": status["labs"]["creatinine"]["value"],
-                                "baseline": 1.0}
+            status["kidney"] = {
+                "aki_stage": 2 if late else 0,
+                "creatinine": status["labs"]["creatinine"]["value"],
+                "baseline": 1.0,
+            }
         if minutes_ago <= 150:
-            status["icans"] = ({"grade": 2, "ice": 5, "assessed_at": at(50)} if minutes_ago <= 50
-                               else {"grade": 0, "ice": 10, "assessed_at": at(150)})
+            status["icans"] = (
+                {"grade": 2, "ice": 5, "assessed_at": at(50)}
+                if minutes_ago <= 50
+                else {"grade": 0, "ice": 10, "assessed_at": at(150)}
+            )
         statuses.append(("MRN-9", status))
     produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], statuses)
     return statuses[-1][1]
 
 
 def test_labs_and_the_icans_grade_reach_the_tile_the_labs_panel_and_the_courses_lanes(
-        browser, dashboard: Dashboard, env, kafka, size: str) -> None:
+    browser, dashboard: Dashboard, env, kafka, size: str
+) -> None:
     newest = a_course_with_labs_and_icans(kafka, env)
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [
-        ("MRN-2", status_message("MRN-2", at(0), ward="5-West", bed="3"))])
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_PATIENT_STATUS"],
+        [("MRN-2", status_message("MRN-2", at(0), ward="5-West", bed="3"))],
+    )
     dashboard.wait_until_live()
     page = open_page(browser, dashboard, size)
     expect(page.locator(".tile")).to_have_count(2, timeout=20_000)
@@ -386,7 +603,10 @@ def test_labs_and_the_icans_grade_reach_the_tile_the_labs_panel_and_the_courses_
     # In the catalogue's order, with its short names, precision and units.
     expect(labs.locator("tbody tr")).to_have_count(3)
     assert [row.get_attribute("data-test") for row in labs.locator("tbody tr").all()] == [
-        "creatinine", "platelets", "crp"]
+        "creatinine",
+        "platelets",
+        "crp",
+    ]
     creatinine = labs.locator('tr[data-test="creatinine"]')
     expect(creatinine.locator(".lab-name")).to_have_text("Creat")
     expect(creatinine.locator(".lab-value")).to_have_text("2.10 mg/dL")
@@ -422,8 +642,19 @@ def test_labs_and_the_icans_grade_reach_the_tile_the_labs_panel_and_the_courses_
     shot(page, f"patient-view-labs-{size}")
 
     # A new status with a new ICANS grade extends the lane without a new request.
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [
-        ("MRN-9", {**newest, "ts": format_timestamp(datetime.now(timezone.utc)),
-                   "icans": {"grade": 3, "ice": 2, "assessed_at": at(0)}})])
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_PATIENT_STATUS"],
+        [
+            (
+                "MRN-9",
+                {
+                    **newest,
+                    "ts": format_timestamp(datetime.now(timezone.utc)),
+                    "icans": {"grade": 3, "ice": 2, "assessed_at": at(0)},
+                },
+            )
+        ],
+    )
     expect(chart.locator('.band[class*="icans-band-3"]')).to_have_count(1, timeout=5_000)
     expect(labs.locator("tbody tr")).to_have_count(3)  # the labs stay: the status carries them

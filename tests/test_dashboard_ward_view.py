@@ -15,7 +15,10 @@ T0 = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
 def status(patient_id: str, at: datetime, **latest: float) -> PatientStatus:
     return PatientStatus(
-        patient_id=patient_id, ward="5-West", bed="12", ts=at,
+        patient_id=patient_id,
+        ward="5-West",
+        bed="12",
+        ts=at,
         news2={"score": 3, "band": "low", "complete": True, "components": {}},
         crs={"grade": 0, "fever": False, "hypotension": False, "hypoxia": False, "risk_period": True},
         latest=latest,
@@ -23,9 +26,17 @@ def status(patient_id: str, at: datetime, **latest: float) -> PatientStatus:
 
 
 def alert(episode_id: str, status_: str, severity: str, emitted: datetime, patient_id: str = "MRN-1") -> Alert:
-    return Alert(alert_id=f"{episode_id}#{status_}#{severity}", episode_id=episode_id,
-                 patient_id=patient_id, status=status_, severity=severity, rule="crs",
-                 reasons=["temperature 38.9 °C >= 38.0"], observed_at=emitted, emitted_at=emitted)
+    return Alert(
+        alert_id=f"{episode_id}#{status_}#{severity}",
+        episode_id=episode_id,
+        patient_id=patient_id,
+        status=status_,
+        severity=severity,
+        rule="crs",
+        reasons=["temperature 38.9 °C >= 38.0"],
+        observed_at=emitted,
+        emitted_at=emitted,
+    )
 
 
 def ack(episode_id: str, at: datetime, by: str = "rn-4411") -> Acknowledgement:

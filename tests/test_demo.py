@@ -31,9 +31,13 @@ class DemoProcess:
         self.log = tmp_path / "demo.out"
         self._out = open(self.log, "wb")
         # Its own session, like a terminal's foreground job: the signal goes to the demo only.
-        self.process = subprocess.Popen([CRSMON, "demo", "--dir", str(tmp_path / "run"), *options],
-                                        stdout=self._out, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        self.process = subprocess.Popen(
+            [CRSMON, "demo", "--dir", str(tmp_path / "run"), *options],
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -95,8 +99,21 @@ def _open(url: str, opener: urllib.request.OpenerDirector | None = None) -> tupl
 @pytest.mark.kafka
 @pytest.mark.timeout(600)
 def test_the_demo_runs_everything_prints_alerts_and_pages_and_ctrl_c_leaves_nothing_behind(tmp_path):
-    demo = DemoProcess(tmp_path, "--patients", "20", "--speed", "600", "--days", "1", "--crs-share", "0.3",
-                "--run-for", "300", "--dashboard-port", str(free_port()))
+    demo = DemoProcess(
+        tmp_path,
+        "--patients",
+        "20",
+        "--speed",
+        "600",
+        "--days",
+        "1",
+        "--crs-share",
+        "0.3",
+        "--run-for",
+        "300",
+        "--dashboard-port",
+        str(free_port()),
+    )
     try:
         link = demo.wait_for(re.compile(r"The ward:\s+(http://\S+\?token=(\S+))"), timeout=300)
         url, token = link.group(1), link.group(2)
@@ -108,9 +125,12 @@ def test_the_demo_runs_everything_prints_alerts_and_pages_and_ctrl_c_leaves_noth
             assert pid in processes, f"the {name} (pid {pid}) is not running:\n{output}"
             assert processes[pid][0] == pid, f"the {name} is not the leader of a process group of its own"
         run_dir = str(tmp_path / "run")
-        jvms = [pid for pid, (group, command) in processes.items()
-                if command.startswith("java ") and run_dir in command]
-        assert len(jvms) == 1 and processes[jvms[0]][0] == pids["Kafka broker"], "the Kafka JVM is not in the broker's group"
+        jvms = [
+            pid for pid, (group, command) in processes.items() if command.startswith("java ") and run_dir in command
+        ]
+        assert len(jvms) == 1 and processes[jvms[0]][0] == pids["Kafka broker"], (
+            "the Kafka JVM is not in the broker's group"
+        )
 
         # The link opens the ward: the token is exchanged for a cookie and the page is served.
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
@@ -130,8 +150,11 @@ def test_the_demo_runs_everything_prints_alerts_and_pages_and_ctrl_c_leaves_noth
     assert "crsmon demo: stopped 6 processes" in output, output[-3000:]
     assert "had to be killed" not in output, output[-3000:]
     groups = set(pids.values())
-    left = {pid: command for pid, (group, command) in _processes().items()
-            if group in groups or pid in jvms or run_dir in command}
+    left = {
+        pid: command
+        for pid, (group, command) in _processes().items()
+        if group in groups or pid in jvms or run_dir in command
+    }
     assert not left, f"left running after Ctrl-C: {left}"
 
 
@@ -142,9 +165,14 @@ def test_a_component_that_cannot_start_is_reported_with_its_log_and_the_rest_are
     env = dict(os.environ, CRSMON_CLINICAL_CONFIG=str(tmp_path / "missing-clinical-config.json"))
     out = tmp_path / "demo.out"
     with open(out, "wb") as output:
-        result = subprocess.run([CRSMON, "demo", "--dir", str(tmp_path / "run"), "--dashboard-port", str(free_port())],
-                                stdout=output, stderr=subprocess.STDOUT, env=env, timeout=280,
-                                start_new_session=True)
+        result = subprocess.run(
+            [CRSMON, "demo", "--dir", str(tmp_path / "run"), "--dashboard-port", str(free_port())],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+            timeout=280,
+            start_new_session=True,
+        )
     text = out.read_text()
     assert result.returncode == 1, text
     assert re.search(r"\[4/7\] worker \.+ FAILED after [\d.]+ s: exited with status \d+", text), text
@@ -176,12 +204,27 @@ def test_the_demo_names_a_crs_alert_without_an_astct_grade_as_such() -> None:
     from monitor.wire import Alert, decode_as
 
     def line(grade: int) -> str:
-        alert = decode_as(Alert, json.dumps({
-            "record": "alert", "alert_id": f"P1:crs:2026-11-24T08:00:00Z:1:{grade}",
-            "episode_id": "P1:crs:2026-11-24T08:00:00Z", "patient_id": "P1", "ward": "5-West", "bed": "5",
-            "status": "firing", "severity": "medium", "rule": "crs", "crs_grade": grade, "news2_score": 3,
-            "reasons": ["NEWS2 3"], "observed_at": "2026-11-24T08:00:00Z",
-            "emitted_at": "2026-11-24T08:00:01Z"}).encode())
+        alert = decode_as(
+            Alert,
+            json.dumps(
+                {
+                    "record": "alert",
+                    "alert_id": f"P1:crs:2026-11-24T08:00:00Z:1:{grade}",
+                    "episode_id": "P1:crs:2026-11-24T08:00:00Z",
+                    "patient_id": "P1",
+                    "ward": "5-West",
+                    "bed": "5",
+                    "status": "firing",
+                    "severity": "medium",
+                    "rule": "crs",
+                    "crs_grade": grade,
+                    "news2_score": 3,
+                    "reasons": ["NEWS2 3"],
+                    "observed_at": "2026-11-24T08:00:00Z",
+                    "emitted_at": "2026-11-24T08:00:01Z",
+                }
+            ).encode(),
+        )
         return alert_line(alert, colour=False)
 
     assert "crs no grade" in line(0) and "grade 0" not in line(0)

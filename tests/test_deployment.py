@@ -39,6 +39,7 @@ def interpolate(value: Any, env: dict[str, str] | None = None) -> Any:
     """Compose's `${NAME}`, `${NAME:-default}` and `${NAME:?error}`, with `env` as the .env."""
     env = env or {}
     if isinstance(value, str):
+
         def replace(found: re.Match) -> str:
             name, op = found["name"], found["op"]
             if env.get(name):
@@ -48,6 +49,7 @@ def interpolate(value: Any, env: dict[str, str] | None = None) -> Any:
             if op == ":?":
                 return f"<{name}>"  # required: compose refuses to start without it
             return ""
+
         return _VARIABLE.sub(replace, value)
     if isinstance(value, list):
         return [interpolate(item, env) for item in value]
@@ -58,8 +60,11 @@ def interpolate(value: Any, env: dict[str, str] | None = None) -> Any:
 
 def crsmon_services() -> dict[str, dict[str, Any]]:
     """The services that run the application image."""
-    return {name: service for name, service in SERVICES.items()
-            if "build" in service or str(service.get("image", "")).split(":")[0].startswith("${CRSMON_IMAGE")}
+    return {
+        name: service
+        for name, service in SERVICES.items()
+        if "build" in service or str(service.get("image", "")).split(":")[0].startswith("${CRSMON_IMAGE")
+    }
 
 
 def arguments(service: dict[str, Any]):
@@ -158,17 +163,20 @@ def components(monkeypatch: pytest.MonkeyPatch) -> dict[str, Component]:
 
 # -- the compose file's structure ------------------------------------------------------------
 
+
 def test_every_service_has_an_image_or_a_build_and_depends_only_on_services_that_exist():
     for name, service in SERVICES.items():
         assert "image" in service or "build" in service, f"{name} has neither image nor build"
         depends = service.get("depends_on") or {}
-        for target in (depends if isinstance(depends, (list, dict)) else []):
+        for target in depends if isinstance(depends, (list, dict)) else []:
             assert target in SERVICES, f"{name} depends on {target}, which is not a service"
-        for target, condition in (depends.items() if isinstance(depends, dict) else []):
+        for target, condition in depends.items() if isinstance(depends, dict) else []:
             if condition.get("condition") == "service_completed_successfully":
                 assert SERVICES[target].get("restart") == "no", f"{target} must run once for {name} to start"
             if condition.get("condition") == "service_healthy":
-                assert "healthcheck" in SERVICES[target], f"{name} waits for {target} to be healthy, which has no healthcheck"
+                assert "healthcheck" in SERVICES[target], (
+                    f"{name} waits for {target} to be healthy, which has no healthcheck"
+                )
 
 
 def test_published_ports_bind_loopback_unless_configured_and_match_what_the_service_exposes():
@@ -177,10 +185,13 @@ def test_published_ports_bind_loopback_unless_configured_and_match_what_the_serv
             host, published, target = interpolate(mapping).rsplit(":", 2)
             assert host == "127.0.0.1", f"{name} publishes {mapping} beyond loopback by default"
             assert published.isdigit() and target.isdigit(), mapping
-            assert re.fullmatch(r"\$\{CRSMON_PUBLISH_HOST:-127\.0\.0\.1\}", mapping.rsplit(":", 2)[0]), \
+            assert re.fullmatch(r"\$\{CRSMON_PUBLISH_HOST:-127\.0\.0\.1\}", mapping.rsplit(":", 2)[0]), (
                 f"{name}: publish through CRSMON_PUBLISH_HOST so one setting opens the deployment"
+            )
             if "expose" in service:
-                assert target in {str(port) for port in service["expose"]}, f"{name} publishes {target} but does not expose it"
+                assert target in {str(port) for port in service["expose"]}, (
+                    f"{name} publishes {target} but does not expose it"
+                )
 
 
 def test_every_application_service_runs_a_real_crsmon_subcommand():
@@ -201,8 +212,11 @@ def test_application_services_set_only_environment_their_component_reads(compone
 
 def test_every_component_talks_to_the_brokers_internal_listener(components):
     kafka = interpolate(SERVICES["kafka"]["environment"])
-    internal = next(address.split("//")[1] for address in kafka["KAFKA_ADVERTISED_LISTENERS"].split(",")
-                    if address.startswith("INTERNAL://"))
+    internal = next(
+        address.split("//")[1]
+        for address in kafka["KAFKA_ADVERTISED_LISTENERS"].split(",")
+        if address.startswith("INTERNAL://")
+    )
     for name, component in components.items():
         settings = component.settings
         if settings is None:
@@ -213,7 +227,9 @@ def test_every_component_talks_to_the_brokers_internal_listener(components):
 
 def test_workers_agree_with_each_other_and_with_the_topics_they_read(components):
     workers = [component.settings for component in components.values() if component.args.command == "worker"]
-    assert len({(w.app_id, w.partitions, w.topics) for w in workers}) == 1, "workers must form one group over the same topics"
+    assert len({(w.app_id, w.partitions, w.topics) for w in workers}) == 1, (
+        "workers must form one group over the same topics"
+    )
     assert not any(worker.create_topics for worker in workers), "topics come from the topics service, with retention"
     topics_env = interpolate(SERVICES["topics"]["environment"])
     assert int(topics_env["PARTITIONS"]) == workers[0].partitions
@@ -223,6 +239,7 @@ def test_workers_agree_with_each_other_and_with_the_topics_they_read(components)
 
 
 # -- topics ------------------------------------------------------------------------------------
+
 
 def topic_configs() -> dict[str, dict[str, str]]:
     topics = {}
@@ -260,8 +277,9 @@ def test_inputs_are_kept_by_time_and_patient_status_is_compacted_outside_the_das
     status = created[worker.topics.patient_status]
     assert "compact" in status["cleanup.policy"].split(",")
     assert int(status["min.compaction.lag.ms"]) >= dashboard.history_hours * 3_600_000
-    assert "compact" not in created[worker.topics.alerts]["cleanup.policy"], \
+    assert "compact" not in created[worker.topics.alerts]["cleanup.policy"], (
         "alerts are keyed by patient; compaction would drop all but one of a patient's open episodes"
+    )
 
 
 def test_the_broker_is_the_kafka_the_project_tests_against_in_kraft_mode():
@@ -280,6 +298,7 @@ def test_the_broker_is_the_kafka_the_project_tests_against_in_kraft_mode():
 
 # -- Prometheus and Grafana --------------------------------------------------------------------
 
+
 def scrape_targets() -> dict[str, list[str]]:
     targets = {}
     for job in PROMETHEUS["scrape_configs"]:
@@ -295,9 +314,12 @@ def test_prometheus_scrapes_every_component_on_the_port_it_serves_metrics_on(com
             host, port = target.rsplit(":", 1)
             assert host in components, f"{job} scrapes {target}, which is not an application service"
             component = components[host]
-            assert int(port) == component.metrics_port, \
+            assert int(port) == component.metrics_port, (
                 f"{job} scrapes {host} on {port}, it serves /metrics on {component.metrics_port}"
-            assert component.listen_host == "0.0.0.0", f"{host} listens on {component.listen_host}: Prometheus cannot reach it"
+            )
+            assert component.listen_host == "0.0.0.0", (
+                f"{host} listens on {component.listen_host}: Prometheus cannot reach it"
+            )
             assert str(port) in {str(p) for p in component.service.get("expose", [])}, f"{host} does not expose {port}"
             scraped[host] = job
     with_metrics = {name for name, c in components.items() if c.args.command in METRICS_COMMANDS}
@@ -311,20 +333,41 @@ def exported_metric_names() -> dict[str, set[str]]:
     import streams.metrics
     from alerting.dispatch.metrics import DispatchMetrics
 
-    registries = {"worker": streams.metrics.REGISTRY, "dispatch": DispatchMetrics().registry,
-                  "dashboard": alerting.dashboard.metrics.REGISTRY, "ingest": gateway.metrics.REGISTRY}
-    suffixes = {"counter": ("_total",), "gauge": ("",), "histogram": ("_bucket", "_sum", "_count"),
-                "summary": ("", "_sum", "_count"), "info": ("_info",)}
+    registries = {
+        "worker": streams.metrics.REGISTRY,
+        "dispatch": DispatchMetrics().registry,
+        "dashboard": alerting.dashboard.metrics.REGISTRY,
+        "ingest": gateway.metrics.REGISTRY,
+    }
+    suffixes = {
+        "counter": ("_total",),
+        "gauge": ("",),
+        "histogram": ("_bucket", "_sum", "_count"),
+        "summary": ("", "_sum", "_count"),
+        "info": ("_info",),
+    }
     names = {}
     for component, registry in registries.items():
-        names[component] = {family.name + suffix for family in registry.collect()
-                            for suffix in suffixes[family.type]}
+        names[component] = {family.name + suffix for family in registry.collect() for suffix in suffixes[family.type]}
         assert names[component], f"the {component} registry is empty"
     return names
 
 
-PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless",
-                "bool", "offset", "inf", "nan"}
+PROMQL_WORDS = {
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "offset",
+    "inf",
+    "nan",
+}
 
 
 def metric_names_in(expr: str) -> set[str]:
@@ -336,7 +379,7 @@ def metric_names_in(expr: str) -> set[str]:
     text = re.sub(r"\[[^\]]*\]", "", text)  # range selectors
     names = set()
     for found in re.finditer(r"[A-Za-z_:][\w:]*", text):
-        following = text[found.end():].lstrip()[:1]
+        following = text[found.end() :].lstrip()[:1]
         if following != "(" and found.group().lower() not in PROMQL_WORDS:
             names.add(found.group())
     return names
@@ -349,8 +392,10 @@ def panels(dashboard: dict) -> Iterator[dict]:
 
 
 def test_metric_names_are_read_from_promql_as_prometheus_would():
-    assert metric_names_in('histogram_quantile(0.95, sum by (le, receiver) (rate(x_bucket{job="a"}[5m])))') == {"x_bucket"}
-    assert metric_names_in('sum without (instance) (a_total) / on (job) group_left b') == {"a_total", "b"}
+    assert metric_names_in('histogram_quantile(0.95, sum by (le, receiver) (rate(x_bucket{job="a"}[5m])))') == {
+        "x_bucket"
+    }
+    assert metric_names_in("sum without (instance) (a_total) / on (job) group_left b") == {"a_total", "b"}
     assert metric_names_in('up{job=~"crsmon-.*"}') == {"up"}
 
 
@@ -358,7 +403,9 @@ def test_every_metric_in_the_grafana_dashboards_is_exported_and_every_component_
     assert GRAFANA_DASHBOARDS, "no Grafana dashboard under deploy/grafana/dashboards"
     exported = exported_metric_names()
     everything = set().union(*exported.values()) | {"up"}  # `up` is Prometheus' own, per target
-    datasources = yaml.safe_load((REPO / "deploy" / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text())
+    datasources = yaml.safe_load(
+        (REPO / "deploy" / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text()
+    )
     uids = {source["uid"] for source in datasources["datasources"]}
     shown = set()
     for path in GRAFANA_DASHBOARDS:
@@ -372,7 +419,9 @@ def test_every_metric_in_the_grafana_dashboards_is_exported_and_every_component_
                 names = metric_names_in(target["expr"])
                 assert names, f"{panel['title']}: no metric in {target['expr']}"
                 unknown = names - everything
-                assert not unknown, f"{path.name}: panel {panel['title']!r} queries {sorted(unknown)}, which nothing exports"
+                assert not unknown, (
+                    f"{path.name}: panel {panel['title']!r} queries {sorted(unknown)}, which nothing exports"
+                )
                 shown |= names
     for component, names in exported.items():
         assert names & shown, f"no panel shows a metric of the {component}"
@@ -383,10 +432,14 @@ def test_grafana_loads_the_dashboards_from_where_they_are_mounted():
     path = provider["providers"][0]["options"]["path"]
     assert host_file(SERVICES["grafana"], path) == REPO / "deploy" / "grafana" / "dashboards"
     assert host_file(SERVICES["grafana"], "/etc/grafana/provisioning") == REPO / "deploy" / "grafana" / "provisioning"
-    assert host_file(SERVICES["prometheus"], "/etc/prometheus/prometheus.yml") == REPO / "deploy" / "prometheus" / "prometheus.yml"
+    assert (
+        host_file(SERVICES["prometheus"], "/etc/prometheus/prometheus.yml")
+        == REPO / "deploy" / "prometheus" / "prometheus.yml"
+    )
 
 
 # -- the image ---------------------------------------------------------------------------------
+
 
 def test_the_image_installs_the_package_and_runs_crsmon_as_a_user_that_is_not_root():
     dockerfile = (REPO / "Dockerfile").read_text()
@@ -406,6 +459,7 @@ def test_the_image_installs_the_package_and_runs_crsmon_as_a_user_that_is_not_ro
 
 # -- the topic script, run for real ----------------------------------------------------------
 
+
 @pytest.mark.kafka
 def test_the_topic_script_creates_every_topic_with_its_configuration_and_is_idempotent(kafka, unique, tmp_path):
     from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
@@ -414,13 +468,19 @@ def test_the_topic_script_creates_every_topic_with_its_configuration_and_is_idem
 
     # kafka-topics.sh of the image is TopicCommand on Kafka's classpath; the same, from our jars.
     wrapper = tmp_path / "kafka-topics.sh"
-    wrapper.write_text("#!/bin/sh\nexec java -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 "
-                       f"-cp '{fetch_jars()}/*' org.apache.kafka.tools.TopicCommand \"$@\"\n")
+    wrapper.write_text(
+        "#!/bin/sh\nexec java -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 "
+        f"-cp '{fetch_jars()}/*' org.apache.kafka.tools.TopicCommand \"$@\"\n"
+    )
     wrapper.chmod(0o755)
     conf = tmp_path / "topics.conf"
     configs = topic_configs()
-    conf.write_text("# renamed for this test\n" + "".join(
-        f"{name}-{unique} {' '.join(f'{k}={v}' for k, v in values.items())}\n" for name, values in configs.items()))
+    conf.write_text(
+        "# renamed for this test\n"
+        + "".join(
+            f"{name}-{unique} {' '.join(f'{k}={v}' for k, v in values.items())}\n" for name, values in configs.items()
+        )
+    )
     env = dict(os.environ, BOOTSTRAP=kafka.bootstrap, PARTITIONS="3", REPLICATION_FACTOR="1", KAFKA_TOPICS=str(wrapper))
     script = REPO / "deploy" / "kafka" / "create-topics.sh"
     for run in range(2):  # the second run finds them all and changes nothing

@@ -14,14 +14,30 @@ import numpy as np
 import pytest
 
 from monitor.config import EngineConfig
-from monitor.deterioration import alerting, features as feat, model as dmodel
+from monitor.deterioration import alerting
+from monitor.deterioration import features as feat
+from monitor.deterioration import model as dmodel
 from monitor.parameters import (
-    COUNT, DIASTOLIC, HEART_RATE, MEAN_ARTERIAL, RESPIRATORY_RATE, SPO2, SYSTOLIC, TEMPERATURE,
+    COUNT,
+    DIASTOLIC,
+    HEART_RATE,
+    MEAN_ARTERIAL,
+    RESPIRATORY_RATE,
+    SPO2,
+    SYSTOLIC,
+    TEMPERATURE,
 )
 from monitor.scores import news2 as chart
 
-STABLE = {HEART_RATE: 78.0, SYSTOLIC: 128.0, DIASTOLIC: 70.0, MEAN_ARTERIAL: 88.0,
-          TEMPERATURE: 36.9, SPO2: 97.0, RESPIRATORY_RATE: 15.0}
+STABLE = {
+    HEART_RATE: 78.0,
+    SYSTOLIC: 128.0,
+    DIASTOLIC: 70.0,
+    MEAN_ARTERIAL: 88.0,
+    TEMPERATURE: 36.9,
+    SPO2: 97.0,
+    RESPIRATORY_RATE: 15.0,
+}
 
 
 def stable_hours(hours: int = feat.HOURS) -> np.ndarray:
@@ -120,8 +136,7 @@ def test_the_engine_s_minutes_give_the_harness_s_hours() -> None:
     minutes = np.full((feat.HOURS * 60, COUNT), np.nan)
     minutes[17::60] = hours  # one reading in minute 17 of every hour
     assert np.allclose(feat.hourly_medians(minutes), hours, equal_nan=True)
-    assert np.allclose(feat.compute(feat.hourly_medians(minutes)).values,
-                       feat.compute(hours).values)
+    assert np.allclose(feat.compute(feat.hourly_medians(minutes)).values, feat.compute(hours).values)
 
 
 def test_many_moments_at_once_equal_one_at_a_time() -> None:
@@ -167,24 +182,28 @@ def test_a_reason_names_the_measurement_and_its_change() -> None:
     block = stable_hours()
     block[-3:, MEAN_ARTERIAL] -= 15
     f = feat.compute(block)
-    assert dmodel.describe("mean_arterial_pressure_from_baseline", f) == (
-        "MAP −15 mmHg from baseline 88")
+    assert dmodel.describe("mean_arterial_pressure_from_baseline", f) == ("MAP −15 mmHg from baseline 88")
 
 
 def test_a_worse_value_never_lowers_the_score(shipped: dmodel.Model) -> None:
     """Weights ≥ 0 on one-sided features: the score is monotone in each vital sign's
     direction of deterioration."""
     base = dmodel.assess(shipped, sliding_hours()).score
-    for column, step in ((HEART_RATE, 10), (RESPIRATORY_RATE, 3), (TEMPERATURE, 0.5),
-                         (SYSTOLIC, -10), (MEAN_ARTERIAL, -8), (SPO2, -2)):
+    for column, step in (
+        (HEART_RATE, 10),
+        (RESPIRATORY_RATE, 3),
+        (TEMPERATURE, 0.5),
+        (SYSTOLIC, -10),
+        (MEAN_ARTERIAL, -8),
+        (SPO2, -2),
+    ):
         worse = sliding_hours()
         worse[-3:, column] += step
         assert dmodel.assess(shipped, worse).score >= base - 1e-12
 
 
 # -- the walking patient ---------------------------------------------------------------------
-def _minutes_of_a_day_with_walks(days: int = 2, walk_min: int = 30, every_h: int = 3,
-                                 seed: int = 1) -> np.ndarray:
+def _minutes_of_a_day_with_walks(days: int = 2, walk_min: int = 30, every_h: int = 3, seed: int = 1) -> np.ndarray:
     """Per-minute medians of a patient on a 1 Hz monitor (noise included) who walks or does
     physiotherapy every few hours: heart rate +28/min, respiratory rate +4/min for 30 minutes,
     no fever, pressures and SpO2 unchanged."""
@@ -194,8 +213,8 @@ def _minutes_of_a_day_with_walks(days: int = 2, walk_min: int = 30, every_h: int
     for column, value in STABLE.items():
         minutes[:, column] = value + rng.normal(0, 0.8 if column != TEMPERATURE else 0.05, total)
     for start in range(90, total, every_h * 60):
-        minutes[start:start + walk_min, HEART_RATE] += 28
-        minutes[start:start + walk_min, RESPIRATORY_RATE] += 4
+        minutes[start : start + walk_min, HEART_RATE] += 28
+        minutes[start : start + walk_min, RESPIRATORY_RATE] += 4
     return minutes
 
 
@@ -203,7 +222,7 @@ def _hourly_run(m: dmodel.Model, minutes: np.ndarray, dynamics: alerting.Dynamic
     state = alerting.AlertState.new()
     severities = []
     for end in range(feat.HOURS * 60, len(minutes) + 1, 60):
-        hourly = feat.hourly_medians(minutes[end - feat.HOURS * 60:end])
+        hourly = feat.hourly_medians(minutes[end - feat.HOURS * 60 : end])
         severities.append(state.step(dmodel.assess(m, hourly).score, dynamics))
     return severities
 
@@ -217,18 +236,25 @@ def test_the_same_rise_sustained_with_fever_does_alert(shipped: dmodel.Model) ->
     """The walking test passes because a walk is brief, not because the model ignores heart
     and respiratory rate: the same rise held for hours, with a fever, raises an alert."""
     minutes = _minutes_of_a_day_with_walks(every_h=100)  # one walk only, early
-    minutes[-8 * 60:, HEART_RATE] += 28
-    minutes[-8 * 60:, RESPIRATORY_RATE] += 8
-    minutes[-8 * 60:, TEMPERATURE] += 1.8
-    minutes[-8 * 60:, SYSTOLIC] -= 20
+    minutes[-8 * 60 :, HEART_RATE] += 28
+    minutes[-8 * 60 :, RESPIRATORY_RATE] += 8
+    minutes[-8 * 60 :, TEMPERATURE] += 1.8
+    minutes[-8 * 60 :, SYSTOLIC] -= 20
     dynamics = alerting.Dynamics.from_thresholds(shipped.thresholds)
     assert {"medium", "high"} & set(_hourly_run(shipped, minutes, dynamics))
 
 
 # -- dynamics --------------------------------------------------------------------------------
-DYNAMICS = alerting.Dynamics(medium_open=1.0, medium_resolve=0.8, high_open=2.0, high_resolve=1.5,
-                             medium_persistence_h=2, medium_resolve_h=3, high_persistence_h=2,
-                             high_resolve_h=2)
+DYNAMICS = alerting.Dynamics(
+    medium_open=1.0,
+    medium_resolve=0.8,
+    high_open=2.0,
+    high_resolve=1.5,
+    medium_persistence_h=2,
+    medium_resolve_h=3,
+    high_persistence_h=2,
+    high_resolve_h=2,
+)
 
 
 def _run(scores: list[float]) -> list:
@@ -347,7 +373,7 @@ def test_the_window_and_the_hourly_records_give_the_same_scores(shipped: dmodel.
     engine_scores = [scores[key].score for key in sorted(scores, key=lambda key: key[1])]
     assert len(engine_scores) == len(hours)
     padded = np.vstack([np.full((feat.HOURS - 1, COUNT), np.nan), hours])
-    blocks = np.stack([padded[i:i + feat.HOURS] for i in range(len(hours))])
+    blocks = np.stack([padded[i : i + feat.HOURS] for i in range(len(hours))])
     harness_scores = dmodel.score(shipped, feat.compute(blocks).values)
     assert np.allclose(engine_scores, harness_scores, atol=0.02)  # window stores hundredths
     medium, high = alerting.simulate(harness_scores, warning.dynamics)
@@ -368,8 +394,7 @@ def test_news2_of_seven_or_more_is_at_least_high_whatever_the_score() -> None:
     state = alerting.AlertState.new()
     assert [state.step(score, off, news2) for _ in range(2)] == [None, None]
     state = alerting.AlertState.new()
-    assert [state.step(score, DYNAMICS, DYNAMICS.news2_high_floor - 1)
-            for _ in range(3)] == [None, None, None]
+    assert [state.step(score, DYNAMICS, DYNAMICS.news2_high_floor - 1) for _ in range(3)] == [None, None, None]
 
 
 def test_the_default_setting_loads_the_shipped_file(shipped: dmodel.Model) -> None:

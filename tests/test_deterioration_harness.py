@@ -89,15 +89,13 @@ def test_the_threshold_search_steps_every_stay_at_once_as_one_stay_at_a_time() -
         stays.append(_stay(hours, measured=measured.tolist()))
         scores.append(np.where(rng.random(hours) < 0.05, np.inf, rng.gamma(2.0, 1.0, hours)))
     padded = _Padded(stays, scores)
-    for open_at, resolve_below, persistence, resolve in ((2.5, 2.5, 2, 1), (2.0, 1.4, 3, 4),
-                                                         (3.0, 2.55, 1, 2)):
+    for open_at, resolve_below, persistence, resolve in ((2.5, 2.5, 2, 1), (2.0, 1.4, 3, 4), (3.0, 2.55, 1, 2)):
         one = _single_level(scores, open_at, resolve_below, persistence, resolve)
         together = padded.flags(open_at, resolve_below, persistence, resolve)
         order = sorted(range(len(scores)), key=lambda i: -len(scores[i]))
         for row, i in enumerate(order):
-            assert together[row, :len(scores[i])].tolist() == one[i].tolist()
-            assert not together[row, len(scores[i]):].any()
+            assert together[row, : len(scores[i])].tolist() == one[i].tolist()
+            assert not together[row, len(scores[i]) :].any()
         f = metrics.figures(metrics.summarise(stays, one))
         fires, hours_flagged = padded.burden(together)
-        assert fires == pytest.approx(f["firings_per_day"]) and hours_flagged == pytest.approx(
-            f["hours_flagged"])
+        assert fires == pytest.approx(f["firings_per_day"]) and hours_flagged == pytest.approx(f["hours_flagged"])

@@ -46,7 +46,7 @@ def test_no_hour_reads_a_later_result() -> None:
     labs = read_labs(STAY)
     whole = lab_features(labs)
     for hour in range(len(labs)):
-        assert np.array_equal(lab_features(labs[:hour + 1])[hour], whole[hour]), hour
+        assert np.array_equal(lab_features(labs[: hour + 1])[hour], whole[hour]), hour
 
 
 def test_the_paired_difference_is_the_difference_of_the_figures_with_an_interval_around_it() -> None:
@@ -54,11 +54,11 @@ def test_the_paired_difference_is_the_difference_of_the_figures_with_an_interval
     from bench.deterioration.metrics import Summary
 
     hours = np.full(50, 48.0)
-    without = Summary(np.ones(50), hours, np.full(50, 4.0),
-                      np.array([[i < 10, i < 12, i < 14] for i in range(40)], dtype=float))
+    without = Summary(
+        np.ones(50), hours, np.full(50, 4.0), np.array([[i < 10, i < 12, i < 14] for i in range(40)], dtype=float)
+    )
     # with labs: four more of the forty septic stays caught 6 h ahead, the same burden
-    with_ = without._replace(caught=np.array([[i < 14, i < 12, i < 14] for i in range(40)],
-                                             dtype=float))
+    with_ = without._replace(caught=np.array([[i < 14, i < 12, i < 14] for i in range(40)], dtype=float))
     d = paired_difference(with_, without, reps=500)
     value, low, high = d["sens_6"]
     assert value == pytest.approx(4 / 40) and 0 < low <= value <= high

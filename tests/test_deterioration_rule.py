@@ -53,15 +53,13 @@ def test_on_by_default_it_replaces_the_news2_rule_which_a_hospital_can_bring_bac
 
 
 def test_its_alerts_say_why_by_the_largest_contributions_or_by_news2(sample) -> None:
-    firing = [a for stay in sample for a in run(Engine(ON), stay)
-              if a.rule == "deterioration" and a.status == "firing"]
+    firing = [a for stay in sample for a in run(Engine(ON), stay) if a.rule == "deterioration" and a.status == "firing"]
     by_score = [a for a in firing if a.reasons[0].startswith("deterioration score ")]
     by_floor = [a for a in firing if a.reasons[0].startswith("NEWS2 ")]
     assert by_score and by_floor and len(by_score) + len(by_floor) == len(firing)
     for alert in by_score:
         assert len(alert.reasons) >= 2  # and at least one measurement that drove it
-        assert all("[+" in reason or reason.startswith(("deterioration", "NEWS2"))
-                   for reason in alert.reasons)
+        assert all("[+" in reason or reason.startswith(("deterioration", "NEWS2")) for reason in alert.reasons)
     for alert in by_floor:  # NEWS2 confirmed, and the parameters that scored it
         assert "on repeat observations" in alert.reasons[0] and "RCP 2017" in alert.reasons[0]
         assert any(reason.endswith(("scores 2", "scores 3")) for reason in alert.reasons[1:])
@@ -81,8 +79,7 @@ def test_the_timer_changes_nothing_and_neither_does_a_restart(sample) -> None:
         restored.restore(stay.patient_id, engine.snapshot(stay.patient_id))
         for event in stay.events[half:]:
             alerts.extend(restored.observe(event).alerts)
-        alerts.extend(restored.close(stay.patient_id,
-                                     stay.start + timedelta(hours=stay.hours)).alerts)
+        alerts.extend(restored.close(stay.patient_id, stay.start + timedelta(hours=stay.hours)).alerts)
         assert [encode(a) for a in alerts] == plain, stay.patient_id
 
 
@@ -125,9 +122,15 @@ def test_a_stable_patient_who_walks_raises_no_medium_or_high_alert(therapy) -> N
         bed.event(bed.at(0), type="therapy", therapy="car-t")
     for minute in range(2 * 24 * 60):
         walking = minute % 720 in range(600, 625)
-        bed.vitals(bed.at(minute), heart_rate=84 + (28 if walking else 0),
-                   respiratory_rate=17 + (4 if walking else 0), systolic_bp=124,
-                   mean_arterial_pressure=90, spo2=95, temperature=36.8)
+        bed.vitals(
+            bed.at(minute),
+            heart_rate=84 + (28 if walking else 0),
+            respiratory_rate=17 + (4 if walking else 0),
+            systolic_bp=124,
+            mean_arterial_pressure=90,
+            spo2=95,
+            temperature=36.8,
+        )
     bed.advance(bed.at(2 * 24 * 60 + 60))
     assert [a for a in bed.alerts if a.severity in ("medium", "high", "critical")] == []
     assert max(status.news2.score for status in bed.statuses) == 5
@@ -149,9 +152,16 @@ def test_simulated_busy_stable_patients_raise_no_medium_or_high_alert() -> None:
     """
     from simulator import ArtifactRates, Simulation, SimulationSettings
 
-    settings = SimulationSettings(patients=8, days=2, seed=5, crs_share=0.0, deterioration_share=0.0,
-                                  busy_share=1.0, post_therapy_share_of_stable=0.0,
-                                  artifacts=ArtifactRates().scaled(0))
+    settings = SimulationSettings(
+        patients=8,
+        days=2,
+        seed=5,
+        crs_share=0.0,
+        deterioration_share=0.0,
+        busy_share=1.0,
+        post_therapy_share_of_stable=0.0,
+        artifacts=ArtifactRates().scaled(0),
+    )
     simulation = Simulation(settings)
     truths = {t.patient_id: t for t in simulation.truths}
     assert all(t.kind == "stable" and t.therapy_at is None and len(t.bouts) == 6 for t in truths.values())
@@ -165,9 +175,12 @@ def test_simulated_busy_stable_patients_raise_no_medium_or_high_alert() -> None:
                 tick += timedelta(minutes=1)
             outputs.extend(engine.observe(event))
         found[name] = [a for a in outputs.alerts if a.severity in ("medium", "high", "critical")]
-        peaks[name] = max(status.news2.score for status in outputs.statuses if status.news2 is not None
-                          and any(start <= status.ts <= end + timedelta(minutes=30)
-                                  for start, end in truths[status.patient_id].bouts))
+        peaks[name] = max(
+            status.news2.score
+            for status in outputs.statuses
+            if status.news2 is not None
+            and any(start <= status.ts <= end + timedelta(minutes=30) for start, end in truths[status.patient_id].bouts)
+        )
     assert found == {"rule on": [], "default": []}
     assert peaks["default"] == 5  # the bouts do move NEWS2: this is a test of exertion
 
@@ -183,8 +196,7 @@ def test_a_restart_before_a_patient_s_first_hourly_evaluation_keeps_that_evaluat
         return validate_input({"patient_id": "MRN-1", "ts": ts, **fields})
 
     first = event(0, mean_arterial_pressure=55, spo2=86, heart_rate=125)
-    later = [event(minute, mean_arterial_pressure=55, spo2=86, heart_rate=125)
-             for minute in (1.5, 61, 121)]
+    later = [event(minute, mean_arterial_pressure=55, spo2=86, heart_rate=125) for minute in (1.5, 61, 121)]
     plain = Engine()
     expected = [encode(a) for e in [first, *later] for a in plain.observe(e).alerts]
     before = Engine()

@@ -85,11 +85,9 @@ def random_minutes(rng: np.random.Generator) -> np.ndarray:
     """A day of per-minute medians with one of many shapes of gaps: charted hourly (one value
     an hour, sometimes a second one), a monitor every minute, a mix, columns missing, hours
     missing, nothing at all."""
-    centre = np.array([85, 120, 65, 80, 37.2, 96, 18]) + rng.normal(0, 1, COUNT) * [
-        25, 30, 10, 15, 1.2, 4, 6]
+    centre = np.array([85, 120, 65, 80, 37.2, 96, 18]) + rng.normal(0, 1, COUNT) * [25, 30, 10, 15, 1.2, 4, 6]
     minutes = centre + rng.normal(0, 1, (feat.HOURS * 60, COUNT)) * [8, 10, 6, 7, 0.3, 2, 3]
-    minutes += np.linspace(0, 1, feat.HOURS * 60)[:, None] * rng.normal(0, 1, COUNT) * [
-        30, 30, 15, 20, 1.5, 6, 8]
+    minutes += np.linspace(0, 1, feat.HOURS * 60)[:, None] * rng.normal(0, 1, COUNT) * [30, 30, 15, 20, 1.5, 6, 8]
     kind = rng.integers(6)
     keep = np.zeros(minutes.shape, dtype=bool)
     if kind == 0:  # hourly charting, at a random minute of each hour
@@ -127,8 +125,7 @@ def random_hourly(rng: np.random.Generator) -> np.ndarray:
         edges = np.array([[90.5, 110.5, 60, 75, 38.05, 95.5, 20.5]])
         hourly = edges + rng.choice([-0.5, -0.05, 0, 0.05, 0.5], (feat.HOURS, COUNT))
     else:
-        hourly = rng.normal([90, 110, 60, 75, 37.5, 95, 20], [30, 30, 10, 20, 1.5, 5, 8],
-                            (feat.HOURS, COUNT))
+        hourly = rng.normal([90, 110, 60, 75, 37.5, 95, 20], [30, 30, 10, 20, 1.5, 5, 8], (feat.HOURS, COUNT))
         hourly = np.maximum(hourly, 0.5)
     hourly = hourly.copy()
     hourly[rng.random(hourly.shape) < rng.choice([0.0, 0.2, 0.6, 0.95])] = np.nan
@@ -137,12 +134,12 @@ def random_hourly(rng: np.random.Generator) -> np.ndarray:
 
 def same_array(a, b) -> bool:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return (a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
-            and np.array_equal(np.signbit(a), np.signbit(b)))
+    return a.shape == b.shape and np.array_equal(a, b, equal_nan=True) and np.array_equal(np.signbit(a), np.signbit(b))
 
 
-def check_one(model: dmodel.Model, hourly: np.ndarray, on_oxygen: bool, top: int = 3,
-              least: float = 0.05) -> dmodel.Assessment:
+def check_one(
+    model: dmodel.Model, hourly: np.ndarray, on_oxygen: bool, top: int = 3, least: float = 0.05
+) -> dmodel.Assessment:
     """Every output of the fast code equals the frozen reference's for one moment."""
     expected_f = ref.compute(hourly, on_oxygen)
     moment = feat.compute_one(hourly, on_oxygen)
@@ -175,8 +172,7 @@ def check_one(model: dmodel.Model, hourly: np.ndarray, on_oxygen: bool, top: int
     return expected
 
 
-def test_the_engines_real_inputs_give_the_same_medians_features_score_and_reasons(
-        shipped, engine_inputs) -> None:
+def test_the_engines_real_inputs_give_the_same_medians_features_score_and_reasons(shipped, engine_inputs) -> None:
     with_reasons = 0
     for minutes, on_oxygen, hours in engine_inputs:
         hourly = feat.hourly_medians(minutes)
@@ -199,16 +195,22 @@ def test_random_days_of_minutes_give_the_same_medians_and_assessment(shipped) ->
         assert same_array(hourly, ref.hourly_medians(minutes))
         blocks = (~np.isnan(minutes)).reshape(feat.HOURS, 60, COUNT).sum(axis=1)
         kinds_with_several += bool((blocks > 1).any())
-        check_one(shipped, hourly, bool(rng.random() < 0.3), int(rng.integers(1, 8)),
-                  float(rng.choice([0.0, 0.05, 0.3])))
+        check_one(
+            shipped, hourly, bool(rng.random() < 0.3), int(rng.integers(1, 8)), float(rng.choice([0.0, 0.05, 0.3]))
+        )
     assert kinds_with_several > 100
 
 
 def test_random_hourly_medians_give_the_same_assessment(shipped) -> None:
     rng = np.random.default_rng(7)
     for _ in range(1500):
-        check_one(shipped, random_hourly(rng), bool(rng.random() < 0.3),
-                  int(rng.integers(1, 8)), float(rng.choice([0.0, 0.05, 0.3])))
+        check_one(
+            shipped,
+            random_hourly(rng),
+            bool(rng.random() < 0.3),
+            int(rng.integers(1, 8)),
+            float(rng.choice([0.0, 0.05, 0.3])),
+        )
 
 
 def test_zeros_of_either_sign_and_negative_values_give_the_same_assessment(shipped) -> None:
@@ -217,8 +219,7 @@ def test_zeros_of_either_sign_and_negative_values_give_the_same_assessment(shipp
     rng = np.random.default_rng(5)
     for _ in range(1500):
         hourly = rng.choice([0.0, -0.0, 1.0, -1.0, np.nan, 90.0, 37.0, 120.5], (feat.HOURS, COUNT))
-        check_one(shipped, hourly, bool(rng.random() < 0.3), int(rng.integers(1, 8)),
-                  float(rng.choice([0.0, 0.05])))
+        check_one(shipped, hourly, bool(rng.random() < 0.3), int(rng.integers(1, 8)), float(rng.choice([0.0, 0.05])))
     for _ in range(300):
         hourly = random_hourly(rng) - rng.choice([0.0, 100.0])
         check_one(shipped, hourly, False, 7, 0.0)
@@ -258,8 +259,7 @@ def test_other_shapes_are_refused_or_assessed_as_before(shipped) -> None:
             dmodel.assess(shipped, wrong)
     # `compute`'s batch form: the first moment, as `assess` always read it
     batch = np.stack([random_hourly(rng) for _ in range(3)])
-    assert dmodel.assess(shipped, batch, top=7, least=0.0) == ref.assess(shipped, batch, top=7,
-                                                                         least=0.0)
+    assert dmodel.assess(shipped, batch, top=7, least=0.0) == ref.assess(shipped, batch, top=7, least=0.0)
     assert dmodel.assess(shipped, batch[:1]) == ref.assess(shipped, batch[:1])
 
 
@@ -303,13 +303,15 @@ def test_the_windows_minutes_are_the_same_dense_sparse_and_wrapped() -> None:
         step = float(rng.choice([1.0, 7.0, 60.0, 600.0, 3600.0]))
         at = t0
         for _ in range(int(rng.integers(50, 3000))):
-            values = tuple(float(v) if rng.random() < 0.8 else ABSENT
-                           for v in rng.normal(80, 20, COUNT).round(2).clip(1, 300))
+            values = tuple(
+                float(v) if rng.random() < 0.8 else ABSENT for v in rng.normal(80, 20, COUNT).round(2).clip(1, 300)
+            )
             window.add(at, values + (0.0,))
             at += step * rng.uniform(0.5, 1.5)
         last = int(at // 60)
         for end in (last, last - 1, last - 37, last + 5, last - window.limits.minutes):
             for count in (1, 7, 60, 1440, 3000):
                 for columns in (slice(COUNT), (0,), (1, 3, 5)):
-                    assert same_array(window.minutes_until(end, count, columns),
-                                      ref.minutes_until(window, end, count, columns)), case
+                    assert same_array(
+                        window.minutes_until(end, count, columns), ref.minutes_until(window, end, count, columns)
+                    ), case

@@ -36,8 +36,7 @@ NEWER_1000 = {"ts": "2026-11-21T10:00:00Z", "heart_rate": 84}
 
 def test_replay_does_not_admit_a_discharged_patient_on_a_reading_from_before() -> None:
     out = io.BytesIO()
-    replay([line(VITALS_0800), line(DISCHARGE_0900), line(LATE_0830)], Engine(), out, io.StringIO(),
-           with_status=True)
+    replay([line(VITALS_0800), line(DISCHARGE_0900), line(LATE_0830)], Engine(), out, io.StringIO(), with_status=True)
     records = [json.loads(row) for row in out.getvalue().splitlines()]
     assert [r["ts"] for r in records if r["record"] == "status"] == ["2026-11-21T08:00:00Z"]
     assert [r for r in records if r["record"] == "alert"] == []

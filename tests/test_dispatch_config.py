@@ -51,19 +51,32 @@ def test_durations_are_read_in_their_units():
     assert config.delivery.timeout == 0.25
 
 
-@pytest.mark.parametrize("change, line, words", [
-    (("receivers: [ward]\n    escalate", "receivers: [wrad]\n    escalate"), 8,
-     "receiver 'wrad' is not defined under receivers (defined: ward)"),
-    (("{after: 5m,", "{after: 5 minutes,"), 10, "'5 minutes' is not a duration"),
-    (("    match: {rule: [crs]}", "    match: {rule: [crs]}\n    repeat_intervall: 5m"), 8,
-     "routes.0.repeat_intervall: unknown setting"),
-    (("    url: http://127.0.0.1:9000/pages", "    url: 127.0.0.1:9000"), 4, "receivers.ward.url"),
-    (("type: webhook", "type: pagerduty"), 2, "needs routing_key or routing_key_env"),
-    (("type: webhook", "type: webhook\n    secrets: [not-base64!]"), 4, "secrets.0: a signing secret must be base64"),
-    (("  - name: crs\n", "  - name: crs\n    name: crs2\n"), 7, "'name' is given twice"),
-    (("match: {rule: [crs]}", "match: {rule: [crs]"), 8, "not valid YAML"),
-    (("match: {rule: [crs]}", "match: {severity: [urgent]}"), 7, "'critical', 'high', 'medium' or 'low'"),
-])
+@pytest.mark.parametrize(
+    "change, line, words",
+    [
+        (
+            ("receivers: [ward]\n    escalate", "receivers: [wrad]\n    escalate"),
+            8,
+            "receiver 'wrad' is not defined under receivers (defined: ward)",
+        ),
+        (("{after: 5m,", "{after: 5 minutes,"), 10, "'5 minutes' is not a duration"),
+        (
+            ("    match: {rule: [crs]}", "    match: {rule: [crs]}\n    repeat_intervall: 5m"),
+            8,
+            "routes.0.repeat_intervall: unknown setting",
+        ),
+        (("    url: http://127.0.0.1:9000/pages", "    url: 127.0.0.1:9000"), 4, "receivers.ward.url"),
+        (("type: webhook", "type: pagerduty"), 2, "needs routing_key or routing_key_env"),
+        (
+            ("type: webhook", "type: webhook\n    secrets: [not-base64!]"),
+            4,
+            "secrets.0: a signing secret must be base64",
+        ),
+        (("  - name: crs\n", "  - name: crs\n    name: crs2\n"), 7, "'name' is given twice"),
+        (("match: {rule: [crs]}", "match: {rule: [crs]"), 8, "not valid YAML"),
+        (("match: {rule: [crs]}", "match: {severity: [urgent]}"), 7, "'critical', 'high', 'medium' or 'low'"),
+    ],
+)
 def test_each_mistake_is_reported_with_its_line(change, line, words):
     before, after = change
     assert before in VALID

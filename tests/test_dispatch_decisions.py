@@ -25,18 +25,37 @@ from tests.support.webhooks import NEW_SECRET, SECRET
 T0 = 1_800_000_000.0
 
 
-def make_alert(patient: str = "MRN-1", *, severity: str = "high", rule: str = "crs", status: str = "firing",
-               ward: str = "5-West", change: int = 1, at: float = T0) -> Alert:
+def make_alert(
+    patient: str = "MRN-1",
+    *,
+    severity: str = "high",
+    rule: str = "crs",
+    status: str = "firing",
+    ward: str = "5-West",
+    change: int = 1,
+    at: float = T0,
+) -> Alert:
     stamp = datetime.fromtimestamp(at, timezone.utc)
     episode = f"{patient}:{rule}"
-    return Alert(alert_id=f"{episode}#{change}", episode_id=episode, patient_id=patient, ward=ward,
-                 bed="1", status=status, severity=severity, rule=rule, reasons=["r"],
-                 observed_at=stamp, emitted_at=stamp)
+    return Alert(
+        alert_id=f"{episode}#{change}",
+        episode_id=episode,
+        patient_id=patient,
+        ward=ward,
+        bed="1",
+        status=status,
+        severity=severity,
+        rule=rule,
+        reasons=["r"],
+        observed_at=stamp,
+        emitted_at=stamp,
+    )
 
 
 def ack(patient: str = "MRN-1", rule: str = "crs", at: float = T0) -> Acknowledgement:
-    return Acknowledgement(episode_id=f"{patient}:{rule}", patient_id=patient,
-                           ts=datetime.fromtimestamp(at, timezone.utc), by="rn-1")
+    return Acknowledgement(
+        episode_id=f"{patient}:{rule}", patient_id=patient, ts=datetime.fromtimestamp(at, timezone.utc), by="rn-1"
+    )
 
 
 class Held:
@@ -53,7 +72,8 @@ class Held:
 
 
 def pager(routes: str, extra: str = "") -> Pager:
-    return Pager(parse_config(f"""
+    return Pager(
+        parse_config(f"""
 receivers:
   a: {{type: webhook, url: "http://127.0.0.1:1/a"}}
   b: {{type: webhook, url: "http://127.0.0.1:1/b"}}
@@ -61,7 +81,8 @@ receivers:
 {routes}
 timings: {{quiet_recheck: 5s}}
 {extra}
-"""))
+""")
+    )
 
 
 def pages(orders) -> list[tuple[str, tuple[str, ...], str]]:
@@ -125,10 +146,13 @@ def test_a_duplicate_or_older_acknowledgement_changes_nothing():
 
 def test_silences_cover_ward_patient_or_rule_until_their_end_and_defer_the_page():
     ends = datetime.fromtimestamp(T0 + 600, timezone.utc).isoformat()
-    p = pager("default_route: {receivers: [a], repeat_interval: null}", f"""silences:
+    p = pager(
+        "default_route: {receivers: [a], repeat_interval: null}",
+        f"""silences:
   - {{match: {{ward: 6-East}}, ends_at: "{ends}"}}
   - {{match: {{patient_id: MRN-2}}, ends_at: "{ends}"}}
-  - {{match: {{rule: news2}}, ends_at: "{ends}"}}""")
+  - {{match: {{rule: news2}}, ends_at: "{ends}"}}""",
+    )
     assert p.on_alert(make_alert("MRN-1", ward="6-East"), T0) == []
     assert p.on_alert(make_alert("MRN-2"), T0) == []
     assert p.on_alert(make_alert("MRN-3", rule="news2"), T0) == []
@@ -140,9 +164,12 @@ def test_silences_cover_ward_patient_or_rule_until_their_end_and_defer_the_page(
 
 
 def test_a_critical_crs_episode_inhibits_that_patients_medium_news2_page_only():
-    p = pager("default_route: {receivers: [a], repeat_interval: null}", """inhibit:
+    p = pager(
+        "default_route: {receivers: [a], repeat_interval: null}",
+        """inhibit:
   - source: {rule: [crs], severity: [critical]}
-    target: {rule: [news2], severity: [medium]}""")
+    target: {rule: [news2], severity: [medium]}""",
+    )
     p.on_alert(make_alert("MRN-1", severity="critical"), T0)
     assert p.on_alert(make_alert("MRN-1", rule="news2", severity="medium"), T0) == []
     assert len(p.on_alert(make_alert("MRN-2", rule="news2", severity="medium"), T0)) == 1
@@ -200,7 +227,17 @@ def test_tracks_survive_a_restart_through_their_json():
 
 def test_retry_policy_verdicts_backoff_and_retry_after():
     assert [judge(s) for s in (200, 204, 410, 400, 404, 408, 429, 500, 503, None)] == [
-        "delivered", "delivered", "gone", "rejected", "rejected", "retry", "retry", "retry", "retry", "retry"]
+        "delivered",
+        "delivered",
+        "gone",
+        "rejected",
+        "rejected",
+        "retry",
+        "retry",
+        "retry",
+        "retry",
+        "retry",
+    ]
     settings = DeliverySettings(backoff_initial=1, backoff_max=8)
     rng = random.Random(7)
     for attempts, step in ((1, 1), (2, 2), (3, 4), (4, 8), (9, 8)):

@@ -62,13 +62,23 @@ def send(kafka, unique: str, *alerts: dict) -> None:
     produce(kafka.bootstrap, f"alerts-{unique}", [(a["patient_id"], a) for a in alerts])
 
 
-def test_every_receiver_kind_gets_each_alert_once_signed_per_standard_webhooks(kafka, unique, tmp_path, receivers, dispatchers):
+def test_every_receiver_kind_gets_each_alert_once_signed_per_standard_webhooks(
+    kafka, unique, tmp_path, receivers, dispatchers
+):
     hook, duty, chat = receivers(), receivers(), receivers()
-    config = dispatch_config(kafka.bootstrap, unique, tmp_path, "\n".join([
-        webhook("ward", hook.url, secrets=f"[{SECRET}, {NEW_SECRET}]"),
-        f"  oncall: {{type: pagerduty, url: '{duty.url}', routing_key: R0UT1NG, secrets: [{SECRET}]}}",
-        f"  chat: {{type: slack, url: '{chat.url}', secrets: [{SECRET}]}}",
-    ]), "default_route: {receivers: [ward, oncall, chat]}")
+    config = dispatch_config(
+        kafka.bootstrap,
+        unique,
+        tmp_path,
+        "\n".join(
+            [
+                webhook("ward", hook.url, secrets=f"[{SECRET}, {NEW_SECRET}]"),
+                f"  oncall: {{type: pagerduty, url: '{duty.url}', routing_key: R0UT1NG, secrets: [{SECRET}]}}",
+                f"  chat: {{type: slack, url: '{chat.url}', secrets: [{SECRET}]}}",
+            ]
+        ),
+        "default_route: {receivers: [ward, oncall, chat]}",
+    )
     dispatchers(config)
     firing = [alert(f"MRN-{n}") for n in range(3)]
     resolved = alert("MRN-0", status="resolved", change=2)
@@ -94,10 +104,16 @@ def test_every_receiver_kind_gets_each_alert_once_signed_per_standard_webhooks(k
     events = {r.id: r.json() for r in duty.accepted()}
     trigger = events[firing[1]["alert_id"]]
     assert (trigger["event_action"], trigger["dedup_key"], trigger["routing_key"]) == (
-        "trigger", firing[1]["episode_id"], "R0UT1NG")
+        "trigger",
+        firing[1]["episode_id"],
+        "R0UT1NG",
+    )
     assert trigger["payload"]["severity"] == "error"  # high -> error
     assert events[resolved["alert_id"]] == {
-        "routing_key": "R0UT1NG", "event_action": "resolve", "dedup_key": resolved["episode_id"]}
+        "routing_key": "R0UT1NG",
+        "event_action": "resolve",
+        "dedup_key": resolved["episode_id"],
+    }
     # The trigger of MRN-0 reached PagerDuty before its resolve (same episode, in order).
     order = [r.id for r in duty.accepted()]
     assert order.index(firing[0]["alert_id"]) < order.index(resolved["alert_id"])
@@ -106,8 +122,9 @@ def test_every_receiver_kind_gets_each_alert_once_signed_per_standard_webhooks(k
 
 def test_500s_are_retried_with_growing_backoff_until_delivered(kafka, unique, tmp_path, receivers, dispatchers):
     flaky = receivers(first_then([Reply(500), Reply(503), Reply(500)]))
-    config = dispatch_config(kafka.bootstrap, unique, tmp_path, webhook("ward", flaky.url),
-                             "default_route: {receivers: [ward]}")
+    config = dispatch_config(
+        kafka.bootstrap, unique, tmp_path, webhook("ward", flaky.url), "default_route: {receivers: [ward]}"
+    )
     running = dispatchers(config)
     page = alert("MRN-1")
     send(kafka, unique, page)
@@ -128,9 +145,13 @@ def test_500s_are_retried_with_growing_backoff_until_delivered(kafka, unique, tm
 def test_a_timeout_is_retried_and_429_retry_after_is_honoured(kafka, unique, tmp_path, receivers, dispatchers):
     slow_then_ok = receivers(first_then([Reply(200, delay=2.0)]))  # first answer after the 1 s timeout
     busy = receivers(first_then([Reply(429, headers={"Retry-After": "2"})]))
-    config = dispatch_config(kafka.bootstrap, unique, tmp_path,
-                             webhook("slow", slow_then_ok.url) + "\n" + webhook("busy", busy.url),
-                             "default_route: {receivers: [slow, busy]}")
+    config = dispatch_config(
+        kafka.bootstrap,
+        unique,
+        tmp_path,
+        webhook("slow", slow_then_ok.url) + "\n" + webhook("busy", busy.url),
+        "default_route: {receivers: [slow, busy]}",
+    )
     dispatchers(config)
     page = alert("MRN-2")
     send(kafka, unique, page)
@@ -147,18 +168,26 @@ def test_a_timeout_is_retried_and_429_retry_after_is_honoured(kafka, unique, tmp
     assert busy_arrivals[1].at - busy_arrivals[0].at >= 1.9
 
 
-def test_410_disables_the_endpoint_loudly_and_its_pages_go_to_dead_letters(kafka, unique, tmp_path, receivers, dispatchers):
+def test_410_disables_the_endpoint_loudly_and_its_pages_go_to_dead_letters(
+    kafka, unique, tmp_path, receivers, dispatchers
+):
     gone = receivers(always(410))
     healthy = receivers()
-    config = dispatch_config(kafka.bootstrap, unique, tmp_path,
-                             webhook("gone", gone.url) + "\n" + webhook("healthy", healthy.url),
-                             "default_route: {receivers: [gone, healthy]}")
+    config = dispatch_config(
+        kafka.bootstrap,
+        unique,
+        tmp_path,
+        webhook("gone", gone.url) + "\n" + webhook("healthy", healthy.url),
+        "default_route: {receivers: [gone, healthy]}",
+    )
     running = dispatchers(config)
     pages = [alert(f"MRN-{n}") for n in range(3)]
     send(kafka, unique, pages[0])
     gone.wait_until(lambda r: len(r.snapshot()) == 1, what="the 410")
-    wait_for(lambda: running.metric("crsmon_dispatch_receiver_disabled", receiver="gone") == 1,
-             what="the gone endpoint disabled")
+    wait_for(
+        lambda: running.metric("crsmon_dispatch_receiver_disabled", receiver="gone") == 1,
+        what="the gone endpoint disabled",
+    )
     send(kafka, unique, *pages[1:])
     healthy.wait_until(lambda r: len(r.accepted()) == 3, what="3 pages at the healthy receiver")
     letters = read_until(kafka.bootstrap, f"dead-letters-{unique}", lambda got: len(got) >= 3, timeout=30)
@@ -177,11 +206,17 @@ def test_410_disables_the_endpoint_loudly_and_its_pages_go_to_dead_letters(kafka
     assert running.metric("crsmon_dispatch_notifications_total", receiver="gone", outcome="dead_lettered") == 3
 
 
-def test_after_the_configured_attempts_a_page_is_dead_lettered_with_its_history(kafka, unique, tmp_path, receivers, dispatchers):
+def test_after_the_configured_attempts_a_page_is_dead_lettered_with_its_history(
+    kafka, unique, tmp_path, receivers, dispatchers
+):
     broken = receivers(always(500))
-    config = dispatch_config(kafka.bootstrap, unique, tmp_path,
-                             webhook("broken", broken.url, extra=", delivery: {max_attempts: 3}"),
-                             "default_route: {receivers: [broken]}")
+    config = dispatch_config(
+        kafka.bootstrap,
+        unique,
+        tmp_path,
+        webhook("broken", broken.url, extra=", delivery: {max_attempts: 3}"),
+        "default_route: {receivers: [broken]}",
+    )
     dispatchers(config)
     page = alert("MRN-3")
     send(kafka, unique, page)
@@ -195,17 +230,26 @@ def test_after_the_configured_attempts_a_page_is_dead_lettered_with_its_history(
     assert letter["_key"] == "MRN-3" and letter["topic"] == f"alerts-{unique}"
 
 
-def test_a_receiver_down_for_a_while_gets_every_page_later_and_never_delays_the_others(kafka, unique, tmp_path, receivers, dispatchers):
+def test_a_receiver_down_for_a_while_gets_every_page_later_and_never_delays_the_others(
+    kafka, unique, tmp_path, receivers, dispatchers
+):
     down = receivers()
     slow = receivers(always(200, delay=1.5))
     healthy = receivers()
     down.go_down()
     config = dispatch_config(
-        kafka.bootstrap, unique, tmp_path,
-        "\n".join([webhook("down", down.url, extra=", delivery: {max_attempts: 30}"),
-                   webhook("slow", slow.url, extra=", delivery: {timeout: 5s, concurrency: 1}"),
-                   webhook("healthy", healthy.url)]),
-        "default_route: {receivers: [down, slow, healthy]}")
+        kafka.bootstrap,
+        unique,
+        tmp_path,
+        "\n".join(
+            [
+                webhook("down", down.url, extra=", delivery: {max_attempts: 30}"),
+                webhook("slow", slow.url, extra=", delivery: {timeout: 5s, concurrency: 1}"),
+                webhook("healthy", healthy.url),
+            ]
+        ),
+        "default_route: {receivers: [down, slow, healthy]}",
+    )
     running = dispatchers(config)
     pages = [alert(f"MRN-{n}") for n in range(10)]
     sent_at = time.time()
@@ -216,8 +260,10 @@ def test_a_receiver_down_for_a_while_gets_every_page_later_and_never_delays_the_
     assert max(r.at for r in healthy.accepted()) - sent_at < 3.0
     assert len(slow.accepted()) <= 3
     # Meanwhile its 10 pages wait for their next try (one may be mid-attempt), as the metric says.
-    wait_for(lambda: 9 <= running.metric("crsmon_dispatch_retry_queue_depth", receiver="down") <= 10,
-             what="the down receiver's pages waiting for their next try")
+    wait_for(
+        lambda: 9 <= running.metric("crsmon_dispatch_retry_queue_depth", receiver="down") <= 10,
+        what="the down receiver's pages waiting for their next try",
+    )
     assert running.metric("crsmon_dispatch_retry_queue_depth", receiver="healthy") == 0
     down.come_up()
     down.wait_until(lambda r: len(r.accepted()) == 10, timeout=30, what="10 pages after coming back")
@@ -227,14 +273,23 @@ def test_a_receiver_down_for_a_while_gets_every_page_later_and_never_delays_the_
     assert running.metric("crsmon_dispatch_retry_queue_depth", receiver="down") == 0
 
 
-def test_unacknowledged_escalates_and_an_ack_through_the_endpoint_stops_it(kafka, unique, tmp_path, receivers, dispatchers):
+def test_unacknowledged_escalates_and_an_ack_through_the_endpoint_stops_it(
+    kafka, unique, tmp_path, receivers, dispatchers
+):
     nurse, registrar, consultant = receivers(), receivers(), receivers()
     duty = receivers()
     config = dispatch_config(
-        kafka.bootstrap, unique, tmp_path,
-        "\n".join([webhook("nurse", nurse.url), webhook("registrar", registrar.url),
-                   webhook("consultant", consultant.url),
-                   f"  duty: {{type: pagerduty, url: '{duty.url}', routing_key: K, secrets: [{SECRET}]}}"]),
+        kafka.bootstrap,
+        unique,
+        tmp_path,
+        "\n".join(
+            [
+                webhook("nurse", nurse.url),
+                webhook("registrar", registrar.url),
+                webhook("consultant", consultant.url),
+                f"  duty: {{type: pagerduty, url: '{duty.url}', routing_key: K, secrets: [{SECRET}]}}",
+            ]
+        ),
         """routes:
   - name: crs
     match: {rule: [crs]}
@@ -242,7 +297,8 @@ def test_unacknowledged_escalates_and_an_ack_through_the_endpoint_stops_it(kafka
     escalate:
       - {after: 1s, receivers: [registrar]}
       - {after: 3s, receivers: [consultant]}
-    repeat_interval: 10m""")
+    repeat_interval: 10m""",
+    )
     running = dispatchers(config)
     page = alert("MRN-4")
     send(kafka, unique, page)
@@ -253,9 +309,12 @@ def test_unacknowledged_escalates_and_an_ack_through_the_endpoint_stops_it(kafka
     assert registrar.accepted()[0].headers["crsmon-page-kind"] == "escalation"
     assert registrar.accepted()[0].json()["alert_id"] == page["alert_id"]
     # The ack endpoint refuses a wrong token ...
-    request = urllib.request.Request(f"{running.http}/acks", method="POST",
-                                     data=orjson.dumps({"episode_id": page["episode_id"], "by": "rn-4411"}),
-                                     headers={"Authorization": "Bearer wrong"})
+    request = urllib.request.Request(
+        f"{running.http}/acks",
+        method="POST",
+        data=orjson.dumps({"episode_id": page["episode_id"], "by": "rn-4411"}),
+        headers={"Authorization": "Bearer wrong"},
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=5)
     assert refused.value.code == 401
@@ -265,10 +324,18 @@ def test_unacknowledged_escalates_and_an_ack_through_the_endpoint_stops_it(kafka
         assert response.status == 202
     (ack,) = read_until(kafka.bootstrap, f"alert-acks-{unique}", lambda got: len(got) >= 1, timeout=20)
     assert (ack["record"], ack["episode_id"], ack["patient_id"], ack["by"], ack["_key"]) == (
-        "ack", page["episode_id"], "MRN-4", "rn-4411", "MRN-4")
+        "ack",
+        page["episode_id"],
+        "MRN-4",
+        "rn-4411",
+        "MRN-4",
+    )
     duty.wait_until(lambda r: len(r.accepted()) == 2, timeout=10, what="PagerDuty acknowledge")
-    assert duty.accepted()[1].json() == {"routing_key": "K", "event_action": "acknowledge",
-                                         "dedup_key": page["episode_id"]}
+    assert duty.accepted()[1].json() == {
+        "routing_key": "K",
+        "event_action": "acknowledge",
+        "dedup_key": page["episode_id"],
+    }
     # Acknowledged: nothing is left to come by time alone (no escalation to level 2 is
     # scheduled), so the consultant is never paged; nurse and registrar heard of the
     # acknowledgement once each, and nothing else arrived.
@@ -284,15 +351,33 @@ def test_unacknowledged_escalates_and_an_ack_through_the_endpoint_stops_it(kafka
 
 def test_repeat_interval_renotifies_until_acknowledged(kafka, unique, tmp_path, receivers, dispatchers):
     nurse = receivers()
-    config = dispatch_config(kafka.bootstrap, unique, tmp_path, webhook("nurse", nurse.url),
-                             "default_route: {receivers: [nurse], repeat_interval: 700ms}")
+    config = dispatch_config(
+        kafka.bootstrap,
+        unique,
+        tmp_path,
+        webhook("nurse", nurse.url),
+        "default_route: {receivers: [nurse], repeat_interval: 700ms}",
+    )
     dispatchers(config)
     page = alert("MRN-5")
     send(kafka, unique, page)
     nurse.wait_until(lambda r: len(r.accepted()) >= 3, timeout=10, what="two repeats")
-    produce(kafka.bootstrap, f"alert-acks-{unique}", [("MRN-5", {
-        "record": "ack", "episode_id": page["episode_id"], "patient_id": "MRN-5",
-        "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 1)), "by": "rn-1"})])
+    produce(
+        kafka.bootstrap,
+        f"alert-acks-{unique}",
+        [
+            (
+                "MRN-5",
+                {
+                    "record": "ack",
+                    "episode_id": page["episode_id"],
+                    "patient_id": "MRN-5",
+                    "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 1)),
+                    "by": "rn-1",
+                },
+            )
+        ],
+    )
     nurse.wait_until(lambda r: any(x.json()["record"] == "ack" for x in r.accepted()), what="the ack page")
     count = len(nurse.accepted())
     # Quiet for two more repeat intervals: a repeat after the ack fails the count below.
@@ -307,9 +392,12 @@ def test_repeat_interval_renotifies_until_acknowledged(kafka, unique, tmp_path, 
 def test_group_wait_batches_a_burst_into_one_chat_message(kafka, unique, tmp_path, receivers, dispatchers):
     chat, hook = receivers(), receivers()
     config = dispatch_config(
-        kafka.bootstrap, unique, tmp_path,
+        kafka.bootstrap,
+        unique,
+        tmp_path,
         f"  chat: {{type: slack, url: '{chat.url}'}}\n" + webhook("ward", hook.url),
-        "default_route: {receivers: [chat, ward], group_by: [ward], group_wait: 1s, repeat_interval: null}")
+        "default_route: {receivers: [chat, ward], group_by: [ward], group_wait: 1s, repeat_interval: null}",
+    )
     dispatchers(config)
     burst = [alert(f"MRN-{n}") for n in range(5)]
     sent_at = time.time()
@@ -330,7 +418,10 @@ def test_inhibition_and_silences_quiet_pages_without_losing_them(kafka, unique, 
     nurse = receivers()
     until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 4))
     config = dispatch_config(
-        kafka.bootstrap, unique, tmp_path, webhook("nurse", nurse.url),
+        kafka.bootstrap,
+        unique,
+        tmp_path,
+        webhook("nurse", nurse.url),
         "default_route: {receivers: [nurse], repeat_interval: null}",
         extra=f"""inhibit:
   - source: {{rule: [crs], severity: [critical]}}
@@ -339,7 +430,8 @@ def test_inhibition_and_silences_quiet_pages_without_losing_them(kafka, unique, 
 silences:
   - match: {{ward: 6-East}}
     ends_at: "{until}"
-    comment: monitor maintenance""")
+    comment: monitor maintenance""",
+    )
     running = dispatchers(config)
     crs = alert("MRN-6", severity="critical")
     news2_same = alert("MRN-6", rule="news2", severity="medium")
@@ -347,8 +439,10 @@ silences:
     quiet_ward = alert("MRN-8", ward="6-East")
     send(kafka, unique, crs, news2_same, news2_other, quiet_ward)
     nurse.wait_until(lambda r: len(r.accepted()) >= 2, what="the two pages not quieted", quiet_for=0.5)
-    wait_for(lambda: running.metric("crsmon_dispatch_notifications_total", receiver="nurse",
-                                    outcome="silenced") == 1, what="the silenced page counted")
+    wait_for(
+        lambda: running.metric("crsmon_dispatch_notifications_total", receiver="nurse", outcome="silenced") == 1,
+        what="the silenced page counted",
+    )
     # The critical CRS page and the other patient's NEWS2 page arrived; MRN-6's medium NEWS2
     # page (inhibited) and 6-East's page (silenced) did not.
     assert nurse.accepted_ids() == {crs["alert_id"]: 1, news2_other["alert_id"]: 1}
@@ -360,14 +454,17 @@ silences:
     nurse.wait_until(lambda r: news2_same["alert_id"] in r.accepted_ids(), timeout=10, what="inhibition lifted")
     nurse.wait_until(lambda r: quiet_ward["alert_id"] in r.accepted_ids(), timeout=10, what="silence over")
     assert nurse.accepted_ids()[quiet_ward["alert_id"]] == 1
-    assert max(r.at for r in nurse.accepted() if r.id == quiet_ward["alert_id"]) >= time.mktime(
-        time.strptime(until, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone - 0.1
+    assert (
+        max(r.at for r in nurse.accepted() if r.id == quiet_ward["alert_id"])
+        >= time.mktime(time.strptime(until, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone - 0.1
+    )
 
 
 def test_invalid_messages_go_to_dead_letters_with_a_reason(kafka, unique, tmp_path, receivers, dispatchers):
     nurse = receivers()
-    config = dispatch_config(kafka.bootstrap, unique, tmp_path, webhook("nurse", nurse.url),
-                             "default_route: {receivers: [nurse]}")
+    config = dispatch_config(
+        kafka.bootstrap, unique, tmp_path, webhook("nurse", nurse.url), "default_route: {receivers: [nurse]}"
+    )
     running = dispatchers(config)
     produce(kafka.bootstrap, f"alerts-{unique}", [("MRN-9", b"{not json"), ("MRN-9", {"record": "alert"})])
     produce(kafka.bootstrap, f"alert-acks-{unique}", [("MRN-9", {"record": "ack", "episode_id": "x"})])
@@ -376,7 +473,8 @@ def test_invalid_messages_go_to_dead_letters_with_a_reason(kafka, unique, tmp_pa
     nurse.wait_until(lambda r: len(r.accepted()) == 1, what="the valid page")
     # Three dead letters, each naming its topic and what was wrong; the valid alert was paged.
     assert sorted(letter["topic"] for letter in letters) == sorted(
-        [f"alerts-{unique}", f"alerts-{unique}", f"alert-acks-{unique}"])
+        [f"alerts-{unique}", f"alerts-{unique}", f"alert-acks-{unique}"]
+    )
     assert any("not valid JSON" in letter["reason"] for letter in letters)
     assert any("alert_id is required" in letter["reason"] for letter in letters)
     assert running.metric("crsmon_dispatch_messages_rejected_total", topic=f"alerts-{unique}", reason="not_json") == 1
@@ -387,8 +485,11 @@ def committed_offsets(bootstrap: str, group: str) -> dict[int, int]:
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
-        return {tp.partition: meta.offset for tp, meta in admin.list_group_offsets(group)[group].items()
-                if tp.topic.startswith("alerts-")}
+        return {
+            tp.partition: meta.offset
+            for tp, meta in admin.list_group_offsets(group)[group].items()
+            if tp.topic.startswith("alerts-")
+        }
     finally:
         admin.close()
 
@@ -396,9 +497,13 @@ def committed_offsets(bootstrap: str, group: str) -> dict[int, int]:
 def test_the_offset_is_committed_only_once_the_page_has_an_outcome(kafka, unique, tmp_path, receivers, dispatchers):
     down = receivers()
     down.go_down()
-    config = dispatch_config(kafka.bootstrap, unique, tmp_path,
-                             webhook("down", down.url, extra=", delivery: {max_attempts: 50}"),
-                             "default_route: {receivers: [down]}")
+    config = dispatch_config(
+        kafka.bootstrap,
+        unique,
+        tmp_path,
+        webhook("down", down.url, extra=", delivery: {max_attempts: 50}"),
+        "default_route: {receivers: [down]}",
+    )
     running = dispatchers(config)
     page = alert("MRN-10")
     send(kafka, unique, page)

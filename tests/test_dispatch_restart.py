@@ -27,8 +27,15 @@ QUICK_DELIVERY = "{timeout: 2s, max_attempts: 20, backoff_initial: 50ms, backoff
 QUICK_TIMINGS = "{tick: 50ms, commit_interval: 50ms}"
 
 
-def write_config(path: Path, kafka: str, unique: str, receivers: str, routes: str,
-                 delivery: str = QUICK_DELIVERY, timings: str = QUICK_TIMINGS) -> Path:
+def write_config(
+    path: Path,
+    kafka: str,
+    unique: str,
+    receivers: str,
+    routes: str,
+    delivery: str = QUICK_DELIVERY,
+    timings: str = QUICK_TIMINGS,
+) -> Path:
     path.write_text(f"""
 receivers:
 {receivers}
@@ -58,7 +65,9 @@ def run_backlog(kafka, unique: str, tmp_path: Path, kill_after: int | None) -> t
     accepted (webhook-id -> count) and the number of kills."""
     slow, fast = ScriptedReceiver(every_seventh_fails_once), ScriptedReceiver()
     config = write_config(
-        tmp_path / f"dispatch-{unique}.yaml", kafka.bootstrap, unique,
+        tmp_path / f"dispatch-{unique}.yaml",
+        kafka.bootstrap,
+        unique,
         f"  slow: {{type: webhook, url: '{slow.url}', secrets: [{SECRET}]}}\n"
         f"  fast: {{type: pagerduty, url: '{fast.url}', routing_key: K, secrets: [{SECRET}]}}",
         "default_route: {receivers: [slow, fast], repeat_interval: null}",
@@ -78,8 +87,12 @@ def run_backlog(kafka, unique: str, tmp_path: Path, kill_after: int | None) -> t
             assert len(slow.accepted_ids()) < BACKLOG, "the backlog was done before the kill"
             dispatcher = Service(["dispatch", "--config", str(config)], dict(os.environ), log)
         for receiver in (slow, fast):  # and then nothing more for 0.5 s
-            receiver.wait_until(lambda r: set(r.accepted_ids()) >= expected, timeout=90,
-                                what="every page at every receiver", quiet_for=0.5)
+            receiver.wait_until(
+                lambda r: set(r.accepted_ids()) >= expected,
+                timeout=90,
+                what="every page at every receiver",
+                quiet_for=0.5,
+            )
         return slow.accepted_ids(), fast.accepted_ids(), kills
     finally:
         dispatcher.stop()
@@ -104,8 +117,10 @@ def test_sigkill_mid_backlog_then_restart_delivers_every_page_as_often_as_withou
     # requests under way per receiver plus outcomes not yet committed (50 ms commit interval;
     # 6-8 seen on a quiet machine). Without the ledger all ~100 pages sent before the kill
     # would come again.
-    twice = {receiver: [page for page, count in accepted.items() if count > 1]
-             for receiver, accepted in (("slow", slow), ("fast", fast))}
+    twice = {
+        receiver: [page for page, count in accepted.items() if count > 1]
+        for receiver, accepted in (("slow", slow), ("fast", fast))
+    }
     print(f"pages taken twice after the SIGKILL: slow {len(twice['slow'])}, fast {len(twice['fast'])}")
     assert max(slow.values()) <= 2 and max(fast.values()) <= 2
     assert len(twice["slow"]) <= 30 and len(twice["fast"]) <= 30, twice
@@ -123,7 +138,9 @@ def test_sigkill_mid_stream_at_full_speed_resends_at_most_the_documented_bound(k
     concurrency = 32
     receiver = ScriptedReceiver()
     config = write_config(
-        tmp_path / "dispatch.yaml", kafka.bootstrap, unique,
+        tmp_path / "dispatch.yaml",
+        kafka.bootstrap,
+        unique,
         f"  ward: {{type: webhook, url: '{receiver.url}', secrets: [{SECRET}]}}",
         "default_route: {receivers: [ward], repeat_interval: null}",
         delivery=f"{{timeout: 5s, max_attempts: 20, backoff_initial: 50ms, backoff_max: 300ms, concurrency: {concurrency}}}",
@@ -141,15 +158,13 @@ def test_sigkill_mid_stream_at_full_speed_resends_at_most_the_documented_bound(k
         sent_before_the_kill = len(receiver.accepted())
         assert sent_before_the_kill < STREAM, "the stream was done before the kill"
         dispatcher = Service(["dispatch", "--config", str(config)], dict(os.environ), log)
-        receiver.wait_until(lambda r: set(r.accepted_ids()) >= expected, timeout=180,
-                            what="every page", quiet_for=0.5)
+        receiver.wait_until(lambda r: set(r.accepted_ids()) >= expected, timeout=180, what="every page", quiet_for=0.5)
         accepted = receiver.accepted_ids()
     finally:
         dispatcher.stop()
         receiver.close()
     twice = sum(count - 1 for count in accepted.values())
-    print(f"SIGKILL after {sent_before_the_kill} of {STREAM} pages: {twice} sent again "
-          f"(bound {2 * concurrency - 1})")
+    print(f"SIGKILL after {sent_before_the_kill} of {STREAM} pages: {twice} sent again (bound {2 * concurrency - 1})")
     assert set(accepted) == expected
     assert twice <= 2 * concurrency - 1
 
@@ -172,7 +187,9 @@ def wait_for_track_in_ledger(ledger: Path, timeout: float = 20.0) -> None:
 def test_an_unacknowledged_episode_still_escalates_after_sigkill(kafka, unique, tmp_path):
     nurse, registrar = ScriptedReceiver(), ScriptedReceiver()
     config = write_config(
-        tmp_path / "dispatch.yaml", kafka.bootstrap, unique,
+        tmp_path / "dispatch.yaml",
+        kafka.bootstrap,
+        unique,
         f"  nurse: {{type: webhook, url: '{nurse.url}'}}\n  registrar: {{type: webhook, url: '{registrar.url}'}}",
         "default_route: {receivers: [nurse], escalate: [{after: 4s, receivers: [registrar]}], repeat_interval: null}",
     )

@@ -25,8 +25,9 @@ def test_crp_in_mg_l_is_divided_by_ten():
 
 
 def test_the_results_nearest_before_therapy():
-    labs = panel(("ldh", 250, -60), ("ldh", 400, -10), ("crp", 35, -12), ("platelets", 80, -12),
-                 ("ldh", 900, 30))  # after therapy: not a pre-infusion value
+    labs = panel(
+        ("ldh", 250, -60), ("ldh", 400, -10), ("crp", 35, -12), ("platelets", 80, -12), ("ldh", 900, 30)
+    )  # after therapy: not a pre-infusion value
     easix = easix_at_therapy(labs, THERAPY, CONFIG)
     assert easix.m_easix == 17.5  # 400 × 3.5 / 80
     assert easix.at == THERAPY - 10 * H  # the newest result it used

@@ -77,6 +77,7 @@ def test_a_floor_release_due_at_an_hourly_evaluation_is_a_full_step() -> None:
     """NEWS2 6 confirmed at the second set, 5 at the third and no set in the hour after: the
     release hour ends with no set to see it, and the next step is the hourly evaluation,
     where the episode resolves."""
+
     def events(bed: Bedside) -> None:
         bed.vitals(bed.at(0), **NEWS2_6)
         bed.vitals(bed.at(60), **NEWS2_6)
@@ -85,8 +86,7 @@ def test_a_floor_release_due_at_an_hourly_evaluation_is_a_full_step() -> None:
 
     fast, full = both(events)
     assert_same(fast, full)
-    pages = [(a.status, a.severity, a.observed_at) for a in fast.alerts
-             if a.rule == "deterioration"]
+    pages = [(a.status, a.severity, a.observed_at) for a in fast.alerts if a.rule == "deterioration"]
     assert pages == [("firing", "medium", fast.at(60)), ("resolved", "medium", fast.at(181))]
 
 

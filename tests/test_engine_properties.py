@@ -20,15 +20,19 @@ from monitor.engine import Engine, Outputs
 from monitor.parameters import HEART_RATE, RESPIRATORY_RATE, SPO2, SYSTOLIC, TEMPERATURE
 from monitor.scores.news2 import news2
 from monitor.wire import (
-    Acknowledgement, Alert, PatientStatus, VitalSigns, encode, validate_input,
+    Acknowledgement,
+    Alert,
+    PatientStatus,
+    VitalSigns,
+    encode,
+    validate_input,
 )
 from monitor.wire.vitals import HARD_BOUNDS
 
 START = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 PATIENTS = ("MRN-1", "MRN-2", "MRN-3")
 
-moments = st.integers(min_value=0, max_value=3 * 86_400 * 1000).map(
-    lambda ms: START + timedelta(milliseconds=ms))
+moments = st.integers(min_value=0, max_value=3 * 86_400 * 1000).map(lambda ms: START + timedelta(milliseconds=ms))
 
 
 def measurement(name: str) -> st.SearchStrategy:
@@ -43,8 +47,11 @@ def measurement(name: str) -> st.SearchStrategy:
 @st.composite
 def vital_signs(draw) -> VitalSigns:
     names = draw(st.sets(st.sampled_from(list(HARD_BOUNDS)), min_size=1))
-    document = {"patient_id": draw(st.sampled_from(PATIENTS)),
-                "ts": draw(moments).isoformat(), **{n: draw(measurement(n)) for n in names}}
+    document = {
+        "patient_id": draw(st.sampled_from(PATIENTS)),
+        "ts": draw(moments).isoformat(),
+        **{n: draw(measurement(n)) for n in names},
+    }
     if draw(st.booleans()):
         document["on_oxygen"] = draw(st.booleans())
     if draw(st.booleans()):
@@ -56,25 +63,34 @@ def vital_signs(draw) -> VitalSigns:
 
 @st.composite
 def clinical_events(draw):
-    kind = draw(st.sampled_from(["therapy", "oxygen", "vasopressor", "medication", "spo2_target",
-                                 "discharge"]))
-    document = {"patient_id": draw(st.sampled_from(PATIENTS)), "ts": draw(moments).isoformat(),
-                "type": kind}
+    kind = draw(st.sampled_from(["therapy", "oxygen", "vasopressor", "medication", "spo2_target", "discharge"]))
+    document = {"patient_id": draw(st.sampled_from(PATIENTS)), "ts": draw(moments).isoformat(), "type": kind}
     if kind == "therapy":
-        document["therapy"] = draw(st.sampled_from(
-            ["car-t", "bispecific", "other-immunotherapy", "infection"]))
+        document["therapy"] = draw(st.sampled_from(["car-t", "bispecific", "other-immunotherapy", "infection"]))
     elif kind == "oxygen":
-        document["device"] = draw(st.sampled_from([
-            "room_air", "blow_by", "nasal_cannula", "high_flow_nasal_cannula", "face_mask",
-            "non_rebreather", "venturi", "cpap", "bipap", "ventilator"]))
+        document["device"] = draw(
+            st.sampled_from(
+                [
+                    "room_air",
+                    "blow_by",
+                    "nasal_cannula",
+                    "high_flow_nasal_cannula",
+                    "face_mask",
+                    "non_rebreather",
+                    "venturi",
+                    "cpap",
+                    "bipap",
+                    "ventilator",
+                ]
+            )
+        )
         if draw(st.booleans()):
             document["flow_l_min"] = draw(st.floats(min_value=0, max_value=80))
     elif kind == "vasopressor":
         document["count"] = draw(st.integers(min_value=0, max_value=10))
         document["vasopressin"] = draw(st.booleans())
     elif kind == "medication":
-        document["drug"] = draw(st.sampled_from(
-            ["tocilizumab", "siltuximab", "corticosteroid", "antipyretic"]))
+        document["drug"] = draw(st.sampled_from(["tocilizumab", "siltuximab", "corticosteroid", "antipyretic"]))
     elif kind == "spo2_target":
         document["scale"] = draw(st.sampled_from([1, 2]))
     return validate_input(document)
@@ -84,8 +100,9 @@ def clinical_events(draw):
 def acknowledgements(draw) -> Acknowledgement:
     patient = draw(st.sampled_from(PATIENTS))
     rule = draw(st.sampled_from(["crs", "news2", "signal_loss"]))
-    return Acknowledgement(episode_id=f"{patient}:{rule}:{draw(moments).isoformat()}",
-                           patient_id=patient, ts=draw(moments), by="rn-1")
+    return Acknowledgement(
+        episode_id=f"{patient}:{rule}:{draw(moments).isoformat()}", patient_id=patient, ts=draw(moments), by="rn-1"
+    )
 
 
 class Tick:
@@ -98,16 +115,25 @@ class Tick:
         return f"Tick({self.at.isoformat()})"
 
 
-steps = st.lists(st.one_of(
-    vital_signs(), vital_signs(), vital_signs(), clinical_events(), acknowledgements(),
-    moments.map(Tick),
-), max_size=60)
+steps = st.lists(
+    st.one_of(
+        vital_signs(),
+        vital_signs(),
+        vital_signs(),
+        clinical_events(),
+        acknowledgements(),
+        moments.map(Tick),
+    ),
+    max_size=60,
+)
 
 
 def therapy_first(events: list) -> list:
     """Most interesting behaviour needs a risk period: start one for every patient first."""
-    return [validate_input({"patient_id": p, "ts": START.isoformat(), "type": "therapy",
-                            "therapy": "car-t"}) for p in PATIENTS] + events
+    return [
+        validate_input({"patient_id": p, "ts": START.isoformat(), "type": "therapy", "therapy": "car-t"})
+        for p in PATIENTS
+    ] + events
 
 
 def apply(engine: Engine, step) -> Outputs:
@@ -124,9 +150,11 @@ def acknowledge_what_fired(engine: Engine, outputs: Outputs) -> None:
     """Acknowledge real episodes too, so acks that match are exercised, not only strangers."""
     for alert in outputs.alerts:
         if alert.status == "firing" and len(alert.episode_id) % 2:
-            engine.observe(Acknowledgement(episode_id=alert.episode_id,
-                                           patient_id=alert.patient_id,
-                                           ts=alert.observed_at, by="rn-2"))
+            engine.observe(
+                Acknowledgement(
+                    episode_id=alert.episode_id, patient_id=alert.patient_id, ts=alert.observed_at, by="rn-2"
+                )
+            )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -180,12 +208,17 @@ def test_the_engines_news2_is_the_charts(events):
         patient = engine._patients[patient_id]  # the engine's own view, to compare its sums  # noqa: SLF001
         a = assess(patient, patient.clock, engine.config)
         v = patient.value
-        reference = news2(respiratory_rate=v[RESPIRATORY_RATE], spo2=v[SPO2],
-                          on_oxygen=a.on_oxygen, systolic_bp=v[SYSTOLIC], heart_rate=v[HEART_RATE],
-                          consciousness=patient.consciousness, temperature=v[TEMPERATURE],
-                          scale=patient.scale)
-        assert (a.news2_score, a.news2_band, a.news2_complete, a.news2_components) == tuple(
-            reference)
+        reference = news2(
+            respiratory_rate=v[RESPIRATORY_RATE],
+            spo2=v[SPO2],
+            on_oxygen=a.on_oxygen,
+            systolic_bp=v[SYSTOLIC],
+            heart_rate=v[HEART_RATE],
+            consciousness=patient.consciousness,
+            temperature=v[TEMPERATURE],
+            scale=patient.scale,
+        )
+        assert (a.news2_score, a.news2_band, a.news2_complete, a.news2_components) == tuple(reference)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -195,8 +228,7 @@ def test_the_engines_news2_is_the_charts(events):
     duplicate_share=st.floats(min_value=0, max_value=0.3),
     seed=st.integers(min_value=0, max_value=2**16),
 )
-def test_state_stays_bounded_however_a_patient_streams(cadence_ms, late_share, duplicate_share,
-                                                       seed):
+def test_state_stays_bounded_however_a_patient_streams(cadence_ms, late_share, duplicate_share, seed):
     import random
 
     rng = random.Random(seed)
@@ -210,13 +242,17 @@ def test_state_stays_bounded_however_a_patient_streams(cadence_ms, late_share, d
             event = rng.choice(sent[-20:])
         else:
             when = at - timedelta(seconds=rng.uniform(0, 900)) if roll < late_share else at
-            event = validate_input({
-                "patient_id": "MRN-9", "ts": when.isoformat(),
-                "heart_rate": rng.choice([0, rng.uniform(30, 200)]),
-                "spo2": rng.uniform(70, 100), "respiratory_rate": rng.uniform(5, 40),
-                **({"systolic_bp": rng.uniform(60, 200)} if rng.random() < 0.1 else {}),
-                **({"temperature": rng.uniform(35, 41)} if rng.random() < 0.02 else {}),
-            })
+            event = validate_input(
+                {
+                    "patient_id": "MRN-9",
+                    "ts": when.isoformat(),
+                    "heart_rate": rng.choice([0, rng.uniform(30, 200)]),
+                    "spo2": rng.uniform(70, 100),
+                    "respiratory_rate": rng.uniform(5, 40),
+                    **({"systolic_bp": rng.uniform(60, 200)} if rng.random() < 0.1 else {}),
+                    **({"temperature": rng.uniform(35, 41)} if rng.random() < 0.02 else {}),
+                }
+            )
             sent.append(event)
         engine.observe(event)
         if rng.random() < 0.01:
@@ -232,8 +268,12 @@ def test_a_discharge_survives_snapshot_and_restore_before_a_late_reading():
     """Found by the property above: a patient discharged just before the cut is in the engine
     only as its discharge memory, which a restart must restore too."""
     at = START.isoformat()
-    events = therapy_first([validate_input({"patient_id": "MRN-1", "ts": at, "type": "discharge"}),
-                            validate_input({"patient_id": "MRN-1", "ts": at, "heart_rate": 0.0})])
+    events = therapy_first(
+        [
+            validate_input({"patient_id": "MRN-1", "ts": at, "type": "discharge"}),
+            validate_input({"patient_id": "MRN-1", "ts": at, "heart_rate": 0.0}),
+        ]
+    )
     cut = len(PATIENTS) + 1
     first = Engine()
     for step in events[:cut]:

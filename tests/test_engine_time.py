@@ -28,8 +28,12 @@ START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 #: Values around the NEWS2 bands and the CRS criteria: each parameter scores 0, 2 or 3.
 LEVELS = {
-    "heart_rate": (72, 115, 135), "respiratory_rate": (16, 22, 27), "systolic_bp": (125, 96, 86),
-    "mean_arterial_pressure": (85, 68, 58), "spo2": (97, 93, 90), "temperature": (37.0, 38.4, 39.4),
+    "heart_rate": (72, 115, 135),
+    "respiratory_rate": (16, 22, 27),
+    "systolic_bp": (125, 96, 86),
+    "mean_arterial_pressure": (85, 68, 58),
+    "spo2": (97, 93, 90),
+    "temperature": (37.0, 38.4, 39.4),
 }
 
 
@@ -73,9 +77,15 @@ def stays(draw) -> list[dict]:
             rows.append({**row, "ts": at - timedelta(seconds=draw(st.integers(1, 900)))})  # late
         rows.append(row)
         if draw(st.integers(0, 5)) == 0:  # a neurological assessment: ICANS grades, overdue checks
-            rows.append({"patient_id": patient, "ts": at, "type": "neuro",
-                         "ice": draw(st.sampled_from([10, 10, 8, 5, 1])),
-                         "arousal": draw(st.sampled_from(["alert", "alert", "voice", "unarousable"]))})
+            rows.append(
+                {
+                    "patient_id": patient,
+                    "ts": at,
+                    "type": "neuro",
+                    "ice": draw(st.sampled_from([10, 10, 8, 5, 1])),
+                    "arousal": draw(st.sampled_from(["alert", "alert", "voice", "unarousable"])),
+                }
+            )
     return rows
 
 
@@ -86,15 +96,19 @@ def wards(draw) -> tuple[list, list[datetime]]:
     events = [row for _ in range(draw(st.integers(1, 2))) for row in draw(stays())]
     for patient in ("p1", "p2"):
         if draw(st.booleans()):
-            events.insert(0, {"patient_id": patient, "ts": START, "type": "therapy",
-                              "therapy": "car-t"})
+            events.insert(0, {"patient_id": patient, "ts": START, "type": "therapy", "therapy": "car-t"})
     events.sort(key=lambda row: row["ts"])
     end = events[-1]["ts"]
     span = int((end - START).total_seconds()) + 1
-    ticks = draw(st.lists(st.one_of(
-        st.integers(0, span).map(lambda s: START + timedelta(seconds=s)),
-        st.sampled_from([row["ts"] for row in events]),
-    ), max_size=30))
+    ticks = draw(
+        st.lists(
+            st.one_of(
+                st.integers(0, span).map(lambda s: START + timedelta(seconds=s)),
+                st.sampled_from([row["ts"] for row in events]),
+            ),
+            max_size=30,
+        )
+    )
     return [validate_input({**row, "ts": row["ts"].isoformat()}) for row in events], sorted(ticks)
 
 
@@ -169,9 +183,17 @@ def test_a_call_takes_at_most_the_patients_asked_and_says_when_some_are_left() -
     engine = Engine(EngineConfig(signal_loss_after_s=120))
     for seconds in range(0, 50, 10):  # five monitors fall silent at the same moment
         for number in range(5):
-            engine.observe(validate_input({
-                "patient_id": f"p{number}", "ts": (START + timedelta(seconds=seconds)).isoformat(),
-                "heart_rate": 80, "spo2": 97, "respiratory_rate": 15}))
+            engine.observe(
+                validate_input(
+                    {
+                        "patient_id": f"p{number}",
+                        "ts": (START + timedelta(seconds=seconds)).isoformat(),
+                        "heart_rate": 80,
+                        "spo2": 97,
+                        "respiratory_rate": 15,
+                    }
+                )
+            )
     later = START + timedelta(minutes=10)
     fired = []
     calls = 0
@@ -187,9 +209,18 @@ def test_a_call_takes_at_most_the_patients_asked_and_says_when_some_are_left() -
 
 
 def test_closing_a_patient_gives_what_the_timer_would_and_forgets_it() -> None:
-    events = [validate_input({"patient_id": "p1", "ts": (START + timedelta(hours=h)).isoformat(),
-                              "heart_rate": 135, "respiratory_rate": 27, "spo2": 90})
-              for h in range(3)]
+    events = [
+        validate_input(
+            {
+                "patient_id": "p1",
+                "ts": (START + timedelta(hours=h)).isoformat(),
+                "heart_rate": 135,
+                "respiratory_rate": 27,
+                "spo2": 90,
+            }
+        )
+        for h in range(3)
+    ]
     end = START + timedelta(days=1)
     timed, closed = Engine(), Engine()
     for event in events:
@@ -241,8 +272,7 @@ def test_a_stuck_deadline_is_reported_counted_and_skipped(caplog) -> None:
         for hours in range(1, 4):
             later = START + timedelta(hours=hours)
             engine.advance_to(later)
-            engine.observe(validate_input({"patient_id": "MRN-77", "ts": later.isoformat(),
-                                           "heart_rate": 80}))
+            engine.observe(validate_input({"patient_id": "MRN-77", "ts": later.isoformat(), "heart_rate": 80}))
     assert engine.stalls["news2 planted"] >= 3
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1  # once per kind of stall; the count goes on
@@ -254,8 +284,7 @@ def test_the_worker_counts_engine_stalls_by_deadline_never_by_patient() -> None:
     from streams import metrics
 
     def exported(deadline: str) -> float:
-        value = metrics.REGISTRY.get_sample_value("crsmon_engine_stalls_total",
-                                                  {"deadline": deadline})
+        value = metrics.REGISTRY.get_sample_value("crsmon_engine_stalls_total", {"deadline": deadline})
         return value or 0.0
 
     before = exported("news2 planted")

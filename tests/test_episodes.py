@@ -3,8 +3,8 @@
 import random
 from datetime import timedelta
 
-from monitor.discharges import DischargeMemory
 from monitor.config import EngineConfig
+from monitor.discharges import DischargeMemory
 from monitor.engine import Engine, alert_id_for
 from tests.support.clinical import Bedside
 
@@ -29,8 +29,7 @@ def test_news2_fires_only_after_its_criteria_persist():
     assert bed.firing() == []  # interrupted at 4 min, then 3 min: never 5 min in a row
     stable_vitals(bed, 9, spo2=91)
     stable_vitals(bed, 10, spo2=91)
-    assert [(a.rule, a.severity, a.observed_at) for a in bed.firing()] == [
-        ("news2", "medium", bed.at(10))]
+    assert [(a.rule, a.severity, a.observed_at) for a in bed.firing()] == [("news2", "medium", bed.at(10))]
 
 
 def test_persistence_is_honoured_by_the_timer_for_a_patient_who_sends_nothing_more():
@@ -40,8 +39,7 @@ def test_persistence_is_honoured_by_the_timer_for_a_patient_who_sends_nothing_mo
     bed.advance(bed.at(64))
     assert bed.firing() == []
     bed.advance(bed.at(66))
-    assert [(a.rule, a.severity, a.observed_at) for a in bed.firing()] == [
-        ("news2", "high", bed.at(65))]
+    assert [(a.rule, a.severity, a.observed_at) for a in bed.firing()] == [("news2", "high", bed.at(65))]
 
 
 def test_a_temperature_wobbling_around_38_for_a_day_is_one_episode():
@@ -99,7 +97,9 @@ def test_the_episode_resolves_after_the_criteria_are_absent_for_the_hysteresis()
     assert [a.status for a in bed.alerts] == ["firing"]
     bed.advance(bed.at(660 + 6 * 60 + 1))
     assert [(a.status, a.observed_at) for a in bed.alerts] == [
-        ("firing", bed.at(600)), ("resolved", bed.at(660 + 6 * 60))]
+        ("firing", bed.at(600)),
+        ("resolved", bed.at(660 + 6 * 60)),
+    ]
     stable_vitals(bed, 2000, temperature=38.9)  # a new fever after resolution: a new episode
     assert [a.status for a in bed.alerts] == ["firing", "resolved", "firing"]
     assert bed.alerts[2].episode_id != bed.alerts[0].episode_id
@@ -166,8 +166,7 @@ def test_discharge_resolves_every_open_episode():
     assert sorted(a.rule for a in bed.firing()) == ["crs", "signal_loss"]
     outputs = bed.discharge(bed.at(40))
     assert outputs.durable
-    assert sorted((a.rule, a.status) for a in outputs.alerts) == [
-        ("crs", "resolved"), ("signal_loss", "resolved")]
+    assert sorted((a.rule, a.status) for a in outputs.alerts) == [("crs", "resolved"), ("signal_loss", "resolved")]
     assert all(a.observed_at == bed.at(40) for a in outputs.alerts)
     assert bed.patient_id not in bed.engine.patients()
     assert DischargeMemory.is_record(bed.engine.snapshot(bed.patient_id)), "only the discharge is kept"
@@ -178,13 +177,14 @@ def test_in_the_risk_period_a_deterioration_before_the_fever_is_already_the_crs_
     bed.therapy(bed.at(0))
     for minute in range(0, 20):
         stable_vitals(bed, minute, respiratory_rate=26)  # single parameter 3: medium after 5 min
-    assert [(a.rule, a.status, a.severity, a.crs_grade) for a in bed.alerts] == [
-        ("crs", "firing", "medium", 0)]
+    assert [(a.rule, a.status, a.severity, a.crs_grade) for a in bed.alerts] == [("crs", "firing", "medium", 0)]
     assert "respiratory rate 26/min scores 3" in bed.alerts[0].reasons
     for minute in range(20, 30):
         stable_vitals(bed, minute, respiratory_rate=26, temperature=38.5)
     assert [(a.rule, a.status, a.severity, a.crs_grade) for a in bed.alerts] == [
-        ("crs", "firing", "medium", 0), ("crs", "updated", "medium", 1)]  # one course, one page
+        ("crs", "firing", "medium", 0),
+        ("crs", "updated", "medium", 1),
+    ]  # one course, one page
     assert len({a.episode_id for a in bed.alerts}) == 1
 
 
@@ -196,15 +196,16 @@ def test_a_news2_episode_hands_over_to_the_crs_episode_when_a_risk_period_begins
     bed.therapy(bed.at(20))
     for minute in range(20, 30):
         stable_vitals(bed, minute, respiratory_rate=26)
-    assert [(a.rule, a.status) for a in bed.alerts] == [
-        ("news2", "firing"), ("crs", "firing"), ("news2", "resolved")]
+    assert [(a.rule, a.status) for a in bed.alerts] == [("news2", "firing"), ("crs", "firing"), ("news2", "resolved")]
     assert bed.alerts[2].reasons == [f"continued as {bed.alerts[1].episode_id}"]
 
 
 def test_news2_severity_policy_outside_crs():
-    for override, severity in ((dict(respiratory_rate=26), "medium"),
-                               (dict(respiratory_rate=22, heart_rate=112, systolic_bp=105), "high"),
-                               (dict(respiratory_rate=26, heart_rate=112, systolic_bp=95), "critical")):
+    for override, severity in (
+        (dict(respiratory_rate=26), "medium"),
+        (dict(respiratory_rate=22, heart_rate=112, systolic_bp=105), "high"),
+        (dict(respiratory_rate=26, heart_rate=112, systolic_bp=95), "critical"),
+    ):
         bed = Bedside(Engine(NEWS2_RULE))
         for minute in range(0, 6):
             stable_vitals(bed, minute, **override)

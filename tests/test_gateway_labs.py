@@ -55,9 +55,11 @@ def bundle() -> dict[str, Any]:
 
 
 def entry(document: dict[str, Any], loinc: str) -> dict[str, Any]:
-    return next(item["resource"] for item in document["entry"]
-                if item["resource"]["resourceType"] == "Observation"
-                and item["resource"]["code"]["coding"][0]["code"] == loinc)
+    return next(
+        item["resource"]
+        for item in document["entry"]
+        if item["resource"]["resourceType"] == "Observation" and item["resource"]["code"]["coding"][0]["code"] == loinc
+    )
 
 
 # --- HL7 v2 -------------------------------------------------------------------------------------
@@ -67,9 +69,12 @@ def test_a_chemistry_panel_and_cbc_give_one_lab_event_per_known_test_at_the_coll
     decoded = decode_oru(message(CHEMISTRY))
     assert decoded.vitals == ()
     assert labs(decoded) == [
-        ("creatinine", 2.1, "mg/dL"), ("alt", 48.0, "U/L"), ("ldh", 612.0, "U/L"),
+        ("creatinine", 2.1, "mg/dL"),
+        ("alt", 48.0, "U/L"),
+        ("ldh", 612.0, "U/L"),
         ("crp", 87.5, "mg/L"),  # SN with no comparator: ^87.5 is a plain number
-        ("ferritin", 1840.0, "ng/mL"), ("platelets", 62.0, "10*9/L"),
+        ("ferritin", 1840.0, "ng/mL"),
+        ("platelets", 62.0, "10*9/L"),
         ("wbc", 3.4, "10*3/uL"),  # 10^3/µL is 10^9/L: the same number
         ("neutrophils", 2.1, "10*9/L"),
     ]
@@ -117,11 +122,15 @@ def test_censored_out_of_bounds_and_non_numeric_results_are_refused_and_a_prelim
     assert any("status P" in warning for warning in decoded.warnings())
 
 
-@pytest.mark.parametrize("value, kind", [(">^1000", "censored"), ("<=^0.5", "censored"), ("=^12", None),
-                                         ("^12", None), ("12", None)])
+@pytest.mark.parametrize(
+    "value, kind", [(">^1000", "censored"), ("<=^0.5", "censored"), ("=^12", None), ("^12", None), ("12", None)]
+)
 def test_structured_numeric_values_are_numbers_only_without_a_censoring_comparator(value: str, kind) -> None:
-    raw = edited(SI_REPORT, "OBX|3|SN|1988-5^C reactive protein [Mass/volume] in Serum or Plasma^LN||<^5|",
-                 f"OBX|3|SN|1988-5^C reactive protein [Mass/volume] in Serum or Plasma^LN||{value}|")
+    raw = edited(
+        SI_REPORT,
+        "OBX|3|SN|1988-5^C reactive protein [Mass/volume] in Serum or Plasma^LN||<^5|",
+        f"OBX|3|SN|1988-5^C reactive protein [Mass/volume] in Serum or Plasma^LN||{value}|",
+    )
     decoded = decode_oru(raw)
     crp = [event.value for event in decoded.events if event.test == "crp"]
     if kind is None:
@@ -131,8 +140,11 @@ def test_structured_numeric_values_are_numbers_only_without_a_censoring_comparat
 
 
 def test_a_local_code_with_the_loinc_code_as_alternate_identifier_is_read_by_the_loinc_code() -> None:
-    raw = edited(CHEMISTRY, "|1742-6^Alanine aminotransferase [Enzymatic activity/volume] in Serum or Plasma^LN|",
-                 "|ALT^Alanine aminotransferase^L^1742-6^ALT SerPl-cCnc^LN|")
+    raw = edited(
+        CHEMISTRY,
+        "|1742-6^Alanine aminotransferase [Enzymatic activity/volume] in Serum or Plasma^LN|",
+        "|ALT^Alanine aminotransferase^L^1742-6^ALT SerPl-cCnc^LN|",
+    )
     assert ("alt", 48.0, "U/L") in labs(decode_oru(raw))
 
 
@@ -157,13 +169,15 @@ def test_a_lab_result_without_a_unit_is_refused() -> None:
 
 
 def test_a_report_of_nothing_but_unusable_results_is_rejected_whole_with_every_reason() -> None:
-    raw = "\r".join([
-        "MSH|^~\\&|LIS|LAB|CRSMON|HOSP|20261125063012+0000||ORU^R01|X1|P|2.5.1",
-        "PID|1||MRN-000124",
-        "OBR|1||F1|CHEM^Chemistry^L|||20261125054000+0000" + "|" * 17 + "CH",
-        "OBX|1|NM|2951-2^Sodium^LN||138|mmol/L|||||F",
-        "OBX|2|NM|2160-0^Creatinine^LN||2.1|mmol/L|||||F",
-    ]).encode()
+    raw = "\r".join(
+        [
+            "MSH|^~\\&|LIS|LAB|CRSMON|HOSP|20261125063012+0000||ORU^R01|X1|P|2.5.1",
+            "PID|1||MRN-000124",
+            "OBR|1||F1|CHEM^Chemistry^L|||20261125054000+0000" + "|" * 17 + "CH",
+            "OBX|1|NM|2951-2^Sodium^LN||138|mmol/L|||||F",
+            "OBX|2|NM|2160-0^Creatinine^LN||2.1|mmol/L|||||F",
+        ]
+    ).encode()
     with pytest.raises(InvalidMessage) as caught:
         decode_oru(raw)
     assert caught.value.kind == "unknown_test"
@@ -186,13 +200,15 @@ def test_an_unknown_loinc_code_outside_a_laboratory_report_is_skipped_as_before(
 
 
 def test_vital_signs_and_lab_results_in_one_message_are_both_used() -> None:
-    raw = "\r".join([
-        "MSH|^~\\&|GW|ICU|CRSMON|HOSP|20261125063012+0000||ORU^R01|X2|P|2.6",
-        "PID|1||MRN-000125",
-        "OBR|1||F2|VITALS^Vitals^L|||20261125060000+0000",
-        "OBX|1|NM|8867-4^Heart rate^LN||118|/min|||||R",
-        "OBX|2|NM|1988-5^CRP^LN||210|mg/L|||||F",
-    ]).encode()
+    raw = "\r".join(
+        [
+            "MSH|^~\\&|GW|ICU|CRSMON|HOSP|20261125063012+0000||ORU^R01|X2|P|2.6",
+            "PID|1||MRN-000125",
+            "OBR|1||F2|VITALS^Vitals^L|||20261125060000+0000",
+            "OBX|1|NM|8867-4^Heart rate^LN||118|/min|||||R",
+            "OBX|2|NM|1988-5^CRP^LN||210|mg/L|||||F",
+        ]
+    ).encode()
     decoded = decode_oru(raw)
     assert [vitals.heart_rate for vitals in decoded.vitals] == [118.0]
     assert labs(decoded) == [("crp", 210.0, "mg/L")]
@@ -203,12 +219,14 @@ def test_every_catalogue_lab_code_is_read_in_its_canonical_unit() -> None:
     becomes a LabEvent of that test: the gateway reads the whole table, not a copy of it."""
     for test in CATALOGUE.of_kind("lab"):
         for loinc in test.loinc:
-            raw = "\r".join([
-                "MSH|^~\\&|LIS|LAB|CRSMON|HOSP|20261125063012+0000||ORU^R01|X3|P|2.5.1",
-                "PID|1||MRN-000126",
-                "OBR|1||F3|P^Panel^L|||20261125054000+0000",
-                f"OBX|1|NM|{loinc.code}^x^LN||1|{test.ucum}|||||F",
-            ]).encode()
+            raw = "\r".join(
+                [
+                    "MSH|^~\\&|LIS|LAB|CRSMON|HOSP|20261125063012+0000||ORU^R01|X3|P|2.5.1",
+                    "PID|1||MRN-000126",
+                    "OBR|1||F3|P^Panel^L|||20261125054000+0000",
+                    f"OBX|1|NM|{loinc.code}^x^LN||1|{test.ucum}|||||F",
+                ]
+            ).encode()
             [event] = decode_oru(raw).events
             assert (event.test, event.value, event.unit) == (test.name, 1.0, test.unit), loinc.code
 
@@ -225,8 +243,10 @@ def test_a_fhir_laboratory_bundle_gives_lab_events_and_refuses_what_cannot_be_us
         ("platelets", 62.0, "10*9/L"),  # the UCUM code is read, not the display text x10^9/L
         ("lactate", 3.4, "mmol/L"),
     ]
-    assert [event.ts for event in decoded.events][:2] == [datetime(2026, 11, 25, 10, 40, tzinfo=UTC),
-                                                         datetime(2026, 11, 24, 10, 35, tzinfo=UTC)]
+    assert [event.ts for event in decoded.events][:2] == [
+        datetime(2026, 11, 25, 10, 40, tzinfo=UTC),
+        datetime(2026, 11, 24, 10, 35, tzinfo=UTC),
+    ]
     assert all(event.patient_id == "MRN-000123" for event in decoded.events)  # the Patient's MR identifier
     assert refused(decoded) == [("entry[4]", "censored"), ("entry[5]", "unknown_test"), ("entry[6]", "unit")]
     assert "'ng/dL' is not accepted for ferritin" in decoded.refused[2].why
@@ -245,14 +265,20 @@ def test_a_laboratory_category_makes_an_unknown_code_a_refusal_and_without_it_a_
     assert any(skip.kind == "not_used" and "2951-2" in skip.why for skip in decoded.skipped)
 
 
-@pytest.mark.parametrize("value, kind, text", [
-    ({"valueString": "<5"}, "censored", "<5 is censored"),
-    ({"valueString": "> 1000"}, "censored", ">1000 is censored"),
-    ({"valueString": "4.2"}, "unit", "has no unit"),
-    ({"valueCodeableConcept": {"text": "high"}}, "invalid_field", "valueQuantity"),
-    ({"valueQuantity": {"value": 41, "unit": "mg/dL", "system": "http://unitsofmeasure.org",
-                        "code": "mg/dL"}}, "out_of_bounds", "outside the plausible bounds 0–40 mg/dL"),
-])
+@pytest.mark.parametrize(
+    "value, kind, text",
+    [
+        ({"valueString": "<5"}, "censored", "<5 is censored"),
+        ({"valueString": "> 1000"}, "censored", ">1000 is censored"),
+        ({"valueString": "4.2"}, "unit", "has no unit"),
+        ({"valueCodeableConcept": {"text": "high"}}, "invalid_field", "valueQuantity"),
+        (
+            {"valueQuantity": {"value": 41, "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"}},
+            "out_of_bounds",
+            "outside the plausible bounds 0–40 mg/dL",
+        ),
+    ],
+)
 def test_fhir_lab_values_that_are_not_a_number_in_an_accepted_unit_are_refused(value, kind, text) -> None:
     document = bundle()
     creatinine = entry(document, "2160-0")
@@ -266,17 +292,27 @@ def test_fhir_lab_values_that_are_not_a_number_in_an_accepted_unit_are_refused(v
 def test_lab_results_in_a_panels_components_are_read_one_by_one() -> None:
     """Some LIS send a CBC as one Observation with a component per result: each is used or
     refused on its own, and the panel itself (no value) is not a result."""
-    cbc = {"resourceType": "Observation", "id": "cbc-1", "status": "final",
-           "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                     "code": "laboratory"}]}],
-           "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
-           "subject": {"reference": "Patient/MRN-000123"}, "effectiveDateTime": "2026-11-25T05:40:00-05:00",
-           "component": [
-               {"code": {"coding": [{"system": "http://loinc.org", "code": "777-3"}]},
-                "valueQuantity": {"value": 62, "system": "http://unitsofmeasure.org", "code": "10*3/uL"}},
-               {"code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
-                "valueQuantity": {"value": 3.4, "system": "http://unitsofmeasure.org", "code": "%"}},
-           ]}
+    cbc = {
+        "resourceType": "Observation",
+        "id": "cbc-1",
+        "status": "final",
+        "category": [
+            {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}
+        ],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "subject": {"reference": "Patient/MRN-000123"},
+        "effectiveDateTime": "2026-11-25T05:40:00-05:00",
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "777-3"}]},
+                "valueQuantity": {"value": 62, "system": "http://unitsofmeasure.org", "code": "10*3/uL"},
+            },
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+                "valueQuantity": {"value": 3.4, "system": "http://unitsofmeasure.org", "code": "%"},
+            },
+        ],
+    }
     decoded = decode_fhir(json.dumps(cbc).encode())
     assert labs(decoded) == [("platelets", 62.0, "10*3/uL")]
     [white_cells] = decoded.refused
@@ -303,6 +339,12 @@ def test_lab_events_as_published_are_what_the_worker_reads_and_charts() -> None:
         statuses += engine.observe(read).statuses
     labs_charted = statuses[-1].labs or {}
     assert {test: (lab.value, lab.unit) for test, lab in labs_charted.items()} == {
-        "creatinine": (2.1, "mg/dL"), "alt": (48.0, "U/L"), "platelets": (62.0, "10^9/L"),
-        "wbc": (3.4, "10^9/L"), "neutrophils": (2.1, "10^9/L"), "crp": (87.5, "mg/L"),
-        "ferritin": (1840.0, "ng/mL"), "ldh": (612.0, "U/L")}
+        "creatinine": (2.1, "mg/dL"),
+        "alt": (48.0, "U/L"),
+        "platelets": (62.0, "10^9/L"),
+        "wbc": (3.4, "10^9/L"),
+        "neutrophils": (2.1, "10^9/L"),
+        "crp": (87.5, "mg/L"),
+        "ferritin": (1840.0, "ng/mL"),
+        "ldh": (612.0, "U/L"),
+    }

@@ -63,9 +63,18 @@ def test_a_flowsheet_assessment_is_one_neuro_event_with_items_total_findings_and
     decoded = decode_oru(message(FLOWSHEET))
     assert decoded.vitals == () and decoded.refused == () and decoded.skipped == ()
     [event] = decoded.events
-    assert event == NeuroEvent(type="neuro", patient_id="MRN-000123", ts=ASSESSED_AT, ice=6, ice_items=ITEMS,
-                               arousal="voice", seizure="none", motor="none", cerebral_edema="none",
-                               by="rn-4411")  # OBX-16's identifier, not the nurse's name
+    assert event == NeuroEvent(
+        type="neuro",
+        patient_id="MRN-000123",
+        ts=ASSESSED_AT,
+        ice=6,
+        ice_items=ITEMS,
+        arousal="voice",
+        seizure="none",
+        motor="none",
+        cerebral_edema="none",
+        by="rn-4411",
+    )  # OBX-16's identifier, not the nurse's name
 
 
 def test_the_event_as_published_is_what_the_worker_reads() -> None:
@@ -74,9 +83,17 @@ def test_the_event_as_published_is_what_the_worker_reads() -> None:
     assert decode_input(published) == event
     # The contract's own example of an assessment with items, field for field.
     assert json.loads(published) == {
-        "patient_id": "MRN-000123", "ts": "2026-11-26T20:00:00Z", "type": "neuro", "ice": 6,
+        "patient_id": "MRN-000123",
+        "ts": "2026-11-26T20:00:00Z",
+        "type": "neuro",
+        "ice": 6,
         "ice_items": {"orientation": 2, "naming": 3, "commands": 1, "writing": 0, "attention": 0},
-        "arousal": "voice", "seizure": "none", "motor": "none", "cerebral_edema": "none", "by": "rn-4411"}
+        "arousal": "voice",
+        "seizure": "none",
+        "motor": "none",
+        "cerebral_edema": "none",
+        "by": "rn-4411",
+    }
 
 
 def test_items_that_disagree_with_the_total_reject_an_assessment_that_is_all_the_message_holds() -> None:
@@ -89,8 +106,9 @@ def test_items_that_disagree_with_the_total_reject_an_assessment_that_is_all_the
 
 
 def test_an_item_out_of_range_is_refused_with_its_range() -> None:
-    problem = rejection(edited("ice-orientation^ICE orientation^99CRSMON||2|",
-                               "ice-orientation^ICE orientation^99CRSMON||5|"))
+    problem = rejection(
+        edited("ice-orientation^ICE orientation^99CRSMON||2|", "ice-orientation^ICE orientation^99CRSMON||5|")
+    )
     assert "orientation" in problem.reason and "less than or equal to 4" in problem.reason
 
 
@@ -172,8 +190,17 @@ def test_a_total_out_of_range_is_rejected() -> None:
 def test_separate_observations_of_one_moment_are_one_assessment_whatever_their_offsets() -> None:
     [event] = decode_fhir(message("fhir_r4_icans_bundle.json")).events
     # 21:00+01:00 is 20:00Z: the total and the four findings are one assessment.
-    assert event == NeuroEvent(type="neuro", patient_id="MRN-000123", ts=ASSESSED_AT, ice=6, arousal="voice",
-                               seizure="none", motor="none", cerebral_edema="none", by="rn-4411")
+    assert event == NeuroEvent(
+        type="neuro",
+        patient_id="MRN-000123",
+        ts=ASSESSED_AT,
+        ice=6,
+        arousal="voice",
+        seizure="none",
+        motor="none",
+        cerebral_edema="none",
+        by="rn-4411",
+    )
 
 
 def test_assessments_at_different_moments_are_different_events() -> None:

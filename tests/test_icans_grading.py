@@ -12,9 +12,19 @@ import pytest
 from monitor.grading.icans import grade_icans, ice_grade
 
 
-@pytest.mark.parametrize(("ice", "grade"), [
-    (10, 0), (9, 1), (7, 1), (6, 2), (3, 2), (2, 3), (1, 3), (0, 3),
-])
+@pytest.mark.parametrize(
+    ("ice", "grade"),
+    [
+        (10, 0),
+        (9, 1),
+        (7, 1),
+        (6, 2),
+        (3, 2),
+        (2, 3),
+        (1, 3),
+        (0, 3),
+    ],
+)
 def test_the_ice_bands(ice, grade):
     # 7–9 grade 1, 3–6 grade 2, 0–2 grade 3; 10 is normal.
     assert ice_grade(ice) == grade
@@ -23,20 +33,36 @@ def test_the_ice_bands(ice, grade):
     assert result.set_by == (() if grade == 0 else ("ice",))
 
 
-@pytest.mark.parametrize(("arousal", "grade"), [
-    ("alert", 0), ("spontaneous", 1), ("voice", 2), ("touch", 3), ("vigorous", 4), ("unarousable", 4),
-])
+@pytest.mark.parametrize(
+    ("arousal", "grade"),
+    [
+        ("alert", 0),
+        ("spontaneous", 1),
+        ("voice", 2),
+        ("touch", 3),
+        ("vigorous", 4),
+        ("unarousable", 4),
+    ],
+)
 def test_depressed_consciousness(arousal, grade):
     result = grade_icans(arousal=arousal)
     assert result.grade == grade
     assert result.set_by == (() if grade == 0 else ("arousal",))
 
 
-@pytest.mark.parametrize(("domain", "value", "grade"), [
-    ("seizure", "none", 0), ("seizure", "resolved", 3), ("seizure", "prolonged", 4),
-    ("motor", "none", 0), ("motor", "deep_focal_weakness", 4),
-    ("cerebral_edema", "none", 0), ("cerebral_edema", "focal", 3), ("cerebral_edema", "diffuse", 4),
-])
+@pytest.mark.parametrize(
+    ("domain", "value", "grade"),
+    [
+        ("seizure", "none", 0),
+        ("seizure", "resolved", 3),
+        ("seizure", "prolonged", 4),
+        ("motor", "none", 0),
+        ("motor", "deep_focal_weakness", 4),
+        ("cerebral_edema", "none", 0),
+        ("cerebral_edema", "focal", 3),
+        ("cerebral_edema", "diffuse", 4),
+    ],
+)
 def test_seizure_motor_and_oedema(domain, value, grade):
     result = grade_icans(ice=10, arousal="alert", **{domain: value})
     assert result.grade == grade

@@ -42,8 +42,16 @@ def neuro(moment: datetime, ice: int | None, arousal: str | None = "alert", **ot
 
 
 def vitals(moment: datetime, consciousness: str = "A") -> dict:
-    return {"patient_id": P, "ts": stamp(moment), "heart_rate": 80, "systolic_bp": 125,
-            "respiratory_rate": 16, "spo2": 98, "temperature": 36.8, "consciousness": consciousness}
+    return {
+        "patient_id": P,
+        "ts": stamp(moment),
+        "heart_rate": 80,
+        "systolic_bp": 125,
+        "respiratory_rate": 16,
+        "spo2": 98,
+        "temperature": 36.8,
+        "consciousness": consciousness,
+    }
 
 
 def feed(engine: Engine, document: dict) -> Outputs:
@@ -51,8 +59,11 @@ def feed(engine: Engine, document: dict) -> Outputs:
 
 
 def changes(outputs: Outputs, rule: str | None = None) -> list[tuple]:
-    return [(alert.rule, alert.status, alert.severity, tuple(alert.reasons)) for alert in outputs.alerts
-            if rule is None or alert.rule == rule]
+    return [
+        (alert.rule, alert.status, alert.severity, tuple(alert.reasons))
+        for alert in outputs.alerts
+        if rule is None or alert.rule == rule
+    ]
 
 
 def test_a_course_opens_on_an_ice_fall_escalates_with_the_grade_and_resolves_after_grade_0_held():
@@ -63,9 +74,11 @@ def test_a_course_opens_on_an_ice_fall_escalates_with_the_grade_and_resolves_aft
     assert changes(opened) == [("icans", "firing", "medium", ("ICE 8 (was 10 at 08:00): grade 1",))]
     assert opened.statuses[-1].icans.grade == 1 and opened.statuses[-1].icans.ice == 8
     assert changes(feed(engine, neuro(at(1, 20), 5))) == [
-        ("icans", "updated", "high", ("ICE 5 (was 10 at 08:00): grade 2",))]
+        ("icans", "updated", "high", ("ICE 5 (was 10 at 08:00): grade 2",))
+    ]
     assert changes(feed(engine, neuro(at(1, 23), 5, "touch"))) == [
-        ("icans", "updated", "critical", ("awakens only to touch: grade 3", "ICE 5 (was 10 at 08:00): grade 2"))]
+        ("icans", "updated", "critical", ("awakens only to touch: grade 3", "ICE 5 (was 10 at 08:00): grade 2"))
+    ]
     back = feed(engine, neuro(at(2, 7), 10))  # steroids work: grade 0
     assert changes(back, "icans") == []
     assert back.statuses[-1].icans.grade == 0
@@ -113,8 +126,9 @@ def test_an_overdue_assessment_fires_by_the_timer_and_resolves_with_the_next_ass
     interval = EngineConfig().neuro_overdue_after_h
     assert changes(engine.advance_to(at(1, 8) + timedelta(hours=interval, seconds=-1))) == []
     overdue = engine.advance_to(at(1, 8) + timedelta(hours=interval))
-    assert changes(overdue) == [("neuro_overdue", "firing", "low",
-                                 ("no neurological assessment for 12 h (due every 12 h)",))]
+    assert changes(overdue) == [
+        ("neuro_overdue", "firing", "low", ("no neurological assessment for 12 h (due every 12 h)",))
+    ]
     assert overdue.alerts[0].news2_score is None  # technical: the watch is impaired, not the patient
     assert overdue.statuses[-1].icans.overdue is True
     back = feed(engine, neuro(at(1, 21), 10))
@@ -135,10 +149,13 @@ def test_no_overdue_alert_for_a_patient_never_assessed_nor_after_the_watch():
 
 
 def test_a_restore_mid_episode_gives_the_same_alerts():
-    course = [therapy(), neuro(at(1, 8), 10), neuro(at(1, 16), 8), vitals(at(1, 17)),
-              neuro(at(1, 20), 5, "voice")]
-    rest = [neuro(at(2, 2), 3, "touch", seizure="resolved"), vitals(at(2, 3)), neuro(at(2, 10), 9),
-            neuro(at(2, 20), 10)]
+    course = [therapy(), neuro(at(1, 8), 10), neuro(at(1, 16), 8), vitals(at(1, 17)), neuro(at(1, 20), 5, "voice")]
+    rest = [
+        neuro(at(2, 2), 3, "touch", seizure="resolved"),
+        vitals(at(2, 3)),
+        neuro(at(2, 10), 9),
+        neuro(at(2, 20), 10),
+    ]
     uninterrupted, first = Engine(), Engine()
     for document in course:
         feed(uninterrupted, document)

@@ -22,10 +22,12 @@ def history(test: str, *points: tuple[float, float]) -> LabHistory:
     return labs
 
 
-def trend(labs: LabHistory, test: str = "crp", at_h: float = 1e6, toci_h: float | None = None,
-          config: EngineConfig = CONFIG):
-    return inflammation_trend(labs, test, THERAPY + at_h * H, THERAPY,
-                              None if toci_h is None else THERAPY + toci_h * H, config)
+def trend(
+    labs: LabHistory, test: str = "crp", at_h: float = 1e6, toci_h: float | None = None, config: EngineConfig = CONFIG
+):
+    return inflammation_trend(
+        labs, test, THERAPY + at_h * H, THERAPY, None if toci_h is None else THERAPY + toci_h * H, config
+    )
 
 
 def test_fold_change_from_the_last_value_at_or_before_therapy():
@@ -66,17 +68,19 @@ def test_least_squares_over_three_values():
     mean_t = sum(times) / 3
     logs = [math.log(v) for v in values]
     mean_l = sum(logs) / 3
-    slope = sum((t - mean_t) * (v - mean_l) for t, v in zip(times, logs)) / sum(
-        (t - mean_t) ** 2 for t in times)
+    slope = sum((t - mean_t) * (v - mean_l) for t, v in zip(times, logs)) / sum((t - mean_t) ** 2 for t in times)
     assert trend(labs).doubling_h == round(math.log(2) / slope, 1)
     assert 11 < trend(labs).doubling_h < 13  # near 10 → 60 in 30 h: 2.58 doublings, 11.6 h each
 
 
-@pytest.mark.parametrize("points", [
-    [(-2, 20.0), (10, 10.0)],  # falling
-    [(-2, 20.0), (10, 20.0)],  # flat
-    [(-2, 20.0)],  # one value
-])
+@pytest.mark.parametrize(
+    "points",
+    [
+        [(-2, 20.0), (10, 10.0)],  # falling
+        [(-2, 20.0), (10, 20.0)],  # flat
+        [(-2, 20.0)],  # one value
+    ],
+)
 def test_no_doubling_time_unless_rising(points):
     assert trend(history("crp", *points)).doubling_h is None
 

@@ -53,12 +53,15 @@ def rejected(raw: bytes, **kwargs) -> InvalidMessage:
 # --- the R4 specification's vital-signs examples ------------------------------------------------
 
 
-@pytest.mark.parametrize("name, field", [
-    ("fhir_r4_observation-example-heart-rate.json", "1999-07-02"),
-    ("fhir_r4_observation-example-bloodpressure.json", "2012-09-17"),
-    ("fhir_r4_observation-example-body-temperature.json", "1999-07-02"),
-    ("fhir_r4_observation-example-respiratory-rate.json", "1999-07-02"),
-])
+@pytest.mark.parametrize(
+    "name, field",
+    [
+        ("fhir_r4_observation-example-heart-rate.json", "1999-07-02"),
+        ("fhir_r4_observation-example-bloodpressure.json", "2012-09-17"),
+        ("fhir_r4_observation-example-body-temperature.json", "1999-07-02"),
+        ("fhir_r4_observation-example-respiratory-rate.json", "1999-07-02"),
+    ],
+)
 def test_a_date_without_a_time_of_day_is_rejected_with_a_reason(name: str, field: str) -> None:
     error = rejected((SAMPLES / name).read_bytes())
     assert error.kind == "timestamp"
@@ -112,8 +115,7 @@ def test_phd_transaction_bundle_merges_spo2_and_pulse_of_one_moment() -> None:
     assert vitals.measurements() == {"spo2": 98, "heart_rate": 47}
     assert vitals.ts == datetime(2019, 9, 20, 16, 40, 16, 936000, tzinfo=UTC)
     # The coincident time stamp Observation (MDC_ATTR_TIME_ABS) is not a vital sign.
-    assert [(skip.where, skip.kind) for skip in decoded.skipped] == [
-        ("entry[3] Observation/cts-001", "not_used")]
+    assert [(skip.where, skip.kind) for skip in decoded.skipped] == [("entry[3] Observation/cts-001", "not_used")]
 
 
 def test_phd_compound_blood_pressure_with_an_mdc_only_mean() -> None:
@@ -158,13 +160,13 @@ def test_in_a_bundle_a_preliminary_observation_is_skipped_and_the_final_one_publ
     final = document("fhir_r4_observation-example-satO2.json")
     preliminary = json.loads(with_time("fhir_r4_observation-example-heart-rate.json"))
     preliminary["status"] = "preliminary"
-    bundle = {"resourceType": "Bundle", "type": "collection",
-              "entry": [{"resource": final}, {"resource": preliminary}]}
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": final}, {"resource": preliminary}]}
     vitals, decoded = only(encoded(bundle))
     assert vitals.measurements() == {"spo2": 95}
     assert decoded.warnings() == [
         "entry[1] Observation/heart-rate: code 8867-4 has status preliminary; only final, "
-        "amended, corrected values are used"]
+        "amended, corrected values are used"
+    ]
     outcome = json.loads(success_outcome(decoded))
     assert [issue["severity"] for issue in outcome["issue"]] == ["information", "warning"]
 
@@ -179,8 +181,7 @@ def test_amended_and_corrected_values_are_used(status: str) -> None:
 
 def test_fahrenheit_is_converted_to_celsius() -> None:
     resource = json.loads(with_time("fhir_r4_observation-example-body-temperature.json"))
-    resource["valueQuantity"] = {"value": 100.4, "unit": "°F", "system": "http://unitsofmeasure.org",
-                                 "code": "[degF]"}
+    resource["valueQuantity"] = {"value": 100.4, "unit": "°F", "system": "http://unitsofmeasure.org", "code": "[degF]"}
     vitals, _ = only(encoded(resource))
     assert vitals.temperature == pytest.approx(38.0)
 
@@ -206,12 +207,15 @@ def test_a_subject_identifier_is_preferred_to_the_reference() -> None:
     assert vitals.patient_id == "MRN-000123"
 
 
-@pytest.mark.parametrize("subject, said", [
-    (None, "has no subject"),
-    ({"reference": "Device/monitor-7"}, "does not refer to a Patient"),
-    ({"reference": "urn:uuid:0b1e5d2e-0000-4000-8000-000000000000"}, "is not an entry of this Bundle"),
-    ({"identifier": {"value": "has spaces"}}, "is not 1-64 characters"),
-])
+@pytest.mark.parametrize(
+    "subject, said",
+    [
+        (None, "has no subject"),
+        ({"reference": "Device/monitor-7"}, "does not refer to a Patient"),
+        ({"reference": "urn:uuid:0b1e5d2e-0000-4000-8000-000000000000"}, "is not an entry of this Bundle"),
+        ({"identifier": {"value": "has spaces"}}, "is not 1-64 characters"),
+    ],
+)
 def test_an_unusable_subject_is_rejected(subject, said: str) -> None:
     resource = document("fhir_r4_observation-example-satO2.json")
     if subject is None:
@@ -256,9 +260,14 @@ def test_observations_of_one_patient_at_two_moments_are_two_vital_signs() -> Non
     pressure = json.loads(with_time("fhir_r4_observation-example-bloodpressure.json", "T10:30:00+02:00"))
     breathing = json.loads(with_time("fhir_r4_observation-example-respiratory-rate.json", "T10:35:00+02:00"))
     pressure["effectiveDateTime"] = heart["effectiveDateTime"]
-    bundle = {"resourceType": "Bundle", "type": "transaction",
-              "entry": [{"resource": item, "request": {"method": "POST", "url": "Observation"}}
-                        for item in (heart, pressure, breathing)]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": item, "request": {"method": "POST", "url": "Observation"}}
+            for item in (heart, pressure, breathing)
+        ],
+    }
     first, second = decode_fhir(encoded(bundle)).vitals
     assert first.measurements() == {"heart_rate": 44, "systolic_bp": 107, "diastolic_bp": 60}
     assert second.measurements() == {"respiratory_rate": 26}
@@ -282,10 +291,16 @@ def test_an_invalid_resource_is_rejected_with_the_validators_account() -> None:
     assert error.kind == "not_fhir" and "valueQuantity.value" in error.reason
 
 
-@pytest.mark.parametrize("raw, kind", [
-    (b"", "not_json"), (b"{", "not_json"), (b"[1, 2]", "not_object"),
-    (b'{"resourceType": "Patient"}', "not_fhir"), (b'{"patient_id": "MRN-1"}', "not_fhir"),
-])
+@pytest.mark.parametrize(
+    "raw, kind",
+    [
+        (b"", "not_json"),
+        (b"{", "not_json"),
+        (b"[1, 2]", "not_object"),
+        (b'{"resourceType": "Patient"}', "not_fhir"),
+        (b'{"patient_id": "MRN-1"}', "not_fhir"),
+    ],
+)
 def test_text_that_is_not_an_observation_or_bundle_is_rejected(raw: bytes, kind: str) -> None:
     error = rejected(raw)
     assert error.kind == kind and http_status_for(kind) == 400
@@ -295,7 +310,10 @@ def test_text_that_is_not_an_observation_or_bundle_is_rejected(raw: bytes, kind:
 
 SAMPLE_DOCUMENTS = [json.loads(path.read_bytes()) for path in FHIR_SAMPLES]
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=12,

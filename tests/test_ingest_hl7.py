@@ -72,8 +72,12 @@ def test_continua_thermometer_in_fahrenheit_is_converted_to_celsius() -> None:
 def test_gateway_message_with_ucum_units_gives_ecg_heart_rate_and_arterial_pressure() -> None:
     vitals, decoded = only(sample("ipf_pcd01_ihe_tf_E11_gateway_hr_abp_pap.hl7"))
     assert vitals.patient_id == "AB60001"
-    assert (vitals.heart_rate, vitals.systolic_bp, vitals.diastolic_bp,
-            vitals.mean_arterial_pressure) == (60, 120, 80, 92)
+    assert (vitals.heart_rate, vitals.systolic_bp, vitals.diastolic_bp, vitals.mean_arterial_pressure) == (
+        60,
+        120,
+        80,
+        92,
+    )
     assert vitals.spo2 is None and vitals.temperature is None
     assert (vitals.ward, vitals.bed) == ("3 WEST ICU", "3001-1")  # PV1-3 point of care^room^bed
     # No OBX-14 anywhere: OBR-7 20081211144500, and neither it nor MSH-7 has an offset, so the
@@ -81,20 +85,22 @@ def test_gateway_message_with_ucum_units_gives_ecg_heart_rate_and_arterial_press
     assert vitals.ts == datetime(2008, 12, 11, 14, 45, tzinfo=UTC)
     assert skipped_kinds(decoded) == [
         ("OBX #2", "not_used"),  # 148065 PVC count
-        ("OBX #7", "not_used"), ("OBX #8", "not_used"), ("OBX #9", "not_used"),  # PAP
+        ("OBX #7", "not_used"),
+        ("OBX #8", "not_used"),
+        ("OBX #9", "not_used"),  # PAP
         ("OBX #6", "superseded"),  # 149522 invasive pulse rate, behind the ECG heart rate
     ]
 
 
 def test_an_offset_less_time_is_placed_in_the_configured_zone() -> None:
-    vitals, _ = only(sample("ipf_pcd01_ihe_tf_E11_gateway_hr_abp_pap.hl7"),
-                     default_zone=ZoneInfo("America/New_York"))
+    vitals, _ = only(sample("ipf_pcd01_ihe_tf_E11_gateway_hr_abp_pap.hl7"), default_zone=ZoneInfo("America/New_York"))
     assert vitals.ts == datetime(2008, 12, 11, 19, 45, tzinfo=UTC)  # 14:45 EST = UTC-5
 
 
 def test_an_offset_less_time_takes_the_offset_of_msh7_when_it_has_one() -> None:
-    raw = edited("ipf_pcd01_ihe_tf_E11_gateway_hr_abp_pap.hl7",
-                 b"|||20081211144500||ORU", b"|||20081211144500+0100||ORU")
+    raw = edited(
+        "ipf_pcd01_ihe_tf_E11_gateway_hr_abp_pap.hl7", b"|||20081211144500||ORU", b"|||20081211144500+0100||ORU"
+    )
     vitals, _ = only(raw, default_zone=ZoneInfo("America/New_York"))
     assert vitals.ts == datetime(2008, 12, 11, 13, 45, tzinfo=UTC)
 
@@ -123,7 +129,9 @@ def test_edge_cases_use_only_valid_codes_and_used_statuses_and_keep_two_moments_
         ("OBX #1", "not_used"),  # 528391 device profile with a stray value
         ("OBX #4", "not_final"),  # diastolic 70 with status D (deleted)
         # OBR 2: codes 1500212/1500232 are not MDC codes, though their text names NIBP ones
-        ("OBX #8", "code_mismatch"), ("OBX #9", "code_mismatch"), ("OBX #10", "code_mismatch"),
+        ("OBX #8", "code_mismatch"),
+        ("OBX #9", "code_mismatch"),
+        ("OBX #10", "code_mismatch"),
     ]
     assert "1500212" in str(decoded.skipped[2]) and "150021" in str(decoded.skipped[2])
     assert "status D (deleted)" in str(decoded.skipped[1])
@@ -239,12 +247,14 @@ def test_line_feeds_between_segments_are_accepted() -> None:
 
 
 def test_two_moments_of_one_patient_are_two_vital_signs_and_one_moment_is_one() -> None:
-    raw = (b"MSH|^~\\&|GW||||202611231800+0000||ORU^R01|7|P|2.6\r"
-           b"PID|||MRN-5\r"
-           b"OBR|1||||||202611231800+0000\r"
-           b"OBX|1|NM|147842^MDC_ECG_HEART_RATE^MDC|1.1.1.1|90|264864^MDC_DIM_BEAT_PER_MIN^MDC|||||R\r"
-           b"OBX|2|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.2.1.1|95|262688^MDC_DIM_PERCENT^MDC|||||R\r"
-           b"OBX|3|NM|151562^MDC_RESP_RATE^MDC|1.3.1.1|22|264928^MDC_DIM_RESP_PER_MIN^MDC|||||R|||202611231801+0000\r")
+    raw = (
+        b"MSH|^~\\&|GW||||202611231800+0000||ORU^R01|7|P|2.6\r"
+        b"PID|||MRN-5\r"
+        b"OBR|1||||||202611231800+0000\r"
+        b"OBX|1|NM|147842^MDC_ECG_HEART_RATE^MDC|1.1.1.1|90|264864^MDC_DIM_BEAT_PER_MIN^MDC|||||R\r"
+        b"OBX|2|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.2.1.1|95|262688^MDC_DIM_PERCENT^MDC|||||R\r"
+        b"OBX|3|NM|151562^MDC_RESP_RATE^MDC|1.3.1.1|22|264928^MDC_DIM_RESP_PER_MIN^MDC|||||R|||202611231801+0000\r"
+    )
     first, second = decode_oru(raw).vitals
     assert first.measurements() == {"heart_rate": 90, "spo2": 95}
     assert first.ts == datetime(2026, 11, 23, 18, 0, tzinfo=UTC)
@@ -302,10 +312,13 @@ def mutated_samples(draw) -> bytes:
     for _ in range(draw(st.integers(1, 6))):
         at = draw(st.integers(0, len(raw)))
         if draw(st.booleans()):
-            del raw[at:at + draw(st.integers(1, 6))]
+            del raw[at : at + draw(st.integers(1, 6))]
         else:
-            raw[at:at] = draw(st.binary(min_size=1, max_size=4).map(
-                lambda chunk: bytes(HL7_ALPHABET[byte % len(HL7_ALPHABET)] for byte in chunk)))
+            raw[at:at] = draw(
+                st.binary(min_size=1, max_size=4).map(
+                    lambda chunk: bytes(HL7_ALPHABET[byte % len(HL7_ALPHABET)] for byte in chunk)
+                )
+            )
     return bytes(raw)
 
 

@@ -57,14 +57,19 @@ class RunningIngest:
 
 
 def topics_for(unique: str) -> Topics:
-    return replace(Topics(), vitals=f"vitals-{unique}", dead_letters=f"dead-letters-{unique}",
-                   clinical_events=f"clinical-events-{unique}")
+    return replace(
+        Topics(),
+        vitals=f"vitals-{unique}",
+        dead_letters=f"dead-letters-{unique}",
+        clinical_events=f"clinical-events-{unique}",
+    )
 
 
 @pytest.fixture
 def ingest(kafka, unique):
-    running = RunningIngest(IngestSettings(broker=kafka.bootstrap, host="127.0.0.1", mllp_port=0,
-                                           http_port=0, topics=topics_for(unique)))
+    running = RunningIngest(
+        IngestSettings(broker=kafka.bootstrap, host="127.0.0.1", mllp_port=0, http_port=0, topics=topics_for(unique))
+    )
     try:
         yield running
     finally:
@@ -98,8 +103,9 @@ def msa(ack: list[str]) -> list[str]:
 
 
 def post(port: int, path: str, body: bytes, content_type: str = "application/fhir+json"):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method="POST",
-                                     headers={"Content-Type": content_type})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", data=body, method="POST", headers={"Content-Type": content_type}
+    )
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
             return response.status, dict(response.headers), json.loads(response.read())
@@ -128,26 +134,51 @@ def test_an_hl7_sample_over_mllp_is_acknowledged_and_published_keyed_by_patient(
         gateway.close()
     assert msa(ack)[:3] == ["MSA", "AA", "12d15a9:11df9e61347:-7fee:30456965"]
     assert ack[0].split("|")[8] == "ACK^R01^ACK"
-    [record] = read_until(kafka.bootstrap, ingest.service.settings.topics.vitals,
-                          lambda records: len(records) >= 1, timeout=TIMEOUT_S)
+    [record] = read_until(
+        kafka.bootstrap, ingest.service.settings.topics.vitals, lambda records: len(records) >= 1, timeout=TIMEOUT_S
+    )
     assert record["_key"] == "AB60001"
-    assert {key: record[key] for key in ("patient_id", "ts", "ward", "bed", "heart_rate", "systolic_bp",
-                                         "diastolic_bp", "mean_arterial_pressure")} == {
-        "patient_id": "AB60001", "ts": "2008-12-11T14:45:00Z", "ward": "3 WEST ICU", "bed": "3001-1",
-        "heart_rate": 60, "systolic_bp": 120, "diastolic_bp": 80, "mean_arterial_pressure": 92}
+    assert {
+        key: record[key]
+        for key in (
+            "patient_id",
+            "ts",
+            "ward",
+            "bed",
+            "heart_rate",
+            "systolic_bp",
+            "diastolic_bp",
+            "mean_arterial_pressure",
+        )
+    } == {
+        "patient_id": "AB60001",
+        "ts": "2008-12-11T14:45:00Z",
+        "ward": "3 WEST ICU",
+        "bed": "3001-1",
+        "heart_rate": 60,
+        "systolic_bp": 120,
+        "diastolic_bp": 80,
+        "mean_arterial_pressure": 92,
+    }
 
 
 def test_messages_on_one_connection_are_answered_in_turn_and_fahrenheit_arrives_in_celsius(ingest, kafka) -> None:
     gateway = Gateway(ingest.mllp_port)
     try:
-        acks = [gateway.send(sample(name)) for name in
-                ("ipf_pcd01_ihe_tf_J2_bp.hl7", "ipf_continua_wan_thermometer_fahrenheit.hl7",
-                 "sll_t5_nist_pulseox_loinc_mdc.hl7")]
+        acks = [
+            gateway.send(sample(name))
+            for name in (
+                "ipf_pcd01_ihe_tf_J2_bp.hl7",
+                "ipf_continua_wan_thermometer_fahrenheit.hl7",
+                "sll_t5_nist_pulseox_loinc_mdc.hl7",
+            )
+        ]
     finally:
         gateway.close()
     assert [msa(ack)[1] for ack in acks] == ["AA", "AA", "AA"]
-    records = read_until(kafka.bootstrap, ingest.service.settings.topics.vitals,
-                         lambda records: len(records) >= 3, timeout=TIMEOUT_S)
+    records = read_until(
+        kafka.bootstrap, ingest.service.settings.topics.vitals, lambda records: len(records) >= 3, timeout=TIMEOUT_S
+    )
     by_patient = {record["patient_id"]: record for record in records if "temperature" in record}
     assert by_patient["789567"]["temperature"] == pytest.approx(37.0)
     assert vitals_of(records, "HO2009001")[0]["heart_rate"] == 55
@@ -168,8 +199,7 @@ def test_a_broken_hl7_message_gets_ae_and_a_dead_letter_and_publishes_nothing(in
     assert msa(empty_pid)[1] == "AE" and "PID-3" in msa(empty_pid)[3]
     assert msa(accepted)[1] == "AA"
     topics = ingest.service.settings.topics
-    letters = read_until(kafka.bootstrap, topics.dead_letters, lambda records: len(records) >= 2,
-                         timeout=TIMEOUT_S)
+    letters = read_until(kafka.bootstrap, topics.dead_letters, lambda records: len(records) >= 2, timeout=TIMEOUT_S)
     assert [letter["topic"] for letter in letters] == ["ingest:hl7v2", "ingest:hl7v2"]
     # Dead letters have no key (a rejected message may name no patient), so their order
     # across partitions is not kept: find each by its reason.
@@ -177,8 +207,7 @@ def test_a_broken_hl7_message_gets_ae_and_a_dead_letter_and_publishes_nothing(in
     assert obx["payload"] == broken.decode()
     assert any("PID-3" in letter["reason"] for letter in letters)
     # The good message after the two bad ones is the only thing published.
-    records = read_until(kafka.bootstrap, topics.vitals, lambda records: len(records) >= 1,
-                         timeout=TIMEOUT_S)
+    records = read_until(kafka.bootstrap, topics.vitals, lambda records: len(records) >= 1, timeout=TIMEOUT_S)
     assert [(record["patient_id"], record.get("spo2")) for record in records] == [("789567", 80.5)]
 
 
@@ -195,14 +224,18 @@ def test_a_lab_report_is_published_to_clinical_events_and_its_refused_results_de
     assert msa(ack)[:3] == ["MSA", "AA", "SQ25112506301201"]
     assert sum(segment.startswith("ERR|") and "|W|" in segment for segment in ack) == 3
     topics = ingest.service.settings.topics
-    events = read_until(kafka.bootstrap, topics.clinical_events, lambda records: len(records) >= 8,
-                        timeout=TIMEOUT_S, quiet_for=1.0)
+    events = read_until(
+        kafka.bootstrap, topics.clinical_events, lambda records: len(records) >= 8, timeout=TIMEOUT_S, quiet_for=1.0
+    )
     assert sorted(event["test"] for event in events) == sorted(
-        ["creatinine", "alt", "ldh", "crp", "ferritin", "platelets", "wbc", "neutrophils"])
+        ["creatinine", "alt", "ldh", "crp", "ferritin", "platelets", "wbc", "neutrophils"]
+    )
     assert {(event["_key"], event["type"], event["ts"]) for event in events} == {
-        ("MRN-000123", "lab", "2026-11-25T10:40:00Z")}
-    [letter] = read_until(kafka.bootstrap, topics.dead_letters, lambda records: len(records) >= 1,
-                          timeout=TIMEOUT_S, quiet_for=1.0)
+        ("MRN-000123", "lab", "2026-11-25T10:40:00Z")
+    }
+    [letter] = read_until(
+        kafka.bootstrap, topics.dead_letters, lambda records: len(records) >= 1, timeout=TIMEOUT_S, quiet_for=1.0
+    )
     assert letter["topic"] == "ingest:hl7v2" and letter["payload"] == report.decode()
     assert all(code in letter["reason"] for code in ("1975-2", "2951-2", "718-7"))
 
@@ -216,8 +249,12 @@ def test_a_frame_without_its_start_byte_gets_ar_and_a_dead_letter_and_the_connec
         gateway.close()
     assert msa(unframed)[1] == "AR" and "<VT>" in msa(unframed)[3]
     assert msa(after)[1] == "AA"
-    [letter] = read_until(kafka.bootstrap, ingest.service.settings.topics.dead_letters,
-                          lambda records: len(records) >= 1, timeout=TIMEOUT_S)
+    [letter] = read_until(
+        kafka.bootstrap,
+        ingest.service.settings.topics.dead_letters,
+        lambda records: len(records) >= 1,
+        timeout=TIMEOUT_S,
+    )
     assert letter["payload"] == "MSH|^~\\&|no start block" and "<VT>" in letter["reason"]
 
 
@@ -225,24 +262,30 @@ def test_a_frame_without_its_start_byte_gets_ar_and_a_dead_letter_and_the_connec
 
 
 def test_a_fhir_observation_is_created_and_published(ingest, kafka) -> None:
-    status, headers, outcome = post(ingest.http_port, "/fhir/Observation",
-                                    sample("fhir_r4_observation-example-satO2.json"))
+    status, headers, outcome = post(
+        ingest.http_port, "/fhir/Observation", sample("fhir_r4_observation-example-satO2.json")
+    )
     assert status == 201 and headers["Content-Type"].startswith("application/fhir+json")
     assert outcome["resourceType"] == "OperationOutcome"
     assert outcome["issue"][0]["diagnostics"] == "published 1 VitalSigns holding 1 measurement"
-    [record] = read_until(kafka.bootstrap, ingest.service.settings.topics.vitals,
-                          lambda records: len(records) >= 1, timeout=TIMEOUT_S)
+    [record] = read_until(
+        kafka.bootstrap, ingest.service.settings.topics.vitals, lambda records: len(records) >= 1, timeout=TIMEOUT_S
+    )
     assert (record["_key"], record["spo2"], record["ts"]) == ("example", 95, "2014-12-05T08:30:10Z")
 
 
 def test_a_fhir_transaction_bundle_is_published_as_one_vital_signs(ingest, kafka) -> None:
-    status, _, outcome = post(ingest.http_port, "/fhir",
-                              sample("hl7_phd_bundle-example-1_pulseox_transaction.json"),
-                              content_type="application/json")
+    status, _, outcome = post(
+        ingest.http_port,
+        "/fhir",
+        sample("hl7_phd_bundle-example-1_pulseox_transaction.json"),
+        content_type="application/json",
+    )
     assert status == 200, outcome
     assert outcome["issue"][0]["diagnostics"] == "published 1 VitalSigns holding 2 measurements"
-    [record] = read_until(kafka.bootstrap, ingest.service.settings.topics.vitals,
-                          lambda records: len(records) >= 1, timeout=TIMEOUT_S)
+    [record] = read_until(
+        kafka.bootstrap, ingest.service.settings.topics.vitals, lambda records: len(records) >= 1, timeout=TIMEOUT_S
+    )
     assert (record["_key"], record["spo2"], record["heart_rate"]) == ("sisansarahId", 98, 47)
 
 
@@ -254,30 +297,40 @@ def test_a_fhir_observation_that_cannot_be_used_gets_an_operation_outcome_and_a_
     dated = sample("fhir_r4_observation-example-heart-rate.json")
     status, _, outcome = post(ingest.http_port, "/fhir/Observation", dated)
     assert status == 422 and "no time of day" in outcome["issue"][0]["diagnostics"]
-    letters = read_until(kafka.bootstrap, ingest.service.settings.topics.dead_letters,
-                         lambda records: len(records) >= 2, timeout=TIMEOUT_S)
+    letters = read_until(
+        kafka.bootstrap,
+        ingest.service.settings.topics.dead_letters,
+        lambda records: len(records) >= 2,
+        timeout=TIMEOUT_S,
+    )
     assert [letter["topic"] for letter in letters] == ["ingest:fhir", "ingest:fhir"]
     [kept] = [letter for letter in letters if "hasMember" in letter["reason"]]
     assert json.loads(kept["payload"]) == json.loads(panel)
 
 
 def test_the_wrong_endpoint_or_media_type_is_answered_with_what_to_do(ingest) -> None:
-    status, _, outcome = post(ingest.http_port, "/fhir/Observation",
-                              sample("hl7_phd_bundle-example-1_pulseox_transaction.json"))
+    status, _, outcome = post(
+        ingest.http_port, "/fhir/Observation", sample("hl7_phd_bundle-example-1_pulseox_transaction.json")
+    )
     assert status == 400 and "POST a Bundle to /fhir" in outcome["issue"][0]["diagnostics"]
     status, _, outcome = post(ingest.http_port, "/fhir", sample("fhir_r4_observation-example-satO2.json"))
     assert status == 400 and "/fhir/Observation" in outcome["issue"][0]["diagnostics"]
-    status, _, outcome = post(ingest.http_port, "/fhir/Observation", b"heart_rate=80",
-                              content_type="application/x-www-form-urlencoded")
+    status, _, outcome = post(
+        ingest.http_port, "/fhir/Observation", b"heart_rate=80", content_type="application/x-www-form-urlencoded"
+    )
     assert status == 415 and "application/fhir+json" in outcome["issue"][0]["diagnostics"]
 
 
 def test_messages_larger_than_the_limit_are_refused_with_a_reason(kafka, unique) -> None:
-    running = RunningIngest(IngestSettings(broker=kafka.bootstrap, mllp_port=0, http_port=0,
-                                           max_message_bytes=4096, topics=topics_for(unique)))
+    running = RunningIngest(
+        IngestSettings(
+            broker=kafka.bootstrap, mllp_port=0, http_port=0, max_message_bytes=4096, topics=topics_for(unique)
+        )
+    )
     try:
-        status, _, outcome = post(running.http_port, "/fhir",
-                                  sample("hl7_phd_bundle-example-1_pulseox_transaction.json"))
+        status, _, outcome = post(
+            running.http_port, "/fhir", sample("hl7_phd_bundle-example-1_pulseox_transaction.json")
+        )
         gateway = Gateway(running.mllp_port)
         try:
             ack = gateway.send(b"MSH|^~\\&|" + b"x" * 5000)
@@ -288,8 +341,9 @@ def test_messages_larger_than_the_limit_are_refused_with_a_reason(kafka, unique)
         running.stop()
     assert status == 413 and "larger than the 4096 bytes" in outcome["issue"][0]["diagnostics"]
     assert msa(ack)[1] == "AR" and "larger than the 4096 bytes" in msa(ack)[3] + "".join(ack)
-    letters = read_until(kafka.bootstrap, topics_for(unique).dead_letters,
-                         lambda records: len(records) >= 2, timeout=TIMEOUT_S)
+    letters = read_until(
+        kafka.bootstrap, topics_for(unique).dead_letters, lambda records: len(records) >= 2, timeout=TIMEOUT_S
+    )
     assert sorted(letter["topic"] for letter in letters) == ["ingest:fhir", "ingest:hl7v2"]
 
 
@@ -317,16 +371,20 @@ def test_when_kafka_is_unreachable_senders_are_told_to_send_again() -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         nowhere = f"127.0.0.1:{closed.getsockname()[1]}"  # bound, never listening: refused
-        running = RunningIngest(IngestSettings(broker=nowhere, mllp_port=0, http_port=0,
-                                               send_timeout_s=2.0, topics=topics_for("unreachable")))
+        running = RunningIngest(
+            IngestSettings(
+                broker=nowhere, mllp_port=0, http_port=0, send_timeout_s=2.0, topics=topics_for("unreachable")
+            )
+        )
         try:
             gateway = Gateway(running.mllp_port)
             try:
                 ack = gateway.send(sample("ipf_pcd01_ihe_tf_J2_bp.hl7"))
             finally:
                 gateway.close()
-            status, headers, outcome = post(running.http_port, "/fhir/Observation",
-                                            sample("fhir_r4_observation-example-satO2.json"))
+            status, headers, outcome = post(
+                running.http_port, "/fhir/Observation", sample("fhir_r4_observation-example-satO2.json")
+            )
         finally:
             running.stop()
     assert msa(ack)[1] == "AR" and "send it again later" in msa(ack)[3] + "".join(ack)
@@ -338,8 +396,11 @@ def test_when_kafka_is_unreachable_senders_are_told_to_send_again() -> None:
 
 
 def test_the_crsmon_ingest_command_serves_mllp_and_fhir(kafka, unique, worker_env, tmp_path: Path) -> None:
-    service = Service(["ingest", "--mllp-port", "0", "--http-port", "0", "--broker", kafka.bootstrap,
-                       "--timezone", "Europe/Berlin"], worker_env, tmp_path / "ingest.log")
+    service = Service(
+        ["ingest", "--mllp-port", "0", "--http-port", "0", "--broker", kafka.bootstrap, "--timezone", "Europe/Berlin"],
+        worker_env,
+        tmp_path / "ingest.log",
+    )
     try:
         service.wait_for_output("crsmon ingest: HL7 v2 over MLLP on", timeout=TIMEOUT_S)
         line = next(line for line in service.output().splitlines() if "crsmon ingest:" in line)
@@ -351,8 +412,9 @@ def test_the_crsmon_ingest_command_serves_mllp_and_fhir(kafka, unique, worker_en
             gateway.close()
         status, _, _ = post(http_port, "/fhir", sample("hl7_phd_bundle-example-1_pulseox_transaction.json"))
         assert msa(ack)[1] == "AA" and status == 200
-        records = read_until(kafka.bootstrap, worker_env["CRSMON_TOPIC_VITALS"],
-                             lambda records: len(records) >= 2, timeout=TIMEOUT_S)
+        records = read_until(
+            kafka.bootstrap, worker_env["CRSMON_TOPIC_VITALS"], lambda records: len(records) >= 2, timeout=TIMEOUT_S
+        )
         nist = vitals_of(records, "HO2009001")[0]
         assert nist["ts"] == "2012-05-30T09:23:40Z"  # 11:23:40 without offset, in Europe/Berlin (CEST)
         assert vitals_of(records, "sisansarahId")[0]["spo2"] == 98

@@ -25,9 +25,18 @@ PATIENT = "MRN-000123"
 
 def lab(hours: float, value: float, unit: str = "mg/dL") -> LabEvent:
     """A creatinine result `hours` after T0, decoded from the wire as a producer sends it."""
-    event = decode_input(orjson.dumps({
-        "patient_id": PATIENT, "ts": (T0 + timedelta(hours=hours)).isoformat().replace("+00:00", "Z"),
-        "type": "lab", "test": "creatinine", "value": value, "unit": unit}))
+    event = decode_input(
+        orjson.dumps(
+            {
+                "patient_id": PATIENT,
+                "ts": (T0 + timedelta(hours=hours)).isoformat().replace("+00:00", "Z"),
+                "type": "lab",
+                "test": "creatinine",
+                "value": value,
+                "unit": unit,
+            }
+        )
+    )
     assert isinstance(event, LabEvent)
     return event
 
@@ -37,8 +46,9 @@ def history(*results: tuple[float, float] | LabEvent) -> LabHistory:
     labs = LabHistory()
     for result in results:
         event = result if isinstance(result, LabEvent) else lab(*result)
-        assert labs.add(event.test, event.value, event.ts.timestamp(), CONFIG.lab_history_days * 86400,
-                        CONFIG.lab_history_max)
+        assert labs.add(
+            event.test, event.value, event.ts.timestamp(), CONFIG.lab_history_days * 86400, CONFIG.lab_history_max
+        )
     return labs
 
 
@@ -48,6 +58,7 @@ def stage(*results) -> int | None:
 
 
 # -- no stage without something to compare with ----------------------------------------------
+
 
 def test_a_first_creatinine_has_no_stage_not_stage_0():
     assert stage((0, 4.5)) is None  # however high: one value says nothing about a change
@@ -62,6 +73,7 @@ def test_an_earlier_value_outside_the_7_days_is_no_baseline():
 
 
 # -- stage 1 -----------------------------------------------------------------------------
+
 
 def test_a_rise_of_0_3_within_48_h_is_stage_1_though_under_1_5_times():
     found = kdigo_stage(history((0, 1.0), (24, 1.3)), CONFIG)
@@ -85,16 +97,19 @@ def test_1_5_times_baseline_over_5_days_is_stage_1_by_the_ratio():
     found = kdigo_stage(history((0, 1.0), (48, 1.1), (96, 1.25), (120, 1.5)), CONFIG)
     assert found is not None and (found.stage, found.by, found.baseline) == (1, "ratio", 1.0)
     assert describe_stage(found, CONFIG) == (
-        "creatinine 1.5 mg/dL, 1.5 × baseline 1.0 (lowest of 7 days): KDIGO stage 1")
+        "creatinine 1.5 mg/dL, 1.5 × baseline 1.0 (lowest of 7 days): KDIGO stage 1"
+    )
 
 
 # -- stages 2 and 3 by the ratio -------------------------------------------------------------
+
 
 def test_twice_the_baseline_is_stage_2_and_the_reason_names_the_numbers():
     found = kdigo_stage(history((0, 1.05), (72, 2.1)), CONFIG)
     assert found is not None and found.stage == 2
     assert describe_stage(found, CONFIG) == (
-        "creatinine 2.1 mg/dL, 2.0 × baseline 1.05 (lowest of 7 days): KDIGO stage 2")
+        "creatinine 2.1 mg/dL, 2.0 × baseline 1.05 (lowest of 7 days): KDIGO stage 2"
+    )
 
 
 def test_just_under_twice_reads_1_9_times_and_stage_1():
@@ -111,6 +126,7 @@ def test_three_times_the_baseline_is_stage_3():
 
 # -- ≥ 4.0 mg/dL: stage 3 only with AKI present -----------------------------------------------
 
+
 def test_4_0_or_more_without_an_acute_rise_is_no_aki():
     # chronic kidney disease at a stable level: 3.9 → 4.1 is a rise of 0.2 and 1.05 ×
     assert stage((0, 3.9), (24, 4.1)) == 0
@@ -121,7 +137,8 @@ def test_4_0_or_more_with_aki_present_is_stage_3():
     found = kdigo_stage(history((0, 3.9), (24, 4.3)), CONFIG)
     assert found is not None and (found.stage, found.by, found.absolute) == (3, "rise", True)
     assert describe_stage(found, CONFIG) == (
-        "creatinine 4.3 mg/dL, up 0.4 from 3.9 within 48 h, ≥ 4.0 mg/dL with AKI present: KDIGO stage 3")
+        "creatinine 4.3 mg/dL, up 0.4 from 3.9 within 48 h, ≥ 4.0 mg/dL with AKI present: KDIGO stage 3"
+    )
     # 2.5 → 4.0 over 4 days: 1.6 × baseline is AKI, and 4.0 is ≥ 4.0
     assert stage((0, 2.5), (96, 4.0)) == 3
     # 2.7 → 3.99: 1.48 ×, and no result in the 48 h before: no AKI, and under 4.0 anyway
@@ -129,6 +146,7 @@ def test_4_0_or_more_with_aki_present_is_stage_3():
 
 
 # -- the stage follows the latest reading --------------------------------------------------
+
 
 def test_a_falling_value_after_a_peak_gives_the_latest_readings_stage():
     course = [(0, 1.0), (48, 2.1)]
@@ -175,17 +193,18 @@ def test_the_thresholds_are_the_configurations():
 
 # -- through the engine: the status's kidney part, and a restart ------------------------------
 
+
 def _statuses(engine: Engine, *events: LabEvent) -> list:
     return [status for event in events for status in engine.observe(event).statuses]
 
 
 def test_the_status_carries_the_stage_once_known_and_a_new_one_when_it_changes():
     engine = Engine()
-    first, = _statuses(engine, lab(0, 1.0))
+    (first,) = _statuses(engine, lab(0, 1.0))
     assert first.kidney is None and first.labs["creatinine"].value == 1.0  # no stage yet
-    second, = _statuses(engine, lab(24, 1.4))
+    (second,) = _statuses(engine, lab(24, 1.4))
     assert (second.kidney.aki_stage, second.kidney.creatinine, second.kidney.baseline) == (1, 1.4, 1.0)
-    third, = _statuses(engine, lab(48, 2.2))
+    (third,) = _statuses(engine, lab(48, 2.2))
     assert (third.kidney.aki_stage, third.kidney.creatinine, third.kidney.baseline) == (2, 2.2, 1.0)
     assert third.kidney.model_dump() == {"aki_stage": 2, "creatinine": 2.2, "baseline": 1.0}
 
@@ -199,9 +218,19 @@ def test_a_restored_patient_has_the_stage_it_had():
     assert restored.snapshot(PATIENT) == before  # the stage is derived: nothing of it in the bytes
     # a CRP result does not restage the kidney (only creatinine does): its status shows the
     # stage the restore derived from the stored history
-    crp = decode_input(orjson.dumps({"patient_id": PATIENT, "ts": "2026-11-21T08:00:00Z", "type": "lab",
-                                     "test": "crp", "value": 12.0, "unit": "mg/L"}))
-    again, = restored.observe(crp).statuses
-    original, = engine.observe(crp).statuses
+    crp = decode_input(
+        orjson.dumps(
+            {
+                "patient_id": PATIENT,
+                "ts": "2026-11-21T08:00:00Z",
+                "type": "lab",
+                "test": "crp",
+                "value": 12.0,
+                "unit": "mg/L",
+            }
+        )
+    )
+    (again,) = restored.observe(crp).statuses
+    (original,) = engine.observe(crp).statuses
     assert (again.kidney.aki_stage, again.kidney.creatinine, again.kidney.baseline) == (1, 1.6, 1.0)
     assert again == original

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.catalogue import CATALOGUE, LAB_TESTS
 from monitor import patient_state
+from monitor.catalogue import CATALOGUE, LAB_TESTS
 from monitor.engine import Engine
 from monitor.labs import LabHistory
 from monitor.wire import InvalidMessage, LabEvent, NeuroEvent, decode_input, encode
@@ -32,23 +32,26 @@ def decode(message: dict):
 
 
 # -- lab results on the wire -------------------------------------------------------------------
-@pytest.mark.parametrize("test, value, unit, canonical", [
-    # the contract's conversions, one per accepted non-canonical unit
-    ("creatinine", 1.9, "mg/dL", 1.9),
-    ("creatinine", 168.0, "umol/L", round(168.0 / 88.4, 4)),
-    ("creatinine", 353.6, "µmol/L", 4.0),  # KDIGO's 4.0 mg/dL
-    ("creatinine", 26.5, "μmol/L", round(26.5 / 88.4, 4)),  # Greek mu, as people type it
-    ("bilirubin", 34.2, "umol/L", 2.0),
-    ("platelets", 42, "10*9/L", 42.0),
-    ("platelets", 42, "10*3/uL", 42.0),
-    ("platelets", 42, "K/uL", 42.0),
-    ("crp", 12.0, "mg/dL", 120.0),
-    ("ferritin", 850, "ug/L", 850.0),
-    ("il6", 120, "ng/L", 120.0),
-    ("alt", 80, "IU/L", 80.0),
-    ("lactate", 36.04, "mg/dL", 4.0),
-    ("fibrinogen", 1.5, "g/L", 150.0),
-])
+@pytest.mark.parametrize(
+    "test, value, unit, canonical",
+    [
+        # the contract's conversions, one per accepted non-canonical unit
+        ("creatinine", 1.9, "mg/dL", 1.9),
+        ("creatinine", 168.0, "umol/L", round(168.0 / 88.4, 4)),
+        ("creatinine", 353.6, "µmol/L", 4.0),  # KDIGO's 4.0 mg/dL
+        ("creatinine", 26.5, "μmol/L", round(26.5 / 88.4, 4)),  # Greek mu, as people type it
+        ("bilirubin", 34.2, "umol/L", 2.0),
+        ("platelets", 42, "10*9/L", 42.0),
+        ("platelets", 42, "10*3/uL", 42.0),
+        ("platelets", 42, "K/uL", 42.0),
+        ("crp", 12.0, "mg/dL", 120.0),
+        ("ferritin", 850, "ug/L", 850.0),
+        ("il6", 120, "ng/L", 120.0),
+        ("alt", 80, "IU/L", 80.0),
+        ("lactate", 36.04, "mg/dL", 4.0),
+        ("fibrinogen", 1.5, "g/L", 150.0),
+    ],
+)
 def test_a_lab_result_arrives_in_its_tests_canonical_unit(test, value, unit, canonical):
     event = decode(lab(test, value, unit))
     assert isinstance(event, LabEvent)
@@ -58,8 +61,21 @@ def test_a_lab_result_arrives_in_its_tests_canonical_unit(test, value, unit, can
 
 
 def test_every_test_the_contract_lists_is_accepted_in_its_canonical_unit():
-    contract = ("creatinine", "bilirubin", "platelets", "crp", "ferritin", "il6", "ldh", "lactate",
-                "wbc", "neutrophils", "alt", "ast", "fibrinogen")
+    contract = (
+        "creatinine",
+        "bilirubin",
+        "platelets",
+        "crp",
+        "ferritin",
+        "il6",
+        "ldh",
+        "lactate",
+        "wbc",
+        "neutrophils",
+        "alt",
+        "ast",
+        "fibrinogen",
+    )
     assert set(LAB_TESTS) == set(contract)
     for test in contract:
         entry = CATALOGUE[test]
@@ -67,15 +83,18 @@ def test_every_test_the_contract_lists_is_accepted_in_its_canonical_unit():
         assert decode(lab(test, (low + high) / 2, entry.unit)).value == (low + high) / 2
 
 
-@pytest.mark.parametrize("message, words", [
-    (lab("creatinine", 1.9, "g/L"), ["unit 'g/L' is not accepted for creatinine", "umol/L", "mg/dL"]),
-    (lab("creatinine", 1.9, None), ["unit is required for creatinine", "mg/dL"]),
-    (lab("creatinine", 190, "mg/dL"), ["outside the plausible bounds", "0–40 mg/dL"]),
-    (lab("creatinine", -1, "mg/dL"), ["outside the plausible bounds"]),
-    (lab("sodium", 140, "mmol/L"), ["test 'sodium'", "creatinine"]),
-    (lab("crp", "12", "mg/L"), ["value '12'", "valid number"]),
-    (lab("crp", True, "mg/L"), ["value True"]),
-])
+@pytest.mark.parametrize(
+    "message, words",
+    [
+        (lab("creatinine", 1.9, "g/L"), ["unit 'g/L' is not accepted for creatinine", "umol/L", "mg/dL"]),
+        (lab("creatinine", 1.9, None), ["unit is required for creatinine", "mg/dL"]),
+        (lab("creatinine", 190, "mg/dL"), ["outside the plausible bounds", "0–40 mg/dL"]),
+        (lab("creatinine", -1, "mg/dL"), ["outside the plausible bounds"]),
+        (lab("sodium", 140, "mmol/L"), ["test 'sodium'", "creatinine"]),
+        (lab("crp", "12", "mg/L"), ["value '12'", "valid number"]),
+        (lab("crp", True, "mg/L"), ["value True"]),
+    ],
+)
 def test_a_bad_lab_result_is_refused_with_what_is_accepted(message, words):
     with pytest.raises(InvalidMessage) as refused:
         decode(message)
@@ -107,8 +126,7 @@ def neuro(**fields) -> dict:
 
 
 def test_an_assessment_by_its_items_gets_their_total():
-    event = decode(neuro(ice_items=ITEMS, arousal="alert", seizure="none", motor="none",
-                         cerebral_edema="none"))
+    event = decode(neuro(ice_items=ITEMS, arousal="alert", seizure="none", motor="none", cerebral_edema="none"))
     assert isinstance(event, NeuroEvent)
     assert event.ice == 6
 
@@ -119,16 +137,19 @@ def test_an_assessment_by_its_total_alone_and_one_that_could_not_be_scored():
     assert unassessable.ice is None and unassessable.arousal == "unarousable"
 
 
-@pytest.mark.parametrize("message, words", [
-    (neuro(ice=9, ice_items=ITEMS), ["ice 9 disagrees with its items, which add up to 6"]),
-    (neuro(ice=11), ["ice 11"]),
-    (neuro(ice=-1), ["ice -1"]),
-    (neuro(ice_items={**ITEMS, "orientation": 5}), ["orientation 5"]),
-    (neuro(ice_items={**ITEMS, "spelling": 1}), ["spelling"]),
-    (neuro(arousal="sleepy"), ["arousal 'sleepy'", "'spontaneous'"]),
-    (neuro(seizure="yes"), ["seizure 'yes'"]),
-    (neuro(cerebral_edema="mild"), ["cerebral_edema 'mild'"]),
-])
+@pytest.mark.parametrize(
+    "message, words",
+    [
+        (neuro(ice=9, ice_items=ITEMS), ["ice 9 disagrees with its items, which add up to 6"]),
+        (neuro(ice=11), ["ice 11"]),
+        (neuro(ice=-1), ["ice -1"]),
+        (neuro(ice_items={**ITEMS, "orientation": 5}), ["orientation 5"]),
+        (neuro(ice_items={**ITEMS, "spelling": 1}), ["spelling"]),
+        (neuro(arousal="sleepy"), ["arousal 'sleepy'", "'spontaneous'"]),
+        (neuro(seizure="yes"), ["seizure 'yes'"]),
+        (neuro(cerebral_edema="mild"), ["cerebral_edema 'mild'"]),
+    ],
+)
 def test_a_bad_assessment_is_refused_with_a_reason(message, words):
     with pytest.raises(InvalidMessage) as refused:
         decode(message)
@@ -136,9 +157,17 @@ def test_a_bad_assessment_is_refused_with_a_reason(message, words):
         assert word in str(refused.value)
 
 
-@given(st.fixed_dictionaries({"orientation": st.integers(0, 4), "naming": st.integers(0, 3),
-                              "commands": st.integers(0, 1), "writing": st.integers(0, 1),
-                              "attention": st.integers(0, 1)}))
+@given(
+    st.fixed_dictionaries(
+        {
+            "orientation": st.integers(0, 4),
+            "naming": st.integers(0, 3),
+            "commands": st.integers(0, 1),
+            "writing": st.integers(0, 1),
+            "attention": st.integers(0, 1),
+        }
+    )
+)
 def test_items_and_total_always_agree_and_read_back(items):
     event = decode(neuro(ice_items=items))
     assert 0 <= event.ice <= 10 and event.ice == sum(items.values())
@@ -195,8 +224,15 @@ def _inflated(snapshot: bytes) -> bytes:
 
 
 # -- through the engine ------------------------------------------------------------------------
-VITALS = {"patient_id": "MRN-1", "ts": "2026-11-25T06:00:00Z", "heart_rate": 80, "systolic_bp": 120,
-          "temperature": 37.0, "spo2": 97, "respiratory_rate": 16}
+VITALS = {
+    "patient_id": "MRN-1",
+    "ts": "2026-11-25T06:00:00Z",
+    "heart_rate": 80,
+    "systolic_bp": 120,
+    "temperature": 37.0,
+    "spo2": 97,
+    "respiratory_rate": 16,
+}
 
 
 def test_the_status_carries_the_latest_of_each_test_and_a_new_result_sends_one():

@@ -28,8 +28,15 @@ def course(patient: str, labs: list) -> list:
     return [
         *labs,
         message(patient_id=patient, ts=f"{DAY0}T08:00:00Z", type="therapy", therapy="car-t"),
-        message(patient_id=patient, ts=f"{DAY0}T20:00:00Z", heart_rate=104, systolic_bp=118,
-                temperature=38.6, spo2=97, respiratory_rate=18),
+        message(
+            patient_id=patient,
+            ts=f"{DAY0}T20:00:00Z",
+            heart_rate=104,
+            systolic_bp=118,
+            temperature=38.6,
+            spo2=97,
+            respiratory_rate=18,
+        ),
     ]
 
 
@@ -48,9 +55,13 @@ def labs_of(patient: str, panel: list) -> list:
 
 
 PANEL = [  # the morning of the infusion (06:00), and CRP again at 19:00
-    ("platelets", 42, "10*9/L", "06:00"), ("bilirubin", 34.2, "umol/L", "06:00"),
-    ("alt", 100, "U/L", "06:00"), ("ldh", 480, "U/L", "06:00"), ("crp", 1.2, "mg/dL", "06:00"),
-    ("crp", 96, "mg/L", "19:00"), ("ferritin", 900, "ng/mL", "06:00"),
+    ("platelets", 42, "10*9/L", "06:00"),
+    ("bilirubin", 34.2, "umol/L", "06:00"),
+    ("alt", 100, "U/L", "06:00"),
+    ("ldh", 480, "U/L", "06:00"),
+    ("crp", 1.2, "mg/dL", "06:00"),
+    ("crp", 96, "mg/L", "19:00"),
+    ("ferritin", 900, "ng/mL", "06:00"),
 ]
 
 
@@ -69,16 +80,19 @@ def test_status_carries_grades_trends_and_risk_and_the_crs_alert_names_grade_3_p
 
     [fired] = alerts
     assert (fired.rule, fired.status, fired.crs_grade) == ("crs", "firing", 1)
-    assert fired.reasons[-2:] == ["platelets 42 ×10⁹/L, CTCAE grade 3",
-                                  "bilirubin 2.0 mg/dL, CTCAE grade 2"]
+    assert fired.reasons[-2:] == ["platelets 42 ×10⁹/L, CTCAE grade 3", "bilirubin 2.0 mg/dL, CTCAE grade 2"]
     assert not any("ALT" in reason for reason in fired.reasons)  # grade 1 is not named
 
     wire = orjson.loads(encode(statuses[-1]))
     # parts that do not apply are left out, as an entry from before them
-    assert wire["labs"]["platelets"] == {"value": 42.0, "unit": "10^9/L", "at": f"{DAY0}T06:00:00Z",
-                                         "grade": 3}
-    assert wire["labs"]["crp"] == {"value": 96.0, "unit": "mg/L", "at": f"{DAY0}T19:00:00Z",
-                                   "fold_change": 8.0, "doubling_h": 4.3}
+    assert wire["labs"]["platelets"] == {"value": 42.0, "unit": "10^9/L", "at": f"{DAY0}T06:00:00Z", "grade": 3}
+    assert wire["labs"]["crp"] == {
+        "value": 96.0,
+        "unit": "mg/L",
+        "at": f"{DAY0}T19:00:00Z",
+        "fold_change": 8.0,
+        "doubling_h": 4.3,
+    }
     assert wire["labs"]["ldh"] == {"value": 480.0, "unit": "U/L", "at": f"{DAY0}T06:00:00Z"}
     assert wire["risk"] == {"m_easix": 13.71, "at": f"{DAY0}T06:00:00Z"}
 
@@ -87,8 +101,7 @@ def test_alerts_without_labs_or_without_grade_2_are_unchanged_with_it_appended_o
     _, bare, _ = run(course("P2", []))
     _, mild, _ = run(course("P2", labs_of("P2", [("platelets", 120, "10*9/L", "06:00")])))
     _, low, _ = run(course("P2", labs_of("P2", [("platelets", 42, "10*9/L", "06:00")])))
-    assert [encode(a.stamped(a.observed_at)) for a in mild] == [
-        encode(a.stamped(a.observed_at)) for a in bare]
+    assert [encode(a.stamped(a.observed_at)) for a in mild] == [encode(a.stamped(a.observed_at)) for a in bare]
     [without], [with_platelets] = bare, low
     assert with_platelets.reasons == [*without.reasons, "platelets 42 ×10⁹/L, CTCAE grade 3"]
     assert with_platelets.alert_id == without.alert_id  # the same episode and change
@@ -122,8 +135,7 @@ def test_il6_after_tocilizumab_is_noted_and_the_dose_survives_a_restore():
 def test_a_patient_without_tocilizumab_has_no_such_key_in_its_bytes():
     _, _, engine = run(course("P5", labs_of("P5", PANEL)))
     assert "tocilizumab_at" not in _header(engine.snapshot("P5"))
-    patient = Patient.from_bytes(engine.snapshot("P5"), WindowLimits(minutes=1440, lateness_s=300,
-                                                                      raw_rows_max=512))
+    patient = Patient.from_bytes(engine.snapshot("P5"), WindowLimits(minutes=1440, lateness_s=300, raw_rows_max=512))
     assert patient.tocilizumab_at is None and isinstance(patient.window, Window)
 
 
@@ -133,4 +145,4 @@ def _header(data: bytes) -> dict:
 
     body = zlib.decompressobj(zdict=_DICTIONARY).decompress(data[1:])
     length = int.from_bytes(body[:4], "little")
-    return orjson.loads(body[4:4 + length])
+    return orjson.loads(body[4 : 4 + length])

@@ -24,12 +24,9 @@ def labs(*results: tuple[str, float, float]) -> LabHistory:
 
 
 def test_worst_first_and_only_from_grade_2_as_of_the_moment():
-    history = labs(("ast", 250, 100.0), ("platelets", 20, 100.0), ("bilirubin", 1.2, 100.0),
-                   ("platelets", 60, 200.0))
-    assert lab_reasons(history, 150.0, CONFIG) == ("platelets 20 ×10⁹/L, CTCAE grade 4",
-                                                   "AST 250 U/L, CTCAE grade 3")
-    assert lab_reasons(history, 250.0, CONFIG) == ("AST 250 U/L, CTCAE grade 3",
-                                                   "platelets 60 ×10⁹/L, CTCAE grade 2")
+    history = labs(("ast", 250, 100.0), ("platelets", 20, 100.0), ("bilirubin", 1.2, 100.0), ("platelets", 60, 200.0))
+    assert lab_reasons(history, 150.0, CONFIG) == ("platelets 20 ×10⁹/L, CTCAE grade 4", "AST 250 U/L, CTCAE grade 3")
+    assert lab_reasons(history, 250.0, CONFIG) == ("AST 250 U/L, CTCAE grade 3", "platelets 60 ×10⁹/L, CTCAE grade 2")
     assert lab_reasons(history, 50.0, CONFIG) == ()  # nothing had come yet
 
 
@@ -47,12 +44,32 @@ def test_the_same_level_without_labs_and_appended_with_them():
 def test_a_deterioration_alert_names_the_graded_lab():
     def run(with_labs: bool) -> list:
         engine = Engine()
-        events = [{"patient_id": "D1", "ts": "2026-11-23T06:00:00Z", "type": "lab",
-                   "test": "platelets", "value": 30, "unit": "10*9/L"}] if with_labs else []
+        events = (
+            [
+                {
+                    "patient_id": "D1",
+                    "ts": "2026-11-23T06:00:00Z",
+                    "type": "lab",
+                    "test": "platelets",
+                    "value": 30,
+                    "unit": "10*9/L",
+                }
+            ]
+            if with_labs
+            else []
+        )
         for minute in (0, 10):  # NEWS2 ≥ 7 on a repeat observation: the high floor, at once
-            events.append({"patient_id": "D1", "ts": f"2026-11-23T10:{minute:02d}:00Z",
-                           "heart_rate": 124, "systolic_bp": 96, "temperature": 38.4, "spo2": 91,
-                           "respiratory_rate": 26})
+            events.append(
+                {
+                    "patient_id": "D1",
+                    "ts": f"2026-11-23T10:{minute:02d}:00Z",
+                    "heart_rate": 124,
+                    "systolic_bp": 96,
+                    "temperature": 38.4,
+                    "spo2": 91,
+                    "respiratory_rate": 26,
+                }
+            )
         alerts = []
         for document in events:
             alerts += engine.observe(decode_input(orjson.dumps(document))).alerts

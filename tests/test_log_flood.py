@@ -29,8 +29,10 @@ def test_a_retry_passes_once_per_window_and_the_next_says_how_many_were_held_bac
         line = record("aiokafka.conn", "Unable connect to node with id %s: %s", 1, "refused 100%")
         if flood.filter(line):
             passed.append(line.getMessage())
-    assert passed == ["Unable connect to node with id 1: refused 100%",
-                      "Unable connect to node with id 1: refused 100% [49 more like this in the last 5 s held back]"]
+    assert passed == [
+        "Unable connect to node with id 1: refused 100%",
+        "Unable connect to node with id 1: refused 100% [49 more like this in the last 5 s held back]",
+    ]
     assert (flood.problems, flood.held_back) == (100, 98)
 
 

@@ -22,8 +22,14 @@ def busy_ward(engine: Engine) -> list[str]:
         bed.therapy(bed.at(0))
         for minute in range(1, 90):
             febrile = n % 2 == 0 and minute > 30
-            bed.vitals(bed.at(minute), heart_rate=118 if febrile else 80, systolic_bp=88 if febrile else 120,
-                       temperature=38.9 if febrile else 37.0, spo2=91 if febrile else 97, respiratory_rate=22)
+            bed.vitals(
+                bed.at(minute),
+                heart_rate=118 if febrile else 80,
+                systolic_bp=88 if febrile else 120,
+                temperature=38.9 if febrile else 37.0,
+                spo2=91 if febrile else 97,
+                respiratory_rate=22,
+            )
         if n == 2:
             bed.oxygen(bed.at(91), "nasal_cannula", 3)
             for alert in bed.firing():

@@ -17,8 +17,9 @@ THERAPY = 1000 * HOUR
 
 
 def assessed(hours: float, ice: int | None, arousal: str | None = "alert", **others) -> NeuroAssessment:
-    return NeuroAssessment(THERAPY + hours * HOUR, ice, arousal, others.get("seizure"),
-                           others.get("motor"), others.get("cerebral_edema"))
+    return NeuroAssessment(
+        THERAPY + hours * HOUR, ice, arousal, others.get("seizure"), others.get("motor"), others.get("cerebral_edema")
+    )
 
 
 def test_a_newer_assessment_replaces_the_older_and_a_late_one_only_counts_towards_the_best():

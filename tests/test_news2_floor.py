@@ -17,8 +17,7 @@ NEWS2_5 = dict(NEWS2_6, systolic_bp=105)  # 2 + 2 + 1
 
 
 def ward_pages(bed: Bedside) -> list[tuple]:
-    return [(a.rule, a.status, a.severity, a.observed_at) for a in bed.alerts
-            if a.rule != "signal_loss"]
+    return [(a.rule, a.status, a.severity, a.observed_at) for a in bed.alerts if a.rule != "signal_loss"]
 
 
 def test_a_monitor_confirms_news2_6_within_five_minutes_as_medium() -> None:
@@ -38,8 +37,10 @@ def test_news2_7_is_high_and_falls_back_to_medium_at_once_without_a_new_page() -
     for minute in range(0, 10):
         bed.vitals(bed.at(minute), **NEWS2_7)
     bed.vitals(bed.at(10), **NEWS2_6)
-    assert ward_pages(bed) == [("deterioration", "firing", "high", bed.at(5)),
-                               ("deterioration", "updated", "medium", bed.at(10))]
+    assert ward_pages(bed) == [
+        ("deterioration", "firing", "high", bed.at(5)),
+        ("deterioration", "updated", "medium", bed.at(10)),
+    ]
 
 
 def test_an_hourly_chart_confirms_at_the_next_set_not_by_carrying_a_value_forward() -> None:
@@ -68,8 +69,10 @@ def test_a_score_wobbling_at_the_threshold_is_one_page() -> None:
     assert [p[:3] for p in ward_pages(bed)] == [("deterioration", "firing", "medium")]
     for minute in range(180, 245):
         bed.vitals(bed.at(minute), **NEWS2_5)
-    assert [p[:3] for p in ward_pages(bed)] == [("deterioration", "firing", "medium"),
-                                                ("deterioration", "resolved", "medium")]
+    assert [p[:3] for p in ward_pages(bed)] == [
+        ("deterioration", "firing", "medium"),
+        ("deterioration", "resolved", "medium"),
+    ]
     assert ward_pages(bed)[-1][3] == bed.at(230)  # below 6 since minute 170: the release hour
 
 
@@ -93,8 +96,7 @@ def test_in_a_crs_risk_period_the_fever_is_the_grade_s_not_the_floor_s() -> None
     counted.therapy(counted.at(-60))
     for minute in range(0, 10):
         counted.vitals(counted.at(minute), **febrile)
-    assert [p[:3] for p in ward_pages(counted)] == [("crs", "firing", "medium"),
-                                                    ("crs", "updated", "high")]
+    assert [p[:3] for p in ward_pages(counted)] == [("crs", "firing", "medium"), ("crs", "updated", "high")]
 
 
 def test_a_restart_in_the_middle_of_a_confirmation_changes_nothing() -> None:

@@ -21,8 +21,14 @@ def event(document: dict) -> dict:
 
 
 def vitals(minute: int, temperature: float = 37.0, second: int = 0) -> dict:
-    return event({"ts": f"2026-11-21T09:{minute:02d}:{second:02d}Z", "temperature": temperature,
-                  "heart_rate": 80 + minute % 3, "spo2": 97})
+    return event(
+        {
+            "ts": f"2026-11-21T09:{minute:02d}:{second:02d}Z",
+            "temperature": temperature,
+            "heart_rate": 80 + minute % 3,
+            "spo2": 97,
+        }
+    )
 
 
 def new_step(store: Store, engine: Engine | None = None) -> RecordStep:
@@ -49,7 +55,8 @@ def test_a_crash_loses_only_samples_since_the_last_write_never_an_episode_transi
     second = new_step(store)
     [again, *rest] = take_all(second, store, [record(d) for d in after])
     assert [json.loads(a.value)["alert_id"] for a in again.alerts] == [alerts[0]["alert_id"]], (
-        "the alert not confirmed delivered is sent again, with its id")
+        "the alert not confirmed delivered is sent again, with its id"
+    )
     assert second.engine.episode(PATIENT, "crs").open, "kept: the episode opened before the crash"
     assert alerts_of(rest) == [], "Kafka still holds the samples; read again, they fire nothing anew"
 
@@ -72,7 +79,8 @@ def test_an_alert_is_kept_until_confirmed_and_then_not_sent_again() -> None:
     decision = store.carry_out(step.take(record(vitals(1, 38.9))))
     [alert] = decision.alerts
     assert patient_record.unpack(store[PATIENT.encode()])[1] == [alert.value], (
-        "written with the episode, before the broker confirmed it")
+        "written with the episode, before the broker confirmed it"
+    )
     step.delivered(PATIENT, alert.value)  # the producer's callback
     oxygen = event({"ts": "2026-11-21T09:02:00Z", "type": "oxygen", "device": "nasal_cannula"})
     assert store.carry_out(step.take(record(oxygen))).write is not None
@@ -92,7 +100,8 @@ def test_discharge_keeps_only_its_memory_and_release_forgets_other_partitions() 
     assert PATIENT in engine.patients()
     store.carry_out(step.take(record(event({"ts": "2026-11-21T10:00:00Z", "type": "discharge"}), partition=3)))
     assert DischargeMemory.is_record(patient_record.unpack(store[PATIENT.encode()])[0]), (
-        "the patient's state gives way to the memory of its discharge (monitor/discharges.py)")
+        "the patient's state gives way to the memory of its discharge (monitor/discharges.py)"
+    )
     step.assigned({0})
     assert not engine.holds(PATIENT)
 

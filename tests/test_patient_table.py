@@ -38,10 +38,10 @@ def _changelog(bootstrap: str, topic: str, partition: int, count: int) -> list[t
 
 @pytest.mark.kafka
 def test_a_state_write_reaches_the_producer_in_order_and_never_waits_in_faust_s_buffer(
-        kafka, unique, monkeypatch, tmp_path) -> None:
+    kafka, unique, monkeypatch, tmp_path
+) -> None:
     monkeypatch.setenv("CRSMON_STORE", "memory://")
-    settings = WorkerSettings(broker=kafka.bootstrap, app_id=f"table-{unique}", partitions=2,
-                              data_dir=str(tmp_path))
+    settings = WorkerSettings(broker=kafka.bootstrap, app_id=f"table-{unique}", partitions=2, data_dir=str(tmp_path))
     app = configured_app(settings)
     table = patient_state_table(app, "patient-state", settings.partitions)
     topic = table.changelog_topic.get_topic_name()
@@ -67,5 +67,4 @@ def test_a_state_write_reaches_the_producer_in_order_and_never_waits_in_faust_s_
             await app.producer.stop()
 
     assert asyncio.run(write()) == 0
-    assert _changelog(kafka.bootstrap, topic, 1, 3) == [
-        (b"MRN-1", b"first"), (b"MRN-1", b"second"), (b"MRN-1", None)]
+    assert _changelog(kafka.bootstrap, topic, 1, 3) == [(b"MRN-1", b"first"), (b"MRN-1", b"second"), (b"MRN-1", None)]

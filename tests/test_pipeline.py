@@ -32,8 +32,9 @@ def test_readings_older_than_a_discharge_do_not_admit_the_patient_again() -> Non
 
 
 def test_a_message_keyed_by_something_else_is_dead_lettered() -> None:
-    decision = new_step().take(record({"patient_id": "MRN-0501", "ts": "2026-11-21T08:00:00Z", "spo2": 97},
-                                      key="MRN-0999"))
+    decision = new_step().take(
+        record({"patient_id": "MRN-0501", "ts": "2026-11-21T08:00:00Z", "spo2": 97}, key="MRN-0999")
+    )
     [dead] = decision.publish
     assert dead.topic == TOPICS.dead_letters
     assert "is not the patient_id" in json.loads(dead.value)["reason"]
@@ -52,8 +53,7 @@ class EngineWithADefect(Engine):
 def test_a_message_the_engine_fails_on_is_dead_lettered_and_the_ward_goes_on() -> None:
     step = new_step(EngineWithADefect())
     before = metrics.MESSAGES_REJECTED.labels(TOPICS.vitals, "engine_error")._value.get()  # noqa: SLF001
-    failed = step.take(record({"patient_id": "MRN-0666", "ts": "2026-11-21T08:00:00Z", "heart_rate": 80},
-                              offset=1))
+    failed = step.take(record({"patient_id": "MRN-0666", "ts": "2026-11-21T08:00:00Z", "heart_rate": 80}, offset=1))
     [dead] = failed.publish
     letter = json.loads(dead.value)
     assert dead.topic == TOPICS.dead_letters and letter["offset"] == 1
@@ -93,7 +93,10 @@ def test_a_record_behind_the_window_a_repeat_and_a_redelivery_are_each_counted()
     step.take(record({"patient_id": "MRN-0601", "ts": "2026-11-21T10:00:00Z", "heart_rate": 80}))  # a retry
     step.take(newest)  # the same record again: Kafka's redelivery
     assert {reason: ignored(reason) - before for reason, before in counts.items()} == {
-        "behind_window": 1, "duplicate_message": 1, "redelivered": 1}
+        "behind_window": 1,
+        "duplicate_message": 1,
+        "redelivered": 1,
+    }
 
 
 def test_a_device_clock_that_jumps_ahead_within_the_tolerance_blinds_the_patient_no_longer_than_the_jump() -> None:
@@ -108,8 +111,15 @@ def test_a_device_clock_that_jumps_ahead_within_the_tolerance_blinds_the_patient
         return (now + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def shock(minutes: float) -> dict:
-        return {"patient_id": "MRN-0602", "ts": at(minutes), "heart_rate": 150, "systolic_bp": 80, "spo2": 85,
-                "respiratory_rate": 30, "temperature": 39.5}
+        return {
+            "patient_id": "MRN-0602",
+            "ts": at(minutes),
+            "heart_rate": 150,
+            "systolic_bp": 80,
+            "spo2": 85,
+            "respiratory_rate": 30,
+            "temperature": 39.5,
+        }
 
     clean, jumped = new_step(), new_step()
     clean.take(record({"patient_id": "MRN-0602", "ts": at(0), "heart_rate": 80}))

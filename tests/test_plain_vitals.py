@@ -24,50 +24,97 @@ from monitor.wire.vitals import HARD_BOUNDS, MEASUREMENTS
 
 
 def _numbers(low: float, high: float) -> st.SearchStrategy[Any]:
-    edges = [low, high, low - 1e-9, high + 1e-9, 0, 0.0, -0.0, int(low), int(high), int(high) + 1,
-             -1, math.nan, math.inf, -math.inf, 10**20]
+    edges = [
+        low,
+        high,
+        low - 1e-9,
+        high + 1e-9,
+        0,
+        0.0,
+        -0.0,
+        int(low),
+        int(high),
+        int(high) + 1,
+        -1,
+        math.nan,
+        math.inf,
+        -math.inf,
+        10**20,
+    ]
     return st.one_of(
         st.sampled_from(edges),
-        st.floats(low - 5, high + 5), st.floats(),
+        st.floats(low - 5, high + 5),
+        st.floats(),
         st.integers(int(low) - 5, int(high) + 5),
-        st.booleans(), st.none(), st.text(max_size=4), st.just("80"), st.just([80]),
+        st.booleans(),
+        st.none(),
+        st.text(max_size=4),
+        st.just("80"),
+        st.just([80]),
     )
 
 
 _TIMESTAMPS = st.one_of(
-    st.sampled_from([
-        "2026-11-23T18:00:00Z", "2026-11-23T18:00:00z", "2026-11-23t18:00:00Z",
-        "2026-11-23 18:00:00Z", "2026-11-23T18:00:00.123Z", "2026-11-23T18:00:00.123456789Z",
-        "2026-11-23T18:00:00+01:00", "2026-11-23T18:00:00-05:30", "2026-11-23T18:00:00",
-        "2026-02-30T18:00:00Z", "2026-11-23T25:00:00Z", "1700000000", "", "2026-11-23T18:00:00Z\n",
-    ]),
+    st.sampled_from(
+        [
+            "2026-11-23T18:00:00Z",
+            "2026-11-23T18:00:00z",
+            "2026-11-23t18:00:00Z",
+            "2026-11-23 18:00:00Z",
+            "2026-11-23T18:00:00.123Z",
+            "2026-11-23T18:00:00.123456789Z",
+            "2026-11-23T18:00:00+01:00",
+            "2026-11-23T18:00:00-05:30",
+            "2026-11-23T18:00:00",
+            "2026-02-30T18:00:00Z",
+            "2026-11-23T25:00:00Z",
+            "1700000000",
+            "",
+            "2026-11-23T18:00:00Z\n",
+        ]
+    ),
     st.datetimes(timezones=st.timezones()).map(lambda moment: moment.isoformat()),
-    st.integers(), st.floats(), st.none(), st.booleans(), st.text(max_size=30),
+    st.integers(),
+    st.floats(),
+    st.none(),
+    st.booleans(),
+    st.text(max_size=30),
 )
 _PATIENT_IDS = st.one_of(
     st.sampled_from(["p1", "bed-3.a:b_c", "x" * 64, "x" * 65, "", "p 1", "p1\n", "é", "P-0001"]),
     st.from_regex(r"[A-Za-z0-9._:-]{1,64}", fullmatch=True),
-    st.text(max_size=70), st.integers(), st.none(), st.booleans(),
+    st.text(max_size=70),
+    st.integers(),
+    st.none(),
+    st.booleans(),
 )
 _TEXTS = st.one_of(st.none(), st.text(max_size=8), st.integers(), st.floats(), st.booleans())
 _FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "patient_id": _PATIENT_IDS,
     "ts": _TIMESTAMPS,
-    "ward": _TEXTS, "bed": _TEXTS, "source": _TEXTS,
+    "ward": _TEXTS,
+    "bed": _TEXTS,
+    "source": _TEXTS,
     **{name: _numbers(HARD_BOUNDS[name][0], HARD_BOUNDS[name][1]) for name in MEASUREMENTS},
     "on_oxygen": st.one_of(st.none(), st.booleans(), st.integers(0, 1), st.sampled_from(["true", "false"])),
-    "consciousness": st.one_of(st.none(), st.sampled_from(["A", "C", "V", "P", "U", "a", "X", "", "AV"]),
-                               st.integers()),
+    "consciousness": st.one_of(
+        st.none(), st.sampled_from(["A", "C", "V", "P", "U", "a", "X", "", "AV"]), st.integers()
+    ),
     "extra_field": st.one_of(st.none(), st.integers(), st.text(max_size=4)),
     "kind": st.text(max_size=4),
 }
 
 _VALID: dict[str, st.SearchStrategy[Any]] = {
-    **{name: st.one_of(st.floats(HARD_BOUNDS[name][0], HARD_BOUNDS[name][1]),
-                       st.integers(int(HARD_BOUNDS[name][0]), int(HARD_BOUNDS[name][1])),
-                       st.sampled_from([float(HARD_BOUNDS[name][0]), float(HARD_BOUNDS[name][1])]))
-       for name in MEASUREMENTS},
-    "ward": st.one_of(st.none(), st.text(max_size=8)), "bed": st.one_of(st.none(), st.text(max_size=8)),
+    **{
+        name: st.one_of(
+            st.floats(HARD_BOUNDS[name][0], HARD_BOUNDS[name][1]),
+            st.integers(int(HARD_BOUNDS[name][0]), int(HARD_BOUNDS[name][1])),
+            st.sampled_from([float(HARD_BOUNDS[name][0]), float(HARD_BOUNDS[name][1])]),
+        )
+        for name in MEASUREMENTS
+    },
+    "ward": st.one_of(st.none(), st.text(max_size=8)),
+    "bed": st.one_of(st.none(), st.text(max_size=8)),
     "source": st.one_of(st.none(), st.text(max_size=8)),
     "on_oxygen": st.one_of(st.none(), st.booleans()),
     "consciousness": st.one_of(st.none(), st.sampled_from(["A", "C", "V", "P", "U"])),
@@ -137,32 +184,47 @@ def test_decode_input_gives_what_pydantic_gives(document: dict[str, Any]) -> Non
         _same(decode_input(raw), slow)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("document", [
-    {"patient_id": "p1", "ts": "2026-11-23T18:00:00Z", "heart_rate": 80.0},
-    {"patient_id": "p1", "ts": "2026-11-23T18:00:00+01:00", "heart_rate": 80, "spo2": None},
-    {"patient_id": "p1", "ts": "2026-11-23T18:00:00Z", "temperature": 45, "on_oxygen": False,
-     "consciousness": "A", "ward": "W", "bed": "3", "source": "s", "other": [1]},
-    {"patient_id": "p1", "ts": "2026-11-23T18:00:00.250Z", "heart_rate": 0.0, "spo2": 100},
-])
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"patient_id": "p1", "ts": "2026-11-23T18:00:00Z", "heart_rate": 80.0},
+        {"patient_id": "p1", "ts": "2026-11-23T18:00:00+01:00", "heart_rate": 80, "spo2": None},
+        {
+            "patient_id": "p1",
+            "ts": "2026-11-23T18:00:00Z",
+            "temperature": 45,
+            "on_oxygen": False,
+            "consciousness": "A",
+            "ward": "W",
+            "bed": "3",
+            "source": "s",
+            "other": [1],
+        },
+        {"patient_id": "p1", "ts": "2026-11-23T18:00:00.250Z", "heart_rate": 0.0, "spo2": 100},
+    ],
+)
 def test_plain_messages_take_the_fast_path(document: dict[str, Any]) -> None:
     fast = plain_vitals(document)
     assert fast is not None
     _same(fast, VitalSigns.model_validate(document))
 
 
-@pytest.mark.parametrize("document", [
-    {"patient_id": "p1", "ts": "2026-11-23T18:00:00Z"},  # no measurement
-    {"patient_id": "p1", "ts": "2026-11-23T18:00:00", "heart_rate": 80.0},  # no offset
-    {"patient_id": "p1", "ts": "2026-11-23T18:00:00Z", "heart_rate": True},
-    {"patient_id": "p1", "ts": "2026-11-23T18:00:00Z", "heart_rate": "80"},
-    {"patient_id": "p1", "ts": "2026-11-23T18:00:00Z", "heart_rate": 350.5},
-    {"patient_id": "p1", "ts": "2026-11-23T18:00:00Z", "temperature": 19.99},
-    {"patient_id": "p1\n", "ts": "2026-11-23T18:00:00Z", "heart_rate": 80.0},
-    {"patient_id": 1, "ts": "2026-11-23T18:00:00Z", "heart_rate": 80.0},
-    {"ts": "2026-11-23T18:00:00Z", "heart_rate": 80.0},
-    {"patient_id": "p1", "ts": "2026-11-23T18:00:00Z", "heart_rate": 80.0, "ward": 3},
-    {"patient_id": "p1", "ts": "2026-11-23T18:00:00Z", "heart_rate": 80.0, "on_oxygen": 1},
-    {"patient_id": "p1", "ts": "2026-11-23T18:00:00Z", "heart_rate": 80.0, "consciousness": "a"},
-])
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"patient_id": "p1", "ts": "2026-11-23T18:00:00Z"},  # no measurement
+        {"patient_id": "p1", "ts": "2026-11-23T18:00:00", "heart_rate": 80.0},  # no offset
+        {"patient_id": "p1", "ts": "2026-11-23T18:00:00Z", "heart_rate": True},
+        {"patient_id": "p1", "ts": "2026-11-23T18:00:00Z", "heart_rate": "80"},
+        {"patient_id": "p1", "ts": "2026-11-23T18:00:00Z", "heart_rate": 350.5},
+        {"patient_id": "p1", "ts": "2026-11-23T18:00:00Z", "temperature": 19.99},
+        {"patient_id": "p1\n", "ts": "2026-11-23T18:00:00Z", "heart_rate": 80.0},
+        {"patient_id": 1, "ts": "2026-11-23T18:00:00Z", "heart_rate": 80.0},
+        {"ts": "2026-11-23T18:00:00Z", "heart_rate": 80.0},
+        {"patient_id": "p1", "ts": "2026-11-23T18:00:00Z", "heart_rate": 80.0, "ward": 3},
+        {"patient_id": "p1", "ts": "2026-11-23T18:00:00Z", "heart_rate": 80.0, "on_oxygen": 1},
+        {"patient_id": "p1", "ts": "2026-11-23T18:00:00Z", "heart_rate": 80.0, "consciousness": "a"},
+    ],
+)
 def test_anything_doubtful_goes_to_pydantic(document: dict[str, Any]) -> None:
     assert plain_vitals(document) is None

@@ -31,9 +31,14 @@ def stamp(moment: datetime) -> str:
 def test_a_message_whose_key_is_not_its_patient_restores_and_resends_nothing() -> None:
     store = Store()
     first = RecordStep(Engine(), TOPICS, store, checkpoint_interval_s=30)
-    take_all(first, store, [
-        record({"patient_id": "P2", "ts": "2026-11-20T08:00:00Z", "type": "therapy", "therapy": "car-t"}),
-        record({"patient_id": "P2", "ts": "2026-11-21T08:00:00Z", "temperature": 39.0})])
+    take_all(
+        first,
+        store,
+        [
+            record({"patient_id": "P2", "ts": "2026-11-20T08:00:00Z", "type": "therapy", "therapy": "car-t"}),
+            record({"patient_id": "P2", "ts": "2026-11-21T08:00:00Z", "temperature": 39.0}),
+        ],
+    )
     assert b"P2" in store  # with its CRS alert, not confirmed yet: the worker dies here
     second = RecordStep(Engine(), TOPICS, store, checkpoint_interval_s=30)
     decision = second.take(record({"patient_id": "P1", "ts": "2026-11-21T08:01:00Z", "heart_rate": 80}, key="P2"))
@@ -49,11 +54,28 @@ def test_a_revoked_partition_no_longer_holds_back_the_event_clock_of_the_others(
     engine = Engine(EngineConfig(signal_loss_after_s=120))
     step = RecordStep(engine, TOPICS, Store(), checkpoint_interval_s=30, clock=EventClock(wall))
     now = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
-    take_all(step, Store(), [
-        # Partition 1 is an hour behind (catching up a backlog).
-        record({"patient_id": "LAGGING", "ts": stamp(now - timedelta(hours=1)), "heart_rate": 80}, partition=1),
-        *[record({"patient_id": "P0", "ts": stamp(now - timedelta(seconds=s)), "heart_rate": 80, "spo2": 97,
-                  "respiratory_rate": 15}, partition=0, offset=i) for i, s in enumerate((40, 30, 20, 10, 0))]])
+    take_all(
+        step,
+        Store(),
+        [
+            # Partition 1 is an hour behind (catching up a backlog).
+            record({"patient_id": "LAGGING", "ts": stamp(now - timedelta(hours=1)), "heart_rate": 80}, partition=1),
+            *[
+                record(
+                    {
+                        "patient_id": "P0",
+                        "ts": stamp(now - timedelta(seconds=s)),
+                        "heart_rate": 80,
+                        "spo2": 97,
+                        "respiratory_rate": 15,
+                    },
+                    partition=0,
+                    offset=i,
+                )
+                for i, s in enumerate((40, 30, 20, 10, 0))
+            ],
+        ],
+    )
     step.assigned({0})  # a rebalance moves partition 1 to another worker
     wall.now += 300  # P0's monitor falls silent for five minutes
     fired = alerts_of([step.advance()])
@@ -63,8 +85,9 @@ def test_a_revoked_partition_no_longer_holds_back_the_event_clock_of_the_others(
 def test_a_decision_lists_dead_letters_statuses_and_alerts_and_the_write_after_them() -> None:
     store = Store()
     step = RecordStep(Engine(), TOPICS, store, checkpoint_interval_s=30)
-    store.carry_out(step.take(record({"patient_id": "P3", "ts": "2026-11-20T08:00:00Z", "type": "therapy",
-                                      "therapy": "car-t"})))
+    store.carry_out(
+        step.take(record({"patient_id": "P3", "ts": "2026-11-20T08:00:00Z", "type": "therapy", "therapy": "car-t"}))
+    )
     decision = step.take(record({"patient_id": "P3", "ts": "2026-11-21T08:00:00Z", "temperature": 39.0}))
     assert [p.topic for p in decision.publish] == [TOPICS.patient_status]
     [alert] = decision.alerts
@@ -79,8 +102,16 @@ def test_a_patient_restored_at_a_rebalance_and_never_heard_of_leaves_with_its_pa
     # store: one database per assigned partition).
     owned: dict[int, Store] = {0: Store(), 1: Store()}
     first = RecordStep(Engine(), TOPICS, owned[1], checkpoint_interval_s=30)
-    take_all(first, owned[1], [record({"patient_id": "SILENT", "ts": f"2026-11-21T08:{n:02d}:00Z", "heart_rate": 80},
-                                      partition=1, offset=n) for n in range(2)])
+    take_all(
+        first,
+        owned[1],
+        [
+            record(
+                {"patient_id": "SILENT", "ts": f"2026-11-21T08:{n:02d}:00Z", "heart_rate": 80}, partition=1, offset=n
+            )
+            for n in range(2)
+        ],
+    )
     assert b"SILENT" in owned[1]
     table = Store()
     step = RecordStep(Engine(), TOPICS, table, checkpoint_interval_s=30)
@@ -97,14 +128,30 @@ def test_the_timer_takes_the_patients_due_a_slice_at_a_time_with_the_same_alerts
     """A worker's timer honours `tick_patients` patients a call and calls again while
     `more_due` says so (streams/app.py): the loop runs records in between."""
     now = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
-    silent = [record({"patient_id": f"P{n}", "ts": stamp(now - timedelta(seconds=s)), "heart_rate": 80,
-                      "spo2": 97, "respiratory_rate": 15}, offset=n * 5 + i)
-              for n in range(7) for i, s in enumerate((40, 30, 20, 10, 0))]
+    silent = [
+        record(
+            {
+                "patient_id": f"P{n}",
+                "ts": stamp(now - timedelta(seconds=s)),
+                "heart_rate": 80,
+                "spo2": 97,
+                "respiratory_rate": 15,
+            },
+            offset=n * 5 + i,
+        )
+        for n in range(7)
+        for i, s in enumerate((40, 30, 20, 10, 0))
+    ]
     fired: dict[str, list[list[tuple[str, str]]]] = {}
     for name, slice_size in (("at once", None), ("three a call", 3)):
         wall = Wall()
-        step = RecordStep(Engine(EngineConfig(signal_loss_after_s=120)), TOPICS, Store(),
-                          checkpoint_interval_s=30, clock=EventClock(wall))
+        step = RecordStep(
+            Engine(EngineConfig(signal_loss_after_s=120)),
+            TOPICS,
+            Store(),
+            checkpoint_interval_s=30,
+            clock=EventClock(wall),
+        )
         assert not step.more_due(), "no advance yet"
         take_all(step, Store(), silent)
         wall.now += 300  # every monitor falls silent at once
@@ -133,9 +180,16 @@ def test_a_topic_created_again_starts_its_offsets_afresh_and_its_new_records_are
     (offsets from 0): records newer than the patient's clock are applied whatever their offset."""
     store = Store()
     first = RecordStep(Engine(), TOPICS, store, checkpoint_interval_s=30)
-    take_all(first, store, [
-        record({"patient_id": "P9", "ts": "2026-11-20T08:00:00Z", "type": "therapy", "therapy": "car-t"}, offset=50),
-        record({"patient_id": "P9", "ts": "2026-11-21T08:00:00Z", "heart_rate": 80}, offset=100)])
+    take_all(
+        first,
+        store,
+        [
+            record(
+                {"patient_id": "P9", "ts": "2026-11-20T08:00:00Z", "type": "therapy", "therapy": "car-t"}, offset=50
+            ),
+            record({"patient_id": "P9", "ts": "2026-11-21T08:00:00Z", "heart_rate": 80}, offset=100),
+        ],
+    )
     second = RecordStep(Engine(), TOPICS, store, checkpoint_interval_s=30)
     again = second.take(record({"patient_id": "P9", "ts": "2026-11-21T08:00:00Z", "heart_rate": 80}, offset=100))
     assert again.alerts == [] and again.write is None, "the same record: redelivered, skipped"

@@ -83,8 +83,14 @@ class Broker:
 
     def seek(self, tp: tuple[str, int], offset: int) -> None:
         self.position[tp] = offset
-        self.cursor = min(self.cursor, next(index for index, record in enumerate(self.log)
-                                            if (record.topic, record.partition) == tp and record.offset >= offset))
+        self.cursor = min(
+            self.cursor,
+            next(
+                index
+                for index, record in enumerate(self.log)
+                if (record.topic, record.partition) == tp and record.offset >= offset
+            ),
+        )
 
     def restart(self) -> None:
         """A new consumer resumes every partition from its commit."""
@@ -187,13 +193,14 @@ def test_the_simulated_ward_pages_at_all() -> None:
     assert len(clean_alerts()) >= 5, "a ward that pages nothing proves nothing about redelivery"
 
 
-disturbance = st.tuples(st.sampled_from(["commit", "commit", "tick", "rewind", "crash"]),
-                        st.floats(0.0, 1.0))
+disturbance = st.tuples(st.sampled_from(["commit", "commit", "tick", "rewind", "crash"]), st.floats(0.0, 1.0))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(plan=st.dictionaries(st.integers(0, 4400), disturbance, max_size=12),
-       retries=st.sets(st.integers(0, 4400), max_size=20))
+@given(
+    plan=st.dictionaries(st.integers(0, 4400), disturbance, max_size=12),
+    retries=st.sets(st.integers(0, 4400), max_size=20),
+)
 def test_restarts_rewinds_and_retries_page_as_a_run_that_saw_each_record_once(plan, retries) -> None:
     assert run(with_retries(ward_log(), retries), plan) == clean_alerts()
 

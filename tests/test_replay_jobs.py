@@ -31,15 +31,20 @@ def stays() -> dict[str, list[bytes]]:
 
 def _single(path: Path, with_status: bool) -> tuple[list[dict], str]:
     out, err = io.BytesIO(), io.StringIO()
-    replay(input_lines(path), Engine(EngineConfig(), statuses=with_status), out, err,
-           with_status=with_status, known=plan(input_lines(path)))
+    replay(
+        input_lines(path),
+        Engine(EngineConfig(), statuses=with_status),
+        out,
+        err,
+        with_status=with_status,
+        known=plan(input_lines(path)),
+    )
     return _outputs(out.getvalue()), err.getvalue()
 
 
 def _jobs(path: Path, jobs: int, with_status: bool) -> tuple[list[dict], str]:
     out, err = io.BytesIO(), io.StringIO()
-    replay_jobs(path, EngineConfig(), jobs, plan(input_lines(path)), out, err,
-                with_status=with_status)
+    replay_jobs(path, EngineConfig(), jobs, plan(input_lines(path)), out, err, with_status=with_status)
     return _outputs(out.getvalue()), err.getvalue()
 
 
@@ -65,8 +70,7 @@ def _assert_same(single: list[dict], parallel: list[dict]) -> None:
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("order", ["time-sorted", "grouped"])
 def test_two_processes_give_what_one_gives_on_real_stays(stays, tmp_path: Path, order: str) -> None:
-    lines = (time_sorted(stays) if order == "time-sorted"
-             else [line for own in stays.values() for line in own])
+    lines = time_sorted(stays) if order == "time-sorted" else [line for own in stays.values() for line in own]
     path = tmp_path / "stays.jsonl"
     path.write_bytes(b"".join(lines))
     single, errors = _single(path, with_status=True)
@@ -111,8 +115,13 @@ def test_invalid_lines_are_reported_with_their_numbers_in_order(stays, tmp_path:
 
 
 def test_patients_are_shared_out_by_their_lines() -> None:
-    known = plan([b'{"patient_id": "%s", "ts": "2020-01-01T00:00:00Z"}' % name
-                  for name, count in ((b"a", 5), (b"b", 3), (b"c", 2), (b"d", 1)) for _ in range(count)])
+    known = plan(
+        [
+            b'{"patient_id": "%s", "ts": "2020-01-01T00:00:00Z"}' % name
+            for name, count in ((b"a", 5), (b"b", 3), (b"c", 2), (b"d", 1))
+            for _ in range(count)
+        ]
+    )
     assert share_out(known, 2) == {"a": 0, "b": 1, "c": 1, "d": 0}  # 5 + 1 and 3 + 2 lines
     assert share_out(known, 1) == dict.fromkeys("abcd", 0)
 
@@ -123,8 +132,9 @@ def test_the_command_line_replays_with_jobs(stays, tmp_path: Path) -> None:
     path.write_bytes(b"".join(time_sorted(dict(list(stays.items())[:20]))) + b"oops\n")
     runs = {}
     for jobs in ("1", "2"):
-        done = subprocess.run([sys.executable, "-m", "crsmon.cli", "replay", str(path), "--jobs", jobs],
-                              capture_output=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "crsmon.cli", "replay", str(path), "--jobs", jobs], capture_output=True, check=True
+        )
         runs[jobs] = done
     assert runs["2"].stderr == runs["1"].stderr
     assert runs["1"].stderr.startswith(b"line ")

@@ -69,8 +69,7 @@ def test_each_rule_times_its_episodes_as_it_declares():
     # a CRS episode that never had a grade is a ward deterioration, timed as NEWS2
     assert timing("crs", 0) == timing("news2", 0)
     assert timing("crs", 0).persistence_s == 22
-    assert timing("crs", 1) == Timing(11, config.crs_downgrade_after_min * 60,
-                                              config.crs_resolve_after_h * 3600)
+    assert timing("crs", 1) == Timing(11, config.crs_downgrade_after_min * 60, config.crs_resolve_after_h * 3600)
 
 
 def test_alerts_carry_the_news2_score_and_grade_as_the_rule_declares():

@@ -13,10 +13,10 @@ import numpy as np
 import orjson
 import pytest
 
+from monitor.wire import Alert, OxygenEvent, VitalSigns, decode_as, decode_input, encode
 from simulator import ArtifactRates, Simulation, SimulationSettings
 from simulator.crs import PRODUCTS, plan_crs
 from simulator.files import InvalidSettings, load_settings
-from monitor.wire import Alert, OxygenEvent, VitalSigns, decode_as, decode_input, encode
 
 DAY = timedelta(days=1)
 NO_ARTIFACTS = ArtifactRates().scaled(0)
@@ -41,8 +41,9 @@ def seconds_between(messages) -> np.ndarray:
 @pytest.fixture(scope="module")
 def clean_ward():
     """CRS-heavy ward without artifacts, so that every reading is the patient's."""
-    simulation = Simulation(SimulationSettings(patients=40, days=3, seed=11, crs_share=0.6,
-                                               deterioration_share=0.2, artifacts=NO_ARTIFACTS))
+    simulation = Simulation(
+        SimulationSettings(patients=40, days=3, seed=11, crs_share=0.6, deterioration_share=0.2, artifacts=NO_ARTIFACTS)
+    )
     return simulation, list(simulation.events())
 
 
@@ -93,8 +94,7 @@ def sources(messages):
 
 @pytest.mark.parametrize("interval", [1, 15, 60])
 def test_continuous_numerics_come_at_the_configured_interval(interval):
-    settings = SimulationSettings(patients=3, days=0.25, seed=2, numerics_interval_s=interval,
-                                  artifacts=NO_ARTIFACTS)
+    settings = SimulationSettings(patients=3, days=0.25, seed=2, numerics_interval_s=interval, artifacts=NO_ARTIFACTS)
     for messages in by_patient(Simulation(settings).events()).values():
         numerics, _, _ = sources(messages)
         assert len(numerics) > 0.9 * 6 * 3600 / interval
@@ -117,15 +117,25 @@ def test_nibp_and_nurse_rounds_keep_their_cycles(clean_ward):
 
 
 # -- artifacts -------------------------------------------------------------------------------
-RATES = ArtifactRates(spo2_probe_off=6.0, ecg_leads_off=4.0, heart_rate_spike=5.0, spo2_single_dip=5.0,
-                      motion=0.0, gap=2.0, monitor_off=0.0, nibp_implausible=0.05, nibp_failed=0.0,
-                      temperature_under_read=0.0)
+RATES = ArtifactRates(
+    spo2_probe_off=6.0,
+    ecg_leads_off=4.0,
+    heart_rate_spike=5.0,
+    spo2_single_dip=5.0,
+    motion=0.0,
+    gap=2.0,
+    monitor_off=0.0,
+    nibp_implausible=0.05,
+    nibp_failed=0.0,
+    temperature_under_read=0.0,
+)
 
 
 @pytest.fixture(scope="module")
 def artifact_ward():
-    simulation = Simulation(SimulationSettings(patients=30, days=2, seed=21, crs_share=0.0,
-                                               deterioration_share=0.0, artifacts=RATES))
+    simulation = Simulation(
+        SimulationSettings(patients=30, days=2, seed=21, crs_share=0.0, deterioration_share=0.0, artifacts=RATES)
+    )
     return simulation, by_patient(simulation.events())
 
 
@@ -252,8 +262,8 @@ def test_severe_courses_carry_the_events_their_grade_needs(clean_ward):
     for truth in severe:
         events = [m for m in patients[truth.patient_id] if hasattr(m, "type")]
         assert any(getattr(e, "count", 0) >= 1 for e in events) or any(
-            isinstance(e, OxygenEvent) and e.device not in ("room_air", "nasal_cannula", "blow_by")
-            for e in events)
+            isinstance(e, OxygenEvent) and e.device not in ("room_air", "nasal_cannula", "blow_by") for e in events
+        )
         drugs = {e.drug for e in events if e.type == "medication"}
         assert "tocilizumab" in drugs and "corticosteroid" in drugs
 
@@ -272,8 +282,18 @@ def test_stable_patients_never_meet_crs_or_news2_red_criteria(clean_ward):
 
 
 # -- the ground truth, recomputed from the messages alone --------------------------------------
-OXYGEN_GRADE = {"room_air": 0, "blow_by": 2, "nasal_cannula": 2, "high_flow_nasal_cannula": 3,
-                "face_mask": 3, "non_rebreather": 3, "venturi": 3, "cpap": 4, "bipap": 4, "ventilator": 4}
+OXYGEN_GRADE = {
+    "room_air": 0,
+    "blow_by": 2,
+    "nasal_cannula": 2,
+    "high_flow_nasal_cannula": 3,
+    "face_mask": 3,
+    "non_rebreather": 3,
+    "venturi": 3,
+    "cpap": 4,
+    "bipap": 4,
+    "ventilator": 4,
+}
 
 
 def recompute(messages) -> dict:
@@ -321,17 +341,26 @@ def test_the_ground_truth_is_what_the_messages_show(clean_ward):
     grades = set()
     for truth in simulation.truths:
         seen = recompute(patients[truth.patient_id])
-        assert seen == {"first_fever_at": truth.first_fever_at, "grade2_at": truth.grade2_at,
-                        "max_grade": truth.max_grade}, truth.patient_id
+        assert seen == {
+            "first_fever_at": truth.first_fever_at,
+            "grade2_at": truth.grade2_at,
+            "max_grade": truth.max_grade,
+        }, truth.patient_id
         grades.add(truth.max_grade)
     assert {0, 1, 2} <= grades and grades & {3, 4}
 
 
 def test_with_artifacts_the_onset_is_still_a_febrile_reading_of_the_patient():
-    simulation = Simulation(SimulationSettings(patients=15, days=3, seed=4, crs_share=1.0,
-                                               deterioration_share=0.0, artifacts=ArtifactRates().scaled(3)))
-    readings = {(m.patient_id, m.ts): m.temperature for m in simulation.events()
-                if isinstance(m, VitalSigns) and m.temperature is not None}
+    simulation = Simulation(
+        SimulationSettings(
+            patients=15, days=3, seed=4, crs_share=1.0, deterioration_share=0.0, artifacts=ArtifactRates().scaled(3)
+        )
+    )
+    readings = {
+        (m.patient_id, m.ts): m.temperature
+        for m in simulation.events()
+        if isinstance(m, VitalSigns) and m.temperature is not None
+    }
     for truth in simulation.truths:
         assert readings[(truth.patient_id, truth.crs_onset_at)] >= 38.0
 
@@ -350,8 +379,22 @@ def test_non_crs_deterioration_reaches_a_news2_red_reading_after_it_starts(clean
 def test_simulate_pipes_into_replay(tmp_path):
     truth_path = tmp_path / "truth.json"
     simulate = subprocess.Popen(
-        [CRSMON, "simulate", "--patients", "6", "--days", "2", "--seed", "3", "--crs-share", "0.5",
-         "--truth", str(truth_path)], stdout=subprocess.PIPE)
+        [
+            CRSMON,
+            "simulate",
+            "--patients",
+            "6",
+            "--days",
+            "2",
+            "--seed",
+            "3",
+            "--crs-share",
+            "0.5",
+            "--truth",
+            str(truth_path),
+        ],
+        stdout=subprocess.PIPE,
+    )
     replay = subprocess.run([CRSMON, "replay"], stdin=simulate.stdout, capture_output=True, timeout=240)
     simulate.stdout.close()
     assert simulate.wait(timeout=60) == 0
@@ -373,9 +416,24 @@ def test_simulate_refuses_bad_settings_with_a_reason():
 
 def test_simulate_writes_a_file_with_the_chosen_start(tmp_path):
     out = tmp_path / "ward.jsonl"
-    result = subprocess.run([CRSMON, "simulate", "--patients", "2", "--days", "0.1", "--start",
-                             "2027-01-05T06:00:00+01:00", "--numerics-interval", "5", "--out", str(out)],
-                            capture_output=True, timeout=60)
+    result = subprocess.run(
+        [
+            CRSMON,
+            "simulate",
+            "--patients",
+            "2",
+            "--days",
+            "0.1",
+            "--start",
+            "2027-01-05T06:00:00+01:00",
+            "--numerics-interval",
+            "5",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     vitals = [m for m in map(decode_input, out.read_bytes().splitlines()) if isinstance(m, VitalSigns)]
     assert min(m.ts for m in vitals) >= datetime.fromisoformat("2027-01-05T05:00:00+00:00")
@@ -386,8 +444,7 @@ def test_simulate_writes_a_file_with_the_chosen_start(tmp_path):
 @pytest.fixture(scope="module")
 def busy_ward():
     """Half the ward walks or does physiotherapy; clean data, so every reading is the patient's."""
-    simulation = Simulation(SimulationSettings(patients=40, days=3, seed=13, busy_share=0.5,
-                                               artifacts=NO_ARTIFACTS))
+    simulation = Simulation(SimulationSettings(patients=40, days=3, seed=13, busy_share=0.5, artifacts=NO_ARTIFACTS))
     return simulation, by_patient(simulation.events())
 
 
@@ -430,7 +487,9 @@ def test_bouts_rise_over_minutes_hold_20_to_30_minutes_and_settle_within_30(busy
             checked += 1
         full_days = [d for d in range(int(settings.days)) if patient.begin <= d * 86_400]
         for day in full_days:  # one bout in each slot of 08:00–20:00
-            assert sum(day * 86_400 <= s < (day + 1) * 86_400 for s, _, _ in course.bouts) == settings.busy_bouts_per_day
+            assert (
+                sum(day * 86_400 <= s < (day + 1) * 86_400 for s, _, _ in course.bouts) == settings.busy_bouts_per_day
+            )
     assert checked >= 30
 
 
@@ -465,8 +524,7 @@ def test_a_bout_shows_in_the_readings_as_exertion_not_deterioration(busy_ward):
 def test_busy_stable_patients_stay_stable_and_ill_patients_rest_while_ill():
     """No NEWS2 single-parameter 3 and no fever in a stable patient who walks three times a
     day; no bout from an hour before an illness starts to its planned end."""
-    simulation = Simulation(SimulationSettings(patients=60, days=3, seed=17, busy_share=1.0,
-                                               artifacts=NO_ARTIFACTS))
+    simulation = Simulation(SimulationSettings(patients=60, days=3, seed=17, busy_share=1.0, artifacts=NO_ARTIFACTS))
     patients = by_patient(simulation.events())
     for truth in simulation.truths:
         assert truth.busy and (truth.bouts or truth.kind != "stable")
@@ -487,7 +545,8 @@ def test_the_truth_lists_every_bout_and_the_same_seed_gives_the_same_bouts():
     for truth, patient in zip(first.truths, first.patients):
         assert [(s, e) for s, e in truth.bouts] == [
             (settings.start + timedelta(seconds=int(round(a))), settings.start + timedelta(seconds=int(round(b))))
-            for a, b, _ in patient.course.bouts]
+            for a, b, _ in patient.course.bouts
+        ]
         assert all(truth.monitored_from <= s < e <= truth.monitored_to for s, e in truth.bouts)
     assert [t.bouts for t in first.truths] == [t.bouts for t in again.truths]
     assert sum(len(t.bouts) for t in first.truths) > 0
@@ -496,8 +555,10 @@ def test_the_truth_lists_every_bout_and_the_same_seed_gives_the_same_bouts():
     document = first.truth_document()["patients"]
     busy = next(p for p in document if p["bouts"])
     assert set(busy["bouts"][0]) == {"start", "end"} and busy["busy"] is True
-    assert hashlib.sha256(b"".join(lines_of(settings))).hexdigest() == hashlib.sha256(
-        b"".join(lines_of(settings))).hexdigest()
+    assert (
+        hashlib.sha256(b"".join(lines_of(settings))).hexdigest()
+        == hashlib.sha256(b"".join(lines_of(settings))).hexdigest()
+    )
 
 
 def test_activity_leaves_everyone_else_as_they_were():

@@ -27,9 +27,17 @@ def ward():
     axi-cel only and every severe course with a creatinine rise, so that both are common. Coarse
     numerics: labs and assessments do not depend on them."""
     settings = SimulationSettings(
-        patients=120, days=8, seed=11, crs_share=0.6, deterioration_share=0.1, numerics_interval_s=300,
-        artifacts=NO_ARTIFACTS, busy_share=0.0, product_mix={"axi-cel-like": 1.0},
-        aki_share_of_severe_crs=1.0, icans_share_of_post_therapy_stable=0.5,
+        patients=120,
+        days=8,
+        seed=11,
+        crs_share=0.6,
+        deterioration_share=0.1,
+        numerics_interval_s=300,
+        artifacts=NO_ARTIFACTS,
+        busy_share=0.0,
+        product_mix={"axi-cel-like": 1.0},
+        aki_share_of_severe_crs=1.0,
+        icans_share_of_post_therapy_stable=0.5,
     )
     simulation = Simulation(settings)
     return simulation, {truth.patient_id: truth for truth in simulation.truths}
@@ -72,8 +80,11 @@ def test_every_patient_has_a_morning_panel_each_day_around_six(ward):
         assert all(abs(at % DAY - 6 * HOUR) <= 0.5 * HOUR for at in mornings)
         days = [at // DAY for at in mornings]
         assert days == sorted(set(days))
-        monitored = {d for d in range(int(window // DAY) + 1)
-                     if patient.begin + 0.5 * HOUR <= d * DAY + 6 * HOUR <= window - 0.5 * HOUR}
+        monitored = {
+            d
+            for d in range(int(window // DAY) + 1)
+            if patient.begin + 0.5 * HOUR <= d * DAY + 6 * HOUR <= window - 0.5 * HOUR
+        }
         assert monitored <= set(days), patient.patient_id
 
 
@@ -101,8 +112,9 @@ def test_crp_rises_within_a_day_of_the_fever_and_il6_jumps_after_tocilizumab(war
             # CRS grade 1 adds at least 40 mg/L at its peak, half of it within a day; own CRP ≤ 8.
             assert max(within_a_day) > max(before) + 15, patient.patient_id
             checked_crp += 1
-        doses = [at for at, fields in course.events
-                 if fields["type"] == "medication" and fields["drug"] == "tocilizumab"]
+        doses = [
+            at for at, fields in course.events if fields["type"] == "medication" and fields["drug"] == "tocilizumab"
+        ]
         il6 = lab_values(patient, "il6")
         if doses:
             last_before = [value for at, value in il6 if at <= doses[0]]
@@ -161,8 +173,7 @@ def test_icans_starts_3_to_8_days_after_therapy_with_and_without_crs(ward):
     for patient in patients:
         days = (patient.icans.onset - patient.course.therapy_at) / DAY
         assert 3.0 <= days <= 8.0, patient.patient_id
-        first_abnormal = next(at for at, fields in observations(patient, "neuro")
-                              if icans_grade(fields) > 0)
+        first_abnormal = next(at for at, fields in observations(patient, "neuro") if icans_grade(fields) > 0)
         assert first_abnormal >= patient.icans.onset
     kinds = {patient.course.kind for patient in patients}
     assert kinds == {CRS, STABLE}  # some without CRS
@@ -191,14 +202,20 @@ def test_steroids_follow_grade_2_and_bring_icans_back(ward):
     simulation, _ = ward
     recovered = 0
     for patient in icans_patients(simulation):
-        steroids = [at for at, fields in patient.events if fields["type"] == "medication"
-                    and fields["drug"] == "corticosteroid" and at >= patient.icans.onset]
+        steroids = [
+            at
+            for at, fields in patient.events
+            if fields["type"] == "medication" and fields["drug"] == "corticosteroid" and at >= patient.icans.onset
+        ]
         grades = [(at, icans_grade(fields)) for at, fields in observations(patient, "neuro")]
         if patient.icans.grade >= 2:  # given once the ICE score has fallen to 6 (grade 2)
             given = patient.icans.steroid_at
             assert given is not None and patient.icans.loss_at(given) >= 4, patient.patient_id
-            assert (given in {float(at) for at in steroids} or round(given) in steroids
-                    or given >= simulation.settings.window_s)
+            assert (
+                given in {float(at) for at in steroids}
+                or round(given) in steroids
+                or given >= simulation.settings.window_s
+            )
         if patient.icans.grade == 1:
             assert not steroids  # grade 1: supportive care
         back = patient.icans.knots[0][-1]
@@ -233,7 +250,8 @@ def test_the_icans_truth_is_the_worst_domain_of_what_was_charted(ward):
     for patient in simulation.patients:
         truth = truths[patient.patient_id]
         assert [grade for _, grade in truth.icans] == [
-            icans_grade(fields) for _, fields in observations(patient, "neuro")]
+            icans_grade(fields) for _, fields in observations(patient, "neuro")
+        ]
     # The ASTCT 2019 table (CLINICAL.md), domain by domain:
     assert icans_grade({"ice": 8, "arousal": "alert"}) == 1
     assert icans_grade({"ice": 9, "arousal": "voice"}) == 2  # arousal worse than ICE
@@ -241,8 +259,9 @@ def test_the_icans_truth_is_the_worst_domain_of_what_was_charted(ward):
     assert icans_grade({"arousal": "unarousable"}) == 4  # ICE 0 because unarousable
     assert icans_grade({"ice": 10, "seizure": "resolved"}) == 3
     assert icans_grade({"ice": 10, "cerebral_edema": "diffuse"}) == 4
-    assert icans_grade({"ice_items": {"orientation": 4, "naming": 2, "commands": 1, "writing": 0,
-                                      "attention": 0}}) == 1  # items add up to ICE 7
+    assert (
+        icans_grade({"ice_items": {"orientation": 4, "naming": 2, "commands": 1, "writing": 0, "attention": 0}}) == 1
+    )  # items add up to ICE 7
     assert icans_grade({"ice": 6}) == 2 and icans_grade({"ice": 3}) == 2 and icans_grade({"ice": 2}) == 3
 
 
@@ -275,8 +294,10 @@ def test_labs_and_neuro_leave_every_vital_sign_and_crs_event_as_it_was():
 
     def old(message) -> bool:
         return not is_new(message) and not (
-            getattr(message, "type", None) == "medication" and message.drug == "corticosteroid"
-            and round(message.ts.timestamp() - on.start.timestamp()) in icans_steroids[message.patient_id])
+            getattr(message, "type", None) == "medication"
+            and message.drug == "corticosteroid"
+            and round(message.ts.timestamp() - on.start.timestamp()) in icans_steroids[message.patient_id]
+        )
 
     assert digest(on, old) == digest(off, lambda message: True)
 
@@ -289,8 +310,10 @@ def test_the_truth_document_lists_aki_stages_and_icans_grades_with_their_times()
         creatinine = [at for at, _ in lab_values(patient, "creatinine")]
         start = simulation.settings.start
         assert [entry["at"] for entry in truth["icans"]] == [
-            format_timestamp(start + timedelta(seconds=at)) for at in neuro]
+            format_timestamp(start + timedelta(seconds=at)) for at in neuro
+        ]
         assert [entry["at"] for entry in truth["aki"]] == [
-            format_timestamp(start + timedelta(seconds=at)) for at in creatinine]
+            format_timestamp(start + timedelta(seconds=at)) for at in creatinine
+        ]
         assert truth["creatinine_baseline"] == round(patient.labs.own["creatinine"], 3)
         assert truth["icans_max_grade"] == max((e["grade"] for e in truth["icans"]), default=0)

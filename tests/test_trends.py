@@ -68,8 +68,10 @@ def test_pressure_falling_below_baseline_warns_and_brings_the_supporting_signs()
 
 def test_a_patient_recovering_towards_baseline_never_warns():
     current = [90.0, 128.0, None, None, 37.5, 97.0, 16.0]
-    trend = Trend([-10.0, -9.0, None, None, -0.5, -1.0, None],  # falling back to the baseline
-                  [92.0, 129.0, None, None, 37.6, 97.0, None])
+    trend = Trend(
+        [-10.0, -9.0, None, None, -0.5, -1.0, None],  # falling back to the baseline
+        [92.0, 129.0, None, None, 37.6, 97.0, None],
+    )
     base = [80.0, 125.0, None, None, 36.8, 97.0, None]
     assert early_warning(current, trend, base, 90 / 128, CONFIG) == ()
 
@@ -79,7 +81,8 @@ def test_saturation_well_below_baseline_for_an_hour_warns_without_a_slope():
     trend = Trend([5.0, 0.0, None, None, 0.0, 0.0, None], [99.0, 121.0, None, None, 38.6, 94.0, None])
     base = [80.0, 125.0, None, None, 36.8, 97.0, None]
     assert early_warning(current, trend, base, 100 / 120, CONFIG) == (
-        "SpO2 94 % over the last 30 min, 3 below baseline 97",)
+        "SpO2 94 % over the last 30 min, 3 below baseline 97",
+    )
     trend = Trend(trend.rates, [99.0, 121.0, None, None, 38.6, 96.0, None])
     assert early_warning(current, trend, base, 100 / 120, CONFIG) == ()
 
@@ -92,8 +95,7 @@ def ward_day(bed: Bedside, start_min: int, hours: float, **values) -> None:
 def test_a_falling_pressure_in_a_febrile_patient_warns_hours_before_grade_2():
     bed = Bedside()
     bed.therapy(bed.at(0))
-    ward_day(bed, 0, 24, heart_rate=78, systolic_bp=128, spo2=97, respiratory_rate=15,
-             temperature=36.8)
+    ward_day(bed, 0, 24, heart_rate=78, systolic_bp=128, spo2=97, respiratory_rate=15, temperature=36.8)
     start = 24 * 60
     below_90 = None
     for step in range(0, 5 * 4):  # febrile, systolic falling 8 mmHg an hour
@@ -101,8 +103,9 @@ def test_a_falling_pressure_in_a_febrile_patient_warns_hours_before_grade_2():
         systolic = 124 - 8 * step / 4
         if below_90 is None and systolic < 90:
             below_90 = bed.at(minute)
-        bed.vitals(bed.at(minute), heart_rate=100 + step, systolic_bp=systolic, spo2=97,
-                   respiratory_rate=18, temperature=38.6)
+        bed.vitals(
+            bed.at(minute), heart_rate=100 + step, systolic_bp=systolic, spo2=97, respiratory_rate=18, temperature=38.6
+        )
     first_high = next(a for a in bed.alerts if a.severity == "high")
     assert first_high.status == "updated" and first_high.crs_grade == 1
     assert any("early warning: systolic BP falling" in reason for reason in first_high.reasons)
@@ -113,25 +116,34 @@ def test_a_falling_pressure_in_a_febrile_patient_warns_hours_before_grade_2():
 def test_a_febrile_patient_with_steady_pressure_and_saturation_stays_medium():
     bed = Bedside()
     bed.therapy(bed.at(0))
-    ward_day(bed, 0, 24, heart_rate=70, systolic_bp=128, spo2=97, respiratory_rate=15,
-             temperature=36.8)
+    ward_day(bed, 0, 24, heart_rate=70, systolic_bp=128, spo2=97, respiratory_rate=15, temperature=36.8)
     for step in range(0, 6 * 4):
-        bed.vitals(bed.at(24 * 60 + step * 15), heart_rate=min(70 + 3 * step, 118),
-                   systolic_bp=124, spo2=97, respiratory_rate=19,
-                   temperature=min(38.1 + 0.1 * step, 39.6))
+        bed.vitals(
+            bed.at(24 * 60 + step * 15),
+            heart_rate=min(70 + 3 * step, 118),
+            systolic_bp=124,
+            spo2=97,
+            respiratory_rate=19,
+            temperature=min(38.1 + 0.1 * step, 39.6),
+        )
     assert [(a.status, a.severity) for a in bed.alerts] == [("firing", "medium")]
 
 
 def test_the_warning_applies_when_antipyretics_have_masked_the_fever():
     bed = Bedside()
     bed.therapy(bed.at(0))
-    ward_day(bed, 0, 24, heart_rate=78, systolic_bp=128, spo2=97, respiratory_rate=15,
-             temperature=36.8)
+    ward_day(bed, 0, 24, heart_rate=78, systolic_bp=128, spo2=97, respiratory_rate=15, temperature=36.8)
     bed.vitals(bed.at(24 * 60), temperature=38.7, systolic_bp=124)
     bed.medication(bed.at(24 * 60 + 5), "antipyretic")
     for step in range(1, 5 * 4):
-        bed.vitals(bed.at(24 * 60 + step * 15), heart_rate=95, systolic_bp=124 - 8 * step / 4,
-                   spo2=97, respiratory_rate=18, temperature=37.4)
+        bed.vitals(
+            bed.at(24 * 60 + step * 15),
+            heart_rate=95,
+            systolic_bp=124 - 8 * step / 4,
+            spo2=97,
+            respiratory_rate=18,
+            temperature=37.4,
+        )
     assert any(a.severity == "high" and a.crs_grade == 0 for a in bed.alerts)
 
 
@@ -139,26 +151,35 @@ def test_trends_can_be_tuned_off():
     config = EngineConfig(systolic_fall_per_h=1000, spo2_fall_per_h=1000, shock_index_abnormal=99)
     bed = Bedside(Engine(config))
     bed.therapy(bed.at(0))
-    ward_day(bed, 0, 24, heart_rate=78, systolic_bp=128, spo2=97, respiratory_rate=15,
-             temperature=36.8)
+    ward_day(bed, 0, 24, heart_rate=78, systolic_bp=128, spo2=97, respiratory_rate=15, temperature=36.8)
     for step in range(0, 4 * 4):
-        bed.vitals(bed.at(24 * 60 + step * 15), heart_rate=100, systolic_bp=124 - 8 * step / 4,
-                   spo2=97, respiratory_rate=18, temperature=38.6)
+        bed.vitals(
+            bed.at(24 * 60 + step * 15),
+            heart_rate=100,
+            systolic_bp=124 - 8 * step / 4,
+            spo2=97,
+            respiratory_rate=18,
+            temperature=38.6,
+        )
     assert all(a.severity == "medium" for a in bed.alerts)
 
 
 def test_a_trend_alone_never_opens_an_episode():
     bed = Bedside()
     bed.therapy(bed.at(0))
-    ward_day(bed, 0, 24, heart_rate=78, systolic_bp=128, spo2=97, respiratory_rate=15,
-             temperature=36.8)
+    ward_day(bed, 0, 24, heart_rate=78, systolic_bp=128, spo2=97, respiratory_rate=15, temperature=36.8)
     bed.vitals(bed.at(24 * 60), temperature=38.7, systolic_bp=126, heart_rate=95)
     bed.medication(bed.at(24 * 60 + 5), "tocilizumab")  # lifts the fever requirement for days
-    ward_day(bed, 24 * 60 + 15, 14, heart_rate=80, systolic_bp=126, spo2=97,
-             respiratory_rate=15, temperature=37.0)
+    ward_day(bed, 24 * 60 + 15, 14, heart_rate=80, systolic_bp=126, spo2=97, respiratory_rate=15, temperature=37.0)
     assert [a.status for a in bed.alerts] == ["firing", "resolved"]  # 12 h without criteria
     for step in range(0, 4 * 4):  # pressure falling below baseline, still above 90
-        bed.vitals(bed.at(39 * 60 + 15 * step), heart_rate=95, systolic_bp=124 - 8 * step / 4,
-                   spo2=97, respiratory_rate=16, temperature=37.0)
+        bed.vitals(
+            bed.at(39 * 60 + 15 * step),
+            heart_rate=95,
+            systolic_bp=124 - 8 * step / 4,
+            spo2=97,
+            respiratory_rate=16,
+            temperature=37.0,
+        )
     assert [a.status for a in bed.alerts] == ["firing", "resolved"]
     assert bed.status().early_warning is True  # shown on the dashboard, not paged

@@ -25,15 +25,15 @@ FILES = sorted(DATA.glob("*.psv"))
 
 
 def validate(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "crsmon.cli", "validate", *args],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "crsmon.cli", "validate", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> tuple[dict, Path, str]:
     out = tmp_path_factory.mktemp("validation")
-    done = validate(str(DATA), "--out", str(out), "--jobs", "2", "--sweep",
-                    "deterioration_high_open=3.2")
+    done = validate(str(DATA), "--out", str(out), "--jobs", "2", "--sweep", "deterioration_high_open=3.2")
     assert done.returncode == 0, done.stderr
     return orjson.loads((out / "validation.json").read_bytes()), out, done.stderr
 
@@ -41,8 +41,7 @@ def report(tmp_path_factory) -> tuple[dict, Path, str]:
 def rows(path: Path) -> list[dict[str, float]]:
     lines = path.read_text().splitlines()
     header = lines[0].split("|")
-    return [{name: float(value) for name, value in zip(header, line.split("|"))}
-            for line in lines[1:]]
+    return [{name: float(value) for name, value in zip(header, line.split("|"))} for line in lines[1:]]
 
 
 def news2_flags(path: Path, threshold: int) -> tuple[int, int, float | None]:
@@ -55,8 +54,10 @@ def news2_flags(path: Path, threshold: int) -> tuple[int, int, float | None]:
     first = table[0]["ICULOS"]
     for row in table:
         hour = row["ICULOS"]
-        measured = any(not math.isnan(row[name]) and row[name] != 0 for name in (
-            "HR", "O2Sat", "Temp", "SBP", "MAP", "Resp", "FiO2", "PaCO2", "WBC"))
+        measured = any(
+            not math.isnan(row[name]) and row[name] != 0
+            for name in ("HR", "O2Sat", "Temp", "SBP", "MAP", "Resp", "FiO2", "PaCO2", "WBC")
+        )
         hours += measured
         for name in ("HR", "O2Sat", "Temp", "SBP", "Resp", "FiO2"):
             if not math.isnan(row[name]) and not (row[name] == 0 and name != "FiO2"):
@@ -67,10 +68,14 @@ def news2_flags(path: Path, threshold: int) -> tuple[int, int, float | None]:
             return seen[1] if seen and hour - seen[0] < 4 else None
 
         fio2 = value("FiO2")
-        score = news2(respiratory_rate=value("Resp"), spo2=value("O2Sat"),
-                      on_oxygen=fio2 is not None and (fio2 / 100 if fio2 > 1 else fio2) > 0.21,
-                      systolic_bp=value("SBP"), heart_rate=value("HR"),
-                      temperature=value("Temp")).score
+        score = news2(
+            respiratory_rate=value("Resp"),
+            spo2=value("O2Sat"),
+            on_oxygen=fio2 is not None and (fio2 / 100 if fio2 > 1 else fio2) > 0.21,
+            systolic_bp=value("SBP"),
+            heart_rate=value("HR"),
+            temperature=value("Temp"),
+        ).score
         flagged += measured and score >= threshold
         if onset is None and row["SepsisLabel"] == 1:
             onset = hour + 6 - first
@@ -102,8 +107,7 @@ def test_bedside_news2_agrees_with_a_score_computed_row_by_row(report) -> None:
 
 def test_onset_figures_count_the_septic_stays_with_twelve_hours_of_record_first(report) -> None:
     figures = report[0]
-    counted = [path for path in FILES if (onset := news2_flags(path, 5)[2]) is not None
-               and onset >= 12]
+    counted = [path for path in FILES if (onset := news2_flags(path, 5)[2]) is not None and onset >= 12]
     assert figures["cohort"]["septic_onset_counted"] == len(counted)
     for name, detector in figures["detectors"].items():
         lead = detector["first_firing_lead_time"]
@@ -117,8 +121,12 @@ def test_onset_figures_count_the_septic_stays_with_twelve_hours_of_record_first(
 def test_crsmon_figures_are_consistent_with_each_other(report) -> None:
     detectors = report[0]["detectors"]
     medium, high = detectors["crsmon ≥ medium"], detectors["crsmon ≥ high"]
-    for figure in ("hours_flagged_share_all", "hours_flagged_share_non_septic",
-                   "flagged_at_onset_minus_6h", "flagged_at_onset_minus_0h"):
+    for figure in (
+        "hours_flagged_share_all",
+        "hours_flagged_share_non_septic",
+        "flagged_at_onset_minus_6h",
+        "flagged_at_onset_minus_0h",
+    ):
         assert high[figure]["value"] <= medium[figure]["value"]
     by_rule = report[0]["crsmon_firings_by_rule"]
     assert by_rule and all(key.split()[0] in CLINICAL_RULES for key in by_rule)
@@ -152,8 +160,7 @@ def test_a_damaged_export_is_named_counted_and_finished(tmp_path) -> None:
     second.write_text("\n".join([header + "|Ward"] + [line + "|5W" for line in body]) + "\n")
     header, *body = third.read_text().splitlines()
     keep = [i for i, name in enumerate(header.split("|")) if name != "SepsisLabel"]
-    third.write_text("\n".join("|".join(line.split("|")[i] for i in keep)
-                               for line in [header, *body]) + "\n")
+    third.write_text("\n".join("|".join(line.split("|")[i] for i in keep) for line in [header, *body]) + "\n")
     (folder / "empty.psv").write_text("")
     out = tmp_path / "out"
     done = validate(str(folder), "--out", str(out), "--jobs", "1", "--sweep", "")
@@ -172,7 +179,7 @@ def test_a_damaged_export_is_named_counted_and_finished(tmp_path) -> None:
 
 def test_json_lines_with_an_outcomes_file(tmp_path) -> None:
     from monitor.wire import encode
-    from validation.physionet import ColumnMap, EPOCH, read_stay
+    from validation.physionet import EPOCH, ColumnMap, read_stay
     from validation.problems import Problems
 
     events, outcomes = [], {}
@@ -186,8 +193,15 @@ def test_json_lines_with_an_outcomes_file(tmp_path) -> None:
             outcomes[stay.patient_id] = None
     (tmp_path / "ward.jsonl").write_bytes(b"\n".join(events) + b"\nnot json\n")
     (tmp_path / "outcomes.json").write_bytes(orjson.dumps(outcomes))
-    done = validate(str(tmp_path / "ward.jsonl"), "--outcomes", str(tmp_path / "outcomes.json"),
-                    "--out", str(tmp_path / "out"), "--sweep", "")
+    done = validate(
+        str(tmp_path / "ward.jsonl"),
+        "--outcomes",
+        str(tmp_path / "outcomes.json"),
+        "--out",
+        str(tmp_path / "out"),
+        "--sweep",
+        "",
+    )
     assert done.returncode == 0, done.stderr
     figures = orjson.loads((tmp_path / "out" / "validation.json").read_bytes())
     assert figures["cohort"]["patients"] == 12
@@ -240,14 +254,17 @@ def test_a_sweep_of_the_warning_s_thresholds_reuses_scores_and_gives_what_a_run_
 
     stays = [read_stay(path, ColumnMap(), Problems()) for path in FILES[:40]]
     config = EngineConfig()
-    swept = run_stays(stays, Problems(), config, [("deterioration_high_open", 3.0),
-                                                  ("deterioration_medium_open", 2.4)]).sweep
+    swept = run_stays(
+        stays, Problems(), config, [("deterioration_high_open", 3.0), ("deterioration_medium_open", 2.4)]
+    ).sweep
     for (name, value), flags in swept.items():
         own = run_stays(stays, Problems(), config.model_copy(update={name: value}), [])
         assert [stay.detectors["crsmon ≥ high"].hours.tolist() for stay in own.stays] == [
-            per_stay["crsmon ≥ high"].hours.tolist() for per_stay in flags], name
+            per_stay["crsmon ≥ high"].hours.tolist() for per_stay in flags
+        ], name
         assert [stay.detectors["crsmon ≥ medium"].hours.tolist() for stay in own.stays] == [
-            per_stay["crsmon ≥ medium"].hours.tolist() for per_stay in flags], name
+            per_stay["crsmon ≥ medium"].hours.tolist() for per_stay in flags
+        ], name
         assert any(per_stay["crsmon ≥ high"].hours.any() for per_stay in flags)
 
 
@@ -258,8 +275,7 @@ def test_a_target_burden_is_met_and_written_as_a_configuration_the_worker_reads(
     from monitor.config import load_config
 
     calibrated = tmp_path / "calibrated"
-    done = validate(str(DATA), "--out", str(calibrated), "--jobs", "2",
-                    "--target-burden", "high=5%,medium=15%")
+    done = validate(str(DATA), "--out", str(calibrated), "--jobs", "2", "--target-burden", "high=5%,medium=15%")
     assert done.returncode == 0, done.stderr
     figures = orjson.loads((calibrated / "validation.json").read_bytes())
     calibration = figures["calibration"]
@@ -269,11 +285,12 @@ def test_a_target_burden_is_met_and_written_as_a_configuration_the_worker_reads(
     assert config.deterioration_medium_open == calibration["levels"]["medium"]["open"]
     # both burdens are above the targets at the defaults (19 % and 5.5 %): both thresholds rise
     assert config.deterioration_medium_open > 1.801 and config.deterioration_high_open > 2.6
-    assert "clinical-config.json" in done.stderr and "calibrated crsmon ≥ high" in (
-        calibrated / "validation.html").read_text()
+    assert (
+        "clinical-config.json" in done.stderr
+        and "calibrated crsmon ≥ high" in (calibrated / "validation.html").read_text()
+    )
     replayed = tmp_path / "replayed"
-    done = validate(str(DATA), "--out", str(replayed), "--jobs", "2", "--sweep", "",
-                    "--config", str(written))
+    done = validate(str(DATA), "--out", str(replayed), "--jobs", "2", "--sweep", "", "--config", str(written))
     assert done.returncode == 0, done.stderr
     again = orjson.loads((replayed / "validation.json").read_bytes())["detectors"]
     for level, target in (("high", 0.05), ("medium", 0.15)):
@@ -294,8 +311,10 @@ def test_a_target_is_a_share_of_hours_or_firings_per_patient_day() -> None:
     from validation.calibration import Target, parse_targets
 
     assert parse_targets("high=3%, medium=12.5%,high=0.3/day") == [
-        Target("high", "hours", 0.03), Target("medium", "hours", 0.125),
-        Target("high", "firings", 0.3)]
+        Target("high", "hours", 0.03),
+        Target("medium", "hours", 0.125),
+        Target("high", "firings", 0.3),
+    ]
     for wrong in ("low=3%", "high=150%", "high=0%", ""):
         with pytest.raises(SystemExit):
             parse_targets(wrong)
@@ -305,11 +324,11 @@ def test_every_target_of_a_level_is_met_by_the_higher_of_their_thresholds() -> N
     from monitor.config import EngineConfig
     from validation.calibration import choose, parse_targets
 
-    curve = [{"value": t, "hours_flagged_share_non_septic": h,
-              "firings_per_patient_day_non_septic": f}
-             for t, h, f in ((2.0, 0.06, 0.4), (3.0, 0.03, 0.2), (4.0, 0.02, 0.1))]
-    opens, notes = choose(EngineConfig(), parse_targets("high=4.5%,high=0.15/day"),
-                          {"high": curve, "medium": []})
+    curve = [
+        {"value": t, "hours_flagged_share_non_septic": h, "firings_per_patient_day_non_septic": f}
+        for t, h, f in ((2.0, 0.06, 0.4), (3.0, 0.03, 0.2), (4.0, 0.02, 0.1))
+    ]
+    opens, notes = choose(EngineConfig(), parse_targets("high=4.5%,high=0.15/day"), {"high": curve, "medium": []})
     assert opens == {"high": pytest.approx(3.5)} and not notes
 
 

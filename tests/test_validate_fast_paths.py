@@ -35,9 +35,11 @@ def test_a_row_s_vital_signs_by_the_fast_path_are_pydantic_s(monkeypatch) -> Non
     for quick, straight in zip(fast, slow):
         assert quick.events == straight.events, quick.patient_id
         assert [event.model_fields_set for event in quick.events] == [
-            event.model_fields_set for event in straight.events], quick.patient_id
-        assert [encode(event) for event in quick.events] == [
-            encode(event) for event in straight.events], quick.patient_id
+            event.model_fields_set for event in straight.events
+        ], quick.patient_id
+        assert [encode(event) for event in quick.events] == [encode(event) for event in straight.events], (
+            quick.patient_id
+        )
         assert np.array_equal(quick.grid, straight.grid, equal_nan=True)
 
 
@@ -53,8 +55,9 @@ def results() -> list[tuple[StayResult, np.ndarray]]:
     offset, so that stays differ in length, flags and patient-hours."""
     out = []
     for index, stay in enumerate(_read_all()):
-        result = StayResult(stay.patient_id, stay.source, stay.hours, stay.measured(),
-                            stay.onset_hour, stay.outcome_known)
+        result = StayResult(
+            stay.patient_id, stay.source, stay.hours, stay.measured(), stay.onset_hour, stay.outcome_known
+        )
         out.append((result, (np.arange(stay.hours) + index) % 3 == 0))
     return out
 
@@ -75,8 +78,12 @@ def test_ratios_from_kept_resampled_sums_are_those_summed_afresh(results) -> Non
     flagged = hours.flagged([Flags(flag, 0, None) for _, flag in results])
     firsts = np.array([float(flag[0]) for _, flag in results])
     kept = Bootstrap()
-    for numerator, denominator in ((flagged, hours.patient), (firsts, hours.patient / 24),
-                                   (flagged, hours.patient), (firsts[:40], hours.patient[:40])):
+    for numerator, denominator in (
+        (flagged, hours.patient),
+        (firsts, hours.patient / 24),
+        (flagged, hours.patient),
+        (firsts[:40], hours.patient[:40]),
+    ):
         picks = kept.draws(len(numerator))
         straight = numerator[picks].sum(axis=1) / denominator[picks].sum(axis=1)
         low, high = np.percentile(straight, [2.5, 97.5])
@@ -101,16 +108,21 @@ def test_a_chunk_s_results_cross_processes_as_they_were_made() -> None:
 
     assert any(stay.detectors["crsmon ≥ medium"].firings for stay in made.stays)
     for mine, theirs in zip(made.stays, back.stays):
-        assert (theirs.patient_id, theirs.source, theirs.hours, theirs.onset_hour,
-                theirs.outcome_known, theirs.by_rule) == (
-            mine.patient_id, mine.source, mine.hours, mine.onset_hour, mine.outcome_known,
-            mine.by_rule)
-        assert (theirs.measured.dtype, theirs.measured.tolist()) == (
-            mine.measured.dtype, mine.measured.tolist())
+        assert (
+            theirs.patient_id,
+            theirs.source,
+            theirs.hours,
+            theirs.onset_hour,
+            theirs.outcome_known,
+            theirs.by_rule,
+        ) == (mine.patient_id, mine.source, mine.hours, mine.onset_hour, mine.outcome_known, mine.by_rule)
+        assert (theirs.measured.dtype, theirs.measured.tolist()) == (mine.measured.dtype, mine.measured.tolist())
         assert {name: plain(f) for name, f in theirs.detectors.items()} == {
-            name: plain(f) for name, f in mine.detectors.items()}
+            name: plain(f) for name, f in mine.detectors.items()
+        }
     for key, per_stay in made.sweep.items():
         assert [{n: plain(f) for n, f in d.items()} for d in back.sweep[key]] == [
-            {n: plain(f) for n, f in d.items()} for d in per_stay]
+            {n: plain(f) for n, f in d.items()} for d in per_stay
+        ]
     for label, flags in made.bedside_sweep.items():
         assert [plain(f) for f in back.bedside_sweep[label]] == [plain(f) for f in flags]

@@ -29,8 +29,15 @@ from validation.problems import Problems
 STAY = Path(__file__).parent / "data" / "physionet2019_labs" / "p107912.psv"
 #: The lab columns of the PhysioNet 2019 files crsmon has a test for, and the test: written out
 #: here from the challenge's column list and the catalogue, not read from validation/physionet.py.
-LAB_COLUMNS = {"Creatinine": "creatinine", "Bilirubin_total": "bilirubin", "Platelets": "platelets",
-               "WBC": "wbc", "Lactate": "lactate", "AST": "ast", "Fibrinogen": "fibrinogen"}
+LAB_COLUMNS = {
+    "Creatinine": "creatinine",
+    "Bilirubin_total": "bilirubin",
+    "Platelets": "platelets",
+    "WBC": "wbc",
+    "Lactate": "lactate",
+    "AST": "ast",
+    "Fibrinogen": "fibrinogen",
+}
 
 
 def table(path: Path) -> list[dict[str, str]]:
@@ -42,13 +49,18 @@ def expected_results(path: Path) -> list[tuple[float, str, float]]:
     """(hours after the first row, test, value) of every lab result in the file, row order."""
     rows = table(path)
     first = float(rows[0]["ICULOS"])
-    return [(float(row["ICULOS"]) - first, test, float(row[column]))
-            for row in rows for column, test in LAB_COLUMNS.items() if row[column] != "NaN"]
+    return [
+        (float(row["ICULOS"]) - first, test, float(row[column]))
+        for row in rows
+        for column, test in LAB_COLUMNS.items()
+        if row[column] != "NaN"
+    ]
 
 
 def validate(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "crsmon.cli", "validate", *args],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "crsmon.cli", "validate", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_every_lab_result_becomes_a_lab_message_at_its_row_s_hour() -> None:
@@ -56,8 +68,7 @@ def test_every_lab_result_becomes_a_lab_message_at_its_row_s_hour() -> None:
     assert stay is not None and not problems.counts
     expected = expected_results(STAY)
     assert len(expected) == 37  # counted in SOURCES.md
-    got = [((event.ts - stay.start).total_seconds() / 3600, event.test, event.value)
-           for event in stay.labs]
+    got = [((event.ts - stay.start).total_seconds() / 3600, event.test, event.value) for event in stay.labs]
     assert sorted(got) == sorted(expected)
     assert [hour for hour, _, _ in got] == sorted(hour for hour, _, _ in got)
     assert all(isinstance(event, LabEvent) and event.patient_id == "p107912" for event in stay.labs)
@@ -86,15 +97,17 @@ def test_results_arrive_in_the_catalogue_s_units_and_the_engine_holds_them() -> 
     # PhysioNet's units are the catalogue's canonical ones but for the counts, which are
     # 10^3/µL: the same number in 10^9/L (10^3 per 10^-6 L).
     assert (last["platelets"].value, last["platelets"].unit, last["platelets"].received_unit) == (
-        46.0, "10^9/L", "10^3/µL")
+        46.0,
+        "10^9/L",
+        "10^3/µL",
+    )
     assert (last["lactate"].value, last["lactate"].unit) == (12.24, "mmol/L")
     assert (last["creatinine"].value, last["creatinine"].unit) == (2.44, "mg/dL")
     engine = Engine(EngineConfig())
     statuses = [status for event in stay.inputs() for status in engine.observe(event).statuses]
     labs = statuses[-1].labs
     assert labs is not None
-    assert {test: value.value for test, value in labs.items()} == {
-        test: event.value for test, event in last.items()}
+    assert {test: value.value for test, value in labs.items()} == {test: event.value for test, event in last.items()}
 
 
 def test_a_result_outside_its_bounds_is_dropped_alone_and_counted_by_reason(tmp_path) -> None:
@@ -111,8 +124,9 @@ def test_a_result_outside_its_bounds_is_dropped_alone_and_counted_by_reason(tmp_
     problems = Problems()
     stay = read_stay(folder / STAY.name, ColumnMap(), problems)
     assert problems.counts == {"lab result outside its plausible bounds": 2}
-    assert "creatinine 224.5 mg/dL outside 0–40 mg/dL" in problems.examples[
-        "lab result outside its plausible bounds"][0]
+    assert (
+        "creatinine 224.5 mg/dL outside 0–40 mg/dL" in problems.examples["lab result outside its plausible bounds"][0]
+    )
     at = EPOCH + timedelta(hours=float(fields[header.index("ICULOS")]))
     that_hour = {event.test for event in stay.labs if event.ts == at}
     assert that_hour == {"ast", "lactate", "bilirubin", "wbc", "fibrinogen"}
@@ -141,8 +155,7 @@ def test_no_labs_reads_none_and_leaves_the_rest_as_it_was(tmp_path) -> None:
     folder = tmp_path / "export"
     folder.mkdir()
     shutil.copy(STAY, folder / STAY.name)
-    done = validate(str(folder), "--out", str(tmp_path / "out"), "--jobs", "1", "--sweep", "",
-                    "--no-labs")
+    done = validate(str(folder), "--out", str(tmp_path / "out"), "--jobs", "1", "--sweep", "", "--no-labs")
     assert done.returncode == 0, done.stderr
     figures = orjson.loads((tmp_path / "out" / "validation.json").read_bytes())
     assert figures["run"]["labs"] is False and figures["problems"] == {}
@@ -170,8 +183,16 @@ def test_a_column_map_naming_a_lab_crsmon_lacks_or_a_unit_it_refuses_says_so(tmp
 
 
 def _alert(rule: str, status: str, severity: str, at: datetime) -> Alert:
-    return Alert(alert_id=f"{rule}-{status}", episode_id=f"p1:{rule}:1", patient_id="p1",
-                 status=status, severity=severity, rule=rule, reasons=["made up"], observed_at=at)
+    return Alert(
+        alert_id=f"{rule}-{status}",
+        episode_id=f"p1:{rule}:1",
+        patient_id="p1",
+        status=status,
+        severity=severity,
+        rule=rule,
+        reasons=["made up"],
+        observed_at=at,
+    )
 
 
 def test_a_newly_registered_clinical_rule_gets_its_rows_without_an_edit(monkeypatch) -> None:
@@ -183,13 +204,14 @@ def test_a_newly_registered_clinical_rule_gets_its_rows_without_an_edit(monkeypa
     from validation.report_html import render
 
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    alerts = [_alert("made_up", "firing", "medium", start + timedelta(hours=2)),
-              _alert("made_up", "resolved", "medium", start + timedelta(hours=5))]
+    alerts = [
+        _alert("made_up", "firing", "medium", start + timedelta(hours=2)),
+        _alert("made_up", "resolved", "medium", start + timedelta(hours=5)),
+    ]
     unregistered, _ = flags_of_alerts(alerts, start.timestamp(), 24, ("made_up",))
     assert not unregistered["crsmon ≥ medium"].hours.any()  # not a clinical rule: not counted
 
-    made_up = registry.Rule(name="made_up", timing=lambda config: Timing(0, 0, 0),
-                            level=lambda findings: None)
+    made_up = registry.Rule(name="made_up", timing=lambda config: Timing(0, 0, 0), level=lambda findings: None)
     monkeypatch.setattr(registry, "REGISTRY", (*registry.REGISTRY, made_up))
     config = EngineConfig()
     rules = clinical_rules(config)
@@ -203,8 +225,9 @@ def test_a_newly_registered_clinical_rule_gets_its_rows_without_an_edit(monkeypa
     assert not detectors["crsmon deterioration rule"].hours.any()
     assert by_rule == {("made_up", "medium"): 1}
     # An organ rule (read from labs or assessments, `ward_level=False`) has its own row only.
-    organ = registry.Rule(name="made_up", timing=lambda config: Timing(0, 0, 0),
-                          level=lambda findings: None, ward_level=False)
+    organ = registry.Rule(
+        name="made_up", timing=lambda config: Timing(0, 0, 0), level=lambda findings: None, ward_level=False
+    )
     monkeypatch.setattr(registry, "REGISTRY", (*registry.REGISTRY[:-1], organ))
     alone, _ = flags_of_alerts(alerts, start.timestamp(), 24, rules)
     assert alone["crsmon made_up rule"].hours.tolist() == own.hours.tolist()

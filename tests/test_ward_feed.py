@@ -15,8 +15,8 @@ from kafka import KafkaConsumer
 
 from crsmon.cli import parser
 from crsmon.ward_feed import FeedError, Pacing, ward_running_now
-from simulator import SimulationSettings
 from monitor.wire import decode_input
+from simulator import SimulationSettings
 from tests.support.processes import Service
 
 NOW = datetime(2026, 11, 23, 18, 7, 42, 123456, tzinfo=timezone.utc)
@@ -41,11 +41,14 @@ def test_pacing_maps_event_time_to_wall_time_at_the_speed():
     assert pacing.due_after(NOW + timedelta(hours=1)) == pytest.approx(60.0)
 
 
-@pytest.mark.parametrize("history, speed, problem", [
-    (8, 0, "--speed 0 must be more than 0"),
-    (-1, 60, "--history -1 must be 0 or more"),
-    (24, 60, "leaves nothing of a 1-day window"),
-])
+@pytest.mark.parametrize(
+    "history, speed, problem",
+    [
+        (8, 0, "--speed 0 must be more than 0"),
+        (-1, 60, "--history -1 must be 0 or more"),
+        (24, 60, "leaves nothing of a 1-day window"),
+    ],
+)
 def test_unusable_options_are_refused_with_what_to_change(history, speed, problem):
     with pytest.raises(FeedError, match=problem):
         ward_running_now(SimulationSettings(days=1), history, speed, now=NOW)
@@ -54,17 +57,25 @@ def test_unusable_options_are_refused_with_what_to_change(history, speed, proble
 def test_options_that_make_no_sense_for_kafka_are_refused(capsys):
     from crsmon.ward_feed import feed_command
 
-    for extra, problem in ((["--start", "2026-01-01T00:00:00Z"], "--start cannot be combined"),
-                           (["--out", "ward.jsonl"], "--out cannot be combined"),
-                           (["--crs-share", "2"], "crs_share 2.0 must be between 0 and 1")):
+    for extra, problem in (
+        (["--start", "2026-01-01T00:00:00Z"], "--start cannot be combined"),
+        (["--out", "ward.jsonl"], "--out cannot be combined"),
+        (["--crs-share", "2"], "crs_share 2.0 must be between 0 and 1"),
+    ):
         args = parser().parse_args(["simulate", "--kafka", "127.0.0.1:1", *extra])
         assert feed_command(args) == 2
         assert problem in capsys.readouterr().err
 
 
 def _read_all(bootstrap: str, topics: list[str], expected: int, timeout: float = 60.0) -> list:
-    consumer = KafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=None,
-                             auto_offset_reset="earliest", enable_auto_commit=False, consumer_timeout_ms=500)
+    consumer = KafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=500,
+    )
     records: list = []
     deadline = time.monotonic() + timeout
     try:
@@ -83,13 +94,30 @@ def _published(output: str) -> int:
 
 @pytest.mark.kafka
 def test_the_ward_reaches_kafka_keyed_by_patient_with_live_messages_sent_when_due(kafka, unique, tmp_path):
-    env = dict(os.environ, CRSMON_TOPIC_VITALS=f"vitals-{unique}",
-               CRSMON_TOPIC_CLINICAL_EVENTS=f"clinical-events-{unique}")
+    env = dict(
+        os.environ, CRSMON_TOPIC_VITALS=f"vitals-{unique}", CRSMON_TOPIC_CLINICAL_EVENTS=f"clinical-events-{unique}"
+    )
     speed, history_h = 1800.0, 1.0
     started = datetime.now(timezone.utc)
-    feed = Service(["simulate", "--kafka", kafka.bootstrap, "--patients", "4", "--days", "0.1",
-                    "--history", str(history_h), "--speed", str(speed), "--crs-share", "0.5"],
-                   env, tmp_path / "feed.log")
+    feed = Service(
+        [
+            "simulate",
+            "--kafka",
+            kafka.bootstrap,
+            "--patients",
+            "4",
+            "--days",
+            "0.1",
+            "--history",
+            str(history_h),
+            "--speed",
+            str(speed),
+            "--crs-share",
+            "0.5",
+        ],
+        env,
+        tmp_path / "feed.log",
+    )
     try:
         feed.process.wait(timeout=120)
     finally:
@@ -127,10 +155,14 @@ def test_the_ward_reaches_kafka_keyed_by_patient_with_live_messages_sent_when_du
 
 @pytest.mark.kafka
 def test_sigterm_stops_the_feed_cleanly_with_what_was_published(kafka, unique, tmp_path):
-    env = dict(os.environ, CRSMON_TOPIC_VITALS=f"vitals-{unique}",
-               CRSMON_TOPIC_CLINICAL_EVENTS=f"clinical-events-{unique}")
-    feed = Service(["simulate", "--kafka", kafka.bootstrap, "--patients", "2", "--days", "1",
-                    "--history", "0.5", "--speed", "60"], env, tmp_path / "feed.log")
+    env = dict(
+        os.environ, CRSMON_TOPIC_VITALS=f"vitals-{unique}", CRSMON_TOPIC_CLINICAL_EVENTS=f"clinical-events-{unique}"
+    )
+    feed = Service(
+        ["simulate", "--kafka", kafka.bootstrap, "--patients", "2", "--days", "1", "--history", "0.5", "--speed", "60"],
+        env,
+        tmp_path / "feed.log",
+    )
     try:
         feed.wait_for_output("history published", timeout=60)
         os.kill(feed.process.pid, signal.SIGTERM)
@@ -146,8 +178,20 @@ def test_an_unreachable_broker_is_reported_with_what_to_check(tmp_path):
     from crsmon.local_kafka import free_port
 
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "crsmon"), "simulate", "--kafka", f"127.0.0.1:{free_port()}",
-         "--patients", "1", "--days", "1"],
-        capture_output=True, text=True, timeout=120, env=dict(os.environ, CRSMON_CREATE_TOPICS="false"))
+        [
+            str(Path(sys.executable).parent / "crsmon"),
+            "simulate",
+            "--kafka",
+            f"127.0.0.1:{free_port()}",
+            "--patients",
+            "1",
+            "--days",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, CRSMON_CREATE_TOPICS="false"),
+    )
     assert result.returncode == 1
     assert "cannot reach Kafka" in result.stderr and "check the address" in result.stderr

@@ -26,16 +26,17 @@ def post(port: int, body: bytes, headers: dict[str, str]) -> int:
 
 def test_the_sink_prints_each_page_and_rejects_a_bad_signature(tmp_path: Path):
     port = free_port()
-    sink = Service(["webhook-sink", "--port", str(port), "--secret", SECRET], dict(os.environ),
-                   tmp_path / "sink.log")
+    sink = Service(["webhook-sink", "--port", str(port), "--secret", SECRET], dict(os.environ), tmp_path / "sink.log")
     try:
         sink.wait_for_output("listening", timeout=30)
         body = b'{"record":"alert","alert_id":"a-1"}'
         now = datetime.now(timezone.utc)
-        good = {"webhook-id": "a-1", "webhook-timestamp": str(int(now.timestamp())),
-                "webhook-signature": Webhook(SECRET).sign("a-1", now, body.decode())}
-        forged = {**good, "webhook-id": "a-2",
-                  "webhook-signature": Webhook(NEW_SECRET).sign("a-2", now, body.decode())}
+        good = {
+            "webhook-id": "a-1",
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": Webhook(SECRET).sign("a-1", now, body.decode()),
+        }
+        forged = {**good, "webhook-id": "a-2", "webhook-signature": Webhook(NEW_SECRET).sign("a-2", now, body.decode())}
         # Signed with the sink's secret (by the independent package): 200; another secret: 401.
         assert post(port, body, good) == 200
         assert post(port, body, forged) == 401
@@ -51,8 +52,9 @@ def test_the_sink_prints_each_page_and_rejects_a_bad_signature(tmp_path: Path):
 
 
 def test_the_sink_refuses_a_secret_that_is_not_one(tmp_path: Path):
-    sink = Service(["webhook-sink", "--port", str(free_port()), "--secret", "whsec_%%%"],
-                   dict(os.environ), tmp_path / "sink.log")
+    sink = Service(
+        ["webhook-sink", "--port", str(free_port()), "--secret", "whsec_%%%"], dict(os.environ), tmp_path / "sink.log"
+    )
     assert sink.process.wait(30) == 2
     sink.stop()
     assert "must be base64" in sink.output()

@@ -84,8 +84,7 @@ def test_the_engine_counts_duplicates_and_too_late_sets_and_ignores_them():
     bed.vitals(bed.at(10), heart_rate=80)
     bed.vitals(bed.at(0), heart_rate=190)  # ten minutes late
     assert len(bed.statuses) == statuses
-    assert bed.engine.counters(bed.patient_id) == {
-        "too_late": 1, "duplicates": 1, "artifacts": 0, "gaps": 0}
+    assert bed.engine.counters(bed.patient_id) == {"too_late": 1, "duplicates": 1, "artifacts": 0, "gaps": 0}
     assert bed.status().latest["heart_rate"] == 80
 
 
@@ -120,8 +119,7 @@ def test_window_bytes_round_trip():
     copy = Window.from_bytes(window.to_bytes(), WindowLimits())
     assert copy.to_bytes() == window.to_bytes()
     end = int((T0 + 7200) // 60)
-    assert np.array_equal(copy.minutes_until(end, 120), window.minutes_until(end, 120),
-                          equal_nan=True)
+    assert np.array_equal(copy.minutes_until(end, 120), window.minutes_until(end, 120), equal_nan=True)
     assert (copy.too_late, copy.duplicates) == (window.too_late, window.duplicates)
 
 
@@ -145,15 +143,15 @@ def test_patient_state_has_a_version_byte_and_refuses_unknown_versions():
 def test_state_of_the_foundations_engine_format_1_is_still_read():
     legacy = bytes([1]) + (
         b'{"patient_id":"MRN-7","ward":"5-West","bed":"3","therapy_at":"2026-11-23T08:00:00Z",'
-        b'"latest":{"temperature":38.6},"episode":["MRN-7:crs:2026-11-23T10:00:00Z","medium",1,null]}')
+        b'"latest":{"temperature":38.6},"episode":["MRN-7:crs:2026-11-23T10:00:00Z","medium",1,null]}'
+    )
     engine = Engine()
     engine.restore("MRN-7", legacy)
     bed = Bedside(engine, "MRN-7")
     bed.vitals(bed.at(130), temperature=38.9)
     assert bed.firing() == []  # the episode carried over is still the open one
     bed.discharge(bed.at(140))
-    assert [(a.status, a.episode_id) for a in bed.alerts] == [
-        ("resolved", "MRN-7:crs:2026-11-23T10:00:00Z")]
+    assert [(a.status, a.episode_id) for a in bed.alerts] == [("resolved", "MRN-7:crs:2026-11-23T10:00:00Z")]
 
 
 def test_a_day_at_1_hz_stays_far_below_64_kb():
@@ -212,8 +210,7 @@ def test_minute_medians_equal_a_plain_median_of_each_minutes_readings():
 
 def test_hourly_sets_seal_alone_in_their_minute_as_the_general_path_would():
     """Charted hourly, each minute holds one set: sealed without numpy, to the same ring."""
-    rows = [(3600.0 * hour + 17, (80.0 + hour, ABSENT, ABSENT, ABSENT, 37.25, 97.5, 18.0, 0.0))
-            for hour in range(30)]
+    rows = [(3600.0 * hour + 17, (80.0 + hour, ABSENT, ABSENT, ABSENT, 37.25, 97.5, 18.0, 0.0)) for hour in range(30)]
     sparse, general = Window(WindowLimits()), Window(WindowLimits(seal_delay_s=0))
     for at, row in rows:
         sparse.add(at, row)
@@ -224,30 +221,29 @@ def test_hourly_sets_seal_alone_in_their_minute_as_the_general_path_would():
     general._seal_due()  # noqa: SLF001 (the general path, in one batch)
     assert sparse.last_minute == general.last_minute == int(rows[-2][0] // 60)
     end = int(rows[-1][0] // 60)
-    assert np.array_equal(sparse.minutes_until(end, 1440), general.minutes_until(end, 1440),
-                          equal_nan=True)
+    assert np.array_equal(sparse.minutes_until(end, 1440), general.minutes_until(end, 1440), equal_nan=True)
     assert sparse.holds_data_in(1200, 1200) and not sparse.holds_data_in(1681, 1739)
     assert sparse.holds_data_in(1740, 1740)  # the newest set, not sealed yet
     assert not sparse.holds_data_in(0, 0)  # older than the ring's day: gone
 
 
 # -- hour_medians: the deterioration warning's day, with the hours that cannot change kept ------
-def _hours_reference(window: Window, end_minute: int, hours: int,
-                     columns: tuple[int, ...]) -> np.ndarray:
+def _hours_reference(window: Window, end_minute: int, hours: int, columns: tuple[int, ...]) -> np.ndarray:
     """The frozen way: the day of minutes (the replaced conversion) cut into hours, each
     reduced by the frozen hourly medians' per-lane median."""
     from tests.support import deterioration_reference as ref
 
     minutes = ref.minutes_until(window, end_minute, 60 * hours, slice(COUNT))
     padded = np.full((1440, COUNT), np.nan)  # ref.hourly_medians takes a whole day
-    padded[1440 - 60 * hours:] = minutes
-    return ref.hourly_medians(padded)[24 - hours:, list(columns)]
+    padded[1440 - 60 * hours :] = minutes
+    return ref.hourly_medians(padded)[24 - hours :, list(columns)]
 
 
 def _same(got: list, expected: np.ndarray) -> bool:
     got_array = np.array(got, dtype=float).reshape(expected.shape)
-    return (np.array_equal(got_array, expected, equal_nan=True)
-            and np.array_equal(np.signbit(got_array), np.signbit(expected)))
+    return np.array_equal(got_array, expected, equal_nan=True) and np.array_equal(
+        np.signbit(got_array), np.signbit(expected)
+    )
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -275,12 +271,16 @@ def test_hour_medians_equal_the_days_minutes_reduced_hour_by_hour(seed):
         elif kind < 0.85:  # a monitor's minutes for a while
             for _ in range(int(rng.integers(5, 120))):
                 at += float(rng.integers(20, 70))
-                values = [float(v) if rng.random() < 0.7 else ABSENT
-                          for v in rng.normal(85, 15, COUNT + 1).round(1).clip(1, 300)]
+                values = [
+                    float(v) if rng.random() < 0.7 else ABSENT
+                    for v in rng.normal(85, 15, COUNT + 1).round(1).clip(1, 300)
+                ]
                 values[COUNT] = 0.0
                 window.add(at, tuple(values))
-        values = [float(v) if rng.random() < 0.75 else ABSENT
-                  for v in rng.normal(85, 15, COUNT + 1).round(int(rng.choice([0, 2]))).clip(1, 300)]
+        values = [
+            float(v) if rng.random() < 0.75 else ABSENT
+            for v in rng.normal(85, 15, COUNT + 1).round(int(rng.choice([0, 2]))).clip(1, 300)
+        ]
         values[COUNT] = 0.0
         when = at - float(rng.integers(1, 400)) if rng.random() < 0.15 else at
         window.add(when, tuple(values))
@@ -336,7 +336,7 @@ def test_hour_medians_charted_hourly_compute_only_the_newest_hour_again(monkeypa
     monkeypatch.setattr(Window, "_sparse_hour_medians", counting)
     for hour in range(40):
         window.add(T0 + hour * 3600 + 17, row(80 + hour % 7, 95))
-        end = (int(T0 // 60) + hour * 60 + 60)
+        end = int(T0 // 60) + hour * 60 + 60
         got = window.hour_medians(end, 24, CHANNEL_COLUMNS)
         assert _same(got, _hours_reference(window, end, 24, CHANNEL_COLUMNS))
     assert asked[0] > 2 and set(asked[2:]) == {2}, asked
@@ -353,8 +353,7 @@ def _real_stay():
     from validation.physionet import ColumnMap, read_stay
     from validation.problems import Problems
 
-    return read_stay(Path(__file__).parent / "data" / "physionet2019" / "p103061.psv",
-                     ColumnMap(), Problems())
+    return read_stay(Path(__file__).parent / "data" / "physionet2019" / "p103061.psv", ColumnMap(), Problems())
 
 
 def test_a_format_2_snapshot_of_the_previous_version_restores_and_goes_on_as_if_never_stopped():
@@ -386,8 +385,7 @@ def test_a_format_3_snapshot_with_open_machines_and_floors_reads_back_to_the_sam
     from validation.physionet import ColumnMap, read_stay
     from validation.problems import Problems
 
-    stay = read_stay(Path(__file__).parent / "data" / "physionet2019" / "p100580.psv",
-                     ColumnMap(), Problems())
+    stay = read_stay(Path(__file__).parent / "data" / "physionet2019" / "p100580.psv", ColumnMap(), Problems())
     stored = FORMAT_3_FIXTURE.read_bytes()
     assert stored[0] == 3
     restored = Engine()
@@ -427,8 +425,7 @@ def test_the_ring_is_written_sparse_when_few_minutes_hold_data_and_dense_when_ma
         copy = Window.from_bytes(window.to_bytes(), WindowLimits())
         assert copy.to_bytes() == window.to_bytes()
         end = window.last_minute
-        assert np.array_equal(copy.minutes_until(end, 1440), window.minutes_until(end, 1440),
-                              equal_nan=True)
+        assert np.array_equal(copy.minutes_until(end, 1440), window.minutes_until(end, 1440), equal_nan=True)
     assert len(hourly.to_bytes()) < 1_000  # 24 minutes listed, not the day's 1,440
     assert 1440 * COUNT * 2 < len(dense.to_bytes()) < 1440 * COUNT * 2 + 2_000  # no offsets added
 
@@ -439,8 +436,7 @@ def test_a_sparse_ring_restores_into_a_shorter_window_keeping_its_newest_minutes
         window.add(T0 + hour * 3600 + 17, row(80 + hour % 7, 95))
     shorter = Window.from_bytes(window.to_bytes(), WindowLimits(minutes=300))
     end = window.last_minute
-    assert np.array_equal(shorter.minutes_until(end, 300), window.minutes_until(end, 300),
-                          equal_nan=True)
+    assert np.array_equal(shorter.minutes_until(end, 300), window.minutes_until(end, 300), equal_nan=True)
     assert shorter.first_minute == end - 299
 
 
@@ -500,8 +496,10 @@ def test_a_window_listing_its_minutes_answers_as_one_holding_the_ring(seed):
             for _ in range(int(rng.integers(5, 60))):
                 at += float(rng.integers(20, 70))
                 burst.append((at, tuple([*rng.normal(85, 15, COUNT).round(1).clip(1, 300), 0.0])))
-        values = [float(v) if rng.random() < 0.75 else ABSENT
-                  for v in rng.normal(85, 15, COUNT + 1).round(int(rng.choice([0, 2]))).clip(1, 300)]
+        values = [
+            float(v) if rng.random() < 0.75 else ABSENT
+            for v in rng.normal(85, 15, COUNT + 1).round(int(rng.choice([0, 2]))).clip(1, 300)
+        ]
         if rng.random() < 0.3:  # a lone measurement (a temperature charted alone)
             values = [ABSENT] * COUNT + [0.0]
             values[int(rng.integers(COUNT))] = float(rng.integers(30, 200))
@@ -534,14 +532,18 @@ def test_a_window_listing_its_minutes_answers_as_one_holding_the_ring(seed):
         assert listing.to_bytes() == holding.to_bytes(), step
         assert np.array_equal(listing.ring, holding.ring), step
         end = int(listing.watermark // 60) + int(rng.choice([0, 0, 30, -90]))
-        assert np.array_equal(listing.minutes_until(end, limits.minutes), holding.minutes_until(end, limits.minutes),
-                              equal_nan=True), step
+        assert np.array_equal(
+            listing.minutes_until(end, limits.minutes), holding.minutes_until(end, limits.minutes), equal_nan=True
+        ), step
         hour = int(listing.watermark // 3600) + int(rng.choice([0, 0, 1, -1, -30]))
-        assert _same(listing.hour_medians(hour * 60, 24, CHANNEL_COLUMNS),
-                     np.array(holding.hour_medians(hour * 60, 24, CHANNEL_COLUMNS), dtype=float)), step
+        assert _same(
+            listing.hour_medians(hour * 60, 24, CHANNEL_COLUMNS),
+            np.array(holding.hour_medians(hour * 60, 24, CHANNEL_COLUMNS), dtype=float),
+        ), step
     shorter = WindowLimits(minutes=120)
-    assert np.array_equal(Window.from_bytes(listing.to_bytes(), shorter).ring,
-                          Window.from_bytes(holding.to_bytes(), shorter).ring)
+    assert np.array_equal(
+        Window.from_bytes(listing.to_bytes(), shorter).ring, Window.from_bytes(holding.to_bytes(), shorter).ring
+    )
 
 
 def test_a_day_charted_hourly_holds_no_ring():

@@ -34,8 +34,6 @@ def gauge(port: int, name: str) -> float:
     return float(found.group(1))
 
 
-
-
 @pytest.fixture
 def own_broker(tmp_path: Path):
     """A broker of this test's own, on a fixed port so that it comes back where it was."""
@@ -57,8 +55,11 @@ def test_readiness_gauge_and_log_tell_a_broker_outage_and_its_end(own_broker, wo
 
         own_broker.stop()
         stopped = time.monotonic()
-        status, body = wait_for(lambda: (reply := get(port, "/readyz"))[0] == 503 and reply, 90,
-                                "/readyz to answer 503 with the broker stopped")
+        status, body = wait_for(
+            lambda: (reply := get(port, "/readyz"))[0] == 503 and reply,
+            90,
+            "/readyz to answer 503 with the broker stopped",
+        )
         flipped_after = time.monotonic() - stopped
         answer = json.loads(body)
         assert answer["status"] == "broker-unreachable"
@@ -75,8 +76,10 @@ def test_readiness_gauge_and_log_tell_a_broker_outage_and_its_end(own_broker, wo
         counts = re.search(r"unreachable for (\d+) s .*; (\d+) Kafka client errors since", report)
         assert counts, report
         assert int(counts.group(1)) >= 10 and int(counts.group(2)) > 0
-        print(f"/readyz 503 after {flipped_after:.1f} s; {len(lines)} log lines in {outage:.0f} s of outage; "
-              f"last report: {report[report.index('Kafka broker'):][:120]}")
+        print(
+            f"/readyz 503 after {flipped_after:.1f} s; {len(lines)} log lines in {outage:.0f} s of outage; "
+            f"last report: {report[report.index('Kafka broker') :][:120]}"
+        )
         # Before: aiokafka's retries wrote about 100 lines a second (2,455 in 25 s here).
         assert len(lines) <= 40 + outage, "\n".join(lines[:60])
 

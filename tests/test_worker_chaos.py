@@ -55,10 +55,6 @@ BAD = [
 ]
 
 
-
-
-
-
 def committed(bootstrap: str, group: str, topic: str) -> int:
     """The consumer group's committed offsets on `topic`, summed over its partitions."""
     try:
@@ -110,6 +106,7 @@ def test_kills_a_term_and_a_broker_restart_page_as_replay_does(tmp_path: Path) -
     total = len(messages)
     workers: list[Service] = []
     try:
+
         def start(name: str) -> Service:
             service = Service(["worker"], env, tmp_path / f"{name}.log")
             workers.append(service)
@@ -130,8 +127,11 @@ def test_kills_a_term_and_a_broker_restart_page_as_replay_does(tmp_path: Path) -
         wait_for(lambda: consumed(port) >= at, 300, "the broker restart")
         broker.stop()
         broker.start()
-        wait_for(lambda: committed(broker.bootstrap, env["CRSMON_APP_ID"], topics["vitals"]) >= total, 600,
-                   "every record committed: processed, and its effect stored")
+        wait_for(
+            lambda: committed(broker.bootstrap, env["CRSMON_APP_ID"], topics["vitals"]) >= total,
+            600,
+            "every record committed: processed, and its effect stored",
+        )
         alerts = read_until(broker.bootstrap, topics["alerts"], lambda records: len(records) > 0, quiet_for=5)
         dead = read_until(broker.bootstrap, topics["dead_letters"], lambda records: len(records) >= len(BAD))
         assert third.alive()

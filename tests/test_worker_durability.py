@@ -26,9 +26,17 @@ def therapy(patient: str) -> tuple[str, dict]:
 
 
 def vitals(patient: str, ts: str, temperature: float) -> tuple[str, dict]:
-    return patient, {"patient_id": patient, "ts": ts, "ward": "7-East", "bed": patient[-2:],
-                     "heart_rate": 84, "systolic_bp": 124, "spo2": 98, "respiratory_rate": 14,
-                     "temperature": temperature}
+    return patient, {
+        "patient_id": patient,
+        "ts": ts,
+        "ward": "7-East",
+        "bed": patient[-2:],
+        "heart_rate": 84,
+        "systolic_bp": 124,
+        "spo2": 98,
+        "respiratory_rate": 14,
+        "temperature": temperature,
+    }
 
 
 def discharge(patient: str, ts: str) -> tuple[str, dict]:
@@ -38,6 +46,7 @@ def discharge(patient: str, ts: str) -> tuple[str, dict]:
 def start_worker(env: dict[str, str], tmp_path: Path, name: str) -> Service:
     env = {**env, "CRSMON_DATA_DIR": str(tmp_path / name)}
     from crsmon.local_kafka import free_port
+
     env["CRSMON_WEB_PORT"] = str(free_port())
     worker = Service(["worker"], env, tmp_path / f"{name}.log")
     worker.wait_for_output("Ready")
@@ -74,28 +83,39 @@ def test_sigkill_and_restart_keeps_an_open_episode_open(worker_env, kafka, tmp_p
     first = start_worker(worker_env, tmp_path, "first")
     try:
         produce(kafka.bootstrap, topics["clinical_events"], [therapy("MRN-0001")])
-        produce(kafka.bootstrap, topics["vitals"], [
-            vitals("MRN-0001", "2026-11-21T09:00:00Z", 37.1),
-            vitals("MRN-0001", "2026-11-21T10:00:00Z", 38.7),
-        ])
+        produce(
+            kafka.bootstrap,
+            topics["vitals"],
+            [
+                vitals("MRN-0001", "2026-11-21T09:00:00Z", 37.1),
+                vitals("MRN-0001", "2026-11-21T10:00:00Z", 38.7),
+            ],
+        )
         read_until(kafka.bootstrap, topics["alerts"], lambda alerts: len(alerts) >= 1)
     finally:
         first.kill()
 
     second = start_worker(worker_env, tmp_path, "second")
     try:
-        produce(kafka.bootstrap, topics["vitals"], [
-            vitals("MRN-0001", "2026-11-21T11:00:00Z", 38.9),
-            vitals("MRN-0001", "2026-11-21T12:00:00Z", 38.8),
-        ])
+        produce(
+            kafka.bootstrap,
+            topics["vitals"],
+            [
+                vitals("MRN-0001", "2026-11-21T11:00:00Z", 38.9),
+                vitals("MRN-0001", "2026-11-21T12:00:00Z", 38.8),
+            ],
+        )
         produce(kafka.bootstrap, topics["clinical_events"], [discharge("MRN-0001", "2026-11-21T13:00:00Z")])
-        alerts = read_until(kafka.bootstrap, topics["alerts"],
-                            lambda alerts: any(a["status"] == "resolved" for a in alerts))
+        alerts = read_until(
+            kafka.bootstrap, topics["alerts"], lambda alerts: any(a["status"] == "resolved" for a in alerts)
+        )
     finally:
         second.stop()
     changes = distinct_changes(alerts)
     assert [(c["status"], c["observed_at"]) for c in changes] == [
-        ("firing", "2026-11-21T10:00:00Z"), ("resolved", "2026-11-21T13:00:00Z")]
+        ("firing", "2026-11-21T10:00:00Z"),
+        ("resolved", "2026-11-21T13:00:00Z"),
+    ]
     assert len(by_episode(changes)) == 1
 
 
@@ -111,20 +131,28 @@ def test_three_workers_one_killed_mid_stream_every_change_arrives_once_per_alert
     workers = [start_worker(worker_env, tmp_path, f"w{n}") for n in range(3)]
     try:
         produce(kafka.bootstrap, topics["clinical_events"], [therapy(p) for p in patients])
-        produce(kafka.bootstrap, topics["vitals"],
-                [vitals(p, f"2026-11-21T{h:02d}:00:00Z", 37.0) for h in range(0, 6) for p in patients])
+        produce(
+            kafka.bootstrap,
+            topics["vitals"],
+            [vitals(p, f"2026-11-21T{h:02d}:00:00Z", 37.0) for h in range(0, 6) for p in patients],
+        )
         produce(kafka.bootstrap, topics["vitals"], [vitals(p, "2026-11-21T06:00:00Z", 38.5) for p in patients[:30]])
         read_until(kafka.bootstrap, topics["alerts"], lambda alerts: len(alerts) >= 10)
         workers[1].kill()  # mid-stream: the other two take over its partitions and patients
         produce(kafka.bootstrap, topics["vitals"], [vitals(p, "2026-11-21T07:00:00Z", 38.5) for p in patients[30:]])
         produce(kafka.bootstrap, topics["vitals"], [vitals(p, "2026-11-21T08:00:00Z", 38.6) for p in patients])
-        read_until(kafka.bootstrap, topics["alerts"],
-                   lambda alerts: len({a["episode_id"] for a in alerts}) >= len(patients), timeout=120)
-        produce(kafka.bootstrap, topics["clinical_events"],
-                [discharge(p, "2026-11-21T09:00:00Z") for p in patients])
+        read_until(
+            kafka.bootstrap,
+            topics["alerts"],
+            lambda alerts: len({a["episode_id"] for a in alerts}) >= len(patients),
+            timeout=120,
+        )
+        produce(kafka.bootstrap, topics["clinical_events"], [discharge(p, "2026-11-21T09:00:00Z") for p in patients])
         alerts = read_until(
-            kafka.bootstrap, topics["alerts"],
-            lambda alerts: len({a["alert_id"] for a in alerts}) >= 2 * len(patients), timeout=120,
+            kafka.bootstrap,
+            topics["alerts"],
+            lambda alerts: len({a["alert_id"] for a in alerts}) >= 2 * len(patients),
+            timeout=120,
         )
     finally:
         for worker in workers:
@@ -136,4 +164,6 @@ def test_three_workers_one_killed_mid_stream_every_change_arrives_once_per_alert
         patient = episode[0]["patient_id"]
         onset = "2026-11-21T06:00:00Z" if patient in patients[:30] else "2026-11-21T07:00:00Z"
         assert [(c["status"], c["observed_at"]) for c in episode] == [
-            ("firing", onset), ("resolved", "2026-11-21T09:00:00Z")], episode_id
+            ("firing", onset),
+            ("resolved", "2026-11-21T09:00:00Z"),
+        ], episode_id

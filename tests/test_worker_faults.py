@@ -15,10 +15,6 @@ from tests.support.worker_metrics import consumed, wait_for
 pytestmark = pytest.mark.kafka
 
 
-
-
-
-
 @pytest.fixture
 def own_broker(tmp_path: Path):
     """A broker of this test's own, on fixed ports so that it comes back where it was."""
@@ -29,8 +25,9 @@ def own_broker(tmp_path: Path):
 
 def fever_after_therapy(patient: str, hour: int) -> tuple[list, list]:
     events = [(patient, {"patient_id": patient, "ts": "2026-11-20T08:00:00Z", "type": "therapy", "therapy": "car-t"})]
-    vitals = [(patient, {"patient_id": patient, "ts": f"2026-11-21T{hour:02d}:00:00Z", "temperature": 38.7,
-                         "heart_rate": 96})]
+    vitals = [
+        (patient, {"patient_id": patient, "ts": f"2026-11-21T{hour:02d}:00:00Z", "temperature": 38.7, "heart_rate": 96})
+    ]
     return events, vitals
 
 
@@ -56,8 +53,20 @@ def test_broker_stopped_for_30_seconds_under_load_nothing_is_lost(own_broker, wo
     env = {**worker_env, "CRSMON_BROKER": own_broker.bootstrap}
     web_port = int(env["CRSMON_WEB_PORT"])
     patients = [f"MRN-{n:04d}" for n in range(200)]
-    load = [(p, {"patient_id": p, "ts": f"2026-11-21T06:{m:02d}:00Z", "heart_rate": 80 + m % 7,
-                 "temperature": 37.0, "spo2": 97}) for m in range(60) for p in patients]
+    load = [
+        (
+            p,
+            {
+                "patient_id": p,
+                "ts": f"2026-11-21T06:{m:02d}:00Z",
+                "heart_rate": 80 + m % 7,
+                "temperature": 37.0,
+                "spo2": 97,
+            },
+        )
+        for m in range(60)
+        for p in patients
+    ]
     therapies = [fever_after_therapy(p, 9)[0][0] for p in patients]
     worker = Service(["worker"], env, tmp_path / "worker.log")
     try:
@@ -65,7 +74,7 @@ def test_broker_stopped_for_30_seconds_under_load_nothing_is_lost(own_broker, wo
         produce(own_broker.bootstrap, env["CRSMON_TOPIC_CLINICAL_EVENTS"], therapies)
         produce(own_broker.bootstrap, env["CRSMON_TOPIC_VITALS"], load)
         wait_for(lambda: consumed(web_port) > 2000, 60, "the worker to be busy with the load")
-        own_broker.stop()                     # mid-load
+        own_broker.stop()  # mid-load
         stopped_at = time.monotonic()
         time.sleep(30)
         assert worker.alive(), "the worker must ride out a broker outage"
@@ -75,8 +84,12 @@ def test_broker_stopped_for_30_seconds_under_load_nothing_is_lost(own_broker, wo
         produce(own_broker.bootstrap, env["CRSMON_TOPIC_VITALS"], fevers)
         total = len(therapies) + len(load) + len(fevers)
         wait_for(lambda: consumed(web_port) >= total, 180, f"all {total} messages consumed")
-        alerts = read_until(own_broker.bootstrap, env["CRSMON_TOPIC_ALERTS"],
-                            lambda a: len({x["patient_id"] for x in a}) >= len(patients), timeout=120)
+        alerts = read_until(
+            own_broker.bootstrap,
+            env["CRSMON_TOPIC_ALERTS"],
+            lambda a: len({x["patient_id"] for x in a}) >= len(patients),
+            timeout=120,
+        )
     finally:
         worker.stop()
     assert outage >= 30

@@ -33,15 +33,17 @@ def started_fetch_wait(settings: WorkerSettings) -> int:
 
 
 def test_the_started_consumer_fetches_with_the_configured_wait(kafka, unique: str, tmp_path: Path) -> None:
-    settings = WorkerSettings(broker=kafka.bootstrap, app_id=f"fetch-wait-{unique}",
-                              data_dir=str(tmp_path), fetch_max_wait_ms=37)
+    settings = WorkerSettings(
+        broker=kafka.bootstrap, app_id=f"fetch-wait-{unique}", data_dir=str(tmp_path), fetch_max_wait_ms=37
+    )
     assert started_fetch_wait(settings) == 37
 
 
 def test_the_default_wait_is_no_longer_than_aiokafkas_prefetch_backoff(tmp_path: Path) -> None:
     """Longer, and a stall behind idle partitions can repeat itself (the module's docstring)."""
-    from aiokafka.consumer.fetcher import Fetcher
     import inspect
+
+    from aiokafka.consumer.fetcher import Fetcher
 
     backoff_s = inspect.signature(Fetcher).parameters["prefetch_backoff"].default
     assert WorkerSettings().fetch_max_wait_ms <= backoff_s * 1000

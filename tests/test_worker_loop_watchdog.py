@@ -26,10 +26,15 @@ POISON = Path(__file__).resolve().parent / "support" / "poison"
 
 @pytest.fixture
 def poisonable_worker(worker_env: dict[str, str], tmp_path: Path):
-    env = {**worker_env, "CRSMON_TICK_INTERVAL_S": "0.5", "CRSMON_LOOP_STALL_S": "1",
-           "CRSMON_STOP_TIMEOUT_S": "2", "CRSMON_STORE": "memory://",
-           "CRSMON_TEST_POISON_FILE": str(tmp_path / "poison"),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(POISON), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **worker_env,
+        "CRSMON_TICK_INTERVAL_S": "0.5",
+        "CRSMON_LOOP_STALL_S": "1",
+        "CRSMON_STOP_TIMEOUT_S": "2",
+        "CRSMON_STORE": "memory://",
+        "CRSMON_TEST_POISON_FILE": str(tmp_path / "poison"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(POISON), os.environ.get("PYTHONPATH")])),
+    }
     worker = Service(["worker"], env, tmp_path / "worker.log")
     worker.port = int(env["CRSMON_WEB_PORT"])
     worker.poison = tmp_path / "poison"
@@ -63,15 +68,16 @@ def test_a_stalled_loop_is_logged_with_its_stack_counted_and_reported_by_readyz(
 
     log = worker.output()
     assert len(stall_reports(log)) == 1, "one ERROR per stall"
-    report = log[log.index("the event loop has not run for"):]
-    assert "ERROR" in log[log.rindex("\n", 0, log.index("the event loop has not run for")):][:200]
+    report = log[log.index("the event loop has not run for") :]
+    assert "ERROR" in log[log.rindex("\n", 0, log.index("the event loop has not run for")) :][:200]
     assert "sitecustomize.py" in report and "_poisoned_advance" in report, "the stack shows where"
 
     assert answered and answered[0][0] == 503, answered
     assert json.loads(answered[0][1])["reason"].startswith("event loop stalled for")
     status, body = http_get(worker.port, "/readyz")
-    assert status == 503 and re.fullmatch(r"event loop stalled for \d+\.\d s \(until .*\)",
-                                          json.loads(body)["reason"]), body
+    assert status == 503 and re.fullmatch(
+        r"event loop stalled for \d+\.\d s \(until .*\)", json.loads(body)["reason"]
+    ), body
     assert re.search(r"^crsmon_event_loop_stalls_total 1\.0$", http_get(worker.port, "/metrics")[1], re.M)
 
     assert worker.stop() == 0, "a healthy loop stops gracefully, as before"
@@ -91,7 +97,7 @@ def test_sigterm_ends_a_worker_whose_loop_never_returns(poisonable_worker) -> No
     assert took < 2 + 3, f"stopped {took:.1f} s after SIGTERM (CRSMON_STOP_TIMEOUT_S=2)"
     log = worker.output()
     assert "SIGTERM" in log and "ending the process" in log
-    assert "_poisoned_advance" in log[log.index("ending the process"):]
+    assert "_poisoned_advance" in log[log.index("ending the process") :]
 
 
 class ManualClock:

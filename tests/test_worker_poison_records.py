@@ -27,13 +27,9 @@ pytestmark = pytest.mark.kafka
 LARGEST = 999_936
 
 
-
-
 def fever_course(patient: str) -> tuple[list, list]:
-    events = [(patient, {"patient_id": patient, "ts": "2026-11-23T08:00:00Z", "type": "therapy",
-                         "therapy": "car-t"})]
-    vitals = [(patient, {"patient_id": patient, "ts": "2026-11-23T10:00:00Z", "heart_rate": 104,
-                         "temperature": 38.6})]
+    events = [(patient, {"patient_id": patient, "ts": "2026-11-23T08:00:00Z", "type": "therapy", "therapy": "car-t"})]
+    vitals = [(patient, {"patient_id": patient, "ts": "2026-11-23T10:00:00Z", "heart_rate": 104, "temperature": 38.6})]
     return events, vitals
 
 
@@ -43,8 +39,9 @@ def not_utf8(size: int) -> bytes:
     return (block * (size // len(block) + 1))[:size]
 
 
-def test_the_largest_message_of_any_bytes_on_each_input_topic_is_a_capped_dead_letter(worker_env, kafka,
-                                                                                       tmp_path: Path) -> None:
+def test_the_largest_message_of_any_bytes_on_each_input_topic_is_a_capped_dead_letter(
+    worker_env, kafka, tmp_path: Path
+) -> None:
     inputs = ("vitals", "clinical_events", "alert_acks")
     topics = {name: worker_env[f"CRSMON_TOPIC_{name.upper()}"] for name in (*inputs, "alerts", "dead_letters")}
     worker = Service(["worker"], worker_env, tmp_path / "worker.log")
@@ -69,14 +66,14 @@ def test_the_largest_message_of_any_bytes_on_each_input_topic_is_a_capped_dead_l
         assert len(letter["payload"]) < 300_000 and letter["payload"].startswith("\\x80\\x81")
 
 
-def test_a_dead_letter_the_broker_refuses_is_counted_and_the_worker_goes_on(worker_env, kafka,
-                                                                           tmp_path: Path) -> None:
+def test_a_dead_letter_the_broker_refuses_is_counted_and_the_worker_goes_on(worker_env, kafka, tmp_path: Path) -> None:
     """The dead-letter topic takes at most 200 bytes a message: every dead letter is refused by
     the broker itself, after the producer sent it."""
     admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
     try:
-        admin.create_topics([NewTopic(worker_env["CRSMON_TOPIC_DEAD_LETTERS"], 1, 1,
-                                      topic_configs={"max.message.bytes": "200"})])
+        admin.create_topics(
+            [NewTopic(worker_env["CRSMON_TOPIC_DEAD_LETTERS"], 1, 1, topic_configs={"max.message.bytes": "200"})]
+        )
     finally:
         admin.close()
     topics = {name: worker_env[f"CRSMON_TOPIC_{name.upper()}"] for name in ("vitals", "clinical_events", "alerts")}

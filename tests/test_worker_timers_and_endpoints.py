@@ -45,15 +45,28 @@ def quick_worker(worker_env: dict[str, str], tmp_path: Path):
 def test_a_silent_monitor_raises_signal_loss_from_the_timer(quick_worker, kafka) -> None:
     env = quick_worker.env
     start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=10)
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_VITALS"], [
-        ("MRN-0200", {"patient_id": "MRN-0200", "ts": format_timestamp(start + timedelta(seconds=2 * n)),
-                      "heart_rate": 78, "spo2": 97, "respiratory_rate": 15})
-        for n in range(6)
-    ])
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_VITALS"],
+        [
+            (
+                "MRN-0200",
+                {
+                    "patient_id": "MRN-0200",
+                    "ts": format_timestamp(start + timedelta(seconds=2 * n)),
+                    "heart_rate": 78,
+                    "spo2": 97,
+                    "respiratory_rate": 15,
+                },
+            )
+            for n in range(6)
+        ],
+    )
     last_sample = start + timedelta(seconds=10)
     # Nothing more is sent: only the worker's timer can notice the silence.
-    alerts = read_until(kafka.bootstrap, env["CRSMON_TOPIC_ALERTS"],
-                        lambda a: any(x["rule"] == "signal_loss" for x in a), timeout=60)
+    alerts = read_until(
+        kafka.bootstrap, env["CRSMON_TOPIC_ALERTS"], lambda a: any(x["rule"] == "signal_loss" for x in a), timeout=60
+    )
     loss = next(a for a in alerts if a["rule"] == "signal_loss")
     assert loss["status"] == "firing" and loss["severity"] == "low"
     assert loss["patient_id"] == "MRN-0200"
@@ -67,23 +80,40 @@ def test_the_timer_honours_every_patient_due_in_one_tick_a_slice_at_a_time(worke
     tick: one slice a tick would leave the last ones for ticks 20 s and 40 s later."""
     config = tmp_path / "clinical.json"
     config.write_text(json.dumps({"signal_loss_after_s": 6, "continuous_min_samples": 3}))
-    env = {**worker_env, "CRSMON_CLINICAL_CONFIG": str(config), "CRSMON_TICK_INTERVAL_S": "20",
-           "CRSMON_TICK_PATIENTS": "2"}
+    env = {
+        **worker_env,
+        "CRSMON_CLINICAL_CONFIG": str(config),
+        "CRSMON_TICK_INTERVAL_S": "20",
+        "CRSMON_TICK_PATIENTS": "2",
+    }
     worker = Service(["worker"], env, tmp_path / "worker.log")
     try:
         worker.wait_for_output("Ready")
         start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=10)
         patients = [f"MRN-03{n:02d}" for n in range(6)]
-        produce(kafka.bootstrap, env["CRSMON_TOPIC_VITALS"], [
-            (patient, {"patient_id": patient, "ts": format_timestamp(start + timedelta(seconds=2 * n)),
-                       "heart_rate": 78, "spo2": 97, "respiratory_rate": 15})
-            for n in range(6) for patient in patients])  # six monitors silent from the same moment
+        produce(
+            kafka.bootstrap,
+            env["CRSMON_TOPIC_VITALS"],
+            [
+                (
+                    patient,
+                    {
+                        "patient_id": patient,
+                        "ts": format_timestamp(start + timedelta(seconds=2 * n)),
+                        "heart_rate": 78,
+                        "spo2": 97,
+                        "respiratory_rate": 15,
+                    },
+                )
+                for n in range(6)
+                for patient in patients
+            ],
+        )  # six monitors silent from the same moment
 
         def lost(alerts: list[dict]) -> list[dict]:
             return [a for a in alerts if a["rule"] == "signal_loss"]
 
-        alerts = lost(read_until(kafka.bootstrap, env["CRSMON_TOPIC_ALERTS"],
-                                 lambda a: len(lost(a)) >= 6, timeout=90))
+        alerts = lost(read_until(kafka.bootstrap, env["CRSMON_TOPIC_ALERTS"], lambda a: len(lost(a)) >= 6, timeout=90))
     finally:
         worker.stop()
     assert sorted(a["patient_id"] for a in alerts) == patients
@@ -97,12 +127,19 @@ def test_metrics_health_and_readiness(quick_worker, kafka) -> None:
     assert http_get(port, "/healthz")[0] == 200
     status, body = http_get(port, "/readyz")
     assert status == 200 and json.loads(body)["status"] == "ready"
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_CLINICAL_EVENTS"], [
-        ("MRN-0300", {"patient_id": "MRN-0300", "ts": "2026-11-20T08:00:00Z", "type": "therapy", "therapy": "car-t"})])
-    produce(kafka.bootstrap, env["CRSMON_TOPIC_VITALS"], [
-        ("MRN-0300", {"patient_id": "MRN-0300", "ts": "2026-11-21T08:00:00Z", "temperature": 38.9}),
-        ("MRN-0301", b"not json"),
-    ])
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_CLINICAL_EVENTS"],
+        [("MRN-0300", {"patient_id": "MRN-0300", "ts": "2026-11-20T08:00:00Z", "type": "therapy", "therapy": "car-t"})],
+    )
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_VITALS"],
+        [
+            ("MRN-0300", {"patient_id": "MRN-0300", "ts": "2026-11-21T08:00:00Z", "temperature": 38.9}),
+            ("MRN-0301", b"not json"),
+        ],
+    )
     read_until(kafka.bootstrap, env["CRSMON_TOPIC_ALERTS"], lambda a: len(a) >= 1)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -122,6 +159,8 @@ def test_metrics_health_and_readiness(quick_worker, kafka) -> None:
     listening = Path("/proc/net/tcp").read_text() + Path("/proc/net/tcp6").read_text()
     port_hex = f":{port:04X} "
     local = [line.split()[1] for line in listening.splitlines()[1:] if line.split()[1].endswith(port_hex.strip())]
-    assert local and all(addr.startswith(("0100007F", "00000000000000000000000001000000",
-                                          "0000000000000000FFFF00000100007F")) for addr in local), local
+    assert local and all(
+        addr.startswith(("0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"))
+        for addr in local
+    ), local
     assert http_get(port, "/table/patient-state/")[0] == 404, "table contents are patient data: not served"

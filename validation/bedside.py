@@ -23,8 +23,7 @@ from validation.stays import COLUMN, Stay
 
 #: Thresholds a score is reported at, and the what-if range of each.
 COMPARATORS: dict[str, tuple[int, ...]] = {"NEWS2": (5, 7), "qSOFA": (2,), "SIRS": (2,)}
-SWEEP: dict[str, tuple[int, ...]] = {"NEWS2": (3, 4, 5, 6, 7, 8, 9), "qSOFA": (1, 2),
-                                     "SIRS": (1, 2, 3)}
+SWEEP: dict[str, tuple[int, ...]] = {"NEWS2": (3, 4, 5, 6, 7, 8, 9), "qSOFA": (1, 2), "SIRS": (1, 2, 3)}
 
 
 def carried(grid: np.ndarray, carry_hours: int) -> np.ndarray:
@@ -41,18 +40,32 @@ def carried(grid: np.ndarray, carry_hours: int) -> np.ndarray:
 def scores(stay: Stay, carry_minutes: float) -> dict[str, np.ndarray]:
     """Each bedside score, hour by hour."""
     values = carried(stay.grid, max(1, math.ceil(carry_minutes / 60)))
-    hr, sbp, temp, spo2, rr = (values[:, COLUMN[name]] for name in (
-        "heart_rate", "systolic_bp", "temperature", "spo2", "respiratory_rate"))
+    hr, sbp, temp, spo2, rr = (
+        values[:, COLUMN[name]] for name in ("heart_rate", "systolic_bp", "temperature", "spo2", "respiratory_rate")
+    )
     oxygen, paco2, wbc = (values[:, COLUMN[name]] for name in ("on_oxygen", "paco2", "wbc"))
-    news = np.array([
-        news2(respiratory_rate=_value(rr[h]), spo2=_value(spo2[h]), on_oxygen=oxygen[h] == 1,
-              systolic_bp=_value(sbp[h]), heart_rate=_value(hr[h]),
-              temperature=_value(temp[h])).score
-        for h in range(len(hr))], dtype=np.int16)
+    news = np.array(
+        [
+            news2(
+                respiratory_rate=_value(rr[h]),
+                spo2=_value(spo2[h]),
+                on_oxygen=oxygen[h] == 1,
+                systolic_bp=_value(sbp[h]),
+                heart_rate=_value(hr[h]),
+                temperature=_value(temp[h]),
+            ).score
+            for h in range(len(hr))
+        ],
+        dtype=np.int16,
+    )
     with np.errstate(invalid="ignore"):
         qsofa = (rr >= 22).astype(np.int16) + (sbp <= 100)
-        sirs = ((temp > 38) | (temp < 36)).astype(np.int16) + (hr > 90) + (
-            (rr > 20) | (paco2 < 32)) + ((wbc > 12) | (wbc < 4))
+        sirs = (
+            ((temp > 38) | (temp < 36)).astype(np.int16)
+            + (hr > 90)
+            + ((rr > 20) | (paco2 < 32))
+            + ((wbc > 12) | (wbc < 4))
+        )
     return {"NEWS2": news, "qSOFA": qsofa, "SIRS": sirs}
 
 

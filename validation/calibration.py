@@ -37,8 +37,7 @@ DETECTOR = {"high": "crsmon ≥ high", "medium": "crsmon ≥ medium"}
 #: about half to about twice the default burden on the development set.
 GRID = (0.75, 0.88, 1.15, 1.35, 1.65)
 KINDS = {"%": "hours", "/day": "firings"}
-FIGURE = {"hours": "hours_flagged_share_non_septic",
-          "firings": "firings_per_patient_day_non_septic"}
+FIGURE = {"hours": "hours_flagged_share_non_septic", "firings": "firings_per_patient_day_non_septic"}
 #: The verification run is corrected once when it misses a target by more than this share of it.
 TOLERANCE = 0.1
 
@@ -50,8 +49,7 @@ class Target:
     value: float  # a share (0.03) or a rate (0.3)
 
     def __str__(self) -> str:
-        return (f"{self.level}={100 * self.value:g}%" if self.kind == "hours"
-                else f"{self.level}={self.value:g}/day")
+        return f"{self.level}={100 * self.value:g}%" if self.kind == "hours" else f"{self.level}={self.value:g}/day"
 
 
 _PART = re.compile(r"^\s*(high|medium)\s*=\s*([0-9]*\.?[0-9]+)\s*(%|/day)\s*$")
@@ -63,14 +61,17 @@ def parse_targets(text: str) -> list[Target]:
     for part in filter(None, (piece.strip() for piece in text.split(","))):
         match = _PART.match(part)
         if not match:
-            raise SystemExit(f"crsmon validate: --target-burden {part!r}: write LEVEL=N% (share "
-                             "of hours under alert) or LEVEL=N/day (firings per patient-day), "
-                             "LEVEL being high or medium, e.g. high=3%,medium=12%")
+            raise SystemExit(
+                f"crsmon validate: --target-burden {part!r}: write LEVEL=N% (share "
+                "of hours under alert) or LEVEL=N/day (firings per patient-day), "
+                "LEVEL being high or medium, e.g. high=3%,medium=12%"
+            )
         level, number, unit = match.groups()
         value = float(number) / 100 if unit == "%" else float(number)
         if value <= 0 or (unit == "%" and value >= 1):
-            raise SystemExit(f"crsmon validate: --target-burden {part}: a burden must be above "
-                             "0 (and a share of hours below 100 %)")
+            raise SystemExit(
+                f"crsmon validate: --target-burden {part}: a burden must be above 0 (and a share of hours below 100 %)"
+            )
         targets.append(Target(level, KINDS[unit], value))
     if not targets:
         raise SystemExit("crsmon validate: --target-burden is empty; e.g. high=3%,medium=12%")
@@ -84,8 +85,10 @@ def open_setting(level: str) -> str:
 def thresholds_with(config: EngineConfig, level: str, value: float) -> dict[str, float]:
     """The four thresholds with `level`'s open threshold at `value`: resolve thresholds keep
     their configured ratio to the open ones, and medium_open ≤ high_open holds."""
-    ratio = {name: getattr(config, f"deterioration_{name}_resolve")
-             / getattr(config, f"deterioration_{name}_open") for name in LEVELS}
+    ratio = {
+        name: getattr(config, f"deterioration_{name}_resolve") / getattr(config, f"deterioration_{name}_open")
+        for name in LEVELS
+    }
     opens = {name: getattr(config, f"deterioration_{name}_open") for name in LEVELS}
     opens[level] = value
     if level == "high":
@@ -122,18 +125,19 @@ def threshold_for(curve: list[tuple[float, float]], target: float) -> tuple[floa
         raise ValueError("no points")
     lowest, highest = points[0], points[-1]
     if target > max(b for _, b in points):
-        return lowest[0], (f"even the lowest threshold tried ({lowest[0]:.3g}) stays under the "
-                           f"target ({lowest[1]:.4g})")
-    return highest[0], (f"even the highest threshold tried ({highest[0]:.3g}) is over the "
-                        f"target ({highest[1]:.4g})")
+        return lowest[0], (
+            f"even the lowest threshold tried ({lowest[0]:.3g}) stays under the target ({lowest[1]:.4g})"
+        )
+    return highest[0], (f"even the highest threshold tried ({highest[0]:.3g}) is over the target ({highest[1]:.4g})")
 
 
 def burden_of(point: dict, kind: str) -> float | None:
     return point.get(FIGURE[kind])
 
 
-def choose(config: EngineConfig, targets: list[Target], curves: dict[str, list[dict]]
-           ) -> tuple[dict[str, float], dict[str, str]]:
+def choose(
+    config: EngineConfig, targets: list[Target], curves: dict[str, list[dict]]
+) -> tuple[dict[str, float], dict[str, str]]:
     """Each targeted level's open threshold from its what-if curve (points with `value` and
     the burden figures); every target of a level met: the highest of their thresholds.
     Returns the open thresholds and notes on targets out of reach."""
@@ -156,9 +160,11 @@ def configured(config: EngineConfig, opens: dict[str, float]) -> EngineConfig:
         base = config.model_copy(update=updates)
         updates.update(thresholds_with(base, level, opens[level]))
     if "high" in opens and "medium" in opens and opens["medium"] > opens["high"]:
-        raise SystemExit("crsmon validate: the targets ask for a medium threshold above the "
-                         f"high one ({opens['medium']:.3f} > {opens['high']:.3f}): the medium "
-                         "target's burden must be above the high target's")
+        raise SystemExit(
+            "crsmon validate: the targets ask for a medium threshold above the "
+            f"high one ({opens['medium']:.3f} > {opens['high']:.3f}): the medium "
+            "target's burden must be above the high target's"
+        )
     return config.model_copy(update=updates)
 
 

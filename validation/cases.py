@@ -20,15 +20,18 @@ def review_ids(cases: dict) -> list[str]:
     """Every patient the report lists, once, in the report's order."""
     ids: list[str] = []
     for lists in cases.values():
-        for patient_id in [*lists["missed_6h_before_onset"],
-                           *(c["patient_id"] for c in lists["non_septic_most_flagged"])]:
+        for patient_id in [
+            *lists["missed_6h_before_onset"],
+            *(c["patient_id"] for c in lists["non_septic_most_flagged"]),
+        ]:
             if patient_id not in ids:
                 ids.append(patient_id)
     return ids
 
 
-def write_case_inputs(source: Path, columns: ColumnMap, sources: dict[str, str],
-                      patient_ids: list[str], folder: Path) -> dict[str, Path]:
+def write_case_inputs(
+    source: Path, columns: ColumnMap, sources: dict[str, str], patient_ids: list[str], folder: Path
+) -> dict[str, Path]:
     """Each patient's events as `folder/PATIENT_ID.jsonl`; `sources` names each patient's file
     (for a folder of .psv stays). Returns the files written, by patient."""
     folder.mkdir(parents=True, exist_ok=True)

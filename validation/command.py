@@ -21,14 +21,28 @@ from monitor.config import EngineConfig, load_config
 from monitor.engine import Engine
 from monitor.wire import LabEvent
 from validation.calibration import (
-    DETECTOR, FIGURE, LEVELS, TOLERANCE, Target, choose, configured, miss, open_setting,
+    DETECTOR,
+    FIGURE,
+    LEVELS,
+    TOLERANCE,
+    Target,
+    choose,
+    configured,
+    miss,
+    open_setting,
     parse_targets,
 )
 from validation.calibration import grid as calibration_grid
-from validation.figures import (
-    Bootstrap, by_rule, case_lists, cohort, detector_figures, groups_of, sweep_point,
-)
 from validation.cases import review_ids, write_case_inputs
+from validation.figures import (
+    Bootstrap,
+    by_rule,
+    case_lists,
+    cohort,
+    detector_figures,
+    groups_of,
+    sweep_point,
+)
 from validation.jsonl_input import read_jsonl_stays
 from validation.outcomes import StayResult
 from validation.physionet import ColumnMap, stay_files
@@ -52,16 +66,16 @@ def parse_sweep(text: str, config: EngineConfig) -> list[tuple[str, float]]:
         name, _, values = part.partition("=")
         name = name.strip()
         if name not in EngineConfig.model_fields:
-            raise SystemExit(f"crsmon validate: --sweep names {name!r}, which is not a setting "
-                             "(see `crsmon config`)")
+            raise SystemExit(f"crsmon validate: --sweep names {name!r}, which is not a setting (see `crsmon config`)")
         kind = type(getattr(config, name))
         if kind not in (int, float):
             raise SystemExit(f"crsmon validate: --sweep {name}: only number settings can be swept")
         try:
             swept = [(name, kind(value)) for value in values.split(",")]
         except ValueError:
-            raise SystemExit(f"crsmon validate: --sweep {name}={values}: values must be "
-                             f"{kind.__name__}s separated by commas") from None
+            raise SystemExit(
+                f"crsmon validate: --sweep {name}={values}: values must be {kind.__name__}s separated by commas"
+            ) from None
         for _, value in swept:
             try:
                 Engine(config.model_copy(update={name: value}), statuses=False)
@@ -80,8 +94,11 @@ CaseRenderer = Callable[[Path, str, Path], Path]
 def validate_command(args: argparse.Namespace, render_case: CaseRenderer | None = None) -> int:
     source = Path(args.input)
     if not source.exists():
-        print(f"crsmon validate: {source} does not exist; give a folder of .psv files or a "
-              "JSON Lines file with --outcomes", file=sys.stderr)
+        print(
+            f"crsmon validate: {source} does not exist; give a folder of .psv files or a "
+            "JSON Lines file with --outcomes",
+            file=sys.stderr,
+        )
         return 2
     config = load_config(args.config)
     targets = parse_targets(args.target_burden) if getattr(args, "target_burden", None) else []
@@ -89,8 +106,7 @@ def validate_command(args: argparse.Namespace, render_case: CaseRenderer | None 
     text = (DEFAULT_SWEEP if not targets else "") if args.sweep is None else args.sweep
     sweep: list = parse_sweep(text, config) if text else []
     if targets:
-        sweep += [point for point in calibration_grid(config, targets)
-                  if point[:2] not in set(sweep)]
+        sweep += [point for point in calibration_grid(config, targets) if point[:2] not in set(sweep)]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -98,8 +114,9 @@ def validate_command(args: argparse.Namespace, render_case: CaseRenderer | None 
         print(f"crsmon validate: {source} holds no .psv files", file=sys.stderr)
         return 2
     results, problems, swept, bedside_swept = _run(args, source, config, sweep)
-    figures = summarise(results, swept, bedside_swept, problems, config, str(source),
-                        labs=not getattr(args, "no_labs", False))
+    figures = summarise(
+        results, swept, bedside_swept, problems, config, str(source), labs=not getattr(args, "no_labs", False)
+    )
     if targets:
         figures["calibration"] = _calibrate(args, source, config, targets, figures, out)
         asked = {name for name, _ in (parse_sweep(text, config) if text else [])}
@@ -108,10 +125,14 @@ def validate_command(args: argparse.Namespace, render_case: CaseRenderer | None 
                 figures["what_if"].pop(f"{DETECTOR[level]}, {open_setting(other)}", None)
     _write_cases(figures, results, source, column_map(args), out, render_case, sys.stderr)
     figures["run"]["seconds"] = round(time.monotonic() - started, 2)
-    (out / "validation.json").write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+    (out / "validation.json").write_bytes(
+        orjson.dumps(figures, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
+    )
     write_report(figures, out / "validation.html")
     figures["run"]["seconds"] = round(time.monotonic() - started, 2)
-    (out / "validation.json").write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+    (out / "validation.json").write_bytes(
+        orjson.dumps(figures, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
+    )
     _print_summary(figures, out, sys.stderr)
     return 0
 
@@ -126,8 +147,7 @@ def _run(args: argparse.Namespace, source: Path, config: EngineConfig, sweep: li
     """crsmon and the bedside scores over every stay of the input: (results, problems, the
     what-if flags, the bedside what-if flags)."""
     if source.is_dir():
-        return _run_folder(stay_files(source), column_map(args), config, sweep, args.jobs,
-                           sys.stderr)
+        return _run_folder(stay_files(source), column_map(args), config, sweep, args.jobs, sys.stderr)
     problems = Problems()
     stays = read_jsonl_stays(source, Path(args.outcomes) if args.outcomes else None, problems)
     if getattr(args, "no_labs", False):
@@ -137,33 +157,43 @@ def _run(args: argparse.Namespace, source: Path, config: EngineConfig, sweep: li
     return chunk.stays, problems, chunk.sweep, chunk.bedside_sweep
 
 
-def _calibrate(args: argparse.Namespace, source: Path, config: EngineConfig,
-               targets: list[Target], figures: dict, out: Path) -> dict:
+def _calibrate(
+    args: argparse.Namespace, source: Path, config: EngineConfig, targets: list[Target], figures: dict, out: Path
+) -> dict:
     """The thresholds that meet the targets (validation/calibration.py), run once more over
     the whole input for their own figures (corrected once if a target is missed by more
     than calibration.TOLERANCE), and written as a clinical configuration file."""
-    curves = {level: [
-        {**point, "value": getattr(config, open_setting(level))} if point["value"] == "default"
-        else point for point in figures["what_if"].get(
-            f"{DETECTOR[level]}, {open_setting(level)}", [])] for level in LEVELS}
+    curves = {
+        level: [
+            {**point, "value": getattr(config, open_setting(level))} if point["value"] == "default" else point
+            for point in figures["what_if"].get(f"{DETECTOR[level]}, {open_setting(level)}", [])
+        ]
+        for level in LEVELS
+    }
     opens, notes = choose(config, targets, curves)
     runs = 0
     while True:
         calibrated = configured(config, opens)
-        sys.stderr.write("calibrated thresholds: " + ", ".join(
-            f"{level} ≥ {value:.3f}" for level, value in opens.items()) + "; checking them\n")
+        sys.stderr.write(
+            "calibrated thresholds: "
+            + ", ".join(f"{level} ≥ {value:.3f}" for level, value in opens.items())
+            + "; checking them\n"
+        )
         results, _, _, _ = _run(args, source, calibrated, [])
         runs += 1
         groups = groups_of(results)
-        achieved = {level: detector_figures(results, DETECTOR[level], groups, Bootstrap())
-                    for level in LEVELS}
-        missed = [t for t in targets if miss(t, achieved[t.level][FIGURE[t.kind]]["value"])
-                  > TOLERANCE and str(t) not in notes]
+        achieved = {level: detector_figures(results, DETECTOR[level], groups, Bootstrap()) for level in LEVELS}
+        missed = [
+            t
+            for t in targets
+            if miss(t, achieved[t.level][FIGURE[t.kind]]["value"]) > TOLERANCE and str(t) not in notes
+        ]
         if not missed or runs > 1:
             break
         for level in dict.fromkeys(t.level for t in missed):  # the run's own point, then again
-            curves[level].append({"value": opens[level], **{
-                FIGURE[kind]: achieved[level][FIGURE[kind]]["value"] for kind in FIGURE}})
+            curves[level].append(
+                {"value": opens[level], **{FIGURE[kind]: achieved[level][FIGURE[kind]]["value"] for kind in FIGURE}}
+            )
         opens, notes = choose(config, targets, curves)
     overrides = orjson.loads(Path(args.config).read_bytes()) if args.config else {}
     for level in LEVELS:
@@ -174,30 +204,47 @@ def _calibrate(args: argparse.Namespace, source: Path, config: EngineConfig,
     path.write_bytes(orjson.dumps(overrides, option=orjson.OPT_INDENT_2) + b"\n")
     load_config(path)  # what was written is what the worker will read
     return {
-        "targets": [str(t) for t in targets], "config_file": CONFIG_FILE,
-        "thresholds": {name: overrides[name] for name in overrides
-                       if name.startswith("deterioration_")},
-        "notes": notes, "checking_runs": runs,
-        "levels": {level: {
-            "detector": DETECTOR[level],
-            "targets": [str(t) for t in targets if t.level == level],
-            "open": getattr(calibrated, open_setting(level)),
-            **{key: achieved[level][key] for key in (
-                "hours_flagged_share_non_septic", "firings_per_patient_day_non_septic",
-                "flagged_at_onset_minus_6h", "flagged_at_onset_minus_3h",
-                "flagged_at_onset_minus_0h")}} for level in LEVELS},
+        "targets": [str(t) for t in targets],
+        "config_file": CONFIG_FILE,
+        "thresholds": {name: overrides[name] for name in overrides if name.startswith("deterioration_")},
+        "notes": notes,
+        "checking_runs": runs,
+        "levels": {
+            level: {
+                "detector": DETECTOR[level],
+                "targets": [str(t) for t in targets if t.level == level],
+                "open": getattr(calibrated, open_setting(level)),
+                **{
+                    key: achieved[level][key]
+                    for key in (
+                        "hours_flagged_share_non_septic",
+                        "firings_per_patient_day_non_septic",
+                        "flagged_at_onset_minus_6h",
+                        "flagged_at_onset_minus_3h",
+                        "flagged_at_onset_minus_0h",
+                    )
+                },
+            }
+            for level in LEVELS
+        },
     }
 
 
-def _write_cases(figures: dict, results: list[StayResult], source: Path, columns: ColumnMap,
-                 out: Path, render_case: CaseRenderer | None, err: IO[str]) -> None:
+def _write_cases(
+    figures: dict,
+    results: list[StayResult],
+    source: Path,
+    columns: ColumnMap,
+    out: Path,
+    render_case: CaseRenderer | None,
+    err: IO[str],
+) -> None:
     """The stays to review as replay inputs under out/cases/, and their case reports when a
     renderer is given; the report links each."""
     ids = review_ids(figures["cases"])
     sources = {stay.patient_id: stay.source for stay in results}
     inputs = write_case_inputs(source, columns, sources, ids, out / "cases")
-    figures["case_files"] = {patient_id: {"input": str(path.relative_to(out))}
-                             for patient_id, path in inputs.items()}
+    figures["case_files"] = {patient_id: {"input": str(path.relative_to(out))} for patient_id, path in inputs.items()}
     if render_case is None:
         return
     progress = Progress(len(inputs), err, "case reports")
@@ -211,9 +258,15 @@ def _write_cases(figures: dict, results: list[StayResult], source: Path, columns
     progress.finish()
 
 
-def _run_folder(files: list[Path], columns: ColumnMap, config: EngineConfig,
-                sweep: list[tuple[str, float]], jobs: int | None, err: IO[str]):
-    chunks = [files[i:i + CHUNK_FILES] for i in range(0, len(files), CHUNK_FILES)]
+def _run_folder(
+    files: list[Path],
+    columns: ColumnMap,
+    config: EngineConfig,
+    sweep: list[tuple[str, float]],
+    jobs: int | None,
+    err: IO[str],
+):
+    chunks = [files[i : i + CHUNK_FILES] for i in range(0, len(files), CHUNK_FILES)]
     done: dict[int, ChunkResult] = {}
     progress = Progress(len(files), err, "stays")
     workers = jobs or os.cpu_count() or 1
@@ -223,8 +276,9 @@ def _run_folder(files: list[Path], columns: ColumnMap, config: EngineConfig,
             progress.advance(len(chunk))
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run_chunk, chunk, columns, config, sweep): index
-                       for index, chunk in enumerate(chunks)}
+            futures = {
+                pool.submit(run_chunk, chunk, columns, config, sweep): index for index, chunk in enumerate(chunks)
+            }
             for future in as_completed(futures):
                 done[futures[future]] = future.result()
                 progress.advance(len(chunks[futures[future]]))
@@ -244,8 +298,15 @@ def _run_folder(files: list[Path], columns: ColumnMap, config: EngineConfig,
     return results, problems, swept, bedside_swept
 
 
-def summarise(results: list[StayResult], swept: dict, bedside_swept: dict, problems: Problems,
-              config: EngineConfig, source: str, labs: bool = True) -> dict:
+def summarise(
+    results: list[StayResult],
+    swept: dict,
+    bedside_swept: dict,
+    problems: Problems,
+    config: EngineConfig,
+    source: str,
+    labs: bool = True,
+) -> dict:
     groups = groups_of(results)
     bootstrap = Bootstrap()
     names = list(results[0].detectors) if results else []
@@ -253,44 +314,44 @@ def summarise(results: list[StayResult], swept: dict, bedside_swept: dict, probl
     curves: dict[str, list] = {}
     for (name, value), flags in swept.items():
         curves.setdefault(f"crsmon ≥ medium, {name}", []).append(
-            {"value": value, **sweep_point(results, [f["crsmon ≥ medium"] for f in flags], groups)})
+            {"value": value, **sweep_point(results, [f["crsmon ≥ medium"] for f in flags], groups)}
+        )
         curves.setdefault(f"crsmon ≥ high, {name}", []).append(
-            {"value": value, **sweep_point(results, [f["crsmon ≥ high"] for f in flags], groups)})
+            {"value": value, **sweep_point(results, [f["crsmon ≥ high"] for f in flags], groups)}
+        )
     for label, flags in bedside_swept.items():
         score, _, threshold = label.partition(" ≥ ")
-        curves.setdefault(score, []).append(
-            {"value": int(threshold), **sweep_point(results, flags, groups)})
+        curves.setdefault(score, []).append({"value": int(threshold), **sweep_point(results, flags, groups)})
     for name in ("crsmon ≥ medium", "crsmon ≥ high"):
-        default = {"value": "default", **sweep_point(
-            results, [stay.detectors[name] for stay in results], groups)}
+        default = {"value": "default", **sweep_point(results, [stay.detectors[name] for stay in results], groups)}
         for key in [k for k in curves if k.startswith(name + ",")]:
             curves[key].append(default)
     return {
-        "run": {"input": source, "config": "defaults" if config == EngineConfig() else "custom",
-                "labs": labs},
+        "run": {"input": source, "config": "defaults" if config == EngineConfig() else "custom", "labs": labs},
         "cohort": cohort(results, groups),
         "detectors": detectors,
         "crsmon_firings_by_rule": by_rule(results),
         "what_if": curves,
-        "cases": {name: case_lists(results, name, groups) for name in ("crsmon ≥ high",)
-                  if name in names},
+        "cases": {name: case_lists(results, name, groups) for name in ("crsmon ≥ high",) if name in names},
         "problems": problems.as_json(),
     }
 
 
 def _print_summary(figures: dict, out: Path, err: IO[str]) -> None:
     c = figures["cohort"]
-    err.write(f"{c['patients']:,} stays, {c['patient_days']:,.0f} patient-days "
-              f"({c['septic']} with the outcome, {c['septic_onset_counted']} of them counted for "
-              f"onset figures) in {figures['run']['seconds']:.1f} s\n")
-    err.write(f"{'detector':<26} {'flagged 6 h before onset':>26} {'hours flagged (non-septic)':>27} "
-              f"{'firings/day':>12}\n")
+    err.write(
+        f"{c['patients']:,} stays, {c['patient_days']:,.0f} patient-days "
+        f"({c['septic']} with the outcome, {c['septic_onset_counted']} of them counted for "
+        f"onset figures) in {figures['run']['seconds']:.1f} s\n"
+    )
+    err.write(
+        f"{'detector':<26} {'flagged 6 h before onset':>26} {'hours flagged (non-septic)':>27} {'firings/day':>12}\n"
+    )
     for name, d in figures["detectors"].items():
         sens = d["flagged_at_onset_minus_6h"]["value"]
         hours = d["hours_flagged_share_non_septic"]["value"]
         fires = d["firings_per_patient_day_non_septic"]["value"]
-        err.write(f"{name:<26} {_pct(sens):>26} {_pct(hours):>27} "
-                  f"{'–' if fires is None else f'{fires:.2f}':>12}\n")
+        err.write(f"{name:<26} {_pct(sens):>26} {_pct(hours):>27} {'–' if fires is None else f'{fires:.2f}':>12}\n")
     if "calibration" in figures:
         for line in calibration_lines(figures["calibration"], out):
             err.write(line + "\n")
@@ -300,9 +361,10 @@ def _print_summary(figures: dict, out: Path, err: IO[str]) -> None:
 
 
 def problem_lines(problems: dict) -> list[str]:
-    return [f"input: {entry['count']:,} × {kind}" + (
-        f" — e.g. {entry['examples'][0]}" if entry["examples"] else "")
-        for kind, entry in problems.items()]
+    return [
+        f"input: {entry['count']:,} × {kind}" + (f" — e.g. {entry['examples'][0]}" if entry["examples"] else "")
+        for kind, entry in problems.items()
+    ]
 
 
 def _pct(value: float | None) -> str:
@@ -319,9 +381,13 @@ def calibration_lines(calibration: dict, out: Path) -> list[str]:
             f"{_pct(d['hours_flagged_share_non_septic']['value'])} of hours, "
             f"{d['firings_per_patient_day_non_septic']['value']:.2f} firings/patient-day, "
             f"flags {_pct(sens['value'])} 6 h before onset "
-            f"({_pct(low)}–{_pct(high)})" if sens["value"] is not None and low is not None
-            else f"  {d['detector']} at score ≥ {d['open']:.3f}")
+            f"({_pct(low)}–{_pct(high)})"
+            if sens["value"] is not None and low is not None
+            else f"  {d['detector']} at score ≥ {d['open']:.3f}"
+        )
     lines += [f"  note: {target}: {note}" for target, note in calibration["notes"].items()]
-    lines.append(f"clinical configuration: {out / calibration['config_file']} "
-                 "(crsmon worker --config, CRSMON_CLINICAL_CONFIG, crsmon replay --config)")
+    lines.append(
+        f"clinical configuration: {out / calibration['config_file']} "
+        "(crsmon worker --config, CRSMON_CLINICAL_CONFIG, crsmon replay --config)"
+    )
     return lines

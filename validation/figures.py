@@ -43,8 +43,7 @@ class StayHours:
     def of(cls, stays: list[StayResult]) -> "StayHours":
         lengths = np.array([len(stay.measured) for stay in stays], dtype=np.int64)
         starts = np.concatenate(([0], np.cumsum(lengths)))
-        measured = (np.concatenate([stay.measured for stay in stays]) if stays
-                    else np.zeros(0, dtype=bool))
+        measured = np.concatenate([stay.measured for stay in stays]) if stays else np.zeros(0, dtype=bool)
         return cls(np.array([stay.measured.sum() for stay in stays], dtype=float), measured, starts)
 
     def flagged(self, flags: list[Flags]) -> np.ndarray:
@@ -78,8 +77,7 @@ def groups_of(stays: list[StayResult]) -> Groups:
             septic.append(index)
             if stay.onset_hour >= MIN_ONSET_H:
                 counted.append(index)
-    return Groups(_indices(non_septic), _indices(septic), _indices(counted), _indices(unknown),
-                  StayHours.of(stays))
+    return Groups(_indices(non_septic), _indices(septic), _indices(counted), _indices(unknown), StayHours.of(stays))
 
 
 def _indices(group: list[int]) -> np.ndarray:
@@ -130,16 +128,14 @@ class Bootstrap:
         return sums
 
 
-def detector_figures(stays: list[StayResult], name: str, groups: Groups,
-                     bootstrap: Bootstrap) -> dict:
+def detector_figures(stays: list[StayResult], name: str, groups: Groups, bootstrap: Bootstrap) -> dict:
     flags = [stay.detectors[name] for stay in stays]
     hours = groups.hours.patient
     firings = np.array([flag.firings for flag in flags], dtype=float)
     flagged = groups.hours.flagged(flags)
     figures: dict = {}
     for label, members in (("all", np.arange(len(stays))), ("non_septic", groups.non_septic)):
-        figures[f"firings_per_patient_day_{label}"] = bootstrap.ratio(
-            firings[members], hours[members] / 24)
+        figures[f"firings_per_patient_day_{label}"] = bootstrap.ratio(firings[members], hours[members] / 24)
         figures[f"hours_flagged_share_{label}"] = bootstrap.ratio(flagged[members], hours[members])
     counted = groups.onset_counted
     for offset in OFFSETS_H:
@@ -151,7 +147,9 @@ def detector_figures(stays: list[StayResult], name: str, groups: Groups,
                 evaluable.append(1.0)
                 hit.append(float(flags[index].hours[hour]))
         figures[f"flagged_at_onset_minus_{offset}h"] = {
-            **bootstrap.ratio(np.array(hit), np.array(evaluable)), "stays": len(evaluable)}
+            **bootstrap.ratio(np.array(hit), np.array(evaluable)),
+            "stays": len(evaluable),
+        }
     figures["first_firing_lead_time"] = lead_times(stays, flags, counted)
     return figures
 
@@ -177,17 +175,22 @@ def lead_times(stays: list[StayResult], flags: list[Flags], counted: np.ndarray)
             leads.append(lead)
             buckets[next(label for low, label in LEAD_BUCKETS if lead >= low)] += 1
     order = [label for _, label in LEAD_BUCKETS] + ["after onset", "never"]
-    return {"stays": int(len(counted)), "median_h": float(np.median(leads)) if leads else None,
-            "buckets": {label: buckets.get(label, 0) for label in order}}
+    return {
+        "stays": int(len(counted)),
+        "median_h": float(np.median(leads)) if leads else None,
+        "buckets": {label: buckets.get(label, 0) for label in order},
+    }
 
 
 def cohort(stays: list[StayResult], groups: Groups) -> dict:
     hours = groups.hours.patient
     return {
-        "patients": len(stays), "patient_days": float(hours.sum() / 24),
+        "patients": len(stays),
+        "patient_days": float(hours.sum() / 24),
         "non_septic": int(len(groups.non_septic)),
         "non_septic_patient_days": float(hours[groups.non_septic].sum() / 24),
-        "septic": int(len(groups.septic)), "septic_onset_counted": int(len(groups.onset_counted)),
+        "septic": int(len(groups.septic)),
+        "septic_onset_counted": int(len(groups.onset_counted)),
         "outcome_unknown": int(len(groups.unknown)),
     }
 
@@ -198,8 +201,10 @@ def by_rule(stays: list[StayResult]) -> dict:
     for stay in stays:
         total.update(stay.by_rule)
     days = patient_hours(stays).sum() / 24 or math.nan
-    return {f"{rule} {severity}": {"firings": count, "per_patient_day": count / days}
-            for (rule, severity), count in sorted(total.items())}
+    return {
+        f"{rule} {severity}": {"firings": count, "per_patient_day": count / days}
+        for (rule, severity), count in sorted(total.items())
+    }
 
 
 def sweep_point(stays: list[StayResult], flags: list[Flags], groups: Groups) -> dict:
@@ -214,10 +219,11 @@ def sweep_point(stays: list[StayResult], flags: list[Flags], groups: Groups) -> 
         if 0 <= hour < stays[index].hours:
             evaluable += 1
             hit += bool(flags[index].hours[hour])
-    return {"hours_flagged_share_non_septic": flagged / hours[members].sum() if len(members) else None,
-            "firings_per_patient_day_non_septic":
-                firings / (hours[members].sum() / 24) if len(members) else None,
-            "flagged_at_onset_minus_6h": hit / evaluable if evaluable else None}
+    return {
+        "hours_flagged_share_non_septic": flagged / hours[members].sum() if len(members) else None,
+        "firings_per_patient_day_non_septic": firings / (hours[members].sum() / 24) if len(members) else None,
+        "flagged_at_onset_minus_6h": hit / evaluable if evaluable else None,
+    }
 
 
 def case_lists(stays: list[StayResult], name: str, groups: Groups, count: int = 20) -> dict:
@@ -229,10 +235,12 @@ def case_lists(stays: list[StayResult], name: str, groups: Groups, count: int = 
         hour = math.floor(stay.onset_hour - OFFSETS_H[0])
         if 0 <= hour < stay.hours and not stay.detectors[name].hours[hour]:
             missed.append(stay.patient_id)
-    busiest = sorted(groups.non_septic,
-                     key=lambda i: -stays[i].detectors[name].hours.sum() / max(1, stays[i].hours))
-    return {"missed_6h_before_onset": missed[:count],
-            "non_septic_most_flagged": [
-                {"patient_id": stays[i].patient_id,
-                 "hours_flagged_share": float(stays[i].detectors[name].hours.mean())}
-                for i in busiest[:count] if stays[i].detectors[name].hours.any()]}
+    busiest = sorted(groups.non_septic, key=lambda i: -stays[i].detectors[name].hours.sum() / max(1, stays[i].hours))
+    return {
+        "missed_6h_before_onset": missed[:count],
+        "non_septic_most_flagged": [
+            {"patient_id": stays[i].patient_id, "hours_flagged_share": float(stays[i].detectors[name].hours.mean())}
+            for i in busiest[:count]
+            if stays[i].detectors[name].hours.any()
+        ],
+    }

@@ -34,8 +34,7 @@ def read_outcomes(path: Path, problems: Problems) -> dict[str, datetime | None]:
         else:
             document = orjson.loads(path.read_bytes())
             if not isinstance(document, dict):
-                raise SystemExit(f"crsmon validate: {path} must be a JSON object of patient_id -> "
-                                 "onset time or null")
+                raise SystemExit(f"crsmon validate: {path} must be a JSON object of patient_id -> onset time or null")
             rows = list(document.items())
     except (OSError, orjson.JSONDecodeError, csv.Error) as error:
         raise SystemExit(f"crsmon validate: cannot read the outcomes {path}: {error}") from None
@@ -46,15 +45,18 @@ def read_outcomes(path: Path, problems: Problems) -> dict[str, datetime | None]:
         try:
             outcomes[patient_id] = parse_timestamp(onset)
         except ValueError as error:
-            problems.note("bad outcome", f"{path.name}: {patient_id}: {error}; the patient counts "
-                          "for alert burden only")
+            problems.note(
+                "bad outcome", f"{path.name}: {patient_id}: {error}; the patient counts for alert burden only"
+            )
     return outcomes
 
 
 def read_jsonl_stays(path: Path, outcomes_path: Path | None, problems: Problems) -> list[Stay]:
     if outcomes_path is None:
-        raise SystemExit("crsmon validate: JSON Lines input needs --outcomes FILE (patient_id -> "
-                         "onset time or null), or give a folder of PhysioNet .psv files")
+        raise SystemExit(
+            "crsmon validate: JSON Lines input needs --outcomes FILE (patient_id -> "
+            "onset time or null), or give a folder of PhysioNet .psv files"
+        )
     outcomes = read_outcomes(outcomes_path, problems)
     events: dict[str, list] = {}
     with path.open("rb") as source:
@@ -72,14 +74,14 @@ def read_jsonl_stays(path: Path, outcomes_path: Path | None, problems: Problems)
         own.sort(key=lambda event: event.ts)  # stable: a file's order within one moment stays
         known = patient_id in outcomes
         if not known:
-            problems.note("missing outcome", f"{patient_id} is not in {outcomes_path.name}; it "
-                          "counts for alert burden only")
+            problems.note(
+                "missing outcome", f"{patient_id} is not in {outcomes_path.name}; it counts for alert burden only"
+            )
         stays.append(_stay(patient_id, path.name, own, outcomes.get(patient_id), known))
     return stays
 
 
-def _stay(patient_id: str, source: str, events: list, onset: datetime | None,
-          known: bool) -> Stay:
+def _stay(patient_id: str, source: str, events: list, onset: datetime | None, known: bool) -> Stay:
     start = events[0].ts
     count = int((events[-1].ts - start).total_seconds() // 3600) + 1
     grid = np.full((count, len(GRID_COLUMNS)), np.nan)

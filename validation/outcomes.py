@@ -74,12 +74,28 @@ class StayResult:
     by_rule: Counter = field(default_factory=Counter)
 
     def __getstate__(self) -> tuple:
-        return (self.patient_id, self.source, self.hours, _packed(self.measured),
-                self.onset_hour, self.outcome_known, self.detectors, self.by_rule)
+        return (
+            self.patient_id,
+            self.source,
+            self.hours,
+            _packed(self.measured),
+            self.onset_hour,
+            self.outcome_known,
+            self.detectors,
+            self.by_rule,
+        )
 
     def __setstate__(self, state: tuple) -> None:
-        (self.patient_id, self.source, self.hours, measured, self.onset_hour,
-         self.outcome_known, self.detectors, self.by_rule) = state
+        (
+            self.patient_id,
+            self.source,
+            self.hours,
+            measured,
+            self.onset_hour,
+            self.outcome_known,
+            self.detectors,
+            self.by_rule,
+        ) = state
         self.measured = _unpacked(measured)
 
 
@@ -87,8 +103,7 @@ def clinical_rules(config: EngineConfig | None = None) -> tuple[str, ...]:
     """The registry's clinical rules in registration order; with `config`, those it switches
     on (the NEWS2 rule is off beside the deterioration warning: a row of zeros would say it
     was tried and never fired)."""
-    return tuple(rule.name for rule in registry.REGISTRY
-                 if rule.clinical and (config is None or rule.enabled(config)))
+    return tuple(rule.name for rule in registry.REGISTRY if rule.clinical and (config is None or rule.enabled(config)))
 
 
 def rule_detector(rule: str) -> str:
@@ -96,8 +111,9 @@ def rule_detector(rule: str) -> str:
     return f"crsmon {rule} rule"
 
 
-def flags_of_alerts(alerts: list[Alert], start: float, hours: int, rules: tuple[str, ...] = ()
-                    ) -> tuple[dict[str, Flags], Counter]:
+def flags_of_alerts(
+    alerts: list[Alert], start: float, hours: int, rules: tuple[str, ...] = ()
+) -> tuple[dict[str, Flags], Counter]:
     """crsmon's detectors from the alerts of one stay, in the order they were published, and
     one detector per rule of `rules` (`rule_detector`).
 
@@ -169,7 +185,7 @@ def _mark(flagged: np.ndarray, since: float, until: float) -> None:
     """Flag every hour that [since, until) touches; an instant touches its own hour."""
     first = max(0, math.floor(since))
     last = len(flagged) if until == math.inf else max(first + 1, math.ceil(until))
-    flagged[first:min(last, len(flagged))] = True
+    flagged[first : min(last, len(flagged))] = True
 
 
 def flags_of_score(score: np.ndarray, threshold: int) -> Flags:

@@ -81,14 +81,17 @@ def physionet_value(column: str, value: float) -> tuple[str, float]:
 #: above), AST 5–9,961 (mean 177: U/L), fibrinogen 42–1,179 (mean 259: mg/dL); all inside the
 #: catalogue's bounds. Alkalinephos, BUN, TroponinI and the rest have no catalogue entry.
 PHYSIONET_LABS: dict[str, tuple[str, str]] = {
-    column: (name, unit) for column, (name, unit) in PHYSIONET_OBSERVATIONS.items()
-    if CATALOGUE[name].kind == "lab"}
+    column: (name, unit) for column, (name, unit) in PHYSIONET_OBSERVATIONS.items() if CATALOGUE[name].kind == "lab"
+}
 
 #: Columns of the PhysioNet 2019 files that validation knowingly does not use.
-PHYSIONET_UNUSED = frozenset((
-    "EtCO2 BaseExcess HCO3 pH SaO2 BUN Alkalinephos Calcium Chloride "
-    "Bilirubin_direct Glucose Magnesium Phosphate Potassium TroponinI "
-    "Hct Hgb PTT Age Gender Unit1 Unit2 HospAdmTime").split()) - set(PHYSIONET_LABS)
+PHYSIONET_UNUSED = frozenset(
+    (
+        "EtCO2 BaseExcess HCO3 pH SaO2 BUN Alkalinephos Calcium Chloride "
+        "Bilirubin_direct Glucose Magnesium Phosphate Potassium TroponinI "
+        "Hct Hgb PTT Age Gender Unit1 Unit2 HospAdmTime"
+    ).split()
+) - set(PHYSIONET_LABS)
 
 
 class ColumnMap(BaseModel):
@@ -124,8 +127,10 @@ class ColumnMap(BaseModel):
         for column, (test, unit) in labs.items():
             entry = CATALOGUE.get(test)
             if entry is None or entry.kind != "lab":
-                raise ValueError(f"labs: column {column!r} names {test!r}, which is not a lab test "
-                                 f"crsmon takes (one of {', '.join(CATALOGUE.names('lab'))})")
+                raise ValueError(
+                    f"labs: column {column!r} names {test!r}, which is not a lab test "
+                    f"crsmon takes (one of {', '.join(CATALOGUE.names('lab'))})"
+                )
             if entry.unit_for(unit) is None:
                 raise ValueError(f"labs: column {column!r}: {test} does not accept the unit {unit!r}")
         return labs
@@ -164,23 +169,34 @@ class _Layout:
     def read(self) -> tuple[int | None, ...]:
         """The positions a row's values are read from, in `values` order: the measurements,
         FiO2, PaCO2, WBC, the outcome."""
-        return (*(index for _, index in self.measurements), self.fio2, self.paco2, self.wbc,
-                self.outcome)
+        return (*(index for _, index in self.measurements), self.fio2, self.paco2, self.wbc, self.outcome)
 
 
-def _layout(header: list[str], columns: ColumnMap, source: str,
-            problems: Problems) -> _Layout | None:
+def _layout(header: list[str], columns: ColumnMap, source: str, problems: Problems) -> _Layout | None:
     position = {name: index for index, name in enumerate(header)}
     if columns.hour not in position:
-        problems.note("file without an hour column", f"{source}: no column {columns.hour!r} "
-                      "(the hour since admission); the file is skipped — map it with --columns")
+        problems.note(
+            "file without an hour column",
+            f"{source}: no column {columns.hour!r} "
+            "(the hour since admission); the file is skipped — map it with --columns",
+        )
         return None
-    mapped = {columns.hour, columns.outcome, columns.fio2, columns.paco2, columns.wbc,
-              *(getattr(columns, name) for name in MEASUREMENTS), *columns.labs}
+    mapped = {
+        columns.hour,
+        columns.outcome,
+        columns.fio2,
+        columns.paco2,
+        columns.wbc,
+        *(getattr(columns, name) for name in MEASUREMENTS),
+        *columns.labs,
+    }
     for name in header:
         if name not in mapped and name not in columns.ignored:
-            problems.note("unknown column", f"{source}: column {name!r} is not mapped to anything "
-                          "and is ignored (list it in the column map's 'ignored' to silence this)")
+            problems.note(
+                "unknown column",
+                f"{source}: column {name!r} is not mapped to anything "
+                "and is ignored (list it in the column map's 'ignored' to silence this)",
+            )
     found = []
     for name in MEASUREMENTS:
         column = getattr(columns, name)
@@ -189,26 +205,40 @@ def _layout(header: list[str], columns: ColumnMap, source: str,
         if column in position:
             found.append((name, position[column]))
         else:
-            problems.note("mapped column missing", f"{source}: no column {column!r} for {name}; "
-                          f"{name.replace('_', ' ')} is treated as never measured")
+            problems.note(
+                "mapped column missing",
+                f"{source}: no column {column!r} for {name}; {name.replace('_', ' ')} is treated as never measured",
+            )
 
     labs = []
     for column, (test, unit) in columns.labs.items():
         if column in position:
             labs.append((test, unit, position[column]))
         else:
-            problems.note("mapped column missing", f"{source}: no column {column!r} for {test}; "
-                          f"{test} is treated as never measured")
+            problems.note(
+                "mapped column missing",
+                f"{source}: no column {column!r} for {test}; {test} is treated as never measured",
+            )
 
     def optional(column: str | None) -> int | None:
         return None if column is None else position.get(column)
 
     outcome = optional(columns.outcome)
     if outcome is None:
-        problems.note("missing outcome", f"{source}: no outcome column {columns.outcome!r}; the "
-                      "stay counts for alert burden only, not for sensitivity")
-    return _Layout(position[columns.hour], outcome, tuple(found), optional(columns.fio2),
-                   optional(columns.paco2), optional(columns.wbc), tuple(labs))
+        problems.note(
+            "missing outcome",
+            f"{source}: no outcome column {columns.outcome!r}; the "
+            "stay counts for alert burden only, not for sensitivity",
+        )
+    return _Layout(
+        position[columns.hour],
+        outcome,
+        tuple(found),
+        optional(columns.fio2),
+        optional(columns.paco2),
+        optional(columns.wbc),
+        tuple(labs),
+    )
 
 
 def read_stay(path: Path, columns: ColumnMap, problems: Problems) -> Stay | None:
@@ -237,32 +267,42 @@ def read_stay(path: Path, columns: ColumnMap, problems: Problems) -> Stay | None
     for number, line in enumerate(lines[1:], start=2):
         fields = line.split(columns.separator)
         if len(fields) != width:
-            problems.note("bad row", f"{source} line {number}: {len(fields)} fields where the "
-                          f"header has {width}; row skipped")
+            problems.note(
+                "bad row", f"{source} line {number}: {len(fields)} fields where the header has {width}; row skipped"
+            )
             continue
         try:
             hour = float(fields[layout.hour])
-            values = [math.nan if (index is None or fields[index] == missing) else float(fields[index])
-                      for index in read]
-            results = [(test, unit, float(fields[index])) for test, unit, index in layout.labs
-                       if fields[index] != missing]
+            values = [
+                math.nan if (index is None or fields[index] == missing) else float(fields[index]) for index in read
+            ]
+            results = [
+                (test, unit, float(fields[index])) for test, unit, index in layout.labs if fields[index] != missing
+            ]
         except ValueError as error:
             problems.note("bad row", f"{source} line {number}: {error}; row skipped")
             continue
         if math.isnan(hour) or (hours and hour <= hours[-1]):
-            problems.note("bad row", f"{source} line {number}: hour {fields[layout.hour]!r} is "
-                          "missing or not after the previous row's; row skipped")
+            problems.note(
+                "bad row",
+                f"{source} line {number}: hour {fields[layout.hour]!r} is "
+                "missing or not after the previous row's; row skipped",
+            )
             continue
         outside = _outside_bounds(layout, values)
         if outside:
-            problems.note("row outside the contract's bounds", f"{source} line {number}: "
-                          f"{outside}; the row is dropped, as the worker would dead-letter it")
-            values[:len(layout.measurements)] = [math.nan] * len(layout.measurements)
+            problems.note(
+                "row outside the contract's bounds",
+                f"{source} line {number}: {outside}; the row is dropped, as the worker would dead-letter it",
+            )
+            values[: len(layout.measurements)] = [math.nan] * len(layout.measurements)
         for test, unit, value in results:
             refused = _lab_refused(test, unit, value)
             if refused:
-                problems.note(refused[0], f"{source} line {number}: {refused[1]}; the result is "
-                              "dropped, as the worker would dead-letter it")
+                problems.note(
+                    refused[0],
+                    f"{source} line {number}: {refused[1]}; the result is dropped, as the worker would dead-letter it",
+                )
             else:
                 labs.append((hour, test, unit, value))
         if labelled_at is None and values[-1] == 1:
@@ -287,8 +327,10 @@ def _lab_refused(test: str, unit: str, value: float) -> tuple[str, str] | None:
     assert accepted is not None  # ColumnMap checked it
     if not entry.within_bounds(accepted.to_canonical(value)):
         low, high = entry.bounds
-        return ("lab result outside its plausible bounds",
-                f"{test} {value:g} {unit} outside {low:g}–{high:g} {entry.unit}")
+        return (
+            "lab result outside its plausible bounds",
+            f"{test} {value:g} {unit} outside {low:g}–{high:g} {entry.unit}",
+        )
     return None
 
 
@@ -296,9 +338,16 @@ def _lab_event(patient_id: str, hour: float, test: str, unit: str, value: float)
     """One result as the `type: lab` message a laboratory interface would send, validated by
     the wire (which converts it into the test's canonical unit)."""
     at, text = _timestamp(hour)
-    return LabEvent.model_validate({"type": "lab", "patient_id": patient_id,
-                                    "ts": text if text is not None else at, "test": test,
-                                    "value": value, "unit": unit})
+    return LabEvent.model_validate(
+        {
+            "type": "lab",
+            "patient_id": patient_id,
+            "ts": text if text is not None else at,
+            "test": test,
+            "value": value,
+            "unit": unit,
+        }
+    )
 
 
 def _outside_bounds(layout: _Layout, values: list[float]) -> str | None:
@@ -309,8 +358,15 @@ def _outside_bounds(layout: _Layout, values: list[float]) -> str | None:
     return None
 
 
-def _stay(patient_id: str, source: str, hours: list[float], rows: list[list[float]],
-          layout: _Layout, columns: ColumnMap, labelled_at: float | None) -> Stay:
+def _stay(
+    patient_id: str,
+    source: str,
+    hours: list[float],
+    rows: list[list[float]],
+    layout: _Layout,
+    columns: ColumnMap,
+    labelled_at: float | None,
+) -> Stay:
     """The rows as a stay: the hourly grid (built as lists, each value put where it goes in
     row order, then made one array) and a VitalSigns per row that measured anything."""
     first = hours[0]
@@ -329,7 +385,7 @@ def _stay(patient_id: str, source: str, hours: list[float], rows: list[list[floa
                 if value != 0:  # 0 is a probe off in the contract, never a reading
                     row[position] = value
         measured = bool(document)
-        fio2, paco2, wbc = values[len(names):len(names) + 3]
+        fio2, paco2, wbc = values[len(names) : len(names) + 3]
         if not math.isnan(fio2):
             fraction = fio2 / 100 if fio2 > 1 else fio2  # some exports give percent
             document["on_oxygen"] = fraction > 0.21
@@ -340,9 +396,15 @@ def _stay(patient_id: str, source: str, hours: list[float], rows: list[list[floa
             document["patient_id"] = patient_id
             events.append(_vital_signs(document, hour))
     onset = None if labelled_at is None else labelled_at + columns.outcome_label_lead_h - first
-    return Stay(patient_id, source, EPOCH + timedelta(hours=first),
-                np.array(grid, dtype=float).reshape(count, len(GRID_COLUMNS)), events, onset,
-                outcome_known=layout.outcome is not None)
+    return Stay(
+        patient_id,
+        source,
+        EPOCH + timedelta(hours=first),
+        np.array(grid, dtype=float).reshape(count, len(GRID_COLUMNS)),
+        events,
+        onset,
+        outcome_known=layout.outcome is not None,
+    )
 
 
 #: Each hour's timestamp, as a datetime and as the wire's text (None when the text would round
@@ -357,8 +419,7 @@ def _timestamp(hour: float) -> tuple[datetime, str | None]:
         if len(_timestamps) >= _TIMESTAMPS_MAX:
             _timestamps.clear()
         at = EPOCH + timedelta(hours=hour)
-        known = _timestamps[hour] = (at, format_timestamp(at) if at.microsecond % 1000 == 0
-                                     else None)
+        known = _timestamps[hour] = (at, format_timestamp(at) if at.microsecond % 1000 == 0 else None)
     return known
 
 

@@ -28,11 +28,13 @@ class Problems:
         self.counts.update(other.counts)
         for kind, messages in other.examples.items():
             kept = self.examples.setdefault(kind, [])
-            kept.extend(messages[:EXAMPLES_KEPT - len(kept)])
+            kept.extend(messages[: EXAMPLES_KEPT - len(kept)])
 
     def as_json(self) -> dict:
-        return {kind: {"count": count, "examples": self.examples.get(kind, [])}
-                for kind, count in sorted(self.counts.items())}
+        return {
+            kind: {"count": count, "examples": self.examples.get(kind, [])}
+            for kind, count in sorted(self.counts.items())
+        }
 
     def summary_lines(self) -> list[str]:
         lines = []

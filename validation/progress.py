@@ -20,8 +20,9 @@ class Progress:
         elapsed = time.monotonic() - self.started
         if self._tty:
             filled = int(30 * self.done / max(1, self.total))
-            self.out.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done:,}/{self.total:,} "
-                           f"{self.unit}, {elapsed:.0f} s")
+            self.out.write(
+                f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done:,}/{self.total:,} {self.unit}, {elapsed:.0f} s"
+            )
             self.out.flush()
         elif self.done * 10 >= self._next_tenth * self.total:
             self._next_tenth = self.done * 10 // max(1, self.total) + 1

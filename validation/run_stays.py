@@ -33,8 +33,7 @@ class ChunkResult:
     bedside_sweep: dict[str, list[Flags]]
 
 
-def crsmon_flags(stay: Stay, engine: Engine, rules: tuple[str, ...] = ()
-                 ) -> tuple[dict[str, Flags], Counter]:
+def crsmon_flags(stay: Stay, engine: Engine, rules: tuple[str, ...] = ()) -> tuple[dict[str, Flags], Counter]:
     """The stay's vital signs and lab results through the engine: crsmon's detectors, one
     per rule of `rules`, and the firings by rule."""
     alerts = []
@@ -50,28 +49,25 @@ def crsmon_flags(stay: Stay, engine: Engine, rules: tuple[str, ...] = ()
 SweepPoint = tuple
 
 
-def run_chunk(files: list[Path], columns: ColumnMap, config: EngineConfig,
-              sweep: list[SweepPoint]) -> ChunkResult:
+def run_chunk(files: list[Path], columns: ColumnMap, config: EngineConfig, sweep: list[SweepPoint]) -> ChunkResult:
     problems = Problems()
     stays = [stay for path in files if (stay := read_stay(path, columns, problems)) is not None]
     return run_stays(stays, problems, config, sweep)
 
 
-def run_stays(stays: list[Stay], problems: Problems, config: EngineConfig,
-              sweep: list[SweepPoint]) -> ChunkResult:
+def run_stays(stays: list[Stay], problems: Problems, config: EngineConfig, sweep: list[SweepPoint]) -> ChunkResult:
     # Hourly deterioration scores, kept for the sweep of the warning's thresholds: the same
     # stays give the same scores whatever the thresholds (monitor/deterioration/engine_rule.py)
-    points = [(item[0], item[1], item[2] if len(item) > 2 else {item[0]: item[1]})
-              for item in sweep]
-    memo: dict | None = {} if any(set(updates) <= THRESHOLD_SETTINGS
-                                  for _, _, updates in points) else None
+    points = [(item[0], item[1], item[2] if len(item) > 2 else {item[0]: item[1]}) for item in sweep]
+    memo: dict | None = {} if any(set(updates) <= THRESHOLD_SETTINGS for _, _, updates in points) else None
     engine = Engine(config, statuses=False, scores=memo)
     rules = clinical_rules(config)
     results = []
     bedside_sweep: dict[str, list[Flags]] = {}
     for stay in stays:
-        result = StayResult(stay.patient_id, stay.source, stay.hours, stay.measured(),
-                            stay.onset_hour, stay.outcome_known)
+        result = StayResult(
+            stay.patient_id, stay.source, stay.hours, stay.measured(), stay.onset_hour, stay.outcome_known
+        )
         result.detectors, result.by_rule = crsmon_flags(stay, engine, rules)
         hourly = scores(stay, config.carry_forward_min)
         for name, thresholds in COMPARATORS.items():
@@ -79,12 +75,14 @@ def run_stays(stays: list[Stay], problems: Problems, config: EngineConfig,
                 result.detectors[f"{name} ≥ {threshold}"] = flags_of_score(hourly[name], threshold)
         for name, thresholds in SWEEP.items():
             for threshold in thresholds:
-                bedside_sweep.setdefault(f"{name} ≥ {threshold}", []).append(
-                    flags_of_score(hourly[name], threshold))
+                bedside_sweep.setdefault(f"{name} ≥ {threshold}", []).append(flags_of_score(hourly[name], threshold))
         results.append(result)
     swept = {}
     for name, value, updates in points:
-        engine = Engine(config.model_copy(update=updates), statuses=False,
-                        scores=memo if set(updates) <= THRESHOLD_SETTINGS else None)
+        engine = Engine(
+            config.model_copy(update=updates),
+            statuses=False,
+            scores=memo if set(updates) <= THRESHOLD_SETTINGS else None,
+        )
         swept[(name, value)] = [crsmon_flags(stay, engine)[0] for stay in stays]
     return ChunkResult(results, problems, swept, bedside_sweep)

@@ -18,8 +18,16 @@ from monitor.wire import InputEvent, LabEvent
 #: Columns of `Stay.grid`: the contract's measurements, oxygen, and the two laboratory values
 #: SIRS uses where they are recorded.
 GRID_COLUMNS: tuple[str, ...] = (
-    "heart_rate", "systolic_bp", "diastolic_bp", "mean_arterial_pressure", "temperature", "spo2",
-    "respiratory_rate", "on_oxygen", "paco2", "wbc",
+    "heart_rate",
+    "systolic_bp",
+    "diastolic_bp",
+    "mean_arterial_pressure",
+    "temperature",
+    "spo2",
+    "respiratory_rate",
+    "on_oxygen",
+    "paco2",
+    "wbc",
 )
 COLUMN = {name: index for index, name in enumerate(GRID_COLUMNS)}
 #: A patient-hour is an hour in which one of the scores' inputs was recorded: the hours of a

@@ -22,20 +22,30 @@ from typing import IO, Iterable
 
 import orjson
 
+from alerting.case_report.course import Output
 from monitor.config import load_config
 from monitor.engine import Engine
 from monitor.replay import replay
 from monitor.wire import (
-    Acknowledgement, Alert, InvalidMessage, PatientStatus, decode_as, decode_input, parse_timestamp,
+    Acknowledgement,
+    Alert,
+    InvalidMessage,
+    PatientStatus,
+    decode_as,
+    decode_input,
+    parse_timestamp,
 )
 
-from alerting.case_report.course import Output
-
 _OUTPUT_MODELS: dict[str, type[PatientStatus] | type[Alert] | type[Acknowledgement]] = {
-    "status": PatientStatus, "alert": Alert, "ack": Acknowledgement}
+    "status": PatientStatus,
+    "alert": Alert,
+    "ack": Acknowledgement,
+}
 
 
-def read_patient(lines: Iterable[bytes], patient_id: str, err: IO[str]) -> tuple[list[bytes], list[Output], datetime | None]:
+def read_patient(
+    lines: Iterable[bytes], patient_id: str, err: IO[str]
+) -> tuple[list[bytes], list[Output], datetime | None]:
     """The patient's input lines, the outputs recorded in the file, and the file's last time."""
     inputs: list[bytes] = []
     outputs: list[Output] = []
@@ -116,13 +126,18 @@ def report_command(args) -> int:
         return 2
     out = Path(args.out or f"case-{args.patient_id}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    drawn = render_case_report(events, outputs, Path(f"{out}.png"), Path(f"{out}.pdf"),
-                               patient_id=args.patient_id)
+    drawn = render_case_report(events, outputs, Path(f"{out}.png"), Path(f"{out}.pdf"), patient_id=args.patient_id)
     lanes = len({span[0] for span in drawn.spans})
-    clinical = sum(1 for event in events if getattr(event, "type", "lab") not in ("lab", "neuro")
-                   and drawn.start <= event.ts <= drawn.end)
+    clinical = sum(
+        1
+        for event in events
+        if getattr(event, "type", "lab") not in ("lab", "neuro") and drawn.start <= event.ts <= drawn.end
+    )
     sparse = (f", {len(drawn.labs)} lab samples" if drawn.labs else "") + (
-        f", {len(drawn.ice)} neuro assessments" if drawn.ice else "")
-    print(f"crsmon report: {drawn.png} and {drawn.pdf} ({drawn.start:%d %b %H:%M} – {drawn.end:%d %b %H:%M} UTC, "
-          f"{clinical} clinical events{sparse}, {len(drawn.spans)} alert spans in {lanes} lanes)")
+        f", {len(drawn.ice)} neuro assessments" if drawn.ice else ""
+    )
+    print(
+        f"crsmon report: {drawn.png} and {drawn.pdf} ({drawn.start:%d %b %H:%M} – {drawn.end:%d %b %H:%M} UTC, "
+        f"{clinical} clinical events{sparse}, {len(drawn.spans)} alert spans in {lanes} lanes)"
+    )
     return 0

@@ -54,8 +54,10 @@ class Episode:
         """Severity stretches from firing to resolution (or `until`, the end of the data)."""
         live = [change for change in self.changes if change.status != "resolved"]
         end = self.resolved_at or until
-        return [Segment(change.observed_at, live[index + 1].observed_at if index + 1 < len(live) else end,
-                        change.severity) for index, change in enumerate(live)]
+        return [
+            Segment(change.observed_at, live[index + 1].observed_at if index + 1 < len(live) else end, change.severity)
+            for index, change in enumerate(live)
+        ]
 
 
 @dataclass(slots=True)
@@ -90,8 +92,11 @@ def build_course(events: Iterable[Any], outputs: Iterable[Output], patient_id: s
     events = sorted((event for event in events if event.patient_id == patient_id), key=lambda item: item.ts)
     outputs = [item for item in outputs if item.patient_id == patient_id]
     vitals_in = [event for event in events if isinstance(event, VitalSigns)]
-    clinical = [event for event in events if not isinstance(event, VitalSigns)
-                and getattr(event, "type", None) not in ("lab", "neuro")]
+    clinical = [
+        event
+        for event in events
+        if not isinstance(event, VitalSigns) and getattr(event, "type", None) not in ("lab", "neuro")
+    ]
     labs = [event for event in events if getattr(event, "type", None) == "lab"]
     neuro = [event for event in events if getattr(event, "type", None) == "neuro"]
     statuses = sorted((item for item in outputs if isinstance(item, PatientStatus)), key=lambda item: item.ts)
@@ -100,7 +105,9 @@ def build_course(events: Iterable[Any], outputs: Iterable[Output], patient_id: s
     # A therapy given days before the data would stretch the page over empty days: the page
     # starts at the data, and at day 0 only when it is at most 12 hours earlier.
     # (The engine also reports a status at the therapy itself: not the start of the data either.)
-    times = [item.ts for item in [*events, *([] if vitals_in else statuses)] if getattr(item, "type", None) != "therapy"]
+    times = [
+        item.ts for item in [*events, *([] if vitals_in else statuses)] if getattr(item, "type", None) != "therapy"
+    ]
     times += [alert.observed_at for alert in alerts]
     if not times:
         raise ValueError(f"nothing about patient {patient_id} in the input")
@@ -131,11 +138,22 @@ def build_course(events: Iterable[Any], outputs: Iterable[Output], patient_id: s
     if therapies and start - timedelta(hours=12) <= therapies[-1].ts < start:
         start = therapies[-1].ts
     newest_first: list[PatientStatus | VitalSigns | Alert] = [
-        *reversed(statuses), *reversed(vitals_in), *reversed(alerts)]
+        *reversed(statuses),
+        *reversed(vitals_in),
+        *reversed(alerts),
+    ]
     located = next((item for item in newest_first if getattr(item, "ward", None)), None)
     return CaseCourse(
-        patient_id=patient_id, ward=located.ward if located else None, bed=located.bed if located else None,
-        start=start, end=end, vitals=vitals, statuses=statuses,
+        patient_id=patient_id,
+        ward=located.ward if located else None,
+        bed=located.bed if located else None,
+        start=start,
+        end=end,
+        vitals=vitals,
+        statuses=statuses,
         episodes=sorted(episodes.values(), key=lambda episode: episode.opened_at),
-        events=clinical, therapy=therapies[-1] if therapies else None, labs=labs, neuro=neuro,
+        events=clinical,
+        therapy=therapies[-1] if therapies else None,
+        labs=labs,
+        neuro=neuro,
     )

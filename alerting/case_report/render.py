@@ -48,8 +48,16 @@ CRS_COLOUR = {0: "#e6e9ed", 1: "#ffd400", 2: "#ff9100", 3: "#ff2d2d", 4: "#b0000
 _PANEL_LAYOUT: tuple[tuple[str, str | None, tuple[tuple[str, str, str], ...], tuple[tuple[float, str], ...]], ...] = (
     ("temperature", None, (("temperature", "#d46b00", "-"),), ((38.0, "fever 38.0"),)),
     ("heart_rate", None, (("heart_rate", "#1a7f37", "-"),), ()),
-    ("bp", "BP", (("systolic_bp", "#111111", "-"), ("diastolic_bp", "#666666", "--"),
-                  ("mean_arterial_pressure", "#8250df", "-")), ((90.0, "sys 90"), (65.0, "MAP 65"))),
+    (
+        "bp",
+        "BP",
+        (
+            ("systolic_bp", "#111111", "-"),
+            ("diastolic_bp", "#666666", "--"),
+            ("mean_arterial_pressure", "#8250df", "-"),
+        ),
+        ((90.0, "sys 90"), (65.0, "MAP 65")),
+    ),
     ("spo2", None, (("spo2", "#0969da", "-"),), ((93.0, "93 %"),)),
     ("respiratory_rate", None, (("respiratory_rate", "#bf3989", "-"),), ()),
 )
@@ -63,14 +71,25 @@ def _axis_label(title: str | None, first_sign: str) -> str:
 
 # Panel: key, label with unit, the signs drawn in it (name, legend label, colour, style), thresholds.
 PANELS: tuple[tuple[str, str, tuple[tuple[str, str, str, str], ...], tuple[tuple[float, str], ...]], ...] = tuple(
-    (key, _axis_label(title, signs[0][0]),
-     tuple((sign, CATALOGUE[sign].short_label, colour, style) for sign, colour, style in signs), thresholds)
+    (
+        key,
+        _axis_label(title, signs[0][0]),
+        tuple((sign, CATALOGUE[sign].short_label, colour, style) for sign, colour, style in signs),
+        thresholds,
+    )
     for key, title, signs, thresholds in _PANEL_LAYOUT
 )
 NUMERIC_GAP = timedelta(minutes=5)
 
-def render_case_report(events: Iterable[Any], outputs: Iterable[Output], path_png: str | Path,
-                       path_pdf: str | Path, *, patient_id: str | None = None) -> DrawnReport:
+
+def render_case_report(
+    events: Iterable[Any],
+    outputs: Iterable[Output],
+    path_png: str | Path,
+    path_pdf: str | Path,
+    *,
+    patient_id: str | None = None,
+) -> DrawnReport:
     """Draw one patient's course on one page and write it as PNG and PDF.
 
     `events`: the engine's inputs (VitalSigns and ClinicalEvent models); `outputs`: what the
@@ -95,10 +114,22 @@ def draw(course: CaseCourse) -> Figure:
     icans_runs = _icans_runs(course)
     with_icans = bool(icans_runs or course.neuro)
     with_labs = bool(course.labs)
-    ratios = [0.7, 1.1, 1.0, 1.2, 0.9, 0.9, 0.22, 0.22, *([0.3] if with_icans else []),
-              *([0.3] if with_labs else []), 0.24 * len(lanes)]
-    grid = figure.add_gridspec(len(ratios), 1, height_ratios=ratios, hspace=0.12,
-                               left=0.085, right=0.975, top=0.905, bottom=0.30)
+    ratios = [
+        0.7,
+        1.1,
+        1.0,
+        1.2,
+        0.9,
+        0.9,
+        0.22,
+        0.22,
+        *([0.3] if with_icans else []),
+        *([0.3] if with_labs else []),
+        0.24 * len(lanes),
+    ]
+    grid = figure.add_gridspec(
+        len(ratios), 1, height_ratios=ratios, hspace=0.12, left=0.085, right=0.975, top=0.905, bottom=0.30
+    )
     axes = [figure.add_subplot(grid[0])]
     for row in range(1, len(ratios)):
         axes.append(figure.add_subplot(grid[row], sharex=axes[0]))
@@ -132,22 +163,42 @@ def draw(course: CaseCourse) -> Figure:
     locator = mdates.AutoDateLocator(minticks=6, maxticks=14, tz=timezone.utc)
     alerts_ax.xaxis.set_major_locator(locator)
     alerts_ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=timezone.utc))
-    alerts_ax.set_xlabel("time (UTC)" + (", and days since the therapy (above)" if course.therapy else ""),
-                         fontsize=BASE_PT)
+    alerts_ax.set_xlabel(
+        "time (UTC)" + (", and days since the therapy (above)" if course.therapy else ""), fontsize=BASE_PT
+    )
     _episode_table(figure, course)
     return figure
 
 
 def _header(figure: Figure, course: CaseCourse) -> None:
     where = " · ".join(part for part in (course.ward, f"bed {course.bed}" if course.bed else None) if part)
-    figure.text(0.085, 0.965, f"Case report — patient {course.patient_id}" + (f" — {where}" if where else ""),
-                fontsize=13, fontweight="bold", gid="title")
+    figure.text(
+        0.085,
+        0.965,
+        f"Case report — patient {course.patient_id}" + (f" — {where}" if where else ""),
+        fontsize=13,
+        fontweight="bold",
+        gid="title",
+    )
     span = f"{course.start:%d %b %Y %H:%M} – {course.end:%d %b %Y %H:%M} UTC"
-    therapy = (f"; {describe_event(course.therapy).replace(' (day 0)', '')} on "
-               f"{course.therapy.ts:%d %b %Y %H:%M} UTC (day 0)") if course.therapy else "; no therapy in the input"
+    therapy = (
+        (
+            f"; {describe_event(course.therapy).replace(' (day 0)', '')} on "
+            f"{course.therapy.ts:%d %b %Y %H:%M} UTC (day 0)"
+        )
+        if course.therapy
+        else "; no therapy in the input"
+    )
     figure.text(0.085, 0.94, span + therapy, fontsize=BASE_PT + 0.5, gid="subtitle")
-    figure.text(0.975, 0.965, f"crsmon · drawn {datetime.now(timezone.utc):%d %b %Y %H:%M} UTC",
-                fontsize=SMALL_PT, ha="right", color="#555555", gid="generated")
+    figure.text(
+        0.975,
+        0.965,
+        f"crsmon · drawn {datetime.now(timezone.utc):%d %b %Y %H:%M} UTC",
+        fontsize=SMALL_PT,
+        ha="right",
+        color="#555555",
+        gid="generated",
+    )
 
 
 def _with_gaps(times: list[datetime], values: list[float | None], gap: timedelta) -> tuple[list, list]:
@@ -184,41 +235,72 @@ def _panel(ax, course: CaseCourse, key: str, label: str, series, thresholds) -> 
             continue
         xs, ys = _with_gaps(times, values, _typical_gap(times))
         sparse = _typical_gap(times) > NUMERIC_GAP
-        ax.plot(xs, ys, color=colour, linestyle=style, linewidth=1.1, marker="." if sparse else None,
-                markersize=3, label=name, gid=f"sign:{sign}")
+        ax.plot(
+            xs,
+            ys,
+            color=colour,
+            linestyle=style,
+            linewidth=1.1,
+            marker="." if sparse else None,
+            markersize=3,
+            label=name,
+            gid=f"sign:{sign}",
+        )
         drawn = True
     if drawn:
         for level, text in thresholds:
             ax.axhline(level, color="#b08800", linestyle=(0, (4, 3)), linewidth=0.8, gid=f"threshold:{key}")
-            ax.annotate(text, xy=(1, level), xycoords=("axes fraction", "data"), xytext=(-2, 2),
-                        textcoords="offset points", ha="right", fontsize=SMALL_PT, color="#8a6d00")
+            ax.annotate(
+                text,
+                xy=(1, level),
+                xycoords=("axes fraction", "data"),
+                xytext=(-2, 2),
+                textcoords="offset points",
+                ha="right",
+                fontsize=SMALL_PT,
+                color="#8a6d00",
+            )
         if len(series) > 1:
             ax.legend(loc="upper left", fontsize=SMALL_PT, ncols=len(series), frameon=False, borderaxespad=0.1)
     else:
-        ax.text(0.5, 0.5, "no readings", transform=ax.transAxes, ha="center", va="center",
-                fontsize=BASE_PT, color="#777777", style="italic")
+        ax.text(
+            0.5,
+            0.5,
+            "no readings",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=BASE_PT,
+            color="#777777",
+            style="italic",
+        )
         ax.set_yticks([])
 
 
 def _news2_runs(course: CaseCourse) -> list[tuple[datetime, datetime, str, str, Any]]:
-    return _runs(course, lambda status: status.news2.band,
-                 lambda status: str(status.news2.score), NEWS2_COLOUR)
+    return _runs(course, lambda status: status.news2.band, lambda status: str(status.news2.score), NEWS2_COLOUR)
 
 
 def _crs_runs(course: CaseCourse) -> list[tuple[datetime, datetime, str, str, Any]]:
-    return _runs(course, lambda status: status.crs.grade, lambda status: str(status.crs.grade),
-                 {grade: colour for grade, colour in CRS_COLOUR.items()})
+    return _runs(
+        course,
+        lambda status: status.crs.grade,
+        lambda status: str(status.crs.grade),
+        {grade: colour for grade, colour in CRS_COLOUR.items()},
+    )
 
 
 def _icans_runs(course: CaseCourse) -> list[tuple[datetime, datetime, str, str, Any]]:
     """The ICANS grade of the statuses that carry one (from the first neuro assessment on)."""
     assessed = [status for status in course.statuses if status.icans is not None]
-    return _runs(course, lambda status: status.icans.grade, lambda status: str(status.icans.grade),
-                 CRS_COLOUR, assessed)
+    return _runs(
+        course, lambda status: status.icans.grade, lambda status: str(status.icans.grade), CRS_COLOUR, assessed
+    )
 
 
-def _runs(course: CaseCourse, key, label, colours,
-          statuses: list[PatientStatus] | None = None) -> list[tuple[datetime, datetime, str, str, Any]]:
+def _runs(
+    course: CaseCourse, key, label, colours, statuses: list[PatientStatus] | None = None
+) -> list[tuple[datetime, datetime, str, str, Any]]:
     """Stretches of equal band (or grade), each to the next status; the label is its worst score."""
     runs: list[list] = []
     statuses = course.statuses if statuses is None else statuses
@@ -239,9 +321,16 @@ def _ice_points(ax, course: CaseCourse) -> None:
     """Each bedside assessment's ICE score (10 is normal) over the ICANS band, at its time."""
     for assessment in course.neuro:
         score = "–" if assessment.ice is None else str(assessment.ice)
-        ax.text(assessment.ts, 0.5, f"ICE {score}", fontsize=SMALL_PT, ha="center", va="center",
-                gid=f"ice:{score}", bbox={"boxstyle": "round,pad=0.15", "facecolor": "#ffffff",
-                                          "edgecolor": "#8250df", "linewidth": 0.6})
+        ax.text(
+            assessment.ts,
+            0.5,
+            f"ICE {score}",
+            fontsize=SMALL_PT,
+            ha="center",
+            va="center",
+            gid=f"ice:{score}",
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "#ffffff", "edgecolor": "#8250df", "linewidth": 0.6},
+        )
 
 
 def _lab_lane(ax, course: CaseCourse, x0: datetime, x1: datetime) -> None:
@@ -259,10 +348,18 @@ def _lab_lane(ax, course: CaseCourse, x0: datetime, x1: datetime) -> None:
     label_end = x0
     for index, at in enumerate(times):
         results = by_time[at]
-        ax.plot([at], [0.3], marker="o", markersize=4.5, color="#0969da", linestyle="none",
-                gid="lab|" + ",".join(lab.test for lab in results))
-        text = ", ".join(f"{CATALOGUE[lab.test].short_label} {lab.value:.{CATALOGUE[lab.test].digits}f}"
-                         for lab in results)
+        ax.plot(
+            [at],
+            [0.3],
+            marker="o",
+            markersize=4.5,
+            color="#0969da",
+            linestyle="none",
+            gid="lab|" + ",".join(lab.test for lab in results),
+        )
+        text = ", ".join(
+            f"{CATALOGUE[lab.test].short_label} {lab.value:.{CATALOGUE[lab.test].digits}f}" for lab in results
+        )
         width = timedelta(seconds=span * (len(text) + 2) * 0.0072)  # ≈ its width at 7.5 pt, as the marks'
         following = times[index + 1] if index + 1 < len(times) else x1
         if at >= label_end and at + width <= following:
@@ -277,37 +374,51 @@ def _band(ax, name: str, runs, gid: str, empty: str = "no status") -> None:
     ax.set_ylim(0, 1)
     for start, end, colour, text, value in runs:
         width = mdates.date2num(end) - mdates.date2num(start)
-        ax.add_patch(Rectangle((mdates.date2num(start), 0), width, 1, facecolor=colour, edgecolor="none",
-                               gid=f"{gid}:{value}"))
+        ax.add_patch(
+            Rectangle((mdates.date2num(start), 0), width, 1, facecolor=colour, edgecolor="none", gid=f"{gid}:{value}")
+        )
     if not runs:
-        ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center", fontsize=SMALL_PT,
-                color="#777777")
+        ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center", fontsize=SMALL_PT, color="#777777")
     ax._crsmon_runs = runs  # noqa: SLF001 (our own attribute on the axes: labelled once the x range is final, see _label_bands)
 
 
 def _episodes(ax, course: CaseCourse, lanes: list[str], end: datetime) -> None:
     ax.set_gid("episodes")
     ax.set_ylim(len(lanes), 0)
-    ax.set_yticks([index + 0.5 for index in range(len(lanes))], [lane.replace("_", " ") for lane in lanes],
-                  fontsize=BASE_PT)
+    ax.set_yticks(
+        [index + 0.5 for index in range(len(lanes))], [lane.replace("_", " ") for lane in lanes], fontsize=BASE_PT
+    )
     ax.set_ylabel("alerts", fontsize=BASE_PT, rotation=0, ha="right", va="center", labelpad=52)
     for episode in course.episodes:
         row = lanes.index(episode.rule)
         for segment in episode.segments(end):
             left = mdates.date2num(segment.start)
             width = max(mdates.date2num(segment.end) - left, 1e-4)
-            ax.add_patch(Rectangle((left, row + 0.12), width, 0.76,
-                                   facecolor=PRIORITY_COLOUR[PRIORITY[segment.severity]],
-                                   edgecolor="#000000" if segment.severity == "critical" else "#333333",
-                                   linewidth=1.4 if segment.severity == "critical" else 0.4,
-                                   hatch="///" if segment.severity == "critical" else None,
-                                   gid=f"span|{episode.rule}|{segment.severity}"))
+            ax.add_patch(
+                Rectangle(
+                    (left, row + 0.12),
+                    width,
+                    0.76,
+                    facecolor=PRIORITY_COLOUR[PRIORITY[segment.severity]],
+                    edgecolor="#000000" if segment.severity == "critical" else "#333333",
+                    linewidth=1.4 if segment.severity == "critical" else 0.4,
+                    hatch="///" if segment.severity == "critical" else None,
+                    gid=f"span|{episode.rule}|{segment.severity}",
+                )
+            )
         for ack in episode.acks:
-            ax.plot([ack.ts], [row + 0.12], marker="v", color="#000000", markersize=5,
-                    gid=f"ack|{ack.by}")
+            ax.plot([ack.ts], [row + 0.12], marker="v", color="#000000", markersize=5, gid=f"ack|{ack.by}")
     if not course.episodes:
-        ax.text(0.5, 0.5, "no alert episodes", transform=ax.transAxes, ha="center", va="center",
-                fontsize=BASE_PT, color="#777777")
+        ax.text(
+            0.5,
+            0.5,
+            "no alert episodes",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=BASE_PT,
+            color="#777777",
+        )
 
 
 def _marks(marks_ax, through, course: CaseCourse, x0: datetime, x1: datetime) -> None:
@@ -326,9 +437,13 @@ def _marks(marks_ax, through, course: CaseCourse, x0: datetime, x1: datetime) ->
             continue
         strong = event.type in ("therapy", "discharge")
         for ax in through:
-            ax.axvline(event.ts, color="#222222" if strong else "#8c959f",
-                       linestyle="-" if strong else (0, (2, 2)), linewidth=1.0 if strong else 0.7,
-                       gid=f"eventline:{event.type}")
+            ax.axvline(
+                event.ts,
+                color="#222222" if strong else "#8c959f",
+                linestyle="-" if strong else (0, (2, 2)),
+                linewidth=1.0 if strong else 0.7,
+                gid=f"eventline:{event.type}",
+            )
         text = describe_event(event)
         width = timedelta(seconds=span * (len(text) + 2) * 0.0072)  # ≈ the label's width at 7.5 pt
         row = next((index for index, row_end in enumerate(row_ends) if row_end <= event.ts), None)
@@ -343,11 +458,17 @@ def _marks(marks_ax, through, course: CaseCourse, x0: datetime, x1: datetime) ->
         else:
             row_ends[row] = event.ts + width
         at_right_edge = event.ts + width > x1  # the label would run off the page: it ends at its line
-        label = marks_ax.annotate(text, xy=(event.ts, 0), xytext=(event.ts, 0.86 - row * 0.25), fontsize=SMALL_PT,
-                          ha="right" if at_right_edge else "left", va="center", gid=f"mark:{event.type}",
-                          bbox={"boxstyle": "round,pad=0.15", "facecolor": "#ffffff", "edgecolor": "#8c959f",
-                                "linewidth": 0.5},
-                          arrowprops={"arrowstyle": "-", "color": "#8c959f", "linewidth": 0.5})
+        label = marks_ax.annotate(
+            text,
+            xy=(event.ts, 0),
+            xytext=(event.ts, 0.86 - row * 0.25),
+            fontsize=SMALL_PT,
+            ha="right" if at_right_edge else "left",
+            va="center",
+            gid=f"mark:{event.type}",
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "#ffffff", "edgecolor": "#8c959f", "linewidth": 0.5},
+            arrowprops={"arrowstyle": "-", "color": "#8c959f", "linewidth": 0.5},
+        )
         if row == rows:
             numbers = [label, event.ts + width]
     if course.therapy:
@@ -356,8 +477,9 @@ def _marks(marks_ax, through, course: CaseCourse, x0: datetime, x1: datetime) ->
         step = 1 if (x1 - x0) <= timedelta(days=8) else 2
         for day in range(first, int((x1 - day0) / timedelta(days=1)) + 1, step):
             at = day0 + timedelta(days=day)
-            marks_ax.text(at, 1.02, f"day {day}", fontsize=BASE_PT, fontweight="bold", ha="center", va="bottom",
-                          gid="day")
+            marks_ax.text(
+                at, 1.02, f"day {day}", fontsize=BASE_PT, fontweight="bold", ha="center", va="bottom", gid="day"
+            )
             for ax in through:
                 ax.axvline(at, color="#d0d7de", linewidth=0.6, zorder=0)
 
@@ -371,8 +493,16 @@ def _label_bands(figure: Figure) -> None:
         for start, end, colour, text, value in runs:
             left, right = mdates.date2num(start), mdates.date2num(end)
             if (right - left) / (x1 - x0) > 0.025:
-                ax.text((left + right) / 2, 0.5, text, ha="center", va="center", fontsize=SMALL_PT,
-                        fontweight="bold", color="#ffffff" if colour in ("#ff2d2d", "#b00000", "#2e9d4a") else "#000000")
+                ax.text(
+                    (left + right) / 2,
+                    0.5,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=SMALL_PT,
+                    fontweight="bold",
+                    color="#ffffff" if colour in ("#ff2d2d", "#b00000", "#2e9d4a") else "#000000",
+                )
 
 
 def _episode_table(figure: Figure, course: CaseCourse) -> None:
@@ -389,19 +519,36 @@ def _episode_table(figure: Figure, course: CaseCourse) -> None:
             steps.append(f"{verb}{severity} {change.observed_at:%d %b %H:%M}")
         steps += [f"ack {ack.by} {ack.ts:%H:%M}" for ack in episode.acks]
         reasons = "; ".join(dict.fromkeys(reason for change in episode.changes for reason in change.reasons))
-        wrapped = textwrap.wrap(f"{episode.rule}: {', '.join(steps)} — {reasons}", width=128,
-                                subsequent_indent="    ", max_lines=3, placeholder=" …")
+        wrapped = textwrap.wrap(
+            f"{episode.rule}: {', '.join(steps)} — {reasons}",
+            width=128,
+            subsequent_indent="    ",
+            max_lines=3,
+            placeholder=" …",
+        )
         lines.extend(wrapped)
     room = 15
     shown = lines[:room]
     if len(lines) > room:
         shown[-1] = "… more episodes than the page holds (crsmon replay lists every one)"
-    figure.text(0.085, 0.235, "Alert episodes" if lines else "Alert episodes: none", fontsize=BASE_PT + 0.5,
-                fontweight="bold", gid="episodes-title")
+    figure.text(
+        0.085,
+        0.235,
+        "Alert episodes" if lines else "Alert episodes: none",
+        fontsize=BASE_PT + 0.5,
+        fontweight="bold",
+        gid="episodes-title",
+    )
     for index, line in enumerate(shown):
         figure.text(0.085, 0.215 - index * 0.0138, line, fontsize=SMALL_PT, gid="episode-line")
-    figure.text(0.735, 0.235, "Clinical events" if course.events else "Clinical events: none",
-                fontsize=BASE_PT + 0.5, fontweight="bold", gid="events-title")
+    figure.text(
+        0.735,
+        0.235,
+        "Clinical events" if course.events else "Clinical events: none",
+        fontsize=BASE_PT + 0.5,
+        fontweight="bold",
+        gid="events-title",
+    )
     listed = course.events[:room]
     for index, event in enumerate(listed):
         text = f"{index + 1}. {event.ts:%d %b %H:%M} {describe_event(event)}"

@@ -4,14 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-THERAPY = {"car-t": "CAR-T", "bispecific": "Bispecific", "other-immunotherapy": "Immunotherapy",
-           "infection": "Infection"}
-DEVICE = {"room_air": "room air", "blow_by": "blow-by", "nasal_cannula": "nasal cannula",
-          "high_flow_nasal_cannula": "high-flow cannula", "face_mask": "face mask",
-          "non_rebreather": "non-rebreather", "venturi": "Venturi mask", "cpap": "CPAP", "bipap": "BiPAP",
-          "ventilator": "ventilator"}
-DRUG = {"tocilizumab": "Tocilizumab", "siltuximab": "Siltuximab", "corticosteroid": "Steroid",
-        "antipyretic": "Antipyretic"}
+THERAPY = {
+    "car-t": "CAR-T",
+    "bispecific": "Bispecific",
+    "other-immunotherapy": "Immunotherapy",
+    "infection": "Infection",
+}
+DEVICE = {
+    "room_air": "room air",
+    "blow_by": "blow-by",
+    "nasal_cannula": "nasal cannula",
+    "high_flow_nasal_cannula": "high-flow cannula",
+    "face_mask": "face mask",
+    "non_rebreather": "non-rebreather",
+    "venturi": "Venturi mask",
+    "cpap": "CPAP",
+    "bipap": "BiPAP",
+    "ventilator": "ventilator",
+}
+DRUG = {
+    "tocilizumab": "Tocilizumab",
+    "siltuximab": "Siltuximab",
+    "corticosteroid": "Steroid",
+    "antipyretic": "Antipyretic",
+}
 
 
 def describe_event(event: Any) -> str:

@@ -14,10 +14,9 @@ from datetime import datetime, timezone
 
 from aiokafka.errors import KafkaError
 
-from monitor.wire import Acknowledgement, encode
-from kafka_client.lazy_producer import LazyProducer
-
 from alerting.dashboard.ward_view import WardView
+from kafka_client.lazy_producer import LazyProducer
+from monitor.wire import Acknowledgement, encode
 
 log = logging.getLogger("crsmon.dashboard.acknowledge")
 
@@ -52,24 +51,33 @@ class Acknowledger:
         if not _WHO.match(who):
             raise AcknowledgementRefused(
                 "by is required: your name or initials (1–64 characters), so colleagues can see "
-                "who has acknowledged the alert", 400)
+                "who has acknowledged the alert",
+                400,
+            )
         alert = self.view.open_episode(episode_id)
         if alert is None:
             raise AcknowledgementRefused(
-                "this alert is no longer open (it has resolved) or is unknown to this dashboard", 404)
-        ack = Acknowledgement(episode_id=episode_id, patient_id=alert.patient_id,
-                              ts=datetime.now(timezone.utc), by=who, source="dashboard")
+                "this alert is no longer open (it has resolved) or is unknown to this dashboard", 404
+            )
+        ack = Acknowledgement(
+            episode_id=episode_id,
+            patient_id=alert.patient_id,
+            ts=datetime.now(timezone.utc),
+            by=who,
+            source="dashboard",
+        )
         try:
             producer = await self._producer.ready()
             await asyncio.wait_for(
-                producer.send_and_wait(self.topic, encode(ack), key=alert.patient_id.encode()),
-                SEND_TIMEOUT_S)
+                producer.send_and_wait(self.topic, encode(ack), key=alert.patient_id.encode()), SEND_TIMEOUT_S
+            )
         except (KafkaError, asyncio.TimeoutError, OSError) as error:
             log.warning("could not publish an acknowledgement to %s: %s", self.topic, error)
             raise AcknowledgementRefused(
                 f"Kafka did not take the acknowledgement ({type(error).__name__}); it was NOT "
                 "recorded. Try again, and tell whoever runs the dashboard if it keeps failing.",
-                503) from None
+                503,
+            ) from None
         return ack
 
     async def close(self) -> None:

@@ -69,8 +69,9 @@ class AlertBoard:
     def forget_acks_before(self, cutoff: datetime) -> None:
         """Drop acknowledgements of episodes that are not open and older than `cutoff`, so a
         long `alert-acks` topic read from its beginning cannot grow the dashboard's memory."""
-        for episode_id in [episode_id for episode_id, ack in self._acks.items()
-                           if episode_id not in self.open and ack.ts < cutoff]:
+        for episode_id in [
+            episode_id for episode_id, ack in self._acks.items() if episode_id not in self.open and ack.ts < cutoff
+        ]:
             del self._acks[episode_id]
 
     def describe(self, episode_id: str) -> dict[str, Any]:

@@ -18,12 +18,11 @@ from typing import Any
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from alerting.dashboard.acknowledge import AcknowledgementRefused
+from alerting.dashboard.ward_view import WardView
 from kafka_client.lazy_producer import LazyProducer
 from monitor.wire import NeuroEvent, encode
 from monitor.wire.codec import describe_validation_error
-
-from alerting.dashboard.acknowledge import AcknowledgementRefused
-from alerting.dashboard.ward_view import WardView
 
 log = logging.getLogger("crsmon.dashboard.assessment")
 
@@ -51,8 +50,9 @@ class Charter:
         """The NeuroEvent a form's body describes, or AssessmentRefused saying what is wrong."""
         unknown = sorted(set(body) - {"patient_id", "by", *FIELDS})
         if unknown:
-            raise AssessmentRefused(f"unknown field(s) {', '.join(unknown)}: the form sends patient_id, by, "
-                                    f"{', '.join(FIELDS)}", 400)
+            raise AssessmentRefused(
+                f"unknown field(s) {', '.join(unknown)}: the form sends patient_id, by, {', '.join(FIELDS)}", 400
+            )
         patient_id = body.get("patient_id")
         if not isinstance(patient_id, str) or not patient_id:
             raise AssessmentRefused("patient_id is required: the patient assessed", 400)
@@ -61,7 +61,9 @@ class Charter:
         if not _WHO.match(who):
             raise AssessmentRefused(
                 "by is required: your name or initials (1–64 characters), so colleagues can see "
-                "who charted the assessment", 400)
+                "who charted the assessment",
+                400,
+            )
         items = body.get("ice_items")
         if isinstance(items, dict):
             # A half-filled ICE is not a lower score: say which tasks are still to score.
@@ -72,10 +74,18 @@ class Charter:
                 items = None
         fields = {name: body.get(name) for name in FIELDS[1:] if body.get(name) is not None}
         if items is None and not fields:
-            raise AssessmentRefused("nothing was assessed: score the ICE tasks, or record at least "
-                                    "the level of consciousness when the patient cannot do them", 400)
-        document = {"patient_id": patient_id, "ts": now or datetime.now(timezone.utc), "type": "neuro",
-                    "by": who, **fields}
+            raise AssessmentRefused(
+                "nothing was assessed: score the ICE tasks, or record at least "
+                "the level of consciousness when the patient cannot do them",
+                400,
+            )
+        document = {
+            "patient_id": patient_id,
+            "ts": now or datetime.now(timezone.utc),
+            "type": "neuro",
+            "by": who,
+            **fields,
+        }
         if items is not None:
             document["ice_items"] = items
         try:
@@ -89,18 +99,22 @@ class Charter:
         if event.patient_id not in self.view.courses.patients:
             # As for an acknowledgement of an unknown episode: a mistyped identifier must not
             # start a patient of its own in the worker.
-            raise AssessmentRefused("this dashboard does not monitor that patient (not in its window, "
-                                    "or discharged)", 404)
+            raise AssessmentRefused(
+                "this dashboard does not monitor that patient (not in its window, or discharged)", 404
+            )
         try:
             producer = await self._producer.ready()
             await asyncio.wait_for(
                 producer.send_and_wait(self.topic, encode(event, drop_none=True), key=event.patient_id.encode()),
-                SEND_TIMEOUT_S)
+                SEND_TIMEOUT_S,
+            )
         except (KafkaError, asyncio.TimeoutError, OSError) as error:
             log.warning("could not publish an assessment to %s: %s", self.topic, error)
             raise AssessmentRefused(
                 f"Kafka did not take the assessment ({type(error).__name__}); it was NOT charted. "
-                "Try again, and tell whoever runs the dashboard if it keeps failing.", 503) from None
+                "Try again, and tell whoever runs the dashboard if it keeps failing.",
+                503,
+            ) from None
         return event
 
     async def close(self) -> None:

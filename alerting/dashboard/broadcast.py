@@ -121,6 +121,4 @@ class Broadcaster:
             browser.send(frame)
             if browser.dropped:
                 self.disconnect(browser)
-                log.info("a browser fell %d events behind and was disconnected to resync",
-                         MAX_QUEUED_EVENTS)
-
+                log.info("a browser fell %d events behind and was disconnected to resync", MAX_QUEUED_EVENTS)

@@ -29,7 +29,12 @@ from typing import Any, Iterable
 
 from monitor.catalogue import CATALOGUE
 from monitor.wire import (
-    Acknowledgement, Alert, ClinicalEvent, IcansAssessment, PatientStatus, format_timestamp,
+    Acknowledgement,
+    Alert,
+    ClinicalEvent,
+    IcansAssessment,
+    PatientStatus,
+    format_timestamp,
 )
 
 #: The vital signs of the course, in the order the page draws them.
@@ -153,11 +158,17 @@ class EpisodeTrace:
     def add_change(self, alert: Alert) -> bool:
         if any(change["alert_id"] == alert.alert_id for change in self.changes):
             return False  # at-least-once delivery: the same change read twice
-        self.changes.append({
-            "alert_id": alert.alert_id, "status": alert.status, "severity": alert.severity,
-            "at": format_timestamp(alert.observed_at), "crs_grade": alert.crs_grade,
-            "news2_score": alert.news2_score, "reasons": list(alert.reasons),
-        })
+        self.changes.append(
+            {
+                "alert_id": alert.alert_id,
+                "status": alert.status,
+                "severity": alert.severity,
+                "at": format_timestamp(alert.observed_at),
+                "crs_grade": alert.crs_grade,
+                "news2_score": alert.news2_score,
+                "reasons": list(alert.reasons),
+            }
+        )
         self.changes.sort(key=lambda change: change["at"])
         self.resolved = self.resolved or alert.status == "resolved"
         if self.last_at is None or alert.observed_at > self.last_at:
@@ -175,10 +186,12 @@ class EpisodeTrace:
     def describe(self) -> dict[str, Any]:
         first = self.changes[0] if self.changes else None
         return {
-            "episode_id": self.episode_id, "rule": self.rule,
+            "episode_id": self.episode_id,
+            "rule": self.rule,
             "opened_at": first["at"] if first else None,
             "resolved_at": self.changes[-1]["at"] if self.resolved else None,
-            "changes": self.changes, "acks": self.acks,
+            "changes": self.changes,
+            "acks": self.acks,
         }
 
 
@@ -252,8 +265,7 @@ class CourseBook:
     def apply_event(self, event: ClinicalEvent) -> bool:
         course = self._patient(event.patient_id)
         if event.type == "lab":
-            described = {"ts": format_timestamp(event.ts), "test": event.test, "value": event.value,
-                         "unit": event.unit}
+            described = {"ts": format_timestamp(event.ts), "test": event.test, "value": event.value, "unit": event.unit}
             if not _insert_once(course.labs, described, MAX_LABS):
                 return False
         elif event.type == "neuro":
@@ -278,11 +290,15 @@ class CourseBook:
     def forget_older_than(self, cutoff: datetime) -> None:
         """Drop patients of whom nothing newer than `cutoff` was read, and acknowledgements that
         never found their episode: the book's memory follows the ward, not the topics' length."""
-        for patient_id in [patient_id for patient_id, course in self.patients.items()
-                           if course.newest_at is None or course.newest_at < cutoff]:
+        for patient_id in [
+            patient_id
+            for patient_id, course in self.patients.items()
+            if course.newest_at is None or course.newest_at < cutoff
+        ]:
             del self.patients[patient_id]
-        for episode_id in [episode_id for episode_id, acks in self._pending_acks.items()
-                           if all(ack.ts < cutoff for ack in acks)]:
+        for episode_id in [
+            episode_id for episode_id, acks in self._pending_acks.items() if all(ack.ts < cutoff for ack in acks)
+        ]:
             del self._pending_acks[episode_id]
 
     def _prune(self, course: PatientCourse) -> None:
@@ -294,13 +310,16 @@ class CourseBook:
             course.events = [event for event in course.events if event["ts"] >= stamp]
         for kept in (course.labs, course.neuro):
             if kept and kept[0]["ts"] < stamp:
-                del kept[:bisect_left(kept, stamp, key=_ts)]
+                del kept[: bisect_left(kept, stamp, key=_ts)]
         # The grade in force at the cutoff stays: it is the band's first colour.
         in_force = bisect_right(course.icans, stamp, key=lambda change: change["at"]) - 1
         if in_force > 0:
             del course.icans[:in_force]
-        for episode_id in [episode_id for episode_id, trace in course.episodes.items()
-                           if trace.resolved and trace.last_at is not None and trace.last_at < cutoff]:
+        for episode_id in [
+            episode_id
+            for episode_id, trace in course.episodes.items()
+            if trace.resolved and trace.last_at is not None and trace.last_at < cutoff
+        ]:
             del course.episodes[episode_id]
 
     # -- what goes out -------------------------------------------------------------------------
@@ -338,20 +357,34 @@ class CourseBook:
         earlier = [change for change in course.icans if change["at"] < first_stamp]
         if earlier:
             icans.insert(0, {**earlier[-1], "at": first_stamp})
-        episodes = [trace.describe() for trace in course.episodes.values()
-                    if trace.last_at is None or trace.last_at >= datetime.fromtimestamp(first * 60, timezone.utc)
-                    or not trace.resolved]
+        episodes = [
+            trace.describe()
+            for trace in course.episodes.values()
+            if trace.last_at is None
+            or trace.last_at >= datetime.fromtimestamp(first * 60, timezone.utc)
+            or not trace.resolved
+        ]
         episodes.sort(key=lambda episode: episode["opened_at"] or "")
         return {
             "patient_id": patient_id,
             "status": course.status.model_dump(mode="json") if course.status else None,
-            "from": first_stamp, "to": _at_minute(newest + 1),
-            "hours": hours, "kept_hours": self.window_minutes / 60,
+            "from": first_stamp,
+            "to": _at_minute(newest + 1),
+            "hours": hours,
+            "kept_hours": self.window_minutes / 60,
             "therapy": course.therapy,
-            "series": list(SERIES), "news2_bands": list(NEWS2_BANDS),
-            "minutes": minutes, "values": values, "scale": TENTHS, "missing": MISSING,
-            "events": events, "episodes": episodes,
-            "labs": labs, "lab_previous": _previous_labs(course), "neuro": neuro, "icans": icans,
+            "series": list(SERIES),
+            "news2_bands": list(NEWS2_BANDS),
+            "minutes": minutes,
+            "values": values,
+            "scale": TENTHS,
+            "missing": MISSING,
+            "events": events,
+            "episodes": episodes,
+            "labs": labs,
+            "lab_previous": _previous_labs(course),
+            "neuro": neuro,
+            "icans": icans,
         }
 
     @property
@@ -376,7 +409,7 @@ def _insert_once(kept: list[dict[str, Any]], item: dict[str, Any], limit: int) -
             index += 1
         kept.insert(index, item)
     if len(kept) > limit:
-        del kept[:len(kept) - limit]
+        del kept[: len(kept) - limit]
     return True
 
 
@@ -393,7 +426,7 @@ def _record_icans(changes: list[dict[str, Any]], at: str, icans: IcansAssessment
         return
     changes.append({"at": at, "grade": icans.grade, "ice": icans.ice})
     if len(changes) > MAX_ICANS_CHANGES:
-        del changes[:len(changes) - MAX_ICANS_CHANGES]
+        del changes[: len(changes) - MAX_ICANS_CHANGES]
 
 
 def _previous_labs(course: PatientCourse) -> dict[str, dict[str, Any]]:

@@ -28,13 +28,18 @@ from typing import Any, Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from monitor.wire import (
-    Acknowledgement, Alert, InvalidMessage, PatientStatus, decode_as, decode_input, format_timestamp,
-)
-
 from alerting.dashboard import metrics
 from alerting.dashboard.settings import DashboardSettings
 from alerting.dashboard.ward_view import WardView
+from monitor.wire import (
+    Acknowledgement,
+    Alert,
+    InvalidMessage,
+    PatientStatus,
+    decode_as,
+    decode_input,
+    format_timestamp,
+)
 
 log = logging.getLogger("crsmon.dashboard.follower")
 
@@ -53,8 +58,11 @@ class FeedState:
 
     def describe(self) -> dict:
         since = self.unreachable_since
-        return {"kafka_reachable": self.kafka_reachable, "caught_up": self.caught_up,
-                "unreachable_since": format_timestamp(since) if since else None}
+        return {
+            "kafka_reachable": self.kafka_reachable,
+            "caught_up": self.caught_up,
+            "unreachable_since": format_timestamp(since) if since else None,
+        }
 
 
 def _decode_clinical_event(raw: bytes):
@@ -68,9 +76,13 @@ def _decode_clinical_event(raw: bytes):
 class TopicFollower:
     """Applies every message of the four topics to a WardView, in each partition's order."""
 
-    def __init__(self, settings: DashboardSettings, view: WardView,
-                 on_state: Callable[[FeedState], None] = lambda state: None,
-                 kafka_options: dict | None = None) -> None:
+    def __init__(
+        self,
+        settings: DashboardSettings,
+        view: WardView,
+        on_state: Callable[[FeedState], None] = lambda state: None,
+        kafka_options: dict | None = None,
+    ) -> None:
         self.settings = settings
         self.kafka_options = kafka_options or {}
         self.view = view
@@ -101,8 +113,9 @@ class TopicFollower:
             except Exception as error:  # noqa: BLE001 - a ward screen must not go dark on a bug
                 delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
                 if isinstance(error, KafkaError):
-                    log.warning("cannot read from Kafka at %s (%s); retrying in %d s",
-                                self.settings.broker, error, delay)
+                    log.warning(
+                        "cannot read from Kafka at %s (%s); retrying in %d s", self.settings.broker, error, delay
+                    )
                 else:
                     log.exception("the Kafka consumer failed; starting a new one in %d s", delay)
                 self._set_reachable(False)
@@ -179,10 +192,14 @@ class TopicFollower:
                 message = decode(record.value or b"")
             except InvalidMessage as error:
                 metrics.MESSAGES_INVALID.labels(topic, error.kind).inc()
-                log.warning("cannot show message %s[%d]@%d: it breaks the wire contract (%s)",
-                            topic, record.partition, record.offset, error.kind)
-                log.debug("why %s[%d]@%d is invalid: %s", topic, record.partition, record.offset,
-                          error.reason)
+                log.warning(
+                    "cannot show message %s[%d]@%d: it breaks the wire contract (%s)",
+                    topic,
+                    record.partition,
+                    record.offset,
+                    error.kind,
+                )
+                log.debug("why %s[%d]@%d is invalid: %s", topic, record.partition, record.offset, error.reason)
                 continue
             apply(message)
 

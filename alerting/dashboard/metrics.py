@@ -6,16 +6,20 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 MESSAGES_READ = Counter(
-    "crsmon_dashboard_messages_read_total", "Messages the dashboard read, by topic.", ["topic"],
+    "crsmon_dashboard_messages_read_total",
+    "Messages the dashboard read, by topic.",
+    ["topic"],
     registry=REGISTRY,
 )
 MESSAGES_INVALID = Counter(
     "crsmon_dashboard_messages_invalid_total",
     "Messages the dashboard could not show because they break the wire contract, by topic and why.",
-    ["topic", "kind"], registry=REGISTRY,
+    ["topic", "kind"],
+    registry=REGISTRY,
 )
 BROWSERS_CONNECTED = Gauge(
-    "crsmon_dashboard_browsers_connected", "Browsers following the live event stream.",
+    "crsmon_dashboard_browsers_connected",
+    "Browsers following the live event stream.",
     registry=REGISTRY,
 )
 BROWSERS_DROPPED = Counter(
@@ -25,21 +29,25 @@ BROWSERS_DROPPED = Counter(
 )
 ACKNOWLEDGEMENTS = Counter(
     "crsmon_dashboard_acknowledgements_total",
-    "Acknowledge requests, by outcome (published, rejected, failed).", ["outcome"],
+    "Acknowledge requests, by outcome (published, rejected, failed).",
+    ["outcome"],
     registry=REGISTRY,
 )
 ASSESSMENTS = Counter(
     "crsmon_dashboard_assessments_total",
     "Bedside ICE assessments submitted on the patient view, by outcome (published, rejected, failed).",
-    ["outcome"], registry=REGISTRY,
+    ["outcome"],
+    registry=REGISTRY,
 )
 KAFKA_REACHABLE = Gauge(
-    "crsmon_dashboard_kafka_reachable", "1 while the dashboard's Kafka consumer reaches the broker.",
+    "crsmon_dashboard_kafka_reachable",
+    "1 while the dashboard's Kafka consumer reaches the broker.",
     registry=REGISTRY,
 )
 
 COURSES = Gauge(
-    "crsmon_dashboard_courses", "Patients whose course the dashboard keeps for the patient view.",
+    "crsmon_dashboard_courses",
+    "Patients whose course the dashboard keeps for the patient view.",
     registry=REGISTRY,
 )
 COURSE_BYTES = Gauge(

@@ -11,8 +11,6 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from kafka_client.security import KafkaSecurityError, kafka_client_options_from_env
-
 from alerting.dashboard.access import make_token
 from alerting.dashboard.acknowledge import Acknowledger
 from alerting.dashboard.assessment import Charter
@@ -21,6 +19,7 @@ from alerting.dashboard.follower import TopicFollower
 from alerting.dashboard.server import build_app
 from alerting.dashboard.settings import DashboardSettings
 from alerting.dashboard.ward_view import WardView
+from kafka_client.security import KafkaSecurityError, kafka_client_options_from_env
 
 log = logging.getLogger("crsmon.dashboard")
 
@@ -35,8 +34,10 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as error:
         sock.close()
-        raise SystemExit(f"crsmon dashboard: cannot listen on {host}:{port} ({error.strerror}); "
-                         "choose another --port or stop what is using it") from None
+        raise SystemExit(
+            f"crsmon dashboard: cannot listen on {host}:{port} ({error.strerror}); "
+            "choose another --port or stop what is using it"
+        ) from None
     sock.listen(128)
     sock.setblocking(False)
     return sock
@@ -59,28 +60,42 @@ async def serve(settings: DashboardSettings, kafka_options: dict) -> None:
     broadcaster.feed = follower.state
     acknowledger = Acknowledger(settings.broker, settings.topics.alert_acks, view, kafka_options)
     charter = Charter(settings.broker, settings.topics.clinical_events, view, kafka_options)
-    runner = web.AppRunner(build_app(broadcaster, acknowledger, token, port, charter=charter),
-                           handle_signals=False, access_log=None, shutdown_timeout=1.0)
+    runner = web.AppRunner(
+        build_app(broadcaster, acknowledger, token, port, charter=charter),
+        handle_signals=False,
+        access_log=None,
+        shutdown_timeout=1.0,
+    )
     await runner.setup()
     await web.SockSite(runner, sock).start()
-    tasks = [asyncio.create_task(follower.run(), name="follower"),
-             asyncio.create_task(broadcaster.run(), name="broadcaster")]
+    tasks = [
+        asyncio.create_task(follower.run(), name="follower"),
+        asyncio.create_task(broadcaster.run(), name="broadcaster"),
+    ]
     url = _url(settings.host, port)
     if settings.token:
-        print(f"crsmon dashboard: the ward is at {url} (open it with ?token= and the token in "
-              "CRSMON_DASHBOARD_TOKEN)", flush=True)
+        print(
+            f"crsmon dashboard: the ward is at {url} (open it with ?token= and the token in CRSMON_DASHBOARD_TOKEN)",
+            flush=True,
+        )
     else:
         print(f"crsmon dashboard: the ward is at {url}?token={token}", flush=True)
-    log.info("following %s, %s and %s on %s", settings.topics.patient_status,
-             settings.topics.alerts, settings.topics.alert_acks, settings.broker)
+    log.info(
+        "following %s, %s and %s on %s",
+        settings.topics.patient_status,
+        settings.topics.alerts,
+        settings.topics.alert_acks,
+        settings.broker,
+    )
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        finished, _ = await asyncio.wait([*tasks, asyncio.create_task(stop.wait())],
-                                         return_when=asyncio.FIRST_COMPLETED)
+        finished, _ = await asyncio.wait(
+            [*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+        )
         for task in finished:
             if task in tasks and (error := task.exception()) is not None:
                 raise error
@@ -98,8 +113,9 @@ async def serve(settings: DashboardSettings, kafka_options: dict) -> None:
 
 def run_dashboard(settings: DashboardSettings) -> int:
     """The exit status: 0 after a signal, 2 when the Kafka security settings are wrong."""
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("aiokafka").setLevel(logging.ERROR)  # its retries are reported by ours
     try:
         kafka_options = kafka_client_options_from_env()

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from alerting.dashboard import metrics
 from alerting.dashboard.access import token_guard
-from alerting.dashboard.acknowledge import Acknowledger, AcknowledgementRefused
+from alerting.dashboard.acknowledge import AcknowledgementRefused, Acknowledger
 from alerting.dashboard.assessment import AssessmentRefused, Charter
 from alerting.dashboard.broadcast import Broadcaster
 from monitor.catalogue import CATALOGUE, Catalogue
@@ -29,7 +29,7 @@ STATIC = Path(__file__).parent / "static"
 #: patient data should not be able to send it anywhere); the token must not leak in a Referer.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; base-uri 'none'; "
-                               "form-action 'self'; frame-ancestors 'none'",
+    "form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
@@ -56,10 +56,13 @@ async def _page(request: web.Request) -> web.FileResponse:
 
 async def _events(request: web.Request) -> web.StreamResponse:
     broadcaster = request.app[BROADCASTER]
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/event-stream", "Cache-Control": "no-cache",
-        "X-Accel-Buffering": "no",  # a reverse proxy must not hold the stream back
-    })
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",  # a reverse proxy must not hold the stream back
+        }
+    )
     await response.prepare(request)
     browser = broadcaster.connect()
     try:
@@ -78,24 +81,23 @@ async def _events(request: web.Request) -> web.StreamResponse:
 async def _acknowledge(request: web.Request) -> web.Response:
     if request.content_type != "application/json":
         # A JSON body also forces a CORS preflight, which no other site's page can pass.
-        return web.json_response({"error": "bad_request", "message":
-                                  "send Content-Type: application/json with {episode_id, by}"},
-                                 status=415)
+        return web.json_response(
+            {"error": "bad_request", "message": "send Content-Type: application/json with {episode_id, by}"}, status=415
+        )
     try:
         body = await request.json()
     except ValueError:
         body = None
     if not isinstance(body, dict):
         metrics.ACKNOWLEDGEMENTS.labels("rejected").inc()
-        return web.json_response({"error": "bad_request", "message":
-                                  "the body must be a JSON object {\"episode_id\": …, \"by\": …}"},
-                                 status=400)
+        return web.json_response(
+            {"error": "bad_request", "message": 'the body must be a JSON object {"episode_id": …, "by": …}'}, status=400
+        )
     try:
         ack = await request.app[ACKNOWLEDGER].acknowledge(body.get("episode_id"), body.get("by"))
     except AcknowledgementRefused as refused:
         metrics.ACKNOWLEDGEMENTS.labels("failed" if refused.status >= 500 else "rejected").inc()
-        return web.json_response({"error": "not_acknowledged", "message": refused.message},
-                                 status=refused.status)
+        return web.json_response({"error": "not_acknowledged", "message": refused.message}, status=refused.status)
     metrics.ACKNOWLEDGEMENTS.labels("published").inc()
     return web.json_response(ack.model_dump(mode="json"), status=202)
 
@@ -105,22 +107,28 @@ async def _assess(request: web.Request) -> web.Response:
     it, else 4xx/5xx with a message that says what to change."""
     if request.content_type != "application/json":
         # As for acknowledgements: a JSON body forces a CORS preflight no other site can pass.
-        return web.json_response({"error": "bad_request", "message":
-                                  "send Content-Type: application/json with {patient_id, by, ice_items, …}"},
-                                 status=415)
+        return web.json_response(
+            {
+                "error": "bad_request",
+                "message": "send Content-Type: application/json with {patient_id, by, ice_items, …}",
+            },
+            status=415,
+        )
     try:
         body = await request.json()
     except ValueError:
         body = None
     if not isinstance(body, dict):
         metrics.ASSESSMENTS.labels("rejected").inc()
-        return web.json_response({"error": "bad_request", "message":
-                                  "the body must be a JSON object {\"patient_id\": …, \"by\": …, …}"},
-                                 status=400)
+        return web.json_response(
+            {"error": "bad_request", "message": 'the body must be a JSON object {"patient_id": …, "by": …, …}'},
+            status=400,
+        )
     charter = request.app.get(CHARTER)
     if charter is None:
-        return web.json_response({"error": "not_charted", "message":
-                                  "this dashboard does not chart assessments"}, status=503)
+        return web.json_response(
+            {"error": "not_charted", "message": "this dashboard does not chart assessments"}, status=503
+        )
     try:
         event = await charter.chart(body)
     except AssessmentRefused as refused:
@@ -142,13 +150,19 @@ async def _course(request: web.Request) -> web.Response:
         except ValueError:
             hours = -1.0
         if not 0 < hours <= 24 * 366:
-            return web.json_response({"error": "bad_request", "message":
-                                      "hours must be a number of hours (e.g. 24) or all"}, status=400)
+            return web.json_response(
+                {"error": "bad_request", "message": "hours must be a number of hours (e.g. 24) or all"}, status=400
+            )
     course = request.app[BROADCASTER].view.courses.course(request.match_info["patient_id"], hours)
     if course is None:
-        return web.json_response({"error": "not_found", "message":
-                                  "this dashboard has no course for that patient (not monitored "
-                                  "in its window, or discharged long ago)"}, status=404)
+        return web.json_response(
+            {
+                "error": "not_found",
+                "message": "this dashboard has no course for that patient (not monitored "
+                "in its window, or discharged long ago)",
+            },
+            status=404,
+        )
     return web.Response(body=orjson.dumps(course), content_type="application/json")
 
 
@@ -171,12 +185,19 @@ async def _metrics(request: web.Request) -> web.Response:
     courses = request.app[BROADCASTER].view.courses
     metrics.COURSES.set(len(courses.patients))
     metrics.COURSE_BYTES.set(courses.nbytes)
-    return web.Response(body=metrics.exposition(), content_type="text/plain",
-                        headers={"X-Content-Type-Options": "nosniff"})
+    return web.Response(
+        body=metrics.exposition(), content_type="text/plain", headers={"X-Content-Type-Options": "nosniff"}
+    )
 
 
-def build_app(broadcaster: Broadcaster, acknowledger: Acknowledger, token: str, port: int,
-              catalogue: Catalogue = CATALOGUE, charter: Charter | None = None) -> web.Application:
+def build_app(
+    broadcaster: Broadcaster,
+    acknowledger: Acknowledger,
+    token: str,
+    port: int,
+    catalogue: Catalogue = CATALOGUE,
+    charter: Charter | None = None,
+) -> web.Application:
     """The web application; `port` only names the access cookie. Without a `charter` the page's
     bedside assessments are refused (503): a dashboard built only to look."""
     app = web.Application(middlewares=[_security_headers, token_guard(token, port)])

@@ -21,8 +21,9 @@ def _number(name: str, default: str, kind: type = float, minimum: float = 0) -> 
     try:
         number = kind(value)
     except ValueError:
-        raise SystemExit(f"crsmon dashboard: CRSMON_{name}={value!r} is not a number; "
-                         f"set it to one (default {default})") from None
+        raise SystemExit(
+            f"crsmon dashboard: CRSMON_{name}={value!r} is not a number; set it to one (default {default})"
+        ) from None
     if number < minimum:
         raise SystemExit(f"crsmon dashboard: CRSMON_{name}={value!r} must be at least {minimum:g}")
     return number
@@ -47,7 +48,8 @@ class DashboardSettings:
     #: How far back a (re)started dashboard reads `patient-status` to fill the patient view; at
     #: least the sparklines' `history_hours`. Start-up time grows with it.
     course_backfill_hours: float = field(
-        default_factory=lambda: _number("DASHBOARD_COURSE_BACKFILL_HOURS", "24", minimum=0))
+        default_factory=lambda: _number("DASHBOARD_COURSE_BACKFILL_HOURS", "24", minimum=0)
+    )
     flush_interval_s: float = field(default_factory=lambda: _number("DASHBOARD_FLUSH_MS", "250", minimum=10) / 1000)
     log_level: str = field(default_factory=lambda: crsmon_setting("LOG_LEVEL", "info"))
     topics: Topics = field(default_factory=Topics)

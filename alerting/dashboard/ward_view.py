@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from monitor.wire import Acknowledgement, Alert, ClinicalEvent, PatientStatus
-
 from alerting.dashboard.alert_board import AlertBoard
 from alerting.dashboard.course import CourseBook
-from alerting.dashboard.history import TRENDED, BUCKET_SECONDS, VitalHistory
+from alerting.dashboard.history import BUCKET_SECONDS, TRENDED, VitalHistory
+from monitor.wire import Acknowledgement, Alert, ClinicalEvent, PatientStatus
 
 
 @dataclass(slots=True)
@@ -93,8 +92,7 @@ class WardView:
             "type": "snapshot",
             "history_minutes": self.window_minutes,
             "trended": list(TRENDED),
-            "patients": [self._describe_patient(patient, patient.history.points)
-                         for patient in self.patients.values()],
+            "patients": [self._describe_patient(patient, patient.history.points) for patient in self.patients.values()],
             "alerts": [self.alerts.describe(episode_id) for episode_id in self.alerts.open],
         }
 
@@ -102,8 +100,7 @@ class WardView:
         """What changed since the last call, or None when nothing did; forgets stale patients
         first, so that the delta also carries who left."""
         self._forget_stale()
-        if not (self._changed_patients or self._removed_patients or self._changed_episodes
-                or self._changed_courses):
+        if not (self._changed_patients or self._removed_patients or self._changed_episodes or self._changed_courses):
             return None
         patients = []
         for patient_id in self._changed_patients:
@@ -120,8 +117,14 @@ class WardView:
                 resolved.append(episode_id)
         # `courses`: patients whose episodes or clinical events changed; a page showing one of
         # them fetches its course again (vital signs it follows from `patients` itself).
-        delta = {"type": "delta", "patients": patients, "removed": sorted(self._removed_patients),
-                 "alerts": alerts, "resolved": resolved, "courses": sorted(self._changed_courses)}
+        delta = {
+            "type": "delta",
+            "patients": patients,
+            "removed": sorted(self._removed_patients),
+            "alerts": alerts,
+            "resolved": resolved,
+            "courses": sorted(self._changed_courses),
+        }
         self._changed_patients.clear()
         self._removed_patients.clear()
         self._changed_episodes.clear()
@@ -146,8 +149,11 @@ class WardView:
             return
         cutoff = self._newest_status_at - self.history
         with_alerts = {episode.alert.patient_id for episode in self.alerts.open.values()}
-        for patient_id in [patient_id for patient_id, patient in self.patients.items()
-                           if patient.status.ts < cutoff and patient_id not in with_alerts]:
+        for patient_id in [
+            patient_id
+            for patient_id, patient in self.patients.items()
+            if patient.status.ts < cutoff and patient_id not in with_alerts
+        ]:
             del self.patients[patient_id]
             self._changed_patients.discard(patient_id)
             self._removed_patients.add(patient_id)

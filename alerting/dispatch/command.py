@@ -9,8 +9,7 @@ from alerting.dispatch.config_file import ConfigError, load_config
 from kafka_client.security import KafkaSecurity, KafkaSecurityError
 
 
-def dispatch_command(path: str, *, broker: str | None = None, state: str | None = None,
-                     port: int | None = None) -> int:
+def dispatch_command(path: str, *, broker: str | None = None, state: str | None = None, port: int | None = None) -> int:
     try:
         config = load_config(path)
     except ConfigError as error:
@@ -29,8 +28,7 @@ def dispatch_command(path: str, *, broker: str | None = None, state: str | None 
     except KafkaSecurityError as error:
         print(f"crsmon dispatch: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     from alerting.dispatch.service import run_dispatcher
 

@@ -44,7 +44,7 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 def decode_secret(secret: str) -> bytes:
     """The key bytes of a Standard Webhooks secret (`whsec_` + base64)."""
-    text = secret[len("whsec_"):] if secret.startswith("whsec_") else secret
+    text = secret[len("whsec_") :] if secret.startswith("whsec_") else secret
     try:
         key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except ValueError:
@@ -135,9 +135,7 @@ class SlackReceiver(_Receiver):
     type: Literal["slack"]
 
 
-Receiver = Annotated[
-    Union[WebhookReceiver, PagerDutyReceiver, SlackReceiver], Field(discriminator="type")
-]
+Receiver = Annotated[Union[WebhookReceiver, PagerDutyReceiver, SlackReceiver], Field(discriminator="type")]
 
 GroupField = Literal["ward", "rule", "severity", "patient_id", "episode_id"]
 
@@ -309,8 +307,9 @@ def reference_problems(config: DispatchConfig) -> list[tuple[tuple[Any, ...], st
     if config.default_route is not None:
         problems += _unknown_receivers(config.default_route, ("default_route",), known)
         if config.default_route.match != Match():
-            problems.append((("default_route", "match"),
-                             "the default route takes what no route matched; it has no match"))
+            problems.append(
+                (("default_route", "match"), "the default route takes what no route matched; it has no match")
+            )
     if not config.routes and config.default_route is None:
         problems.append(((), "no routes and no default_route: nothing would ever be paged"))
     return problems
@@ -318,11 +317,11 @@ def reference_problems(config: DispatchConfig) -> list[tuple[tuple[Any, ...], st
 
 def _unknown_receivers(route: Route, path: tuple[Any, ...], known: list[str]):
     lists = [(path + ("receivers",), route.receivers)] + [
-        (path + ("escalate", index, "receivers"), level.receivers)
-        for index, level in enumerate(route.escalate)
+        (path + ("escalate", index, "receivers"), level.receivers) for index, level in enumerate(route.escalate)
     ]
     return [
-        (where + (position,),
-         f"receiver {name!r} is not defined under receivers (defined: {', '.join(known)})")
-        for where, names in lists for position, name in enumerate(names) if name not in known
+        (where + (position,), f"receiver {name!r} is not defined under receivers (defined: {', '.join(known)})")
+        for where, names in lists
+        for position, name in enumerate(names)
+        if name not in known
     ]

@@ -98,15 +98,15 @@ def parse_config(text: str, source: str = "<config>") -> DispatchConfig:
     try:
         config = DispatchConfig.model_validate(data)
     except ValidationError as error:
-        raise ConfigError("\n".join(
-            f"{source}:{document.line_of(item['loc']) or 1}: {_describe(item)}"
-            for item in map(_as_written, error.errors(include_url=False))
-        )) from None
+        raise ConfigError(
+            "\n".join(
+                f"{source}:{document.line_of(item['loc']) or 1}: {_describe(item)}"
+                for item in map(_as_written, error.errors(include_url=False))
+            )
+        ) from None
     problems = reference_problems(config)
     if problems:
-        raise ConfigError("\n".join(
-            f"{source}:{document.line_of(path) or 1}: {message}" for path, message in problems
-        ))
+        raise ConfigError("\n".join(f"{source}:{document.line_of(path) or 1}: {message}" for path, message in problems))
     return config
 
 

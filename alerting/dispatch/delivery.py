@@ -67,9 +67,18 @@ def _result_label(status: int | None, error: str | None) -> str:
 class ReceiverChannel:
     """The queue and workers of one receiver."""
 
-    def __init__(self, name: str, url: str, keys: list[bytes], extra_headers: dict[str, str],
-                 settings: DeliverySettings, metrics: DispatchMetrics, finish: Finish,
-                 failed: Failed, disabled_reason: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        keys: list[bytes],
+        extra_headers: dict[str, str],
+        settings: DeliverySettings,
+        metrics: DispatchMetrics,
+        finish: Finish,
+        failed: Failed,
+        disabled_reason: str | None = None,
+    ) -> None:
         self.name = name
         self.url = url
         self.keys = keys
@@ -93,11 +102,14 @@ class ReceiverChannel:
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=self.settings.concurrency, limit_per_host=self.settings.concurrency)
         self._session = aiohttp.ClientSession(
-            connector=connector, auto_decompress=False,
+            connector=connector,
+            auto_decompress=False,
             timeout=aiohttp.ClientTimeout(total=self.settings.timeout),
         )
-        self._workers = [asyncio.create_task(self._work(), name=f"deliver-{self.name}-{index}")
-                         for index in range(self.settings.concurrency)]
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"deliver-{self.name}-{index}")
+            for index in range(self.settings.concurrency)
+        ]
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop sending: requests under way get `grace` seconds to be answered (so that a
@@ -146,13 +158,19 @@ class ReceiverChannel:
             await self._done(notification, DEAD_LETTERED, self.disabled_reason)
             return
         assert self._session is not None
-        headers = {**notification.headers, **self.extra_headers,
-                   **signed_headers(self.keys, notification.notification_id, notification.body)}
+        headers = {
+            **notification.headers,
+            **self.extra_headers,
+            **signed_headers(self.keys, notification.notification_id, notification.body),
+        }
         started_at, started = time.time(), time.monotonic()
         status = retry_after = error = None
         try:
             async with self._session.post(
-                self.url, data=notification.body, headers=headers, allow_redirects=False,
+                self.url,
+                data=notification.body,
+                headers=headers,
+                allow_redirects=False,
             ) as response:
                 status = response.status
                 retry_after = response.headers.get("Retry-After")
@@ -168,17 +186,21 @@ class ReceiverChannel:
         if verdict == "delivered":
             await self._done(notification, DELIVERED, None)
         elif verdict == "gone":
-            self._disable(f"endpoint disabled: {self.url} answered 410 Gone at "
-                          f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(started_at))}")
+            self._disable(
+                f"endpoint disabled: {self.url} answered 410 Gone at "
+                f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(started_at))}"
+            )
             await self._done(notification, DEAD_LETTERED, self.disabled_reason)
         elif verdict == "rejected":
             await self._done(notification, DEAD_LETTERED, f"rejected with HTTP {status}; a 4xx is not retried")
         elif len(notification.attempts) >= self.settings.max_attempts:
-            await self._done(notification, DEAD_LETTERED,
-                             f"gave up after {len(notification.attempts)} attempts; last: {status or error}")
+            await self._done(
+                notification,
+                DEAD_LETTERED,
+                f"gave up after {len(notification.attempts)} attempts; last: {status or error}",
+            )
         else:
-            delay = next_delay(len(notification.attempts), self.settings,
-                               retry_after_seconds(retry_after, time.time()))
+            delay = next_delay(len(notification.attempts), self.settings, retry_after_seconds(retry_after, time.time()))
             self._failed(notification)
             self._retry_later(notification, delay)
 
@@ -199,9 +221,13 @@ class ReceiverChannel:
         if self.disabled_reason is None:
             self.disabled_reason = reason
             self.metrics.disabled.labels(self.name).set(1)
-            log.error("receiver %s DISABLED: %s. Every page for it now goes to the dead-letter "
-                      "topic. Fix the endpoint, then change its url in the configuration (a new "
-                      "url is a new endpoint) and restart the dispatcher.", self.name, reason)
+            log.error(
+                "receiver %s DISABLED: %s. Every page for it now goes to the dead-letter "
+                "topic. Fix the endpoint, then change its url in the configuration (a new "
+                "url is a new endpoint) and restart the dispatcher.",
+                self.name,
+                reason,
+            )
             if self.on_disable is not None:
                 self.on_disable(reason)
 

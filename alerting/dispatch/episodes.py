@@ -37,8 +37,9 @@ class PageOrder:
 
 def with_origins(order: PageOrder, origins: tuple[Any, ...]) -> PageOrder:
     """The order carrying Kafka holds (dataclasses.replace is ten times slower)."""
-    return PageOrder(order.route, order.receivers, order.kind, order.page_id, order.alert,
-                     order.level, order.ack, origins)
+    return PageOrder(
+        order.route, order.receivers, order.kind, order.page_id, order.alert, order.level, order.ack, origins
+    )
 
 
 @dataclass(slots=True)
@@ -149,13 +150,15 @@ def evaluate(track: Track, route: Route, *, acknowledged: bool, quiet: bool, now
     if route.repeat_interval and now >= track.last_page_at + route.repeat_interval:
         track.repeats += 1
         track.last_page_at = now
-        return [PageOrder(track.route, everyone, "repeat", f"{alert.alert_id}~repeat-{track.repeats}",
-                          alert, track.level)]
+        return [
+            PageOrder(track.route, everyone, "repeat", f"{alert.alert_id}~repeat-{track.repeats}", alert, track.level)
+        ]
     return []
 
 
-def next_due(track: Track, route: Route, *, acknowledged: bool, quiet: bool, now: float,
-             quiet_recheck: float) -> float | None:
+def next_due(
+    track: Track, route: Route, *, acknowledged: bool, quiet: bool, now: float, quiet_recheck: float
+) -> float | None:
     """When `evaluate` may next have something to say about this track, if ever."""
     if track.closed:
         return None
@@ -181,5 +184,8 @@ def ack_orders(track: Track, route: Route, ack: Acknowledgement, ack_id: str) ->
     """Tell everyone who was paged about an episode that someone has it in hand."""
     if not track.ever_paged:
         return []
-    return [PageOrder(track.route, receivers_up_to(route, track.level), "ack", f"ack~{ack_id}",
-                      track.alert, track.level, ack)]
+    return [
+        PageOrder(
+            track.route, receivers_up_to(route, track.level), "ack", f"ack~{ack_id}", track.alert, track.level, ack
+        )
+    ]

@@ -26,8 +26,13 @@ Publish = Callable[[Acknowledgement], Awaitable[None]]
 PatientOf = Callable[[str], "str | None"]
 
 
-def build_app(token: str | None, publish: Publish, patient_of: PatientOf,
-              exposition: Callable[[], bytes], health: Callable[[], dict]) -> web.Application:
+def build_app(
+    token: str | None,
+    publish: Publish,
+    patient_of: PatientOf,
+    exposition: Callable[[], bytes],
+    health: Callable[[], dict],
+) -> web.Application:
     app = web.Application(client_max_size=64 * 1024)
 
     async def acks(request: web.Request) -> web.Response:
@@ -44,8 +49,9 @@ def build_app(token: str | None, publish: Publish, patient_of: PatientOf,
             return _problem(400, "the body must be a JSON object with episode_id and by")
         document.setdefault("patient_id", patient_of(document["episode_id"]))
         if document["patient_id"] is None:
-            return _problem(404, f"episode {document['episode_id']!r} is unknown to this dispatcher; "
-                                 "send its patient_id too")
+            return _problem(
+                404, f"episode {document['episode_id']!r} is unknown to this dispatcher; send its patient_id too"
+            )
         document.setdefault("ts", datetime.now(timezone.utc).isoformat())
         document.setdefault("source", "pager-api")
         try:
@@ -57,8 +63,7 @@ def build_app(token: str | None, publish: Publish, patient_of: PatientOf,
         return web.Response(status=202, body=encode(ack), content_type="application/json")
 
     async def metrics(request: web.Request) -> web.Response:
-        return web.Response(body=exposition(),
-                            headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+        return web.Response(body=exposition(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response(health())

@@ -94,8 +94,9 @@ class Ledger:
                 [(*outcome, *key) for key, outcome in self._updates.items()],
             )
         if self._applied:
-            self._db.executemany("INSERT OR IGNORE INTO applied (message_id, at) VALUES (?, ?)",
-                                 list(self._applied.items()))
+            self._db.executemany(
+                "INSERT OR IGNORE INTO applied (message_id, at) VALUES (?, ?)", list(self._applied.items())
+            )
         self._db.commit()
         self._inserts, self._updates, self._applied = [], {}, {}
 
@@ -119,8 +120,17 @@ class Ledger:
 
     def add_pending(self, receiver: str, notification_id: str, orders: Iterable[PageOrder], now: float) -> None:
         self._inserts.extend(
-            (receiver, order.page_id, notification_id, order.route, order.kind, order.level,
-             alert_json(order.alert).decode(), encode(order.ack).decode() if order.ack else None, now)
+            (
+                receiver,
+                order.page_id,
+                notification_id,
+                order.route,
+                order.kind,
+                order.level,
+                alert_json(order.alert).decode(),
+                encode(order.ack).decode() if order.ack else None,
+                now,
+            )
             for order in orders
         )
 
@@ -143,7 +153,12 @@ class Ledger:
         ).fetchall()
         for receiver, notification, route, kind, level, page_id, alert, ack, attempts, created in rows:
             order = PageOrder(
-                route, (receiver,), kind, page_id, decode_as(Alert, alert), level,
+                route,
+                (receiver,),
+                kind,
+                page_id,
+                decode_as(Alert, alert),
+                level,
                 decode_as(Acknowledgement, ack) if ack else None,
             )
             yield PendingPage(receiver, notification, order, orjson.loads(attempts), created)
@@ -152,8 +167,11 @@ class Ledger:
         """How many pages are in each state (for tests and the operator)."""
         self.commit()
         query = "SELECT state, count(*) FROM pages"
-        rows = (self._db.execute(query + " WHERE receiver = ? GROUP BY state", (receiver,))
-                if receiver else self._db.execute(query + " GROUP BY state"))
+        rows = (
+            self._db.execute(query + " WHERE receiver = ? GROUP BY state", (receiver,))
+            if receiver
+            else self._db.execute(query + " GROUP BY state")
+        )
         return dict(rows.fetchall())
 
     # -- episodes, acknowledgements, applied messages --------------------------------------
@@ -191,8 +209,10 @@ class Ledger:
         self._db.execute("INSERT OR REPLACE INTO disabled VALUES (?, ?, ?, ?)", (receiver, url, reason, now))
 
     def disabled(self) -> dict[tuple[str, str], str]:
-        return {(receiver, url): reason for receiver, url, reason in
-                self._db.execute("SELECT receiver, url, reason FROM disabled")}
+        return {
+            (receiver, url): reason
+            for receiver, url, reason in self._db.execute("SELECT receiver, url, reason FROM disabled")
+        }
 
     # -- housekeeping ----------------------------------------------------------------------
     def prune(self, before: float) -> None:

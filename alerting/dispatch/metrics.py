@@ -22,28 +22,39 @@ class DispatchMetrics:
             "crsmon_dispatch_notifications_total",
             "Pages by receiver and outcome: delivered, dead_lettered, duplicate (already sent, "
             "not sent again), silenced, inhibited.",
-            ["receiver", "outcome"], registry=registry,
+            ["receiver", "outcome"],
+            registry=registry,
         )
         self.attempts = Counter(
-            "crsmon_dispatch_attempts_total", "HTTP attempts by receiver and result.",
-            ["receiver", "result"], registry=registry,
+            "crsmon_dispatch_attempts_total",
+            "HTTP attempts by receiver and result.",
+            ["receiver", "result"],
+            registry=registry,
         )
         self.latency = Histogram(
             "crsmon_dispatch_delivery_latency_seconds",
             "From an alert on the topic (or a page falling due) to the receiver's 2xx.",
-            ["receiver"], buckets=LATENCY_BUCKETS, registry=registry,
+            ["receiver"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
         )
         self.retry_queue = Gauge(
-            "crsmon_dispatch_retry_queue_depth", "Notifications waiting to be retried.",
-            ["receiver"], registry=registry,
+            "crsmon_dispatch_retry_queue_depth",
+            "Notifications waiting to be retried.",
+            ["receiver"],
+            registry=registry,
         )
         self.in_flight = Gauge(
-            "crsmon_dispatch_notifications_in_flight", "Notifications without an outcome yet.",
-            ["receiver"], registry=registry,
+            "crsmon_dispatch_notifications_in_flight",
+            "Notifications without an outcome yet.",
+            ["receiver"],
+            registry=registry,
         )
         self.escalations = Counter(
-            "crsmon_dispatch_escalations_total", "Episodes escalated to a level, by route.",
-            ["route", "level"], registry=registry,
+            "crsmon_dispatch_escalations_total",
+            "Episodes escalated to a level, by route.",
+            ["route", "level"],
+            registry=registry,
         )
         self.scheduled = Gauge(
             "crsmon_dispatch_episodes_scheduled",
@@ -54,15 +65,19 @@ class DispatchMetrics:
         self.disabled = Gauge(
             "crsmon_dispatch_receiver_disabled",
             "1 while a receiver's endpoint is disabled after answering 410 Gone.",
-            ["receiver"], registry=registry,
+            ["receiver"],
+            registry=registry,
         )
         self.rejected = Counter(
             "crsmon_dispatch_messages_rejected_total",
             "Messages of the alerts and acks topics sent to dead-letters as invalid.",
-            ["topic", "reason"], registry=registry,
+            ["topic", "reason"],
+            registry=registry,
         )
         self.consumed = Counter(
-            "crsmon_dispatch_messages_consumed_total", "Messages read, by topic.", ["topic"],
+            "crsmon_dispatch_messages_consumed_total",
+            "Messages read, by topic.",
+            ["topic"],
             registry=registry,
         )
 

@@ -158,9 +158,7 @@ class Pager:
 
     def _quiet_reason(self, track: Track, now: float) -> str | None:
         alert = track.alert
-        if self.config.silences and silenced_by(
-            self.config.silences, alert, datetime.fromtimestamp(now, timezone.utc)
-        ):
+        if self.config.silences and silenced_by(self.config.silences, alert, datetime.fromtimestamp(now, timezone.utc)):
             return "silenced"
         if self.config.inhibit:
             others = [self.tracks[key].alert for key in self._by_patient.get(alert.patient_id, ())]
@@ -200,9 +198,11 @@ class Pager:
     def _schedule(self, track: Track, now: float, at: float | None = None) -> None:
         if at is None:
             at = next_due(
-                track, self.routes[track.route],
+                track,
+                self.routes[track.route],
                 acknowledged=is_acknowledged(track, self.acks.get(track.episode_id)),
-                quiet=self._quiet_reason(track, now) is not None, now=now,
+                quiet=self._quiet_reason(track, now) is not None,
+                now=now,
                 quiet_recheck=self.config.timings.quiet_recheck,
             )
         if at is None:

@@ -57,10 +57,16 @@ def pagerduty_event(receiver: PagerDutyReceiver, order: PageOrder) -> dict:
             "group": alert.ward or "",
             "class": alert.rule,
             "custom_details": {
-                "episode_id": alert.episode_id, "alert_id": alert.alert_id,
-                "patient_id": alert.patient_id, "bed": alert.bed, "status": alert.status,
-                "crs_grade": alert.crs_grade, "news2_score": alert.news2_score,
-                "reasons": alert.reasons, "page": order.kind, "escalation_level": order.level,
+                "episode_id": alert.episode_id,
+                "alert_id": alert.alert_id,
+                "patient_id": alert.patient_id,
+                "bed": alert.bed,
+                "status": alert.status,
+                "crs_grade": alert.crs_grade,
+                "news2_score": alert.news2_score,
+                "reasons": alert.reasons,
+                "page": order.kind,
+                "escalation_level": order.level,
             },
         }
     return event
@@ -73,13 +79,16 @@ def pagerduty_body(receiver: PagerDutyReceiver, orders: list[PageOrder]) -> tupl
 
 def chat_line(order: PageOrder) -> str:
     alert = order.alert
-    where = ", ".join(part for part in (alert.ward, f"bed {alert.bed}" if alert.bed else None,
-                                        alert.patient_id) if part)
+    where = ", ".join(
+        part for part in (alert.ward, f"bed {alert.bed}" if alert.bed else None, alert.patient_id) if part
+    )
     if order.ack is not None:
         return f"✅ acknowledged by {order.ack.by}: {alert.rule} episode, {where}"
     headline = {"firing": "🚨 FIRING", "updated": "⚠️ UPDATED", "resolved": "✅ RESOLVED"}[alert.status]
-    note = {"repeat": " (reminder: still unacknowledged)",
-            "escalation": f" (escalated to level {order.level}: unacknowledged)"}.get(order.kind, "")
+    note = {
+        "repeat": " (reminder: still unacknowledged)",
+        "escalation": f" (escalated to level {order.level}: unacknowledged)",
+    }.get(order.kind, "")
     return f"{headline} *{alert.severity}* {alert.rule} — {where}: {'; '.join(alert.reasons)}{note}"
 
 
@@ -87,8 +96,9 @@ def slack_body(orders: list[PageOrder]) -> tuple[bytes, dict[str, str]]:
     return orjson.dumps({"text": "\n".join(chat_line(order) for order in orders)}), dict(_JSON)
 
 
-def render(receiver: WebhookReceiver | PagerDutyReceiver | SlackReceiver,
-           orders: list[PageOrder]) -> tuple[bytes, dict[str, str]]:
+def render(
+    receiver: WebhookReceiver | PagerDutyReceiver | SlackReceiver, orders: list[PageOrder]
+) -> tuple[bytes, dict[str, str]]:
     """The body and content headers of one request to `receiver`."""
     if isinstance(receiver, PagerDutyReceiver):
         return pagerduty_body(receiver, orders)

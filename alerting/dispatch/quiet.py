@@ -33,8 +33,7 @@ def silenced_by(silences: Iterable[Silence], alert: Alert, now: datetime) -> Sil
 
 def inhibited_by(rules: Iterable[Inhibition], alert: Alert, open_alerts: Iterable[Alert]) -> Alert | None:
     """An open alert of another episode that makes this one redundant, if any."""
-    candidates = [other for other in open_alerts
-                  if other.episode_id != alert.episode_id and other.status != "resolved"]
+    candidates = [other for other in open_alerts if other.episode_id != alert.episode_id and other.status != "resolved"]
     for rule in rules:
         if not matches(rule.target, alert):
             continue

@@ -64,8 +64,9 @@ def retry_after_seconds(header: str | None, now: float) -> float | None:
         return None
 
 
-def next_delay(attempts: int, settings: DeliverySettings, retry_after: float | None,
-               rng: random.Random = _RANDOM) -> float:
+def next_delay(
+    attempts: int, settings: DeliverySettings, retry_after: float | None, rng: random.Random = _RANDOM
+) -> float:
     """How long to wait after `attempts` failed tries: the backoff, or longer if the receiver
     asked for it (capped, so one receiver cannot park a page for a day)."""
     delay = backoff(attempts, settings, rng)

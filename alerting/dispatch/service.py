@@ -31,10 +31,16 @@ from alerting.dispatch.ledger import PENDING, Ledger
 from alerting.dispatch.metrics import DispatchMetrics
 from alerting.dispatch.offsets import Hold, OffsetTracker
 from alerting.dispatch.pager import Pager, ack_id_for
-from monitor.wire import (
-    Acknowledgement, Alert, InvalidMessage, dead_letter, decode_acknowledgement, decode_as, encode,
-)
 from kafka_client.security import kafka_client_options_from_env
+from monitor.wire import (
+    Acknowledgement,
+    Alert,
+    InvalidMessage,
+    dead_letter,
+    decode_acknowledgement,
+    decode_as,
+    encode,
+)
 
 log = logging.getLogger("crsmon.dispatch")
 
@@ -68,8 +74,13 @@ class Dispatcher:
         self.ledger.prune(now - self.config.timings.retention)
         self.pager.load(self.ledger.tracks(), self.ledger.acks(), now)
         await self._ensure_topics()
-        self._producer = AIOKafkaProducer(bootstrap_servers=self.config.kafka.bootstrap, acks="all",
-                                          linger_ms=2, enable_idempotence=True, **self._security)
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.config.kafka.bootstrap,
+            acks="all",
+            linger_ms=2,
+            enable_idempotence=True,
+            **self._security,
+        )
         await self._producer.start()
         runner = None
         try:
@@ -78,18 +89,26 @@ class Dispatcher:
             self._deliver(self.pager.due(time.time()), time.time())
             runner = await self._start_http()
             self._consumer = AIOKafkaConsumer(
-                self.topics.alerts, self.topics.alert_acks,
-                bootstrap_servers=self.config.kafka.bootstrap, group_id=self.config.kafka.group_id,
-                enable_auto_commit=False, auto_offset_reset=self.config.kafka.start_from,
-                max_poll_records=1000, group_instance_id=self.config.kafka.instance_id,
+                self.topics.alerts,
+                self.topics.alert_acks,
+                bootstrap_servers=self.config.kafka.bootstrap,
+                group_id=self.config.kafka.group_id,
+                enable_auto_commit=False,
+                auto_offset_reset=self.config.kafka.start_from,
+                max_poll_records=1000,
+                group_instance_id=self.config.kafka.instance_id,
                 session_timeout_ms=int(self.config.kafka.session_timeout * 1000),
                 **self._security,
             )
-            self._consumer.subscribe([self.topics.alerts, self.topics.alert_acks],
-                                     listener=_Rebalance(self))
+            self._consumer.subscribe([self.topics.alerts, self.topics.alert_acks], listener=_Rebalance(self))
             await self._consumer.start()
-            log.info("dispatching %s and %s from %s to %d receivers", self.topics.alerts,
-                     self.topics.alert_acks, self.config.kafka.bootstrap, len(self.channels))
+            log.info(
+                "dispatching %s and %s from %s to %d receivers",
+                self.topics.alerts,
+                self.topics.alert_acks,
+                self.config.kafka.bootstrap,
+                len(self.channels),
+            )
             self.started.set()
             loops = [asyncio.create_task(loop()) for loop in (self._consume, self._tick, self._commit_loop)]
             stopping = asyncio.create_task(stop.wait())
@@ -125,8 +144,11 @@ class Dispatcher:
         await admin.start()
         try:
             existing = set(await admin.list_topics())
-            missing = [name for name in (self.topics.alerts, self.topics.alert_acks, self.topics.dead_letters)
-                       if name not in existing]
+            missing = [
+                name
+                for name in (self.topics.alerts, self.topics.alert_acks, self.topics.dead_letters)
+                if name not in existing
+            ]
             if missing:
                 with contextlib.suppress(TopicAlreadyExistsError):
                     await admin.create_topics([NewTopic(name, 4, 1) for name in missing])
@@ -138,12 +160,19 @@ class Dispatcher:
         disabled = self.ledger.disabled()
         for name, receiver in self.config.receivers.items():
             channel = ReceiverChannel(
-                name, receiver.url, receiver.signing_keys(), receiver.headers,
-                self.config.delivery_for(name), self.metrics, self._finish, self._failed_attempt,
+                name,
+                receiver.url,
+                receiver.signing_keys(),
+                receiver.headers,
+                self.config.delivery_for(name),
+                self.metrics,
+                self._finish,
+                self._failed_attempt,
                 disabled_reason=disabled.get((name, receiver.url)),
             )
             channel.on_disable = lambda reason, name=name, url=receiver.url: self.ledger.disable(
-                name, url, reason, time.time())
+                name, url, reason, time.time()
+            )
             if channel.disabled_reason:
                 log.error("receiver %s is DISABLED since an earlier run: %s", name, channel.disabled_reason)
             await channel.start()
@@ -157,8 +186,15 @@ class Dispatcher:
         for pending in self.ledger.pending():
             key = (pending.receiver, pending.notification_id)
             if key not in grouped:
-                grouped[key] = Notification(pending.receiver, pending.notification_id, [], b"", {},
-                                            since=pending.created_at, attempts=pending.attempts)
+                grouped[key] = Notification(
+                    pending.receiver,
+                    pending.notification_id,
+                    [],
+                    b"",
+                    {},
+                    since=pending.created_at,
+                    attempts=pending.attempts,
+                )
             grouped[key].orders.append(pending.order)
         for notification in grouped.values():
             self._start_notification(notification)
@@ -167,16 +203,21 @@ class Dispatcher:
 
     async def _start_http(self) -> Any:
         settings = self.config.http
-        app = build_app(settings.ack_token(), self._publish_ack, self.pager.episode_patient,
-                        self.metrics.exposition, self._health)
+        app = build_app(
+            settings.ack_token(), self._publish_ack, self.pager.episode_patient, self.metrics.exposition, self._health
+        )
         runner, self.http_port = await serve(app, settings.host, settings.port)
         log.info("ack endpoint and /metrics on http://%s:%d", settings.host, self.http_port)
         return runner
 
     def _health(self) -> dict:
-        return {"status": "ok", "in_flight": len(self.in_flight),
-                "disabled": {name: channel.disabled_reason for name, channel in self.channels.items()
-                             if channel.disabled_reason}}
+        return {
+            "status": "ok",
+            "in_flight": len(self.in_flight),
+            "disabled": {
+                name: channel.disabled_reason for name, channel in self.channels.items() if channel.disabled_reason
+            },
+        }
 
     async def _publish_ack(self, ack: Acknowledgement) -> None:
         assert self._producer is not None
@@ -211,8 +252,9 @@ class Dispatcher:
                 message = decode_as(Alert, record.value)
         except InvalidMessage as error:
             self.metrics.rejected.labels(record.topic, error.kind).inc()
-            await self._dead_letter(record.key, dead_letter(
-                record.topic, record.partition, record.offset, error.reason, record.value))
+            await self._dead_letter(
+                record.key, dead_letter(record.topic, record.partition, record.offset, error.reason, record.value)
+            )
             return
         message_id = message.alert_id if isinstance(message, Alert) else "ack~" + ack_id_for(message)
         if self.ledger.was_applied(message_id):
@@ -280,11 +322,13 @@ class Dispatcher:
         for order in notification.orders:
             self.in_flight[(notification.receiver, order.page_id)] = notification
         if channel is None:
-            asyncio.get_running_loop().create_task(self._finish(
-                notification, DEAD_LETTERED, "the receiver is no longer in the configuration"))
+            asyncio.get_running_loop().create_task(
+                self._finish(notification, DEAD_LETTERED, "the receiver is no longer in the configuration")
+            )
             return
         notification.body, notification.headers = payloads.render(
-            self.config.receivers[notification.receiver], notification.orders)
+            self.config.receivers[notification.receiver], notification.orders
+        )
         channel.submit(notification)
 
     def _note_pager_events(self) -> None:
@@ -304,14 +348,21 @@ class Dispatcher:
         assert self.ledger is not None
         now = time.time()
         if outcome == DEAD_LETTERED:
-            log.error("page to %s not delivered (%s): %s; sent to %s", notification.receiver,
-                      notification.notification_id, reason, self.topics.dead_letters)
+            log.error(
+                "page to %s not delivered (%s): %s; sent to %s",
+                notification.receiver,
+                notification.notification_id,
+                reason,
+                self.topics.dead_letters,
+            )
             await self._dead_letter(
                 notification.orders[0].alert.patient_id.encode(),
                 undelivered_page(notification, reason or "", self.topics.alerts),
             )
         elif outcome == DELIVERED:
-            self.metrics.labelled(self.metrics.latency, notification.receiver).observe(max(now - notification.since, 0.0))
+            self.metrics.labelled(self.metrics.latency, notification.receiver).observe(
+                max(now - notification.since, 0.0)
+            )
         self.ledger.finish(notification.receiver, notification.page_ids, outcome, notification.attempts, now)
         if self.ledger.unwritten_outcomes() >= self.config.delivery.concurrency:
             # Every outcome not on disk is a page a SIGKILL sends again; at thousands of pages a

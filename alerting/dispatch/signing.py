@@ -18,10 +18,7 @@ from typing import Mapping, Sequence
 def signature(keys: Sequence[bytes], message_id: str, timestamp: int, body: bytes) -> str:
     """The `webhook-signature` header: space-separated `v1,<base64>` entries, one per key."""
     signed = f"{message_id}.{timestamp}.".encode() + body
-    return " ".join(
-        "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-        for key in keys
-    )
+    return " ".join("v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode() for key in keys)
 
 
 def signed_headers(keys: Sequence[bytes], message_id: str, body: bytes, now: float | None = None) -> dict[str, str]:
@@ -34,8 +31,9 @@ def signed_headers(keys: Sequence[bytes], message_id: str, body: bytes, now: flo
     return headers
 
 
-def verify(keys: Sequence[bytes], headers: Mapping[str, str], body: bytes,
-           tolerance: float = 300.0, now: float | None = None) -> str | None:
+def verify(
+    keys: Sequence[bytes], headers: Mapping[str, str], body: bytes, tolerance: float = 300.0, now: float | None = None
+) -> str | None:
     """None when a signature matches one of `keys` within `tolerance` seconds, else why not."""
     lowered = {name.lower(): value for name, value in headers.items()}
     message_id = lowered.get("webhook-id")

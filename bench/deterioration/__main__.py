@@ -33,18 +33,27 @@ def warning_flags(stays: list[Stay], m: dmodel.Model) -> tuple[list, list]:
 
 def table(stays: list[Stay], m: dmodel.Model, reps: int) -> str:
     medium, high = warning_flags(stays, m)
-    rows = [metrics.HEADER,
-            metrics.row(f"deterioration v{m.version} high", metrics.summarise(stays, high), reps),
-            metrics.row(f"deterioration v{m.version} medium or above",
-                        metrics.summarise(stays, medium), reps)]
+    rows = [
+        metrics.HEADER,
+        metrics.row(f"deterioration v{m.version} high", metrics.summarise(stays, high), reps),
+        metrics.row(f"deterioration v{m.version} medium or above", metrics.summarise(stays, medium), reps),
+    ]
     scores = bedside.bedside_flags(stays)
     for name, flags in scores.items():
         rows.append(metrics.row(name, metrics.summarise(stays, flags), reps))
     # what keeping NEWS2 beside the warning as a safety net would cost and catch
-    rows.append(metrics.row("high or NEWS2 >= 7", metrics.summarise(
-        stays, [a | b for a, b in zip(high, scores["NEWS2 >= 7"])]), reps))
-    rows.append(metrics.row("medium+ or NEWS2 >= 5", metrics.summarise(
-        stays, [a | b for a, b in zip(medium, scores["NEWS2 >= 5"])]), reps))
+    rows.append(
+        metrics.row(
+            "high or NEWS2 >= 7", metrics.summarise(stays, [a | b for a, b in zip(high, scores["NEWS2 >= 7"])]), reps
+        )
+    )
+    rows.append(
+        metrics.row(
+            "medium+ or NEWS2 >= 5",
+            metrics.summarise(stays, [a | b for a, b in zip(medium, scores["NEWS2 >= 5"])]),
+            reps,
+        )
+    )
     return "\n".join(rows)
 
 
@@ -57,12 +66,17 @@ def main() -> None:
     m = dmodel.load(args.weights)
     stays = read_folder(args.folder)
     fit, held = split(stays)
-    for title, group in (("fit split", fit), ("held-out split (never seen by the fit)", held),
-                         ("whole development set", stays)):
+    for title, group in (
+        ("fit split", fit),
+        ("held-out split (never seen by the fit)", held),
+        ("whole development set", stays),
+    ):
         print(f"\n### {title}: {len(group)} stays\n")
         print(table(group, m, args.reps))
-    print("\nIssue targets: high ≤ 0.45 firings/day, ≤ 3.5 % hours, ≥ 17 % (aim 22 %) at −6 h; "
-          "medium or above ≤ 1.4 firings/day, ≤ 13 % hours, ≥ 36 % (aim 45 %) at −6 h.")
+    print(
+        "\nIssue targets: high ≤ 0.45 firings/day, ≤ 3.5 % hours, ≥ 17 % (aim 22 %) at −6 h; "
+        "medium or above ≤ 1.4 firings/day, ≤ 13 % hours, ≥ 36 % (aim 45 %) at −6 h."
+    )
 
 
 if __name__ == "__main__":

@@ -65,8 +65,14 @@ def _non_decreasing(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.concatenate([np.full(c, v) for v, _, c in blocks])
 
 
-def fit(x: np.ndarray, y: np.ndarray, rounds: int = ROUNDS, learning_rate: float = LEARNING_RATE,
-        smoothing: float = SMOOTHING, bins: int = BINS) -> Shapes:
+def fit(
+    x: np.ndarray,
+    y: np.ndarray,
+    rounds: int = ROUNDS,
+    learning_rate: float = LEARNING_RATE,
+    smoothing: float = SMOOTHING,
+    bins: int = BINS,
+) -> Shapes:
     """Shapes maximising the class-balanced log-likelihood of y (1: target hour) given x
     (rows, features), each shape non-decreasing with shape(0) = 0."""
     n, k = x.shape
@@ -111,6 +117,7 @@ def score(shapes: Shapes, x: np.ndarray) -> np.ndarray:
 
 # -- shapes over the raw values: two-sided, NaN contributing nothing ----------------------------
 
+
 def raw_edges(column: np.ndarray, bins: int = BINS) -> np.ndarray:
     """Quantile edges of a measured value (NaN: not measured)."""
     present = column[~np.isnan(column)]
@@ -140,9 +147,15 @@ def _project(table: np.ndarray, weights: np.ndarray, monotone: int) -> np.ndarra
     return np.concatenate(([0.0], body))
 
 
-def fit_raw(x: np.ndarray, y: np.ndarray, monotone: list[int], rounds: int = ROUNDS,
-            learning_rate: float = LEARNING_RATE, smoothing: float = SMOOTHING,
-            bins: int = 16) -> Shapes:
+def fit_raw(
+    x: np.ndarray,
+    y: np.ndarray,
+    monotone: list[int],
+    rounds: int = ROUNDS,
+    learning_rate: float = LEARNING_RATE,
+    smoothing: float = SMOOTHING,
+    bins: int = 16,
+) -> Shapes:
     """Shapes over raw values (NaN: not measured), each ≥ 0 with its minimum at 0, monotone
     where `monotone` says (+1 rising is worse, −1 falling is worse, 0 free)."""
     n, k = x.shape
@@ -163,8 +176,7 @@ def fit_raw(x: np.ndarray, y: np.ndarray, monotone: list[int], rounds: int = ROU
             size = len(tables[j])
             gsum = np.bincount(index[j], g, minlength=size)
             hsum = np.bincount(index[j], h, minlength=size)
-            new = _project(tables[j] - learning_rate * gsum / (hsum + smoothing),
-                           hsum + smoothing, monotone[j])
+            new = _project(tables[j] - learning_rate * gsum / (hsum + smoothing), hsum + smoothing, monotone[j])
             margin += new[index[j]] - tables[j][index[j]]
             tables[j] = new
         p = 1.0 / (1.0 + np.exp(-margin))

@@ -18,7 +18,7 @@ CARRY_H = 4
 def carry_forward(column: np.ndarray, hours: int = CARRY_H) -> np.ndarray:
     """Each hour's latest value measured at most `hours` hours earlier, else NaN."""
     out = np.full(len(column), np.nan)
-    last, last_at = np.nan, -10**9
+    last, last_at = np.nan, -(10**9)
     for t, value in enumerate(column):
         if not np.isnan(value):
             last, last_at = value, t
@@ -37,11 +37,16 @@ def news2_components(stay: Stay, carry_h: int = CARRY_H) -> np.ndarray:
     v = stay.values
     cf = {c: carry_forward(v[:, c], carry_h) for c in (RESP, O2SAT, SBP, HR, TEMP, FIO2)}
     oxygen = np.where(cf[FIO2] > 0.21, 2.0, 0.0)
-    return np.column_stack([
-        _points(cf[RESP], chart.respiration_points), _points(cf[O2SAT], chart.spo2_points),
-        oxygen, _points(cf[SBP], chart.systolic_points), _points(cf[HR], chart.pulse_points),
-        _points(cf[TEMP], chart.temperature_points),
-    ])
+    return np.column_stack(
+        [
+            _points(cf[RESP], chart.respiration_points),
+            _points(cf[O2SAT], chart.spo2_points),
+            oxygen,
+            _points(cf[SBP], chart.systolic_points),
+            _points(cf[HR], chart.pulse_points),
+            _points(cf[TEMP], chart.temperature_points),
+        ]
+    )
 
 
 def news2_total(stay: Stay, carry_h: int = CARRY_H) -> np.ndarray:
@@ -61,8 +66,12 @@ def sirs(stay: Stay, carry_h: int = CARRY_H) -> np.ndarray:
     v = stay.values
     cf = {c: carry_forward(v[:, c], carry_h) for c in (TEMP, HR, RESP, PACO2, WBC)}
     with np.errstate(invalid="ignore"):
-        return ((cf[TEMP] > 38) | (cf[TEMP] < 36)).astype(float) + (cf[HR] > 90) + (
-            (cf[RESP] > 20) | (cf[PACO2] < 32)) + ((cf[WBC] > 12) | (cf[WBC] < 4))
+        return (
+            ((cf[TEMP] > 38) | (cf[TEMP] < 36)).astype(float)
+            + (cf[HR] > 90)
+            + ((cf[RESP] > 20) | (cf[PACO2] < 32))
+            + ((cf[WBC] > 12) | (cf[WBC] < 4))
+        )
 
 
 #: name → (score function, threshold): flagged while score ≥ threshold, no persistence.

@@ -36,14 +36,12 @@ def halves(source: Path, out: Path, seed: int) -> tuple[Path, Path]:
     for group in ([s for s in stays if s.septic], [s for s in stays if not s.septic]):
         for k, index in enumerate(rng.permutation(len(group))):
             stay = group[index]
-            (folders[k % 2] / f"{stay.patient}.psv").symlink_to(
-                (source / f"{stay.patient}.psv").resolve())
+            (folders[k % 2] / f"{stay.patient}.psv").symlink_to((source / f"{stay.patient}.psv").resolve())
     return folders
 
 
 def validate(*args: str) -> dict:
-    done = subprocess.run([sys.executable, "-m", "crsmon.cli", "validate", *args],
-                          capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "crsmon.cli", "validate", *args], capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(done.stderr)
     out = Path(args[args.index("--out") + 1])
@@ -63,24 +61,38 @@ def main() -> None:
     args = parser.parse_args()
     targets = parse_targets(args.targets)
     a, b = halves(args.source, args.out, args.seed)
-    print("| calibrated on → replayed | target | burden on the calibration half | "
-          "achieved on the other half | its sensitivity 6 h before onset |\n|---|---|---|---|---|")
+    print(
+        "| calibrated on → replayed | target | burden on the calibration half | "
+        "achieved on the other half | its sensitivity 6 h before onset |\n|---|---|---|---|---|"
+    )
     for fit, other in ((a, b), (b, a)):
         report = args.out / f"calibrated-on-{fit.name}"
-        calibrated = validate(str(fit), "--out", str(report), "--target-burden", args.targets,
-                              "--jobs", "2")["calibration"]
-        replay = validate(str(other), "--out", str(args.out / f"replayed-{other.name}"),
-                          "--config", str(report / calibrated["config_file"]), "--sweep", "",
-                          "--jobs", "2")
+        calibrated = validate(str(fit), "--out", str(report), "--target-burden", args.targets, "--jobs", "2")[
+            "calibration"
+        ]
+        replay = validate(
+            str(other),
+            "--out",
+            str(args.out / f"replayed-{other.name}"),
+            "--config",
+            str(report / calibrated["config_file"]),
+            "--sweep",
+            "",
+            "--jobs",
+            "2",
+        )
         for target in targets:
             kind = FIGURE[target.kind]
             own = calibrated["levels"][target.level][kind]["value"]
             there = replay["detectors"][DETECTOR[target.level]]
             sens = there["flagged_at_onset_minus_6h"]
             show = _pct if target.kind == "hours" else (lambda v: f"{v:.2f}/day")
-            print(f"| {fit.name} → {other.name} | {target} | {show(own)} | "
-                  f"{show(there[kind]['value'])} | {_pct(sens['value'])} "
-                  f"({_pct(sens['ci95'][0])}–{_pct(sens['ci95'][1])}) |", flush=True)
+            print(
+                f"| {fit.name} → {other.name} | {target} | {show(own)} | "
+                f"{show(there[kind]['value'])} | {_pct(sens['value'])} "
+                f"({_pct(sens['ci95'][0])}–{_pct(sens['ci95'][1])}) |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

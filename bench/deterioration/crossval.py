@@ -48,7 +48,11 @@ import numpy as np
 from bench.deterioration import additive_fit, bedside, metrics
 from bench.deterioration.data import Stay, read_folder
 from bench.deterioration.fitting import (
-    HORIZON_H, choose_dynamics, fit_nonnegative_logistic, news2_of, training_rows,
+    HORIZON_H,
+    choose_dynamics,
+    fit_nonnegative_logistic,
+    news2_of,
+    training_rows,
 )
 from bench.deterioration.hourly import stay_features
 from bench.deterioration.labs import lab_features, read_labs
@@ -91,6 +95,7 @@ def raw_inputs(f) -> np.ndarray:
 
 def feat_names() -> tuple[str, ...]:
     from monitor.deterioration.features import FEATURES
+
     return FEATURES
 
 
@@ -99,8 +104,8 @@ def raw_monotone() -> list[int]:
     monotone for blood pressure and SpO2 (lower is worse) and free elsewhere (fever and
     hypothermia, tachy- and bradycardia); changes free; oxygen: on is worse."""
     from monitor.deterioration.features import CHANNELS, DIRECTION
-    current = [-1 if c in ("systolic_bp", "mean_arterial_pressure", "spo2") else 0
-               for c in CHANNELS]
+
+    current = [-1 if c in ("systolic_bp", "mean_arterial_pressure", "spo2") else 0 for c in CHANNELS]
     worst = [DIRECTION[c] for c in CHANNELS]
     return current + worst + [0] * len(CHANNELS) * 2 + [1]
 
@@ -136,10 +141,18 @@ def folds_of(stays: list[Stay], folds: int, seed: int) -> np.ndarray:
     return fold
 
 
-def cross_validate(stays: list[Stay], values: list[np.ndarray], news2: list[np.ndarray],
-                   recipe, folds: int, repeats: int, seed: int,
-                   log: Callable[[str], None], limits: dict | None = None, nested: int = 0,
-                   ) -> tuple[metrics.Summary, metrics.Summary, list]:
+def cross_validate(
+    stays: list[Stay],
+    values: list[np.ndarray],
+    news2: list[np.ndarray],
+    recipe,
+    folds: int,
+    repeats: int,
+    seed: int,
+    log: Callable[[str], None],
+    limits: dict | None = None,
+    nested: int = 0,
+) -> tuple[metrics.Summary, metrics.Summary, list]:
     """(high, medium-or-above) summaries averaged over the repeats, and each fold's dynamics.
     `nested`: choose the thresholds on inner out-of-fold scores (that many inner folds), for
     a model whose scores on its own training stays are quieter than on new ones."""
@@ -159,18 +172,18 @@ def cross_validate(stays: list[Stay], values: list[np.ndarray], news2: list[np.n
                 inner = folds_of(t_stays, nested, seed + 100 + repeat)
                 for j in range(nested):
                     part = np.flatnonzero(inner != j)
-                    inner_scorer = recipe([t_stays[i] for i in part],
-                                          [values[train[i]] for i in part])
+                    inner_scorer = recipe([t_stays[i] for i in part], [values[train[i]] for i in part])
                     for i in np.flatnonzero(inner == j):
                         seen[i] = inner_scorer(values[train[i]])
-            dynamics, _ = choose_dynamics(t_stays, seen, [news2[i] for i in train],
-                                          **(limits or {}))
+            dynamics, _ = choose_dynamics(t_stays, seen, [news2[i] for i in train], **(limits or {}))
             chosen.append(dynamics)
             for i in test:
                 medium[i], high[i] = simulate(scorer(values[i]), dynamics, news2[i])
-            log(f"  repeat {repeat + 1} fold {k + 1}: high ≥ {dynamics.high_open:.2f} "
+            log(
+                f"  repeat {repeat + 1} fold {k + 1}: high ≥ {dynamics.high_open:.2f} "
                 f"(persistence {dynamics.high_persistence_h}, resolve {dynamics.high_resolve_h}), "
-                f"medium ≥ {dynamics.medium_open:.2f} ({time.monotonic() - started:.0f} s)")
+                f"medium ≥ {dynamics.medium_open:.2f} ({time.monotonic() - started:.0f} s)"
+            )
         high_runs.append(metrics.summarise(stays, high))
         medium_runs.append(metrics.summarise(stays, medium))
     return averaged(high_runs), averaged(medium_runs), chosen
@@ -178,8 +191,9 @@ def cross_validate(stays: list[Stay], values: list[np.ndarray], news2: list[np.n
 
 def averaged(runs: list[metrics.Summary]) -> metrics.Summary:
     """Per patient, the mean over the repeats of each count (floats)."""
-    return metrics.Summary(*(np.mean([np.asarray(getattr(r, f), dtype=float) for r in runs], axis=0)
-                             for f in metrics.Summary._fields))
+    return metrics.Summary(
+        *(np.mean([np.asarray(getattr(r, f), dtype=float) for r in runs], axis=0) for f in metrics.Summary._fields)
+    )
 
 
 def replicates(s: metrics.Summary, reps: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -190,8 +204,10 @@ def replicates(s: metrics.Summary, reps: int, seed: int = 0) -> dict[str, np.nda
     a = rng.integers(0, n, size=(reps, n))
     b = rng.integers(0, m, size=(reps, m))
     hours = s.hours[a].sum(axis=1)
-    out = {"firings_per_day": s.firings[a].sum(axis=1) / (hours / 24.0),
-           "hours_flagged": s.flagged_hours[a].sum(axis=1) / hours}
+    out = {
+        "firings_per_day": s.firings[a].sum(axis=1) / (hours / 24.0),
+        "hours_flagged": s.flagged_hours[a].sum(axis=1) / hours,
+    }
     for i, lead in enumerate(metrics.LEADS):
         out[f"sens_{lead}"] = np.nanmean(s.caught[:, i][b], axis=1)
     return out
@@ -200,15 +216,18 @@ def replicates(s: metrics.Summary, reps: int, seed: int = 0) -> dict[str, np.nda
 def figures(s: metrics.Summary) -> dict[str, float]:
     """metrics.figures, where a stay whose onset hour lies past its record (NaN) is not
     evaluable at that lead, as `crsmon validate` counts it."""
-    out = {"firings_per_day": s.firings.sum() / (s.hours.sum() / 24.0),
-           "hours_flagged": s.flagged_hours.sum() / s.hours.sum()}
+    out = {
+        "firings_per_day": s.firings.sum() / (s.hours.sum() / 24.0),
+        "hours_flagged": s.flagged_hours.sum() / s.hours.sum(),
+    }
     for i, lead in enumerate(metrics.LEADS):
         out[f"sens_{lead}"] = float(np.nanmean(s.caught[:, i]))
     return out
 
 
-def paired_difference(with_: metrics.Summary, without: metrics.Summary, reps: int
-                      ) -> dict[str, tuple[float, float, float]]:
+def paired_difference(
+    with_: metrics.Summary, without: metrics.Summary, reps: int
+) -> dict[str, tuple[float, float, float]]:
     """Per figure, (with − without, and its 95 % interval): both summaries are of the same
     patients, so the same bootstrap draws (`replicates`' seed) pair their replicates up."""
     a, b = replicates(with_, reps), replicates(without, reps)
@@ -220,9 +239,11 @@ def _ci(values: np.ndarray) -> tuple[float, float]:
     return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
 
 
-HEADER = ("| detector | flagged 6 h before onset % | at −3 h % | at 0 h % | "
-          "non-septic hours flagged % | firings / non-septic patient-day | "
-          "6 h sensitivity ÷ NEWS2 ≥ 7's |\n|---|---|---|---|---|---|---|")
+HEADER = (
+    "| detector | flagged 6 h before onset % | at −3 h % | at 0 h % | "
+    "non-septic hours flagged % | firings / non-septic patient-day | "
+    "6 h sensitivity ÷ NEWS2 ≥ 7's |\n|---|---|---|---|---|---|---|"
+)
 
 
 def table_row(name: str, s: metrics.Summary, reference: dict, reps: int) -> str:
@@ -239,16 +260,17 @@ def table_row(name: str, s: metrics.Summary, reference: dict, reps: int) -> str:
         ratio = r["sens_6"] / reference["sens_6"]
     ratio = ratio[np.isfinite(ratio)]
     rlow, rhigh = _ci(ratio)
-    return (f"| {name} | {pct('sens_6')} | {pct('sens_3')} | {pct('sens_0')} | "
-            f"{pct('hours_flagged')} | {f['firings_per_day']:.2f} ({low:.2f}–{high:.2f}) | "
-            f"{f['sens_6'] / ref:.2f} ({rlow:.2f}–{rhigh:.2f}) |")
+    return (
+        f"| {name} | {pct('sens_6')} | {pct('sens_3')} | {pct('sens_0')} | "
+        f"{pct('hours_flagged')} | {f['firings_per_day']:.2f} ({low:.2f}–{high:.2f}) | "
+        f"{f['sens_6'] / ref:.2f} ({rlow:.2f}–{rhigh:.2f}) |"
+    )
 
 
 # -- the engine itself, as `crsmon validate` runs it ------------------------------------------
 
 #: What `crsmon validate` reports, by detector name.
-ENGINE_DETECTORS = ("crsmon ≥ high", "crsmon ≥ medium", "NEWS2 ≥ 5", "NEWS2 ≥ 7", "qSOFA ≥ 2",
-                    "SIRS ≥ 2")
+ENGINE_DETECTORS = ("crsmon ≥ high", "crsmon ≥ medium", "NEWS2 ≥ 5", "NEWS2 ≥ 7", "qSOFA ≥ 2", "SIRS ≥ 2")
 
 
 def fold_config(w: np.ndarray, intercept: float, dynamics: Dynamics, folder: Path, name: str):
@@ -258,15 +280,18 @@ def fold_config(w: np.ndarray, intercept: float, dynamics: Dynamics, folder: Pat
     from monitor.deterioration.model import Model, to_json
 
     path = folder / f"weights-{name}.json"
-    path.write_text(to_json(Model(name, feat.FEATURES, w, intercept, dynamics.as_dict(),
-                                  {"fitted_by": "bench/deterioration/crossval.py"})))
-    settings = {f"deterioration_{k}": v for k, v in dynamics.as_dict().items()
-                if k != "news2_high_floor"}
+    path.write_text(
+        to_json(
+            Model(
+                name, feat.FEATURES, w, intercept, dynamics.as_dict(), {"fitted_by": "bench/deterioration/crossval.py"}
+            )
+        )
+    )
+    settings = {f"deterioration_{k}": v for k, v in dynamics.as_dict().items() if k != "news2_high_floor"}
     return EngineConfig.model_validate({"deterioration_weights": str(path), **settings})
 
 
-def engine_summaries(results_by_repeat: list[dict], names: tuple[str, ...]
-                     ) -> dict[str, metrics.Summary]:
+def engine_summaries(results_by_repeat: list[dict], names: tuple[str, ...]) -> dict[str, metrics.Summary]:
     """Per detector, a Summary of per-patient counts averaged over the repeats, with
     `crsmon validate`'s definitions (validation/figures.py): patient-hours are the stay's
     `measured` hours, a septic stay counts when its onset is ≥ 12 h after its first record,
@@ -290,19 +315,29 @@ def engine_summaries(results_by_repeat: list[dict], names: tuple[str, ...]
                     row = []
                     for offset in OFFSETS_H:
                         hour = int(np.floor(stay.onset_hour - offset))
-                        row.append(float(flags.hours[hour]) if 0 <= hour < stay.hours
-                                   else np.nan)
+                        row.append(float(flags.hours[hour]) if 0 <= hour < stay.hours else np.nan)
                     caught.append(row)
-            runs.append(metrics.Summary(np.array(fire, float), np.array(hours, float),
-                                        np.array(flagged, float), np.array(caught, float)))
+            runs.append(
+                metrics.Summary(
+                    np.array(fire, float), np.array(hours, float), np.array(flagged, float), np.array(caught, float)
+                )
+            )
         out[name] = averaged(runs)
     return out
 
 
-def engine_cross_validate(folder: Path, stays: list[Stay], values: list[np.ndarray],
-                          news2: list[np.ndarray], folds: int, repeats: int, seed: int,
-                          jobs: int, log: Callable[[str], None], limits: dict | None = None
-                          ) -> dict[str, metrics.Summary]:
+def engine_cross_validate(
+    folder: Path,
+    stays: list[Stay],
+    values: list[np.ndarray],
+    news2: list[np.ndarray],
+    folds: int,
+    repeats: int,
+    seed: int,
+    jobs: int,
+    log: Callable[[str], None],
+    limits: dict | None = None,
+) -> dict[str, metrics.Summary]:
     """The shipped recipe fitted in each training fold (as cross_validate does), its held-out
     fold then run through the engine by `crsmon validate`'s own code (validation/run_stays.py)
     with that fold's weights file and thresholds: the NEWS2 floor between hours, artifact
@@ -326,17 +361,21 @@ def engine_cross_validate(folder: Path, stays: list[Stay], values: list[np.ndarr
                 t_stays = [stays[i] for i in train]
                 x, y = training_rows(t_stays, [values[i] for i in train], HORIZON_H)
                 w, intercept = fit_nonnegative_logistic(x, y)
-                dynamics, _ = choose_dynamics(t_stays, [values[i] @ w for i in train],
-                                              [news2[i] for i in train], **limits)
+                dynamics, _ = choose_dynamics(
+                    t_stays, [values[i] @ w for i in train], [news2[i] for i in train], **limits
+                )
                 config = fold_config(w, intercept, dynamics, Path(scratch), f"r{repeat}f{k}")
                 files = [folder / f"{stays[i].patient}.psv" for i in np.flatnonzero(fold == k)]
-                chunks = [files[i:i + 48] for i in range(0, len(files), 48)]
-                for chunk in pool.map(run_chunk, chunks, [ColumnMap()] * len(chunks),
-                                      [config] * len(chunks), [[]] * len(chunks)):
+                chunks = [files[i : i + 48] for i in range(0, len(files), 48)]
+                for chunk in pool.map(
+                    run_chunk, chunks, [ColumnMap()] * len(chunks), [config] * len(chunks), [[]] * len(chunks)
+                ):
                     results.update({stay.patient_id: stay for stay in chunk.stays})
-                log(f"  engine repeat {repeat + 1} fold {k + 1}: high ≥ "
+                log(
+                    f"  engine repeat {repeat + 1} fold {k + 1}: high ≥ "
                     f"{dynamics.high_open:.2f}, medium ≥ {dynamics.medium_open:.2f} "
-                    f"({time.monotonic() - started:.0f} s)")
+                    f"({time.monotonic() - started:.0f} s)"
+                )
             results_by_repeat.append(results)
     return engine_summaries(results_by_repeat, ENGINE_DETECTORS)
 
@@ -347,20 +386,32 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=22)
-    parser.add_argument("--model", default="linear", help="comma-separated: "
-                        + ", ".join(RECIPES))
+    parser.add_argument("--model", default="linear", help="comma-separated: " + ", ".join(RECIPES))
     parser.add_argument("--reps", type=int, default=2000, help="bootstrap replicates")
     parser.add_argument("--quiet", action="store_true", help="no per-fold lines")
-    parser.add_argument("--engine", action="store_true", help="also run each held-out fold "
-                        "through the engine as `crsmon validate` does (the shipped recipe)")
+    parser.add_argument(
+        "--engine",
+        action="store_true",
+        help="also run each held-out fold through the engine as `crsmon validate` does (the shipped recipe)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="processes for --engine")
-    parser.add_argument("--high-limits", default="", help="FIRINGS,HOURS the high threshold "
-                        "search keeps under in each training fold (default: fitting.HIGH_LIMITS)")
+    parser.add_argument(
+        "--high-limits",
+        default="",
+        help="FIRINGS,HOURS the high threshold search keeps under in each training fold (default: fitting.HIGH_LIMITS)",
+    )
     parser.add_argument("--medium-limits", default="", help="the same for medium or above")
-    parser.add_argument("--nested", type=int, default=0, help="choose thresholds on inner "
-                        "out-of-fold scores of the training stays (that many inner folds)")
-    parser.add_argument("--labs", action="store_true", help="also fit each recipe with the lab "
-                        "features (bench/deterioration/labs.py) and print the paired difference")
+    parser.add_argument(
+        "--nested",
+        type=int,
+        default=0,
+        help="choose thresholds on inner out-of-fold scores of the training stays (that many inner folds)",
+    )
+    parser.add_argument(
+        "--labs",
+        action="store_true",
+        help="also fit each recipe with the lab features (bench/deterioration/labs.py) and print the paired difference",
+    )
     args = parser.parse_args()
     started = time.monotonic()
     stays = read_folder(args.folder)
@@ -369,68 +420,85 @@ def main() -> None:
     raw = [raw_inputs(f) for f in features]
     news2 = [news2_of(v) for v in values]
     log = (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
-    limits = {f"{level}_limits": tuple(float(v) for v in text.split(","))
-              for level, text in (("high", args.high_limits), ("medium", args.medium_limits))
-              if text}
+    limits = {
+        f"{level}_limits": tuple(float(v) for v in text.split(","))
+        for level, text in (("high", args.high_limits), ("medium", args.medium_limits))
+        if text
+    }
     rows: list[tuple[str, metrics.Summary]] = []
     differences: list[tuple[str, dict]] = []
-    labs = ([lab_features(read_labs(Path(args.folder) / f"{s.patient}.psv")) for s in stays]
-            if args.labs else None)
+    labs = [lab_features(read_labs(Path(args.folder) / f"{s.patient}.psv")) for s in stays] if args.labs else None
     for name in filter(None, args.model.split(",")):
         log(f"{name}: {args.folds}-fold × {args.repeats}")
         inputs = raw if name.split(":")[0] == "raw" else values
-        high, medium, _ = cross_validate(stays, inputs, news2, recipe_of(name), args.folds,
-                                         args.repeats, args.seed, log, limits, args.nested)
-        rows += [(f"{name} ≥ high (cross-validated)", high),
-                 (f"{name} ≥ medium (cross-validated)", medium)]
+        high, medium, _ = cross_validate(
+            stays, inputs, news2, recipe_of(name), args.folds, args.repeats, args.seed, log, limits, args.nested
+        )
+        rows += [(f"{name} ≥ high (cross-validated)", high), (f"{name} ≥ medium (cross-validated)", medium)]
         if labs is not None:
             log(f"{name} with labs: {args.folds}-fold × {args.repeats}")
             with_labs = [np.column_stack([v, lab]) for v, lab in zip(inputs, labs)]
-            high_l, medium_l, _ = cross_validate(stays, with_labs, news2, recipe_of(name),
-                                                 args.folds, args.repeats, args.seed, log,
-                                                 limits, args.nested)
-            rows += [(f"{name} + labs ≥ high (cross-validated)", high_l),
-                     (f"{name} + labs ≥ medium (cross-validated)", medium_l)]
-            differences += [(f"{name} ≥ high", paired_difference(high_l, high, args.reps)),
-                            (f"{name} ≥ medium", paired_difference(medium_l, medium, args.reps))]
+            high_l, medium_l, _ = cross_validate(
+                stays, with_labs, news2, recipe_of(name), args.folds, args.repeats, args.seed, log, limits, args.nested
+            )
+            rows += [
+                (f"{name} + labs ≥ high (cross-validated)", high_l),
+                (f"{name} + labs ≥ medium (cross-validated)", medium_l),
+            ]
+            differences += [
+                (f"{name} ≥ high", paired_difference(high_l, high, args.reps)),
+                (f"{name} ≥ medium", paired_difference(medium_l, medium, args.reps)),
+            ]
     for score, flags in bedside.bedside_flags(stays).items():
         rows.append((score.replace(">=", "≥"), metrics.summarise(stays, flags)))
     if args.engine:
         log(f"engine: {args.folds}-fold × {args.repeats}")
-        engine = engine_cross_validate(Path(args.folder), stays, values, news2, args.folds,
-                                       args.repeats, args.seed, args.jobs, log, limits)
-        reference = {"summary": tuple(engine["NEWS2 ≥ 7"]),
-                     "sens_6": replicates(engine["NEWS2 ≥ 7"], args.reps)["sens_6"]}
-        print("\n### In the engine (crsmon validate's code and definitions), the shipped recipe "
-              "fitted in each training fold\n")
+        engine = engine_cross_validate(
+            Path(args.folder), stays, values, news2, args.folds, args.repeats, args.seed, args.jobs, log, limits
+        )
+        reference = {
+            "summary": tuple(engine["NEWS2 ≥ 7"]),
+            "sens_6": replicates(engine["NEWS2 ≥ 7"], args.reps)["sens_6"],
+        }
+        print(
+            "\n### In the engine (crsmon validate's code and definitions), the shipped recipe "
+            "fitted in each training fold\n"
+        )
         print(HEADER)
         for name, summary in engine.items():
-            label = (f"{name} (cross-validated)" if name.startswith("crsmon") else name)
+            label = f"{name} (cross-validated)" if name.startswith("crsmon") else name
             print(table_row(label, summary, reference, args.reps))
         print("\n### The hourly machines on the hourly records (the harness)\n")
     reference_summary = dict(rows)["NEWS2 ≥ 7"]
-    reference = {"summary": tuple(reference_summary),
-                 "sens_6": replicates(reference_summary, args.reps)["sens_6"]}
+    reference = {"summary": tuple(reference_summary), "sens_6": replicates(reference_summary, args.reps)["sens_6"]}
     counted = sum(1 for s in stays if s.onset is not None and s.onset >= metrics.MIN_ONSET_H)
-    print(f"\n{len(stays):,} stays ({counted} septic with onset ≥ {metrics.MIN_ONSET_H} h, "
-          f"{sum(not s.septic for s in stays):,} non-septic); {args.folds}-fold × "
-          f"{args.repeats} repeats, seed {args.seed}; 95 % intervals from {args.reps} "
-          f"bootstrap draws of patients\n")
+    print(
+        f"\n{len(stays):,} stays ({counted} septic with onset ≥ {metrics.MIN_ONSET_H} h, "
+        f"{sum(not s.septic for s in stays):,} non-septic); {args.folds}-fold × "
+        f"{args.repeats} repeats, seed {args.seed}; 95 % intervals from {args.reps} "
+        f"bootstrap draws of patients\n"
+    )
     print(HEADER)
     for name, summary in rows:
         print(table_row(name, summary, reference, args.reps))
     if differences:
         print("\n### With labs minus without (the same folds and patients; paired 95 % intervals)\n")
-        print("| detector | flagged 6 h before onset, points | at −3 h | at 0 h | "
-              "non-septic hours flagged, points | firings / non-septic patient-day |\n"
-              "|---|---|---|---|---|---|")
+        print(
+            "| detector | flagged 6 h before onset, points | at −3 h | at 0 h | "
+            "non-septic hours flagged, points | firings / non-septic patient-day |\n"
+            "|---|---|---|---|---|---|"
+        )
         for name, d in differences:
+
             def points(key: str) -> str:
                 value, low, high = d[key]
                 return f"{100 * value:+.1f} ({100 * low:+.1f} to {100 * high:+.1f})"
+
             value, low, high = d["firings_per_day"]
-            print(f"| {name} | {points('sens_6')} | {points('sens_3')} | {points('sens_0')} | "
-                  f"{points('hours_flagged')} | {value:+.2f} ({low:+.2f} to {high:+.2f}) |")
+            print(
+                f"| {name} | {points('sens_6')} | {points('sens_3')} | {points('sens_0')} | "
+                f"{points('hours_flagged')} | {value:+.2f} ({low:+.2f} to {high:+.2f}) |"
+            )
     print(f"\n({time.monotonic() - started:.0f} s)")
 
 

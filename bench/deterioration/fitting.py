@@ -21,8 +21,9 @@ RESOLVE = (1, 2, 3, 4)
 RESOLVE_RATIO = (1.0, 0.85, 0.7)
 
 
-def training_rows(stays: list[Stay], values: list[np.ndarray], horizon: int,
-                  target: str = "window") -> tuple[np.ndarray, np.ndarray]:
+def training_rows(
+    stays: list[Stay], values: list[np.ndarray], horizon: int, target: str = "window"
+) -> tuple[np.ndarray, np.ndarray]:
     """Features and labels of the hours the fit learns from (scripts/fit_deterioration.py, step 2).
     `target="stay"` instead makes every hour of a septic stay up to onset positive."""
     xs, ys = [], []
@@ -39,8 +40,9 @@ def training_rows(stays: list[Stay], values: list[np.ndarray], horizon: int,
     return np.vstack(xs), np.concatenate(ys)
 
 
-def fit_nonnegative_logistic(x: np.ndarray, y: np.ndarray, l2: float = L2,
-                             iterations: int = 50) -> tuple[np.ndarray, float]:
+def fit_nonnegative_logistic(
+    x: np.ndarray, y: np.ndarray, l2: float = L2, iterations: int = 50
+) -> tuple[np.ndarray, float]:
     """Weights ≥ 0 and a free intercept maximising the class-balanced log-likelihood minus
     l2/2·|w|² on standardised features: projected Newton (Newton on the free variables,
     then clamping at 0; a variable at 0 is free again when its gradient points inwards)."""
@@ -71,8 +73,9 @@ def fit_nonnegative_logistic(x: np.ndarray, y: np.ndarray, l2: float = L2,
     return w[1:] / scale, float(w[0])
 
 
-def _single_level(scores: list[np.ndarray], open_at: float, resolve_below: float,
-                  persistence: int, resolve: int) -> list[np.ndarray]:
+def _single_level(
+    scores: list[np.ndarray], open_at: float, resolve_below: float, persistence: int, resolve: int
+) -> list[np.ndarray]:
     """One level's machine over each stay: the same rule as alerting.LevelState, inlined
     because the threshold search runs it thousands of times."""
     out = []
@@ -107,14 +110,13 @@ class _Padded:
         self.measured = np.zeros((len(scores), longest), dtype=bool)
         for row, i in enumerate(order):
             values = scores[i]
-            self.scores[row, :len(values)] = values
-            self.inside[row, :len(values)] = True
-            self.measured[row, :len(values)] = stays[i].measured[:len(values)]
+            self.scores[row, : len(values)] = values
+            self.inside[row, : len(values)] = True
+            self.measured[row, : len(values)] = stays[i].measured[: len(values)]
         self.alive = [int(np.count_nonzero(lengths > hour)) for hour in range(longest)]
         self.hours = self.measured.sum()
 
-    def flags(self, open_at: float, resolve_below: float, persistence: int,
-              resolve: int) -> np.ndarray:
+    def flags(self, open_at: float, resolve_below: float, persistence: int, resolve: int) -> np.ndarray:
         """`_single_level` for every stay at once (the same rule, hour by hour)."""
         n, longest = self.scores.shape
         flags = np.zeros((n, longest), dtype=bool)
@@ -137,9 +139,15 @@ class _Padded:
         return float(firings / (self.hours / 24.0)), float((flags & self.measured).sum() / self.hours)
 
 
-def _lowest_threshold(stays: list[Stay], scores: list[np.ndarray], limits: tuple[float, float],
-                      persistence: int, resolve: int, ratio: float,
-                      padded: "_Padded | None" = None) -> tuple[float, dict]:
+def _lowest_threshold(
+    stays: list[Stay],
+    scores: list[np.ndarray],
+    limits: tuple[float, float],
+    persistence: int,
+    resolve: int,
+    ratio: float,
+    padded: "_Padded | None" = None,
+) -> tuple[float, dict]:
     """Bisection on the open threshold: burden falls as it rises."""
     others = [i for i, s in enumerate(stays) if not s.septic]
     other_scores = [scores[i] for i in others]
@@ -149,8 +157,7 @@ def _lowest_threshold(stays: list[Stay], scores: list[np.ndarray], limits: tuple
         padded = _Padded([stays[i] for i in others], other_scores)
 
     def within(threshold: float) -> bool:
-        fires, hours = padded.burden(padded.flags(threshold, threshold * ratio, persistence,
-                                                  resolve))
+        fires, hours = padded.burden(padded.flags(threshold, threshold * ratio, persistence, resolve))
         return fires <= limits[0] and hours <= limits[1]
 
     for _ in range(18):
@@ -169,8 +176,9 @@ def _lowest_threshold(stays: list[Stay], scores: list[np.ndarray], limits: tuple
     return high, figures
 
 
-def choose_level(stays: list[Stay], scores: list[np.ndarray], limits: tuple[float, float],
-                 name: str) -> tuple[tuple[float, float, int, int], list[str]]:
+def choose_level(
+    stays: list[Stay], scores: list[np.ndarray], limits: tuple[float, float], name: str
+) -> tuple[tuple[float, float, int, int], list[str]]:
     """(open, resolve, persistence, resolve hours) of one level that catch most at −6 h."""
     best, log = None, []
     others = [i for i, s in enumerate(stays) if not s.septic]
@@ -178,13 +186,14 @@ def choose_level(stays: list[Stay], scores: list[np.ndarray], limits: tuple[floa
     for persistence in PERSISTENCE:
         for resolve in RESOLVE:
             for ratio in RESOLVE_RATIO:
-                threshold, f = _lowest_threshold(stays, scores, limits, persistence, resolve,
-                                                 ratio, padded)
+                threshold, f = _lowest_threshold(stays, scores, limits, persistence, resolve, ratio, padded)
                 value = (round(f["sens_6"], 6), round(f["sens_3"] + f["sens_0"], 6))
-                log.append(f"{name}: persistence {persistence} h, resolve {resolve} h, ratio "
-                           f"{ratio}: open ≥ {threshold:.2f}, catches {f['sens_6']:.1%} at −6 h, "
-                           f"{f['sens_3']:.1%} at −3 h, {f['sens_0']:.1%} at 0 h; "
-                           f"{f['hours_flagged']:.1%} hours, {f['firings_per_day']:.2f}/day")
+                log.append(
+                    f"{name}: persistence {persistence} h, resolve {resolve} h, ratio "
+                    f"{ratio}: open ≥ {threshold:.2f}, catches {f['sens_6']:.1%} at −6 h, "
+                    f"{f['sens_3']:.1%} at −3 h, {f['sens_0']:.1%} at 0 h; "
+                    f"{f['hours_flagged']:.1%} hours, {f['firings_per_day']:.2f}/day"
+                )
                 if best is None or value > best[0]:
                     best = (value, (threshold, threshold * ratio, persistence, resolve))
     assert best is not None, "PERSISTENCE, RESOLVE and RESOLVE_RATIO are not empty"
@@ -194,11 +203,13 @@ def choose_level(stays: list[Stay], scores: list[np.ndarray], limits: tuple[floa
 def news2_of(values: np.ndarray) -> np.ndarray:
     """NEWS2 per hour from the features' NEWS2 parts (consciousness is not recorded)."""
     from monitor.deterioration.features import FEATURES
+
     return values[:, [i for i, n in enumerate(FEATURES) if n.startswith("news2_")]].sum(axis=1)
 
 
-def floored(scores: list[np.ndarray], news2: list[np.ndarray] | None,
-            floor: int = NEWS2_HIGH_FLOOR) -> list[np.ndarray]:
+def floored(
+    scores: list[np.ndarray], news2: list[np.ndarray] | None, floor: int = NEWS2_HIGH_FLOOR
+) -> list[np.ndarray]:
     """Scores as the machines see them under the NEWS2 floor, for the threshold search: an
     hour at NEWS2 ≥ floor counts as at least the high open threshold, so as above every
     threshold the search may try (infinity behaves the same in both machines)."""
@@ -207,19 +218,29 @@ def floored(scores: list[np.ndarray], news2: list[np.ndarray] | None,
     return [np.where(n >= floor, np.inf, s) for s, n in zip(scores, news2)]
 
 
-def choose_dynamics(stays: list[Stay], scores: list[np.ndarray],
-                    news2: list[np.ndarray] | None = None,
-                    floor: int = NEWS2_HIGH_FLOOR,
-                    high_limits: tuple[float, float] = HIGH_LIMITS,
-                    medium_limits: tuple[float, float] = MEDIUM_LIMITS,
-                    ) -> tuple[Dynamics, list[str]]:
+def choose_dynamics(
+    stays: list[Stay],
+    scores: list[np.ndarray],
+    news2: list[np.ndarray] | None = None,
+    floor: int = NEWS2_HIGH_FLOOR,
+    high_limits: tuple[float, float] = HIGH_LIMITS,
+    medium_limits: tuple[float, float] = MEDIUM_LIMITS,
+) -> tuple[Dynamics, list[str]]:
     """Each level's persistence, hysteresis and thresholds, chosen on its own, with the
     NEWS2 floor in place when `news2` is given; limits: (firings per patient-day, share of
     hours) on these stays."""
     seen = floored(scores, news2, floor)
     high, log_high = choose_level(stays, seen, high_limits, "high")
     medium, log_medium = choose_level(stays, seen, medium_limits, "medium")
-    dynamics = Dynamics(medium[0], medium[1], max(high[0], medium[0]), high[1],
-                        medium[2], medium[3], high[2], high[3],
-                        floor if news2 is not None else 0)
+    dynamics = Dynamics(
+        medium[0],
+        medium[1],
+        max(high[0], medium[0]),
+        high[1],
+        medium[2],
+        medium[3],
+        high[2],
+        high[3],
+        floor if news2 is not None else 0,
+    )
     return dynamics, log_high + log_medium

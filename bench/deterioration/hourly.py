@@ -10,18 +10,30 @@ from bench.deterioration.bedside import CARRY_H, carry_forward
 from bench.deterioration.data import FIO2, HR, MAP, O2SAT, RESP, SBP, TEMP, Stay
 from monitor.deterioration import features as feat
 from monitor.parameters import (
-    COUNT, HEART_RATE, MEAN_ARTERIAL, RESPIRATORY_RATE, SPO2, SYSTOLIC, TEMPERATURE,
+    COUNT,
+    HEART_RATE,
+    MEAN_ARTERIAL,
+    RESPIRATORY_RATE,
+    SPO2,
+    SYSTOLIC,
+    TEMPERATURE,
 )
 
-_MAP_COLUMNS = ((HR, HEART_RATE), (SBP, SYSTOLIC), (MAP, MEAN_ARTERIAL), (TEMP, TEMPERATURE),
-                (O2SAT, SPO2), (RESP, RESPIRATORY_RATE))  # diastolic is not used
+_MAP_COLUMNS = (
+    (HR, HEART_RATE),
+    (SBP, SYSTOLIC),
+    (MAP, MEAN_ARTERIAL),
+    (TEMP, TEMPERATURE),
+    (O2SAT, SPO2),
+    (RESP, RESPIRATORY_RATE),
+)  # diastolic is not used
 
 
 def hourly_blocks(stay: Stay) -> np.ndarray:
     """(hours, 24, COUNT): for each hour t, rows t−23 … t (NaN before the stay began)."""
     series = np.full((stay.hours + feat.HOURS - 1, COUNT), np.nan)
     for source, column in _MAP_COLUMNS:
-        series[feat.HOURS - 1:, column] = stay.values[:, source]
+        series[feat.HOURS - 1 :, column] = stay.values[:, source]
     return sliding_window_view(series, feat.HOURS, axis=0).transpose(0, 2, 1)
 
 

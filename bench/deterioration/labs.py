@@ -39,8 +39,13 @@ RISE_WINDOW_H = 48
 
 #: The features' names, in `lab_features` column order.
 LAB_FEATURES: tuple[str, ...] = (
-    "creatinine_above_1.2", "creatinine_rise_48h", "lactate_above_2", "bilirubin_above_1.2",
-    "platelets_below_150", "wbc_above_12", "wbc_below_4",
+    "creatinine_above_1.2",
+    "creatinine_rise_48h",
+    "lactate_above_2",
+    "bilirubin_above_1.2",
+    "platelets_below_150",
+    "wbc_above_12",
+    "wbc_below_4",
     *(f"{column.lower()}_measured" for column in LAB_COLUMNS),
     *(f"{column.lower()}_not_measured" for column in LAB_COLUMNS),
 )
@@ -53,8 +58,7 @@ def read_labs(path: Path) -> np.ndarray:
     header = lines[0].split("|")
     index = [header.index(name) for name in LAB_COLUMNS]
     rows = [line.split("|") for line in lines[1:] if line]
-    return np.array([[float(row[i]) for i in index] for row in rows], dtype=float).reshape(
-        len(rows), len(LAB_COLUMNS))
+    return np.array([[float(row[i]) for i in index] for row in rows], dtype=float).reshape(len(rows), len(LAB_COLUMNS))
 
 
 def carried_forward(values: np.ndarray) -> np.ndarray:
@@ -73,7 +77,7 @@ def rise_over_window(values: np.ndarray, window: int = RISE_WINDOW_H) -> np.ndar
     out = np.zeros(len(values))
     for hour in range(len(values)):
         start = max(0, hour - window)
-        seen = values[start:hour + 1]
+        seen = values[start : hour + 1]
         seen = seen[~np.isnan(seen)]
         if len(seen) and not np.isnan(latest[hour]):
             out[hour] = max(0.0, latest[hour] - seen.min())
@@ -90,9 +94,16 @@ def lab_features(labs: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore"):
             return np.nan_to_num(np.maximum(0.0, sign * (latest[:, column] - bound)))
 
-    return np.column_stack([
-        beyond(CREATININE, 1.2, 1.0), rise_over_window(labs[:, CREATININE]),
-        beyond(LACTATE, 2.0, 1.0), beyond(BILIRUBIN, 1.2, 1.0),
-        beyond(PLATELETS, 150.0, -1.0), beyond(WBC, 12.0, 1.0), beyond(WBC, 4.0, -1.0),
-        measured.astype(float), (~measured).astype(float),
-    ])
+    return np.column_stack(
+        [
+            beyond(CREATININE, 1.2, 1.0),
+            rise_over_window(labs[:, CREATININE]),
+            beyond(LACTATE, 2.0, 1.0),
+            beyond(BILIRUBIN, 1.2, 1.0),
+            beyond(PLATELETS, 150.0, -1.0),
+            beyond(WBC, 12.0, 1.0),
+            beyond(WBC, 4.0, -1.0),
+            measured.astype(float),
+            (~measured).astype(float),
+        ]
+    )

@@ -50,10 +50,10 @@ def summarise(stays: list[Stay], flags: list[np.ndarray]) -> Summary:
             hours.append(int(stay.measured.sum()))
             flagged.append(int((f & stay.measured).sum()))
         elif stay.onset >= MIN_ONSET_H:
-            caught.append([bool(f[stay.onset - lead]) if stay.onset - lead < len(f) else False
-                           for lead in LEADS])
-    return Summary(np.array(fire), np.array(hours), np.array(flagged),
-                   np.array(caught, dtype=bool).reshape(-1, len(LEADS)))
+            caught.append([bool(f[stay.onset - lead]) if stay.onset - lead < len(f) else False for lead in LEADS])
+    return Summary(
+        np.array(fire), np.array(hours), np.array(flagged), np.array(caught, dtype=bool).reshape(-1, len(LEADS))
+    )
 
 
 def figures(s: Summary) -> dict[str, float]:
@@ -81,7 +81,7 @@ def bootstrap(s: Summary, reps: int = 2000, seed: int = 0) -> dict[str, tuple[fl
         "hours_flagged": s.flagged_hours[a].sum(axis=1) / hours,
     }
     for i, lead in enumerate(LEADS):
-        values[f"sens_{lead}"] = (s.caught[:, i][b].mean(axis=1) if m else np.full(reps, np.nan))
+        values[f"sens_{lead}"] = s.caught[:, i][b].mean(axis=1) if m else np.full(reps, np.nan)
     return {k: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))) for k, v in values.items()}
 
 
@@ -92,10 +92,14 @@ def row(name: str, s: Summary, reps: int = 2000) -> str:
     def pct(k: str) -> str:
         return f"{100 * f[k]:.1f} ({100 * ci[k][0]:.1f}–{100 * ci[k][1]:.1f})"
 
-    return (f"| {name} | {pct('sens_6')} | {pct('sens_3')} | {pct('sens_0')} | {pct('hours_flagged')} | "
-            f"{f['firings_per_day']:.2f} ({ci['firings_per_day'][0]:.2f}–{ci['firings_per_day'][1]:.2f}) | "
-            f"{f['septic_n']} / {f['other_n']} |")
+    return (
+        f"| {name} | {pct('sens_6')} | {pct('sens_3')} | {pct('sens_0')} | {pct('hours_flagged')} | "
+        f"{f['firings_per_day']:.2f} ({ci['firings_per_day'][0]:.2f}–{ci['firings_per_day'][1]:.2f}) | "
+        f"{f['septic_n']} / {f['other_n']} |"
+    )
 
 
-HEADER = ("| alert | septic flagged at −6 h % | at −3 h % | at 0 h % | non-septic hours flagged % | "
-          "firings / non-septic patient-day | septic / other stays |\n|---|---|---|---|---|---|---|")
+HEADER = (
+    "| alert | septic flagged at −6 h % | at −3 h % | at 0 h % | non-septic hours flagged % | "
+    "firings / non-septic patient-day | septic / other stays |\n|---|---|---|---|---|---|---|"
+)

@@ -16,5 +16,18 @@ from monitor.deterioration.alerting import AlertState, Dynamics, simulate
 from monitor.deterioration.features import FEATURES, compute, compute_one, hourly_medians
 from monitor.deterioration.model import Assessment, Model, assess, load, reasons, score_moment
 
-__all__ = ["AlertState", "Assessment", "Dynamics", "FEATURES", "Model", "assess", "compute",
-           "compute_one", "hourly_medians", "load", "reasons", "score_moment", "simulate"]
+__all__ = [
+    "AlertState",
+    "Assessment",
+    "Dynamics",
+    "FEATURES",
+    "Model",
+    "assess",
+    "compute",
+    "compute_one",
+    "hourly_medians",
+    "load",
+    "reasons",
+    "score_moment",
+    "simulate",
+]

@@ -45,19 +45,21 @@ class Dynamics:
     news2_high_floor: int = 7  # 0: no floor
 
     def __post_init__(self) -> None:
-        if not (self.medium_resolve <= self.medium_open <= self.high_open
-                and self.high_resolve <= self.high_open):
+        if not (self.medium_resolve <= self.medium_open <= self.high_open and self.high_resolve <= self.high_open):
             raise ValueError("need medium_resolve ≤ medium_open ≤ high_open and high_resolve ≤ high_open")
-        if min(self.medium_persistence_h, self.medium_resolve_h, self.high_persistence_h,
-               self.high_resolve_h) < 1 or self.news2_high_floor < 0:
+        if (
+            min(self.medium_persistence_h, self.medium_resolve_h, self.high_persistence_h, self.high_resolve_h) < 1
+            or self.news2_high_floor < 0
+        ):
             raise ValueError("persistence and resolve need at least one evaluation")
 
     @classmethod
     def from_thresholds(cls, thresholds: dict[str, float]) -> "Dynamics":
         """From the `thresholds` of a weights file (or the config's settings, same names)."""
         values: dict[str, Any] = {
-            name: (int(thresholds[name]) if name.endswith(("_h", "_floor")) else
-                   float(thresholds[name])) for name in cls.__dataclass_fields__}
+            name: (int(thresholds[name]) if name.endswith(("_h", "_floor")) else float(thresholds[name]))
+            for name in cls.__dataclass_fields__
+        }
         return cls(**values)
 
     def floored(self, score: float, news2: int | None) -> float:
@@ -78,8 +80,7 @@ class LevelState:
     open: bool = False
     run: int = 0
 
-    def step(self, score: float, open_at: float, resolve_below: float, persistence: int,
-             resolve: int) -> bool:
+    def step(self, score: float, open_at: float, resolve_below: float, persistence: int, resolve: int) -> bool:
         if not self.open:
             self.run = self.run + 1 if score >= open_at else 0
             if self.run >= persistence:
@@ -109,10 +110,8 @@ class AlertState:
         `news2`: the patient's NEWS2 now, for the floor (None: no floor)."""
         d = dynamics
         score = d.floored(score, news2)
-        high = self.high.step(score, d.high_open, d.high_resolve, d.high_persistence_h,
-                              d.high_resolve_h)
-        medium = self.medium.step(score, d.medium_open, d.medium_resolve, d.medium_persistence_h,
-                                  d.medium_resolve_h)
+        high = self.high.step(score, d.high_open, d.high_resolve, d.high_persistence_h, d.high_resolve_h)
+        medium = self.medium.step(score, d.medium_open, d.medium_resolve, d.medium_persistence_h, d.medium_resolve_h)
         return "high" if high else "medium" if medium else None
 
     def as_list(self) -> list:
@@ -121,12 +120,10 @@ class AlertState:
     @classmethod
     def from_list(cls, items: list) -> "AlertState":
         m_open, m_run, h_open, h_run, hour = items
-        return cls(LevelState(bool(m_open), int(m_run)), LevelState(bool(h_open), int(h_run)),
-                   int(hour))
+        return cls(LevelState(bool(m_open), int(m_run)), LevelState(bool(h_open), int(h_run)), int(hour))
 
 
-def simulate(scores: np.ndarray, dynamics: Dynamics,
-             news2: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def simulate(scores: np.ndarray, dynamics: Dynamics, news2: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One stay's hourly scores (and NEWS2, for the floor) → (medium-or-above flags, high
     flags) per hour, from a fresh state: what the engine would have had open after each
     hour's evaluation."""
@@ -144,5 +141,6 @@ def simulate(scores: np.ndarray, dynamics: Dynamics,
 def from_config(config) -> Dynamics:
     """The dynamics from an EngineConfig's `deterioration_*` settings (duck-typed, so this
     module does not depend on the configuration's schema)."""
-    return Dynamics.from_thresholds({name: getattr(config, f"deterioration_{name}")
-                                     for name in Dynamics.__dataclass_fields__})
+    return Dynamics.from_thresholds(
+        {name: getattr(config, f"deterioration_{name}") for name in Dynamics.__dataclass_fields__}
+    )

@@ -19,7 +19,6 @@ from monitor.deterioration.model import WEIGHTS_FILE, Model, load, reasons, scor
 from monitor.episodes import Level
 from monitor.patient_state import Patient
 
-
 #: The settings a what-if sweep may change while sharing the hourly scores: the alert
 #: machines' thresholds and counts, which act after the score.
 THRESHOLD_SETTINGS = frozenset(f"deterioration_{name}" for name in Dynamics.__dataclass_fields__)
@@ -40,16 +39,14 @@ class HourlyWarning:
         self.fever_in_risk_period = bool(config.deterioration_counts_fever_in_risk_period)
         self.top = int(config.deterioration_reasons)
         self.least = float(config.deterioration_reason_min_score)
-        self.severities = {"medium": config.deterioration_medium_severity,
-                           "high": config.deterioration_high_severity}
+        self.severities = {"medium": config.deterioration_medium_severity, "high": config.deterioration_high_severity}
 
     def first_due(self, at: float) -> float:
         """The evaluation of the hour a set at `at` belongs to: the first H:00 + grace ≥ at."""
         hour = math.ceil((at - self.grace_s) / 3600)
         return hour * 3600 + self.grace_s
 
-    def evaluate(self, patient: Patient, at: float, news2: int, on_oxygen: bool,
-                 risk_period: bool = False) -> None:
+    def evaluate(self, patient: Patient, at: float, news2: int, on_oxygen: bool, risk_period: bool = False) -> None:
         """Score the hour due at `at` and step the machines; leaves the next deadline.
         In a CRS risk period the temperature's contributions are left out (unless configured
         otherwise): the ASTCT grade owns the fever there, and counting it twice made every
@@ -75,14 +72,14 @@ class HourlyWarning:
         state.hour = hour
         if state.medium.open or state.high.open:
             floor = self.dynamics.news2_high_floor
-            floored = ((f"NEWS2 {news2} (≥ {floor}: emergency response, RCP 2017)",)
-                       if floor and news2 >= floor else ())
+            floored = (f"NEWS2 {news2} (≥ {floor}: emergency response, RCP 2017)",) if floor and news2 >= floor else ()
             patient.deterioration_reasons = (
-                f"deterioration score {scored.score:.2f}",) + floored + reasons(
-                    self.model, scored, self.top, self.least)
+                (f"deterioration score {scored.score:.2f}",)
+                + floored
+                + reasons(self.model, scored, self.top, self.least)
+            )
         newest = max((t for t in patient.newest_at if t is not None), default=-math.inf)
-        settled = (not state.medium.open and not state.high.open and state.medium.run == 0
-                   and state.high.run == 0)
+        settled = not state.medium.open and not state.high.open and state.medium.run == 0 and state.high.run == 0
         if settled and newest < at - HOURS * 3600:
             patient.deterioration_due = math.inf  # a day without data: nothing left to score
         else:

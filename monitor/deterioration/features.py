@@ -30,7 +30,13 @@ from typing import NamedTuple
 import numpy as np
 
 from monitor.parameters import (
-    COUNT, HEART_RATE, MEAN_ARTERIAL, RESPIRATORY_RATE, SPO2, SYSTOLIC, TEMPERATURE,
+    COUNT,
+    HEART_RATE,
+    MEAN_ARTERIAL,
+    RESPIRATORY_RATE,
+    SPO2,
+    SYSTOLIC,
+    TEMPERATURE,
 )
 from monitor.robust import nanmedian_and_count
 from monitor.scores import news2 as chart
@@ -43,29 +49,66 @@ BASELINE_LAG_H = 8  # the baseline ends where the trend's past begins: t−23 �
 BASELINE_MIN_HOURS = 3  # hours with data a baseline needs
 
 #: Channels the trends follow: the six vital signs of the issue and the shock index (HR/SBP).
-CHANNELS = ("heart_rate", "respiratory_rate", "temperature", "systolic_bp",
-            "mean_arterial_pressure", "spo2", "shock_index")
-_COLUMN = {"heart_rate": HEART_RATE, "respiratory_rate": RESPIRATORY_RATE,
-           "temperature": TEMPERATURE, "systolic_bp": SYSTOLIC,
-           "mean_arterial_pressure": MEAN_ARTERIAL, "spo2": SPO2}
+CHANNELS = (
+    "heart_rate",
+    "respiratory_rate",
+    "temperature",
+    "systolic_bp",
+    "mean_arterial_pressure",
+    "spo2",
+    "shock_index",
+)
+_COLUMN = {
+    "heart_rate": HEART_RATE,
+    "respiratory_rate": RESPIRATORY_RATE,
+    "temperature": TEMPERATURE,
+    "systolic_bp": SYSTOLIC,
+    "mean_arterial_pressure": MEAN_ARTERIAL,
+    "spo2": SPO2,
+}
 #: +1 where rising is deterioration, −1 where falling is.
-DIRECTION = {"heart_rate": 1, "respiratory_rate": 1, "temperature": 1, "systolic_bp": -1,
-              "mean_arterial_pressure": -1, "spo2": -1, "shock_index": 1}
+DIRECTION = {
+    "heart_rate": 1,
+    "respiratory_rate": 1,
+    "temperature": 1,
+    "systolic_bp": -1,
+    "mean_arterial_pressure": -1,
+    "spo2": -1,
+    "shock_index": 1,
+}
 #: The largest movement that still counts more (a cap: beyond it, more is not more evidence,
 #: and a probe artifact that survived the medians cannot run away with the score).
-_CAP = {"heart_rate": 40.0, "respiratory_rate": 12.0, "temperature": 2.5, "systolic_bp": 50.0,
-        "mean_arterial_pressure": 35.0, "spo2": 10.0, "shock_index": 0.6}
-LABEL = {"heart_rate": "heart rate", "respiratory_rate": "respiratory rate",
-         "temperature": "temperature", "systolic_bp": "systolic BP",
-         "mean_arterial_pressure": "MAP", "spo2": "SpO2", "shock_index": "shock index"}
-UNIT = {"heart_rate": "/min", "respiratory_rate": "/min", "temperature": " °C",
-        "systolic_bp": " mmHg", "mean_arterial_pressure": " mmHg", "spo2": " %",
-        "shock_index": ""}
+_CAP = {
+    "heart_rate": 40.0,
+    "respiratory_rate": 12.0,
+    "temperature": 2.5,
+    "systolic_bp": 50.0,
+    "mean_arterial_pressure": 35.0,
+    "spo2": 10.0,
+    "shock_index": 0.6,
+}
+LABEL = {
+    "heart_rate": "heart rate",
+    "respiratory_rate": "respiratory rate",
+    "temperature": "temperature",
+    "systolic_bp": "systolic BP",
+    "mean_arterial_pressure": "MAP",
+    "spo2": "SpO2",
+    "shock_index": "shock index",
+}
+UNIT = {
+    "heart_rate": "/min",
+    "respiratory_rate": "/min",
+    "temperature": " °C",
+    "systolic_bp": " mmHg",
+    "mean_arterial_pressure": " mmHg",
+    "spo2": " %",
+    "shock_index": "",
+}
 
 #: NEWS2 components the data can score (consciousness is scored by the engine's NEWS2 but
 #: was never recorded in the development data, so it has no fitted weight here).
-NEWS2_PARTS = ("respiratory_rate", "spo2", "air_or_oxygen", "systolic_bp", "heart_rate",
-               "temperature")
+NEWS2_PARTS = ("respiratory_rate", "spo2", "air_or_oxygen", "systolic_bp", "heart_rate", "temperature")
 
 #: Where each channel leaves normal, in its direction of deterioration: the upper limit of
 #: NEWS2's 0-point band for heart rate (90) and respiratory rate (20), the lower limit of its
@@ -73,9 +116,15 @@ NEWS2_PARTS = ("respiratory_rate", "spo2", "air_or_oxygen", "systolic_bp", "hear
 #: 38.0 fever threshold: a rising temperature counts before it is a fever); MAP 75 mmHg
 #: (judgement: 10 above the ASTCT/sepsis hypotension threshold of 65); shock index 0.7 (upper
 #: end of normal, CLINICAL.md).
-NORMAL_LIMIT = {"heart_rate": 90.0, "respiratory_rate": 20.0, "temperature": 37.5,
-                "systolic_bp": 110.0, "mean_arterial_pressure": 75.0, "spo2": 96.0,
-                "shock_index": 0.7}
+NORMAL_LIMIT = {
+    "heart_rate": 90.0,
+    "respiratory_rate": 20.0,
+    "temperature": 37.5,
+    "systolic_bp": 110.0,
+    "mean_arterial_pressure": 75.0,
+    "spo2": 96.0,
+    "shock_index": 0.7,
+}
 WORST_H = 12  # the worst hourly median of the last 12 h (half a day, two nursing shifts' worth)
 
 #: Every feature, in the order of the weights file.
@@ -169,11 +218,11 @@ def compute(hourly: np.ndarray, on_oxygen: np.ndarray | bool = False) -> Feature
     n = len(hourly)
     oxygen = np.broadcast_to(np.asarray(on_oxygen, dtype=bool), (n,))
     channels = _channels(hourly)
-    current = _latest(channels[:, HOURS - 1 - CARRY_H:, :])
-    recent, recent_n = nanmedian_and_count(channels[:, HOURS - RECENT_H:, :], axis=1)
+    current = _latest(channels[:, HOURS - 1 - CARRY_H :, :])
+    recent, recent_n = nanmedian_and_count(channels[:, HOURS - RECENT_H :, :], axis=1)
     past_end = HOURS - TREND_H  # rows t−8 … t−6 are 15, 16, 17 when t is row 23
-    past, past_n = nanmedian_and_count(channels[:, past_end - 3:past_end, :], axis=1)
-    base, base_n = nanmedian_and_count(channels[:, :HOURS - BASELINE_LAG_H, :], axis=1)
+    past, past_n = nanmedian_and_count(channels[:, past_end - 3 : past_end, :], axis=1)
+    base, base_n = nanmedian_and_count(channels[:, : HOURS - BASELINE_LAG_H, :], axis=1)
     base = np.where(base_n >= BASELINE_MIN_HOURS, base, np.nan)
     trend = np.where((recent_n > 0) & (past_n > 0), recent - past, np.nan)
     from_base = np.where(recent_n > 0, recent - base, np.nan)
@@ -184,17 +233,19 @@ def compute(hourly: np.ndarray, on_oxygen: np.ndarray | bool = False) -> Feature
     base_feature = np.nan_to_num(np.clip(from_base * direction, 0.0, cap), nan=0.0)
 
     index = {channel: i for i, channel in enumerate(CHANNELS)}
-    news = np.column_stack([
-        _points(current[:, index["respiratory_rate"]], chart.respiration_points),
-        _points(current[:, index["spo2"]], chart.spo2_points),
-        np.where(oxygen, float(chart.air_or_oxygen_points(True)), 0.0),
-        _points(current[:, index["systolic_bp"]], chart.systolic_points),
-        _points(current[:, index["heart_rate"]], chart.pulse_points),
-        _points(current[:, index["temperature"]], chart.temperature_points),
-    ])
+    news = np.column_stack(
+        [
+            _points(current[:, index["respiratory_rate"]], chart.respiration_points),
+            _points(current[:, index["spo2"]], chart.spo2_points),
+            np.where(oxygen, float(chart.air_or_oxygen_points(True)), 0.0),
+            _points(current[:, index["systolic_bp"]], chart.systolic_points),
+            _points(current[:, index["heart_rate"]], chart.pulse_points),
+            _points(current[:, index["temperature"]], chart.temperature_points),
+        ]
+    )
     limit = np.array([NORMAL_LIMIT[c] for c in CHANNELS])
     level_feature = np.nan_to_num(np.clip((current - limit) * direction, 0.0, cap), nan=0.0)
-    recent_hours = channels[:, HOURS - WORST_H:, :] * direction  # worst = largest after this
+    recent_hours = channels[:, HOURS - WORST_H :, :] * direction  # worst = largest after this
     present = ~np.isnan(recent_hours)
     worst = np.where(present, recent_hours, -np.inf).max(axis=1) * direction
     worst[~present.any(axis=1)] = np.nan
@@ -217,9 +268,18 @@ _PER_CHANNEL = tuple((float(DIRECTION[c]), _CAP[c], NORMAL_LIMIT[c]) for c in CH
 #: NEWS2_PARTS' channels, with the chart function each scores by (None: air or oxygen).
 _NEWS2_SCORERS = tuple(
     (CHANNELS.index(part), score) if score is not None else (None, None)
-    for part, score in zip(NEWS2_PARTS, (chart.respiration_points, chart.spo2_points, None,
-                                         chart.systolic_points, chart.pulse_points,
-                                         chart.temperature_points)))
+    for part, score in zip(
+        NEWS2_PARTS,
+        (
+            chart.respiration_points,
+            chart.spo2_points,
+            None,
+            chart.systolic_points,
+            chart.pulse_points,
+            chart.temperature_points,
+        ),
+    )
+)
 _OXYGEN_POINTS = float(chart.air_or_oxygen_points(True))
 _CURRENT_FROM = HOURS - 1 - CARRY_H
 _PAST_END = HOURS - TREND_H
@@ -298,8 +358,9 @@ def _moment(series: list[Sequence[float]], on_oxygen: bool) -> Moment:
     Without a value in the last 12 h there is no current value, worst, trend or change from
     baseline. The values of each stretch of hours are picked by C-level filterfalse(isnan),
     not a comprehension."""
-    series.append([heart / systolic if systolic > 0 else _NAN
-                   for heart, systolic in zip(series[0], series[_SYSTOLIC_INDEX])])
+    series.append(
+        [heart / systolic if systolic > 0 else _NAN for heart, systolic in zip(series[0], series[_SYSTOLIC_INDEX])]
+    )
     rows = []
     nan = _NAN
     for hours, (direction, cap, limit) in zip(series, _PER_CHANNEL):
@@ -340,13 +401,22 @@ def _moment(series: list[Sequence[float]], on_oxygen: bool) -> Moment:
         high = (channel_worst - limit) * direction
         rise = channel_trend * direction
         shift = channel_from_base * direction
-        rows.append((now, channel_worst, channel_trend, channel_from_base, channel_base,
-                     (level if level < cap else cap) if level > 0.0 else 0.0,
-                     (high if high < cap else cap) if high > 0.0 else 0.0,
-                     (rise if rise < cap else cap) if rise > 0.0 else 0.0,
-                     (shift if shift < cap else cap) if shift > 0.0 else 0.0))
-    (current, worst, trend, from_base, base, level_feature, worst_feature, trend_feature,
-     base_feature) = map(list, zip(*rows))
+        rows.append(
+            (
+                now,
+                channel_worst,
+                channel_trend,
+                channel_from_base,
+                channel_base,
+                (level if level < cap else cap) if level > 0.0 else 0.0,
+                (high if high < cap else cap) if high > 0.0 else 0.0,
+                (rise if rise < cap else cap) if rise > 0.0 else 0.0,
+                (shift if shift < cap else cap) if shift > 0.0 else 0.0,
+            )
+        )
+    (current, worst, trend, from_base, base, level_feature, worst_feature, trend_feature, base_feature) = map(
+        list, zip(*rows)
+    )
     news = []
     for channel, score in _NEWS2_SCORERS:
         if channel is None or score is None:  # together: the air-or-oxygen part

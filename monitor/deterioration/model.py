@@ -41,8 +41,10 @@ class Model:
         if tuple(self.features) != feat.FEATURES:
             missing = sorted(set(feat.FEATURES) - set(self.features))
             extra = sorted(set(self.features) - set(feat.FEATURES))
-            raise ValueError(f"weights file does not match the feature code: missing {missing}, "
-                             f"unknown {extra} (or a different order)")
+            raise ValueError(
+                f"weights file does not match the feature code: missing {missing}, "
+                f"unknown {extra} (or a different order)"
+            )
         if len(self.weights) != len(self.features) or not np.all(np.isfinite(self.weights)):
             raise ValueError("one finite weight per feature is required")
 
@@ -66,9 +68,14 @@ def from_json(text: str) -> Model:
         raise ValueError(f"not a {FORMAT} file")
     names = tuple(document["features"])
     weights = np.array([float(document["weights"][name]) for name in names])
-    return Model(str(document["version"]), names, weights, float(document["intercept"]),
-                 {k: float(v) for k, v in document["thresholds"].items()},
-                 document.get("about", {}))
+    return Model(
+        str(document["version"]),
+        names,
+        weights,
+        float(document["intercept"]),
+        {k: float(v) for k, v in document["thresholds"].items()},
+        document.get("about", {}),
+    )
 
 
 def load(path: str | Path | None = None) -> Model:
@@ -100,7 +107,7 @@ def group_of(name: str) -> str:
     """The measurement a feature speaks about (its channel; `air_or_oxygen` for oxygen):
     reasons are given per measurement, so that "temperature" is said once, not three times."""
     if name.startswith("news2_"):
-        return name[len("news2_"):]
+        return name[len("news2_") :]
     for channel in feat.CHANNELS:
         if name.startswith(channel + "_"):
             return channel
@@ -121,38 +128,39 @@ def describe(name: str, f: feat.Features, row: int = 0) -> str:
     "MAP −15 mmHg from baseline 80", "respiratory rate 26/min (NEWS2 3)"."""
     index = {c: i for i, c in enumerate(feat.CHANNELS)}
     if name.startswith("news2_"):
-        part = name[len("news2_"):]
+        part = name[len("news2_") :]
         points = int(f.values[row, feat.FEATURES.index(name)])
         if part == "air_or_oxygen":
             return f"on supplemental oxygen (NEWS2 {points})"
         channel = part
         value = f.current[row, index[channel]]
-        return (f"{feat.LABEL[channel]} {value:.{_digits(channel)}f}{feat.UNIT[channel]} "
-                f"(NEWS2 {points})")
+        return f"{feat.LABEL[channel]} {value:.{_digits(channel)}f}{feat.UNIT[channel]} (NEWS2 {points})"
     if name.endswith("_level"):
-        channel = name[:-len("_level")]
+        channel = name[: -len("_level")]
         digits = _digits(channel)
-        return (f"{feat.LABEL[channel]} {f.current[row, index[channel]]:.{digits}f}"
-                f"{feat.UNIT[channel]} (normal limit {feat.NORMAL_LIMIT[channel]:g})")
+        return (
+            f"{feat.LABEL[channel]} {f.current[row, index[channel]]:.{digits}f}"
+            f"{feat.UNIT[channel]} (normal limit {feat.NORMAL_LIMIT[channel]:g})"
+        )
     if name.endswith(f"_worst_{feat.WORST_H}h"):
-        channel = name[:-len(f"_worst_{feat.WORST_H}h")]
+        channel = name[: -len(f"_worst_{feat.WORST_H}h")]
         digits = _digits(channel)
         word = "highest" if feat.DIRECTION[channel] > 0 else "lowest"
-        return (f"{feat.LABEL[channel]} {word} {f.worst[row, index[channel]]:.{digits}f}"
-                f"{feat.UNIT[channel]} in the last {feat.WORST_H} h")
+        return (
+            f"{feat.LABEL[channel]} {word} {f.worst[row, index[channel]]:.{digits}f}"
+            f"{feat.UNIT[channel]} in the last {feat.WORST_H} h"
+        )
     if name.endswith("_trend"):
-        channel = name[:-len("_trend")]
+        channel = name[: -len("_trend")]
         change = f.trend[row, index[channel]]
         return f"{feat.LABEL[channel]} {_signed(change, feat.UNIT[channel], _digits(channel))} over {feat.TREND_H} h"
-    channel = name[:-len("_from_baseline")]
+    channel = name[: -len("_from_baseline")]
     change, base = f.from_baseline[row, index[channel]], f.baseline[row, index[channel]]
     digits = _digits(channel)
-    return (f"{feat.LABEL[channel]} {_signed(change, feat.UNIT[channel], digits)} from baseline "
-            f"{base:.{digits}f}")
+    return f"{feat.LABEL[channel]} {_signed(change, feat.UNIT[channel], digits)} from baseline {base:.{digits}f}"
 
 
-def reason(group: str, parts: dict[str, float], f: feat.Features, least: float,
-           row: int = 0) -> str:
+def reason(group: str, parts: dict[str, float], f: feat.Features, least: float, row: int = 0) -> str:
     """One measurement's reason: its current value, worst of 12 h, 6-hour change and change
     from baseline — whichever contribute at least `least` — and its total contribution."""
     if group == "air_or_oxygen":
@@ -164,8 +172,9 @@ def reason(group: str, parts: dict[str, float], f: feat.Features, least: float,
         said.append(f"{feat.LABEL[group]} {f.current[row, index]:.{digits}f}{unit}")
     worst = f"{group}_worst_{feat.WORST_H}h"
     if parts.get(worst, 0) >= least:
-        said.append(describe(worst, f, row) if not said else describe(worst, f, row).replace(
-            feat.LABEL[group] + " ", "", 1))
+        said.append(
+            describe(worst, f, row) if not said else describe(worst, f, row).replace(feat.LABEL[group] + " ", "", 1)
+        )
     for name in (f"{group}_trend", f"{group}_from_baseline"):
         if parts.get(name, 0) >= least:
             text = describe(name, f, row)
@@ -188,7 +197,8 @@ class Scored(NamedTuple):
 #: the reasons have always listed measurements of equal weight (first mention in FEATURES).
 _GROUPS: tuple[tuple[str, tuple[int, ...]], ...] = tuple(
     (group, tuple(i for i, name in enumerate(feat.FEATURES) if group_of(name) == group))
-    for group in dict.fromkeys(group_of(name) for name in feat.FEATURES))
+    for group in dict.fromkeys(group_of(name) for name in feat.FEATURES)
+)
 
 
 def score_moment(model: Model, moment: feat.Moment) -> Scored:
@@ -213,8 +223,7 @@ def reasons(model: Model, scored: Scored, top: int = 3, least: float = 0.05) -> 
     first: "temperature 38.7 °C, highest 38.9 °C in the last 12 h [+1.75]"."""
     parts, names = scored.parts, model.features
     groups = {group: {names[i]: parts[i] for i in indices} for group, indices in _GROUPS}
-    totals = sorted(((sum(g.values()), name) for name, g in groups.items()),
-                    key=lambda item: -item[0])
+    totals = sorted(((sum(g.values()), name) for name, g in groups.items()), key=lambda item: -item[0])
     chosen = [name for total, name in totals[:top] if total >= least]
     if not chosen:
         return ()
@@ -222,8 +231,7 @@ def reasons(model: Model, scored: Scored, top: int = 3, least: float = 0.05) -> 
     return tuple(reason(name, groups[name], f, least) for name in chosen)
 
 
-def assess(model: Model, hourly: np.ndarray, on_oxygen: bool = False, top: int = 3,
-           least: float = 0.05) -> Assessment:
+def assess(model: Model, hourly: np.ndarray, on_oxygen: bool = False, top: int = 3, least: float = 0.05) -> Assessment:
     """Score one patient now from (24, COUNT) hourly medians (see features.hourly_medians),
     with reasons for the `top` measurements contributing at least `least` in total, largest
     first: "temperature 38.7 °C, highest 38.9 °C in the last 12 h [+1.75]"."""
@@ -231,5 +239,4 @@ def assess(model: Model, hourly: np.ndarray, on_oxygen: bool = False, top: int =
     if hourly.ndim == 3:  # `compute`'s batch form: as always, the first moment is assessed
         hourly = hourly[0]
     scored = score_moment(model, feat.compute_one(hourly, on_oxygen))
-    return Assessment(scored.score, dict(zip(model.features, scored.parts)),
-                      reasons(model, scored, top, least))
+    return Assessment(scored.score, dict(zip(model.features, scored.parts)), reasons(model, scored, top, least))

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the patient's state holds this module's Floors
     from monitor.assessment import Assessment
     from monitor.patient_state import Patient
 
+
 class Floors:
     """One patient's floors (high first), each the time of the first step at or above it,
     whether a repeat observation confirmed it, and the time of the first step below it since
@@ -47,8 +48,11 @@ class Floors:
 
     def idle(self) -> bool:
         """Nothing pending nor held: the patient needs no floors kept."""
-        return (all(since is None for since in self.since) and not any(self.confirmed)
-                and all(below is None for below in self.below_since))
+        return (
+            all(since is None for since in self.since)
+            and not any(self.confirmed)
+            and all(below is None for below in self.below_since)
+        )
 
     def as_list(self) -> list:
         return [item for floor in zip(self.since, self.confirmed, self.below_since) for item in floor]
@@ -58,8 +62,7 @@ class Floors:
         if len(items) % 3:
             raise ValueError(f"NEWS2 floors of {len(items)} items, not 3 per floor")
         floors = cls(len(items) // 3)
-        floors.since, floors.confirmed, floors.below_since = (
-            list(items[0::3]), list(items[1::3]), list(items[2::3]))
+        floors.since, floors.confirmed, floors.below_since = (list(items[0::3]), list(items[1::3]), list(items[2::3]))
         return floors
 
 
@@ -71,10 +74,14 @@ class ConfirmedNews2:
     def __init__(self, config) -> None:
         # (threshold, severity, how long below ends it): high falls back at once (to the
         # medium floor, or the warning's own level); medium holds for the release time
-        self.floors = tuple(floor for floor in (
-            (int(config.deterioration_news2_high_floor), "high", 0.0),
-            (int(config.deterioration_news2_medium_floor), "medium",
-             float(config.deterioration_news2_release_s))) if floor[0] > 0)
+        self.floors = tuple(
+            floor
+            for floor in (
+                (int(config.deterioration_news2_high_floor), "high", 0.0),
+                (int(config.deterioration_news2_medium_floor), "medium", float(config.deterioration_news2_release_s)),
+            )
+            if floor[0] > 0
+        )
         self.confirm_s = float(config.deterioration_news2_confirm_s)
         self.fever_in_risk_period = bool(config.deterioration_counts_fever_in_risk_period)
 
@@ -95,8 +102,7 @@ class ConfirmedNews2:
                 return  # the usual case: nothing to remember
             state = patient.news2_floor = Floors(len(self.floors))
         for index, (threshold, _, release_s) in enumerate(self.floors):
-            since, confirmed, below_since = (
-                state.since[index], state.confirmed[index], state.below_since[index])
+            since, confirmed, below_since = (state.since[index], state.confirmed[index], state.below_since[index])
             if news2 >= threshold:
                 if since is None:
                     since = at
@@ -110,8 +116,7 @@ class ConfirmedNews2:
                     below_since = at
                 if at - below_since >= release_s:
                     since, confirmed, below_since = None, False, None
-            state.since[index], state.confirmed[index], state.below_since[index] = (
-                since, confirmed, below_since)
+            state.since[index], state.confirmed[index], state.below_since[index] = (since, confirmed, below_since)
         if state.idle():
             patient.news2_floor = None
 
@@ -131,7 +136,7 @@ class ConfirmedNews2:
         return False
 
     def severity(self, patient: Patient) -> str | None:
-        """"high" or "medium" while that floor is confirmed, else None."""
+        """ "high" or "medium" while that floor is confirmed, else None."""
         state = patient.news2_floor
         if state is None:
             return None

@@ -27,29 +27,44 @@ HIGH_FLOW_OR_MASK = frozenset({"high_flow_nasal_cannula", "face_mask", "non_rebr
 LOW_FLOW = frozenset({"nasal_cannula", "blow_by"})
 
 DEVICE_WORDS = {
-    "room_air": "room air", "blow_by": "blow-by oxygen", "nasal_cannula": "nasal cannula",
-    "high_flow_nasal_cannula": "high-flow nasal cannula", "face_mask": "face mask",
-    "non_rebreather": "non-rebreather mask", "venturi": "Venturi mask", "cpap": "CPAP",
-    "bipap": "BiPAP", "ventilator": "ventilator",
+    "room_air": "room air",
+    "blow_by": "blow-by oxygen",
+    "nasal_cannula": "nasal cannula",
+    "high_flow_nasal_cannula": "high-flow nasal cannula",
+    "face_mask": "face mask",
+    "non_rebreather": "non-rebreather mask",
+    "venturi": "Venturi mask",
+    "cpap": "CPAP",
+    "bipap": "BiPAP",
+    "ventilator": "ventilator",
 }
 
 
 def hypotension_level(
-    *, systolic_bp: float | None, mean_arterial_pressure: float | None, vasopressors: int,
-    vasopressin: bool, systolic_below: float = 90.0, map_below: float = 65.0,
+    *,
+    systolic_bp: float | None,
+    mean_arterial_pressure: float | None,
+    vasopressors: int,
+    vasopressin: bool,
+    systolic_below: float = 90.0,
+    map_below: float = 65.0,
 ) -> int:
     """The grade hypotension alone would give: 0, 2, 3 or 4.
 
     Vasopressin alone is one vasopressor (grade 3): the consensus only excludes it from the
     count that makes grade 4.
     """
-    return hypotension(systolic_bp, mean_arterial_pressure, vasopressors, vasopressin,
-                       systolic_below, map_below)
+    return hypotension(systolic_bp, mean_arterial_pressure, vasopressors, vasopressin, systolic_below, map_below)
 
 
-def hypotension(systolic_bp: float | None, mean_arterial_pressure: float | None,
-                vasopressors: int, vasopressin: bool, systolic_below: float,
-                map_below: float) -> int:
+def hypotension(
+    systolic_bp: float | None,
+    mean_arterial_pressure: float | None,
+    vasopressors: int,
+    vasopressin: bool,
+    systolic_below: float,
+    map_below: float,
+) -> int:
     """`hypotension_level` with positional arguments, for the engine's once-a-vital-sign call."""
     if vasopressors >= 2:
         return 4
@@ -63,8 +78,13 @@ def hypotension(systolic_bp: float | None, mean_arterial_pressure: float | None,
 
 
 def hypoxia_level(
-    *, device: str | None, flow_l_min: float | None, on_oxygen: bool, spo2: float | None,
-    spo2_at_most: float = 93.0, low_flow_max: float = 6.0,
+    *,
+    device: str | None,
+    flow_l_min: float | None,
+    on_oxygen: bool,
+    spo2: float | None,
+    spo2_at_most: float = 93.0,
+    low_flow_max: float = 6.0,
 ) -> int:
     """The grade hypoxia alone would give: 0, 2, 3 or 4.
 
@@ -74,8 +94,14 @@ def hypoxia_level(
     return hypoxia(device, flow_l_min, on_oxygen, spo2, spo2_at_most, low_flow_max)
 
 
-def hypoxia(device: str | None, flow_l_min: float | None, on_oxygen: bool, spo2: float | None,
-            spo2_at_most: float, low_flow_max: float) -> int:
+def hypoxia(
+    device: str | None,
+    flow_l_min: float | None,
+    on_oxygen: bool,
+    spo2: float | None,
+    spo2_at_most: float,
+    low_flow_max: float,
+) -> int:
     """`hypoxia_level` with positional arguments, for the engine's once-a-vital-sign call."""
     if device is None and not on_oxygen:
         return 2 if spo2 is not None and spo2 <= spo2_at_most else 0
@@ -108,25 +134,40 @@ class CrsGrade(NamedTuple):
 
 
 def grade_crs(
-    *, temperature: float | None, fever_not_required: bool = False,
-    systolic_bp: float | None = None, mean_arterial_pressure: float | None = None,
-    vasopressors: int = 0, vasopressin: bool = False, device: str | None = None,
-    flow_l_min: float | None = None, on_oxygen: bool = False, spo2: float | None = None,
+    *,
+    temperature: float | None,
+    fever_not_required: bool = False,
+    systolic_bp: float | None = None,
+    mean_arterial_pressure: float | None = None,
+    vasopressors: int = 0,
+    vasopressin: bool = False,
+    device: str | None = None,
+    flow_l_min: float | None = None,
+    on_oxygen: bool = False,
+    spo2: float | None = None,
     config: EngineConfig = _DEFAULTS,
 ) -> CrsGrade:
     """The grade of one moment, from the values and clinical events in force."""
     fever = temperature is not None and temperature >= config.fever_celsius
     hypotension = hypotension_level(
-        systolic_bp=systolic_bp, mean_arterial_pressure=mean_arterial_pressure,
-        vasopressors=vasopressors, vasopressin=vasopressin,
-        systolic_below=config.hypotension_systolic_mmhg, map_below=config.hypotension_map_mmhg,
+        systolic_bp=systolic_bp,
+        mean_arterial_pressure=mean_arterial_pressure,
+        vasopressors=vasopressors,
+        vasopressin=vasopressin,
+        systolic_below=config.hypotension_systolic_mmhg,
+        map_below=config.hypotension_map_mmhg,
     )
     hypoxia = hypoxia_level(
-        device=device, flow_l_min=flow_l_min, on_oxygen=on_oxygen, spo2=spo2,
-        spo2_at_most=config.hypoxia_spo2_percent, low_flow_max=config.low_flow_max_l_min,
+        device=device,
+        flow_l_min=flow_l_min,
+        on_oxygen=on_oxygen,
+        spo2=spo2,
+        spo2_at_most=config.hypoxia_spo2_percent,
+        low_flow_max=config.low_flow_max_l_min,
     )
     return CrsGrade(
-        grade(fever=fever, fever_not_required=fever_not_required, hypotension=hypotension,
-              hypoxia=hypoxia),
-        fever, hypotension, hypoxia,
+        grade(fever=fever, fever_not_required=fever_not_required, hypotension=hypotension, hypoxia=hypoxia),
+        fever,
+        hypotension,
+        hypoxia,
     )

@@ -67,8 +67,14 @@ class IcansGrade(NamedTuple):
         return tuple(domain for domain in DOMAINS if self.by_domain[domain] == self.grade)
 
 
-def grade_icans(*, ice: int | None = None, arousal: str | None = None, seizure: str | None = None,
-                motor: str | None = None, cerebral_edema: str | None = None) -> IcansGrade:
+def grade_icans(
+    *,
+    ice: int | None = None,
+    arousal: str | None = None,
+    seizure: str | None = None,
+    motor: str | None = None,
+    cerebral_edema: str | None = None,
+) -> IcansGrade:
     """The ASTCT ICANS grade of one assessment: the worst of its domains."""
     by_domain = {
         "ice": ice_grade(ice),

@@ -34,8 +34,7 @@ GRADED_TESTS: tuple[str, ...] = ("bilirubin", "alt", "ast", "platelets")
 
 def upper_limit(test: str, config: EngineConfig) -> float:
     """The configured ULN of a test graded in multiples of it."""
-    return {"bilirubin": config.bilirubin_uln_mg_dl, "alt": config.alt_uln_u_l,
-            "ast": config.ast_uln_u_l}[test]
+    return {"bilirubin": config.bilirubin_uln_mg_dl, "alt": config.alt_uln_u_l, "ast": config.ast_uln_u_l}[test]
 
 
 def ctcae_grade(test: str, value: float, config: EngineConfig) -> int | None:

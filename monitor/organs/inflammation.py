@@ -38,8 +38,7 @@ class Trend(NamedTuple):
     note: str | None
 
 
-def trend_start(labs: LabHistory, test: str, therapy_at: float,
-                config: EngineConfig) -> LabResult | None:
+def trend_start(labs: LabHistory, test: str, therapy_at: float, config: EngineConfig) -> LabResult | None:
     """The result the trend is measured from: the last at or before therapy, else the first
     within the grace after it."""
     before = labs.latest(test, therapy_at)
@@ -68,8 +67,9 @@ def doubling_time_h(results: list[LabResult]) -> float | None:
     return math.log(2) / slope if slope > 0 else None
 
 
-def inflammation_trend(labs: LabHistory, test: str, at: float, therapy_at: float | None,
-                       tocilizumab_at: float | None, config: EngineConfig) -> Trend | None:
+def inflammation_trend(
+    labs: LabHistory, test: str, at: float, therapy_at: float | None, tocilizumab_at: float | None, config: EngineConfig
+) -> Trend | None:
     """The trend of `test` as of `at`, or None when the test has no result by then. Without a
     therapy there is no start: the doubling time is then that of the rise within the history."""
     latest = labs.latest(test, at)

@@ -41,8 +41,9 @@ def lab_reasons(labs: LabHistory, at: float, config: EngineConfig) -> tuple[str,
         if grade is not None and grade >= NAMED_FROM_GRADE:
             entry = observation(test)
             number = f"{result.value:.{entry.digits}f}"
-            reasons.append((grade, f"{entry.label} {number} {_UNIT_WORDS.get(entry.unit, entry.unit)}, "
-                                   f"CTCAE grade {grade}"))
+            reasons.append(
+                (grade, f"{entry.label} {number} {_UNIT_WORDS.get(entry.unit, entry.unit)}, CTCAE grade {grade}")
+            )
     return tuple(reason for _, reason in sorted(reasons, key=lambda item: -item[0]))
 
 

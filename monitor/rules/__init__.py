@@ -14,9 +14,25 @@ How to add one: docs/rules.md.
 """
 
 from monitor.rules.registry import (
-    CLINICAL_RULES, GRADED_RULES, REGISTRY, RULE_NAMED, RULES, TECHNICAL_RULES, Findings, Rule,
+    CLINICAL_RULES,
+    GRADED_RULES,
+    REGISTRY,
+    RULE_NAMED,
+    RULES,
+    TECHNICAL_RULES,
+    Findings,
+    Rule,
     in_step_order,
 )
 
-__all__ = ["CLINICAL_RULES", "GRADED_RULES", "REGISTRY", "RULE_NAMED", "RULES", "TECHNICAL_RULES",
-           "Findings", "Rule", "in_step_order"]
+__all__ = [
+    "CLINICAL_RULES",
+    "GRADED_RULES",
+    "REGISTRY",
+    "RULE_NAMED",
+    "RULES",
+    "TECHNICAL_RULES",
+    "Findings",
+    "Rule",
+    "in_step_order",
+]

@@ -32,8 +32,7 @@ def aki_level(patient: Patient, config: EngineConfig) -> Level | None:
     kidney = patient.kidney
     if kidney is None or kidney.stage == 0:
         return None
-    severity = (config.aki_stage_1_severity, config.aki_stage_2_severity,
-                config.aki_stage_3_severity)[kidney.stage - 1]
+    severity = (config.aki_stage_1_severity, config.aki_stage_2_severity, config.aki_stage_3_severity)[kidney.stage - 1]
     return Level(severity, kidney.stage, lambda: (describe_stage(kidney, config),))
 
 
@@ -43,7 +42,10 @@ def aki_timing(config: EngineConfig) -> Timing:
 
 
 RULE = Rule(
-    name="aki", timing=aki_timing, precedence=1, ward_level=False,
+    name="aki",
+    timing=aki_timing,
+    precedence=1,
+    ward_level=False,
     level=lambda f: aki_level(f.patient, f.config),
     enabled=lambda config: config.aki_rule,
 )

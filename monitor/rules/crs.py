@@ -22,8 +22,14 @@ from monitor.trends import EarlyWarning
 from monitor.wire import SEVERITY_RANK
 
 
-def crs_level(patient: Patient, a: Assessment, early: EarlyWarning, config: EngineConfig,
-              episode_open: bool, ward: Level | None = None) -> Level | None:
+def crs_level(
+    patient: Patient,
+    a: Assessment,
+    early: EarlyWarning,
+    config: EngineConfig,
+    episode_open: bool,
+    ward: Level | None = None,
+) -> Level | None:
     """With a CRS grade, the CRS policy sets the severity. Without one, in the risk period or
     while the episode is open, the ward rule does — NEWS2, or the deterioration warning
     (`ward`) where it is on: in a patient at risk of CRS every deterioration is watched as
@@ -35,27 +41,29 @@ def crs_level(patient: Patient, a: Assessment, early: EarlyWarning, config: Engi
     if severity is None and config.news2_within_crs_episode and (a.risk_period or episode_open):
         if config.deterioration_rule:
             if ward is not None:
-                return ward._replace(grade=a.grade, explain=lambda: (
-                    "no CRS grade now",) + ward.explain())
+                return ward._replace(grade=a.grade, explain=lambda: ("no CRS grade now",) + ward.explain())
             return None
         severity = news2_severity(a.news2_band, config)
     if severity is None:
         return None
-    if (ward is not None and config.deterioration_rule
-            and SEVERITY_RANK[ward.severity] > SEVERITY_RANK[severity]):
+    if ward is not None and config.deterioration_rule and SEVERITY_RANK[ward.severity] > SEVERITY_RANK[severity]:
         # A graded patient sliding by the other measurements (the warning leaves the fever
         # to the grade in a risk period): the warning raises the episode, as a trend does.
-        return Level(ward.severity, a.grade, lambda: crs_reasons(patient, a, early, config)
-                     + ward.explain(), at_once=True)
+        return Level(
+            ward.severity, a.grade, lambda: crs_reasons(patient, a, early, config) + ward.explain(), at_once=True
+        )
     # No persistence for a fever (ASTCT counts it at once) nor for an early warning (a trend
     # over hours already persists); the other criteria must hold, against motion and noise.
     raised_by_trend = warned and severity != graded
-    return Level(severity, a.grade, lambda: crs_reasons(patient, a, early, config),
-                 at_once=raised_by_trend or (a.grade == 1 and a.fever))
+    return Level(
+        severity,
+        a.grade,
+        lambda: crs_reasons(patient, a, early, config),
+        at_once=raised_by_trend or (a.grade == 1 and a.fever),
+    )
 
 
-def crs_reasons(patient: Patient, a: Assessment, early: EarlyWarning,
-                config: EngineConfig) -> tuple[str, ...]:
+def crs_reasons(patient: Patient, a: Assessment, early: EarlyWarning, config: EngineConfig) -> tuple[str, ...]:
     value = patient.value
     reasons = [f"provisional ASTCT grade {a.grade}" if a.grade else "no CRS grade now"]
     if a.fever:
@@ -84,8 +92,9 @@ def crs_reasons(patient: Patient, a: Assessment, early: EarlyWarning,
     return tuple(reasons)
 
 
-def early_warning_of(patient: Patient, a: Assessment, at: float, vitals: bool, crs_open: bool,
-                     config: EngineConfig) -> tuple[Assessment, EarlyWarning]:
+def early_warning_of(
+    patient: Patient, a: Assessment, at: float, vitals: bool, crs_open: bool, config: EngineConfig
+) -> tuple[Assessment, EarlyWarning]:
     """The assessment with the CRS early warning, and the warning. It is for a febrile
     risk-period patient, or one whose fever treatment has masked (ASTCT); the baseline stays
     while the episode is open."""
@@ -110,7 +119,10 @@ def _follow_trends(patient: Patient, a: Assessment, at: float, config: EngineCon
         patient.baseline = trends.baseline(window, at, config)
     patient.trend_at = at
     patient.early_warning = trends.early_warning(
-        patient.value, trends.slopes(window, at, config), patient.baseline, a.shock_index,
+        patient.value,
+        trends.slopes(window, at, config),
+        patient.baseline,
+        a.shock_index,
         config,
     )
 
@@ -118,20 +130,22 @@ def _follow_trends(patient: Patient, a: Assessment, at: float, config: EngineCon
 def watched_as_crs(patient: Patient, a: Assessment, config: EngineConfig) -> bool:
     """Whether the CRS episode speaks for the ward rules: an open one, or a patient in the
     risk period (`news2_within_crs_episode`)."""
-    return config.news2_within_crs_episode and (
-        patient.episodes["crs"].episode_id is not None or a.risk_period)
+    return config.news2_within_crs_episode and (patient.episodes["crs"].episode_id is not None or a.risk_period)
 
 
 def crs_timing(config: EngineConfig) -> Timing:
-    return Timing(config.crs_persistence_s, config.crs_downgrade_after_min * 60,
-                  config.crs_resolve_after_h * 3600)
+    return Timing(config.crs_persistence_s, config.crs_downgrade_after_min * 60, config.crs_resolve_after_h * 3600)
 
 
 RULE = Rule(
-    name="crs", timing=crs_timing, precedence=0, graded=True,
+    name="crs",
+    timing=crs_timing,
+    precedence=0,
+    graded=True,
     # lab context (CTCAE grade ≥ 2 in force) after the rule's own reasons: monitor/organs/reasons.py
-    level=lambda f: with_lab_context(crs_level(f.patient, f.a, f.early, f.config, f.crs_open, f.ward),
-                                     f.patient, f.config),
+    level=lambda f: with_lab_context(
+        crs_level(f.patient, f.a, f.early, f.config, f.crs_open, f.ward), f.patient, f.config
+    ),
     ungraded_timing=news2_timing,  # an episode that has had no CRS grade is a NEWS2 deterioration
     takes_over=watched_as_crs,
 )

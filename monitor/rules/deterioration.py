@@ -17,8 +17,15 @@ from monitor.rules.registry import Rule
 from monitor.wire import SEVERITY_RANK
 
 
-def ward_finding(warning: HourlyWarning, floor: ConfirmedNews2, patient: Patient, a: Assessment,
-                 at: float, vitals: bool, config: EngineConfig) -> Level | None:
+def ward_finding(
+    warning: HourlyWarning,
+    floor: ConfirmedNews2,
+    patient: Patient,
+    a: Assessment,
+    at: float,
+    vitals: bool,
+    config: EngineConfig,
+) -> Level | None:
     """Score the hour if it is due, let the NEWS2 floor observe the step, and level the
     patient: the finding the `deterioration` and `crs` rules read in this step."""
     if at >= patient.deterioration_due:
@@ -26,12 +33,18 @@ def ward_finding(warning: HourlyWarning, floor: ConfirmedNews2, patient: Patient
     floor_score = floor.score_of(a)
     floor.observe(patient, at, floor_score, vitals)
     severity = floor.severity(patient)
-    return deterioration_level(patient, a, warning.level(patient), None if severity is None
-                               else (severity, floor.threshold(severity), floor_score), config)
+    return deterioration_level(
+        patient,
+        a,
+        warning.level(patient),
+        None if severity is None else (severity, floor.threshold(severity), floor_score),
+        config,
+    )
 
 
-def deterioration_level(patient: Patient, a: Assessment, warned: Level | None,
-                        floor: tuple[str, int, int] | None, config: EngineConfig) -> Level | None:
+def deterioration_level(
+    patient: Patient, a: Assessment, warned: Level | None, floor: tuple[str, int, int] | None, config: EngineConfig
+) -> Level | None:
     """The deterioration rule: the hourly warning's level (`warned`), never below NEWS2's own
     response once a repeat observation confirms it (`floor`: its severity, "medium" or
     "high", the NEWS2 score it holds from, and the score as it reads it now;
@@ -39,21 +52,22 @@ def deterioration_level(patient: Patient, a: Assessment, warned: Level | None,
     if floor is None:
         return warned
     name, threshold, score = floor
-    severity = (config.deterioration_high_severity if name == "high"
-                else config.deterioration_medium_severity)
+    severity = config.deterioration_high_severity if name == "high" else config.deterioration_medium_severity
     if warned is not None and SEVERITY_RANK[warned.severity] >= SEVERITY_RANK[severity]:
         return warned
     response = "emergency response" if name == "high" else "urgent clinical review"
     read = "" if score == a.news2_score else f" without the temperature's {a.news2_score - score}"
-    said = (f"NEWS2 {score}{read} on repeat observations (≥ {threshold}: {response}, RCP 2017)"
-            if score >= threshold else
-            f"NEWS2 ≥ {threshold} on repeat observations ({response}, RCP 2017), now {score}{read}")
-    return Level(severity, None, lambda: (said,) + news2_reasons(patient, a, config)[1:],
-                 at_once=True)
+    said = (
+        f"NEWS2 {score}{read} on repeat observations (≥ {threshold}: {response}, RCP 2017)"
+        if score >= threshold
+        else f"NEWS2 ≥ {threshold} on repeat observations ({response}, RCP 2017), now {score}{read}"
+    )
+    return Level(severity, None, lambda: (said,) + news2_reasons(patient, a, config)[1:], at_once=True)
 
 
 RULE = Rule(
-    name="deterioration", precedence=1,
+    name="deterioration",
+    precedence=1,
     # the hourly machines persist and resolve; the episode follows them at once
     timing=lambda config: Timing(0.0, 0.0, 0.0),
     level=lambda f: with_lab_context(f.ward, f.patient, f.config),  # monitor/organs/reasons.py

@@ -57,7 +57,8 @@ def icans_level(patient: Patient, config: EngineConfig) -> Level | None:
     grade = neuro.grade.grade
     severity = icans_severity(grade, config)
     if ice_fall(neuro, patient.therapy_at) >= config.icans_ice_fall_points and (
-            severity is None or SEVERITY_RANK[severity] < SEVERITY_RANK[config.icans_ice_fall_severity]):
+        severity is None or SEVERITY_RANK[severity] < SEVERITY_RANK[config.icans_ice_fall_severity]
+    ):
         severity = config.icans_ice_fall_severity
     if severity is None:
         return None
@@ -82,7 +83,7 @@ def icans_reasons(neuro: NeuroState, therapy_at: float | None) -> tuple[str, ...
 
 
 def ice_words(neuro: NeuroState, therapy_at: float | None) -> str:
-    """"ICE 5", with the patient's best since therapy when the ICE is below it."""
+    """ "ICE 5", with the patient's best since therapy when the ICE is below it."""
     ice, best = neuro.current.ice, neuro.best_since(therapy_at)
     if ice is None or best is None or best[0] <= ice:
         return f"ICE {ice}"
@@ -97,7 +98,10 @@ def icans_timing(config: EngineConfig) -> Timing:
 
 
 RULE = Rule(
-    name="icans", precedence=1, timing=icans_timing, ward_level=False,
+    name="icans",
+    precedence=1,
+    timing=icans_timing,
+    ward_level=False,
     level=lambda f: icans_level(f.patient, f.config),
     enabled=lambda config: config.icans_rule,
 )

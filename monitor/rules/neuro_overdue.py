@@ -22,13 +22,18 @@ def overdue_level(patient: Patient, config: EngineConfig) -> Level | None:
     if due is None or end is None or not due <= at < end:
         return None
     hours = int((at - neuro.assessed_at) // 3600)
-    return Level(config.neuro_overdue_severity, None, lambda: (
-        f"no neurological assessment for {hours} h (due every {config.neuro_overdue_after_h:g} h)",),
-        at_once=True)
+    return Level(
+        config.neuro_overdue_severity,
+        None,
+        lambda: (f"no neurological assessment for {hours} h (due every {config.neuro_overdue_after_h:g} h)",),
+        at_once=True,
+    )
 
 
 RULE = Rule(
-    name="neuro_overdue", precedence=2, clinical=False,
+    name="neuro_overdue",
+    precedence=2,
+    clinical=False,
     # The next assessment ends it at once: it is the thing that was missing.
     timing=lambda config: Timing(0.0, 0.0, 0.0),
     level=lambda f: overdue_level(f.patient, f.config),

@@ -14,8 +14,13 @@ from monitor.rules.registry import Rule
 from monitor.scores.news2 import COMPONENTS
 from monitor.severity import news2_severity
 
-_NEWS2_VALUE = {"respiratory_rate": RESPIRATORY_RATE, "spo2": SPO2, "systolic_bp": SYSTOLIC,
-                "heart_rate": HEART_RATE, "temperature": TEMPERATURE}
+_NEWS2_VALUE = {
+    "respiratory_rate": RESPIRATORY_RATE,
+    "spo2": SPO2,
+    "systolic_bp": SYSTOLIC,
+    "heart_rate": HEART_RATE,
+    "temperature": TEMPERATURE,
+}
 
 
 def news2_level(patient: Patient, a: Assessment, config: EngineConfig) -> Level | None:
@@ -26,14 +31,15 @@ def news2_level(patient: Patient, a: Assessment, config: EngineConfig) -> Level 
 
 
 def news2_reasons(patient: Patient, a: Assessment, config: EngineConfig) -> tuple[str, ...]:
-    reasons = [f"NEWS2 {a.news2_score} ({a.news2_band.replace('_', '-')} band)"
-               + ("" if a.news2_complete else ", some parameters missing")]
+    reasons = [
+        f"NEWS2 {a.news2_score} ({a.news2_band.replace('_', '-')} band)"
+        + ("" if a.news2_complete else ", some parameters missing")
+    ]
     for name, points in zip(COMPONENTS, a.news2_components):
         if points < 2:
             continue
         if name in _NEWS2_VALUE:
-            reasons.append(f"{describe(_NEWS2_VALUE[name], patient.value[_NEWS2_VALUE[name]])} "
-                           f"scores {points}")
+            reasons.append(f"{describe(_NEWS2_VALUE[name], patient.value[_NEWS2_VALUE[name]])} scores {points}")
         elif name == "air_or_oxygen":
             reasons.append(f"on oxygen scores {points}")
         elif name == "consciousness":
@@ -42,12 +48,15 @@ def news2_reasons(patient: Patient, a: Assessment, config: EngineConfig) -> tupl
 
 
 def news2_timing(config: EngineConfig) -> Timing:
-    return Timing(config.news2_persistence_s, config.news2_downgrade_after_min * 60,
-                  config.news2_resolve_after_min * 60)
+    return Timing(
+        config.news2_persistence_s, config.news2_downgrade_after_min * 60, config.news2_resolve_after_min * 60
+    )
 
 
 RULE = Rule(
-    name="news2", timing=news2_timing, precedence=1,
+    name="news2",
+    timing=news2_timing,
+    precedence=1,
     level=lambda f: news2_level(f.patient, f.a, f.config),
     enabled=lambda config: not config.deterioration_rule,
     yields_to="crs",

@@ -96,5 +96,4 @@ GRADED_RULES: frozenset[str] = frozenset(rule.name for rule in REGISTRY if rule.
 
 def in_step_order(config: EngineConfig) -> tuple[Rule, ...]:
     """The rules on under `config`, in the order a step levels them and publishes alerts."""
-    return tuple(sorted((rule for rule in REGISTRY if rule.enabled(config)),
-                        key=lambda rule: rule.precedence))
+    return tuple(sorted((rule for rule in REGISTRY if rule.enabled(config)), key=lambda rule: rule.precedence))

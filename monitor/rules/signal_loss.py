@@ -14,12 +14,13 @@ from monitor.signals import lost_signals
 def signal_loss_level(patient: Patient, config: EngineConfig) -> Level | None:
     if True not in patient.lost:
         return None
-    return Level(config.signal_loss_severity, None, lambda: lost_signals(patient, config),
-                 at_once=True)
+    return Level(config.signal_loss_severity, None, lambda: lost_signals(patient, config), at_once=True)
 
 
 RULE = Rule(
-    name="signal_loss", precedence=2, clinical=False,
+    name="signal_loss",
+    precedence=2,
+    clinical=False,
     timing=lambda config: Timing(0.0, 0.0, config.signal_loss_resolve_after_s),
     level=lambda f: signal_loss_level(f.patient, f.config),
 )

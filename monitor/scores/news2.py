@@ -18,7 +18,12 @@ from monitor.catalogue import CATALOGUE
 
 #: Contract order of the components in `PatientStatus.news2.components`.
 COMPONENTS: tuple[str, ...] = (
-    "respiratory_rate", "spo2", "air_or_oxygen", "systolic_bp", "heart_rate", "consciousness",
+    "respiratory_rate",
+    "spo2",
+    "air_or_oxygen",
+    "systolic_bp",
+    "heart_rate",
+    "consciousness",
     "temperature",
 )
 RESPIRATION, SPO2, AIR_OR_OXYGEN, SYSTOLIC, PULSE, CONSCIOUSNESS, TEMPERATURE = range(7)
@@ -146,8 +151,7 @@ class News2Score(NamedTuple):
         return dict(zip(COMPONENTS, self.components))
 
 
-def band_of(score: int, components: tuple[int, ...] | list[int], key: int = 5,
-            emergency: int = 7, red: int = 3) -> str:
+def band_of(score: int, components: tuple[int, ...] | list[int], key: int = 5, emergency: int = 7, red: int = 3) -> str:
     """`low`, `low_medium` (a single parameter scoring 3, total below the key threshold),
     `medium` (5–6) or `high` (≥ 7), as the contract names the RCP's clinical risk bands."""
     if score >= emergency:
@@ -185,7 +189,6 @@ def news2(
         0 if consciousness is None else consciousness_points(consciousness),
         0 if temperature is None else temperature_points(temperature),
     )
-    complete = None not in (respiratory_rate, spo2, systolic_bp, heart_rate, consciousness,
-                            temperature)
+    complete = None not in (respiratory_rate, spo2, systolic_bp, heart_rate, consciousness, temperature)
     score = sum(components)
     return News2Score(score, band_of(score, components, key, emergency, red), complete, components)

@@ -26,8 +26,11 @@ def shock_index(heart_rate: float | None, systolic_bp: float | None) -> float | 
 
 
 def qsofa(
-    respiratory_rate: float | None, systolic_bp: float | None, consciousness: str | None,
-    rate_threshold: float = 22.0, systolic_threshold: float = 100.0,
+    respiratory_rate: float | None,
+    systolic_bp: float | None,
+    consciousness: str | None,
+    rate_threshold: float = 22.0,
+    systolic_threshold: float = 100.0,
 ) -> int | None:
     """qSOFA 0–3, or None without a respiratory rate and a systolic BP.
 

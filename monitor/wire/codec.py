@@ -54,10 +54,7 @@ def describe_validation_error(error: ValidationError) -> str:
         elif item["type"] == "missing":
             reasons.append(f"{field} is required")
         elif item["type"] == "union_tag_invalid":
-            reasons.append(
-                f"type {_shorten(item['input'].get('type'))} is not one of "
-                f"{item['ctx']['expected_tags']}"
-            )
+            reasons.append(f"type {_shorten(item['input'].get('type'))} is not one of {item['ctx']['expected_tags']}")
         else:
             message = item["msg"][:1].lower() + item["msg"][1:]
             reasons.append(f"{field} {_shorten(item['input'])}: {message}")

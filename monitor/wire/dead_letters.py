@@ -25,21 +25,33 @@ from monitor.wire.outputs import DeadLetter
 PAYLOAD_KEPT = 64 * 1024
 
 
-def dead_letter(topic: str, partition: int | None, offset: int | None, reason: str,
-                payload: bytes | str | None, extra: dict[str, Any] | None = None) -> bytes:
+def dead_letter(
+    topic: str,
+    partition: int | None,
+    offset: int | None,
+    reason: str,
+    payload: bytes | str | None,
+    extra: dict[str, Any] | None = None,
+) -> bytes:
     """The dead-letter message for one message that could not be used, keeping its original
     bytes as text (undecodable bytes escaped, never dropped), cut to `PAYLOAD_KEPT` bytes with
     the original's size and digest. `extra` adds fields, which the contract lets every
     consumer ignore (e.g. the dispatcher's attempt history of a page)."""
     raw = payload.encode("utf-8", errors="surrogatepass") if isinstance(payload, str) else payload or b""
     kept = raw[:PAYLOAD_KEPT]
-    letter = encode(DeadLetter(
-        topic=topic, partition=partition, offset=offset, reason=reason,
-        payload=kept.decode("utf-8", errors="backslashreplace"),
-        received_at=datetime.now(timezone.utc),
-        payload_bytes=len(raw), payload_sha256=hashlib.sha256(raw).hexdigest(),
-        payload_truncated=len(raw) > PAYLOAD_KEPT,
-    ))
+    letter = encode(
+        DeadLetter(
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            reason=reason,
+            payload=kept.decode("utf-8", errors="backslashreplace"),
+            received_at=datetime.now(timezone.utc),
+            payload_bytes=len(raw),
+            payload_sha256=hashlib.sha256(raw).hexdigest(),
+            payload_truncated=len(raw) > PAYLOAD_KEPT,
+        )
+    )
     if not extra:
         return letter
     return orjson.dumps({**orjson.loads(letter), **extra})

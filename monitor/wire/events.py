@@ -6,14 +6,21 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from monitor.catalogue import CATALOGUE, LAB_TESTS
-
 from monitor.wire.timestamps import Timestamp
 from monitor.wire.vitals import PatientId
 
 Therapy = Literal["car-t", "bispecific", "other-immunotherapy", "infection"]
 OxygenDevice = Literal[
-    "room_air", "blow_by", "nasal_cannula", "high_flow_nasal_cannula", "face_mask",
-    "non_rebreather", "venturi", "cpap", "bipap", "ventilator",
+    "room_air",
+    "blow_by",
+    "nasal_cannula",
+    "high_flow_nasal_cannula",
+    "face_mask",
+    "non_rebreather",
+    "venturi",
+    "cpap",
+    "bipap",
+    "ventilator",
 ]
 Drug = Literal["tocilizumab", "siltuximab", "corticosteroid", "antipyretic"]
 
@@ -96,18 +103,22 @@ class LabEvent(_Event):
             raise ValueError(f"unit is required for {entry.name}: one of {_accepted(entry)}")
         unit = entry.unit_for(spelling)
         if unit is None:
-            raise ValueError(f"unit {spelling!r} is not accepted for {entry.name}: "
-                             f"one of {_accepted(entry)}")
+            raise ValueError(f"unit {spelling!r} is not accepted for {entry.name}: one of {_accepted(entry)}")
         canonical = unit.to_canonical(float(value))
         if not entry.within_bounds(canonical):
             low, high = entry.bounds
-            raise ValueError(f"{entry.name} {value} {spelling} is outside the plausible bounds "
-                             f"{low:g}–{high:g} {entry.unit}")
+            raise ValueError(
+                f"{entry.name} {value} {spelling} is outside the plausible bounds {low:g}–{high:g} {entry.unit}"
+            )
         # Re-reading our own output converts nothing (the canonical unit is the identity) and
         # keeps the unit it first came in.
         received = data.get("received_unit")
-        return {**data, "value": canonical, "unit": entry.unit,
-                "received_unit": received if isinstance(received, str) else spelling.strip()}
+        return {
+            **data,
+            "value": canonical,
+            "unit": entry.unit,
+            "received_unit": received if isinstance(received, str) else spelling.strip(),
+        }
 
 
 def _accepted(entry) -> str:
@@ -163,12 +174,25 @@ class NeuroEvent(_Event):
 
 ClinicalEvent = Annotated[
     Union[
-        TherapyEvent, OxygenEvent, VasopressorEvent, MedicationEvent, Spo2TargetEvent,
-        DischargeEvent, LabEvent, NeuroEvent,
+        TherapyEvent,
+        OxygenEvent,
+        VasopressorEvent,
+        MedicationEvent,
+        Spo2TargetEvent,
+        DischargeEvent,
+        LabEvent,
+        NeuroEvent,
     ],
     Field(discriminator="type"),
 ]
 
 CLINICAL_EVENT_TYPES: tuple[str, ...] = (
-    "therapy", "oxygen", "vasopressor", "medication", "spo2_target", "discharge", "lab", "neuro",
+    "therapy",
+    "oxygen",
+    "vasopressor",
+    "medication",
+    "spo2_target",
+    "discharge",
+    "lab",
+    "neuro",
 )

@@ -83,5 +83,4 @@ def plain_vitals(document: dict[str, Any]) -> VitalSigns | None:
     if not measured or fields["patient_id"] is None or fields["ts"] is None:
         return None
     # pydantic's fields set: the fields the sender gave, None or not
-    return trusted(VitalSigns, fields, [key for key in document if key in fields] if extra
-                   else document)
+    return trusted(VitalSigns, fields, [key for key in document if key in fields] if extra else document)

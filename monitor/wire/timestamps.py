@@ -10,9 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
 
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
-)
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 def parse_timestamp(value: Any) -> datetime:
@@ -24,9 +22,7 @@ def parse_timestamp(value: Any) -> datetime:
     if not isinstance(value, str):
         raise ValueError(f"timestamp {value!r} must be an RFC 3339 string")
     if not _RFC3339.match(value):
-        raise ValueError(
-            f"timestamp {value!r} is not RFC 3339 with an offset (e.g. 2026-11-23T18:00:00Z)"
-        )
+        raise ValueError(f"timestamp {value!r} is not RFC 3339 with an offset (e.g. 2026-11-23T18:00:00Z)")
     try:
         parsed = datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))
     except ValueError:

@@ -60,9 +60,7 @@ class VitalSigns(BaseModel):
     @model_validator(mode="after")
     def _has_a_measurement(self) -> "VitalSigns":
         if all(getattr(self, name) is None for name in MEASUREMENTS):
-            raise ValueError(
-                "no measurement: at least one of " + ", ".join(MEASUREMENTS) + " is required"
-            )
+            raise ValueError("no measurement: at least one of " + ", ".join(MEASUREMENTS) + " is required")
         return self
 
     def measurements(self) -> dict[str, float]:

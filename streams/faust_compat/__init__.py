@@ -35,5 +35,8 @@ _MISSING = missing_on_classes()
 if _MISSING:
     # The worker works inside these; with one renamed it must not run (it would lose records
     # or stall silently). See the docstring for what each is for.
-    raise RuntimeError("this faust-streaming/aiokafka lacks " + ", ".join(_MISSING) +
-                       ": streams/faust_compat/ needs updating (pins: pyproject.toml)")
+    raise RuntimeError(
+        "this faust-streaming/aiokafka lacks "
+        + ", ".join(_MISSING)
+        + ": streams/faust_compat/ needs updating (pins: pyproject.toml)"
+    )

@@ -131,8 +131,9 @@ class BatchLane:
     in_hand: Callable[[TP, int | None], None] | None = None
 
 
-async def take_in_produce_order(take: Callable[[InputRecord], Awaitable[None]],
-                                batch: Sequence[PartitionRecords], still_current: Callable[[], bool]) -> bool:
+async def take_in_produce_order(
+    take: Callable[[InputRecord], Awaitable[None]], batch: Sequence[PartitionRecords], still_current: Callable[[], bool]
+) -> bool:
     """Hand every record of `batch` to `take`; False if a rebalance cut the batch short."""
     with table_partition() as move_to:
         for count, record in enumerate(in_produce_order(batch), 1):
@@ -175,8 +176,7 @@ class BatchLaneConsumer(_MixedInto):
         for tp, tp_records in records.items():
             if not tp_records:
                 continue
-            if (active_partitions is not None and tp not in active_partitions
-                    and tp not in self._buffered_partitions):
+            if active_partitions is not None and tp not in active_partitions and tp not in self._buffered_partitions:
                 continue  # paused: streams/faust_compat/kafka_transport.py already seeks these back
             app.monitor.track_tp_end_offset(tp, self.highwater(tp))
             if tp.topic in lane_of_transport.topics:
@@ -199,8 +199,7 @@ class BatchLaneConsumer(_MixedInto):
 
         return still_current
 
-    async def _take_batch(self, lane_of_transport: BatchLane, lane: list[PartitionRecords],
-                          generation_id: int) -> None:
+    async def _take_batch(self, lane_of_transport: BatchLane, lane: list[PartitionRecords], generation_id: int) -> None:
         read_offset = self._read_offset
         fresh: list[PartitionRecords] = []
         for tp, tp_records in lane:
@@ -291,8 +290,9 @@ class BatchLaneConsumer(_MixedInto):
             state = self.__dict__["_crsmon_held_back"] = (generation_id, {})
         return state[1]
 
-    def _acknowledge_stored(self, held: dict[TP, tuple[int, int]],
-                            safe_offset: Callable[[str, int], int | None]) -> None:
+    def _acknowledge_stored(
+        self, held: dict[TP, tuple[int, int]], safe_offset: Callable[[str, int], int | None]
+    ) -> None:
         """Acknowledge what is stored of every partition held back — also of partitions not in
         this batch: a patient written on a record of `clinical-events` is stored for `vitals`."""
         for tp, (first, last) in list(held.items()):

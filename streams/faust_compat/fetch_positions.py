@@ -52,8 +52,7 @@ class FetchView:
 
 def buffered_in_agents(app: Any) -> int:
     """Records Faust's agents hold in their channels, not yet taken."""
-    return sum(agent.channel.queue.qsize() for agent in app.agents.values()
-               if hasattr(agent.channel, "queue"))
+    return sum(agent.channel.queue.qsize() for agent in app.agents.values() if hasattr(agent.channel, "queue"))
 
 
 def committed_offset(consumer: Any, tp: TP) -> int | None:

@@ -41,17 +41,23 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         wait_ms = cast(Transport, self.transport).fetch_max_wait_ms  # the one below creates us
         # The consumer hands this to its Fetcher in start(); fail loudly if aiokafka renames it.
         if not hasattr(consumer, "_fetch_max_wait_ms"):
-            raise RuntimeError("aiokafka.AIOKafkaConsumer has no _fetch_max_wait_ms; "
-                               "streams/faust_compat/ needs updating for this aiokafka")
+            raise RuntimeError(
+                "aiokafka.AIOKafkaConsumer has no _fetch_max_wait_ms; "
+                "streams/faust_compat/ needs updating for this aiokafka"
+            )
         consumer._fetch_max_wait_ms = wait_ms  # noqa: SLF001
         contact = cast(Transport, self.transport).broker_contact
         if contact is not None:
             note_answers(consumer, contact)
         return consumer
 
-
-    async def _fetch_records(self, consumer: aiokafka.AIOKafkaConsumer, active_partitions: Any,
-                             timeout: float | None = None, max_records: int | None = None) -> Any:
+    async def _fetch_records(
+        self,
+        consumer: aiokafka.AIOKafkaConsumer,
+        active_partitions: Any,
+        timeout: float | None = None,
+        max_records: int | None = None,
+    ) -> Any:
         """Records of the partitions Faust will take, and no others (streams/lost_records.py).
 
         Faust hands aiokafka its live set of active partitions, which recovery can empty while
@@ -81,8 +87,9 @@ def note_answers(consumer: aiokafka.AIOKafkaConsumer, contact: BrokerContact) ->
     or an exception when none came. Wrapped on this instance only."""
     client = getattr(consumer, "_client", None)
     if client is None or not hasattr(client, "send"):
-        raise RuntimeError("aiokafka.AIOKafkaConsumer has no _client.send; "
-                           "streams/faust_compat/ needs updating for this aiokafka")
+        raise RuntimeError(
+            "aiokafka.AIOKafkaConsumer has no _client.send; streams/faust_compat/ needs updating for this aiokafka"
+        )
     send = client.send
 
     async def send_and_note(*args: Any, **kwargs: Any) -> Any:
@@ -98,8 +105,9 @@ class _Consumer(BatchLaneConsumer, faust_aiokafka.Consumer):
         super().__init__(*args, **kwargs)
         missing = missing_on(self, "faust.transport.consumer.Consumer")
         if missing:
-            raise RuntimeError("this faust-streaming's consumer lacks " + ", ".join(missing) +
-                               ": streams/faust_compat/ needs updating")
+            raise RuntimeError(
+                "this faust-streaming's consumer lacks " + ", ".join(missing) + ": streams/faust_compat/ needs updating"
+            )
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)

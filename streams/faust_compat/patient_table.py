@@ -83,8 +83,12 @@ class PatientStateTable(faust.Table):
             return
         error = delivery.exception()
         if error is not None:
-            log.error("a patient's state did not reach the table's changelog (%s: %s); it is "
-                      "written again on the patient's next checkpoint", type(error).__name__, error)
+            log.error(
+                "a patient's state did not reach the table's changelog (%s: %s); it is "
+                "written again on the patient's next checkpoint",
+                type(error).__name__,
+                error,
+            )
             return
         metadata = delivery.result()
         self.data.set_persisted_offset(metadata.topic_partition, metadata.offset)
@@ -93,7 +97,11 @@ class PatientStateTable(faust.Table):
 def patient_state_table(app: faust.App, name: str, partitions: int) -> PatientStateTable:
     """Register the table with the app, as `app.Table()` would for Faust's own class."""
     table = PatientStateTable(
-        app, name=name, beacon=app.tables.beacon, key_type=bytes, value_type=bytes,
+        app,
+        name=name,
+        beacon=app.tables.beacon,
+        key_type=bytes,
+        value_type=bytes,
         partitions=partitions,
         # a copy: Faust's RocksDB store takes keys out of the dict it is given
         options=dict(ROCKSDB_OPTIONS) if str(app.conf.store).startswith("rocksdb") else None,

@@ -56,6 +56,5 @@ class TestAuthority:
 
 def _pkcs8(key_pem: bytes, password: str | None) -> bytes:
     key = serialization.load_pem_private_key(key_pem, password=None)
-    encryption = (serialization.BestAvailableEncryption(password.encode()) if password
-                  else serialization.NoEncryption())
+    encryption = serialization.BestAvailableEncryption(password.encode()) if password else serialization.NoEncryption()
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)

@@ -14,8 +14,7 @@ START = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
 class Bedside:
     """One patient's events, sent through the real decoder to an engine, with the outputs kept."""
 
-    def __init__(self, engine: Engine | None = None, patient_id: str = "MRN-000123",
-                 start: datetime = START) -> None:
+    def __init__(self, engine: Engine | None = None, patient_id: str = "MRN-000123", start: datetime = START) -> None:
         self.engine = engine or Engine()
         self.patient_id = patient_id
         self.now = start
@@ -54,8 +53,9 @@ class Bedside:
         return self.event(when, type="discharge")
 
     def acknowledge(self, when: datetime, episode_id: str, by: str = "rn-4411") -> Outputs:
-        return self._keep(self.engine.observe(Acknowledgement(
-            episode_id=episode_id, patient_id=self.patient_id, ts=when, by=by)))
+        return self._keep(
+            self.engine.observe(Acknowledgement(episode_id=episode_id, patient_id=self.patient_id, ts=when, by=by))
+        )
 
     def advance(self, when: datetime) -> Outputs:
         return self._keep(self.engine.advance_to(when))

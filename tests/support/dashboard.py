@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from contextlib import contextmanager
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -21,8 +21,13 @@ CHROMIUM = os.environ.get("CRSMON_CHROMIUM", "/usr/bin/chromium")
 #: As root on a closed network: no sandbox (it needs an unprivileged user), and none of the
 #: background connections Chromium makes to Google's hosts, which this network refuses.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -96,14 +101,16 @@ def dashboard_env_with_topics(bootstrap: str, unique: str, topics: tuple[str, ..
 
 def dashboard_env(bootstrap: str, unique: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "CRSMON_BROKER": bootstrap,
-        "CRSMON_DASHBOARD_TOKEN": f"token-{unique}",
-        "CRSMON_TOPIC_PATIENT_STATUS": f"patient-status-{unique}",
-        "CRSMON_TOPIC_ALERTS": f"alerts-{unique}",
-        "CRSMON_TOPIC_ALERT_ACKS": f"alert-acks-{unique}",
-        "CRSMON_TOPIC_CLINICAL_EVENTS": f"clinical-events-{unique}",
-    })
+    env.update(
+        {
+            "CRSMON_BROKER": bootstrap,
+            "CRSMON_DASHBOARD_TOKEN": f"token-{unique}",
+            "CRSMON_TOPIC_PATIENT_STATUS": f"patient-status-{unique}",
+            "CRSMON_TOPIC_ALERTS": f"alerts-{unique}",
+            "CRSMON_TOPIC_ALERT_ACKS": f"alert-acks-{unique}",
+            "CRSMON_TOPIC_CLINICAL_EVENTS": f"clinical-events-{unique}",
+        }
+    )
     return env
 
 
@@ -125,25 +132,57 @@ def screenshot(page: Any, name: str) -> Path:
 
 # -- messages as the worker publishes them ---------------------------------------------------
 
-def status_message(patient_id: str, ts: str, *, ward: str = "5-West", bed: str = "1", news2: int = 1,
-                   band: str = "low", grade: int = 0, fever: bool = False, **latest: float) -> dict:
+
+def status_message(
+    patient_id: str,
+    ts: str,
+    *,
+    ward: str = "5-West",
+    bed: str = "1",
+    news2: int = 1,
+    band: str = "low",
+    grade: int = 0,
+    fever: bool = False,
+    **latest: float,
+) -> dict:
     return {
-        "record": "status", "patient_id": patient_id, "ward": ward, "bed": bed, "ts": ts,
+        "record": "status",
+        "patient_id": patient_id,
+        "ward": ward,
+        "bed": bed,
+        "ts": ts,
         "news2": {"score": news2, "band": band, "complete": True, "components": {}},
         "shock_index": None,
-        "crs": {"grade": grade, "fever": fever, "hypotension": False, "hypoxia": False,
-                "risk_period": True},
+        "crs": {"grade": grade, "fever": fever, "hypotension": False, "hypoxia": False, "risk_period": True},
         "latest": latest or {"heart_rate": 80, "temperature": 37.0, "systolic_bp": 120, "spo2": 97},
     }
 
 
-def alert_message(patient_id: str, episode_id: str, *, status: str = "firing", severity: str = "high",
-                  ward: str = "5-West", bed: str = "1", emitted_at: str, reasons: list[str] | None = None,
-                  crs_grade: int = 2) -> dict:
+def alert_message(
+    patient_id: str,
+    episode_id: str,
+    *,
+    status: str = "firing",
+    severity: str = "high",
+    ward: str = "5-West",
+    bed: str = "1",
+    emitted_at: str,
+    reasons: list[str] | None = None,
+    crs_grade: int = 2,
+) -> dict:
     return {
-        "record": "alert", "alert_id": f"{episode_id}:{status}:{severity}", "episode_id": episode_id,
-        "patient_id": patient_id, "ward": ward, "bed": bed, "status": status, "severity": severity,
-        "rule": "crs", "crs_grade": crs_grade, "news2_score": 6,
+        "record": "alert",
+        "alert_id": f"{episode_id}:{status}:{severity}",
+        "episode_id": episode_id,
+        "patient_id": patient_id,
+        "ward": ward,
+        "bed": bed,
+        "status": status,
+        "severity": severity,
+        "rule": "crs",
+        "crs_grade": crs_grade,
+        "news2_score": 6,
         "reasons": reasons or ["temperature 38.9 °C >= 38.0", "systolic BP 88 mmHg < 90 for 10 min"],
-        "observed_at": emitted_at, "emitted_at": emitted_at,
+        "observed_at": emitted_at,
+        "emitted_at": emitted_at,
     }

@@ -13,7 +13,9 @@ import numpy as np
 from monitor.deterioration import features as feat
 from monitor.deterioration.model import Assessment, Model
 from monitor.parameters import (
-    COUNT, HEART_RATE, SYSTOLIC,
+    COUNT,
+    HEART_RATE,
+    SYSTOLIC,
 )
 from monitor.scores import news2 as chart
 
@@ -79,11 +81,11 @@ def compute(hourly: np.ndarray, on_oxygen: np.ndarray | bool = False) -> feat.Fe
     n = len(hourly)
     oxygen = np.broadcast_to(np.asarray(on_oxygen, dtype=bool), (n,))
     channels = _channels(hourly)
-    current = _latest(channels[:, HOURS - 1 - feat.CARRY_H:, :])
-    recent, recent_n = nanmedian_and_count(channels[:, HOURS - feat.RECENT_H:, :], axis=1)
+    current = _latest(channels[:, HOURS - 1 - feat.CARRY_H :, :])
+    recent, recent_n = nanmedian_and_count(channels[:, HOURS - feat.RECENT_H :, :], axis=1)
     past_end = HOURS - feat.TREND_H
-    past, past_n = nanmedian_and_count(channels[:, past_end - 3:past_end, :], axis=1)
-    base, base_n = nanmedian_and_count(channels[:, :HOURS - feat.BASELINE_LAG_H, :], axis=1)
+    past, past_n = nanmedian_and_count(channels[:, past_end - 3 : past_end, :], axis=1)
+    base, base_n = nanmedian_and_count(channels[:, : HOURS - feat.BASELINE_LAG_H, :], axis=1)
     base = np.where(base_n >= feat.BASELINE_MIN_HOURS, base, np.nan)
     trend = np.where((recent_n > 0) & (past_n > 0), recent - past, np.nan)
     from_base = np.where(recent_n > 0, recent - base, np.nan)
@@ -94,17 +96,19 @@ def compute(hourly: np.ndarray, on_oxygen: np.ndarray | bool = False) -> feat.Fe
     base_feature = np.nan_to_num(np.clip(from_base * direction, 0.0, cap), nan=0.0)
 
     index = {channel: i for i, channel in enumerate(CHANNELS)}
-    news = np.column_stack([
-        _points(current[:, index["respiratory_rate"]], chart.respiration_points),
-        _points(current[:, index["spo2"]], chart.spo2_points),
-        np.where(oxygen, float(chart.air_or_oxygen_points(True)), 0.0),
-        _points(current[:, index["systolic_bp"]], chart.systolic_points),
-        _points(current[:, index["heart_rate"]], chart.pulse_points),
-        _points(current[:, index["temperature"]], chart.temperature_points),
-    ])
+    news = np.column_stack(
+        [
+            _points(current[:, index["respiratory_rate"]], chart.respiration_points),
+            _points(current[:, index["spo2"]], chart.spo2_points),
+            np.where(oxygen, float(chart.air_or_oxygen_points(True)), 0.0),
+            _points(current[:, index["systolic_bp"]], chart.systolic_points),
+            _points(current[:, index["heart_rate"]], chart.pulse_points),
+            _points(current[:, index["temperature"]], chart.temperature_points),
+        ]
+    )
     limit = np.array([feat.NORMAL_LIMIT[c] for c in CHANNELS])
     level_feature = np.nan_to_num(np.clip((current - limit) * direction, 0.0, cap), nan=0.0)
-    recent_hours = channels[:, HOURS - feat.WORST_H:, :] * direction
+    recent_hours = channels[:, HOURS - feat.WORST_H :, :] * direction
     present = ~np.isnan(recent_hours)
     worst = np.where(present, recent_hours, -np.inf).max(axis=1) * direction
     worst[~present.any(axis=1)] = np.nan
@@ -115,7 +119,7 @@ def compute(hourly: np.ndarray, on_oxygen: np.ndarray | bool = False) -> feat.Fe
 
 def group_of(name: str) -> str:
     if name.startswith("news2_"):
-        return name[len("news2_"):]
+        return name[len("news2_") :]
     for channel in feat.CHANNELS:
         if name.startswith(channel + "_"):
             return channel
@@ -134,38 +138,39 @@ def _digits(channel: str) -> int:
 def describe(name: str, f: feat.Features, row: int = 0) -> str:
     index = {c: i for i, c in enumerate(feat.CHANNELS)}
     if name.startswith("news2_"):
-        part = name[len("news2_"):]
+        part = name[len("news2_") :]
         points = int(f.values[row, feat.FEATURES.index(name)])
         if part == "air_or_oxygen":
             return f"on supplemental oxygen (NEWS2 {points})"
         channel = part
         value = f.current[row, index[channel]]
-        return (f"{feat.LABEL[channel]} {value:.{_digits(channel)}f}{feat.UNIT[channel]} "
-                f"(NEWS2 {points})")
+        return f"{feat.LABEL[channel]} {value:.{_digits(channel)}f}{feat.UNIT[channel]} (NEWS2 {points})"
     if name.endswith("_level"):
-        channel = name[:-len("_level")]
+        channel = name[: -len("_level")]
         digits = _digits(channel)
-        return (f"{feat.LABEL[channel]} {f.current[row, index[channel]]:.{digits}f}"
-                f"{feat.UNIT[channel]} (normal limit {feat.NORMAL_LIMIT[channel]:g})")
+        return (
+            f"{feat.LABEL[channel]} {f.current[row, index[channel]]:.{digits}f}"
+            f"{feat.UNIT[channel]} (normal limit {feat.NORMAL_LIMIT[channel]:g})"
+        )
     if name.endswith(f"_worst_{feat.WORST_H}h"):
-        channel = name[:-len(f"_worst_{feat.WORST_H}h")]
+        channel = name[: -len(f"_worst_{feat.WORST_H}h")]
         digits = _digits(channel)
         word = "highest" if feat.DIRECTION[channel] > 0 else "lowest"
-        return (f"{feat.LABEL[channel]} {word} {f.worst[row, index[channel]]:.{digits}f}"
-                f"{feat.UNIT[channel]} in the last {feat.WORST_H} h")
+        return (
+            f"{feat.LABEL[channel]} {word} {f.worst[row, index[channel]]:.{digits}f}"
+            f"{feat.UNIT[channel]} in the last {feat.WORST_H} h"
+        )
     if name.endswith("_trend"):
-        channel = name[:-len("_trend")]
+        channel = name[: -len("_trend")]
         change = f.trend[row, index[channel]]
         return f"{feat.LABEL[channel]} {_signed(change, feat.UNIT[channel], _digits(channel))} over {feat.TREND_H} h"
-    channel = name[:-len("_from_baseline")]
+    channel = name[: -len("_from_baseline")]
     change, base = f.from_baseline[row, index[channel]], f.baseline[row, index[channel]]
     digits = _digits(channel)
-    return (f"{feat.LABEL[channel]} {_signed(change, feat.UNIT[channel], digits)} from baseline "
-            f"{base:.{digits}f}")
+    return f"{feat.LABEL[channel]} {_signed(change, feat.UNIT[channel], digits)} from baseline {base:.{digits}f}"
 
 
-def reason(group: str, parts: dict[str, float], f: feat.Features, least: float,
-           row: int = 0) -> str:
+def reason(group: str, parts: dict[str, float], f: feat.Features, least: float, row: int = 0) -> str:
     if group == "air_or_oxygen":
         return f"on supplemental oxygen [+{sum(parts.values()):.2f}]"
     index = feat.CHANNELS.index(group)
@@ -175,8 +180,9 @@ def reason(group: str, parts: dict[str, float], f: feat.Features, least: float,
         said.append(f"{feat.LABEL[group]} {f.current[row, index]:.{digits}f}{unit}")
     worst = f"{group}_worst_{feat.WORST_H}h"
     if parts.get(worst, 0) >= least:
-        said.append(describe(worst, f, row) if not said else describe(worst, f, row).replace(
-            feat.LABEL[group] + " ", "", 1))
+        said.append(
+            describe(worst, f, row) if not said else describe(worst, f, row).replace(feat.LABEL[group] + " ", "", 1)
+        )
     for name in (f"{group}_trend", f"{group}_from_baseline"):
         if parts.get(name, 0) >= least:
             text = describe(name, f, row)
@@ -186,29 +192,26 @@ def reason(group: str, parts: dict[str, float], f: feat.Features, least: float,
     return f"{', '.join(said)} [+{sum(parts.values()):.2f}]"
 
 
-def assess(model: Model, hourly: np.ndarray, on_oxygen: bool = False, top: int = 3,
-           least: float = 0.05) -> Assessment:
+def assess(model: Model, hourly: np.ndarray, on_oxygen: bool = False, top: int = 3, least: float = 0.05) -> Assessment:
     f = compute(hourly, on_oxygen)
     parts = (np.asarray(f.values) * model.weights)[0]
     by_feature = {name: float(p) for name, p in zip(model.features, parts)}
     groups: dict[str, dict[str, float]] = {}
     for name, value in by_feature.items():
         groups.setdefault(group_of(name), {})[name] = value
-    totals = sorted(((sum(g.values()), name) for name, g in groups.items()),
-                    key=lambda item: -item[0])
-    reasons = tuple(reason(name, groups[name], f, least) for total, name in totals[:top]
-                    if total >= least)
+    totals = sorted(((sum(g.values()), name) for name, g in groups.items()), key=lambda item: -item[0])
+    reasons = tuple(reason(name, groups[name], f, least) for total, name in totals[:top] if total >= least)
     return Assessment(float(parts.sum()), by_feature, reasons)
 
 
-def evaluate(model: Model, minutes: np.ndarray, on_oxygen: bool = False, top: int = 3,
-             least: float = 0.05) -> Assessment:
+def evaluate(
+    model: Model, minutes: np.ndarray, on_oxygen: bool = False, top: int = 3, least: float = 0.05
+) -> Assessment:
     """One engine evaluation from the window's (1440, COUNT) per-minute medians."""
     return assess(model, hourly_medians(minutes), on_oxygen, top, least)
 
 
-def engine_evaluate(self, patient, at: float, news2: int, on_oxygen: bool,
-                    risk_period: bool = False) -> None:
+def engine_evaluate(self, patient, at: float, news2: int, on_oxygen: bool, risk_period: bool = False) -> None:
     """monitor/deterioration/engine_rule.py's HourlyWarning.evaluate as it was (4759c6e), on
     the frozen `assess` above: patched over the engine's in the tests, it must give the same
     alerts. It predates the risk-period rule, which the real ICU stays never meet."""
@@ -229,13 +232,10 @@ def engine_evaluate(self, patient, at: float, news2: int, on_oxygen: bool,
     patient.deterioration = state
     if state.medium.open or state.high.open:
         floor = self.dynamics.news2_high_floor
-        floored = ((f"NEWS2 {news2} (≥ {floor}: emergency response, RCP 2017)",)
-                   if floor and news2 >= floor else ())
-        patient.deterioration_reasons = (
-            f"deterioration score {assessment.score:.2f}",) + floored + assessment.reasons
+        floored = (f"NEWS2 {news2} (≥ {floor}: emergency response, RCP 2017)",) if floor and news2 >= floor else ()
+        patient.deterioration_reasons = (f"deterioration score {assessment.score:.2f}",) + floored + assessment.reasons
     newest = max((t for t in patient.newest_at if t is not None), default=-math.inf)
-    settled = (not state.medium.open and not state.high.open and state.medium.run == 0
-               and state.high.run == 0)
+    settled = not state.medium.open and not state.high.open and state.medium.run == 0 and state.high.run == 0
     if settled and newest < at - feat.HOURS * 3600:
         patient.deterioration_due = math.inf
     else:
@@ -263,7 +263,7 @@ def minutes_until(window, end_minute: int, count: int, columns=slice(COUNT)) -> 
             codes = window.ring[np.arange(low, high + 1) % size][:, columns]
         block = codes / _SCALE
         block[codes == 0] = np.nan
-        result[low - first:high - first + 1] = block
+        result[low - first : high - first + 1] = block
     times = window.times
     start = bisect_left(times, first * 60)
     stop = bisect_left(times, (end_minute + 1) * 60)

@@ -9,8 +9,9 @@ from typing import Any, Callable, Iterable
 from kafka import KafkaConsumer, KafkaProducer
 
 
-def produce(bootstrap: str, topic: str, messages: Iterable[tuple[str | None, bytes | dict]],
-            **client_options: Any) -> None:
+def produce(
+    bootstrap: str, topic: str, messages: Iterable[tuple[str | None, bytes | dict]], **client_options: Any
+) -> None:
     """Send (key, value) pairs in order and wait until the broker has them all.
 
     `client_options` are TLS/SASL keyword arguments, e.g. from kafka_client_options_from_env().
@@ -40,8 +41,12 @@ def read_until(
     Each record is the decoded JSON value plus `_key`, `_partition` and `_offset`.
     """
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
-        group_id=None, consumer_timeout_ms=500, **client_options,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        consumer_timeout_ms=500,
+        **client_options,
     )
     consumer.subscribe([topic])
     records: list[dict[str, Any]] = []
@@ -52,8 +57,11 @@ def read_until(
             seen = len(records)
             for message in consumer:
                 record = json.loads(message.value)
-                record.update(_key=message.key.decode() if message.key else None,
-                              _partition=message.partition, _offset=message.offset)
+                record.update(
+                    _key=message.key.decode() if message.key else None,
+                    _partition=message.partition,
+                    _offset=message.offset,
+                )
                 records.append(record)
             if len(records) > seen:
                 last_new = time.monotonic()

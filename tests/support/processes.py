@@ -19,8 +19,12 @@ class Service:
         self.log = log
         self._log_file = open(log, "ab")
         self.process = subprocess.Popen(
-            [program, *args], env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            [program, *args],
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
     def output(self) -> str:

@@ -29,16 +29,16 @@ class Record:
 _NEXT_OFFSET: dict[tuple[str, int], Iterator[int]] = {}
 
 
-def record(document: dict, *, key: str | None = None, partition: int = 0, offset: int | None = None,
-           topic: str | None = None) -> Record:
+def record(
+    document: dict, *, key: str | None = None, partition: int = 0, offset: int | None = None, topic: str | None = None
+) -> Record:
     """A record of the topic the contract puts `document` on, keyed by its patient_id."""
     if topic is None:
         topic = TOPICS.clinical_events if "type" in document else TOPICS.vitals
     if offset is None:
         offset = next(_NEXT_OFFSET.setdefault((topic, partition), itertools.count(1_000_000)))
     key = document.get("patient_id") if key is None else key
-    return Record(topic, partition, offset, None if key is None else key.encode(),
-                  json.dumps(document).encode())
+    return Record(topic, partition, offset, None if key is None else key.encode(), json.dumps(document).encode())
 
 
 class Store(dict):

@@ -55,8 +55,10 @@ def always(status: int = 200, delay: float = 0.0, **headers: str) -> Script:
 
 def first_then(replies: list[Reply], then: Reply = Reply()) -> Script:
     """The given replies to the first requests (counted per webhook-id), then `then`."""
+
     def script(number: int, request: Received) -> Reply:
         return replies[number] if number < len(replies) else then
+
     return script
 
 
@@ -106,6 +108,7 @@ class ScriptedReceiver:
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", self.port, reuse_address=True).start()
             return runner
+
         self._runner = self._call(start())
 
     def go_down(self) -> None:
@@ -130,8 +133,13 @@ class ScriptedReceiver:
     def accepted_ids(self) -> Counter[str]:
         return Counter(r.id for r in self.accepted())
 
-    def wait_until(self, condition: Callable[["ScriptedReceiver"], bool], timeout: float = 20.0,
-                   what: str = "condition", quiet_for: float = 0.0) -> None:
+    def wait_until(
+        self,
+        condition: Callable[["ScriptedReceiver"], bool],
+        timeout: float = 20.0,
+        what: str = "condition",
+        quiet_for: float = 0.0,
+    ) -> None:
         """Until `condition` holds and, with `quiet_for`, no request has arrived for that long
         (so that what a test asserts next includes anything that was still on its way: a
         duplicate, a repeat, a page that should not have come). Bounded by `timeout`."""
@@ -144,8 +152,9 @@ class ScriptedReceiver:
             if condition(self) and time.monotonic() - last_new >= quiet_for:
                 return
             time.sleep(0.02)
-        raise AssertionError(f"{what} not met in {timeout:.0f} s; received "
-                             f"{[(r.id, r.status) for r in self.snapshot()]}"[:3000])
+        raise AssertionError(
+            f"{what} not met in {timeout:.0f} s; received {[(r.id, r.status) for r in self.snapshot()]}"[:3000]
+        )
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
@@ -206,10 +215,12 @@ class DispatcherThread:
             raise self._error
 
 
-def dispatch_config(kafka: str, unique: str, tmp: Path, receivers: str, routes: str,
-                    extra: str = "", delivery: str = "") -> DispatchConfig:
+def dispatch_config(
+    kafka: str, unique: str, tmp: Path, receivers: str, routes: str, extra: str = "", delivery: str = ""
+) -> DispatchConfig:
     """A test configuration: unique topics and group, short timings, a ledger in `tmp`."""
-    return parse_config(f"""
+    return parse_config(
+        f"""
 receivers:
 {receivers}
 {routes}
@@ -222,17 +233,37 @@ http: {{port: 0, token: token-{unique}}}
 state_path: {tmp}/ledger-{unique}.sqlite3
 timings: {{tick: 50ms, commit_interval: 50ms, quiet_recheck: 200ms}}
 {extra}
-""", "test-config")
+""",
+        "test-config",
+    )
 
 
-def alert(patient: str, *, episode: str | None = None, status: str = "firing", severity: str = "high",
-          rule: str = "crs", ward: str = "5-West", change: int = 1) -> dict:
+def alert(
+    patient: str,
+    *,
+    episode: str | None = None,
+    status: str = "firing",
+    severity: str = "high",
+    rule: str = "crs",
+    ward: str = "5-West",
+    change: int = 1,
+) -> dict:
     """An Alert as the worker publishes it; the alert_id names the episode and the change."""
     episode = episode or f"{patient}:{rule}:2026-11-23T17:42:00Z"
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return {
-        "record": "alert", "alert_id": f"{episode}#{change}", "episode_id": episode,
-        "patient_id": patient, "ward": ward, "bed": "12", "status": status, "severity": severity,
-        "rule": rule, "crs_grade": 2, "news2_score": 6, "reasons": ["temperature 38.9 °C >= 38.0"],
-        "observed_at": now, "emitted_at": now,
+        "record": "alert",
+        "alert_id": f"{episode}#{change}",
+        "episode_id": episode,
+        "patient_id": patient,
+        "ward": ward,
+        "bed": "12",
+        "status": status,
+        "severity": severity,
+        "rule": rule,
+        "crs_grade": 2,
+        "news2_score": 6,
+        "reasons": ["temperature 38.9 °C >= 38.0"],
+        "observed_at": now,
+        "emitted_at": now,
     }
