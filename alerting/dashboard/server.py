@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -78,21 +79,30 @@ async def _events(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _acknowledge(request: web.Request) -> web.Response:
+async def _json_object(request: web.Request, fields: str, rejected: Any) -> dict | web.Response:
+    """The request's JSON object, or the answer that says how to send one (`fields` as the
+    message names them; `rejected` counts a body that is not an object). Only JSON is taken: a
+    JSON body forces a CORS preflight, which no other site's page can pass."""
     if request.content_type != "application/json":
-        # A JSON body also forces a CORS preflight, which no other site's page can pass.
         return web.json_response(
-            {"error": "bad_request", "message": "send Content-Type: application/json with {episode_id, by}"}, status=415
+            {"error": "bad_request", "message": f"send Content-Type: application/json with {{{fields}}}"}, status=415
         )
     try:
         body = await request.json()
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        metrics.ACKNOWLEDGEMENTS.labels("rejected").inc()
+        rejected.inc()
         return web.json_response(
-            {"error": "bad_request", "message": 'the body must be a JSON object {"episode_id": …, "by": …}'}, status=400
+            {"error": "bad_request", "message": f"the body must be a JSON object {{{fields}}}"}, status=400
         )
+    return body
+
+
+async def _acknowledge(request: web.Request) -> web.Response:
+    body = await _json_object(request, "episode_id, by", metrics.ACKNOWLEDGEMENTS.labels("rejected"))
+    if isinstance(body, web.Response):
+        return body
     try:
         ack = await request.app[ACKNOWLEDGER].acknowledge(body.get("episode_id"), body.get("by"))
     except AcknowledgementRefused as refused:
@@ -105,25 +115,9 @@ async def _acknowledge(request: web.Request) -> web.Response:
 async def _assess(request: web.Request) -> web.Response:
     """A bedside ICE assessment from the patient view: 202 with the `neuro` event once Kafka has
     it, else 4xx/5xx with a message that says what to change."""
-    if request.content_type != "application/json":
-        # As for acknowledgements: a JSON body forces a CORS preflight no other site can pass.
-        return web.json_response(
-            {
-                "error": "bad_request",
-                "message": "send Content-Type: application/json with {patient_id, by, ice_items, …}",
-            },
-            status=415,
-        )
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        metrics.ASSESSMENTS.labels("rejected").inc()
-        return web.json_response(
-            {"error": "bad_request", "message": 'the body must be a JSON object {"patient_id": …, "by": …, …}'},
-            status=400,
-        )
+    body = await _json_object(request, "patient_id, by, ice_items, …", metrics.ASSESSMENTS.labels("rejected"))
+    if isinstance(body, web.Response):
+        return body
     charter = request.app.get(CHARTER)
     if charter is None:
         return web.json_response(
