@@ -84,5 +84,5 @@ async def serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunn
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
+    bound = runner.addresses[0][1]  # aiohttp's public list of bound (host, port, …) addresses
     return runner, bound

@@ -180,6 +180,16 @@ AIOKAFKA: tuple[Internal, ...] = (
         "fetch_positions",
         "the next offset aiokafka will fetch",
     ),
+    # In kafka_client/broker_login.py, which every process imports and which may not import
+    # streams/: listed and checked here like the rest, pinned with the rest.
+    Internal(
+        "aiokafka.conn",
+        "create_conn",
+        "kafka_client.broker_login._log_in",
+        "one connection that sends one request: the start-up login check reads the broker's "
+        "answer to SASL and TLS before any client retries it into a silent loop (undocumented: "
+        "aiokafka's public clients never surface an authentication refusal this directly)",
+    ),
 )
 
 #: In monitor/wire/trusted.py, which may not import streams/: listed and tested here.
