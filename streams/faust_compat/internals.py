@@ -185,7 +185,7 @@ AIOKAFKA: tuple[Internal, ...] = (
     Internal(
         "aiokafka.conn",
         "create_conn",
-        "kafka_client.broker_login._log_in",
+        "kafka_client/broker_login.py",
         "one connection that sends one request: the start-up login check reads the broker's "
         "answer to SASL and TLS before any client retries it into a silent loop (undocumented: "
         "aiokafka's public clients never surface an authentication refusal this directly)",
