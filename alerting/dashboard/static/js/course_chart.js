@@ -36,8 +36,6 @@ const THERAPY = { 'car-t': 'CAR-T', bispecific: 'Bispecific', 'other-immunothera
 const DEVICE = { room_air: 'room air', blow_by: 'blow-by', nasal_cannula: 'nasal cannula',
   high_flow_nasal_cannula: 'high-flow cannula', face_mask: 'face mask', non_rebreather: 'non-rebreather',
   venturi: 'Venturi mask', cpap: 'CPAP', bipap: 'BiPAP', ventilator: 'ventilator' };
-const AROUSAL = { alert: 'awake', spontaneous: 'drowsy', voice: 'to voice', touch: 'to touch',
-  vigorous: 'vigorous touch only', unarousable: 'unarousable' };
 const DRUG = { tocilizumab: 'Tocilizumab', siltuximab: 'Siltuximab', corticosteroid: 'Steroid',
   antipyretic: 'Antipyretic' };
 
@@ -56,10 +54,6 @@ export function describeEvent(event) {
     case 'medication': return DRUG[event.drug] || event.drug;
     case 'spo2_target': return `SpO₂ scale ${event.scale}`;
     case 'discharge': return 'Discharge';
-    // A bedside assessment: its ICE score, or the level of consciousness when no ICE was scored.
-    // (The ICANS lane is drawn elsewhere; this is the mark every clinical event gets.)
-    case 'neuro': return event.ice !== undefined && event.ice !== null ? `ICE ${event.ice}/10`
-      : `Neuro: ${AROUSAL[event.arousal] || 'assessed'}`;
     default: return event.type;
   }
 }
