@@ -11,15 +11,14 @@ What it does, in one run:
    opens the patient view, taps the five ICE tasks and the findings, then times from the tap on
    "Chart assessment" to
    - `answered`: the dashboard's 202 (Kafka has the `neuro` event),
-   - `on course`: the ICE mark drawn on the course (the dashboard read the event back), and
+   - `on course`: the ICE point drawn on the course's ICANS lane (the dashboard read the event
+     back), and
    - `status`: the view drawing a status of that patient from the worker whose time is the
      assessment's or later — the round trip the issue asks for.
 
-Why one patient per submit: today's engine publishes a status for a patient's first event, and
-for a later neuro assessment only once the status carries `icans` (issue 21, outcome 2, another
-branch). Each submit is the worker's first event of its patient, so each one is answered by a
-status; the path measured (form → dashboard → Kafka → worker → Kafka → dashboard → view) is the
-one every later assessment will take.
+One patient per submit, each the worker's first event of its patient: the engine answers every
+assessment with a status (its `icans` part changes), the first as any other, so the path
+measured (form → dashboard → Kafka → worker → Kafka → dashboard → view) is every assessment's.
 
 Run: .venv/bin/python bench/ice_round_trip.py [--rounds 20] [--broker HOST:PORT]
 """
@@ -51,7 +50,7 @@ from tests.support.processes import Service  # noqa: E402
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 TOPICS = ("VITALS", "CLINICAL_EVENTS", "PATIENT_STATUS", "ALERTS", "ALERT_ACKS", "DEAD_LETTERS")
 
-# From the tap on "Chart assessment" to: the server's answer, the ICE mark on the course, and a
+# From the tap on "Chart assessment" to: the server's answer, the ICE point on the course, and a
 # status of the worker at or after the assessment's time drawn in the view.
 ROUND_TRIP = """async () => {
   const form = document.querySelector('.ice-form');
@@ -64,7 +63,7 @@ ROUND_TRIP = """async () => {
     const now = performance.now() - began;
     const submitted = form.dataset.submittedTs;
     if (submitted && times.answered === undefined) times.answered = now;
-    if (times.course === undefined && view.querySelector('.pv-chart .mark[data-type="neuro"]')) times.course = now;
+    if (times.course === undefined && view.querySelector('.pv-chart .ice-point')) times.course = now;
     if (times.status === undefined && submitted && Date.parse(view.dataset.statusTs) >= Date.parse(submitted)) {
       times.status = now;
     }
@@ -180,7 +179,7 @@ def main() -> None:
     summary = {}
     for key, words in (
         ("answered", "submit → dashboard's 202 (Kafka has it)"),
-        ("course", "submit → ICE mark on the course"),
+        ("course", "submit → ICE point on the course"),
         ("status", "submit → worker's status in the view (target p95 ≤ 2000 ms)"),
     ):
         values = [result[key] for result in results]
