@@ -24,14 +24,13 @@ from typing import KeysView
 
 from monitor.artifacts import expire, fever_never_held, take_sample
 from monitor.assessment import assess, in_risk_period, oxygen_in_force
+from monitor.clinical_events import put_in_force
 from monitor.config import EngineConfig
 from monitor.deterioration.engine_rule import HourlyWarning
 from monitor.deterioration.news2_floor import ConfirmedNews2
 from monitor.discharges import DischargeMemory
 from monitor.episodes import Change, Timing
-from monitor.kidney import CREATININE, kdigo_stage
-from monitor.labs import LabHistory
-from monitor.neuro import NeuroAssessment, NeuroState
+from monitor.kidney import kdigo_stage
 from monitor.neuro_watch import is_overdue, neuro_deadline
 from monitor.parameters import TEMPERATURE
 from monitor.patient_state import Patient
@@ -46,14 +45,7 @@ from monitor.wire import (
     Alert,
     DischargeEvent,
     InputEvent,
-    LabEvent,
-    MedicationEvent,
-    NeuroEvent,
-    OxygenEvent,
     PatientStatus,
-    Spo2TargetEvent,
-    TherapyEvent,
-    VasopressorEvent,
     VitalSigns,
     format_timestamp,
 )
@@ -63,7 +55,6 @@ __all__ = ["Engine", "Outputs", "alert_id_for"]
 
 _CONSCIOUSNESS_CODE = {None: 0, "A": 1, "C": 2, "V": 3, "P": 4, "U": 5}
 _OXYGEN_CODE = {None: 0, False: 8, True: 16}
-_ANTI_CYTOKINE = frozenset({"tocilizumab", "siltuximab", "corticosteroid"})
 #: The most steps one patient takes to catch up with one moment. A step happens only when a
 #: deadline falls due, and a patient has a handful of deadlines (values expiring, signals,
 #: three episodes), each moved past the step that honours it: a real catch-up takes a few.
@@ -386,70 +377,10 @@ class Engine:
         if isinstance(event, DischargeEvent):
             self._discharge(patient, now, stamp, outputs)
             return outputs
-        self._apply(patient, event, at)
+        put_in_force(patient, event, at, self.config)
         self._step(patient, now, outputs, stamp, vitals=False)
         self._schedule(patient)
         return outputs
-
-    def _apply(self, patient: Patient, event, at: float) -> None:
-        """Put a clinical event in force; the latest event of each kind, by event time, wins."""
-        config = self.config
-        if isinstance(event, TherapyEvent):
-            if not in_risk_period(patient, at, config):
-                patient.fever_at = patient.fever_lift_until = patient.fever_lifted_by = None
-                patient.tocilizumab_at = None
-            if patient.therapy_at is None or at > patient.therapy_at:
-                patient.therapy_at = at
-        elif isinstance(event, OxygenEvent):
-            if patient.device_at is None or at >= patient.device_at:
-                patient.device, patient.flow_l_min, patient.device_at = (event.device, event.flow_l_min, at)
-        elif isinstance(event, VasopressorEvent):
-            if patient.vasopressor_at is None or at >= patient.vasopressor_at:
-                patient.vasopressors, patient.vasopressin, patient.vasopressor_at = (event.count, event.vasopressin, at)
-        elif isinstance(event, Spo2TargetEvent):
-            if patient.scale_at is None or at >= patient.scale_at:
-                patient.scale, patient.scale_at = event.scale, at
-        elif isinstance(event, LabEvent):
-            if patient.labs is None:
-                patient.labs = LabHistory()
-            taken = patient.labs.add(
-                event.test, event.value, at, config.lab_history_days * 86400, config.lab_history_max
-            )
-            if taken and event.test == CREATININE:
-                # Derived here, where it can change, not in every step: the step that follows
-                # this event levels the `aki` rule on it (monitor/rules/aki.py).
-                patient.kidney = kdigo_stage(patient.labs, config)
-        elif isinstance(event, NeuroEvent):
-            self._assess_neuro(patient, event, at)
-        elif isinstance(event, MedicationEvent):
-            if event.drug == "tocilizumab" and (patient.tocilizumab_at is None or at < patient.tocilizumab_at):
-                patient.tocilizumab_at = at  # IL-6 rises after it: monitor/organs/inflammation.py
-            # "Patients who have CRS and then receive" them: a premedication before any fever
-            # lifts nothing.
-            if patient.fever_at is not None and patient.fever_at <= at and in_risk_period(patient, at, config):
-                hours = (
-                    config.anticytokine_lifts_fever_h
-                    if event.drug in _ANTI_CYTOKINE
-                    else config.antipyretic_lifts_fever_h
-                )
-                until = at + hours * 3600
-                if patient.fever_lift_until is None or until > patient.fever_lift_until:
-                    patient.fever_lift_until, patient.fever_lifted_by = until, event.drug
-
-    def _assess_neuro(self, patient: Patient, event: NeuroEvent, at: float) -> None:
-        """Put a neurological assessment in force (a newer one replaces the older), and hear it
-        as a consciousness reading for NEWS2 when it says something of consciousness and is
-        newer than the latest ACVPU: it then stands, and expires, as an ACVPU charted with the
-        vital signs would (docs/clinical-reference.md, "Neurotoxicity: ICANS")."""
-        assessment = NeuroAssessment(at, event.ice, event.arousal, event.seizure, event.motor, event.cerebral_edema)
-        if patient.neuro is None:
-            patient.neuro = NeuroState.first(assessment, patient.therapy_at)
-        elif not patient.neuro.add(assessment, patient.therapy_at):
-            return
-        acvpu = patient.neuro.acvpu(patient.therapy_at)
-        if acvpu is not None and (patient.consciousness_at is None or at >= patient.consciousness_at):
-            patient.consciousness, patient.consciousness_at = acvpu, at
-            patient.expiry_due = min(patient.expiry_due, at + self.config.carry_forward_min * 60)
 
     def _discharge(self, patient: Patient, at: float, stamp: datetime | None, outputs: Outputs) -> None:
         """Monitoring ends: every open episode resolves and the state is dropped."""
