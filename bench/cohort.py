@@ -365,17 +365,24 @@ def _organ_courses(figures: Figures, patients: list[PatientAlerts], rule: str) -
     def points(t: GroundTruth) -> tuple[tuple[datetime, int], ...]:
         return t.icans if rule == "icans" else t.aki
 
+    def first_abnormal(t: GroundTruth) -> datetime:
+        return next(at for at, value in points(t) if value > 0)
+
     ill = [p for p in patients if any(value > 0 for _, value in points(p.truth))]
-    alerted = [
-        p
-        for p in ill
-        if any(
-            counts(a)
-            and a.rule == rule
-            and a.observed_at >= next(at for at, value in points(p.truth) if value > 0) - WINDOW_LEAD
-            for a in p.organ
+    # From the first abnormal point (an assessment graded >= 1, a creatinine staged >= 1) to the
+    # rule's first counting alert: 0 when the alert comes with that assessment or result.
+    lags = {
+        id(p): min(
+            (
+                (a.observed_at - first_abnormal(p.truth)).total_seconds() / 60
+                for a in p.organ
+                if counts(a) and a.rule == rule and a.observed_at >= first_abnormal(p.truth) - WINDOW_LEAD
+            ),
+            default=None,
         )
-    ]
+        for p in ill
+    }
+    alerted = [p for p in ill if lags[id(p)] is not None]
     well = [p for p in patients if p not in ill]
     days = sum((p.truth.monitored_to - p.truth.monitored_from).total_seconds() for p in well) / DAY_S
     false = sum(counts(a) and a.rule == rule for p in well for a in p.organ)
@@ -383,6 +390,10 @@ def _organ_courses(figures: Figures, patients: list[PatientAlerts], rule: str) -
         f"  {rule}: courses whose data show it alerted (medium+): {share(len(alerted), len(ill))}; "
         f"medium+ changes on patients whose data never show it: {false} in {days:.1f} days = "
         f"{false / days if days else 0:.3f} per patient-day"
+    )
+    figures.say(
+        f"  {rule}: from the first abnormal point in the data to the first alert (minutes; 0: with "
+        f"that very assessment or result): {describe([lag for p in alerted if (lag := lags[id(p)]) is not None], 'min')}"
     )
 
 

@@ -45,6 +45,8 @@ from monitor.wire import (
     Alert,
     DischargeEvent,
     InputEvent,
+    LabEvent,
+    NeuroEvent,
     PatientStatus,
     VitalSigns,
     format_timestamp,
@@ -68,8 +70,8 @@ class Outputs:
     """What one step of the engine produced.
 
     `durable` is True when the patient's state changed in a way that must survive a crash
-    (an episode opened, changed or closed, an acknowledgement or a clinical event): the worker
-    persists state then, and otherwise only on a cadence.
+    (an episode opened, changed or closed, an acknowledgement, a clinical event other than a lab
+    result or an assessment): the worker persists state then, and otherwise only on a cadence.
     """
 
     statuses: list[PatientStatus] = field(default_factory=list)
@@ -367,7 +369,11 @@ class Engine:
                 return Outputs()
             patient = self._admit(event.patient_id)
         at = event.ts.timestamp()
-        outputs = Outputs(durable=True)
+        # A lab result or an assessment alone is stored on the cadence, as vital signs are (an
+        # alert it causes makes the step durable): until then the worker holds its record's
+        # offset back (streams/patient_states.py), so a crash delivers it again. Written at
+        # once, a panel of eight results wrote the patient eight times, most of the changelog.
+        outputs = Outputs(durable=not isinstance(event, (LabEvent, NeuroEvent)))
         if patient.scheduled <= at:
             patient.scheduled = math.inf
             self._catch_up(patient, at, outputs)
