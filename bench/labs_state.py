@@ -31,20 +31,12 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
+from bench.load import LAB_PANEL
 from monitor.engine import Engine
 from monitor.wire import LabEvent, TherapyEvent, VitalSigns
 
 START = datetime(2026, 11, 1, tzinfo=timezone.utc)
-PANEL = {
-    "creatinine": (0.9, "mg/dL"),
-    "bilirubin": (0.8, "mg/dL"),
-    "alt": (30.0, "U/L"),
-    "ast": (28.0, "U/L"),
-    "platelets": (180.0, "10^9/L"),
-    "wbc": (6.5, "10^9/L"),
-    "crp": (8.0, "mg/L"),
-    "ferritin": (400.0, "ng/mL"),
-}
+PANEL = LAB_PANEL  # the worker benchmark's morning panel (bench/load.py)
 
 
 def ward(patients: int, labs: bool, vitals_minutes: int, lab_days: float, seed: int = 7) -> Engine:

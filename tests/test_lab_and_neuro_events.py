@@ -16,6 +16,7 @@ from monitor.catalogue import CATALOGUE, LAB_TESTS
 from monitor.engine import Engine
 from monitor.labs import LabHistory
 from monitor.wire import InvalidMessage, LabEvent, NeuroEvent, decode_input, encode
+from tests.test_catalogue import CONTRACT_LAB_TESTS
 
 TS = "2026-11-25T06:10:00Z"
 
@@ -61,21 +62,7 @@ def test_a_lab_result_arrives_in_its_tests_canonical_unit(test, value, unit, can
 
 
 def test_every_test_the_contract_lists_is_accepted_in_its_canonical_unit():
-    contract = (
-        "creatinine",
-        "bilirubin",
-        "platelets",
-        "crp",
-        "ferritin",
-        "il6",
-        "ldh",
-        "lactate",
-        "wbc",
-        "neutrophils",
-        "alt",
-        "ast",
-        "fibrinogen",
-    )
+    contract = CONTRACT_LAB_TESTS  # the contract's list, as a client reads it (tests/test_catalogue.py)
     assert set(LAB_TESTS) == set(contract)
     for test in contract:
         entry = CATALOGUE[test]
