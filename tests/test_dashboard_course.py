@@ -159,6 +159,25 @@ def test_a_clinical_event_newer_than_the_newest_status_ends_the_course_so_it_is_
     assert book.course("MRN-1", 24)["to"] == "2026-11-23T12:41:00Z"
 
 
+def test_an_acknowledgement_after_the_newest_status_ends_the_course_so_its_mark_is_drawn() -> None:
+    """A nurse acknowledges minutes after a patient's last (hourly) observation: the page draws
+    the mark only between `from` and `to`, so the course must reach the acknowledgement."""
+    view = WardView(timedelta(hours=6))
+    view.apply_status(status(T0))
+    view.apply_alert(alert("firing", "high", T0))
+    view.take_delta()
+    acked_at = T0 + 17 * MINUTE + timedelta(seconds=40)
+    view.apply_ack(
+        Acknowledgement(episode_id="MRN-1:crs:x", patient_id="MRN-1", ts=acked_at, by="rn-4411", source="dashboard")
+    )
+    assert view.take_delta()["courses"] == ["MRN-1"]
+    course = view.courses.course("MRN-1", 24)
+    [episode] = course["episodes"]
+    assert episode["acks"] == [{"by": "rn-4411", "at": "2026-11-23T12:17:40Z"}]
+    assert course["from"] < episode["acks"][0]["at"] < course["to"] == "2026-11-23T12:18:00Z"
+    assert len(course["minutes"]) == 1  # no row is made up for it
+
+
 def test_a_course_outlives_its_tile_and_leaves_with_the_course_window() -> None:
     view = WardView(timedelta(hours=6), timedelta(hours=24))
     view.apply_status(status(T0, patient_id="MRN-1"))

@@ -335,10 +335,12 @@ class CourseBook:
         if newest is None:
             newest = _minute(course.newest_at) if course.newest_at else 0
         latest_events = [kept[-1]["ts"] for kept in (course.events, course.labs, course.neuro) if kept]
+        latest_events.extend(trace.acks[-1]["at"] for trace in course.episodes.values() if trace.acks)
         if latest_events:
             # The course ends at its newest event when that is newer than the newest status: an
-            # assessment or a lab result charted between a patient's hourly observations, or a
-            # discharge after the last status, is drawn when it is read, not with the next status.
+            # assessment or a lab result charted between a patient's hourly observations, a
+            # discharge after the last status, or an acknowledgement made at the bedside minutes
+            # after it, is drawn when it is read, not with the next status (an hour later).
             newest = max(newest, _minute(_parse(max(latest_events))))
         if hours is None:
             first = newest - self.window_minutes + 1
