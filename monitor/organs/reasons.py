@@ -1,13 +1,16 @@
-"""Lab context in an alert's reasons: the organ toxicities in force when a CRS or deterioration
-alert fires ("platelets 42 ×10⁹/L, CTCAE grade 3").
+"""Lab context in an alert's reasons: the organ toxicities in force when a clinical alert fires
+(CRS, deterioration, NEWS2, AKI, ICANS): "platelets 42 ×10⁹/L, CTCAE grade 3".
 
 Why in the reasons: the person paged reads the alert, not the status, and a fever with platelets
 of 42 or a bilirubin five times the limit is a different bedside visit (bleeding risk, drug
 doses, the liver in HLH-like syndromes). Why grade ≥ 2 only: grade 1 is common and mild after
-lymphodepletion; naming it on every alert would bury the reasons that matter. The rules ask this
-module through `with_lab_context`, once, where their level is made (monitor/rules/crs.py,
-monitor/rules/deterioration.py); a patient without labs gets the level it had, so its alerts
-are byte for byte what they were.
+lymphodepletion; naming it on every alert would bury the reasons that matter. Why on every
+clinical rule: the page a nurse reads is the one that fired, and an AKI with platelets of 20
+(no line without platelets first) or an ICANS with them (a bleed is on the differential of
+confusion, and a lumbar puncture waits for them) is as different a visit as a CRS with them.
+The technical rules (signal loss, an overdue assessment) carry no context. The rules ask this
+module through `with_lab_context`, once, where their level is made (monitor/rules/); a patient
+without labs gets the level it had, so its alerts are byte for byte what they were.
 """
 
 from __future__ import annotations

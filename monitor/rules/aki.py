@@ -23,6 +23,7 @@ from __future__ import annotations
 from monitor.config import EngineConfig
 from monitor.episodes import Level, Timing
 from monitor.kidney import describe_stage
+from monitor.organs.reasons import with_lab_context
 from monitor.patient_state import Patient
 from monitor.rules.registry import Rule
 
@@ -46,6 +47,6 @@ RULE = Rule(
     timing=aki_timing,
     precedence=1,
     ward_level=False,
-    level=lambda f: aki_level(f.patient, f.config),
+    level=lambda f: with_lab_context(aki_level(f.patient, f.config), f.patient, f.config),
     enabled=lambda config: config.aki_rule,
 )

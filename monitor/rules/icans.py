@@ -25,6 +25,7 @@ from monitor.episodes import Level, Timing
 from monitor.grading.icans import DOMAINS, WORDS
 from monitor.neuro import NeuroState
 from monitor.neuro_watch import in_watch
+from monitor.organs.reasons import with_lab_context
 from monitor.patient_state import Patient
 from monitor.rules.registry import Rule
 from monitor.wire import SEVERITY_RANK
@@ -102,6 +103,6 @@ RULE = Rule(
     precedence=1,
     timing=icans_timing,
     ward_level=False,
-    level=lambda f: icans_level(f.patient, f.config),
+    level=lambda f: with_lab_context(icans_level(f.patient, f.config), f.patient, f.config),
     enabled=lambda config: config.icans_rule,
 )

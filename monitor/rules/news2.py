@@ -8,6 +8,7 @@ from __future__ import annotations
 from monitor.assessment import Assessment
 from monitor.config import EngineConfig
 from monitor.episodes import Level, Timing
+from monitor.organs.reasons import with_lab_context
 from monitor.parameters import HEART_RATE, RESPIRATORY_RATE, SPO2, SYSTOLIC, TEMPERATURE, describe
 from monitor.patient_state import Patient
 from monitor.rules.registry import Rule
@@ -57,7 +58,7 @@ RULE = Rule(
     name="news2",
     timing=news2_timing,
     precedence=1,
-    level=lambda f: news2_level(f.patient, f.a, f.config),
+    level=lambda f: with_lab_context(news2_level(f.patient, f.a, f.config), f.patient, f.config),
     enabled=lambda config: not config.deterioration_rule,
     yields_to="crs",
 )
