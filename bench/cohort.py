@@ -393,7 +393,8 @@ def _organ_courses(figures: Figures, patients: list[PatientAlerts], rule: str) -
     )
     figures.say(
         f"  {rule}: from the first abnormal point in the data to the first alert (minutes; 0: with "
-        f"that very assessment or result): {describe([lag for p in alerted if (lag := lags[id(p)]) is not None], 'min')}"
+        f"that very assessment or result): "
+        f"{describe([lag for p in alerted if (lag := lags[id(p)]) is not None], 'min')}"
     )
 
 

@@ -4,9 +4,10 @@ deterioration evaluations fall due for every patient at once.
 Run:  .venv/bin/python -m bench.hour_boundary [--patients 10000] [--slice 200]
 
 A ward of P patients sends a set every five minutes (offset by a few seconds each) for an hour
-and a few minutes, a tenth of them deteriorating after half an hour (NEWS2 7); after each round the timer runs to a minute later, as a worker's timer does
-with live data. Each patient's hourly evaluation is due at the same H:00 + grace, so the first
-timer call past it honours every patient. Printed: the longest single `advance_to` call in one
+and a few minutes, a tenth of them deteriorating after half an hour (NEWS2 7); after each round
+the timer runs to a minute later, as a worker's timer does with live data. Each patient's
+hourly evaluation is due at the same H:00 + grace, so the first timer call past it honours
+every patient. Printed: the longest single `advance_to` call in one
 piece (how the worker ran it before) and taken `--slice` patients a call (`CRSMON_TICK_PATIENTS`,
 the worker's way now: the loop runs other work between slices), with the total either way, and
 whether both gave the same alerts. A stall watchdog fires at 2 s (CRSMON_LOOP_STALL_S).

@@ -372,14 +372,16 @@ async def run(args: argparse.Namespace) -> None:
                     )
                     print(
                         f"  topic → patient view redrawn ({LONG_STAY}, 24 h, {draw_ms:.0f} ms a redraw): "
-                        f"{len(views)} updates, p50 {percentile(views, 0.5):.0f} ms, p95 {percentile(views, 0.95):.0f} ms, "
+                        f"{len(views)} updates, p50 {percentile(views, 0.5):.0f} ms, "
+                        f"p95 {percentile(views, 0.95):.0f} ms, "
                         f"max {max(views, default=float('nan')):.0f} ms"
                     )
                 await context.close()
             await browser.close()
         after = memory_kb(server.pid)
         print(
-            f"dashboard memory at the end: VmRSS {after['VmRSS'] / 1024:.0f} MB, peak VmHWM {after['VmHWM'] / 1024:.0f} MB"
+            f"dashboard memory at the end: VmRSS {after['VmRSS'] / 1024:.0f} MB, "
+            f"peak VmHWM {after['VmHWM'] / 1024:.0f} MB"
         )
     finally:
         for server in servers:

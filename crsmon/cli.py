@@ -207,22 +207,34 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "file",
         nargs="?",
-        help="JSON Lines of VitalSigns and ClinicalEvents, or a folder of such .jsonl files (one stay each, read in name order); - or none for stdin",
+        help=(
+            "JSON Lines of VitalSigns and ClinicalEvents, or a folder of such .jsonl files (one stay each, read in "
+            "name order); - or none for stdin"
+        ),
     )
     replay.add_argument("--status", action="store_true", help="print every PatientStatus too")
     replay.add_argument("--config", help="clinical configuration JSON")
     replay.add_argument(
         "--jobs",
         type=int,
-        help="processes for a file or folder, each replaying its share of the patients (default: one per core; stdin: 1); the same alerts, in line order (docs/contract.md)",
+        help=(
+            "processes for a file or folder, each replaying its share of the patients (default: one per core; stdin: "
+            "1); the same alerts, in line order (docs/contract.md)"
+        ),
     )
     validate = sub.add_parser(
         "validate",
-        help="silent-mode validation: what crsmon would have done on past patients, against NEWS2, qSOFA and SIRS (docs/validation.md)",
+        help=(
+            "silent-mode validation: what crsmon would have done on past patients, against NEWS2, qSOFA and SIRS "
+            "(docs/validation.md)"
+        ),
     )
     validate.add_argument(
         "input",
-        help="a folder of PhysioNet-format .psv files (one stay each), or a JSON Lines file of VitalSigns and ClinicalEvents with --outcomes",
+        help=(
+            "a folder of PhysioNet-format .psv files (one stay each), or a JSON Lines file of VitalSigns and "
+            "ClinicalEvents with --outcomes"
+        ),
     )
     validate.add_argument(
         "--out", default="validation", help="folder for validation.html and validation.json (default ./validation)"
@@ -237,17 +249,27 @@ def parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--sweep",
         default=None,
-        help="what-if settings, 'name=v1,v2;name2=v3' (default deterioration_high_open=3.0;deterioration_medium_open=2.2; '' for none)",
+        help=(
+            "what-if settings, 'name=v1,v2;name2=v3' (default "
+            "deterioration_high_open=3.0;deterioration_medium_open=2.2; '' for none)"
+        ),
     )
     validate.add_argument(
         "--target-burden",
-        help="site calibration: the deterioration warning's thresholds that meet this burden on the input, e.g. 'high=3%%,medium=12%%' (share of other patients' hours under alert) or 'high=0.3/day' (firings per patient-day); written as DIR/clinical-config.json with the sensitivity they buy (docs/validation.md)",
+        help=(
+            "site calibration: the deterioration warning's thresholds that meet this burden on the input, e.g. "
+            "'high=3%%,medium=12%%' (share of other patients' hours under alert) or 'high=0.3/day' (firings per "
+            "patient-day); written as DIR/clinical-config.json with the sensitivity they buy (docs/validation.md)"
+        ),
     )
     validate.add_argument("--jobs", type=int, help="processes (default: one per core)")
     validate.add_argument(
         "--no-labs",
         action="store_true",
-        help="read no lab results (by default the lab columns the catalogue has are fed to the engine as type: lab events), to compare",
+        help=(
+            "read no lab results (by default the lab columns the catalogue has are fed to the engine as type: lab "
+            "events), to compare"
+        ),
     )
     validate.add_argument(
         "--case-reports",

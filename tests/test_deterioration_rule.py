@@ -1,5 +1,6 @@
-"""The deterioration warning inside the engine (`deterioration_rule`, on by default): scored once an hour of event time, the same whatever the timer does, kept
-across a restart, and the same hour by hour as the offline figures were simulated.
+"""The deterioration warning inside the engine (`deterioration_rule`, on by default): scored once
+an hour of event time, the same whatever the timer does, kept across a restart, and the same
+hour by hour as the offline figures were simulated.
 """
 
 from __future__ import annotations

@@ -143,7 +143,9 @@ def test_sigkill_mid_stream_at_full_speed_resends_at_most_the_documented_bound(k
         unique,
         f"  ward: {{type: webhook, url: '{receiver.url}', secrets: [{SECRET}]}}",
         "default_route: {receivers: [ward], repeat_interval: null}",
-        delivery=f"{{timeout: 5s, max_attempts: 20, backoff_initial: 50ms, backoff_max: 300ms, concurrency: {concurrency}}}",
+        delivery=(
+            f"{{timeout: 5s, max_attempts: 20, backoff_initial: 50ms, backoff_max: 300ms, concurrency: {concurrency}}}"
+        ),
         timings="{tick: 250ms, commit_interval: 200ms}",
     )
     log = tmp_path / "dispatch.log"
