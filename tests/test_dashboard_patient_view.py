@@ -17,6 +17,7 @@ from typing import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
+from monitor.organs.easix import m_easix
 from monitor.wire import format_timestamp
 from tests.support.dashboard import (
     Dashboard,
@@ -658,3 +659,59 @@ def test_labs_and_the_icans_grade_reach_the_tile_the_labs_panel_and_the_courses_
     )
     expect(chart.locator('.band[class*="icans-band-3"]')).to_have_count(1, timeout=5_000)
     expect(labs.locator("tbody tr")).to_have_count(3)  # the labs stay: the status carries them
+
+
+def test_m_easix_before_therapy_stands_beside_the_crs_grade_in_words_and_leaves_with_the_patient(
+    browser, dashboard: Dashboard, env, kafka, size: str
+) -> None:
+    """The status's `risk` (m-EASIX from the LDH, CRP and platelets before therapy) is shown as
+    what it is, a number with its source, never as a band: the clinical reference gives no cut-off."""
+    therapy_at, labs_at = at(2 * 24 * 60), at(2 * 24 * 60 + 6 * 60)
+    before_therapy = {"ldh": (480.0, "U/L"), "crp": (24.0, "mg/L"), "platelets": (84.0, "10^9/L")}
+    score = m_easix(before_therapy["ldh"][0], before_therapy["crp"][0], before_therapy["platelets"][0])
+    assert score is not None
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_CLINICAL_EVENTS"],
+        [("MRN-5", {"patient_id": "MRN-5", "ts": therapy_at, "type": "therapy", "therapy": "car-t"})],
+    )
+    status = status_message("MRN-5", at(0), ward="5-West", bed="5", grade=1, fever=True, temperature=38.3)
+    status["labs"] = {
+        test: {"value": value, "unit": unit, "at": labs_at} for test, (value, unit) in before_therapy.items()
+    }
+    status["risk"] = {"m_easix": round(score, 2), "at": labs_at}
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_PATIENT_STATUS"],
+        [("MRN-5", status), ("MRN-6", status_message("MRN-6", at(0), ward="5-West", bed="6"))],
+    )
+    dashboard.wait_until_live()
+    page = open_page(browser, dashboard, size)
+    expect(page.locator(".tile")).to_have_count(2, timeout=20_000)
+
+    tap(page.locator('.tile[data-patient-id="MRN-5"]'), size)
+    view = page.locator("#patient-view")
+    risk = view.locator(".pv-risk")
+    expect(risk).to_be_visible()
+    expect(risk.locator("b")).to_have_text(f"m-EASIX {score:.1f}")
+    expect(risk).to_contain_text("before therapy (LDH, CRP, platelets, latest ")
+    expect(risk).to_contain_text("not an alarm")
+    expect(risk).to_have_attribute("data-at", labs_at)
+    assert not re.search(r"\b(low|high|medium)\b", risk.inner_text(), re.I), "no band the reference does not give"
+    # Beside the CRS grade: between the header's scores and the labs it was computed from.
+    scores, labs = view.locator(".pv-scores").bounding_box(), view.locator(".pv-labs").bounding_box()
+    box = risk.bounding_box()
+    assert scores["y"] + scores["height"] <= box["y"] + 1 and box["y"] + box["height"] <= labs["y"] + 1, (
+        scores,
+        box,
+        labs,
+    )
+    no_horizontal_scrolling(page)
+    shot(page, f"patient-view-risk-{size}")
+
+    # Another patient without the three results: no score, and none left over from MRN-5.
+    tap(view.locator("#pv-close"), size)
+    tap(page.locator('.tile[data-patient-id="MRN-6"]'), size)
+    expect(view.locator(".pv-pid")).to_have_text("MRN-6")
+    expect(view.locator("svg.course")).to_be_visible()
+    expect(risk).to_be_hidden()
