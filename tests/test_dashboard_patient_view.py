@@ -11,11 +11,9 @@ import re
 import time
 import urllib.request
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from monitor.organs.easix import m_easix
 from monitor.wire import format_timestamp
@@ -23,23 +21,16 @@ from tests.support.dashboard import (
     Dashboard,
     alert_message,
     dashboard_env_with_topics,
-    screenshot,
-    started_dashboard,
+    no_horizontal_scrolling,
+    open_ward,
+    shot,
     status_message,
+    tap,
 )
 from tests.support.kafka_io import produce, read_until
 
 pytestmark = pytest.mark.kafka
 
-SIZES = {
-    "desktop": {"viewport": {"width": 1400, "height": 900}},
-    "phone": {
-        "viewport": {"width": 390, "height": 844},
-        "is_mobile": True,
-        "has_touch": True,
-        "device_scale_factor": 2,
-    },
-}
 NOW = datetime.now(timezone.utc).replace(second=0, microsecond=0)
 
 
@@ -54,46 +45,8 @@ def env(kafka, unique: str) -> dict[str, str]:
     )
 
 
-@pytest.fixture
-def dashboard(env: dict[str, str], tmp_path: Path) -> Iterator[Dashboard]:
-    with started_dashboard(env, tmp_path / "dashboard.log") as started:
-        yield started
-
-
-@pytest.fixture(params=sorted(SIZES))
-def size(request) -> str:
-    return request.param
-
-
-def open_page(browser, dashboard: Dashboard, size: str) -> Page:
-    page = browser.new_context(**SIZES[size]).new_page()
-    page.goto(dashboard.link)
-    expect(page.locator("#connection")).to_have_text("Live", timeout=10_000)
-    return page
-
-
-def tap(locator, size: str, force: bool = False) -> None:
-    """A finger on the phone, the mouse at the desk; `force` taps where the element is even
-    when another lies on top (what a finger does)."""
-    if size == "phone":
-        locator.tap(force=force)
-    else:
-        locator.click(force=force)
-
-
 def band_of(score: int) -> str:
     return "high" if score >= 7 else "medium" if score >= 5 else "low"
-
-
-def shot(page: Page, name: str) -> None:
-    """A full-page screenshot from the top, so the sticky bar is where a person sees it."""
-    page.evaluate("() => window.scrollTo(0, 0)")
-    screenshot(page, name)
-
-
-def no_horizontal_scrolling(page: Page) -> None:
-    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px window"
 
 
 def a_crs_course(kafka, env) -> str:
@@ -225,7 +178,7 @@ def test_a_tile_opens_the_patients_course_with_alert_spans_and_clinical_events(
         [("MRN-2", status_message("MRN-2", at(0), ward="5-West", bed="3"))],
     )
     dashboard.wait_until_live()
-    page = open_page(browser, dashboard, size)
+    page = open_ward(browser, dashboard, size)
     expect(page.locator(".tile")).to_have_count(2, timeout=20_000)  # the statuses come through Kafka
     tap(page.locator('.tile[data-patient-id="MRN-1"]'), size)
 
@@ -359,7 +312,7 @@ def test_an_alert_opens_the_course_which_follows_live_and_acknowledges(
         ],
     )
     dashboard.wait_until_live()
-    page = open_page(browser, dashboard, size)
+    page = open_ward(browser, dashboard, size)
     page.fill("#who", "rn-77")
     tap(page.locator(f'#alert-list .alert[data-episode-id="{episode}"] .open-course'), size)
     view = page.locator("#patient-view")
@@ -469,7 +422,7 @@ def test_alerts_and_tiles_fit_the_screen_with_touch_targets_of_44_px(
         ],
     )
     dashboard.wait_until_live()
-    page = open_page(browser, dashboard, size)
+    page = open_ward(browser, dashboard, size)
     expect(page.locator("#alert-list .alert")).to_have_count(4)
     expect(page.locator(".tile")).to_have_count(6)
     width = page.evaluate("() => window.innerWidth")
@@ -577,7 +530,7 @@ def test_labs_and_the_icans_grade_reach_the_tile_the_labs_panel_and_the_courses_
         [("MRN-2", status_message("MRN-2", at(0), ward="5-West", bed="3"))],
     )
     dashboard.wait_until_live()
-    page = open_page(browser, dashboard, size)
+    page = open_ward(browser, dashboard, size)
     expect(page.locator(".tile")).to_have_count(2, timeout=20_000)
 
     # The tile: ICANS beside CRS, and one line of what is abnormal beyond the vital signs
@@ -686,7 +639,7 @@ def test_m_easix_before_therapy_stands_beside_the_crs_grade_in_words_and_leaves_
         [("MRN-5", status), ("MRN-6", status_message("MRN-6", at(0), ward="5-West", bed="6"))],
     )
     dashboard.wait_until_live()
-    page = open_page(browser, dashboard, size)
+    page = open_ward(browser, dashboard, size)
     expect(page.locator(".tile")).to_have_count(2, timeout=20_000)
 
     tap(page.locator('.tile[data-patient-id="MRN-5"]'), size)
