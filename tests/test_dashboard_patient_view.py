@@ -18,6 +18,8 @@ from playwright.sync_api import expect
 from monitor.organs.easix import m_easix
 from monitor.wire import format_timestamp
 from tests.support.dashboard import (
+    ARTIFACTS,
+    SIZES,
     Dashboard,
     alert_message,
     dashboard_env_with_topics,
@@ -628,7 +630,21 @@ def test_m_easix_before_therapy_stands_beside_the_crs_grade_in_words_and_leaves_
         env["CRSMON_TOPIC_CLINICAL_EVENTS"],
         [("MRN-5", {"patient_id": "MRN-5", "ts": therapy_at, "type": "therapy", "therapy": "car-t"})],
     )
-    status = status_message("MRN-5", at(0), ward="5-West", bed="5", grade=1, fever=True, temperature=38.3)
+    status = status_message(
+        "MRN-5",
+        at(0),
+        ward="5-West",
+        bed="5",
+        grade=1,
+        fever=True,
+        temperature=38.3,
+        heart_rate=104,
+        systolic_bp=112,
+        diastolic_bp=68,
+        mean_arterial_pressure=83,
+        spo2=96,
+        respiratory_rate=18,
+    )
     status["labs"] = {
         test: {"value": value, "unit": unit, "at": labs_at} for test, (value, unit) in before_therapy.items()
     }
@@ -661,6 +677,12 @@ def test_m_easix_before_therapy_stands_beside_the_crs_grade_in_words_and_leaves_
     )
     no_horizontal_scrolling(page)
     shot(page, f"patient-view-risk-{size}")
+    if size == "phone":  # the view's head, from the bar to the labs: what docs/dashboard.md shows
+        page.screenshot(
+            path=str(ARTIFACTS / "patient-view-risk-phone-head.png"),
+            full_page=True,
+            clip={"x": 0, "y": 0, "width": SIZES["phone"]["viewport"]["width"], "height": labs["y"] + labs["height"]},
+        )
 
     # Another patient without the three results: no score, and none left over from MRN-5.
     tap(view.locator("#pv-close"), size)
@@ -668,3 +690,14 @@ def test_m_easix_before_therapy_stands_beside_the_crs_grade_in_words_and_leaves_
     expect(view.locator(".pv-pid")).to_have_text("MRN-6")
     expect(view.locator("svg.course")).to_be_visible()
     expect(risk).to_be_hidden()
+
+    # The score follows the status live, as the labs do: a status that brings one shows it.
+    later = {"ldh": (300.0, "U/L"), "crp": (10.0, "mg/L"), "platelets": (150.0, "10^9/L")}
+    later_score = m_easix(later["ldh"][0], later["crp"][0], later["platelets"][0])
+    assert later_score is not None
+    newest = status_message("MRN-6", format_timestamp(datetime.now(timezone.utc)), ward="5-West", bed="6")
+    newest["labs"] = {test: {"value": value, "unit": unit, "at": labs_at} for test, (value, unit) in later.items()}
+    newest["risk"] = {"m_easix": round(later_score, 2), "at": labs_at}
+    produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [("MRN-6", newest)])
+    expect(risk.locator("b")).to_have_text(f"m-EASIX {later_score:.1f}", timeout=5_000)
+    expect(risk).to_be_visible()
