@@ -10,6 +10,7 @@ from typing import Iterator
 import pytest
 
 from crsmon.local_kafka import LocalKafka, free_port
+from tests.support.dashboard import SIZES, started_dashboard
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "tests" / "samples"
@@ -65,3 +66,18 @@ def browser() -> Iterator:
 
     with chromium() as opened:
         yield opened
+
+
+@pytest.fixture
+def dashboard(env: dict[str, str], tmp_path: Path) -> Iterator:
+    """`crsmon dashboard` on the topics of the module's `env` fixture, started, not yet live: a
+    test that must see what it produced first calls `wait_until_live()` after producing; a
+    module whose tests produce while the page is open overrides this with a live one."""
+    with started_dashboard(env, tmp_path / "dashboard.log") as started:
+        yield started
+
+
+@pytest.fixture(params=sorted(SIZES))
+def size(request: pytest.FixtureRequest) -> str:
+    """Each clinician-facing Chromium test at a desk and on a phone (SIZES)."""
+    return request.param

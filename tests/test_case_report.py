@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -15,6 +16,7 @@ import pytest
 
 from alerting.case_report.command import case_from_file
 from alerting.case_report.render import render_case_report
+from monitor.organs.easix import m_easix
 from monitor.wire import IcansAssessment
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
@@ -260,3 +262,28 @@ def test_the_icans_band_follows_the_grade_of_the_recorded_statuses(tmp_path: Pat
     assert [value for _, _, value in runs] == ["0", "1"]
     assert abs(runs[0][0] - (T0 + 3 * HOUR)) <= MINUTE and abs(runs[1][0] - (T0 + 8 * HOUR)) <= MINUTE
     assert runs[1][1] <= T0 + 13 * HOUR + 15 * MINUTE
+
+
+def test_m_easix_before_therapy_is_written_in_the_header_as_a_risk_context_not_a_band(tmp_path: Path, drawn) -> None:
+    """LDH, CRP and platelets two hours before the CAR-T infusion: the engine's m-EASIX is written
+    on the page with what it was computed from; a patient without them has no such line."""
+    panel = {"ldh": (480.0, "U/L"), "crp": (24.0, "mg/L"), "platelets": (84.0, "10^9/L")}
+    before = [
+        {"patient_id": "P1", "ts": stamp(T0 - 2 * HOUR), "type": "lab", "test": test, "value": value, "unit": unit}
+        for test, (value, unit) in panel.items()
+    ]
+    lines = sorted(crs_course_with_tocilizumab_signal_loss_and_discharge() + before, key=lambda line: line["ts"])
+    source = write_lines(tmp_path / "ward.jsonl", lines)
+    events, outputs = case_from_file(str(source), "P1", None, io.StringIO())
+    [risk] = {output.risk for output in outputs if getattr(output, "risk", None) is not None}  # the engine's
+    assert risk.m_easix == pytest.approx(m_easix(480.0, 24.0, 84.0), abs=0.01)
+    report = render_case_report(events, outputs, tmp_path / "P1.png", tmp_path / "P1.pdf")
+    [line] = [text for text in report.texts if text.startswith("m-EASIX")]
+    newest = T0 - 2 * HOUR
+    assert line.startswith(
+        f"m-EASIX {risk.m_easix:.1f} before therapy (LDH, CRP, platelets, latest {newest:%d %b %H:%M} UTC)"
+    )
+    assert "not an alarm" in line
+    assert not re.search(r"\b(low|high|medium)\b", line, re.I), "no band the clinical reference does not give"
+    assert report.smallest_font_pt >= 7
+    assert not [text for text in drawn.texts if text.startswith("m-EASIX")]  # P1 without the panel

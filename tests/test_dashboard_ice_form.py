@@ -24,24 +24,16 @@ from tests.support.dashboard import (
     ARTIFACTS,
     Dashboard,
     dashboard_env_with_topics,
+    no_horizontal_scrolling,
+    open_ward,
     screenshot,
-    started_dashboard,
     status_message,
+    tap,
 )
 from tests.support.kafka_io import produce, read_until
 from tests.support.processes import Service
 
 pytestmark = pytest.mark.kafka
-
-SIZES = {
-    "desktop": {"viewport": {"width": 1400, "height": 900}},
-    "phone": {
-        "viewport": {"width": 390, "height": 844},
-        "is_mobile": True,
-        "has_touch": True,
-        "device_scale_factor": 2,
-    },
-}
 
 
 @pytest.fixture
@@ -67,21 +59,15 @@ def worker(env: dict[str, str], tmp_path: Path) -> Iterator[Service]:
 
 
 @pytest.fixture
-def dashboard(env: dict[str, str], tmp_path: Path) -> Iterator[Dashboard]:
-    with started_dashboard(env, tmp_path / "dashboard.log") as started:
-        started.wait_until_live()
-        yield started
-
-
-@pytest.fixture(params=sorted(SIZES))
-def size(request) -> str:
-    return request.param
+def dashboard(dashboard: Dashboard) -> Dashboard:
+    """Live before the test begins (tests/conftest.py's, waited for): the patient's status is
+    produced after it, as the worker would."""
+    dashboard.wait_until_live()
+    return dashboard
 
 
 def open_patient(browser, dashboard: Dashboard, size: str, patient_id: str) -> Page:
-    page = browser.new_context(**SIZES[size]).new_page()
-    page.goto(dashboard.link)
-    expect(page.locator("#connection")).to_have_text("Live", timeout=20_000)
+    page = open_ward(browser, dashboard, size, live_within_ms=20_000)
     expect(page.locator(f'.tile[data-patient-id="{patient_id}"]')).to_have_count(1, timeout=10_000)
     page.fill("#who", "rn-4411")
     page.evaluate("id => { location.hash = `patient=${encodeURIComponent(id)}&span=24`; }", patient_id)
@@ -91,13 +77,11 @@ def open_patient(browser, dashboard: Dashboard, size: str, patient_id: str) -> P
 
 def choose(page: Page, size: str, field: str, value: str) -> None:
     """A finger on the phone, the mouse at the desk, on the choice's visible face."""
-    face = page.locator(f'.ice-group[data-field="{field}"] input[value="{value}"] + span')
-    face.tap() if size == "phone" else face.click()
+    tap(page.locator(f'.ice-group[data-field="{field}"] input[value="{value}"] + span'), size)
 
 
 def submit(page: Page, size: str) -> None:
-    button = page.locator(".ice-submit")
-    button.tap() if size == "phone" else button.click()
+    tap(page.locator(".ice-submit"), size)
 
 
 def test_an_ice_assessment_charted_on_the_form_reaches_kafka_the_course_and_the_worker(
@@ -120,7 +104,7 @@ def test_an_ice_assessment_charted_on_the_form_reaches_kafka_the_course_and_the_
     assert faces.count() == 5 + 4 + 2 + 2 + 2 + 6 + 3 + 2 + 3  # scores 0–4, 0–3, three 0–1; the findings
     for box in faces.evaluate_all("faces => faces.map(face => face.getBoundingClientRect().toJSON())"):
         assert box["width"] >= 44 and box["height"] >= 44, box
-    assert page.evaluate("() => document.documentElement.scrollWidth") <= SIZES[size]["viewport"]["width"]
+    no_horizontal_scrolling(page)
 
     # The total follows each tap; an ICE scored in part is refused by the server, in words.
     expect(form.locator(".ice-total")).to_have_text("ICE –/10")

@@ -11,7 +11,6 @@ import time
 import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from kafka.admin import KafkaAdminClient
@@ -25,6 +24,7 @@ from tests.support.dashboard import (
     alert_message,
     dashboard_env,
     dashboard_env_with_topics,
+    open_ward,
     screenshot,
     started_dashboard,
     status_message,
@@ -44,17 +44,11 @@ def env(kafka, unique: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def dashboard(env: dict[str, str], tmp_path: Path) -> Iterator[Dashboard]:
-    with started_dashboard(env, tmp_path / "dashboard.log") as started:
-        started.wait_until_live()
-        yield started
-
-
-def open_page(browser, dashboard: Dashboard) -> Page:
-    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
-    page.goto(dashboard.link)
-    expect(page.locator("#connection")).to_have_text("Live", timeout=10_000)
-    return page
+def dashboard(dashboard: Dashboard) -> Dashboard:
+    """Live before the test begins (tests/conftest.py's, waited for): these tests produce while
+    the page is open, as the worker does."""
+    dashboard.wait_until_live()
+    return dashboard
 
 
 def tile(page: Page, patient_id: str):
@@ -105,7 +99,7 @@ def test_tiles_show_each_patients_status_grouped_by_ward(browser, dashboard: Das
             ("MRN-3", status_message("MRN-3", at(0), ward="4-East", bed="1", news2=7, band="high")),
         ],
     )
-    page = open_page(browser, dashboard)
+    page = open_ward(browser, dashboard)
     assert "token" not in page.url  # the token went into a cookie and left the address bar
 
     expect(page.locator(".tile")).to_have_count(3)
@@ -157,7 +151,7 @@ def test_an_alert_shows_within_a_second_and_its_acknowledgement_reaches_alert_ac
             ("MRN-8", status_message("MRN-8", at(0), ward="5-West", bed="8")),
         ],
     )
-    page = open_page(browser, dashboard)
+    page = open_ward(browser, dashboard)
     expect(page.locator(".tile")).to_have_count(2)
     page.fill("#who", "rn-4411")
 
@@ -235,7 +229,7 @@ def test_each_severity_has_its_priority_colour_and_says_so_in_words(browser, das
             for n, severity in enumerate(["critical", "high", "medium", "low"], start=1)
         ],
     )
-    page = open_page(browser, dashboard)
+    page = open_ward(browser, dashboard)
     items = page.locator(".alert")
     expect(items.locator(".alert-priority")).to_have_text(["CRITICAL", "HIGH", "MEDIUM", "LOW"])
     # A CRS alert raised before any ASTCT grade does not say "grade 0".
@@ -260,7 +254,7 @@ def test_a_browser_that_connects_late_sees_the_current_state_at_once(browser, da
             ("MRN-4", alert_message("MRN-4", "MRN-4:news2:x", severity="medium", bed="4", emitted_at=at(0))),
         ],
     )
-    first = open_page(browser, dashboard)
+    first = open_ward(browser, dashboard)
     expect(first.locator(".tile")).to_have_count(20)
     expect(first.locator(".alert")).to_have_count(1)
 
@@ -292,7 +286,7 @@ def test_after_a_server_restart_the_page_reconnects_by_itself(browser, env, kafk
     )
     with started_dashboard(env, tmp_path / "first.log") as first:
         first.wait_until_live()
-        page = open_page(browser, first)
+        page = open_ward(browser, first)
         expect(page.locator(".tile")).to_have_count(2)
         port = first.port
     # the first server has stopped
@@ -341,7 +335,7 @@ def test_topics_that_appear_later_are_followed_and_bad_messages_only_counted(
     env = dashboard_env(kafka.bootstrap, unique)  # none of its topics exists yet
     with started_dashboard(env, tmp_path / "dashboard.log") as dashboard:
         dashboard.wait_until_live()
-        page = open_page(browser, dashboard)
+        page = open_ward(browser, dashboard)
         admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
         try:
             assert env["CRSMON_TOPIC_PATIENT_STATUS"] not in admin.list_topics()  # it created none

@@ -11,34 +11,28 @@ import re
 import time
 import urllib.request
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
+from monitor.organs.easix import m_easix
 from monitor.wire import format_timestamp
 from tests.support.dashboard import (
+    ARTIFACTS,
+    SIZES,
     Dashboard,
     alert_message,
     dashboard_env_with_topics,
-    screenshot,
-    started_dashboard,
+    no_horizontal_scrolling,
+    open_ward,
+    shot,
     status_message,
+    tap,
 )
 from tests.support.kafka_io import produce, read_until
 
 pytestmark = pytest.mark.kafka
 
-SIZES = {
-    "desktop": {"viewport": {"width": 1400, "height": 900}},
-    "phone": {
-        "viewport": {"width": 390, "height": 844},
-        "is_mobile": True,
-        "has_touch": True,
-        "device_scale_factor": 2,
-    },
-}
 NOW = datetime.now(timezone.utc).replace(second=0, microsecond=0)
 
 
@@ -53,46 +47,8 @@ def env(kafka, unique: str) -> dict[str, str]:
     )
 
 
-@pytest.fixture
-def dashboard(env: dict[str, str], tmp_path: Path) -> Iterator[Dashboard]:
-    with started_dashboard(env, tmp_path / "dashboard.log") as started:
-        yield started
-
-
-@pytest.fixture(params=sorted(SIZES))
-def size(request) -> str:
-    return request.param
-
-
-def open_page(browser, dashboard: Dashboard, size: str) -> Page:
-    page = browser.new_context(**SIZES[size]).new_page()
-    page.goto(dashboard.link)
-    expect(page.locator("#connection")).to_have_text("Live", timeout=10_000)
-    return page
-
-
-def tap(locator, size: str, force: bool = False) -> None:
-    """A finger on the phone, the mouse at the desk; `force` taps where the element is even
-    when another lies on top (what a finger does)."""
-    if size == "phone":
-        locator.tap(force=force)
-    else:
-        locator.click(force=force)
-
-
 def band_of(score: int) -> str:
     return "high" if score >= 7 else "medium" if score >= 5 else "low"
-
-
-def shot(page: Page, name: str) -> None:
-    """A full-page screenshot from the top, so the sticky bar is where a person sees it."""
-    page.evaluate("() => window.scrollTo(0, 0)")
-    screenshot(page, name)
-
-
-def no_horizontal_scrolling(page: Page) -> None:
-    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px window"
 
 
 def a_crs_course(kafka, env) -> str:
@@ -224,7 +180,7 @@ def test_a_tile_opens_the_patients_course_with_alert_spans_and_clinical_events(
         [("MRN-2", status_message("MRN-2", at(0), ward="5-West", bed="3"))],
     )
     dashboard.wait_until_live()
-    page = open_page(browser, dashboard, size)
+    page = open_ward(browser, dashboard, size)
     expect(page.locator(".tile")).to_have_count(2, timeout=20_000)  # the statuses come through Kafka
     tap(page.locator('.tile[data-patient-id="MRN-1"]'), size)
 
@@ -358,7 +314,7 @@ def test_an_alert_opens_the_course_which_follows_live_and_acknowledges(
         ],
     )
     dashboard.wait_until_live()
-    page = open_page(browser, dashboard, size)
+    page = open_ward(browser, dashboard, size)
     page.fill("#who", "rn-77")
     tap(page.locator(f'#alert-list .alert[data-episode-id="{episode}"] .open-course'), size)
     view = page.locator("#patient-view")
@@ -468,7 +424,7 @@ def test_alerts_and_tiles_fit_the_screen_with_touch_targets_of_44_px(
         ],
     )
     dashboard.wait_until_live()
-    page = open_page(browser, dashboard, size)
+    page = open_ward(browser, dashboard, size)
     expect(page.locator("#alert-list .alert")).to_have_count(4)
     expect(page.locator(".tile")).to_have_count(6)
     width = page.evaluate("() => window.innerWidth")
@@ -576,7 +532,7 @@ def test_labs_and_the_icans_grade_reach_the_tile_the_labs_panel_and_the_courses_
         [("MRN-2", status_message("MRN-2", at(0), ward="5-West", bed="3"))],
     )
     dashboard.wait_until_live()
-    page = open_page(browser, dashboard, size)
+    page = open_ward(browser, dashboard, size)
     expect(page.locator(".tile")).to_have_count(2, timeout=20_000)
 
     # The tile: ICANS beside CRS, and one line of what is abnormal beyond the vital signs
@@ -658,3 +614,90 @@ def test_labs_and_the_icans_grade_reach_the_tile_the_labs_panel_and_the_courses_
     )
     expect(chart.locator('.band[class*="icans-band-3"]')).to_have_count(1, timeout=5_000)
     expect(labs.locator("tbody tr")).to_have_count(3)  # the labs stay: the status carries them
+
+
+def test_m_easix_before_therapy_stands_beside_the_crs_grade_in_words_and_leaves_with_the_patient(
+    browser, dashboard: Dashboard, env, kafka, size: str
+) -> None:
+    """The status's `risk` (m-EASIX from the LDH, CRP and platelets before therapy) is shown as
+    what it is, a number with its source, never as a band: the clinical reference gives no cut-off."""
+    therapy_at, labs_at = at(2 * 24 * 60), at(2 * 24 * 60 + 6 * 60)
+    before_therapy = {"ldh": (480.0, "U/L"), "crp": (24.0, "mg/L"), "platelets": (84.0, "10^9/L")}
+    score = m_easix(before_therapy["ldh"][0], before_therapy["crp"][0], before_therapy["platelets"][0])
+    assert score is not None
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_CLINICAL_EVENTS"],
+        [("MRN-5", {"patient_id": "MRN-5", "ts": therapy_at, "type": "therapy", "therapy": "car-t"})],
+    )
+    status = status_message(
+        "MRN-5",
+        at(0),
+        ward="5-West",
+        bed="5",
+        grade=1,
+        fever=True,
+        temperature=38.3,
+        heart_rate=104,
+        systolic_bp=112,
+        diastolic_bp=68,
+        mean_arterial_pressure=83,
+        spo2=96,
+        respiratory_rate=18,
+    )
+    status["labs"] = {
+        test: {"value": value, "unit": unit, "at": labs_at} for test, (value, unit) in before_therapy.items()
+    }
+    status["risk"] = {"m_easix": round(score, 2), "at": labs_at}
+    produce(
+        kafka.bootstrap,
+        env["CRSMON_TOPIC_PATIENT_STATUS"],
+        [("MRN-5", status), ("MRN-6", status_message("MRN-6", at(0), ward="5-West", bed="6"))],
+    )
+    dashboard.wait_until_live()
+    page = open_ward(browser, dashboard, size)
+    expect(page.locator(".tile")).to_have_count(2, timeout=20_000)
+
+    tap(page.locator('.tile[data-patient-id="MRN-5"]'), size)
+    view = page.locator("#patient-view")
+    risk = view.locator(".pv-risk")
+    expect(risk).to_be_visible()
+    expect(risk.locator("b")).to_have_text(f"m-EASIX {score:.1f}")
+    expect(risk).to_contain_text("before therapy (LDH, CRP, platelets, latest ")
+    expect(risk).to_contain_text("not an alarm")
+    expect(risk).to_have_attribute("data-at", labs_at)
+    assert not re.search(r"\b(low|high|medium)\b", risk.inner_text(), re.I), "no band the reference does not give"
+    # Beside the CRS grade: between the header's scores and the labs it was computed from.
+    scores, labs = view.locator(".pv-scores").bounding_box(), view.locator(".pv-labs").bounding_box()
+    box = risk.bounding_box()
+    assert scores["y"] + scores["height"] <= box["y"] + 1 and box["y"] + box["height"] <= labs["y"] + 1, (
+        scores,
+        box,
+        labs,
+    )
+    no_horizontal_scrolling(page)
+    shot(page, f"patient-view-risk-{size}")
+    if size == "phone":  # the view's head, from the bar to the labs: what docs/dashboard.md shows
+        page.screenshot(
+            path=str(ARTIFACTS / "patient-view-risk-phone-head.png"),
+            full_page=True,
+            clip={"x": 0, "y": 0, "width": SIZES["phone"]["viewport"]["width"], "height": labs["y"] + labs["height"]},
+        )
+
+    # Another patient without the three results: no score, and none left over from MRN-5.
+    tap(view.locator("#pv-close"), size)
+    tap(page.locator('.tile[data-patient-id="MRN-6"]'), size)
+    expect(view.locator(".pv-pid")).to_have_text("MRN-6")
+    expect(view.locator("svg.course")).to_be_visible()
+    expect(risk).to_be_hidden()
+
+    # The score follows the status live, as the labs do: a status that brings one shows it.
+    later = {"ldh": (300.0, "U/L"), "crp": (10.0, "mg/L"), "platelets": (150.0, "10^9/L")}
+    later_score = m_easix(later["ldh"][0], later["crp"][0], later["platelets"][0])
+    assert later_score is not None
+    newest = status_message("MRN-6", format_timestamp(datetime.now(timezone.utc)), ward="5-West", bed="6")
+    newest["labs"] = {test: {"value": value, "unit": unit, "at": labs_at} for test, (value, unit) in later.items()}
+    newest["risk"] = {"m_easix": round(later_score, 2), "at": labs_at}
+    produce(kafka.bootstrap, env["CRSMON_TOPIC_PATIENT_STATUS"], [("MRN-6", newest)])
+    expect(risk.locator("b")).to_have_text(f"m-EASIX {later_score:.1f}", timeout=5_000)
+    expect(risk).to_be_visible()

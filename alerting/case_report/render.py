@@ -27,7 +27,7 @@ from matplotlib.patches import Rectangle
 
 from alerting.case_report.course import CaseCourse, Output, build_course
 from alerting.case_report.readback import DrawnReport, read_back
-from alerting.case_report.words import describe_event
+from alerting.case_report.words import describe_event, describe_risk
 from monitor.catalogue import CATALOGUE
 from monitor.rules import TECHNICAL_RULES
 from monitor.wire import PatientStatus
@@ -174,7 +174,7 @@ def _header(figure: Figure, course: CaseCourse) -> None:
     where = " · ".join(part for part in (course.ward, f"bed {course.bed}" if course.bed else None) if part)
     figure.text(
         0.085,
-        0.965,
+        0.975,
         f"Case report — patient {course.patient_id}" + (f" — {where}" if where else ""),
         fontsize=13,
         fontweight="bold",
@@ -189,10 +189,15 @@ def _header(figure: Figure, course: CaseCourse) -> None:
         if course.therapy
         else "; no therapy in the input"
     )
-    figure.text(0.085, 0.94, span + therapy, fontsize=BASE_PT + 0.5, gid="subtitle")
+    figure.text(0.085, 0.953, span + therapy, fontsize=BASE_PT + 0.5, gid="subtitle")
+    # m-EASIX at therapy start, under the therapy it belongs to: the newest status's (the score
+    # changes only with a new therapy).
+    risk = next((status.risk for status in reversed(course.statuses) if status.risk is not None), None)
+    if risk is not None:
+        figure.text(0.085, 0.933, describe_risk(risk), fontsize=BASE_PT + 0.5, gid="risk")
     figure.text(
         0.975,
-        0.965,
+        0.975,
         f"crsmon · drawn {datetime.now(timezone.utc):%d %b %Y %H:%M} UTC",
         fontsize=SMALL_PT,
         ha="right",

@@ -50,3 +50,15 @@ def describe_event(event: Any) -> str:
     if event.type == "discharge":
         return "Discharge"
     return str(event.type)
+
+
+def describe_risk(risk: Any) -> str:
+    """The status's `risk` in words: the m-EASIX at therapy start and what it was computed from.
+
+    A number and what it is, never a band: the clinical reference gives no cut-off (the
+    published ones are study-specific), and no rule reads the score."""
+    digits = 2 if risk.m_easix < 1 else 1
+    return (
+        f"m-EASIX {risk.m_easix:.{digits}f} before therapy (LDH, CRP, platelets, latest {risk.at:%d %b %H:%M} UTC)"
+        " · a risk context for severe CRS, not an alarm"
+    )

@@ -130,6 +130,51 @@ def screenshot(page: Any, name: str) -> Path:
     return path
 
 
+# -- the page as a nurse opens it, at a desk and on a handheld -----------------------------------
+
+#: The two screens every clinician-facing view is tested on (the `size` fixture, tests/conftest.py).
+SIZES: dict[str, dict[str, Any]] = {
+    "desktop": {"viewport": {"width": 1400, "height": 900}},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 2,
+    },
+}
+
+
+def open_ward(browser: Any, dashboard: Dashboard, size: str = "desktop", live_within_ms: int = 10_000) -> Any:
+    """A new browser context of that size on the nurse's link, once the page says it is live:
+    what every Chromium test starts from, so a test's own lines are what it checks."""
+    from playwright.sync_api import expect
+
+    page = browser.new_context(**SIZES[size]).new_page()
+    page.goto(dashboard.link)
+    expect(page.locator("#connection")).to_have_text("Live", timeout=live_within_ms)
+    return page
+
+
+def tap(locator: Any, size: str, force: bool = False) -> None:
+    """A finger on the phone, the mouse at the desk; `force` taps where the element is even
+    when another lies on top (what a finger does)."""
+    if size == "phone":
+        locator.tap(force=force)
+    else:
+        locator.click(force=force)
+
+
+def no_horizontal_scrolling(page: Any) -> None:
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px window"
+
+
+def shot(page: Any, name: str) -> Path:
+    """A full-page screenshot from the top, so the sticky bar is where a person sees it."""
+    page.evaluate("() => window.scrollTo(0, 0)")
+    return screenshot(page, name)
+
+
 # -- messages as the worker publishes them ---------------------------------------------------
 
 

@@ -26,7 +26,7 @@ export class PatientView {
     this.parts = {
       bed: find('.pv-bed'), pid: find('.pv-pid'), ward: find('.pv-ward'), latest: find('.pv-latest'),
       note: find('.pv-note'), chart: find('.pv-chart'), details: find('.pv-details'),
-      labs: find('.pv-labs'), labRows: find('.pv-labs tbody'),
+      labs: find('.pv-labs'), labRows: find('.pv-labs tbody'), risk: find('.pv-risk'),
     };
     this.alertList = new AlertList(find('.pv-alerts'), document.createElement('p'), document.createElement('span'),
       whoIsAcknowledging, whoInput);
@@ -140,6 +140,7 @@ export class PatientView {
     setText(this.parts.pid, course.patient_id);
     setText(this.parts.ward, status && status.ward ? `· ${status.ward}` : '');
     this.drawLatest(status);
+    this.drawRisk(status);
     this.drawLabs(course);
     const width = Math.max(280, this.parts.chart.clientWidth);
     const began = performance.now();
@@ -199,6 +200,29 @@ export class PatientView {
       spans.push(scores);
     }
     this.parts.latest.replaceChildren(...spans);
+  }
+
+  // m-EASIX at therapy start, as the worker computed it (the status's `risk`): a number and what
+  // it is, never a band, since the clinical reference gives no cut-off (docs/clinical-reference.md,
+  // "m-EASIX"). `at` is the newest of the LDH, CRP and platelets it was computed from.
+  drawRisk(status) {
+    const risk = status && status.risk;
+    setHidden(this.parts.risk, !risk);
+    if (!risk) {
+      this.parts.risk.replaceChildren();
+      delete this.parts.risk.dataset.at;
+      return;
+    }
+    const score = document.createElement('b');
+    score.textContent = `m-EASIX ${risk.m_easix.toFixed(risk.m_easix < 1 ? 2 : 1)}`;
+    const what = document.createElement('span');
+    what.className = 'quiet';
+    what.textContent = ' · a risk context for severe CRS, not an alarm';
+    this.parts.risk.title = 'm-EASIX = LDH (U/L) × CRP (mg/dL) ÷ platelets (10⁹/L), from the results nearest before '
+      + 'therapy (Pennisi, Blood Adv 2021). crsmon sets no cut-off; no rule reads it.';
+    this.parts.risk.dataset.at = risk.at;
+    this.parts.risk.replaceChildren(score,
+      ` before therapy (LDH, CRP, platelets, latest ${formatStamp(Date.parse(risk.at))})`, what);
   }
 
   // The latest result of each test the status carries, in the catalogue's order, words, unit and
