@@ -402,21 +402,23 @@ class EngineConfig(BaseModel):
     )
     deterioration_weights: str = setting(
         "",
-        "empty: the shipped weights file (version 1), fitted by the project's fit script on "
-        "the PhysioNet/CinC 2019 development set (fit split); a path replaces it",
+        "empty: the shipped weights file (version 2), fitted by the project's fit script on all "
+        "3,072 stays of the PhysioNet/CinC 2019 development set, its figures from patient-level "
+        "cross-validation of the same recipe (issue 22, docs/deterioration-model.md); a path replaces it",
     )
     deterioration_medium_open: float = setting(
-        1.801,
-        "fitted: lowest score keeping the dev fit split "
+        1.911,
+        "fitted (weights file version 2): lowest score keeping the development set "
         "under 1.25 firings per non-septic patient-day and 11.5 % of hours flagged (issue 12 "
-        "limits 1.4 and 13 %, less a margin for unseen patients)",
+        "limits 1.4 and 13 %, less a margin for unseen patients); cross-validated, medium or "
+        "above flags more septic stays 6 h ahead than SIRS ≥ 2 at NEWS2 ≥ 5's hours (issue 22)",
         "score",
     )
     deterioration_medium_resolve: float = setting(
-        1.801,
-        "fitted with the open threshold: 1.0 × it (resolve/open ratio tried 1.0, 0.85, "
-        "0.7; most septic stays caught at −6 h within the limits: the 4-hour resolve delay is "
-        "the hysteresis that holds the alert across dips)",
+        1.624,
+        "fitted with the open threshold: 0.85 × it (resolve/open ratio tried 1.0, 0.85, "
+        "0.7; most septic stays caught at −6 h within the limits; the 4-hour resolve delay and "
+        "this hysteresis hold the alert across dips)",
         "score",
     )
     deterioration_medium_persistence_h: int = setting(
@@ -432,28 +434,33 @@ class EngineConfig(BaseModel):
         "evaluations",
     )
     deterioration_high_open: float = setting(
-        2.6,
-        "fitted in two steps on the dev fit split: the weights file's 2.528 is the lowest "
-        "score keeping the hourly machines under 0.40 firings per non-septic patient-day and "
-        "3.0 % of hours (issue 12 limits 0.45 and 3.5 %, less a margin); the engine, with its "
-        "confirmed NEWS2 floor, flagged 3.60 % of the fit split's hours there, so 2.6 is the "
-        "lowest of 2.528, 2.6, 2.7 keeping it under 3.5 % (3.47 %) by `crsmon validate`",
+        2.884,
+        "fitted (weights file version 2, issue 22): the lowest score keeping the development "
+        "set's high alerts, NEWS2 floor included, under NEWS2 ≥ 7's own 0.41 firings per "
+        "non-septic patient-day and 0.94 × its 3.19 % of hours, hours counted as the engine "
+        "counts them (each episode's closing hour too); cross-validated the same way in each "
+        "training fold, high then flagged 1.5 × NEWS2 ≥ 7's septic stays 6 h ahead at no more "
+        "than its hours on the stays held out (docs/deterioration-model.md)",
         "score",
     )
     deterioration_high_resolve: float = setting(
-        2.528,
-        "fitted: the weights file's open threshold itself (ratio 1.0): a high alert is "
-        "for the bedside now, so it ends as soon as the score is below it; hours under alert "
-        "are the binding burden, not firings (kept when the open threshold moved to 2.6)",
+        2.452,
+        "fitted with the open threshold: 0.85 × it (ratios 1.0, 0.85, 0.7 tried): a high "
+        "alert ends once the score has fallen this far, so that a score wobbling at the open "
+        "threshold neither closes nor re-fires (each closing costs an hour under alert)",
         "score",
     )
     deterioration_high_persistence_h: int = setting(
-        2, f"{JUDGEMENT}: two hourly evaluations in a row (2 and 3 tried)", "evaluations"
+        3,
+        "fitted among 2–3 (a single hourly evaluation never pages): three hourly evaluations "
+        "in a row open a high alert; NEWS2 ≥ 7 confirmed on a repeat observation still opens "
+        "it at once (deterioration_news2_high_floor)",
+        "evaluations",
     )
     deterioration_high_resolve_h: int = setting(
-        1,
-        "fitted among 1–4: one evaluation below the threshold ends a high alert, which "
-        "then falls back to medium while the medium level holds",
+        2,
+        "fitted among 1–4: two evaluations below the resolve threshold end a high alert, "
+        "which then falls back to medium while the medium level holds",
         "evaluations",
     )
     deterioration_news2_high_floor: int = setting(

@@ -99,3 +99,94 @@ def test_the_threshold_search_steps_every_stay_at_once_as_one_stay_at_a_time() -
         f = metrics.figures(metrics.summarise(stays, one))
         fires, hours_flagged = padded.burden(together)
         assert fires == pytest.approx(f["firings_per_day"]) and hours_flagged == pytest.approx(f["hours_flagged"])
+
+
+def test_the_engine_counts_each_episodes_closing_hour() -> None:
+    """An alert open after hour h's evaluation stays open a minute into hour h + 1, so the
+    engine flags that hour too, and a one-hour gap between episodes is no gap."""
+    from bench.deterioration.fitting import engine_hours
+
+    flags = np.array([0, 1, 1, 0, 0, 1, 0, 1, 0, 0], dtype=bool)
+    assert engine_hours(flags).astype(int).tolist() == [0, 1, 1, 1, 0, 1, 1, 1, 1, 0]
+    together = np.vstack([flags, flags[::-1]])
+    assert engine_hours(together).tolist() == [engine_hours(flags).tolist(), engine_hours(flags[::-1]).tolist()]
+
+
+def _noisy_stays(seed: int) -> tuple[list[Stay], list[np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    stays, scores = [], []
+    for index in range(120):
+        hours = int(rng.integers(24, 90))
+        onset = int(rng.integers(14, hours)) if index % 6 == 0 else None
+        stays.append(_stay(hours, onset=onset))
+        base = rng.gamma(2.0, 1.0, hours)
+        if onset is not None:
+            base[max(0, onset - 8) : onset + 1] += 2.0
+        scores.append(base)
+    return stays, scores
+
+
+def test_a_search_counting_the_closing_hour_keeps_the_engines_hours_within_its_limits() -> None:
+    """The machine's own hours under the limits are not the engine's: searched on them, the
+    engine's hours exceed the limit; searched on the engine's (closing_hour), they do not."""
+    from bench.deterioration.fitting import _single_level, choose_level, engine_hours
+
+    stays, scores = _noisy_stays(7)
+    others = [i for i, s in enumerate(stays) if not s.septic]
+    limits = (5.0, 0.05)
+
+    def engine_share(chosen: tuple[float, float, int, int]) -> float:
+        flags = _single_level([scores[i] for i in others], *chosen)
+        s = metrics.summarise([stays[i] for i in others], [engine_hours(f) for f in flags])
+        return metrics.figures(s)["hours_flagged"]
+
+    machine, _ = choose_level(stays, scores, limits, "high")
+    engine, log = choose_level(stays, scores, limits, "high", closing_hour=True)
+    assert engine_share(machine) > limits[1] >= engine_share(engine)
+    assert not any("over the limits" in line for line in log)
+
+
+def test_the_search_prefers_dynamics_within_the_limits_to_more_septic_stays_caught(monkeypatch) -> None:
+    """Scores of +inf (the NEWS2 floor) cannot be thresholded away: dynamics whose floor hours
+    alone exceed the limits are over them at every threshold, and lose to any within, however
+    many septic stays their long hysteresis holds an alert open for."""
+    from bench.deterioration import fitting
+
+    monkeypatch.setattr(fitting, "PERSISTENCE", (2,))
+    monkeypatch.setattr(fitting, "RESOLVE", (1, 4))
+    monkeypatch.setattr(fitting, "RESOLVE_RATIO", (1.0,))
+    rng = np.random.default_rng(8)
+    stays, scores = [], []
+    for index in range(60):
+        onset = 30 if index % 6 == 0 else None
+        stays.append(_stay(48, onset=onset))
+        hours = np.arange(48)
+        # NEWS2 ≥ 7 two hours in twelve; before a septic onset, 9 and 8 hours ahead of it
+        floor = (hours % 12 < 2) if onset is None else (hours == onset - 9) | (hours == onset - 8)
+        scores.append(np.where(floor, np.inf, rng.gamma(2.0, 0.5, 48)))
+    chosen, log = fitting.choose_level(stays, scores, (5.0, 0.20), "high", closing_hour=True)
+    assert "over the limits" in log[1] and "catches 100.0% at −6 h" in log[1]  # resolve 4 h
+    assert "over the limits" not in log[0]
+    assert chosen[3] == 1
+
+
+def test_news2_emergency_burden_is_scored_as_crsmon_validate_scores_it() -> None:
+    """bedside_burden's NEWS2 ≥ 7 flags the hours validate's bedside NEWS2 ≥ 7 flags (its
+    carry of four hours), on the sample stays, so `high` is held to the burden it is compared with."""
+    from bench.deterioration.bedside import news2_total
+    from bench.deterioration.data import read_folder
+    from bench.deterioration.fitting import VALIDATE_CARRY_H
+    from validation.bedside import scores
+    from validation.physionet import ColumnMap, read_stay
+    from validation.problems import Problems
+
+    folder = Path(__file__).parent / "data" / "physionet2019"
+    flagged = 0
+    for stay in read_folder(folder):
+        theirs = read_stay(folder / f"{stay.patient}.psv", ColumnMap(), Problems())
+        assert theirs is not None
+        validate = scores(theirs, 240.0)["NEWS2"] >= 7
+        ours = news2_total(stay, VALIDATE_CARRY_H) >= 7
+        assert ours.tolist() == validate.tolist(), stay.patient
+        flagged += int(ours.sum())
+    assert flagged  # the sample has emergency hours to compare

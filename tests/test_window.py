@@ -349,6 +349,27 @@ def test_hour_medians_charted_hourly_compute_only_the_newest_hour_again(monkeypa
 FORMAT_2_FIXTURE = Path(__file__).parent / "data" / "patient_state" / "format2-p103061-after-30-sets.bin"
 
 
+def _engine_the_fixtures_were_written_by() -> Engine:
+    """The fixtures hold the deterioration machines' state as the warning of their day left
+    it (weights file version 1 and its thresholds): what they test is the byte format, so
+    they are replayed under that warning, not under whatever model ships now."""
+    from monitor.config import EngineConfig
+    from monitor.deterioration.model import WEIGHTS_FILE
+
+    version_1 = {
+        "medium_open": 1.801,
+        "medium_resolve": 1.801,
+        "medium_persistence_h": 2,
+        "medium_resolve_h": 4,
+        "high_open": 2.6,
+        "high_resolve": 2.528,
+        "high_persistence_h": 2,
+        "high_resolve_h": 1,
+    }
+    settings = {f"deterioration_{name}": value for name, value in version_1.items()}
+    return Engine(EngineConfig(deterioration_weights=str(WEIGHTS_FILE.with_name("weights-v1.json")), **settings))
+
+
 def _real_stay():
     from validation.physionet import ColumnMap, read_stay
     from validation.problems import Problems
@@ -362,10 +383,10 @@ def test_a_format_2_snapshot_of_the_previous_version_restores_and_goes_on_as_if_
     stay = _real_stay()
     stored = FORMAT_2_FIXTURE.read_bytes()
     assert stored[0] == 2
-    uninterrupted = Engine()
+    uninterrupted = _engine_the_fixtures_were_written_by()
     for event in stay.events[:30]:
         uninterrupted.observe(event)
-    restored = Engine()
+    restored = _engine_the_fixtures_were_written_by()
     restored.restore(stay.patient_id, stored)
     assert restored.snapshot(stay.patient_id) == uninterrupted.snapshot(stay.patient_id)
     expected = [alert for event in stay.events[30:] for alert in uninterrupted.observe(event).alerts]
@@ -388,10 +409,10 @@ def test_a_format_3_snapshot_with_open_machines_and_floors_reads_back_to_the_sam
     stay = read_stay(Path(__file__).parent / "data" / "physionet2019" / "p100580.psv", ColumnMap(), Problems())
     stored = FORMAT_3_FIXTURE.read_bytes()
     assert stored[0] == 3
-    restored = Engine()
+    restored = _engine_the_fixtures_were_written_by()
     restored.restore(stay.patient_id, stored)
     assert restored.snapshot(stay.patient_id) == stored
-    uninterrupted = Engine()
+    uninterrupted = _engine_the_fixtures_were_written_by()
     for event in stay.events[:31]:
         uninterrupted.observe(event)
     assert uninterrupted.snapshot(stay.patient_id) == stored

@@ -3,7 +3,7 @@ figure from patients the fitting never touched.
 
     .venv/bin/python -m bench.deterioration.crossval /path/to/physionet2019-sepsis-dev \
         [--engine] [--folds 5] [--repeats 3] [--model linear,additive,raw] [--reps 2000] \
-        [--high-limits 0.40,0.026] [--nested 3] [--labs]
+        [--high-limits news2:0.94 | 0.40,0.030] [--machine-hours] [--nested 3] [--labs]
 
 `--engine` (the figures the README quotes, ≈ 9 min on two busy cores): each held-out fold is
 also run through the engine by `crsmon validate`'s own code with its fold's weights file and
@@ -17,10 +17,11 @@ with a paired interval (the same bootstrap draws of patients for both).
 
 Repeated, patient-level, stratified k-fold cross-validation over the whole development set.
 In each fold the whole recipe runs on the training stays only, exactly as
-scripts/fit_deterioration.py runs it on its fit split: the weights (features with weight 0
+scripts/fit_deterioration.py runs it on all of them: the weights (features with weight 0
 drop out: that is the feature choice), then each level's persistence, hysteresis and open
 threshold under the burden limits of bench/deterioration/fitting.py, with the NEWS2 floor in
-place. The stays of the held-out fold are then scored by those weights and alerted by those
+place — for `high` (version 2, the default) NEWS2 ≥ 7's own firings and 0.94 × its hours on
+the training fold, hours counted as the engine counts them (each episode's closing hour too). The stays of the held-out fold are then scored by those weights and alerted by those
 dynamics (monitor/deterioration/alerting.py, the engine's own machines). Each stay is held out
 once per repeat; a patient's counts (caught at −6/−3/0 h, firings, flagged hours) are averaged
 over the repeats, and the 95 % intervals resample patients (septic and non-septic apart), the
@@ -48,7 +49,9 @@ import numpy as np
 from bench.deterioration import additive_fit, bedside, metrics
 from bench.deterioration.data import Stay, read_folder
 from bench.deterioration.fitting import (
+    HIGH_BURDEN_MARGIN,
     HORIZON_H,
+    bedside_burden,
     choose_dynamics,
     fit_nonnegative_logistic,
     news2_of,
@@ -141,6 +144,17 @@ def folds_of(stays: list[Stay], folds: int, seed: int) -> np.ndarray:
     return fold
 
 
+def search_options(limits: dict | None, stays: list[Stay]) -> dict:
+    """choose_dynamics' keywords for one training fold. `limits` as main() builds them:
+    `high_limits` (firings, hours) or ("news2", margin) — NEWS2 ≥ 7's own burden on the
+    training stays, its hours times margin — and `high_closing_hour`."""
+    options = dict(limits or {})
+    high = options.get("high_limits")
+    if high is not None and high[0] == "news2":
+        options["high_limits"] = bedside_burden(stays, margin=float(high[1]))
+    return options
+
+
 def cross_validate(
     stays: list[Stay],
     values: list[np.ndarray],
@@ -175,7 +189,7 @@ def cross_validate(
                     inner_scorer = recipe([t_stays[i] for i in part], [values[train[i]] for i in part])
                     for i in np.flatnonzero(inner == j):
                         seen[i] = inner_scorer(values[train[i]])
-            dynamics, _ = choose_dynamics(t_stays, seen, [news2[i] for i in train], **(limits or {}))
+            dynamics, _ = choose_dynamics(t_stays, seen, [news2[i] for i in train], **search_options(limits, t_stays))
             chosen.append(dynamics)
             for i in test:
                 medium[i], high[i] = simulate(scorer(values[i]), dynamics, news2[i])
@@ -250,9 +264,9 @@ def table_row(name: str, s: metrics.Summary, reference: dict, reps: int) -> str:
     f = figures(s)
     r = replicates(s, reps)
 
-    def pct(key: str) -> str:
+    def pct(key: str, digits: int = 1) -> str:
         low, high = _ci(r[key])
-        return f"{100 * f[key]:.1f} ({100 * low:.1f}–{100 * high:.1f})"
+        return f"{100 * f[key]:.{digits}f} ({100 * low:.{digits}f}–{100 * high:.{digits}f})"
 
     low, high = _ci(r["firings_per_day"])
     ref = figures(metrics.Summary(*reference["summary"]))["sens_6"]
@@ -262,7 +276,7 @@ def table_row(name: str, s: metrics.Summary, reference: dict, reps: int) -> str:
     rlow, rhigh = _ci(ratio)
     return (
         f"| {name} | {pct('sens_6')} | {pct('sens_3')} | {pct('sens_0')} | "
-        f"{pct('hours_flagged')} | {f['firings_per_day']:.2f} ({low:.2f}–{high:.2f}) | "
+        f"{pct('hours_flagged', 2)} | {f['firings_per_day']:.2f} ({low:.2f}–{high:.2f}) | "
         f"{f['sens_6'] / ref:.2f} ({rlow:.2f}–{rhigh:.2f}) |"
     )
 
@@ -362,7 +376,10 @@ def engine_cross_validate(
                 x, y = training_rows(t_stays, [values[i] for i in train], HORIZON_H)
                 w, intercept = fit_nonnegative_logistic(x, y)
                 dynamics, _ = choose_dynamics(
-                    t_stays, [values[i] @ w for i in train], [news2[i] for i in train], **limits
+                    t_stays,
+                    [values[i] @ w for i in train],
+                    [news2[i] for i in train],
+                    **search_options(limits, t_stays),
                 )
                 config = fold_config(w, intercept, dynamics, Path(scratch), f"r{repeat}f{k}")
                 files = [folder / f"{stays[i].patient}.psv" for i in np.flatnonzero(fold == k)]
@@ -378,6 +395,13 @@ def engine_cross_validate(
                 )
             results_by_repeat.append(results)
     return engine_summaries(results_by_repeat, ENGINE_DETECTORS)
+
+
+def limits_of(text: str) -> tuple:
+    """`0.40,0.026` → (0.40, 0.026); `news2` or `news2:0.95` → ("news2", margin)."""
+    if text.startswith("news2"):
+        return ("news2", float(text.split(":")[1]) if ":" in text else 1.0)
+    return tuple(float(v) for v in text.split(","))
 
 
 def main() -> None:
@@ -397,8 +421,15 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="processes for --engine")
     parser.add_argument(
         "--high-limits",
-        default="",
-        help="FIRINGS,HOURS the high threshold search keeps under in each training fold (default: fitting.HIGH_LIMITS)",
+        default=f"news2:{HIGH_BURDEN_MARGIN}",
+        help="news2[:MARGIN] (the shipped recipe, version 2): NEWS2 ≥ 7's own firings per patient-day and "
+        "MARGIN × its hours on the training fold; FIRINGS,HOURS: fixed limits (version 1: 0.40,0.030)",
+    )
+    parser.add_argument(
+        "--machine-hours",
+        action="store_true",
+        help="the high search counts the hourly machine's own hours (version 1), not the engine's "
+        "(each episode's closing hour too: fitting.engine_hours)",
     )
     parser.add_argument("--medium-limits", default="", help="the same for medium or above")
     parser.add_argument(
@@ -420,11 +451,12 @@ def main() -> None:
     raw = [raw_inputs(f) for f in features]
     news2 = [news2_of(v) for v in values]
     log = (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
-    limits = {
-        f"{level}_limits": tuple(float(v) for v in text.split(","))
+    limits: dict = {
+        f"{level}_limits": limits_of(text)
         for level, text in (("high", args.high_limits), ("medium", args.medium_limits))
         if text
     }
+    limits["high_closing_hour"] = not args.machine_hours
     rows: list[tuple[str, metrics.Summary]] = []
     differences: list[tuple[str, dict]] = []
     labs = [lab_features(read_labs(Path(args.folder) / f"{s.patient}.psv")) for s in stays] if args.labs else None

@@ -1,7 +1,7 @@
 """Lab features for the deterioration warning — an experiment, not part of the shipped model.
 
 Issue 20 asks whether lab results should feed the warning. The shipped model
-(monitor/deterioration/weights-v1.json) takes vital signs only; `python -m
+(monitor/deterioration/weights-v2.json) takes vital signs only; `python -m
 bench.deterioration.crossval FOLDER --labs` fits the same recipe with these features beside the
 vital-sign ones, in the same folds, and prints both with a paired interval of the difference.
 They join the shipped model only if they help on held-out patients (docs/validation.md says

@@ -21,7 +21,7 @@ import numpy as np
 
 from monitor.deterioration import features as feat
 
-WEIGHTS_FILE = Path(__file__).with_name("weights-v1.json")
+WEIGHTS_FILE = Path(__file__).with_name("weights-v2.json")
 FORMAT = "crsmon-deterioration-weights"
 
 
