@@ -237,6 +237,7 @@ class PatientStates:
         self._stored(patient_id)
         if snapshot is None:
             self._written_at.pop(patient_id, None)
+            self._written_wall.pop(patient_id, None)
             if self.table.get(key) is None:
                 return None
             return StateWrite(key, None, cause)  # forgotten: a tombstone, compacted away by Kafka
