@@ -532,8 +532,7 @@ class Window:
         # ones before `final` can no longer change.
         base = end_minute - 60 * (hours - 1)
         kept_from = self.last_minute - self.limits.minutes + 1  # the ring's oldest minute
-        newest = max(self.last_minute, int(self.watermark // 60) if self.times else -1)
-        held = min(hours, max(0, (newest + 59 - base) // 60 + 1))
+        held = self.hours_holding_data(end_minute, hours)
         inside = max(0, -((base - kept_from - 59) // 60))
         final = 0 if self.sealed_until == -math.inf else min(held, (int(self.sealed_until // 60) - 1 - base) // 60 + 1)
         empty = (math.nan,) * len(columns)
@@ -557,6 +556,14 @@ class Window:
             out[low:high] = medians
         self._hours = (columns, base + 60 * inside, out[inside:final]) if final > inside else None
         return out
+
+    def hours_holding_data(self, end_minute: int, hours: int) -> int:
+        """How many of the `hours` hours ending with `end_minute` (oldest first, as
+        `hour_medians` gives them) can hold data: those after them end after the newest minute
+        the window has (sealed or raw), and `hour_medians` gives them as NaN."""
+        base = end_minute - 60 * (hours - 1)
+        newest = max(self.last_minute, int(self.watermark // 60) if self.times else -1)
+        return min(hours, max(0, (newest + 59 - base) // 60 + 1))
 
     def _forget_hours_from(self, minute: int, column: int) -> None:
         """A sealed minute of `column` changed (`_replace`): `hour_medians` forgets the kept

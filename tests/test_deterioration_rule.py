@@ -206,3 +206,35 @@ def test_a_restart_before_a_patient_s_first_hourly_evaluation_keeps_that_evaluat
     restarted.restore("MRN-1", before.snapshot("MRN-1"))
     assert [encode(a) for e in later for a in restarted.observe(e).alerts] == expected
     assert restarted.snapshot("MRN-1") == plain.snapshot("MRN-1")
+
+
+def test_hours_after_half_a_day_without_data_are_scored_as_the_full_features_score_them(sample, monkeypatch) -> None:
+    """The hours whose last 12 h hold no vital sign are scored as a constant of the oxygen
+    (HourlyWarning.quiet_half_day_score), not from the window's day of hourly medians: every
+    hour's score, the alerts, their reasons and the statuses are those of the full computation,
+    which the window gives when it says that every hour may hold data."""
+    from monitor.deterioration.alerting import AlertState
+    from monitor.deterioration.engine_rule import HourlyWarning
+    from monitor.window import Window
+
+    scores: list[float] = []
+    step = AlertState.step
+    monkeypatch.setattr(AlertState, "step", lambda self, score, *rest: scores.append(score) or step(self, score, *rest))
+
+    def outputs(stay) -> tuple[list[bytes], list[float]]:
+        scores.clear()
+        engine = Engine(ON)
+        found = Outputs()
+        for event in stay.events:
+            found.extend(engine.observe(event))
+        found.extend(engine.close(stay.patient_id, stay.start + timedelta(hours=stay.hours + 30)))
+        return [encode(item) for item in [*found.alerts, *found.statuses]], list(scores)
+
+    quick = {stay.patient_id: outputs(stay) for stay in sample}
+    taken = []
+    constant = HourlyWarning.quiet_half_day_score
+    monkeypatch.setattr(HourlyWarning, "quiet_half_day_score", lambda self, o: taken.append(o) or constant(self, o))
+    assert {stay.patient_id: outputs(stay) for stay in sample} == quick and len(taken) > 12 * len(sample)
+    monkeypatch.setattr(Window, "hours_holding_data", lambda self, end_minute, hours: hours)
+    taken.clear()
+    assert {stay.patient_id: outputs(stay) for stay in sample} == quick and taken == []

@@ -5,7 +5,9 @@ dict standing in for the Faust table's local store (Kafka-backed recovery of tha
 covered by the worker tests that SIGKILL real workers).
 """
 
+import itertools
 import json
+from typing import Callable
 
 from monitor.discharges import DischargeMemory
 from monitor.engine import Engine
@@ -88,9 +90,17 @@ def test_an_alert_is_kept_until_confirmed_and_then_not_sent_again() -> None:
     assert new_step(store).take(record(vitals(3))).alerts == []
 
 
+def live_wall() -> Callable[[], float]:
+    """A wall clock that runs a minute a reading, as it does between a live ward's records."""
+    return itertools.count(0.0, 60.0).__next__
+
+
 def test_discharge_keeps_only_its_memory_and_release_forgets_other_partitions() -> None:
+    from streams.patient_states import PatientStates
+
     store, engine = Store(), Engine()
     step = new_step(store, engine)
+    step.states = PatientStates(engine, store, 30, wall=live_wall())
     for minute in (1, 2):  # a new patient is first written one checkpoint interval on
         store.carry_out(step.take(record(vitals(minute), partition=3)))
         assert (PATIENT.encode() in store) == (minute == 2)
@@ -128,3 +138,46 @@ def test_records_not_stored_hold_commits_back_until_a_write_or_a_quiet_interval_
     restarted = new_step(store)
     assert restarted.take(lone).publish == [], "a restart that reads it again skips it"
     assert restarted.engine.holds("MRN-0401"), "the patient with one record survived the restart"
+
+
+def hourly(hour: int) -> dict:
+    return event({"ts": f"2026-11-22T{hour:02d}:00:00Z", "heart_rate": 80 + hour % 3, "spo2": 97})
+
+
+def test_a_backlog_of_hourly_charts_writes_the_patient_once_a_wall_interval_not_after_every_record() -> None:
+    """Hourly charting moves event time an hour a record: on event time alone, a worker catching
+    up on a backlog wrote the patient after every record (issue 19). The wall-time half of the
+    cadence stores it once its first unstored record is a checkpoint interval old; a restart
+    before then reads those records again and applies each once."""
+    from streams.patient_states import PatientStates
+
+    wall = [0.0]
+    store = Store()
+    step = new_step(store)
+    step.states = PatientStates(step.engine, store, 30, wall=lambda: wall[0])
+    records = [record(hourly(hour)) for hour in range(12)]
+    decisions = [store.carry_out(step.take(one)) for one in records]
+    assert [d.write for d in decisions] == [None] * 12 and [d.overdue for d in decisions] == [None] * 12
+    assert step.safe_offset(TOPICS.vitals, 0) == records[0].offset, "a restart reads all twelve again"
+    wall[0] = 31.0
+    [(_partition, write)] = step.quiet_writes()
+    store[write.key] = write.value
+    assert step.safe_offset(TOPICS.vitals, 0) is None
+    restarted = new_step(store)
+    assert [restarted.take(one).publish for one in records] == [[]] * 12, "each already in the stored state"
+
+
+def test_live_hourly_charts_are_written_at_every_record_as_before() -> None:
+    """Live, an hour of event time is an hour of wall time: every chart after the first is stored
+    with its own record, as the event-time cadence did."""
+    from streams.patient_states import PatientStates
+
+    wall = [0.0]
+    store = Store()
+    step = new_step(store)
+    step.states = PatientStates(step.engine, store, 30, wall=lambda: wall[0])
+    writes = []
+    for hour in range(6):
+        writes.append(store.carry_out(step.take(record(hourly(hour)))).write)
+        wall[0] += 3600.0
+    assert [None if w is None else w.cause for w in writes] == [None] + ["cadence"] * 5

@@ -4,6 +4,7 @@ slices of the patients due."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -12,6 +13,7 @@ import pytest
 from monitor.config import EngineConfig
 from monitor.engine import Engine
 from streams.event_clock import EventClock
+from streams.patient_states import PatientStates
 from streams.record_step import RecordStep
 from tests.support.steps import TOPICS, Store, alerts_of, record, take_all
 
@@ -102,6 +104,7 @@ def test_a_patient_restored_at_a_rebalance_and_never_heard_of_leaves_with_its_pa
     # store: one database per assigned partition).
     owned: dict[int, Store] = {0: Store(), 1: Store()}
     first = RecordStep(Engine(), TOPICS, owned[1], checkpoint_interval_s=30)
+    first.states = PatientStates(first.engine, owned[1], 30, wall=itertools.count(0.0, 60.0).__next__)  # live
     take_all(
         first,
         owned[1],

@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 
 from monitor.deterioration.alerting import AlertState, Dynamics, from_config
-from monitor.deterioration.features import CHANNEL_COLUMNS, HOURS, compute_hours
-from monitor.deterioration.model import WEIGHTS_FILE, Model, load, reasons, score_moment, without
+from monitor.deterioration.features import CHANNEL_COLUMNS, HOURS, WORST_H, compute_hours
+from monitor.deterioration.model import WEIGHTS_FILE, Model, Scored, load, reasons, score_moment, without
 from monitor.episodes import Level
 from monitor.patient_state import Patient
 
@@ -40,6 +40,7 @@ class HourlyWarning:
         self.top = int(config.deterioration_reasons)
         self.least = float(config.deterioration_reason_min_score)
         self.severities = {"medium": config.deterioration_medium_severity, "high": config.deterioration_high_severity}
+        self._quiet: dict[bool, Scored] = {}  # `quiet_half_day_score`'s score, by oxygen
 
     def first_due(self, at: float) -> float:
         """The evaluation of the hour a set at `at` belongs to: the first H:00 + grace ≥ at."""
@@ -58,12 +59,15 @@ class HourlyWarning:
         key = (patient.patient_id, hour, on_oxygen, risk_period)
         scored = None if self.scores is None else self.scores.get(key)
         if scored is None:
-            # The day's hourly medians of the columns the features read, each hour computed
-            # from the window's minutes only while it can still change (Window.hour_medians).
-            hours = patient.window.hour_medians(hour * 60, HOURS, CHANNEL_COLUMNS)
-            # The score every hour; the reasons only when a level is open after the step, the
-            # one time they are kept (most patient-hours score without an open level).
-            scored = score_moment(self.model, compute_hours(hours, on_oxygen))
+            if self.least > 0 and patient.window.hours_holding_data(hour * 60, HOURS) <= HOURS - WORST_H:
+                scored = self.quiet_half_day_score(on_oxygen)
+            else:
+                # The day's hourly medians of the columns the features read, each hour computed
+                # from the window's minutes only while it can still change (Window.hour_medians).
+                hours = patient.window.hour_medians(hour * 60, HOURS, CHANNEL_COLUMNS)
+                # The score every hour; the reasons only when a level is open after the step, the
+                # one time they are kept (most patient-hours score without an open level).
+                scored = score_moment(self.model, compute_hours(hours, on_oxygen))
             if risk_period and not self.fever_in_risk_period:
                 scored = without(scored, "temperature")
             if self.scores is not None:
@@ -84,6 +88,24 @@ class HourlyWarning:
             patient.deterioration_due = math.inf  # a day without data: nothing left to score
         else:
             patient.deterioration_due = (hour + 1) * 3600 + self.grace_s
+
+    def quiet_half_day_score(self, on_oxygen: bool) -> Scored:
+        """The score of an hour whose last 12 h hold no vital sign: every feature reads those
+        hours (no current value, worst, trend or change from baseline without them: see
+        features._moment), so each is 0 but supplemental oxygen's, and the score depends on the
+        oxygen alone. Half the hours a patient is scored after its last set are such (24 are
+        scored), a fifth of all the hourly evaluations of hourly-charted stays; each was the
+        window's day of hourly medians and the features of it, for this constant.
+
+        Its moment is that of a day without data: the same features, scores and parts, and the
+        same current, worst and trend (none); only the baseline, quoted in no reason when no
+        feature of it contributes, is left out. Hence only with `least` > 0: a reason is worded
+        for a measurement contributing at least `least` (model.reasons)."""
+        scored = self._quiet.get(on_oxygen)
+        if scored is None:
+            empty = [(math.nan,) * len(CHANNEL_COLUMNS)] * HOURS
+            scored = self._quiet[on_oxygen] = score_moment(self.model, compute_hours(empty, on_oxygen))
+        return scored
 
     def level(self, patient: Patient) -> Level | None:
         """The rule's finding now: the severity its machines hold, with the last reasons."""
