@@ -23,7 +23,7 @@ from streams.log_flood import KafkaClientFlood
 from streams.long_lived import LongLivedObjects
 from streams.loop_watchdog import LoopWatchdog
 from streams.lost_records import LostRecordsWatchdog
-from streams.patient_states import StateWrite
+from streams.patient_states import PatientStates, StateWrite
 from streams.pipeline import Publish
 from streams.record_step import Decision, RecordStep
 from streams.settings import WorkerSettings
@@ -229,16 +229,20 @@ class Worker:
 
         return confirmed
 
-    async def _write(self, write: StateWrite) -> None:
+    async def _write(self, write: StateWrite) -> asyncio.Future:
         """Inside the record's event (the batch lane's), so Faust's store finds its partition;
-        its changelog message is in the producer before the record is acknowledged
-        (streams/faust_compat/patient_table.py says why not through Faust's buffer)."""
+        its changelog message is handed to the producer at once (streams/faust_compat/patient_table.py
+        says why not through Faust's buffer). The patient counts as stored once the broker
+        confirms it, and unstored again if it refuses (streams/patient_states.py): commits
+        never pass records whose state did not reach the changelog. Returns a future done once
+        the outcome is known and reported."""
         if write.value is None:
             self.table.pop(write.key, None)  # a tombstone
         else:
             self.table[write.key] = write.value
-        await self.table.send_written()
+        deliveries = await self.table.send_written()
         metrics.STATE_WRITES.labels(write.cause).inc()
+        return _stored_once_delivered(write, deliveries, self.step.states)
 
     # -- time, checkpoints, rebalances ---------------------------------------------------
     async def _store_quiet(self) -> None:
@@ -249,10 +253,12 @@ class Worker:
             return
         writes = self.step.quiet_writes()
         if writes:
+            outcomes = []
             with table_partition() as move_to:
                 for partition, write in writes:
                     move_to(partition)
-                    await self._write(write)
+                    outcomes.append(await self._write(write))
+            await asyncio.wait(outcomes)  # stored once delivered: then acknowledged
         cast(BatchLaneConsumer, self.app.consumer).acknowledge_stored()
 
     async def _advance(self) -> None:
@@ -309,6 +315,34 @@ class Worker:
                     max(0, highwater - max(position, committed))
                 )
             metrics.RECORDS_UNCOMMITTED.labels(tp.topic, str(tp.partition)).set(max(0, position - committed))
+
+
+def _stored_once_delivered(
+    write: StateWrite, deliveries: list[asyncio.Future], states: PatientStates
+) -> asyncio.Future:
+    """Report the write to `states` as stored once every changelog message of it is delivered,
+    as failed if one is refused or cancelled; the future returned is done once reported."""
+    reported: asyncio.Future = asyncio.get_running_loop().create_future()
+    waiting = len(deliveries)
+    refused = False
+
+    def delivered(delivery: asyncio.Future) -> None:
+        nonlocal waiting, refused
+        waiting -= 1
+        refused = refused or delivery.cancelled() or delivery.exception() is not None
+        if waiting == 0:
+            if refused:
+                states.write_failed(write)
+            else:
+                states.write_stored(write)
+            reported.set_result(None)
+
+    if not deliveries:  # nothing to store (a delete of what the table did not hold)
+        states.write_stored(write)
+        reported.set_result(None)
+    for delivery in deliveries:
+        delivery.add_done_callback(delivered)
+    return reported
 
 
 def _publish_failed(publish: Publish, error: BaseException) -> None:

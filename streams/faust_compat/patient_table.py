@@ -7,6 +7,8 @@ from typing import Any, cast
 import faust
 from faust.streams import current_event
 
+from streams import metrics
+
 log = logging.getLogger(__name__)
 
 #: RocksDB's memory for the table, per partition's database (Faust opens one per partition).
@@ -64,28 +66,38 @@ class PatientStateTable(faust.Table):
         self._outgoing.append((self.partition_for_key(key), key, None))
         self._sensor_on_del(self, key)
 
-    async def send_written(self) -> None:
+    async def send_written(self) -> list[asyncio.Future]:
         """Hand the changelog messages of the writes made since the last call to the producer,
-        in order; returns once the producer holds them (not once they are delivered: a commit
-        flushes the producer before it commits offsets)."""
+        in order; returns once the producer holds them, with their deliveries' futures (a
+        message the producer refuses outright is a delivery failed at once). The writer counts
+        a write stored only once its delivery is confirmed (streams/patient_states.py)."""
         outgoing, self._outgoing = self._outgoing, []
         producer = self.app.producer
         topic = self.changelog_topic.get_topic_name()
+        deliveries = []
         for partition, key, value in outgoing:
-            # Faust types it an Awaitable; aiokafka's producer gives the delivery's future
-            delivery = cast(asyncio.Future, await producer.send(topic, key, value, partition, None, None))
+            try:
+                # Faust types it an Awaitable; aiokafka's producer gives the delivery's future
+                delivery = cast(asyncio.Future, await producer.send(topic, key, value, partition, None, None))
+            except Exception as error:  # noqa: BLE001 - too large, producer stopped: not stored, not fatal
+                delivery = asyncio.get_running_loop().create_future()
+                delivery.set_exception(error)
             delivery.add_done_callback(self._delivered)
+            deliveries.append(delivery)
+        return deliveries
 
     def _delivered(self, delivery: asyncio.Future) -> None:
         """As Faust's own callback: the store remembers the changelog offset it holds, so that a
         restart reads only the changelog after it."""
         if delivery.cancelled():
+            metrics.STATE_WRITE_FAILURES.inc()
             return
         error = delivery.exception()
         if error is not None:
+            metrics.STATE_WRITE_FAILURES.inc()
             log.error(
-                "a patient's state did not reach the table's changelog (%s: %s); it is "
-                "written again on the patient's next checkpoint",
+                "a patient's state did not reach the table's changelog (%s: %s); its records stay "
+                "uncommitted and it is written again on its next record",
                 type(error).__name__,
                 error,
             )
