@@ -81,6 +81,9 @@ class Worker:
         self.engine = Engine(load_config(settings.clinical_config))
         self.table = patient_state_table(app, "patient-state", settings.partitions)
         self.step = RecordStep(self.engine, topics, self.table, settings.checkpoint_interval_s)
+        # A commit waits for these (streams/faust_compat/batch_lane.py): a record's dead letter
+        # is its only trace, and its offset is acknowledged once it is taken.
+        self._dead_letters_in_flight: set[asyncio.Future] = set()
         self.inputs = app.topic(topics.vitals, topics.clinical_events, topics.alert_acks)
         self.input_names = {topics.vitals, topics.clinical_events, topics.alert_acks}
         # Faust can drop records in flight as a rebalance ends: this re-reads them.
@@ -117,6 +120,7 @@ class Worker:
             self.lost_records.sensor.took,
             safe_offset=self.step.safe_offset,
             in_hand=self.lost_records.sensor.in_hand,
+            before_commit=self._dead_letters_sent,
         )
         app.timer(settings.tick_interval_s, name="advance")(self._advance)
         app.timer(5.0, name="gauges")(self._update_gauges)
@@ -191,10 +195,14 @@ class Worker:
             await self._write(decision.write)
 
     async def _publish(self, decision: Decision) -> None:
+        dead_letters = self.settings.topics.dead_letters
         for publish in decision.publish:
             delivery = await self._produce(publish)
             if delivery is not None:
                 delivery.add_done_callback(self._confirmation(publish))
+                if publish.topic == dead_letters:
+                    self._dead_letters_in_flight.add(delivery)
+                    delivery.add_done_callback(self._dead_letters_in_flight.discard)
         if decision.alerts:
             for alert in decision.alerts:
                 delivery = await self._produce(alert)
@@ -228,6 +236,12 @@ class Worker:
                 step.delivered(patient_id, value)
 
         return confirmed
+
+    async def _dead_letters_sent(self) -> None:
+        """Before a commit: the dead letters produced so far are delivered (or refused, which
+        is counted and logged): a crash after the commit cannot lose one."""
+        if self._dead_letters_in_flight:
+            await asyncio.wait(list(self._dead_letters_in_flight))
 
     async def _write(self, write: StateWrite) -> asyncio.Future:
         """Inside the record's event (the batch lane's), so Faust's store finds its partition;
