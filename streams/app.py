@@ -215,7 +215,8 @@ class Worker:
 
     async def _produce(self, publish: Publish) -> Any:
         """Straight to Faust's producer: its Topic.send machinery cost ~500 µs per message here
-        (bench/worker.py). Faust still flushes this producer before it commits offsets.
+        (bench/worker.py). A commit waits for the dead letters among these, not for the rest
+        (streams/faust_compat/batch_lane.py).
 
         A message the producer refuses (too large for the broker, a topic it cannot write) is
         counted and logged, never raised: raised here, it stopped the worker, and the same
