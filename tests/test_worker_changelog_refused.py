@@ -87,7 +87,14 @@ def test_a_refused_state_write_holds_the_commit_back_and_a_restart_reads_the_rec
     admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
     try:  # the broker takes the patient's record again
         admin.alter_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, changelog, configs={"max.message.bytes": "1048588"})]
+            [
+                ConfigResource(
+                    ConfigResourceType.TOPIC,
+                    changelog,
+                    # AlterConfigs sets the whole set: the compaction policy is restated
+                    configs={"cleanup.policy": "compact", "max.message.bytes": "1048588"},
+                )
+            ]
         )
     finally:
         admin.close()
