@@ -13,7 +13,9 @@ the timer derives depends on how long wall time runs, which replay has no notion
 Takeover: from the restart's command to the new worker's first record processed (its
 `crsmon_messages_consumed_total` above 0), with the old one's state restored from the table's
 changelog (an empty data directory, as on another machine), or with `--keep-data` from the
-stopped worker's own data directory (a restart in place).
+stopped worker's own data directory (a restart in place). "changelog" is how many messages the
+table's changelog held when the new worker started: what a fresh worker reads before it takes
+a record (Kafka compacts only closed segments, see streams/faust_compat/patient_table.py).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from bench.progress import committed, metric_total
 from bench.services import Inputs, Process, run_topics, settings_for, start_worker, worker_environment
@@ -50,6 +52,7 @@ class Run:
     seconds: float
     takeover_s: float | None = None
     stopped_at: float | None = None  # the share of the input consumed when the worker was stopped
+    changelog: int | None = None  # messages in the table's changelog when the new worker started
 
 
 def feed(folder: Path, stays: int | None) -> list[tuple[str, bytes, str]]:
@@ -83,6 +86,24 @@ def read_all(bootstrap: str, topic: str, quiet_s: float = 5.0) -> list[dict]:
     )
     try:
         return [json.loads(message.value) for message in consumer]
+    finally:
+        consumer.close()
+
+
+def messages_in(bootstrap: str, topic: str) -> int:
+    """How many messages a topic holds now (after compaction), read from beginning to end."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, partition) for partition in partitions]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        ends = consumer.end_offsets(tps)
+        count = 0
+        deadline = time.monotonic() + 120
+        while any(consumer.position(tp) < ends[tp] for tp in tps) and time.monotonic() < deadline:
+            count += sum(len(records) for records in consumer.poll(timeout_ms=1000, max_records=10_000).values())
+        return count
     finally:
         consumer.close()
 
@@ -128,6 +149,7 @@ def one_run(
         wait(lambda: consumed(worker) >= at, 900, f"{name}: {at:.0f} records consumed")
         run.stopped_at = consumed(worker) / len(messages)
         worker.stop(stop, timeout=60)
+        run.changelog = messages_in(kafka.bootstrap, f"bench-restart-{name}-patient-state-changelog")
         data = work / name / ("a" if keep_data else "b")
         env = {**env, "CRSMON_DATA_DIR": str(data), "CRSMON_WEB_PORT": str(free_port())}
         restarted = time.monotonic()
@@ -190,13 +212,14 @@ def main() -> None:
         f"replay: {len(replayed):,} alert changes; clean run {len(clean):,} "
         f"({len(replayed - clean)} of replay's missing, {len(clean - replayed)} not in replay)"
     )
-    print(f"{'run':<8} {'stopped at':>10} {'missing':>8} {'new':>5} {'takeover':>9} {'sets/s':>8}")
+    print(f"{'run':<8} {'stopped at':>10} {'missing':>8} {'new':>5} {'takeover':>9} {'changelog':>10} {'sets/s':>8}")
     for run in runs:
         stopped = "-" if run.stopped_at is None else f"{run.stopped_at:.0%}"
         takeover = "-" if run.takeover_s is None else f"{run.takeover_s:.1f} s"
+        changelog = "-" if run.changelog is None else f"{run.changelog:,}"
         print(
             f"{run.name:<8} {stopped:>10} {len(clean - run.changes):>8} {len(run.changes - clean):>5} "
-            f"{takeover:>9} {len(messages) / run.seconds:>8,.0f}"
+            f"{takeover:>9} {changelog:>10} {len(messages) / run.seconds:>8,.0f}"
         )
 
 

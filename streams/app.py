@@ -23,13 +23,16 @@ from streams.log_flood import KafkaClientFlood
 from streams.long_lived import LongLivedObjects
 from streams.loop_watchdog import LoopWatchdog
 from streams.lost_records import LostRecordsWatchdog
-from streams.patient_states import StateWrite
+from streams.patient_states import PatientStates, StateWrite
 from streams.pipeline import Publish
 from streams.record_step import Decision, RecordStep
 from streams.settings import WorkerSettings
 from streams.topic_setup import ensure_topics
 
 log = logging.getLogger(__name__)
+
+#: How long the quiet timer waits for its writes' deliveries before it acknowledges what is stored.
+QUIET_DELIVERY_WAIT_S = 5.0
 
 
 def configured_app(settings: WorkerSettings) -> faust.App:
@@ -81,6 +84,9 @@ class Worker:
         self.engine = Engine(load_config(settings.clinical_config))
         self.table = patient_state_table(app, "patient-state", settings.partitions)
         self.step = RecordStep(self.engine, topics, self.table, settings.checkpoint_interval_s)
+        # A commit waits for these (streams/faust_compat/batch_lane.py): a record's dead letter
+        # is its only trace, and its offset is acknowledged once it is taken.
+        self._dead_letters_in_flight: set[asyncio.Future] = set()
         self.inputs = app.topic(topics.vitals, topics.clinical_events, topics.alert_acks)
         self.input_names = {topics.vitals, topics.clinical_events, topics.alert_acks}
         # Faust can drop records in flight as a rebalance ends: this re-reads them.
@@ -117,6 +123,7 @@ class Worker:
             self.lost_records.sensor.took,
             safe_offset=self.step.safe_offset,
             in_hand=self.lost_records.sensor.in_hand,
+            before_commit=self._dead_letters_sent,
         )
         app.timer(settings.tick_interval_s, name="advance")(self._advance)
         app.timer(5.0, name="gauges")(self._update_gauges)
@@ -191,10 +198,14 @@ class Worker:
             await self._write(decision.write)
 
     async def _publish(self, decision: Decision) -> None:
+        dead_letters = self.settings.topics.dead_letters
         for publish in decision.publish:
             delivery = await self._produce(publish)
             if delivery is not None:
                 delivery.add_done_callback(self._confirmation(publish))
+                if publish.topic == dead_letters:
+                    self._dead_letters_in_flight.add(delivery)
+                    delivery.add_done_callback(self._dead_letters_in_flight.discard)
         if decision.alerts:
             for alert in decision.alerts:
                 delivery = await self._produce(alert)
@@ -204,7 +215,8 @@ class Worker:
 
     async def _produce(self, publish: Publish) -> Any:
         """Straight to Faust's producer: its Topic.send machinery cost ~500 µs per message here
-        (bench/worker.py). Faust still flushes this producer before it commits offsets.
+        (bench/worker.py). A commit waits for the dead letters among these, not for the rest
+        (streams/faust_compat/batch_lane.py).
 
         A message the producer refuses (too large for the broker, a topic it cannot write) is
         counted and logged, never raised: raised here, it stopped the worker, and the same
@@ -229,16 +241,26 @@ class Worker:
 
         return confirmed
 
-    async def _write(self, write: StateWrite) -> None:
+    async def _dead_letters_sent(self) -> None:
+        """Before a commit: the dead letters produced so far are delivered (or refused, which
+        is counted and logged): a crash after the commit cannot lose one."""
+        if self._dead_letters_in_flight:
+            await asyncio.wait(list(self._dead_letters_in_flight))
+
+    async def _write(self, write: StateWrite) -> asyncio.Future:
         """Inside the record's event (the batch lane's), so Faust's store finds its partition;
-        its changelog message is in the producer before the record is acknowledged
-        (streams/faust_compat/patient_table.py says why not through Faust's buffer)."""
+        its changelog message is handed to the producer at once (streams/faust_compat/patient_table.py
+        says why not through Faust's buffer). The patient counts as stored once the broker
+        confirms it, and unstored again if it refuses (streams/patient_states.py): commits
+        never pass records whose state did not reach the changelog. Returns a future done once
+        the outcome is known and reported."""
         if write.value is None:
             self.table.pop(write.key, None)  # a tombstone
         else:
             self.table[write.key] = write.value
-        await self.table.send_written()
+        deliveries = await self.table.send_written()
         metrics.STATE_WRITES.labels(write.cause).inc()
+        return _stored_once_delivered(write, deliveries, self.step.states)
 
     # -- time, checkpoints, rebalances ---------------------------------------------------
     async def _store_quiet(self) -> None:
@@ -249,10 +271,14 @@ class Worker:
             return
         writes = self.step.quiet_writes()
         if writes:
+            outcomes = []
             with table_partition() as move_to:
                 for partition, write in writes:
                     move_to(partition)
-                    await self._write(write)
+                    outcomes.append(await self._write(write))
+            # stored once delivered, then acknowledged; a broker away does not hold the timer
+            # (what is confirmed later is acknowledged by a later call or batch)
+            await asyncio.wait(outcomes, timeout=QUIET_DELIVERY_WAIT_S)
         cast(BatchLaneConsumer, self.app.consumer).acknowledge_stored()
 
     async def _advance(self) -> None:
@@ -309,6 +335,34 @@ class Worker:
                     max(0, highwater - max(position, committed))
                 )
             metrics.RECORDS_UNCOMMITTED.labels(tp.topic, str(tp.partition)).set(max(0, position - committed))
+
+
+def _stored_once_delivered(
+    write: StateWrite, deliveries: list[asyncio.Future], states: PatientStates
+) -> asyncio.Future:
+    """Report the write to `states` as stored once every changelog message of it is delivered,
+    as failed if one is refused or cancelled; the future returned is done once reported."""
+    reported: asyncio.Future = asyncio.get_running_loop().create_future()
+    waiting = len(deliveries)
+    refused = False
+
+    def delivered(delivery: asyncio.Future) -> None:
+        nonlocal waiting, refused
+        waiting -= 1
+        refused = refused or delivery.cancelled() or delivery.exception() is not None
+        if waiting == 0:
+            if refused:
+                states.write_failed(write)
+            else:
+                states.write_stored(write)
+            reported.set_result(None)
+
+    if not deliveries:  # nothing to store (a delete of what the table did not hold)
+        states.write_stored(write)
+        reported.set_result(None)
+    for delivery in deliveries:
+        delivery.add_done_callback(delivered)
+    return reported
 
 
 def _publish_failed(publish: Publish, error: BaseException) -> None:

@@ -111,6 +111,12 @@ STATE_WRITES = Counter(
     ["cause"],
     registry=REGISTRY,
 )
+STATE_WRITE_FAILURES = Counter(
+    "crsmon_state_write_failures_total",
+    "Patient state writes whose changelog message the broker refused or did not confirm. "
+    "Never fatal: the patient's records stay uncommitted and it is written again.",
+    registry=REGISTRY,
+)
 STATE_RESTORES = Counter(
     "crsmon_state_restores_total",
     "Patient states loaded from the table.",

@@ -33,14 +33,23 @@ What this costs after a crash: a patient is written at the latest a checkpoint i
 time after its first unstored record was taken (by its own next record, `overdue`, or `quiet`),
 so a restart reads again at most about a checkpoint interval (30 s by default) of the records
 the worker took before it died, and processes again only those its stored states lack.
+
+A write counts as stored only once the broker has confirmed its changelog message
+(`write_stored`): until then the offsets it covers still hold the safe offset back, so no
+commit depends on a delivery still in flight, and a commit need not wait for one. A delivery
+the broker refuses or never confirms (`write_failed`) makes the patient unstored again from
+the first offset the write covered: it is written again on its next record (or by `overdue`,
+`quiet`), and a restart before then reads its records again.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
 from monitor.engine import Engine
@@ -50,13 +59,55 @@ from streams import metrics, patient_record
 log = logging.getLogger(__name__)
 
 
+class OffsetsInFlight:
+    """The first offsets of one input partition's writes whose delivery is not confirmed yet:
+    a multiset whose smallest is read after every batch (a heap; removals are lazy)."""
+
+    def __init__(self) -> None:
+        self._heap: list[int] = []
+        self._removed: Counter[int] = Counter()
+
+    def add(self, offset: int) -> None:
+        heapq.heappush(self._heap, offset)
+
+    def remove(self, offset: int) -> None:
+        self._removed[offset] += 1
+
+    def first(self) -> int | None:
+        heap, removed = self._heap, self._removed
+        while heap and removed[heap[0]]:
+            removed[heap[0]] -= 1
+            if not removed[heap[0]]:
+                del removed[heap[0]]
+            heapq.heappop(heap)
+        return heap[0] if heap else None
+
+
+@dataclass(frozen=True, slots=True)
+class Covered:
+    """What a write stores of one input partition: the patient's first offset there not
+    stored before, with its event and wall time (as `PatientStates._unstored` held them)."""
+
+    patient_id: str
+    topic: str
+    partition: int
+    offset: int
+    since: float
+    taken_at: float
+    in_flight: OffsetsInFlight  # its partition's, when the write was handed over
+
+
 @dataclass(frozen=True, slots=True)
 class StateWrite:
-    """A write of one patient's stored record: `value` None deletes it (a tombstone)."""
+    """A write of one patient's stored record: `value` None deletes it (a tombstone).
+
+    `covers` is what it stores once delivered: the worker reports the delivery's outcome with
+    `PatientStates.write_stored` or `write_failed`."""
 
     key: bytes
     value: bytes | None
     cause: str
+    covers: tuple[Covered, ...] = field(default=(), compare=False, repr=False)
 
 
 class PatientStates:
@@ -92,6 +143,10 @@ class PatientStates:
         # order (insertion order: offsets only grow within a partition), so the first is the
         # partition's safe offset.
         self._unstored: dict[tuple[str, int], dict[str, tuple[int, float, float]]] = {}
+        # Per input (topic, partition): the first offsets of writes not confirmed delivered yet.
+        self._in_flight: dict[tuple[str, int], OffsetsInFlight] = {}
+        # Patients whose last write the broker refused: written again on their next event.
+        self._refused: set[str] = set()
         self._recent = RecentMessages()
 
     def track(self, patient_id: str, partition: int) -> list[bytes]:
@@ -142,12 +197,38 @@ class PatientStates:
             unstored[patient_id] = (offset, at, self._wall())
 
     def safe_offset(self, topic: str, partition: int) -> int | None:
-        """The first offset of this input partition whose effect is not in the table yet (None:
-        every record taken is): commits stop below it, so a restart reads it again."""
+        """The first offset of this input partition whose effect is not in the table yet — not
+        written, or written and not confirmed delivered (None: every record taken is): commits
+        stop below it, so a restart reads it again."""
         unstored = self._unstored.get((topic, partition))
-        if not unstored:
-            return None
-        return next(iter(unstored.values()))[0]
+        first = next(iter(unstored.values()))[0] if unstored else None
+        in_flight = self._in_flight.get((topic, partition))
+        sent = None if in_flight is None else in_flight.first()
+        if first is None or sent is None:
+            return sent if first is None else first
+        return min(first, sent)
+
+    def write_stored(self, write: StateWrite) -> None:
+        """The broker confirmed the write's changelog message: what it covers is stored."""
+        for covered in write.covers:
+            covered.in_flight.remove(covered.offset)
+
+    def write_failed(self, write: StateWrite) -> None:
+        """The broker refused the write's changelog message, or did not confirm it: what it
+        covers is unstored again (unless its partition has left this worker meanwhile), and
+        the patient is written again on its next event."""
+        for covered in write.covers:
+            covered.in_flight.remove(covered.offset)
+            tp = (covered.topic, covered.partition)
+            if self._in_flight.get(tp) is not covered.in_flight:
+                continue  # revoked since: its next owner reads the records again
+            self._refused.add(covered.patient_id)
+            unstored = self._unstored.setdefault(tp, {})
+            earlier = unstored.get(covered.patient_id)
+            if earlier is None or covered.offset < earlier[0]:
+                unstored[covered.patient_id] = (covered.offset, covered.since, covered.taken_at)
+                # offset order, which safe_offset, quiet and overdue read (rare: a refusal)
+                self._unstored[tp] = dict(sorted(unstored.items(), key=lambda item: item[1][0]))
 
     def quiet(self) -> list[tuple[int, StateWrite]]:
         """The writes, with their partitions, of the patients unstored for a checkpoint interval
@@ -181,12 +262,21 @@ class PatientStates:
         self._stored(patient_id)  # even with nothing to write (forgotten meanwhile)
         return write
 
-    def _stored(self, patient_id: str) -> None:
+    def _stored(self, patient_id: str) -> tuple[Covered, ...]:
+        """Take the patient out of the unstored: what its write covers, held in flight."""
         key = patient_id.encode()
         partition = self.partition_of.get(key)
+        covers = []
         for (topic, in_partition), unstored in self._unstored.items():
             if partition is None or in_partition == partition:
-                unstored.pop(patient_id, None)
+                first = unstored.pop(patient_id, None)
+                if first is not None:
+                    in_flight = self._in_flight.get((topic, in_partition))
+                    if in_flight is None:
+                        in_flight = self._in_flight[(topic, in_partition)] = OffsetsInFlight()
+                    in_flight.add(first[0])
+                    covers.append(Covered(patient_id, topic, in_partition, *first, in_flight))
+        return tuple(covers)
 
     def sending(self, patient_id: str, alert: bytes) -> None:
         """An alert of this patient is being sent: it is unconfirmed until `delivered`."""
@@ -206,6 +296,8 @@ class PatientStates:
             return self._write(patient_id, "episode", at)
         if patient_id in self._pending:
             return self._write(patient_id, "timer", at)
+        if patient_id in self._refused:
+            return self._write(patient_id, "refused", at)
         written_at = self._written_at.get(patient_id)
         if written_at is None or written_at != written_at:
             # A new patient (first write one interval on), or one just restored (NaN: the
@@ -234,19 +326,23 @@ class PatientStates:
         key = patient_id.encode()
         snapshot = self.engine.snapshot(patient_id)
         self._pending.discard(patient_id)
-        self._stored(patient_id)
+        self._refused.discard(patient_id)
+        covers = self._stored(patient_id)
         if snapshot is None:
             self._written_at.pop(patient_id, None)
             self._written_wall.pop(patient_id, None)
             if self.table.get(key) is None:
+                for covered in covers:  # nothing to store: nothing to wait for
+                    covered.in_flight.remove(covered.offset)
                 return None
-            return StateWrite(key, None, cause)  # forgotten: a tombstone, compacted away by Kafka
+            return StateWrite(key, None, cause, covers)  # forgotten: a tombstone, compacted away by Kafka
         self._written_at[patient_id] = at
         self._written_wall[patient_id] = self._wall()
         return StateWrite(
             key,
             patient_record.pack(snapshot, self._unconfirmed.get(patient_id, []), self._applied.get(patient_id)),
             cause,
+            covers,
         )
 
     def _restore(self, patient_id: str, stored: bytes) -> list[bytes]:
@@ -303,6 +399,8 @@ class PatientStates:
             self._released[key] = self.partition_of.pop(key)
         for topic_partition in [tp for tp in self._unstored if tp[1] in lost]:
             del self._unstored[topic_partition]  # its next owner reads them again
+        for topic_partition in [tp for tp in self._in_flight if tp[1] in lost]:
+            del self._in_flight[topic_partition]
 
     def _forget(self, patient_ids: Iterable[str]) -> None:
         for patient_id in patient_ids:
@@ -310,6 +408,7 @@ class PatientStates:
             self._written_at.pop(patient_id, None)
             self._written_wall.pop(patient_id, None)
             self._pending.discard(patient_id)
+            self._refused.discard(patient_id)
             self._unconfirmed.pop(patient_id, None)
             self._applied.pop(patient_id, None)
             self._recent.forget(patient_id)

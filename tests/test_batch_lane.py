@@ -196,25 +196,44 @@ def test_offsets_whose_effect_is_not_stored_are_held_back_until_it_is(consumer) 
     assert committable(consumer) == 12
 
 
-def test_a_commit_flushes_the_state_writes_its_offsets_stand_on_first(consumer, monkeypatch) -> None:
-    """Faust sends table writes through a buffer and commits without waiting for it: a SIGTERM
-    could commit offsets whose writes never left (seen in tests/test_worker_chaos.py's logs:
-    ProducerBuffer crashed with writes pending at stop)."""
+def test_a_commit_waits_for_the_dead_letters_not_for_the_whole_producer(consumer, monkeypatch) -> None:
+    """The lane's offsets of patients stand on state writes the broker already confirmed
+    (streams/patient_states.py), so a commit waits only for `before_commit` (the worker's dead
+    letters in flight), never for the producer's statuses and alerts: Faust flushed the whole
+    producer twice per commit, and the lane stood still meanwhile."""
     calls: list = []
 
     async def flush() -> None:
         calls.append("flush")
 
-    async def commit_offsets(offsets, start_new_transaction: bool) -> bool:
+    async def dead_letters_sent() -> None:
+        calls.append("dead letters")
+
+    async def commit(offsets) -> bool:
         calls.append(("commit", dict(offsets)))
         return True
 
-    consumer.transport.batch_lane = BatchLane(frozenset({VITALS.topic}), Handler())
+    consumer.transport.batch_lane = BatchLane(frozenset({VITALS.topic}), Handler(), before_commit=dead_letters_sent)
     monkeypatch.setattr(consumer.app.producer, "flush", flush)
-    monkeypatch.setattr(consumer, "_commit_offsets", commit_offsets)
+    monkeypatch.setattr(consumer, "_commit", commit)
+    monkeypatch.setattr(consumer, "assignment", lambda: {VITALS})
     take(consumer, Handler(), records(0, 9))
     assert asyncio.run(consumer._commit_tps({VITALS}, start_new_transaction=False))  # noqa: SLF001
-    assert calls == ["flush", ("commit", {VITALS: 10})]
+    assert calls == ["dead letters", ("commit", {VITALS: 10})]
+    assert consumer._committed_offset[VITALS] == 10  # noqa: SLF001
+
+
+def test_a_commit_whose_dead_letters_were_not_delivered_commits_nothing(consumer, monkeypatch) -> None:
+    async def broker_gone() -> None:
+        raise ConnectionError("broker gone")
+
+    async def commit(offsets) -> bool:
+        raise AssertionError("committed without its dead letters")
+
+    consumer.transport.batch_lane = BatchLane(frozenset({VITALS.topic}), Handler(), before_commit=broker_gone)
+    monkeypatch.setattr(consumer, "_commit", commit)
+    take(consumer, Handler(), records(0, 9))
+    assert not asyncio.run(consumer._commit_tps({VITALS}, start_new_transaction=False))  # noqa: SLF001
 
 
 def test_the_watchdog_knows_which_batch_the_lane_holds_until_it_is_done_with_it(consumer) -> None:

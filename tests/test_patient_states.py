@@ -134,6 +134,8 @@ def test_records_not_stored_hold_commits_back_until_a_write_or_a_quiet_interval_
     [(partition, write)] = step.quiet_writes()
     assert partition == 0 and write.key == b"MRN-0401" and write.cause == "quiet"
     store[write.key] = write.value
+    assert step.safe_offset(TOPICS.vitals, 0) == 7, "handed to the producer, not confirmed: still held"
+    step.states.write_stored(write)  # the broker confirmed its changelog message
     assert step.safe_offset(TOPICS.vitals, 0) is None, "stored: nothing holds the commits back"
     restarted = new_step(store)
     assert restarted.take(lone).publish == [], "a restart that reads it again skips it"
@@ -162,6 +164,8 @@ def test_a_backlog_of_hourly_charts_writes_the_patient_once_a_wall_interval_not_
     wall[0] = 31.0
     [(_partition, write)] = step.quiet_writes()
     store[write.key] = write.value
+    assert step.safe_offset(TOPICS.vitals, 0) == records[0].offset, "in flight: not stored until confirmed"
+    step.states.write_stored(write)  # the broker confirmed it
     assert step.safe_offset(TOPICS.vitals, 0) is None
     restarted = new_step(store)
     assert [restarted.take(one).publish for one in records] == [[]] * 12, "each already in the stored state"
@@ -181,3 +185,39 @@ def test_live_hourly_charts_are_written_at_every_record_as_before() -> None:
         writes.append(store.carry_out(step.take(record(hourly(hour)))).write)
         wall[0] += 3600.0
     assert [None if w is None else w.cause for w in writes] == [None] + ["cadence"] * 5
+
+
+def test_a_write_the_broker_refuses_holds_its_records_back_until_the_patient_is_written_again() -> None:
+    """A changelog delivery refused (or never confirmed) must not let a commit pass the
+    patient's records: they are unstored again from the first offset the write covered, and
+    the patient is written on its next record. Seen failing with `write_failed` a no-op (the
+    refusal only logged): both safe offsets were None after the refusal."""
+    store = Store()
+    step = new_step(store)
+    states = step.states
+    therapy = store.carry_out(step.take(record(THERAPY, offset=3)))
+    if therapy.write is not None:
+        states.write_stored(therapy.write)
+    refused = store.carry_out(step.take(record(vitals(1, 38.9), offset=10))).write
+    assert refused is not None and refused.cause == "episode"
+    states.write_failed(refused)
+    assert step.safe_offset(TOPICS.vitals, 0) == 10, "refused: the record is read again after a restart"
+    assert step.safe_offset(TOPICS.clinical_events, 0) == (3 if therapy.write is None else None)
+    again = store.carry_out(step.take(record(vitals(1, 38.7, 20), offset=11))).write
+    assert again is not None and again.cause == "refused", "written again on the next record, whatever the cadence"
+    assert step.safe_offset(TOPICS.vitals, 0) == 10, "in flight: not stored until confirmed"
+    states.write_stored(again)
+    assert (step.safe_offset(TOPICS.clinical_events, 0), step.safe_offset(TOPICS.vitals, 0)) == (None, None)
+
+
+def test_a_refusal_after_the_partition_moved_away_is_left_to_its_next_owner() -> None:
+    store = Store()
+    step = new_step(store)
+    writes = [
+        store.carry_out(step.take(record(document, partition=2))).write for document in (THERAPY, vitals(1, 38.9))
+    ]
+    step.assigned({0, 1})  # partition 2 is revoked; its deliveries fail as the producer stops
+    for write in writes:
+        if write is not None:
+            step.states.write_failed(write)
+    assert (step.safe_offset(TOPICS.clinical_events, 2), step.safe_offset(TOPICS.vitals, 2)) == (None, None)

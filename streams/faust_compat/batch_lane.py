@@ -8,8 +8,8 @@ caps a worker that does nothing at about 10,000 messages/s, while the clinical e
 through it.
 
 So the worker keeps everything else of Faust — group membership and partition assignment,
-the patient-state table with its changelog and recovery, offset commits (after the producer
-is flushed), timers, the web server — and takes the records of its input topics here: Faust's
+the patient-state table with its changelog and recovery, offset commits (without flushing the
+producer: see `_commit_tps`), timers, the web server — and takes the records of its input topics here: Faust's
 `getmany` fetches a batch as always; the records of the input topics go, in the order they
 were produced, to the worker's `take`, one call each; the others (changelog records during
 recovery) go to Faust's conductor as before. When the whole batch has been taken, its offsets
@@ -129,6 +129,9 @@ class BatchLane:
     #: reads them again (streams/patient_states.py).
     safe_offset: Callable[[str, int], int | None] | None = None
     in_hand: Callable[[TP, int | None], None] | None = None
+    #: Awaited between choosing a commit's offsets and committing them: the deliveries the
+    #: commit depends on besides the state writes `safe_offset` already waits for (dead letters).
+    before_commit: Callable[[], Awaitable[None]] | None = None
 
 
 async def take_in_produce_order(
@@ -249,28 +252,55 @@ class BatchLaneConsumer(_MixedInto):
             await self.commit()
 
     async def _commit_tps(self, tps: Any, start_new_transaction: bool) -> bool:
-        """Faust's commit, with its producer flushed between choosing the offsets and
-        committing them. The offsets the lane acknowledges stand on the patients' state writes
-        (streams/patient_states.py); Faust sends a table write through its producer buffer and
-        does not wait for it before a commit, so a SIGTERM could commit an offset whose write
-        was still in the buffer when the producer stopped. A flush that fails commits nothing:
-        the records are read again."""
-        if getattr(self.transport, "batch_lane", None) is None:
+        """Faust's commit, waiting only for the deliveries its offsets stand on.
+
+        Faust flushes the whole producer before every commit — the statuses and alerts in
+        flight too — and the lane commits inline every `broker_commit_every` records, so
+        processing stood still for a broker round trip each time. The offsets the lane
+        acknowledges stand on the patients' state writes, and those are acknowledged only once
+        the broker confirmed them (streams/patient_states.py): nothing of the table is left to
+        wait for. What is left is the lane's `before_commit` (the dead letters). An alert needs
+        no wait: its patient's record keeps it until it is confirmed. A wait that fails commits
+        nothing: the records are read again."""
+        lane: BatchLane | None = getattr(self.transport, "batch_lane", None)
+        if lane is None:
             return await super()._commit_tps(tps, start_new_transaction)
         commit_offsets = self._filter_committable_offsets(tps)
         if not commit_offsets:
             return False
-        try:
-            await self.app.producer.flush()
-        except Exception as error:  # noqa: BLE001 - stopping, or the broker gone: commit later
-            self.log.warning(f"not committing yet: the state writes behind these offsets were not flushed ({error})")
-            return False
+        if lane.before_commit is not None:
+            try:
+                await lane.before_commit()
+            except Exception as error:  # noqa: BLE001 - stopping, or the broker gone: commit later
+                self.log.warning(f"not committing yet: what these offsets stand on was not delivered ({error})")
+                return False
         try:
             await self._handle_attached(commit_offsets)
         except ProducerSendError as error:
             await self.crash(error)
             return False
         return await self._commit_offsets(commit_offsets, start_new_transaction=start_new_transaction)
+
+    async def _commit_offsets(self, offsets: Any, start_new_transaction: bool = True) -> bool:
+        """Faust's `_commit_offsets` without its producer flush (see `_commit_tps`); Faust's
+        own, flush included, without a lane or inside a transaction (not used by crsmon)."""
+        if getattr(self.transport, "batch_lane", None) is None or self.in_transaction:
+            return await super()._commit_offsets(offsets, start_new_transaction)
+        assignment = self.assignment()
+        committable = {tp: offset for tp, offset in offsets.items() if tp in assignment}
+        if len(committable) < len(offsets):
+            self.log.info(
+                "Discarded commit for revoked partitions that will be eventually processed again: %r",
+                {tp: offset for tp, offset in offsets.items() if tp not in assignment},
+            )
+        if not committable:
+            return False
+        did_commit = await self._commit(committable)
+        if did_commit:
+            self.app.tables.on_commit(committable)
+        self._committed_offset.update(committable)
+        self.app.monitor.on_tp_commit(committable)
+        return bool(did_commit)
 
     def acknowledge_stored(self) -> None:
         """Acknowledge what has become stored since the last batch (the worker's timer wrote

@@ -46,10 +46,28 @@ FAUST: tuple[Internal, ...] = (
     Internal(
         _CONSUMER, "commit", "batch_lane", "commit every `_commit_every` acknowledged offsets, as Faust's ack does"
     ),
-    Internal(_CONSUMER, "_commit_tps", "batch_lane", "Faust's commit, taken over to flush the producer first"),
+    Internal(
+        _CONSUMER,
+        "_commit_tps",
+        "batch_lane",
+        "Faust's commit, taken over to wait only for what the offsets stand on (dead letters)",
+    ),
     Internal(_CONSUMER, "_filter_committable_offsets", "batch_lane._commit_tps", "the offsets a commit would take"),
     Internal(_CONSUMER, "_handle_attached", "batch_lane._commit_tps", "messages Faust attaches to an offset"),
-    Internal(_CONSUMER, "_commit_offsets", "batch_lane._commit_tps", "the commit itself"),
+    Internal(
+        _CONSUMER,
+        "_commit_offsets",
+        "batch_lane",
+        "the commit itself, taken over without its producer flush (the lane's offsets wait for nothing in it)",
+    ),
+    Internal(_CONSUMER, "_commit", "batch_lane._commit_offsets", "the offset commit request"),
+    Internal(
+        _CONSUMER,
+        "in_transaction",
+        "batch_lane._commit_offsets",
+        "Faust's exactly-once mode, whose commit is left to Faust",
+        True,
+    ),
     Internal(_CONSUMER, "flow_active", "batch_lane", "records are skipped once a rebalance began"),
     Internal(_CONSUMER, "should_stop", "batch_lane", "a stopping consumer hands out nothing"),
     Internal(
