@@ -117,6 +117,7 @@ class Worker:
             self.lost_records.sensor.took,
             safe_offset=self.step.safe_offset,
             in_hand=self.lost_records.sensor.in_hand,
+            batch_done=self._release_held,
         )
         app.timer(settings.tick_interval_s, name="advance")(self._advance)
         app.timer(5.0, name="gauges")(self._update_gauges)
@@ -173,6 +174,7 @@ class Worker:
         (a Faust that no longer calls `getmany`), it is processed all the same."""
         async for event in stream.events():
             await self._take(event.message)
+            await self._release_held()  # each record is a batch of its own here
 
     async def _take(self, record: InputRecord) -> None:
         """One input record, from the batch lane (streams/faust_compat/batch_lane.py) or the agent: the step
@@ -184,6 +186,12 @@ class Worker:
             await self._write(decision.write)
         if decision.overdue is not None:
             await self._write(decision.overdue)
+
+    async def _release_held(self) -> None:
+        """The statuses held until the batch's end (streams/record_step.py: lab results)."""
+        decision = self.step.release_held()
+        if decision.publish:
+            await self._publish(decision)
 
     async def _carry_out(self, decision: Decision) -> None:
         await self._publish(decision)
@@ -247,6 +255,7 @@ class Worker:
         commits move past them: a ward that falls quiet is committed to its last record."""
         if not self.ready or self.app.should_stop:  # stopping: its producer may be gone
             return
+        await self._release_held()  # between two records of a batch, the timer may write its patients
         writes = self.step.quiet_writes()
         if writes:
             with table_partition() as move_to:
