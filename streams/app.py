@@ -278,7 +278,8 @@ class Worker:
 
     async def _on_recovered(self) -> None:
         partitions = {tp.partition for tp in self.app.consumer.assignment() if tp.topic in self.input_names}
-        restored, resend = self.step.assigned(partitions)
+        with self.long_lived.restoring():  # the collector's passes were most of a restore's time
+            restored, resend = self.step.assigned(partitions)
         await self._carry_out(resend)
         self.long_lived.recovered(len(self.engine.patients()))
         self.ready = True
