@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from typing import Iterator, NamedTuple
+from typing import Iterator, Mapping, NamedTuple
 
 
 class LabResult(NamedTuple):
@@ -83,10 +83,10 @@ class LabHistory:
         """The tests with results, in the order they first came."""
         return (test for test, times in self._times.items() if times)
 
-    def changed_at(self, test: str) -> int:
-        """The revision at which the results of `test` last changed (0: it has none yet); after a
-        restore, the restored revision."""
-        return self._changed.get(test, 0)
+    def changes(self) -> Mapping[str, int]:
+        """Per test with results, the revision at which they last changed (after a restore, the
+        restored revision): read-only."""
+        return self._changed
 
     def latest(self, test: str, at: float | None = None) -> LabResult | None:
         """The newest result of `test` (at or before `at` when given): the one in force."""

@@ -141,6 +141,10 @@ def lab_parts_of(patient: Patient, config: EngineConfig) -> dict[str, Any]:
     return {"labs": dict(parts[1]), "risk": parts[2]}
 
 
+#: (test, canonical unit) of every lab test, in the order a status lists them.
+_LABS_IN_DISPLAY_ORDER = tuple((entry.name, entry.unit) for entry in CATALOGUE.in_display_order("lab"))
+
+
 class LabsRead:
     """Each test's status entry, and the risk, with what they were read from: a panel's eight
     results sent one by one rebuilt every entry for each (36 entries, and m-EASIX eight times,
@@ -162,10 +166,10 @@ def labs_of(patient: Patient, config: EngineConfig, read: LabsRead | None = None
     labs = patient.labs
     assert labs is not None
     latest = {}
-    for entry in CATALOGUE.in_display_order("lab"):
-        name = entry.name
-        changed = labs.changed_at(name)
-        if not changed:
+    changes = labs.changes()
+    for name, unit in _LABS_IN_DISPLAY_ORDER:
+        changed = changes.get(name)
+        if changed is None:
             continue
         source = (changed, patient.therapy_at, patient.tocilizumab_at)
         if read is not None:
@@ -173,7 +177,7 @@ def labs_of(patient: Patient, config: EngineConfig, read: LabsRead | None = None
             if known is not None and known[0] == source:
                 latest[name] = known[1]
                 continue
-        value = _lab_entry(patient, name, entry.unit, config)
+        value = _lab_entry(patient, name, unit, config)
         if value is None:
             continue
         if read is not None:
@@ -210,7 +214,8 @@ def risk_of(patient: Patient, config: EngineConfig, read: LabsRead | None = None
     `read`: reused while they and the therapy are unchanged)."""
     labs = patient.labs
     assert labs is not None
-    source = (*(labs.changed_at(test) for test in EASIX_TESTS), patient.therapy_at)
+    changes = labs.changes()
+    source = (*(changes.get(test) for test in EASIX_TESTS), patient.therapy_at)
     if read is not None and read.risk is not None and read.risk[0] == source:
         return read.risk[1]
     easix = easix_at_therapy(labs, patient.therapy_at, config)

@@ -1,5 +1,5 @@
 """A status's `labs` and `risk` are rebuilt only for the tests whose results changed
-(monitor/reports.py, monitor/labs.py `changed_at`): whatever the order of results, late ones,
+(monitor/reports.py, monitor/labs.py `changes`): whatever the order of results, late ones,
 corrections, therapies and tocilizumab in between, every status carries exactly what reading
 the whole history afresh gives."""
 
@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from monitor.catalogue import CATALOGUE
 from monitor.config import EngineConfig
 from monitor.engine import Engine
 from monitor.patient_state import Patient
@@ -86,6 +87,8 @@ def test_every_status_carries_what_the_whole_history_read_afresh_gives(documents
         for status in engine.observe(event).statuses:
             afresh = read_afresh(engine, config)
             assert status.labs == (labs_of(afresh, config) if afresh.labs is not None else None)
+            shown = list(status.labs or {})
+            assert shown == [entry.name for entry in CATALOGUE.in_display_order("lab") if entry.name in shown]
             assert status.risk == (risk_of(afresh, config) if afresh.labs is not None else None)
             checked += 1
     assert checked or not any(d["type"] == "lab" for d in documents), "a lab result is answered by a status"
