@@ -16,7 +16,9 @@ ferritin — a haematology ward's morning panel, four times a day for the sickes
 - the snapshot's size (what the worker writes to its changelog for a patient) and the time to
   write it;
 - the time to restore one patient from its snapshot, and that times 10,000: the engine's share
-  of a takeover (the rest is reading the changelog, which bench/takeover.py measures).
+  of a takeover (the rest is reading the changelog, which bench/takeover.py measures), with
+  the garbage collector off as the worker restores (streams/long_lived.py, `restoring`), and
+  with it on, as before.
 
 Prints a table; asserts nothing (a benchmark, not a test).
 """
@@ -24,6 +26,7 @@ Prints a table; asserts nothing (a benchmark, not a test).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import time
 import tracemalloc
@@ -34,6 +37,7 @@ import numpy as np
 from bench.load import LAB_PANEL
 from monitor.engine import Engine
 from monitor.wire import LabEvent, TherapyEvent, VitalSigns
+from streams.long_lived import LongLivedObjects
 
 START = datetime(2026, 11, 1, tzinfo=timezone.utc)
 PANEL = LAB_PANEL  # the worker benchmark's morning panel (bench/load.py)
@@ -82,16 +86,22 @@ def measure(patients: int, labs: bool, vitals_minutes: int, lab_days: float) -> 
     began = time.perf_counter()
     snapshots = [data for pid in ids if (data := engine.snapshot(pid)) is not None]
     write_s = time.perf_counter() - began
-    fresh = Engine(statuses=False)
-    began = time.perf_counter()
-    for pid, data in zip(ids, snapshots):
-        fresh.restore(pid, data)
-    restore_s = time.perf_counter() - began
+    restore_s = {}
+    for collector in ("on", "off"):
+        fresh = Engine(statuses=False)
+        gc.collect()
+        with LongLivedObjects().restoring() if collector == "off" else contextlib.nullcontext():
+            began = time.perf_counter()
+            for pid, data in zip(ids, snapshots):
+                fresh.restore(pid, data)
+            restore_s[collector] = time.perf_counter() - began
+        del fresh
     return {
         "memory_kb": held / patients / 1024,
         "snapshot_b": sum(map(len, snapshots)) / patients,
         "write_us": write_s / patients * 1e6,
-        "restore_us": restore_s / patients * 1e6,
+        "restore_us": restore_s["off"] / patients * 1e6,
+        "restore_gc_us": restore_s["on"] / patients * 1e6,
     }
 
 
@@ -109,11 +119,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.patients:,} patients, {args.vitals_minutes} min of 1 Hz vitals each; labs: a panel of "
         f"{len(PANEL)} tests every 6 h ({int(args.lab_days * 4 * len(PANEL))} results a patient)"
     )
-    print(f"{'':34} {'memory/patient':>15} {'snapshot':>10} {'write':>9} {'restore':>9} {'restore 10,000':>15}")
+    print(
+        f"{'':34} {'memory/patient':>15} {'snapshot':>10} {'write':>9} {'restore':>9} {'restore 10,000':>15}"
+        f" {'collector on':>13}"
+    )
     for name, row in rows.items():
         print(
             f"{name:34} {row['memory_kb']:12.1f} KB {row['snapshot_b']:8.0f} B {row['write_us']:6.0f} µs "
             f"{row['restore_us']:6.0f} µs {row['restore_us'] * 10_000 / 1e6:13.2f} s"
+            f" {row['restore_gc_us'] * 10_000 / 1e6:11.2f} s"
         )
     return 0
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from typing import Iterator, NamedTuple
+from typing import Iterator, Mapping, NamedTuple
 
 
 class LabResult(NamedTuple):
@@ -35,7 +35,7 @@ class LabResult(NamedTuple):
 class LabHistory:
     """Per test, its results in time order; a patient without labs has no history at all."""
 
-    __slots__ = ("_times", "_values", "newest_at", "revision")
+    __slots__ = ("_changed", "_times", "_values", "newest_at", "revision")
 
     def __init__(self) -> None:
         self._times: dict[str, array] = {}
@@ -45,6 +45,10 @@ class LabHistory:
         self.newest_at: float | None = None
         #: Counts the results taken (a late or corrected one too): a status follows it.
         self.revision = 0
+        #: Per test, the revision at which its results last changed: a status's entry for a
+        #: test is read from that test's results alone, so it is rebuilt only when they change
+        #: (monitor/reports.py), not for each result of another test of the same panel.
+        self._changed: dict[str, int] = {}
 
     # -- taking results --------------------------------------------------------------------
     def add(self, test: str, value: float, at: float, keep_s: float, most: int) -> bool:
@@ -71,12 +75,18 @@ class LabHistory:
         if self.newest_at is None or at > self.newest_at:
             self.newest_at = at
         self.revision += 1
+        self._changed[test] = self.revision
         return True
 
     # -- reading ---------------------------------------------------------------------------
     def tests(self) -> Iterator[str]:
         """The tests with results, in the order they first came."""
         return (test for test, times in self._times.items() if times)
+
+    def changes(self) -> Mapping[str, int]:
+        """Per test with results, the revision at which they last changed (after a restore, the
+        restored revision): read-only."""
+        return self._changed
 
     def latest(self, test: str, at: float | None = None) -> LabResult | None:
         """The newest result of `test` (at or before `at` when given): the one in force."""
@@ -124,6 +134,7 @@ class LabHistory:
                 raise ValueError(f"lab history of {test}: {len(times)} times, {len(values)} values")
             history._times[test] = array("d", times)
             history._values[test] = array("d", values)
+            history._changed[test] = history.revision
             if times and (history.newest_at is None or times[-1] > history.newest_at):
                 history.newest_at = times[-1]
         return history

@@ -18,7 +18,7 @@ from monitor.config import EngineConfig
 from monitor.episodes import Change
 from monitor.kidney import KidneyStage
 from monitor.organs.ctcae import ctcae_grade
-from monitor.organs.easix import easix_at_therapy
+from monitor.organs.easix import EASIX_TESTS, easix_at_therapy
 from monitor.organs.inflammation import INFLAMMATION_TESTS, inflammation_trend
 from monitor.patient_state import Patient
 from monitor.rules.registry import GRADED_RULES, TECHNICAL_RULES
@@ -128,53 +128,101 @@ def icans_of(patient: Patient, overdue: bool) -> IcansAssessment:
 def lab_parts_of(patient: Patient, config: EngineConfig) -> dict[str, Any]:
     """The status's `labs` and `risk`, reused while what they are read from has not changed (a
     lab patient's every-minute status would otherwise redo each trend: ≈ 0.8 ms with a full
-    history of every test)."""
+    history of every test); when a result comes, only its test's entry is read again."""
     labs = patient.labs
     if labs is None:
         return {"labs": None, "risk": None}
     key = (labs.revision, patient.therapy_at, patient.tocilizumab_at)
     parts = patient.lab_parts
     if not parts or parts[0] != key:
-        parts = patient.lab_parts = (key, labs_of(patient, config), risk_of(patient, config))
+        read = parts[3] if parts else LabsRead()
+        parts = patient.lab_parts = (key, labs_of(patient, config, read), risk_of(patient, config, read), read)
     # a dict of its own for each status (its values are frozen models, shared as News2 is)
     return {"labs": dict(parts[1]), "risk": parts[2]}
 
 
-def labs_of(patient: Patient, config: EngineConfig) -> dict[str, LabValue]:
+#: (test, canonical unit) of every lab test, in the order a status lists them.
+_LABS_IN_DISPLAY_ORDER = tuple((entry.name, entry.unit) for entry in CATALOGUE.in_display_order("lab"))
+
+
+class LabsRead:
+    """Each test's status entry, and the risk, with what they were read from: a panel's eight
+    results sent one by one rebuilt every entry for each (36 entries, and m-EASIX eight times,
+    for eight results), which made a lab result cost the worker three vital signs (issue 20)."""
+
+    __slots__ = ("entries", "risk")
+
+    def __init__(self) -> None:
+        #: test -> ((the revision its results last changed at, therapy, tocilizumab), entry)
+        self.entries: dict[str, tuple[tuple, LabValue]] = {}
+        self.risk: tuple[tuple, RiskContext | None] | None = None
+
+
+def labs_of(patient: Patient, config: EngineConfig, read: LabsRead | None = None) -> dict[str, LabValue]:
     """The status's `labs`: the latest result of each test, in the catalogue's display order,
-    with its context (monitor/organs/): a CTCAE grade, an inflammation trend since therapy."""
+    with its context (monitor/organs/): a CTCAE grade, an inflammation trend since therapy.
+    An entry is read from its own test's results, the therapy and tocilizumab alone: with
+    `read`, those unchanged since it was built are taken from there."""
     labs = patient.labs
     assert labs is not None
     latest = {}
-    for entry in CATALOGUE.in_display_order("lab"):
-        result = labs.latest(entry.name)
-        if result is None:
+    changes = labs.changes()
+    for name, unit in _LABS_IN_DISPLAY_ORDER:
+        changed = changes.get(name)
+        if changed is None:
             continue
-        trend = None
-        if entry.name in INFLAMMATION_TESTS:
-            trend = inflammation_trend(labs, entry.name, result.at, patient.therapy_at, patient.tocilizumab_at, config)
-        latest[entry.name] = trusted(
-            LabValue,
-            {
-                "value": result.value,
-                "unit": entry.unit,
-                "at": moment(result.at),
-                "grade": ctcae_grade(entry.name, result.value, config),
-                "fold_change": None if trend is None else trend.fold_change,
-                "doubling_h": None if trend is None else trend.doubling_h,
-                "note": None if trend is None else trend.note,
-            },
-        )
+        source = (changed, patient.therapy_at, patient.tocilizumab_at)
+        if read is not None:
+            known = read.entries.get(name)
+            if known is not None and known[0] == source:
+                latest[name] = known[1]
+                continue
+        value = _lab_entry(patient, name, unit, config)
+        if value is None:
+            continue
+        if read is not None:
+            read.entries[name] = (source, value)
+        latest[name] = value
     return latest
 
 
-def risk_of(patient: Patient, config: EngineConfig) -> RiskContext | None:
-    """The status's `risk`: m-EASIX at therapy start, once its three results are there."""
-    assert patient.labs is not None
-    easix = easix_at_therapy(patient.labs, patient.therapy_at, config)
-    if easix is None:
+def _lab_entry(patient: Patient, test: str, unit: str, config: EngineConfig) -> LabValue | None:
+    labs = patient.labs
+    assert labs is not None
+    result = labs.latest(test)
+    if result is None:
         return None
-    return trusted(RiskContext, {"m_easix": easix.m_easix, "at": moment(easix.at)})
+    trend = None
+    if test in INFLAMMATION_TESTS:
+        trend = inflammation_trend(labs, test, result.at, patient.therapy_at, patient.tocilizumab_at, config)
+    return trusted(
+        LabValue,
+        {
+            "value": result.value,
+            "unit": unit,
+            "at": moment(result.at),
+            "grade": ctcae_grade(test, result.value, config),
+            "fold_change": None if trend is None else trend.fold_change,
+            "doubling_h": None if trend is None else trend.doubling_h,
+            "note": None if trend is None else trend.note,
+        },
+    )
+
+
+def risk_of(patient: Patient, config: EngineConfig, read: LabsRead | None = None) -> RiskContext | None:
+    """The status's `risk`: m-EASIX at therapy start, once its three results are there (with
+    `read`: reused while they and the therapy are unchanged)."""
+    labs = patient.labs
+    assert labs is not None
+    changes = labs.changes()
+    source = (*(changes.get(test) for test in EASIX_TESTS), patient.therapy_at)
+    if read is not None and read.risk is not None and read.risk[0] == source:
+        return read.risk[1]
+    easix = easix_at_therapy(labs, patient.therapy_at, config)
+    risk = None if easix is None else trusted(RiskContext, {"m_easix": easix.m_easix, "at": moment(easix.at)})
+    if read is not None:
+        read.risk = (source, risk)
+    return risk
 
 
 def alert_of(patient: Patient, rule: str, change: Change, a: Assessment, at: datetime) -> Alert:

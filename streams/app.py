@@ -124,6 +124,7 @@ class Worker:
             safe_offset=self.step.safe_offset,
             in_hand=self.lost_records.sensor.in_hand,
             before_commit=self._dead_letters_sent,
+            batch_done=self._release_held,
         )
         app.timer(settings.tick_interval_s, name="advance")(self._advance)
         app.timer(5.0, name="gauges")(self._update_gauges)
@@ -180,6 +181,7 @@ class Worker:
         (a Faust that no longer calls `getmany`), it is processed all the same."""
         async for event in stream.events():
             await self._take(event.message)
+            await self._release_held()  # each record is a batch of its own here
 
     async def _take(self, record: InputRecord) -> None:
         """One input record, from the batch lane (streams/faust_compat/batch_lane.py) or the agent: the step
@@ -191,6 +193,12 @@ class Worker:
             await self._write(decision.write)
         if decision.overdue is not None:
             await self._write(decision.overdue)
+
+    async def _release_held(self) -> None:
+        """The statuses held until the batch's end (streams/record_step.py: lab results)."""
+        decision = self.step.release_held()
+        if decision.publish:
+            await self._publish(decision)
 
     async def _carry_out(self, decision: Decision) -> None:
         await self._publish(decision)
@@ -269,6 +277,7 @@ class Worker:
         commits move past them: a ward that falls quiet is committed to its last record."""
         if not self.ready or self.app.should_stop:  # stopping: its producer may be gone
             return
+        await self._release_held()  # between two records of a batch, the timer may write its patients
         writes = self.step.quiet_writes()
         if writes:
             outcomes = []
@@ -295,7 +304,8 @@ class Worker:
 
     async def _on_recovered(self) -> None:
         partitions = {tp.partition for tp in self.app.consumer.assignment() if tp.topic in self.input_names}
-        restored, resend = self.step.assigned(partitions)
+        with self.long_lived.restoring():  # the collector's passes were most of a restore's time
+            restored, resend = self.step.assigned(partitions)
         await self._carry_out(resend)
         self.long_lived.recovered(len(self.engine.patients()))
         self.ready = True

@@ -14,12 +14,20 @@ at the moment of a freeze: it is never collected. So the worker freezes rarely: 
 recovery (after a full collection, so nothing already garbage is kept), and again each time the
 number of patients has grown by half since (a ward filling up), which happens a handful of
 times in a worker's life.
+
+While the table's patients are restored after a rebalance, the collector is off (`restoring`):
+every object made then lives as long as the assignment, and the collections that the growing
+heap triggered, each full one traversing every patient restored so far, were more than half of
+the restore's time (`python -m bench.labs_state` measures both). `recovered` collects once
+right after, so nothing made meanwhile is frozen as garbage.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+from contextlib import contextmanager
+from typing import Iterator
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +42,17 @@ class LongLivedObjects:
         """The table has been restored: what is alive now lives as long as the assignment."""
         gc.collect()
         self._freeze(patients)
+
+    @contextmanager
+    def restoring(self) -> Iterator[None]:
+        """The collector off inside the block (as it was after it), for restoring patients."""
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            yield
+        finally:
+            if was_enabled:
+                gc.enable()
 
     def counted(self, patients: int) -> None:
         """Called now and then with the number of patients: freeze if it grew by `growth`."""

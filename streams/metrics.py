@@ -34,6 +34,12 @@ STATUSES_EMITTED = Counter(
     "PatientStatus messages published.",
     registry=REGISTRY,
 )
+STATUSES_COALESCED = Counter(
+    "crsmon_patient_status_coalesced_total",
+    "PatientStatus messages not published because a later status of the same patient, from the "
+    "same fetched batch, includes what they said (statuses of lab results: streams/record_step.py).",
+    registry=REGISTRY,
+)
 PROCESSING_LATENCY = Histogram(
     "crsmon_processing_latency_seconds",
     "From an observation's event time to the publication of what it caused.",

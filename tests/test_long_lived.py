@@ -2,7 +2,7 @@
 (streams/long_lived.py). That is safe only while a patient's engine state holds no reference
 cycles: then a patient the engine forgets is freed by reference counting, frozen or not. This
 test keeps it so, with patients in every kind of state: febrile with open episodes, on oxygen,
-acknowledged, restored from a snapshot, silent past signal loss, discharged.
+acknowledged, restored from a snapshot, silent past signal loss, discharged, with lab results.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ def busy_ward(engine: Engine) -> list[str]:
         bed = Bedside(engine, patient_id=f"MRN-{n:06d}")
         ids.append(bed.patient_id)
         bed.therapy(bed.at(0))
+        for test, value, unit in (("creatinine", 1.1, "mg/dL"), ("crp", 40, "mg/L"), ("platelets", 60, "10^9/L")):
+            bed.event(bed.at(0.5), type="lab", test=test, value=value, unit=unit)  # a lab history, its status parts
         for minute in range(1, 90):
             febrile = n % 2 == 0 and minute > 30
             bed.vitals(
@@ -77,3 +79,24 @@ def test_the_worker_freezes_after_recovery_and_again_when_the_ward_has_grown_by_
         assert gc.get_freeze_count() > frozen
     finally:
         gc.unfreeze()
+
+
+def test_patients_are_restored_with_the_collector_off_and_it_is_on_again_after() -> None:
+    long_lived = LongLivedObjects()
+    assert gc.isenabled()
+    with long_lived.restoring():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    try:
+        with long_lived.restoring():
+            raise ValueError("a state this version cannot read")
+    except ValueError:
+        pass
+    assert gc.isenabled(), "on again whatever the restore raised"
+    gc.disable()
+    try:
+        with long_lived.restoring():
+            pass
+        assert not gc.isenabled(), "left as it was found"
+    finally:
+        gc.enable()

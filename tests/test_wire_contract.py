@@ -155,6 +155,24 @@ def test_offsets_are_normalised_to_utc() -> None:
     assert encode(vitals).count(b'"ts":"2026-11-23T18:00:00Z"') == 1
 
 
+def test_a_time_is_written_the_same_whatever_zone_it_was_first_written_from() -> None:
+    """format_timestamp is cached (a status repeats its lab results' times): equal instants
+    in other zones, and times apart by a millisecond, each get their own right text."""
+    from datetime import timedelta
+
+    from monitor.wire import format_timestamp
+
+    plus_one = timezone(timedelta(hours=1))
+    assert format_timestamp(datetime(2026, 11, 23, 19, 0, 0, 250_000, tzinfo=plus_one)) == "2026-11-23T18:00:00.250Z"
+    assert (
+        format_timestamp(datetime(2026, 11, 23, 18, 0, 0, 250_000, tzinfo=timezone.utc)) == "2026-11-23T18:00:00.250Z"
+    )
+    assert (
+        format_timestamp(datetime(2026, 11, 23, 18, 0, 0, 251_000, tzinfo=timezone.utc)) == "2026-11-23T18:00:00.251Z"
+    )
+    assert format_timestamp(datetime(2026, 11, 23, 18, 0, tzinfo=plus_one)) == "2026-11-23T17:00:00Z"
+
+
 @pytest.mark.parametrize(
     "payload,reason",
     [

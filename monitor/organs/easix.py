@@ -19,6 +19,8 @@ from monitor.config import EngineConfig
 from monitor.labs import LabHistory
 
 _CRP_MG_L_PER_MG_DL = 10.0
+#: The tests the score is read from: a status's risk changes only with theirs (monitor/reports.py).
+EASIX_TESTS = ("ldh", "crp", "platelets")
 
 
 class Easix(NamedTuple):
@@ -41,7 +43,7 @@ def easix_at_therapy(labs: LabHistory, therapy_at: float | None, config: EngineC
         return None
     earliest = therapy_at - config.easix_lookback_h * 3600
     results = []
-    for test in ("ldh", "crp", "platelets"):
+    for test in EASIX_TESTS:
         result = labs.latest(test, therapy_at)
         if result is None or result.at < earliest:
             return None

@@ -6,6 +6,7 @@ because a time without an offset silently shifts by hours between a gateway and 
 
 import re
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
@@ -30,8 +31,12 @@ def parse_timestamp(value: Any) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
+@lru_cache(maxsize=4096)
 def format_timestamp(value: datetime) -> str:
-    """Format as RFC 3339 in UTC with a `Z`, milliseconds only when there are any."""
+    """Format as RFC 3339 in UTC with a `Z`, milliseconds only when there are any.
+
+    Cached: a status writes the time of each lab result it carries, the same few times in
+    every status of the patient (equal datetimes are the same instant, so the same text)."""
     value = value.astimezone(timezone.utc)
     if value.microsecond:
         return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

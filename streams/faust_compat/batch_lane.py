@@ -132,6 +132,9 @@ class BatchLane:
     #: Awaited between choosing a commit's offsets and committing them: the deliveries the
     #: commit depends on besides the state writes `safe_offset` already waits for (dead letters).
     before_commit: Callable[[], Awaitable[None]] | None = None
+    #: Awaited once `take` has had the batch's records (all, or those before a rebalance cut it
+    #: short), before its offsets are acknowledged: what the worker holds for a batch's end.
+    batch_done: Callable[[], Awaitable[None]] | None = None
 
 
 async def take_in_produce_order(
@@ -226,6 +229,8 @@ class BatchLaneConsumer(_MixedInto):
                 in_hand(tp, tp_records[-1].offset)
         try:
             whole = await take_in_produce_order(lane_of_transport.take, fresh, still_current)
+            if lane_of_transport.batch_done is not None:
+                await lane_of_transport.batch_done()
         finally:
             if in_hand is not None:
                 for tp, _records in fresh:

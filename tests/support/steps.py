@@ -61,3 +61,9 @@ def alerts_of(decisions: list[Decision]) -> list[dict]:
 
 def take_all(step: RecordStep, store: Store, records: list[Record]) -> list[Decision]:
     return [store.carry_out(step.take(item)) for item in records]
+
+
+def take_batch(step: RecordStep, store: Store, records: list[Record]) -> list[Decision]:
+    """The records as one fetched batch, as the worker takes it: one decision each, then
+    the statuses held for the batch's end (`release_held`) as the last decision."""
+    return [*take_all(step, store, records), step.release_held()]
