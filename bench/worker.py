@@ -244,7 +244,8 @@ def load_input(run: Run, ward: Ward) -> None:
     )
     run.total = therapy + sets
     say(
-        f"loaded {sets:,} observation sets and {therapy:,} clinical events (therapies, lab panels) in {time.monotonic() - began:.1f} s"
+        f"loaded {sets:,} observation sets and {therapy:,} clinical events (therapies, lab panels) "
+        f"in {time.monotonic() - began:.1f} s"
     )
 
 

@@ -12,11 +12,11 @@ Minutes are sealed in batches with numpy (`seal_delay_s` after they could be), b
 Python-level seal per set would cost more than everything else a sparse set costs.
 
 The ring is allocated only when many minutes hold data. Charted vital signs fill one minute an
-hour: a day of them is 24 minutes, listed with their minute numbers (≈ 0.5 KB), where the
-ring's day of 1,440 minutes × 7 codes is 20 KB, most of an hourly patient's memory (600
-development stays: 29.5 → 10.3 KiB a patient in the engine, bench/state_size.py). Past `_LISTED_MAX` minutes with data the
-window takes the ring for good; both forms read and write the same values (tests/test_window.py
-runs the same operations through both).
+hour: a day of them is 24 minutes, listed with their minute numbers (≈ 0.5 KB), where the ring's
+day of 1,440 minutes × 7 codes is 20 KB, most of an hourly patient's memory (600 development
+stays: 29.5 → 10.3 KiB a patient in the engine, bench/state_size.py). Past `_LISTED_MAX` minutes
+with data the window takes the ring for good; both forms read and write the same values
+(tests/test_window.py runs the same operations through both).
 """
 
 from __future__ import annotations

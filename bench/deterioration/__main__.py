@@ -3,12 +3,13 @@
     .venv/bin/python -m bench.deterioration /path/to/physionet2019-sepsis-dev \
         [--weights monitor/deterioration/weights-v1.json] [--reps 2000]
 
-Prints one markdown table per patient set: the fit split (the stays the weights and
-thresholds were chosen on), the held-out split (never seen by the fit), and the whole
-development set. Only version 1 (weights-v1.json) was fitted on the fit split alone; the
-shipped version 2 (the default) was fitted on every stay, so all three tables are in sample for
-it, and its figures on unseen patients come from bench/deterioration/crossval.py. The warning's alerts are simulated with monitor.deterioration.alerting —
-the engine's own code — hour by hour from a fresh state at each stay's first record.
+Prints one markdown table per patient set: the fit split (the stays the weights and thresholds
+were chosen on), the held-out split (never seen by the fit), and the whole development set. Only
+version 1 (weights-v1.json) was fitted on the fit split alone; the shipped version 2 (the
+default) was fitted on every stay, so all three tables are in sample for it, and its figures on
+unseen patients come from bench/deterioration/crossval.py. The warning's alerts are simulated
+with monitor.deterioration.alerting — the engine's own code — hour by hour from a fresh state at
+each stay's first record.
 """
 
 from __future__ import annotations

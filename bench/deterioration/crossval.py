@@ -15,17 +15,18 @@ fitted with the lab features of bench/deterioration/labs.py beside the vital-sig
 same folds under the same burden limits, and the difference in sensitivity at −6 h is printed
 with a paired interval (the same bootstrap draws of patients for both).
 
-Repeated, patient-level, stratified k-fold cross-validation over the whole development set.
-In each fold the whole recipe runs on the training stays only, exactly as
-scripts/fit_deterioration.py runs it on all of them: the weights (features with weight 0
-drop out: that is the feature choice), then each level's persistence, hysteresis and open
-threshold under the burden limits of bench/deterioration/fitting.py, with the NEWS2 floor in
-place — for `high` (version 2, the default) NEWS2 ≥ 7's own firings and 0.94 × its hours on
-the training fold, hours counted as the engine counts them (each episode's closing hour too). The stays of the held-out fold are then scored by those weights and alerted by those
-dynamics (monitor/deterioration/alerting.py, the engine's own machines). Each stay is held out
-once per repeat; a patient's counts (caught at −6/−3/0 h, firings, flagged hours) are averaged
-over the repeats, and the 95 % intervals resample patients (septic and non-septic apart), the
-same draws for every detector, so the ratio to NEWS2 ≥ 7 gets a paired interval too.
+Repeated, patient-level, stratified k-fold cross-validation over the whole development set. In
+each fold the whole recipe runs on the training stays only, exactly as
+scripts/fit_deterioration.py runs it on all of them: the weights (features with weight 0 drop
+out: that is the feature choice), then each level's persistence, hysteresis and open threshold
+under the burden limits of bench/deterioration/fitting.py, with the NEWS2 floor in place — for
+`high` (version 2, the default) NEWS2 ≥ 7's own firings and 0.94 × its hours on the training
+fold, hours counted as the engine counts them (each episode's closing hour too). The stays of
+the held-out fold are then scored by those weights and alerted by those dynamics
+(monitor/deterioration/alerting.py, the engine's own machines). Each stay is held out once per
+repeat; a patient's counts (caught at −6/−3/0 h, firings, flagged hours) are averaged over the
+repeats, and the 95 % intervals resample patients (septic and non-septic apart), the same draws
+for every detector, so the ratio to NEWS2 ≥ 7 gets a paired interval too.
 
 The bedside scores need no fitting: they are scored on every stay with the definitions
 `crsmon validate` uses (bench/deterioration/bedside.py, metrics.py: flagged 6 h before onset

@@ -13,12 +13,13 @@ The alert's severity is `high` while the high machine is open, else `medium` whi
 machine is, else none.
 
 A floor keeps NEWS2's own emergency level: while the patient's NEWS2 is at least
-`news2_high_floor` (7: the RCP's emergency response), the score counts as at least the high
-open threshold. The fitted score weighs what predicted sepsis in ICU records; a patient with
-NEWS2 ≥ 7 from, say, a respiratory rate of 30, SpO2 90 % and a systolic of 95 needs the
-bedside whether or not the model has seen such patients turn septic. The thresholds were
-searched with the floor in place, so the burden figures include it. The offline harness (bench/deterioration) runs exactly this code over
-the hourly records, so the burden it reports is the burden of these dynamics.
+`news2_high_floor` (7: the RCP's emergency response), the score counts as at least the high open
+threshold. The fitted score weighs what predicted sepsis in ICU records; a patient with NEWS2 ≥
+7 from, say, a respiratory rate of 30, SpO2 90 % and a systolic of 95 needs the bedside whether
+or not the model has seen such patients turn septic. The thresholds were searched with the floor
+in place, so the burden figures include it. The offline harness (bench/deterioration) runs
+exactly this code over the hourly records, so the burden it reports is the burden of these
+dynamics.
 """
 
 from __future__ import annotations
