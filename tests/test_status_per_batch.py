@@ -18,6 +18,7 @@ from monitor.replay import replay
 from monitor.wire import decode_input, encode
 from streams import metrics
 from streams.event_clock import EventClock
+from streams.patient_states import PatientStates
 from streams.record_step import Decision, RecordStep
 from tests.support.steps import TOPICS, Store, record, take_batch
 
@@ -91,9 +92,12 @@ def test_a_held_status_goes_out_before_its_patients_alert() -> None:
 
 
 def test_a_held_status_goes_out_with_a_state_write_of_its_patient() -> None:
+    wall = [1000.0]
     store = Store()
     step = RecordStep(Engine(), TOPICS, store, checkpoint_interval_s=30)
+    step.states = PatientStates(step.engine, store, 30, wall=lambda: wall[0])  # live: both clocks run
     take_batch(step, store, [record(vitals("P3", START))])
+    wall[0] += 300
     first, *_ = take_batch(step, store, [record(d) for d in panel("P3", START + timedelta(minutes=5))])
     assert first.write is not None and first.write.key == b"P3", "its checkpoint falls due on the first result"
     [status] = statuses([first])
