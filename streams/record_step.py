@@ -13,7 +13,8 @@ written once, without Faust, Kafka or I/O, and tested directly (tests/test_recor
 
 The worker (streams/app.py) carries the decision out: it produces `publish`, then `alerts`
 (reporting each confirmed delivery back with `delivered`), then the state write, and lets
-Faust commit the offset once the producer has flushed.
+Faust commit the offset once that write is confirmed by the broker (streams/patient_states.py:
+`write_stored`; the commit itself does not flush the producer).
 
 A status that a lab result alone caused (no alert) is held, not published, until the worker has
 taken the whole fetched batch (`release_held`): a status is the patient's state, and the
